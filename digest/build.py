@@ -1,0 +1,179 @@
+"""The build pipeline, top to bottom: config -> load -> plan -> render -> write.
+
+Everything is gathered and rendered into a staging folder first; only a build
+that got through every phase touches the output folder (see `digest.write`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from digest.cache import BuildCache
+from digest.config import Config, load_config
+from digest.errors import BuildError, Problem
+from digest.load import load_content
+from digest.plan import plan_site
+from digest.render import make_environment, page_key, render_all, template_digest, theme_dir
+from digest.write import OutputRecord, commit, record_of, stage, staging_dir, static_files
+
+Progress = Callable[[str, int, int], None]
+"""Callback ``(phase, done, total)`` for progress display."""
+
+
+@dataclass
+class BuildResult:
+    """What a build did, for the summary and for callers such as serve and publish."""
+
+    out: Path
+    """The output folder."""
+    config: Config
+    """The configuration used."""
+    problems: list[Problem] = field(default_factory=list)
+    """Every problem found in the content (errors skipped a record, warnings did not)."""
+    files: int = 0
+    """Record files read."""
+    articles: int = 0
+    """Articles on the site."""
+    pages: Counter = field(default_factory=Counter)
+    """Outputs by kind."""
+    written: int = 0
+    """Files written (new or changed)."""
+    unchanged: int = 0
+    """Files whose bytes were already in place."""
+    rendered: int = 0
+    """Pages rendered (the rest were known unchanged from the cache)."""
+    removed: int = 0
+    """Stale files removed."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds per phase."""
+    changed_paths: list[str] = field(default_factory=list)
+    """Output paths written by this build."""
+
+    @property
+    def skipped(self) -> int:
+        """Record files that did not become articles (errors or duplicates)."""
+        return self.files - self.articles_loaded
+
+    articles_loaded: int = 0
+
+
+def resolve_out(site: Path, config: Config, out: Path | None) -> Path:
+    """The output folder; refuses one that would overwrite the site's own sources."""
+    target = (out if out is not None else site / config.output_dir).resolve()
+    root = site.resolve()
+    protected = [root, root / "content", root / "templates", root / "static"]
+    if target in protected or any(target in p.parents for p in protected[1:]) or target in root.parents:
+        raise BuildError(f"refusing to build into {target}: it holds the site's own files")
+    return target
+
+
+def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int | None = None,
+          progress: Progress | None = None) -> BuildResult:
+    """Build the site in ``site`` into ``out`` (default ``site/build``)."""
+    site = site.resolve()
+    jobs = jobs or os.cpu_count() or 1
+    timings: dict[str, float] = {}
+
+    @contextmanager
+    def phase(name: str):
+        start = time.perf_counter()
+        yield
+        timings[name] = time.perf_counter() - start
+
+    with phase("config"):
+        config = load_config(site)
+        out = resolve_out(site, config, out)
+        cache = BuildCache(site, out)
+        env = make_environment(site)
+
+    with phase("load"):
+        loaded = load_content(site, site / "content", jobs, cache.records)
+
+    with phase("plan"):
+        plan = plan_site(loaded.articles, config, images=None, drafts=drafts)
+
+    staging = staging_dir(out)
+    shutil.rmtree(staging, ignore_errors=True)
+    previous: dict[str, OutputRecord] = cache.outputs
+    old_keys: dict[str, str] = cache.state.get("page_keys", {})
+    outputs: dict[str, OutputRecord] = {}
+    changed: list[str] = []
+    unchanged = 0
+    try:
+        with phase("render"):
+            memo: dict[str, str] = {}
+            keys = [page_key(p, template_digest(env, p.template, memo)) for p in plan.pages]
+            todo, todo_keys = [], []
+            for spec, key in zip(plan.pages, keys, strict=True):
+                record = previous.get(spec.path)
+                if record is not None and old_keys.get(spec.path) == key and _intact(out, spec.path, record):
+                    outputs[spec.path] = record
+                    unchanged += 1
+                else:
+                    todo.append(spec)
+                    todo_keys.append(key)
+            report = (lambda n: progress("render", n, len(todo))) if progress else None
+            rendered = render_all(site, env, todo, todo_keys, out, staging, previous, jobs, report)
+            new_keys = {p: k for p, k in old_keys.items() if p in outputs}
+            digests: dict[str, str] = {}
+            for item in rendered:
+                new_keys[item.path] = item.key
+                digests[item.path] = item.digest
+                if item.changed:
+                    changed.append(item.path)
+                else:
+                    unchanged += 1
+            for path, source in static_files([_theme_static(), site / "static"]).items():
+                data = source.read_bytes()
+                digest, was_changed = stage(out, staging, path, data, previous.get(path))
+                digests[path] = digest
+                if was_changed:
+                    changed.append(path)
+                else:
+                    unchanged += 1
+
+        with phase("write"):
+            produced = set(outputs) | set(digests)
+            stale = sorted(p for p in previous if p not in produced)
+            result = commit(out, staging, changed, stale)
+            for path, digest in digests.items():
+                outputs[path] = record_of(out, path, digest)
+            cache.save(outputs, {"page_keys": new_keys})
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+    kinds = Counter(p.kind for p in plan.pages)
+    kinds["static"] += sum(1 for p in outputs if p.startswith("static/"))
+    return BuildResult(
+        out=out, config=config, problems=list(loaded.problems), files=loaded.files,
+        articles=len(plan.articles), pages=kinds, written=result.written, unchanged=unchanged,
+        rendered=len(todo), removed=result.removed, timings=timings, changed_paths=changed,
+        articles_loaded=len(loaded.articles),
+    )
+
+
+def _intact(out: Path, path: str, record: OutputRecord) -> bool:
+    try:
+        st = os.stat(out / path)
+    except OSError:
+        return False
+    return st.st_size == record.size and st.st_mtime_ns == record.mtime_ns
+
+
+def _theme_static() -> Path:
+    return theme_dir() / "static"
+
+
+def check(site: Path, drafts: bool = False) -> tuple[list[Problem], int, int]:
+    """Validate config and content without writing anything: (problems, files, articles)."""
+    site = site.resolve()
+    load_config(site)
+    loaded = load_content(site, site / "content", os.cpu_count() or 1)
+    return list(loaded.problems), loaded.files, len(loaded.articles)

@@ -1,0 +1,158 @@
+"""All incremental state of a site and its on-disk format (``SITE/.digest-cache/``).
+
+The cache holds parsed records (keyed by path, checked by stat and then by
+content hash) and the manifest of the output folder (what each output file's
+bytes were). It is versioned, safe to delete, and never trusted blindly: a file
+that is corrupt, from another program version, or not signed with this
+machine's cache key (a cache committed by someone else could otherwise run code
+when unpickled) is ignored and the build starts clean.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import pickle
+import secrets
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from digest import __version__
+from digest.load import FileResult, parse_record
+from digest.write import OutputRecord
+
+CACHE_DIR = ".digest-cache"
+FORMAT = 1
+"""Bump when the layout of cached data changes."""
+
+
+def _key() -> bytes:
+    """This machine's secret cache key (created once, mode 0600)."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "digest"
+    path = base / "cache-key"
+    try:
+        return path.read_bytes()
+    except OSError:
+        pass
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_bytes(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key)
+        return key
+    except FileExistsError:
+        return path.read_bytes()
+    except OSError:
+        return b""  # no writable home: caching is simply off
+
+
+def _stamp() -> bytes:
+    return f"digest-cache {FORMAT} {__version__} {sys.version_info[:2]}".encode()
+
+
+def read_blob(path: Path) -> Any | None:
+    """Unpickle ``path`` if it is signed with this machine's key and version; else None."""
+    key = _key()
+    if not key:
+        return None
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    stamp = _stamp()
+    if len(raw) < 32 + len(stamp) or raw[32: 32 + len(stamp)] != stamp:
+        return None
+    body = raw[32:]
+    if not hmac.compare_digest(raw[:32], hmac.new(key, body, hashlib.sha256).digest()):
+        return None
+    try:
+        return pickle.loads(body[len(stamp):])
+    except Exception:  # noqa: BLE001 - a corrupt cache means a clean build, whatever broke
+        return None
+
+
+def write_blob(path: Path, value: Any) -> None:
+    """Pickle ``value`` to ``path`` atomically, signed with this machine's key."""
+    key = _key()
+    if not key:
+        return
+    body = _stamp() + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    signature = hmac.new(key, body, hashlib.sha256).digest()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(signature + body)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class RecordCache:
+    """Parsed records by path: reused when the stat matches, or when the bytes hash the same."""
+
+    def __init__(self, entries: dict[str, tuple] | None = None):
+        self.entries: dict[str, tuple] = entries or {}
+        """source -> (size, mtime_ns, content digest, FileResult)."""
+        self.used: dict[str, tuple] = {}
+        self.hits = 0
+
+    def lookup(self, path: str, source: str) -> FileResult | None:
+        entry = self.entries.get(source)
+        if entry is None:
+            return None
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        size, mtime_ns, digest, result = entry
+        if st.st_size == size and st.st_mtime_ns == mtime_ns:
+            self.used[source] = entry
+            self.hits += 1
+            return result
+        try:
+            raw = Path(path).read_bytes()
+        except OSError:
+            return None
+        if hashlib.blake2b(raw, digest_size=16).hexdigest() == digest:
+            self.used[source] = (st.st_size, st.st_mtime_ns, digest, result)
+            self.hits += 1
+            return result
+        return None
+
+    def store(self, path: str, source: str, result: FileResult) -> None:
+        try:
+            st = os.stat(path)
+            raw = Path(path).read_bytes()
+        except OSError:
+            return
+        digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+        if result.article is not None and result.article.content_hash != digest:
+            result = parse_record(raw, source)  # the file changed while we read it
+        self.used[source] = (st.st_size, st.st_mtime_ns, digest, result)
+
+
+class BuildCache:
+    """The cache folder of one site, for one output folder."""
+
+    def __init__(self, site: Path, out: Path):
+        self.dir = site / CACHE_DIR
+        self.out_key = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]
+        self.records = RecordCache(read_blob(self.dir / "records.pickle"))
+        self.outputs: dict[str, OutputRecord] = read_blob(self.dir / f"outputs-{self.out_key}.pickle") or {}
+        self.state: dict[str, Any] = read_blob(self.dir / f"state-{self.out_key}.pickle") or {}
+
+    def save(self, outputs: dict[str, OutputRecord], state: dict[str, Any] | None = None) -> None:
+        """Persist what this build used (entries for vanished records are dropped)."""
+        try:
+            write_blob(self.dir / "records.pickle", self.records.used)
+            write_blob(self.dir / f"outputs-{self.out_key}.pickle", outputs)
+            if state is not None:
+                write_blob(self.dir / f"state-{self.out_key}.pickle", state)
+        except OSError:
+            pass  # a read-only site still builds; it is just not incremental

@@ -1,0 +1,151 @@
+"""Commands and exit codes (0 done, 1 problems or failure, 2 usage); no build logic here."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from digest import __version__
+from digest.errors import ConfigError, DigestError, Problem
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    for problem in problems:
+        print(str(problem), file=sys.stderr)
+
+
+class _ProgressBar:
+    """A one-line progress display on stderr, only when it is a terminal."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if not self.enabled or total < 200:
+            return
+        now = time.monotonic()
+        if done < total and now - self.last < 0.1:
+            return
+        self.last = now
+        width = 30
+        filled = int(width * done / max(total, 1))
+        sys.stderr.write(f"\r{phase:>7} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\r" + " " * (width + 30) + "\r")
+        sys.stderr.flush()
+
+
+def _count(problems: list[Problem]) -> tuple[int, int]:
+    errors = sum(1 for p in problems if p.severity == "error")
+    return errors, len(problems) - errors
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from digest.build import build
+
+    result = build(Path(args.site), Path(args.output) if args.output else None,
+                   drafts=args.drafts, jobs=args.jobs, progress=_ProgressBar())
+    _print_problems(result.problems)
+    errors, warnings = _count(result.problems)
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(result.pages.items(), key=lambda kv: -kv[1]))
+    phases = ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items())
+    total = sum(result.timings.values())
+    print(f"Read {result.files} record files: {result.articles_loaded} loaded, "
+          f"{result.files - result.articles_loaded} skipped ({errors} errors, {warnings} warnings); "
+          f"{result.articles} articles on the site.")
+    print(f"Pages: {kinds}.")
+    print(f"Wrote {result.written} files, {result.unchanged} unchanged, {result.removed} removed "
+          f"({result.rendered} pages rendered) in {result.out}")
+    print(f"Time: {phases}; total {total:.2f}s.")
+    if args.strict and result.problems:
+        print(f"--strict: {len(result.problems)} problems", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from digest.build import check
+
+    problems, files, articles = check(Path(args.site))
+    _print_problems(problems)
+    errors, warnings = _count(problems)
+    print(f"Checked {files} record files: {articles} valid, {errors} errors, {warnings} warnings.")
+    if errors or (args.strict and problems):
+        return 1
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from digest.render import theme_dir
+
+    target = Path(args.dir)
+    if target.exists() and any(target.iterdir()):
+        print(f"digest: {target} exists and is not empty; choose a new folder", file=sys.stderr)
+        return 1
+    theme = theme_dir()
+    sample = theme / "sample-content"
+    if not sample.is_dir():
+        sample = theme / "content"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(sample, target / "content")
+    (target / "digest.toml").write_text(
+        '# Settings for this digest; every key is optional (see the README).\n'
+        'title = "My News Digest"\n'
+        'description = "Stories worth reading, picked by hand."\n'
+        'base_url = "http://localhost:8000/"\n'
+        'language = "en"\n'
+        'timezone = "UTC"\n'
+        'page_size = 20\n', encoding="utf-8")
+    (target / "templates").mkdir(exist_ok=True)
+    (target / "static").mkdir(exist_ok=True)
+    count = sum(1 for p in (target / "content").rglob("*") if p.is_file())
+    print(f"Created a new site in {target} ({count} sample files).")
+    print(f"Next: digest build {target}   (or: digest serve {target})")
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="digest", description="Static site generator for curated news digests.")
+    parser.add_argument("--version", action="version", version=f"digest {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("build", help="build the site into its output folder")
+    p.add_argument("site", nargs="?", default=".", help="site folder (default: .)")
+    p.add_argument("-o", "--output", help="output folder (default: SITE/build)")
+    p.add_argument("--drafts", action="store_true", help="include records with published: false")
+    p.add_argument("--strict", action="store_true", help="exit 1 if any problem was found")
+    p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: cores)")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("check", help="validate content and config; write nothing")
+    p.add_argument("site", nargs="?", default=".", help="site folder (default: .)")
+    p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("init", help="create a new site with sample content")
+    p.add_argument("dir", help="folder to create")
+    p.set_defaults(func=cmd_init)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "jobs", 1) is not None and getattr(args, "jobs", 1) < 1:
+        parser.error("--jobs must be at least 1")
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        _print_problems(exc.problems)
+        return 1
+    except DigestError as exc:
+        print(f"digest: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("digest: interrupted; the output folder was left as it was", file=sys.stderr)
+        return 130

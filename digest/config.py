@@ -1,0 +1,218 @@
+"""Read ``digest.toml`` into a frozen `Config`, reporting every bad key in one pass."""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from digest.errors import ConfigError, Problem
+
+CONFIG_NAME = "digest.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Site settings; every key has a default (see README, "Configuration")."""
+
+    title: str = "News Digest"
+    """Site title, shown in the header and feeds."""
+    description: str = "A curated digest of the news."
+    """Site description for meta tags and feeds."""
+    base_url: str = "http://localhost:8000/"
+    """Absolute URL the site is served from; ends with ``/``. Its path prefixes every link."""
+    language: str = "en"
+    """Default BCP 47 language of pages (an article's ``locale`` overrides it)."""
+    timezone: str = "UTC"
+    """IANA timezone; editions are calendar days in it."""
+    page_size: int = 20
+    """Items per listing page."""
+    min_quality: int = 0
+    """Records whose ``quality`` is below this are left out (missing quality counts as 0)."""
+    related_count: int = 5
+    """Computed related articles per article sidebar (after the curated ones)."""
+    home_top: int = 8
+    """Top stories of the latest edition shown on the home page."""
+    home_latest: int = 20
+    """Latest items shown on the home page under the top stories."""
+    feed_items: int = 20
+    """Entries per feed."""
+    thumbnail_widths: tuple[int, ...] = (320, 640, 960)
+    """Widths (px) of generated thumbnails; never upscaled."""
+    thumbnail_formats: tuple[str, ...] = ("webp",)
+    """Thumbnail formats, from ``webp``, ``avif``, ``jpeg``, ``png``; the last is the ``<img>`` fallback."""
+    thumbnail_quality: int = 80
+    """Encoder quality for lossy thumbnails (1-100)."""
+    hotlink_images: bool = False
+    """Allow pages to load images from their original hosts when not cached (off: reader privacy)."""
+    api_min_heat: int = -1
+    """Minimum ``heat`` for the ``hot`` variant of the JSON API collections."""
+    output_dir: str = "build"
+    """Output folder, relative to the site folder (``-o`` overrides it)."""
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The timezone object for `timezone`."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def base_path(self) -> str:
+        """Path part of `base_url`, always starting and ending with ``/``."""
+        return urlsplit(self.base_url).path or "/"
+
+    def absolute(self, path: str) -> str:
+        """Absolute URL of a site path given relative to the site root (``a/b/``)."""
+        return self.base_url + path.lstrip("/")
+
+
+_FORMATS = {"webp", "avif", "jpeg", "png"}
+
+
+def _check_str(value: Any) -> str | None:
+    return None if isinstance(value, str) else "a string"
+
+
+def _check_int(lo: int, hi: int):
+    def check(value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            return f"an integer from {lo} to {hi}"
+        return None
+
+    return check
+
+
+def _check_bool(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "true or false"
+
+
+def _check_base_url(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return "an absolute http(s) URL"
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        return "an absolute http(s) URL without query or fragment, e.g. https://example.org/news/"
+    return None
+
+
+def _check_timezone(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return "an IANA timezone name such as Europe/Berlin"
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "an IANA timezone name such as Europe/Berlin"
+    return None
+
+
+def _check_widths(value: Any) -> str | None:
+    ok = (
+        isinstance(value, list)
+        and value
+        and all(isinstance(w, int) and not isinstance(w, bool) and 16 <= w <= 4096 for w in value)
+    )
+    return None if ok else "a non-empty list of integers from 16 to 4096"
+
+
+def _check_formats(value: Any) -> str | None:
+    ok = isinstance(value, list) and value and all(v in _FORMATS for v in value)
+    return None if ok else f"a non-empty list from {sorted(_FORMATS)}"
+
+
+def _check_language(value: Any) -> str | None:
+    if isinstance(value, str) and value and all(c.isalnum() or c == "-" for c in value):
+        return None
+    return "a language tag such as en or pt-BR"
+
+
+def _check_relative_dir(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return None
+    return "a folder name"
+
+
+_CHECKS = {
+    "title": _check_str,
+    "description": _check_str,
+    "base_url": _check_base_url,
+    "language": _check_language,
+    "timezone": _check_timezone,
+    "page_size": _check_int(1, 1000),
+    "min_quality": _check_int(-(10**9), 10**9),
+    "related_count": _check_int(0, 50),
+    "home_top": _check_int(0, 100),
+    "home_latest": _check_int(0, 500),
+    "feed_items": _check_int(1, 1000),
+    "thumbnail_widths": _check_widths,
+    "thumbnail_formats": _check_formats,
+    "thumbnail_quality": _check_int(1, 100),
+    "hotlink_images": _check_bool,
+    "api_min_heat": _check_int(-1, 10**12),
+    "output_dir": _check_relative_dir,
+}
+
+
+def _describe(value: Any) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
+             list: "a list", dict: "a table"}
+    kind = names.get(type(value), type(value).__name__)
+    text = repr(value)
+    return f"{kind} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+def _line_of(text: str, key: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith(key) and stripped[len(key):].lstrip().startswith("="):
+            return number
+    return None
+
+
+def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
+    """Parse TOML text into a `Config`; raise `ConfigError` listing every bad key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        raise ConfigError([Problem(path, line, None, f"invalid TOML: {exc}")]) from None
+    problems: list[Problem] = []
+    values: dict[str, Any] = {}
+    known = [f.name for f in fields(Config)]
+    for key, value in data.items():
+        line = _line_of(text, key)
+        if key not in _CHECKS:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(Problem(path, line, key, f"unknown key{hint}"))
+            continue
+        expected = _CHECKS[key](value)
+        if expected:
+            problems.append(Problem(path, line, key, f"expected {expected}, got {_describe(value)}"))
+            continue
+        if isinstance(value, list):
+            value = tuple(value)
+        if key == "base_url" and not value.endswith("/"):
+            value += "/"
+        values[key] = value
+    if problems:
+        raise ConfigError(problems)
+    return Config(**values)
+
+
+def load_config(site: Path) -> Config:
+    """Read ``SITE/digest.toml`` (a missing file means all defaults)."""
+    path = site / CONFIG_NAME
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Config()
+    except OSError as exc:
+        raise ConfigError([Problem(CONFIG_NAME, None, None, f"cannot read: {exc.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([Problem(CONFIG_NAME, None, None, f"not valid UTF-8 ({exc.reason})")]) from None
+    return parse_config(text, CONFIG_NAME)

@@ -1,0 +1,70 @@
+"""The few exception types digest raises, and `Problem`, a reportable fault in the input.
+
+Exception tree::
+
+    DigestError                 anything digest reports and exits 1 on
+     ├── ConfigError            digest.toml cannot be used (carries its Problems)
+     ├── TemplateError          a theme or site template fails to load or render
+     └── BuildError             the build cannot finish (output not writable, ...)
+
+Problems are data, not exceptions: loading records collects them and carries on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One fault in the input, printed as ``path:line: field: message``."""
+
+    path: str
+    """File the problem is in, relative to the site folder where possible."""
+    line: int | None
+    """1-based line in that file, when known."""
+    field: str | None
+    """Front-matter field (dotted for nested ones, e.g. ``images[0].url``), when known."""
+    message: str
+    """What was expected and what was found."""
+    severity: str = "error"
+    """``error`` (the record is skipped) or ``warning`` (it builds, with a caveat)."""
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        what = self.message if not self.field else f"{self.field}: {self.message}"
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{where}: {prefix}{what}"
+
+
+class DigestError(Exception):
+    """Base of every error digest reports to the user (exit code 1)."""
+
+
+class ConfigError(DigestError):
+    """``digest.toml`` cannot be used; ``problems`` lists every bad key at once."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class TemplateError(DigestError):
+    """A template failed to load or render; the message names file and line."""
+
+    def __init__(self, message: str, path: str = "", line: int | None = None):
+        self.path = path
+        self.line = line
+        super().__init__(message)
+
+    def __reduce__(self):
+        return (TemplateError, (str(self), self.path, self.line))
+
+    @property
+    def problem(self) -> Problem:
+        """This error as a `Problem`, for overlays and reports."""
+        return Problem(self.path or "templates", self.line, None, str(self))
+
+
+class BuildError(DigestError):
+    """The build cannot finish; nothing was swapped into the output folder."""

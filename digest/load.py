@@ -1,0 +1,619 @@
+"""Content files -> validated `Article`s plus the `Problem`s found on the way.
+
+This is the only stage that reads records. A file that cannot be used becomes
+problems (path, line, field, message) and is skipped; everything else loads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import os
+import re
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from digest.errors import Problem
+from digest.model import Article, ImageRef, Provider, RelatedRef
+from digest.text import (
+    plain_text,
+    provider_key,
+    render_note,
+    safe_url,
+    short_hash,
+    slugify,
+    term_key,
+)
+
+RECORD_SUFFIXES = (".md", ".markdown", ".txt")
+IMAGES_DIR = "images"
+MAX_RECORD_BYTES = 4 * 1024 * 1024
+"""Records larger than this are refused (real ones are a few kB)."""
+MAX_NODES = 20_000
+"""Front matter with more YAML nodes than this (alias bombs, generated junk) is refused."""
+MAX_SLUG_BODY = 60
+
+try:
+    _Loader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML without libyaml
+    _Loader = yaml.SafeLoader
+
+_LOCALE = re.compile(r"^[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*$")
+_DROPPED = frozenset({"secured"})
+_KNOWN = frozenset({
+    "title", "excerpt", "publishedDateTime", "updatedDateTime", "category", "type",
+    "originalUrl", "webUrl", "quality", "heat", "published", "provider", "topics",
+    "images", "related", "locale", "secured",
+})
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    """What loading a content folder produced."""
+
+    articles: tuple[Article, ...]
+    """Valid, deduplicated records, sorted by source path."""
+    problems: tuple[Problem, ...]
+    """Every problem found, in source order (errors and warnings)."""
+    files: int
+    """Record files seen."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    """One record file's outcome: an article or None, plus its problems."""
+
+    article: Article | None
+    problems: tuple[Problem, ...]
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def discover(site: Path, content_dir: Path) -> tuple[list[Path], list[Problem]]:
+    """Every record file under ``content_dir`` (not ``images/``), sorted, plus link problems.
+
+    Hidden files and folders are ignored; symbolic links are followed only when
+    they resolve inside the site folder, and each folder is visited once.
+    """
+    problems: list[Problem] = []
+    found: list[Path] = []
+    root = site.resolve()
+    images = (content_dir / IMAGES_DIR).resolve()
+    seen_dirs: set[str] = set()
+
+    def rel(p: Path) -> str:
+        try:
+            return p.relative_to(site).as_posix()
+        except ValueError:
+            return p.as_posix()
+
+    def inside(p: Path) -> bool:
+        return p == root or root in p.parents
+
+    def walk(folder: Path) -> None:
+        real = folder.resolve()
+        if str(real) in seen_dirs:
+            return
+        seen_dirs.add(str(real))
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(Problem(rel(folder), None, None, f"cannot list folder: {exc.strerror}"))
+            return
+        for entry in entries:
+            if entry.name.startswith(".") or entry.name.endswith("~"):
+                continue
+            path = Path(entry.path)
+            if entry.is_symlink():
+                target = path.resolve()
+                if not inside(target):
+                    problems.append(Problem(rel(path), None, None,
+                                            "symbolic link points outside the site; not followed",
+                                            "warning"))
+                    continue
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                continue
+            if is_dir:
+                if path.resolve() == images:
+                    continue
+                walk(path)
+            elif entry.name.lower().endswith(RECORD_SUFFIXES):
+                found.append(path)
+
+    if content_dir.is_dir():
+        walk(content_dir)
+    return found, problems
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+class _RecordProblems:
+    """Collects problems for one file, locating fields in the front matter lazily."""
+
+    def __init__(self, path: str, front: str, first_line: int):
+        self.path = path
+        self.front = front
+        self.first_line = first_line
+        self.items: list[Problem] = []
+        self._root: Any = None
+
+    def line_of(self, field: tuple[Any, ...]) -> int | None:
+        """1-based file line of a (nested) field, found by composing the YAML once."""
+        if not field:
+            return None
+        if self._root is None:
+            try:
+                self._root = yaml.compose(self.front, Loader=_Loader) or False
+            except (yaml.YAMLError, RecursionError):
+                self._root = False
+        node = self._root
+        line = None
+        for part in field:
+            if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+                for key, value in node.value:
+                    if getattr(key, "value", None) == part:
+                        line, node = key.start_mark.line, value
+                        break
+                else:
+                    break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+                if part >= len(node.value):
+                    break
+                node = node.value[part]
+                line = node.start_mark.line
+            else:
+                break
+        return None if line is None else line + self.first_line
+
+    def add(self, field: tuple[Any, ...], message: str, severity: str = "error") -> None:
+        name = _field_name(field)
+        self.items.append(Problem(self.path, self.line_of(field), name or None, message, severity))
+
+    def warn(self, field: tuple[Any, ...], message: str) -> None:
+        self.add(field, message, "warning")
+
+    @property
+    def has_errors(self) -> bool:
+        return any(p.severity == "error" for p in self.items)
+
+
+def _field_name(field: tuple[Any, ...]) -> str:
+    out = ""
+    for part in field:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, datetime | date):
+        return "a date"
+    return type(value).__name__
+
+
+def _count_nodes(value: Any, budget: int, depth: int = 0) -> int:
+    """Remaining node budget after walking ``value``; negative means too big or too deep."""
+    budget -= 1
+    if budget < 0 or depth > 50:
+        return -1
+    if isinstance(value, dict):
+        for k, v in value.items():
+            budget = _count_nodes(v, _count_nodes(k, budget, depth + 1), depth + 1)
+            if budget < 0:
+                return budget
+    elif isinstance(value, list):
+        for v in value:
+            budget = _count_nodes(v, budget, depth + 1)
+            if budget < 0:
+                return budget
+    return budget
+
+
+def split_front_matter(text: str) -> tuple[str, str, int] | None:
+    """(front matter, body, line where the front matter starts) or None when absent.
+
+    The file must start with a ``---`` line; the front matter ends at the next
+    ``---`` or ``...`` line.
+    """
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != "---":
+        return None
+    for index in range(1, len(lines)):
+        stripped = lines[index].rstrip()
+        if stripped in ("---", "..."):
+            return "\n".join(lines[1:index]), "\n".join(lines[index + 1:]), 2
+    return None
+
+
+def _datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, date):
+        dt = datetime.combine(value, time())
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("z", "Z")):
+            text = text[:-1] + "+00:00"
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    else:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    if not 1 <= dt.astimezone(UTC).year <= 9998:
+        return None
+    return dt
+
+
+def _text(value: Any) -> str | None:
+    """A plain-text field as str (HTML entities decoded), or None when not text."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str | int | float):
+        return plain_text(html.unescape(str(value)))
+    return None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value == value and abs(value) < 1e15:
+        return round(value)
+    if isinstance(value, str):
+        try:
+            return round(float(value.strip()))
+        except (ValueError, OverflowError):
+            return None
+    return None
+
+
+def _image(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> ImageRef | None:
+    if not isinstance(entry, dict):
+        report.warn(where, f"expected a mapping with url, width, height, got {_kind(entry)}; image ignored")
+        return None
+    url = entry.get("url")
+    if not isinstance(url, str) or not url.strip():
+        report.warn(where + ("url",), f"expected a URL string, got {_kind(url)}; image ignored")
+        return None
+    size = []
+    for key in ("width", "height"):
+        raw = entry.get(key)
+        number = _int(raw)
+        if raw is not None and (number is None or not 0 < number < 1_000_000):
+            report.warn(where + (key,), f"expected a positive integer, got {_kind(raw)}")
+            number = None
+        size.append(number)
+    cached = entry.get("isCached", False)
+    if not isinstance(cached, bool):
+        report.warn(where + ("isCached",), f"expected true or false, got {_kind(cached)}")
+        cached = False
+    title = _text(entry.get("title")) or ""
+    return ImageRef(url=url, width=size[0], height=size[1], is_cached=cached, title=title)
+
+
+def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> RelatedRef | None:
+    if not isinstance(entry, dict):
+        report.warn(where, f"expected a mapping with title and webUrl, got {_kind(entry)}; entry ignored")
+        return None
+    title = _text(entry.get("title"))
+    if not title:
+        report.warn(where + ("title",), f"expected a non-empty string, got {_kind(entry.get('title'))}; entry ignored")
+        return None
+    web_url = entry.get("webUrl") if isinstance(entry.get("webUrl"), str) else ""
+    link = safe_url(web_url) or safe_url(entry.get("originalUrl"))
+    provider = entry.get("provider")
+    provider_name = _text(provider.get("name")) or "" if isinstance(provider, dict) else ""
+    return RelatedRef(
+        title=title,
+        web_url=web_url.strip(),
+        link=link,
+        provider_name=provider_name,
+        published=_datetime(entry.get("publishedDateTime")),
+        excerpt=_text(entry.get("excerpt")) or "",
+    )
+
+
+def _list(data: dict, key: str, report: _RecordProblems, what: str) -> list:
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        report.add((key,), f"expected {what}, got {_kind(value)}")
+        return []
+    return value
+
+
+def parse_record(raw: bytes, source: str) -> FileResult:
+    """Bytes of one record file -> an `Article` (or None) and its problems. Pure."""
+    report = _RecordProblems(source, "", 2)
+    if not raw.strip():
+        return FileResult(None, (Problem(source, None, None, "empty file: expected YAML front matter between '---' lines"),))
+    if len(raw) > MAX_RECORD_BYTES:
+        return FileResult(None, (Problem(source, None, None, f"file too large for a record ({len(raw)} bytes; at most {MAX_RECORD_BYTES})"),))
+    if b"\x00" in raw:
+        return FileResult(None, (Problem(source, None, None, "binary file (contains NUL bytes), not a record"),))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return FileResult(None, (Problem(source, line, None, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})"),))
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    parts = split_front_matter(text)
+    if parts is None:
+        return FileResult(None, (Problem(source, 1, None, "no front matter: expected the file to start with a '---' line and the front matter to end with another"),))
+    front, body, first_line = parts
+    report.front, report.first_line = front, first_line
+    try:
+        data = yaml.load(front, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + first_line if mark else None
+        reason = exc.problem or str(exc)
+        if exc.context:
+            reason = f"{exc.context}: {reason}"
+        return FileResult(None, (Problem(source, line, None, f"invalid YAML: {reason}"),))
+    except (yaml.YAMLError, RecursionError, ValueError, OverflowError) as exc:
+        return FileResult(None, (Problem(source, None, None, f"invalid YAML: {exc.__class__.__name__}"),))
+    if not isinstance(data, dict):
+        return FileResult(None, (Problem(source, first_line, None, f"front matter must be a mapping of fields, got {_kind(data)}"),))
+    if _count_nodes(data, MAX_NODES) < 0:
+        return FileResult(None, (Problem(source, None, None, f"front matter too large or too deeply nested (more than {MAX_NODES} values or 50 levels)"),))
+    if not all(isinstance(k, str) for k in data):
+        bad = next(k for k in data if not isinstance(k, str))
+        report.warn((), f"field name {bad!r} is not a string; ignored")
+        data = {k: v for k, v in data.items() if isinstance(k, str)}
+
+    title = _text(data.get("title"))
+    if not title:
+        got = "an empty string" if isinstance(data.get("title"), str) else _kind(data.get("title"))
+        report.add(("title",), f"expected a non-empty string, got {got}")
+    published = _datetime(data.get("publishedDateTime"))
+    if published is None:
+        raw_date = data.get("publishedDateTime")
+        got = f"{raw_date!r}" if isinstance(raw_date, str) else _kind(raw_date)
+        report.add(("publishedDateTime",), f"expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got {got[:80]}")
+    updated = None
+    if data.get("updatedDateTime") is not None:
+        updated = _datetime(data["updatedDateTime"])
+        if updated is None:
+            report.warn(("updatedDateTime",), "expected an ISO 8601 date-time; ignored")
+
+    strings = {}
+    for key in ("excerpt", "category", "type"):
+        value = data.get(key)
+        if value is not None and _text(value) is None:
+            report.add((key,), f"expected a string, got {_kind(value)}")
+        strings[key] = _text(value) or ""
+
+    urls = {}
+    for key in ("webUrl", "originalUrl"):
+        value = data.get(key)
+        if value is None:
+            urls[key] = ""
+        elif not isinstance(value, str):
+            report.add((key,), f"expected a URL string, got {_kind(value)}")
+            urls[key] = ""
+        else:
+            urls[key] = value.strip()
+            if value.strip() and safe_url(value) is None:
+                report.warn((key,), "not an http(s) URL; it will not be linked")
+    link = safe_url(urls["webUrl"]) or safe_url(urls["originalUrl"])
+
+    numbers = {}
+    for key, default in (("quality", None), ("heat", -1)):
+        value = data.get(key)
+        number = _int(value)
+        if value is not None and number is None:
+            report.warn((key,), f"expected an integer, got {_kind(value)}; treated as unknown")
+        numbers[key] = default if number is None else number
+
+    flag = data.get("published", True)
+    if flag is None:
+        flag = True
+    if not isinstance(flag, bool):
+        report.add(("published",), f"expected true or false, got {_kind(flag)}")
+
+    provider = None
+    raw_provider = data.get("provider")
+    if raw_provider is not None:
+        if isinstance(raw_provider, dict):
+            name = _text(raw_provider.get("name")) or ""
+            domain = raw_provider.get("domain") if isinstance(raw_provider.get("domain"), str) else ""
+            key = provider_key(name, domain)
+            if key:
+                provider = Provider(key=key, name=name or key, domain=domain.strip())
+            else:
+                report.warn(("provider",), "has neither a name nor a domain; ignored")
+        elif isinstance(raw_provider, str) and raw_provider.strip():
+            name = plain_text(html.unescape(raw_provider))
+            provider = Provider(key=provider_key(name, ""), name=name, domain="")
+        else:
+            report.add(("provider",), f"expected a mapping with name and domain, got {_kind(raw_provider)}")
+
+    topics: list[str] = []
+    seen_topics: set[str] = set()
+    raw_topics = data.get("topics")
+    if isinstance(raw_topics, list) and not all(isinstance(t, str | int | float) and not isinstance(t, bool) for t in raw_topics):
+        report.add(("topics",), "expected a list of strings, got a list with "
+                   + _kind(next(t for t in raw_topics if not isinstance(t, str | int | float) or isinstance(t, bool))))
+    else:
+        for topic in _list(data, "topics", report, "a list of strings"):
+            name = plain_text(html.unescape(str(topic)))
+            key = term_key(name)
+            if key and key not in seen_topics:
+                seen_topics.add(key)
+                topics.append(name)
+
+    images = [
+        image for index, entry in enumerate(_list(data, "images", report, "a list of images"))
+        if (image := _image(entry, ("images", index), report)) is not None
+    ]
+    related = [
+        ref for index, entry in enumerate(_list(data, "related", report, "a list of related articles"))
+        if (ref := _related(entry, ("related", index), report)) is not None
+    ]
+
+    locale = data.get("locale")
+    if locale is None:
+        locale = ""
+    elif not isinstance(locale, str) or not _LOCALE.match(locale.strip()):
+        report.warn(("locale",), "expected a language tag such as en-us; ignored")
+        locale = ""
+    else:
+        locale = locale.strip().replace("_", "-")
+
+    if report.has_errors:
+        return FileResult(None, tuple(report.items))
+
+    identity = urls["webUrl"] or urls["originalUrl"] or "path:" + source
+    article_id = short_hash(identity)
+    body_slug = slugify(title, MAX_SLUG_BODY) or "article"
+    extra = {k: v for k, v in data.items() if k not in _KNOWN and k not in _DROPPED}
+    article = Article(
+        id=article_id,
+        source=source,
+        title=title,
+        published=published,
+        updated=updated,
+        excerpt=strings["excerpt"],
+        category=strings["category"],
+        type=strings["type"],
+        web_url=urls["webUrl"] or urls["originalUrl"],
+        link=link,
+        quality=numbers["quality"],
+        heat=numbers["heat"],
+        is_published=flag,
+        provider=provider,
+        topics=tuple(topics),
+        images=tuple(images),
+        related=tuple(related),
+        locale=locale,
+        body_html=render_note(body),
+        slug=f"{body_slug}-{article_id[:6]}",
+        extra=extra,
+        content_hash=hashlib.blake2b(raw, digest_size=16).hexdigest(),
+    )
+    return FileResult(article, tuple(report.items))
+
+
+def read_record(path: Path, source: str) -> FileResult:
+    """Read and parse one record file; an unreadable file is a problem, not a crash."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_RECORD_BYTES + 1)
+    except OSError as exc:
+        return FileResult(None, (Problem(source, None, None, f"cannot read: {exc.strerror or exc}"),))
+    return parse_record(raw, source)
+
+
+def _read_many(items: list[tuple[str, str]]) -> list[FileResult]:
+    return [read_record(Path(path), source) for path, source in items]
+
+
+# --------------------------------------------------------------------------- deduplication
+
+
+def _preference(article: Article) -> tuple:
+    """Sort key: the first is the winner among records of one story."""
+    latest = article.updated or article.published
+    return (not article.is_published, -latest.timestamp(), article.source)
+
+
+def deduplicate(articles: Iterable[Article]) -> tuple[list[Article], list[Problem]]:
+    """Keep one record per story (``webUrl``, else ``originalUrl``); warn for the others.
+
+    The winner is published over unpublished, then the most recently updated,
+    then the first by path: deterministic whatever the file order.
+    """
+    by_id: dict[str, list[Article]] = {}
+    for article in articles:
+        by_id.setdefault(article.id, []).append(article)
+    kept: list[Article] = []
+    problems: list[Problem] = []
+    for group in by_id.values():
+        group.sort(key=_preference)
+        winner = group[0]
+        kept.append(winner)
+        for loser in group[1:]:
+            problems.append(Problem(loser.source, None, "webUrl",
+                                    f"same story as {winner.source}; this copy is skipped", "warning"))
+    kept.sort(key=lambda a: a.source)
+    return kept, problems
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+class RecordCache(Protocol):
+    """What `load_content` asks of a parse cache (see `digest.cache`)."""
+
+    def lookup(self, path: str, source: str) -> FileResult | None: ...
+    def store(self, path: str, source: str, result: FileResult) -> None: ...
+
+
+def load_content(site: Path, content_dir: Path, jobs: int = 1,
+                 cache: RecordCache | None = None) -> LoadResult:
+    """Load every record under ``content_dir``, parsing only what ``cache`` does not hold."""
+    files, problems = discover(site, content_dir)
+    items = []
+    for path in files:
+        try:
+            source = path.relative_to(site).as_posix()
+        except ValueError:
+            source = path.as_posix()
+        items.append((str(path), source))
+    results: list[FileResult | None] = [cache.lookup(*item) if cache else None for item in items]
+    missing = [i for i, r in enumerate(results) if r is None]
+    parsed = parse_parallel([items[i] for i in missing], jobs)
+    for index, result in zip(missing, parsed, strict=True):
+        results[index] = result
+        if cache:
+            cache.store(*items[index], result)
+    articles = []
+    for result in results:
+        problems.extend(result.problems)
+        if result.article is not None:
+            articles.append(result.article)
+    kept, dupes = deduplicate(articles)
+    problems.extend(dupes)
+    return LoadResult(tuple(kept), tuple(problems), len(files))
+
+
+def parse_parallel(items: list[tuple[str, str]], jobs: int) -> list[FileResult]:
+    """Read and parse ``(path, source)`` items in ``jobs`` processes, in order; serial when few."""
+    if jobs <= 1 or len(items) < 400:
+        return _read_many(items)
+    size = max(50, len(items) // (jobs * 4))
+    chunks = [items[i:i + size] for i in range(0, len(items), size)]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        out: list[FileResult] = []
+        for part in pool.map(_read_many, chunks):
+            out.extend(part)
+    return out

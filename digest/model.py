@@ -1,0 +1,139 @@
+"""The nouns of a digest site: plain, immutable data with no behaviour beyond small helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """A news source; its identity is its domain."""
+
+    key: str
+    """Normalised identity: the lower-case domain without ``www.`` (or the name when no domain)."""
+    name: str
+    """Display name as the record gives it."""
+    domain: str
+    """Domain as the record gives it (may be empty)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRef:
+    """One image entry of a record."""
+
+    url: str
+    """The image's original URL: the cache key, never hot-linked by default."""
+    width: int | None
+    """Stored pixel width according to the record."""
+    height: int | None
+    """Stored pixel height according to the record."""
+    is_cached: bool
+    """True when the record says a local copy exists in ``content/images/``."""
+    title: str = ""
+    """Caption or alt text, when the record has one."""
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedRef:
+    """A curated ``related`` entry: coverage of the same story elsewhere."""
+
+    title: str
+    """Headline, plain text."""
+    web_url: str
+    """The entry's ``webUrl`` as given (used to match a record of the site)."""
+    link: str | None
+    """Safe http(s) URL to the source, or None when it has none usable."""
+    provider_name: str
+    """Name of the entry's provider, possibly empty."""
+    published: datetime | None
+    """When the entry was published, if given and valid."""
+    excerpt: str = ""
+    """Plain-text summary."""
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One curated record, validated."""
+
+    id: str
+    """Stable 10-hex-digit identity derived from the record's ``webUrl`` (else its path)."""
+    source: str
+    """Path of the record file relative to the site folder, with ``/`` separators."""
+    title: str
+    """Headline, plain text."""
+    published: datetime
+    """``publishedDateTime``, timezone-aware (naive values are UTC)."""
+    updated: datetime | None
+    """``updatedDateTime`` when given."""
+    excerpt: str
+    """Plain-text summary (may be empty)."""
+    category: str
+    """``category`` field, e.g. ``news`` (may be empty)."""
+    type: str
+    """``type`` field, e.g. ``article`` or ``video`` (may be empty)."""
+    web_url: str
+    """``webUrl`` as given (story identity for deduplication), may be empty."""
+    link: str | None
+    """Safe http(s) link to the source article (``webUrl``, else ``originalUrl``)."""
+    quality: int | None
+    """Curator's score; higher is better; None when missing."""
+    heat: int
+    """Popularity; -1 when unknown."""
+    is_published: bool
+    """False for ``published: false`` records (drafts)."""
+    provider: Provider | None
+    """The news source, when the record names one."""
+    topics: tuple[str, ...]
+    """Topic names as written in the record (deduplicated by topic identity)."""
+    images: tuple[ImageRef, ...]
+    """Image entries in record order."""
+    related: tuple[RelatedRef, ...]
+    """Curated related coverage in record order."""
+    locale: str
+    """BCP 47 language tag from ``locale`` (e.g. ``en-us``), or empty."""
+    body_html: str
+    """The Markdown note rendered and sanitized by an allow-list; empty when none."""
+    slug: str
+    """URL-safe slug for the article page (title transliterated + id suffix)."""
+    extra: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    """Every other front-matter field, kept for templates (never ``secured``)."""
+    content_hash: str = ""
+    """Hash of the record file's bytes (for caches)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """A taxonomy term; names that differ only in case or Unicode form are one topic."""
+
+    key: str
+    """Identity: NFKC, case-folded, whitespace-collapsed name."""
+    name: str
+    """Display name: the most common spelling among the records."""
+    slug: str
+    """URL-safe slug, unique among topics."""
+
+
+@dataclass(frozen=True, slots=True)
+class Edition:
+    """One calendar day of the site's timezone and the stories published on it."""
+
+    day: str
+    """ISO date ``YYYY-MM-DD`` in the site timezone."""
+    article_ids: tuple[str, ...]
+    """Articles of the day, best first (see `plan.story_score`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageSpec:
+    """One output file: where it goes, how it is made, and from what."""
+
+    path: str
+    """Output path relative to the output folder, ``/``-separated (e.g. ``ai/index.html``)."""
+    template: str
+    """Template name to render, or a renderer name for non-template outputs."""
+    context: dict[str, Any]
+    """Plain data handed to the template (no live objects)."""
+    kind: str
+    """Page kind for the summary: ``article``, ``topic``, ``home``, ``feed``, ..."""

@@ -1,0 +1,204 @@
+"""The Jinja environment and one page -> bytes; the template lookup is site first, then theme."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import pickle
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import meta
+
+from digest import __version__
+from digest.errors import TemplateError
+from digest.model import PageSpec
+from digest.write import OutputRecord, stage
+
+
+def theme_dir() -> Path:
+    """Folder of the built-in theme: ``digest/theme`` in a wheel, the repository root otherwise."""
+    packaged = Path(__file__).resolve().parent / "theme"
+    if (packaged / "templates").is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent
+
+
+def _tojson(value) -> str:
+    """JSON for a ``<script type="application/ld+json">`` block, safe inside HTML."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=False, separators=(",", ":"))
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def make_environment(site: Path) -> jinja2.Environment:
+    """One environment per build: autoescape on, strict undefined, site templates first."""
+    loader = jinja2.ChoiceLoader([
+        jinja2.FileSystemLoader(str(site / "templates")),
+        jinja2.FileSystemLoader(str(theme_dir() / "templates")),
+    ])
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,
+        cache_size=-1,
+    )
+    env.filters["ldjson"] = lambda v: jinja2.utils.markupsafe.Markup(_tojson(v))
+    return env
+
+
+def template_dependencies(env: jinja2.Environment, name: str) -> list[str]:
+    """Names of ``name`` and every template it extends, includes or imports, recursively."""
+    seen: list[str] = []
+    stack = [name]
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.append(current)
+        try:
+            source, _, _ = env.loader.get_source(env, current)
+            refs = meta.find_referenced_templates(env.parse(source))
+        except jinja2.TemplateNotFound:
+            continue
+        except jinja2.TemplateSyntaxError as exc:
+            raise _template_error(exc) from None
+        stack.extend(r for r in refs if r)
+    return seen
+
+
+def _template_error(exc: Exception) -> TemplateError:
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        where = exc.filename or exc.name or "template"
+        return TemplateError(f"{where}:{exc.lineno}: template syntax error: {exc.message}",
+                             where, exc.lineno)
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return TemplateError(f"template not found: {exc.name}", str(exc.name))
+    return TemplateError(f"template error: {exc}")
+
+
+def render_page(env: jinja2.Environment, spec: PageSpec) -> bytes:
+    """Render one page spec to bytes; template faults become `TemplateError` with file and line."""
+    try:
+        template = env.get_template(spec.template)
+        return template.render(spec.context).encode("utf-8")
+    except (jinja2.TemplateSyntaxError, jinja2.TemplateNotFound) as exc:
+        raise _template_error(exc) from None
+    except Exception as exc:  # a template's runtime fault: report where it happened
+        line, where = None, spec.template
+        tb = exc.__traceback__
+        while tb is not None:
+            name = tb.tb_frame.f_globals.get("__jinja_template__")
+            if name is not None:
+                where = name.filename or name.name or where
+                line = name.get_corresponding_lineno(tb.tb_lineno)
+            tb = tb.tb_next
+        raise TemplateError(
+            f"{where}:{line or '?'}: error rendering {spec.path}: {exc.__class__.__name__}: {exc}",
+            where, line,
+        ) from None
+
+
+# --------------------------------------------------------------------------- rendering many pages
+
+
+def template_digest(env: jinja2.Environment, name: str, memo: dict[str, str]) -> str:
+    """Digest of a template and everything it pulls in (so an edit re-renders its pages)."""
+    if name not in memo:
+        h = hashlib.blake2b(digest_size=16)
+        for dep in sorted(template_dependencies(env, name)):
+            try:
+                source, filename, _ = env.loader.get_source(env, dep)
+            except jinja2.TemplateNotFound:
+                source, filename = "", "missing"
+            h.update(f"{dep}\0{filename}\0".encode())
+            h.update(source.encode("utf-8", "surrogatepass"))
+        memo[name] = h.hexdigest()
+    return memo[name]
+
+
+def page_key(spec: PageSpec, template_key: str) -> str:
+    """Digest of everything a page's bytes depend on: program version, templates, context."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{__version__}\0{spec.template}\0{template_key}\0".encode())
+    h.update(pickle.dumps(spec.context, protocol=5))
+    return h.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """The outcome for one page."""
+
+    path: str
+    digest: str
+    changed: bool
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    site: Path
+    pages: Sequence[PageSpec]
+    keys: Sequence[str]
+    out: Path
+    staging: Path
+    previous: Mapping[str, OutputRecord]
+
+
+def _render_slice(job: _Job, env: jinja2.Environment, start: int, end: int) -> list[Rendered]:
+    done = []
+    for index in range(start, end):
+        spec = job.pages[index]
+        data = render_page(env, spec)
+        digest, changed = stage(job.out, job.staging, spec.path, data, job.previous.get(spec.path))
+        done.append(Rendered(spec.path, digest, changed, job.keys[index]))
+    return done
+
+
+_worker: dict[str, Any] = {}
+"""Per worker process only: the job and environment it inherited at fork time."""
+
+
+def _worker_init(job: _Job) -> None:
+    _worker["job"] = job
+    _worker["env"] = make_environment(job.site)
+
+
+def _worker_run(bounds: tuple[int, int]) -> list[Rendered]:
+    return _render_slice(_worker["job"], _worker["env"], *bounds)
+
+
+def render_all(site: Path, env: jinja2.Environment, pages: Sequence[PageSpec], keys: Sequence[str],
+               out: Path, staging: Path, previous: Mapping[str, OutputRecord], jobs: int,
+               progress: Callable[[int], None] | None = None) -> list[Rendered]:
+    """Render and stage ``pages``; in ``jobs`` forked processes when there are many."""
+    job = _Job(site, pages, keys, out, staging, previous)
+    total = len(pages)
+    if jobs <= 1 or total < 300 or "fork" not in multiprocessing.get_all_start_methods():
+        done: list[Rendered] = []
+        step = 200
+        for start in range(0, total, step):
+            done += _render_slice(job, env, start, min(total, start + step))
+            if progress:
+                progress(len(done))
+        return done
+    step = max(50, min(400, total // (jobs * 8) or 1))
+    bounds = [(s, min(total, s + step)) for s in range(0, total, step)]
+    results: dict[int, list[Rendered]] = {}
+    context = multiprocessing.get_context("fork")
+    with context.Pool(jobs, initializer=_worker_init, initargs=(job,)) as pool:
+        count = 0
+        for index, part in enumerate(pool.imap(_worker_run, bounds)):
+            results[index] = part
+            count += len(part)
+            if progress:
+                progress(count)
+    return [r for index in range(len(bounds)) for r in results[index]]

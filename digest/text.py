@@ -1,0 +1,120 @@
+"""Text and URL helpers: slugs, identity keys, safe links and sanitized Markdown notes."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from urllib.parse import urlsplit
+
+import markdown
+import nh3
+from anyascii import anyascii
+
+MAX_SLUG = 80
+"""Longest slug body in characters (file systems allow 255 bytes per name)."""
+
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_SPACE = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+LINK_SCHEMES = frozenset({"http", "https"})
+NOTE_SCHEMES = frozenset({"http", "https", "mailto"})
+
+_NOTE_TAGS = {
+    "p", "br", "hr", "a", "em", "strong", "b", "i", "code", "pre", "blockquote",
+    "ul", "ol", "li", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td",
+    "del", "sup", "sub", "abbr",
+}
+_NOTE_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "th": {"align"}, "td": {"align"}}
+
+
+def slugify(text: str, max_len: int = MAX_SLUG) -> str:
+    """ASCII slug of ``text``: transliterated, lower-case, hyphenated; may be empty."""
+    ascii_text = anyascii(unicodedata.normalize("NFKC", text)).lower()
+    slug = _NON_ALNUM.sub("-", ascii_text).strip("-")
+    if len(slug) > max_len:
+        cut = slug[:max_len]
+        slug = cut.rsplit("-", 1)[0] if "-" in cut[max_len // 2:] else cut
+        slug = slug.strip("-")
+    return slug
+
+
+def short_hash(text: str, length: int = 10) -> str:
+    """First ``length`` hex digits of the SHA-256 of ``text`` (stable identities)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:length]
+
+
+def term_key(name: str) -> str:
+    """Identity of a topic name: NFKC, case-folded, whitespace collapsed."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", name).casefold()).strip()
+
+
+def provider_key(name: str, domain: str) -> str:
+    """Identity of a provider: its domain lower-cased without ``www.``; else its name."""
+    host = domain.strip().lower()
+    if "://" in host or host.startswith("//"):
+        host = urlsplit(host if "://" in host else "https:" + host).hostname or ""
+    host = host.split("/")[0].rstrip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    return host or term_key(name)
+
+
+def safe_url(value: object, schemes: frozenset[str] = LINK_SCHEMES) -> str | None:
+    """``value`` as a URL allowed to become a link, or None.
+
+    Only the given schemes pass (http/https by default); ``//host/x`` means ``https:``;
+    URLs with control characters, whitespace or no host are refused.
+    """
+    if not isinstance(value, str):
+        return None
+    url = value.strip()
+    if not url or _CONTROL.search(url) or " " in url:
+        return None
+    if url.startswith("//"):
+        url = "https:" + url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in schemes:
+        return None
+    if scheme == "mailto":
+        return url if parts.path else None
+    try:
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return None
+    if not host or any(c in host for c in "<>\"'`\\"):
+        return None
+    return url
+
+
+def _filter_note_attribute(tag: str, attribute: str, value: str) -> str | None:
+    if tag == "a" and attribute == "href":
+        return safe_url(value, NOTE_SCHEMES)
+    return value
+
+
+def render_note(text: str) -> str:
+    """Markdown note -> HTML cleaned by an allow-list (no scripts, images, styles or raw HTML)."""
+    if not text.strip():
+        return ""
+    html = markdown.markdown(text, extensions=["sane_lists", "tables"], output_format="html")
+    return nh3.clean(
+        html,
+        tags=_NOTE_TAGS,
+        attributes=_NOTE_ATTRIBUTES,
+        url_schemes=set(NOTE_SCHEMES),
+        link_rel="noopener noreferrer",
+        attribute_filter=_filter_note_attribute,
+        strip_comments=True,
+    ).strip()
+
+
+def plain_text(value: str) -> str:
+    """Collapse whitespace of a plain-text field (it is escaped at render time, never trusted)."""
+    return _SPACE.sub(" ", value).strip()

@@ -1,0 +1,151 @@
+"""Atomic, skip-identical writes into the output folder, and pruning of stale outputs.
+
+A build stages every changed file in a sibling folder first; only when the whole
+build succeeded does `commit` move them into place (``os.replace``, one rename per
+file; a cold build renames the whole folder). Identical bytes are never rewritten,
+so unchanged files keep their mtimes. Files this build did not make are removed
+only if a previous build made them (the manifest says so); anything else in the
+output folder is left alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from digest.errors import BuildError
+
+
+@dataclass(frozen=True, slots=True)
+class OutputRecord:
+    """What the manifest remembers of one output file."""
+
+    digest: str
+    """BLAKE2b-128 hex digest of the bytes."""
+    size: int
+    """Size in bytes when written."""
+    mtime_ns: int
+    """Modification time when written (a changed mtime means: compare bytes again)."""
+
+
+def digest_bytes(data: bytes) -> str:
+    """The content digest used for outputs."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def staging_dir(out: Path) -> Path:
+    """The sibling folder a build of ``out`` stages changed files in."""
+    return out.parent / f".{out.name}.digest-staging"
+
+
+def stage(out: Path, staging: Path, path: str, data: bytes,
+          previous: OutputRecord | None) -> tuple[str, bool]:
+    """Stage ``data`` for ``out/path`` unless the file already holds it; (digest, changed)."""
+    digest = digest_bytes(data)
+    target = out / path
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    except NotADirectoryError:
+        st = None
+    if st is not None and st.st_size == len(data):
+        if previous is not None and previous.digest == digest and previous.size == st.st_size \
+                and previous.mtime_ns == st.st_mtime_ns:
+            return digest, False
+        try:
+            with open(target, "rb") as handle:
+                if handle.read() == data:
+                    return digest, False
+        except OSError:
+            pass
+    dest = staging / path
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(dest, "wb") as handle:
+        handle.write(data)
+    return digest, True
+
+
+@dataclass(frozen=True, slots=True)
+class CommitResult:
+    """What `commit` did."""
+
+    written: int
+    removed: int
+
+
+def _safe_target(out: Path, path: str) -> Path:
+    target = (out / path)
+    resolved_parent = target.parent.resolve()
+    root = out.resolve()
+    if resolved_parent != root and root not in resolved_parent.parents:
+        raise BuildError(f"refusing to write outside the output folder: {path}")
+    return target
+
+
+def commit(out: Path, staging: Path, changed: list[str], stale: list[str]) -> CommitResult:
+    """Move staged files into ``out`` and remove ``stale`` ones; remove the staging folder."""
+    if not out.exists():
+        if changed:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging, out)
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
+        return CommitResult(len(changed), 0)
+    # Assets (anything not HTML) first, so a page never points at a file not yet there.
+    ordered = sorted(changed, key=lambda p: (p.endswith(".html"), p))
+    for path in ordered:
+        target = _safe_target(out, path)
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging / path, target)
+    removed = 0
+    for path in stale:
+        target = _safe_target(out, path)
+        try:
+            if target.is_file() or target.is_symlink():
+                target.unlink()
+                removed += 1
+        except OSError:
+            continue
+        parent = target.parent
+        while parent != out and parent.is_dir():
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+    shutil.rmtree(staging, ignore_errors=True)
+    return CommitResult(len(changed), removed)
+
+
+def record_of(out: Path, path: str, digest: str) -> OutputRecord:
+    """Manifest record for a file just committed."""
+    st = os.stat(out / path)
+    return OutputRecord(digest=digest, size=st.st_size, mtime_ns=st.st_mtime_ns)
+
+
+def static_files(folders: list[Path]) -> dict[str, Path]:
+    """Static files by output path (``static/...``); later folders override earlier ones."""
+    files: dict[str, Path] = {}
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                if name.startswith("."):
+                    continue
+                path = Path(dirpath) / name
+                if path.is_symlink():
+                    real = path.resolve()
+                    if folder.resolve() not in real.parents:
+                        continue
+                rel = path.relative_to(folder).as_posix()
+                files["static/" + rel] = path
+    return files
