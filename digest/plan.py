@@ -210,7 +210,7 @@ class _Planner:
         if first is not None:
             image = dict(self.images.get(first.url) or {
                 "src": first.url if (self.config.hotlink_images and first.url.startswith("https://")) else None,
-                "srcset": "", "sizes": "", "sources": [],
+                "srcset": "", "sizes": "", "sources": [], "largest": None,
                 "width": first.width or 16, "height": first.height or 9,
             })
             image["alt"] = first.title or ""
