@@ -11,7 +11,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,8 +75,13 @@ def resolve_out(site: Path, config: Config, out: Path | None) -> Path:
 
 
 def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int | None = None,
-          progress: Progress | None = None) -> BuildResult:
-    """Build the site in ``site`` into ``out`` (default ``site/build``)."""
+          progress: Progress | None = None,
+          commit_lock: AbstractContextManager | None = None) -> BuildResult:
+    """Build the site in ``site`` into ``out`` (default ``site/build``).
+
+    ``commit_lock``, when given, is held while staged files are swapped into ``out``
+    (and only then), so a server can keep readers from seeing a half-swapped site.
+    """
     site = site.resolve()
     jobs = jobs or os.cpu_count() or 1
     timings: dict[str, float] = {}
@@ -142,7 +147,8 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
         with phase("write"):
             produced = set(outputs) | set(digests)
             stale = sorted(p for p in previous if p not in produced)
-            result = commit(out, staging, changed, stale)
+            with commit_lock if commit_lock is not None else nullcontext():
+                result = commit(out, staging, changed, stale)
             for path, digest in digests.items():
                 outputs[path] = record_of(out, path, digest)
             cache.save(outputs, {"page_keys": new_keys})
