@@ -11,12 +11,13 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from digest import __version__
 from digest.config import Config
 from digest.errors import BuildError
+from digest.feeds import attach_feed_links, plan_feeds, plan_sitemap, sitemap_entries
 from digest.model import Article, Edition, PageSpec, Provider, Topic
 from digest.related import compute_related, docs_for
 from digest.text import short_hash, slugify, term_key
@@ -469,20 +470,8 @@ class _Planner:
                          total=len(self.articles))
 
     def sitemap(self, pages: list[PageSpec]) -> list[PageSpec]:
-        lastmod: dict[str, str] = {}
-        for article in self.articles:
-            when = (article.updated or article.published).astimezone(UTC)
-            lastmod[self.paths[article.id]] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
-        entries = []
-        for spec in pages:
-            if spec.path.endswith(".html") and spec.kind != "404":
-                path = spec.context["page"]["path"]
-                entries.append({"loc": self.config.absolute(path), "lastmod": lastmod.get(path, "")})
-        return [
-            PageSpec("sitemap.xml", "sitemap.xml", {"entries": entries, "site": self.site}, "sitemap"),
-            PageSpec("robots.txt", "robots.txt",
-                     {"sitemap": self.config.absolute("sitemap.xml"), "site": self.site}, "robots"),
-        ]
+        entries = sitemap_entries(pages, self.config, self.articles, self.paths)
+        return plan_sitemap(entries, self.config, self.site)
 
 
 def plan_site(
@@ -508,10 +497,18 @@ def plan_site(
     pages += planner.archive_pages()
     pages.append(planner.page("404.html", "404.html", "404", "Page not found",
                               "The page you asked for is not here.", heading="Page not found"))
+    feed_pages, feed_links = plan_feeds(planner, editions, config, _day_name)
+    attach_feed_links(pages, feed_links)
     pages += planner.sitemap(pages)
+    pages += feed_pages
     check_paths(pages)
     return SitePlan(pages=pages, articles=shown, topics=planner.topics, editions=editions,
                     urls=dict(planner.paths))
+
+
+def _day_name(day: str) -> str:
+    when = datetime.fromisoformat(day)
+    return f"{when.day} {MONTHS[when.month - 1]} {when.year}"
 
 
 def check_paths(pages: Sequence[PageSpec]) -> None:

@@ -86,7 +86,14 @@ def _template_error(exc: Exception) -> TemplateError:
 
 
 def render_page(env: jinja2.Environment, spec: PageSpec) -> bytes:
-    """Render one page spec to bytes; template faults become `TemplateError` with file and line."""
+    """Render one page spec to bytes; template faults become `TemplateError` with file and line.
+
+    A template named ``json:...`` is no template: the context's ``data`` is written as
+    compact JSON (UTF-8, keys in the planned order, which is deterministic).
+    """
+    if spec.template.startswith("json:"):
+        return json.dumps(spec.context["data"], ensure_ascii=False, separators=(",", ":"),
+                          allow_nan=False).encode("utf-8")
     try:
         template = env.get_template(spec.template)
         return template.render(spec.context).encode("utf-8")
