@@ -265,7 +265,10 @@ def _datetime(value: Any) -> datetime | None:
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    if not 1 <= dt.astimezone(UTC).year <= 9998:
+    try:
+        if not 2 <= dt.astimezone(UTC).year <= 9998:  # a day of margin for any timezone
+            return None
+    except (OverflowError, ValueError):  # e.g. 9999-12-31T23:00-05:00 is past year 9999 in UTC
         return None
     return dt
 
@@ -307,7 +310,8 @@ def _image(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Image
         raw = entry.get(key)
         number = _int(raw)
         if raw is not None and (number is None or not 0 < number < 1_000_000):
-            report.warn(where + (key,), f"expected a positive integer, got {_kind(raw)}")
+            got = str(number) if number is not None else _kind(raw)
+            report.warn(where + (key,), f"expected a positive integer, got {got}")
             number = None
         size.append(number)
     cached = entry.get("isCached", False)
@@ -377,7 +381,11 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         line = mark.line + first_line if mark else None
         reason = exc.problem or str(exc)
         if exc.context:
-            reason = f"{exc.context}: {reason}"
+            start = exc.context_mark
+            if start is not None and mark is not None and start.line != mark.line:
+                reason = f"{exc.context} (started on line {start.line + first_line}): {reason}"
+            else:
+                reason = f"{exc.context}: {reason}"
         return FileResult(None, (Problem(source, line, None, f"invalid YAML: {reason}"),))
     except (yaml.YAMLError, RecursionError, ValueError, OverflowError) as exc:
         return FileResult(None, (Problem(source, None, None, f"invalid YAML: {exc.__class__.__name__}"),))
