@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -168,6 +169,8 @@ def _line_of(text: str, key: str) -> int | None:
         stripped = line.strip()
         if stripped.startswith(key) and stripped[len(key):].lstrip().startswith("="):
             return number
+        if stripped.strip("[]").strip() == key and stripped.startswith("["):
+            return number
     return None
 
 
@@ -176,7 +179,10 @@ def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
+        line = getattr(exc, "lineno", None)  # Python 3.14+; parse the message before that
+        if line is None:
+            found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+            line = int(found.group(1)) if found else None
         raise ConfigError([Problem(path, line, None, f"invalid TOML: {exc}")]) from None
     problems: list[Problem] = []
     values: dict[str, Any] = {}
