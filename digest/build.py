@@ -21,6 +21,7 @@ from digest.errors import BuildError, Problem
 from digest.load import load_content
 from digest.plan import plan_site
 from digest.render import make_environment, page_key, render_all, template_digest, theme_dir
+from digest.search import index_site
 from digest.write import OutputRecord, commit, record_of, stage, staging_dir, static_files
 
 Progress = Callable[[str, int, int], None]
@@ -62,6 +63,8 @@ class BuildResult:
         return self.files - self.articles_loaded
 
     articles_loaded: int = 0
+    search: str = ""
+    """What the search indexing step did (one line; see `digest.search`)."""
 
 
 def resolve_out(site: Path, config: Config, out: Path | None) -> Path:
@@ -155,12 +158,16 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
+    with phase("search"):
+        search = index_site(out, config, changed=result.removed > 0 or any(
+            p.endswith(".html") for p in changed))
+
     kinds = Counter(p.kind for p in plan.pages)
     kinds["static"] += sum(1 for p in outputs if p.startswith("static/"))
     return BuildResult(
         out=out, config=config, problems=list(loaded.problems), files=loaded.files,
         articles=len(plan.articles), pages=kinds, written=result.written, unchanged=unchanged,
-        rendered=len(todo), removed=result.removed, timings=timings, changed_paths=changed,
+        rendered=len(todo), removed=result.removed, timings=timings, changed_paths=changed, search=search.message,
         articles_loaded=len(loaded.articles),
     )
 

@@ -61,6 +61,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     print(f"Pages: {kinds}.")
     print(f"Wrote {result.written} files, {result.unchanged} unchanged, {result.removed} removed "
           f"({result.rendered} pages rendered) in {result.out}")
+    if result.search:
+        print(f"Search: {result.search}.")
     print(f"Time: {phases}; total {total:.2f}s.")
     if args.strict and result.problems:
         print(f"--strict: {len(result.problems)} problems", file=sys.stderr)

@@ -20,6 +20,7 @@ from digest.errors import BuildError
 from digest.feeds import attach_feed_links, plan_feeds, plan_sitemap, sitemap_entries
 from digest.model import Article, Edition, PageSpec, Provider, Topic
 from digest.related import compute_related, docs_for
+from digest.search import search_page
 from digest.text import short_hash, slugify, term_key
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -166,6 +167,7 @@ class _Planner:
                 {"name": "Topics", "url": self.url("topics/")},
                 {"name": "Sources", "url": self.url("sources/")},
                 {"name": "Archive", "url": self.url("archive/")},
+                {"name": "Search", "url": self.url("search/")},
             ],
             "stylesheet": self.url("static/style.css"),
         }
@@ -497,6 +499,7 @@ def plan_site(
     pages += planner.archive_pages()
     pages.append(planner.page("404.html", "404.html", "404", "Page not found",
                               "The page you asked for is not here.", heading="Page not found"))
+    pages.append(search_page(planner))
     feed_pages, feed_links = plan_feeds(planner, editions, config, _day_name)
     attach_feed_links(pages, feed_links)
     pages += planner.sitemap(pages)

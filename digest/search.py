@@ -1,0 +1,115 @@
+"""Site search with Pagefind: the search page's plan and the post-write indexing step.
+
+Pagefind comes from PyPI (``pip install 'digest[search]'``: the ``pagefind[bin]``
+package ships the binary), so nothing is downloaded at run time. The index is
+written beside the output folder first and then swapped in as ``OUT/pagefind/``,
+so a failed indexing run never leaves a half-written index. Without Pagefind the
+step is skipped with a message; the rest of the site is unaffected.
+
+What is indexed: article pages only (they carry ``data-pagefind-body``; drafts do
+not), with filters ``topic``, ``source`` and ``month`` and the sort key ``date``.
+Everything is indexed as the site's language so one search covers every article.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from digest.config import Config
+from digest.model import PageSpec
+
+BUNDLE = "pagefind"
+"""Folder of the index inside the output folder (``pagefind.js`` lives there)."""
+TIMEOUT = 1800
+"""Seconds one indexing run may take before it is abandoned."""
+
+
+class _PageMaker(Protocol):
+    def page(self, path: str, template: str, kind: str, title: str, description: str,
+             **extra: Any) -> PageSpec: ...
+
+    def url(self, path: str) -> str: ...
+
+
+def search_page(planner: _PageMaker) -> PageSpec:
+    """The ``search/`` page: a form, filters and results filled in by ``static/search.js``."""
+    return planner.page(
+        "search/index.html", "search.html", "search", "Search",
+        "Search every story of the digest by word, topic, source and date.",
+        heading="Search",
+        search={"bundle": planner.url(f"{BUNDLE}/"), "script": planner.url("static/search.js")},
+        breadcrumbs=[{"name": "Home", "url": planner.url("")},
+                     {"name": "Search", "url": planner.url("search/")}],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SearchIndex:
+    """What the indexing step did."""
+
+    status: str
+    """``indexed``, ``unchanged``, ``skipped`` (no Pagefind) or ``failed``."""
+    message: str
+    """One line for the build summary."""
+    seconds: float = 0.0
+    """Time the Pagefind run took."""
+
+
+def pagefind_executable() -> str | None:
+    """Path of the Pagefind binary: the ``pagefind_bin`` package's, else one on PATH."""
+    try:
+        from pagefind_bin import get_executable
+    except ImportError:
+        get_executable = None
+    if get_executable is not None:
+        try:
+            return str(get_executable())
+        except (FileNotFoundError, OSError):
+            pass  # the package is there but its binary is not: try PATH below
+    return shutil.which("pagefind")
+
+
+def index_site(out: Path, config: Config, changed: bool, executable: str | None = None) -> SearchIndex:
+    """Index the built site in ``out`` unless nothing changed and the index is in place."""
+    bundle = out / BUNDLE
+    if not changed and (bundle / "pagefind.js").is_file():
+        return SearchIndex("unchanged", "search index unchanged")
+    executable = executable or pagefind_executable()
+    if executable is None:
+        return SearchIndex("skipped", "search index skipped: Pagefind is not installed "
+                                      "(pip install 'digest[search]')")
+    staging = out.parent / f".{out.name}.pagefind-staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    language = config.language.split("-")[0].lower()
+    command = [executable, "--site", str(out), "--output-path", str(staging),
+               "--force-language", language, "--silent"]
+    start = time.perf_counter()
+    try:
+        run = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        return SearchIndex("failed", f"search index failed: {exc}")
+    seconds = time.perf_counter() - start
+    if run.returncode != 0 or not (staging / "pagefind.js").is_file():
+        shutil.rmtree(staging, ignore_errors=True)
+        detail = (run.stderr or run.stdout).strip().splitlines()
+        return SearchIndex("failed", "search index failed: Pagefind exited with "
+                                     f"{run.returncode}: {detail[-1] if detail else 'no output'}", seconds)
+    _swap(staging, bundle)
+    return SearchIndex("indexed", f"search index built in {seconds:.2f}s", seconds)
+
+
+def _swap(new: Path, target: Path) -> None:
+    """Put the folder ``new`` at ``target``, replacing what was there with two renames."""
+    old = target.parent / f".{target.name}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(new, target)
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,135 @@
+// Search page: Pagefind's JavaScript API behind a plain form (no third-party requests).
+// Reads the form's state from the URL, so a submitted form and a shared link both work.
+const form = document.querySelector("form.search-form");
+const status = document.getElementById("search-status");
+const list = document.getElementById("search-results");
+const input = document.getElementById("search-q");
+const sortSelect = document.getElementById("search-sort");
+const filterSelects = [...form.querySelectorAll("select[data-filter]")];
+const PAGE = 20;
+
+document.getElementById("search-nojs").hidden = true;
+
+function say(text) {
+  status.textContent = text;
+}
+
+// Copy Pagefind's excerpt (escaped text with <mark>) as text nodes and <mark> elements only.
+function excerptNode(html) {
+  const out = document.createElement("p");
+  const doc = new DOMParser().parseFromString(`<p>${html}</p>`, "text/html");
+  for (const node of doc.body.firstChild.childNodes) {
+    if (node.nodeName === "MARK") {
+      const mark = document.createElement("mark");
+      mark.textContent = node.textContent;
+      out.append(mark);
+    } else {
+      out.append(document.createTextNode(node.textContent));
+    }
+  }
+  return out;
+}
+
+function resultItem(data) {
+  const item = document.createElement("li");
+  const heading = document.createElement("h2");
+  const link = document.createElement("a");
+  link.href = data.url;
+  link.textContent = (data.meta && data.meta.title) || data.url;
+  heading.append(link);
+  item.append(heading);
+  if (data.meta && data.meta.date) {
+    const time = document.createElement("time");
+    time.dateTime = data.meta.date;
+    time.textContent = data.meta.date.slice(0, 10);
+    const meta = document.createElement("p");
+    meta.className = "meta";
+    meta.append(time);
+    item.append(meta);
+  }
+  item.append(excerptNode(data.excerpt || ""));
+  return item;
+}
+
+function fillFilters(filters, params) {
+  for (const select of filterSelects) {
+    const values = Object.keys(filters[select.dataset.filter] || {});
+    values.sort((a, b) => (select.dataset.filter === "month" ? b.localeCompare(a) : a.localeCompare(b)));
+    for (const value of values) {
+      const option = document.createElement("option");
+      option.value = value;
+      option.textContent = `${value} (${filters[select.dataset.filter][value]})`;
+      select.append(option);
+    }
+    select.value = params.get(select.name) || "";
+  }
+}
+
+let pagefind = null;
+let generation = 0;
+
+async function run() {
+  const mine = ++generation;
+  const query = input.value.trim();
+  const filters = {};
+  for (const select of filterSelects) {
+    if (select.value) filters[select.dataset.filter] = select.value;
+  }
+  const options = { filters };
+  if (sortSelect.value === "newest") options.sort = { date: "desc" };
+  if (sortSelect.value === "oldest") options.sort = { date: "asc" };
+  if (!query && !Object.keys(filters).length) {
+    list.replaceChildren();
+    say("Type a word, or choose a topic, source or month.");
+    return;
+  }
+  say("Searching…");
+  const search = await pagefind.search(query || null, options);
+  if (mine !== generation || !search) return;
+  const shown = await Promise.all(search.results.slice(0, PAGE).map((r) => r.data()));
+  if (mine !== generation) return;
+  list.replaceChildren(...shown.map(resultItem));
+  const total = search.results.length;
+  say(total === 0 ? "No stories found." :
+      `${total} ${total === 1 ? "story" : "stories"} found${total > PAGE ? `, the first ${PAGE} shown` : ""}.`);
+}
+
+function remember() {
+  const params = new URLSearchParams();
+  if (input.value.trim()) params.set("q", input.value.trim());
+  for (const select of [...filterSelects, sortSelect]) {
+    if (select.value) params.set(select.name, select.value);
+  }
+  const query = params.toString();
+  history.replaceState(null, "", query ? `?${query}` : location.pathname);
+}
+
+async function start() {
+  const params = new URLSearchParams(location.search);
+  input.value = params.get("q") || "";
+  sortSelect.value = params.get("sort") || "";
+  try {
+    pagefind = await import(`${form.dataset.bundle}pagefind.js`);
+    await pagefind.options({ baseUrl: form.dataset.base });
+    await pagefind.init();
+    fillFilters(await pagefind.filters(), params);
+  } catch (error) {
+    say("The search index is not available on this copy of the site.");
+    return;
+  }
+  let timer = null;
+  const later = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => { remember(); run(); }, 150);
+  };
+  input.addEventListener("input", later);
+  for (const select of [...filterSelects, sortSelect]) select.addEventListener("change", later);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    remember();
+    run();
+  });
+  run();
+}
+
+start();
