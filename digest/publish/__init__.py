@@ -1,0 +1,108 @@
+"""Push a built site to static hosting: pick the adapter by URL scheme, plan, then apply.
+
+Sits on top of `digest.build.build`: with ``build=True`` the site is built first,
+otherwise the existing output folder is published as it is. Adapters, one module
+each: `digest.publish.folder` (``file://``), `digest.publish.git` (``git+file://``,
+``git+ssh://``, ``git+https://``) and `digest.publish.s3` (``s3://``); the interface
+they share is in `digest.publish.common`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from digest.publish.common import (
+    Adapter,
+    Options,
+    Progress,
+    PublishError,
+    PublishPlan,
+    redact,
+    scan_folder,
+)
+
+SCHEMES = ("file", "git+file", "git+ssh", "git+https", "git+http", "s3")
+
+__all__ = ["Options", "PublishError", "PublishPlan", "PublishResult", "open_target", "publish"]
+
+
+@dataclass
+class PublishResult:
+    """What a publish did (or, with ``dry_run``, would do)."""
+
+    plan: PublishPlan
+    """The decisions: uploads in order, deletes, withheld deletes, unchanged count."""
+    out: Path
+    """The output folder that was published."""
+    dry_run: bool
+    """True if nothing was changed."""
+    seconds: float = 0.0
+    """Wall time of planning and applying (not the build)."""
+    build: object | None = None
+    """The `digest.build.BuildResult` when the site was built first."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds per phase: scan, plan, apply."""
+
+    @property
+    def uploaded(self) -> int:
+        return 0 if self.dry_run else len(self.plan.uploads)
+
+    @property
+    def deleted(self) -> int:
+        return 0 if self.dry_run else len(self.plan.deletes)
+
+    @property
+    def bytes_sent(self) -> int:
+        return 0 if self.dry_run else self.plan.bytes_to_send
+
+
+def open_target(url: str, options: Options) -> Adapter:
+    """The adapter for ``url``, chosen by its scheme."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "file":
+        from digest.publish.folder import FolderTarget
+        return FolderTarget(url)
+    if scheme.startswith("git+") and scheme in SCHEMES:
+        from digest.publish.git import GitTarget
+        return GitTarget(url)
+    if scheme == "s3":
+        from digest.publish.s3 import S3Target
+        return S3Target(url, options)
+    raise PublishError(f"unknown publish target {redact(url)!r}: use one of "
+                       + ", ".join(f"{s}://" for s in SCHEMES))
+
+
+def publish(site: Path, target: str, options: Options | None = None, *, build: bool = True,
+            dry_run: bool = False, drafts: bool = False, progress: Progress | None = None
+            ) -> PublishResult:
+    """Build ``site`` (unless ``build`` is false) and publish its output folder to ``target``."""
+    from digest.build import build as build_site
+    from digest.build import resolve_out
+    from digest.config import load_config
+
+    options = options or Options()
+    site = site.resolve()
+    built = None
+    adapter = open_target(target, options)  # a bad target fails before a long build
+    try:
+        if build:
+            built = build_site(site, None, drafts=drafts, progress=progress)
+            out = built.out
+        else:
+            out = resolve_out(site, load_config(site), None)
+        start = time.perf_counter()
+        files = scan_folder(out)
+        scanned = time.perf_counter()
+        plan = adapter.plan(files, options)
+        planned = time.perf_counter()
+        if not dry_run:
+            adapter.apply(plan, files, progress)
+        done = time.perf_counter()
+    finally:
+        adapter.close()
+    return PublishResult(plan, out, dry_run, done - start, built,
+                         {"scan": scanned - start, "plan": planned - scanned,
+                          "apply": done - planned})

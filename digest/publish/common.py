@@ -1,0 +1,304 @@
+"""The interface every publish adapter implements, and what all adapters share.
+
+An adapter (one module per kind of target) is opened on a target URL, then::
+
+    plan = adapter.plan(files, options)   # read the target, decide; changes nothing
+    adapter.apply(plan, files, progress)  # upload in `plan.uploads` order, then delete
+
+Shared here: the local file scan (`scan_folder`), the plan (`PublishPlan`) and how
+it is ordered so a reader never meets a page pointing at a missing file (new files
+first, assets before pages, deletes last), the HTTP headers a file is served with
+(`content_type`, `cache_control`), retries with backoff, and `redact` so that
+credentials in a URL never reach output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import os
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from digest.errors import DigestError
+
+Progress = Callable[[str, int, int], None]
+"""Callback ``(phase, done, total)``, the same shape the build uses."""
+
+T = TypeVar("T")
+
+
+class PublishError(DigestError):
+    """The publish cannot go on (target unreachable, refused, misconfigured)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalFile:
+    """One file of the built site."""
+
+    path: str
+    """Path relative to the output folder, with ``/`` separators (the object key)."""
+    source: Path
+    """Where the bytes are on disk."""
+    size: int
+    """Size in bytes."""
+    md5: str
+    """MD5 hex digest of the bytes (what S3 ETags and folder targets compare)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What the user asked for; adapters read only what applies to them."""
+
+    delete: bool = False
+    """Delete files on the target that the build no longer has."""
+    max_deletes: int = 256
+    """More stale files than this and no file is deleted (negative: no cap)."""
+    force: bool = False
+    """Delete even past ``max_deletes``."""
+    squash: bool = False
+    """git: replace the branch history with one commit."""
+    endpoint_url: str | None = None
+    """s3: an S3-compatible endpoint instead of AWS."""
+    jobs: int = 8
+    """Concurrent uploads where the target allows them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """One file to put on the target."""
+
+    path: str
+    """Target path relative to the site root."""
+    size: int
+    """Bytes that will be sent."""
+    new: bool
+    """True if the target has no file at this path yet (else: changed bytes)."""
+
+
+@dataclass
+class PublishPlan:
+    """What a publish will do, decided before anything is changed."""
+
+    target: str
+    """The target, credentials removed, for messages."""
+    uploads: list[Upload] = field(default_factory=list)
+    """New and changed files in the order they are sent (see `order_uploads`)."""
+    deletes: list[str] = field(default_factory=list)
+    """Stale target files that will be deleted, after every upload."""
+    withheld: list[str] = field(default_factory=list)
+    """Stale files not deleted: ``--delete`` not given, or more than ``--max-deletes``."""
+    capped: bool = False
+    """True if deletes were withheld because of ``--max-deletes``."""
+    unchanged: int = 0
+    """Files already on the target with the same bytes."""
+    notes: list[str] = field(default_factory=list)
+    """Adapter remarks for the user (e.g. ``kept CNAME``)."""
+
+    @property
+    def new(self) -> list[Upload]:
+        return [u for u in self.uploads if u.new]
+
+    @property
+    def changed(self) -> list[Upload]:
+        return [u for u in self.uploads if not u.new]
+
+    @property
+    def bytes_to_send(self) -> int:
+        return sum(u.size for u in self.uploads)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to upload and nothing to delete."""
+        return not self.uploads and not self.deletes
+
+
+class Adapter(Protocol):
+    """One kind of target (``file://``, ``git+...://``, ``s3://``)."""
+
+    def plan(self, files: dict[str, LocalFile], options: Options) -> PublishPlan:
+        """Compare the target with ``files``; change nothing."""
+        ...
+
+    def apply(self, plan: PublishPlan, files: dict[str, LocalFile],
+              progress: Progress | None) -> None:
+        """Carry out ``plan``: every upload in order, then the deletes."""
+        ...
+
+    def close(self) -> None:
+        """Release anything the adapter holds (temporary folders, connections)."""
+        ...
+
+
+# -- the local side ---------------------------------------------------------------------------
+
+def file_md5(path: Path) -> str:
+    h = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def scan_folder(root: Path) -> dict[str, LocalFile]:
+    """Every regular file under ``root`` (symbolic links followed, ``.git`` skipped), by path."""
+    if not root.is_dir():
+        raise PublishError(f"{root} is not a folder; build the site first (or drop --no-build)")
+    files: dict[str, LocalFile] = {}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        dirnames[:] = sorted(d for d in dirnames if d != ".git")
+        for name in sorted(filenames):
+            source = Path(dirpath, name)
+            if not source.is_file():
+                continue
+            rel = source.relative_to(root).as_posix()
+            files[rel] = LocalFile(rel, source, source.stat().st_size, file_md5(source))
+    return files
+
+
+# -- deciding ---------------------------------------------------------------------------------
+
+PAGE_SUFFIXES = (".html", ".htm", ".xml", ".json", ".txt", ".rss", ".atom", ".webmanifest")
+"""Files that link to other files; they go after the assets they may reference."""
+
+
+def is_page(path: str) -> bool:
+    return path.lower().endswith(PAGE_SUFFIXES)
+
+
+def order_uploads(uploads: Iterable[Upload]) -> list[Upload]:
+    """The safe order: new files (nothing live links to them yet) before changed ones;
+    within each, assets before pages; pages deeper in the tree before the listings
+    above them; the front page last. Deletes come after all of these."""
+    def key(u: Upload) -> tuple:
+        depth = u.path.count("/")
+        return (not u.new, is_page(u.path), -depth, u.path == "index.html", u.path)
+    return sorted(uploads, key=key)
+
+
+def decide(target: str, files: dict[str, LocalFile], remote: dict[str, str | None],
+           same: Callable[[LocalFile, str | None], bool], options: Options,
+           keep: Callable[[str], bool] = lambda path: False) -> PublishPlan:
+    """The plan from the local files and the target's ``path -> hash`` (``None``: unknown).
+
+    ``same(local, remote_hash)`` says whether the target already holds the bytes;
+    ``keep(path)`` protects target files from deletion (e.g. a GitHub Pages ``CNAME``).
+    """
+    plan = PublishPlan(target)
+    uploads = []
+    for path, local in files.items():
+        if path not in remote:
+            uploads.append(Upload(path, local.size, True))
+        elif same(local, remote[path]):
+            plan.unchanged += 1
+        else:
+            uploads.append(Upload(path, local.size, False))
+    plan.uploads = order_uploads(uploads)
+    stale = sorted(p for p in remote if p not in files and not keep(p))
+    if not options.delete:
+        plan.withheld = stale
+    elif 0 <= options.max_deletes < len(stale) and not options.force:
+        plan.withheld = stale
+        plan.capped = True
+    else:
+        plan.deletes = stale
+    return plan
+
+
+# -- how files are served ---------------------------------------------------------------------
+
+_TYPES = {
+    ".html": "text/html", ".htm": "text/html", ".css": "text/css",
+    ".js": "text/javascript", ".mjs": "text/javascript", ".json": "application/json",
+    ".xml": "application/xml", ".rss": "application/rss+xml", ".atom": "application/atom+xml",
+    ".txt": "text/plain", ".md": "text/markdown", ".csv": "text/csv",
+    ".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+    ".gif": "image/gif", ".webp": "image/webp", ".avif": "image/avif", ".ico": "image/x-icon",
+    ".woff2": "font/woff2", ".woff": "font/woff", ".pdf": "application/pdf",
+    ".webmanifest": "application/manifest+json", ".wasm": "application/wasm",
+    ".map": "application/json", ".pf_meta": "application/octet-stream",
+}
+"""Our own table first, so headers do not depend on the machine's /etc/mime.types."""
+
+
+def content_type(path: str, head: bytes = b"") -> str:
+    """The ``Content-Type`` for ``path``; text types carry ``charset=utf-8``.
+
+    ``.xml`` files are sniffed from their first bytes: an RSS or Atom feed gets its
+    feed type, anything else ``application/xml``.
+    """
+    suffix = os.path.splitext(path)[1].lower()
+    kind = _TYPES.get(suffix) or mimetypes.guess_type(path)[0] or "application/octet-stream"
+    if suffix == ".xml":
+        start = head[:1024]
+        if b"<rss" in start:
+            kind = "application/rss+xml"
+        elif b"<feed" in start and b"http://www.w3.org/2005/Atom" in start:
+            kind = "application/atom+xml"
+    textual = kind.startswith("text/") or kind.endswith(("+xml", "+json")) or kind in (
+        "application/json", "application/xml", "application/javascript")
+    return f"{kind}; charset=utf-8" if textual else kind
+
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+"""Content-hashed assets: the name changes when the bytes do."""
+SHORT = "public, max-age=300, must-revalidate"
+"""Pages and feeds: readers see a publish within minutes."""
+MEDIUM = "public, max-age=3600"
+"""Assets whose name does not change with their bytes (e.g. ``static/style.css``)."""
+
+_HASHED = re.compile(r"(?:^|[._-])[0-9a-f]{8,}(?:[._-]|$)")
+
+
+def is_fingerprinted(path: str) -> bool:
+    """True if the file name carries a content hash (``style.3f9a1c2e.css``, ``<sha256>-320.webp``)."""
+    name = path.rsplit("/", 1)[-1]
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return not is_page(path) and _HASHED.search(stem) is not None
+
+
+def cache_control(path: str) -> str:
+    """The ``Cache-Control`` header for ``path``: long and immutable only for hashed names."""
+    if is_page(path):
+        return SHORT
+    return IMMUTABLE if is_fingerprinted(path) else MEDIUM
+
+
+# -- safety -----------------------------------------------------------------------------------
+
+def redact(url: str) -> str:
+    """``url`` without a password or token in its user-info part (``https://***@host/...``)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"***@{host}"))
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every non-empty secret replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def with_retries(action: Callable[[], T], transient: Callable[[BaseException], bool],
+                 attempts: int = 5, delay: float = 0.5) -> T:
+    """Run ``action``; on an error ``transient`` accepts, wait (0.5 s, 1 s, 2 s, ...) and retry."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return action()
+        except Exception as exc:
+            if attempt == attempts or not transient(exc):
+                raise
+            time.sleep(delay * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")

@@ -1,0 +1,111 @@
+"""Publish adapter for ``file:///path``: a folder such as a web server's document root.
+
+Each file is written beside its destination and moved into place with ``os.replace``,
+so a reader (or the web server) sees the old bytes or the new ones, never half a
+file. Files are compared by size, then MD5; a re-run after an interruption finds the
+files already copied and sends only the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from digest.publish.common import (
+    LocalFile,
+    Options,
+    Progress,
+    PublishError,
+    PublishPlan,
+    decide,
+    file_md5,
+)
+
+TEMP_PREFIX = ".digest-publish-"
+"""Name prefix of a file being copied; left-overs from a killed publish are removed."""
+
+
+class FolderTarget:
+    """A folder on this machine (or a mounted share)."""
+
+    def __init__(self, url: str):
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost"):
+            raise PublishError(f"file:// targets must be local (file:///path), got host {parts.netloc!r}")
+        if not parts.path:
+            raise PublishError("file:// target needs a path, e.g. file:///var/www/site")
+        self.root = Path(unquote(parts.path))
+        self.label = f"file://{self.root}"
+        self._sizes: dict[str, int] = {}
+
+    def _remote(self) -> dict[str, str | None]:
+        """Target files by path; the hash is computed lazily (``None`` here)."""
+        found: dict[str, str | None] = {}
+        if not self.root.exists():
+            return found
+        if not self.root.is_dir():
+            raise PublishError(f"{self.root} exists and is not a folder")
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = [d for d in dirnames if d != ".git"]
+            for name in filenames:
+                full = Path(dirpath, name)
+                if name.startswith(TEMP_PREFIX):
+                    full.unlink(missing_ok=True)
+                    continue
+                if full.is_file() and not full.is_symlink():
+                    rel = full.relative_to(self.root).as_posix()
+                    found[rel] = None
+                    self._sizes[rel] = full.stat().st_size
+        return found
+
+    def _same(self, local: LocalFile, _unknown: str | None) -> bool:
+        if self._sizes.get(local.path) != local.size:
+            return False
+        try:
+            return file_md5(self.root / local.path) == local.md5
+        except OSError:
+            return False
+
+    def plan(self, files: dict[str, LocalFile], options: Options) -> PublishPlan:
+        remote = self._remote()
+        return decide(self.label, files, remote, self._same, options)
+
+    def apply(self, plan: PublishPlan, files: dict[str, LocalFile],
+              progress: Progress | None) -> None:
+        total = len(plan.uploads) + len(plan.deletes)
+        done = 0
+        for upload in plan.uploads:
+            self._copy(files[upload.path].source, upload.path)
+            done += 1
+            if progress:
+                progress("publish", done, total)
+        for path in plan.deletes:
+            target = self.root / path
+            target.unlink(missing_ok=True)
+            self._prune_empty(target.parent)
+            done += 1
+            if progress:
+                progress("publish", done, total)
+
+    def _copy(self, source: Path, path: str) -> None:
+        dest = self.root / path
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            temp = dest.parent / f"{TEMP_PREFIX}{os.getpid()}-{dest.name}"
+            shutil.copyfile(source, temp)
+            os.replace(temp, dest)
+        except OSError as exc:
+            raise PublishError(f"cannot write {dest}: {exc.strerror or exc}") from exc
+
+    def _prune_empty(self, folder: Path) -> None:
+        while folder != self.root and self.root in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:
+                return
+            folder = folder.parent
+
+    def close(self) -> None:
+        """Nothing to release."""

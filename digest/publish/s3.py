@@ -1,0 +1,166 @@
+"""Publish adapter for ``s3://bucket/prefix`` on AWS or any S3-compatible store.
+
+Credentials come from boto3's standard chain (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``,
+``AWS_PROFILE``, ``~/.aws/...``, instance roles); digest never reads or prints them.
+``--endpoint-url`` (or ``AWS_ENDPOINT_URL``) points at R2, MinIO, SeaweedFS and the like.
+
+What is already there is read with one paginated listing. An object whose ETag is a
+plain MD5 is compared with the local file's MD5; for any other ETag (multipart
+uploads, some encryption modes) the MD5 digest stored in the object's metadata at
+upload (``x-amz-meta-digest-md5``) is read with a HEAD request. Every object is sent
+with its ``Content-Type`` and ``Cache-Control``; uploads run in parallel within each
+step of the safe order (see `digest.publish.common.order_uploads`), deletes last.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from itertools import groupby
+from urllib.parse import urlsplit
+
+from digest.publish.common import (
+    LocalFile,
+    Options,
+    Progress,
+    PublishError,
+    PublishPlan,
+    Upload,
+    cache_control,
+    content_type,
+    decide,
+    is_page,
+    with_retries,
+)
+
+MD5_META = "digest-md5"
+"""Object metadata key holding the MD5 hex of the bytes."""
+
+_PLAIN_MD5 = re.compile(r'^"?([0-9a-f]{32})"?$')
+
+
+def _boto3():
+    try:
+        import boto3
+        import botocore
+    except ImportError:
+        raise PublishError(
+            "s3:// targets need boto3, an optional dependency: pip install 'digest[s3]'") from None
+    return boto3, botocore
+
+
+class S3Target:
+    """A bucket, or a prefix in one."""
+
+    def __init__(self, url: str, options: Options):
+        parts = urlsplit(url)
+        if not parts.netloc:
+            raise PublishError("s3:// target needs a bucket, e.g. s3://my-bucket/site")
+        self.bucket = parts.netloc
+        prefix = parts.path.strip("/")
+        self.prefix = f"{prefix}/" if prefix else ""
+        self.label = f"s3://{self.bucket}/{self.prefix}"
+        boto3, botocore = _boto3()
+        self._botocore = botocore
+        config = botocore.config.Config(
+            retries={"max_attempts": 6, "mode": "standard"},
+            max_pool_connections=max(options.jobs, 1) + 2,
+            connect_timeout=10, read_timeout=60)
+        try:
+            self.client = boto3.session.Session().client(
+                "s3", endpoint_url=options.endpoint_url, config=config)
+        except botocore.exceptions.BotoCoreError as exc:
+            raise PublishError(f"cannot set up S3 client: {exc}") from exc
+        self.jobs = max(options.jobs, 1)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def _transient(self, exc: BaseException) -> bool:
+        errors = self._botocore.exceptions
+        if isinstance(exc, errors.ConnectionError | errors.HTTPClientError):
+            return True
+        if isinstance(exc, errors.ClientError):
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            return status >= 500 or status == 429
+        return False
+
+    def _call(self, what: str, action):
+        try:
+            return with_retries(action, self._transient)
+        except self._botocore.exceptions.NoCredentialsError:
+            raise PublishError(
+                f"{self.label}: no AWS credentials found (set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)") from None
+        except (self._botocore.exceptions.BotoCoreError,
+                self._botocore.exceptions.ClientError) as exc:
+            raise PublishError(f"{self.label}: {what} failed: {exc}") from None
+
+    def _remote(self) -> dict[str, str | None]:
+        """Keys under the prefix -> MD5 hex (``None``: the ETag is not a plain MD5)."""
+        found: dict[str, str | None] = {}
+
+        def pages():
+            paginator = self.client.get_paginator("list_objects_v2")
+            return list(paginator.paginate(Bucket=self.bucket, Prefix=self.prefix))
+
+        for page in self._call("listing the bucket", pages):
+            for item in page.get("Contents", []):
+                key = item["Key"][len(self.prefix):]
+                if not key or key.endswith("/"):
+                    continue
+                match = _PLAIN_MD5.match(item.get("ETag", ""))
+                found[key] = match.group(1) if match else None
+        return found
+
+    def _same(self, local: LocalFile, remote_md5: str | None) -> bool:
+        if remote_md5 is not None:
+            return remote_md5 == local.md5
+        head = self._call("reading object metadata", lambda: self.client.head_object(
+            Bucket=self.bucket, Key=self.prefix + local.path))
+        return head.get("Metadata", {}).get(MD5_META) == local.md5
+
+    def plan(self, files: dict[str, LocalFile], options: Options) -> PublishPlan:
+        return decide(self.label, files, self._remote(), self._same, options)
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def _put(self, local: LocalFile) -> None:
+        data = local.source.read_bytes()
+        self._call(f"uploading {local.path}", lambda: self.client.put_object(
+            Bucket=self.bucket, Key=self.prefix + local.path, Body=data,
+            ContentType=content_type(local.path, data[:1024]),
+            CacheControl=cache_control(local.path),
+            Metadata={MD5_META: local.md5}))
+
+    def _delete(self, paths: list[str]) -> None:
+        for start in range(0, len(paths), 1000):
+            batch = [{"Key": self.prefix + p} for p in paths[start:start + 1000]]
+            reply = self._call("deleting stale objects", lambda b=batch: self.client.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": b, "Quiet": True}))
+            if reply.get("Errors"):
+                first = reply["Errors"][0]
+                raise PublishError(f"{self.label}: could not delete {len(reply['Errors'])} "
+                                   f"objects, e.g. {first.get('Key')}: {first.get('Message')}")
+
+    def apply(self, plan: PublishPlan, files: dict[str, LocalFile],
+              progress: Progress | None) -> None:
+        total = len(plan.uploads) + len(plan.deletes)
+        done = 0
+
+        def step(u: Upload) -> tuple[bool, bool]:
+            return (u.new, is_page(u.path))
+
+        with ThreadPoolExecutor(self.jobs) as pool:
+            # Each step of the safe order finishes before the next starts.
+            for _, group in groupby(plan.uploads, key=step):
+                for _ in pool.map(lambda u: self._put(files[u.path]), list(group)):
+                    done += 1
+                    if progress:
+                        progress("publish", done, total)
+        if plan.deletes:
+            self._delete(plan.deletes)
+            if progress:
+                progress("publish", total, total)
+
+    def close(self) -> None:
+        self.client.close()
