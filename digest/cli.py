@@ -82,6 +82,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    from digest.publish.command import run
+
+    return run(args, _ProgressBar(), _print_problems)
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     from digest.render import theme_dir
 
@@ -128,6 +134,11 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("site", nargs="?", default=".", help="site folder (default: .)")
     p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("publish", help="push the built site to static hosting (only what changed)")
+    from digest.publish.command import add_arguments as add_publish_arguments
+    add_publish_arguments(p)
+    p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("init", help="create a new site with sample content")
     p.add_argument("dir", help="folder to create")
