@@ -18,6 +18,7 @@ from digest import __version__
 from digest.config import Config
 from digest.errors import BuildError
 from digest.feeds import attach_feed_links, plan_feeds, plan_sitemap, sitemap_entries
+from digest.meta import annotate
 from digest.model import Article, Edition, PageSpec, Provider, Topic
 from digest.related import compute_related, docs_for
 from digest.search import search_page
@@ -500,6 +501,7 @@ def plan_site(
     pages.append(planner.page("404.html", "404.html", "404", "Page not found",
                               "The page you asked for is not here.", heading="Page not found"))
     pages.append(search_page(planner))
+    annotate(pages, config, config.title)
     feed_pages, feed_links = plan_feeds(planner, editions, config, _day_name)
     attach_feed_links(pages, feed_links)
     pages += planner.sitemap(pages)
