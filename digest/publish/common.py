@@ -252,7 +252,8 @@ SHORT = "public, max-age=300, must-revalidate"
 MEDIUM = "public, max-age=3600"
 """Assets whose name does not change with their bytes (e.g. ``static/style.css``)."""
 
-_HASHED = re.compile(r"(?:^|[._-])[0-9a-f]{8,}(?:[._-]|$)")
+_HASHED = re.compile(r"(?:^|[._-])(?=[a-f]*[0-9])[0-9a-f]{7,}(?:[._-]|$)")
+"""A run of 7+ hex digits (with at least one digit, so words like ``defaced`` do not count)."""
 
 
 def is_fingerprinted(path: str) -> bool:
