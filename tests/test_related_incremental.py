@@ -1,0 +1,69 @@
+"""Related lists: stable for older articles, and incremental equals from-scratch."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from digest.related import Doc, compute_related
+
+VOCAB = ("robot camera face vision privacy drone battery chip model court ban police "
+         "journalist election market startup cloud quantum satellite vaccine climate").split()
+TOPICS = ("ai", "vision", "robots", "policy", "space")
+
+
+def make_docs(seed: int, n: int) -> list[Doc]:
+    rng = random.Random(seed)
+    start = datetime(2023, 1, 1, tzinfo=UTC)
+    docs = []
+    for i in range(n):
+        text = " ".join(rng.choice(VOCAB) for _ in range(rng.randint(4, 12)))
+        topics = tuple(sorted(set(rng.sample(TOPICS, rng.randint(0, 2)))))
+        when = start + timedelta(hours=rng.randint(0, 24 * 30))
+        docs.append(Doc(f"id{i:04d}", when, text, topics))
+    return docs
+
+
+def test_related_are_older_or_equal_and_never_self():
+    docs = make_docs(1, 300)
+    related, _ = compute_related(docs, 5)
+    when = {d.id: d.published for d in docs}
+    assert any(related.values())
+    for doc_id, others in related.items():
+        assert doc_id not in others
+        assert len(set(others)) == len(others)
+        assert all(when[o] <= when[doc_id] for o in others)
+
+
+def test_adding_a_newer_record_changes_no_older_list():
+    docs = make_docs(2, 200)
+    before, _ = compute_related(docs, 5)
+    newest = max(d.published for d in docs) + timedelta(hours=1)
+    after, _ = compute_related(docs + [Doc("zz-new", newest, docs[0].text, docs[0].topics)], 5)
+    assert all(after[i] == before[i] for i in before)
+    assert docs[0].id in after["zz-new"] or after["zz-new"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), edits=st.lists(st.tuples(st.sampled_from("aed"), st.integers(0, 10_000)), min_size=1, max_size=6))
+def test_incremental_state_gives_the_same_answer_as_scratch(seed, edits):
+    docs = make_docs(seed, 60)
+    _, state = compute_related(docs, 4)
+    rng = random.Random(seed)
+    for action, value in edits:
+        if action == "a":
+            base = docs[value % len(docs)].published
+            docs.append(Doc(f"new{value}-{len(docs)}", base + timedelta(minutes=value % 500),
+                            " ".join(rng.choice(VOCAB) for _ in range(6)), ("ai",)))
+        elif action == "e" and docs:
+            i = value % len(docs)
+            d = docs[i]
+            docs[i] = Doc(d.id, d.published, d.text + " " + rng.choice(VOCAB), d.topics)
+        elif action == "d" and len(docs) > 1:
+            docs.pop(value % len(docs))
+        incremental, state = compute_related(docs, 4, state)
+        scratch, _ = compute_related(docs, 4)
+        assert incremental == scratch
