@@ -1,0 +1,304 @@
+"""Planning and the built site: selection, URLs, taxonomies, ranking, and safety of the output."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from digest.build import build
+from digest.config import Config, parse_config
+from digest.errors import BuildError
+from digest.load import load_content, parse_record
+from digest.model import PageSpec
+from digest.plan import check_paths, plan_site, story_score
+from tests.conftest import record
+
+
+def rec(title: str, when: str = "2024-01-02T10:00:00Z", url: str | None = None, **fields) -> str:
+    """A record with a deterministic webUrl derived from the title."""
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower())
+    return record(title, when, webUrl=f'"https://news.example.com/{url or slug}"', **fields)
+
+
+def all_text(folder: Path) -> str:
+    return "\n".join(p.read_text("utf-8", "replace") for p in sorted(folder.rglob("*")) if p.is_file())
+
+
+def articles_of(site: Path):
+    return load_content(site, site / "content").articles
+
+
+class _Elements(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found: list[list] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.found.append([tag, dict(attrs), ""])
+
+    def handle_data(self, data):
+        if self.found and self.found[-1][0] == "script":
+            self.found[-1][2] += data
+
+
+def elements(html: str) -> list[tuple[str, dict, str]]:
+    """(tag, attributes, script text) of every start tag, as a browser's tokenizer sees them."""
+    parser = _Elements()
+    parser.feed(html)
+    parser.close()
+    return [tuple(item) for item in parser.found]
+
+
+# --------------------------------------------------------------------------- selection
+
+
+def test_unpublished_absent_everywhere_unless_drafts(make_site, tmp_path):
+    site = make_site({
+        "content/pub.md": rec("Visible story", topics='["Shared"]', provider="{name: P, domain: p.example}"),
+        "content/draft.md": rec("Hidden zebra story", published="false", topics='["Shared", "Draftonly"]',
+                                provider="{name: Q, domain: q-only.example}"),
+    })
+    build(site)
+    everything = all_text(site / "build")
+    assert "Visible story" in everything
+    for leak in ("Hidden zebra story", "hidden-zebra-story", "Draftonly", "q-only"):
+        assert leak not in everything, leak
+    build(site, out=tmp_path / "with-drafts", drafts=True)
+    with_drafts = all_text(tmp_path / "with-drafts")
+    assert "Hidden zebra story" in with_drafts and "Draftonly" in with_drafts
+
+
+def test_min_quality_filters_everywhere(make_site):
+    site = make_site({
+        "digest.toml": "min_quality = 30\n",
+        "content/good.md": rec("Good story", quality=30),
+        "content/poor.md": rec("Poor quokka story", quality=29),
+        "content/none.md": rec("Unscored quokka story"),
+    })
+    build(site)
+    everything = all_text(site / "build")
+    assert "Good story" in everything
+    assert "quokka" not in everything
+
+
+def test_secured_never_in_output(make_site):
+    secret = "c2VjcmV0UGF5bG9hZA==;aXZpdml2aXY="
+    site = make_site({
+        "content/a.md": rec("Story", secured=f'"{secret}"',
+                            related=f'[{{title: R, webUrl: "https://r.example/1", secured: "{secret}"}}]'),
+        "content/b.md": rec("Draft", published="false", secured=f'"{secret}"'),
+    })
+    build(site, drafts=True)
+    for path in (site / "build").rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert secret.encode() not in data and b"c2VjcmV0UGF5" not in data, path
+            assert b"secured" not in data, path
+
+
+# --------------------------------------------------------------------------- URLs
+
+
+def test_adding_or_removing_a_record_never_changes_another_url(make_site):
+    base = {f"content/{i}.md": rec("Same title", url=f"s{i}") for i in range(4)}
+    base["content/x.md"] = rec("Other title")
+    site = make_site(base)
+    config = Config()
+    before = plan_site(articles_of(site), config).urls
+    (site / "content" / "new.md").write_text(rec("Same title", url="new"))
+    (site / "content" / "2.md").unlink()
+    after = plan_site(articles_of(site), config).urls
+    common = set(before) & set(after)
+    assert len(common) == 4
+    assert all(before[i] == after[i] for i in common)
+    assert len(set(after.values())) == len(after)
+
+
+def test_article_path_uses_site_timezone(make_site):
+    site = make_site({"content/a.md": rec("Late night", when="2024-01-02T23:30:00Z")})
+    berlin = parse_config('timezone = "Europe/Berlin"\n')
+    (path,) = plan_site(articles_of(site), berlin).urls.values()
+    assert path.startswith("2024/01/03/late-night-")
+
+
+def test_hostile_titles_make_safe_paths(make_site):
+    titles = ["../../../etc/passwd", "..", "/", "\\\\evil\\x", "🙂", "CON", "x" * 400, "a/../../b"]
+    site = make_site({f"content/{i}.md": rec(json.dumps(t, ensure_ascii=False)[1:-1], url=f"h{i}") for i, t in enumerate(titles)})
+    result = build(site)
+    assert result.articles == len(titles)
+    out = (site / "build").resolve()
+    for path in out.rglob("*"):
+        assert out in path.resolve().parents or path.resolve() == out
+        assert len(path.name.encode()) <= 255
+    assert not (site / "etc").exists() and not (site.parent / "etc").exists()
+
+
+def test_check_paths_refuses_unsafe_paths():
+    for bad in ("../x.html", "/abs.html", "a/./b.html", "a//b.html", "a\\b.html", ("x" * 201) + "/i.html"):
+        with pytest.raises(BuildError):
+            check_paths([PageSpec(bad, "404.html", {}, "x")])
+    with pytest.raises(BuildError, match="two pages planned"):
+        check_paths([PageSpec("a.html", "404.html", {}, "x"), PageSpec("a.html", "404.html", {}, "y")])
+
+
+# --------------------------------------------------------------------------- taxonomies
+
+
+def test_topics_differing_in_case_or_unicode_form_are_one_topic(make_site):
+    site = make_site({
+        "content/a.md": rec("One", topics='["Café Society"]'),
+        "content/b.md": rec("Two", topics='["CAFÉ SOCIETY"]'),
+        "content/c.md": rec("Three", topics='["Cafe\u0301 society"]'),
+        "content/d.md": rec("Four", topics='["café  society"]'),
+    })
+    plan = plan_site(articles_of(site), Config())
+    assert len(plan.topics) == 1
+    topic_pages = [p for p in plan.pages if p.kind == "topic"]
+    assert len(topic_pages) == 1
+    assert topic_pages[0].path == "topics/cafe-society/index.html"
+    assert topic_pages[0].context["page"]["total"] == 4
+
+
+def test_topics_whose_slugs_collide_get_distinct_stable_pages(make_site):
+    site = make_site({
+        "content/a.md": rec("One", topics='["C++"]'),
+        "content/b.md": rec("Two", topics='["C"]'),
+        "content/c.md": rec("Three", topics='["C#"]'),
+        "content/d.md": rec("Four", topics='["🙂"]'),
+    })
+    plan = plan_site(articles_of(site), Config())
+    paths = sorted(p.path for p in plan.pages if p.kind == "topic")
+    assert len(paths) == 4 and len(set(paths)) == 4
+    assert all(re.fullmatch(r"topics/[a-z0-9-]+/index\.html", p) for p in paths)
+
+
+def test_providers_are_identified_by_domain(make_site):
+    site = make_site({
+        "content/a.md": rec("One", provider="{name: Biometric Companies, domain: biometricupdate.com}"),
+        "content/b.md": rec("Two", provider="{name: Biometric Update, domain: www.BiometricUpdate.com}"),
+        "content/c.md": rec("Three", provider="{name: Biometric Update, domain: biometricupdate.com}"),
+    })
+    plan = plan_site(articles_of(site), Config())
+    sources = [p for p in plan.pages if p.kind == "source"]
+    assert [p.path for p in sources] == ["sources/biometricupdate-com/index.html"]
+    assert sources[0].context["page"]["heading"] == "Biometric Update"
+
+
+# --------------------------------------------------------------------------- ranking, editions, pagination
+
+
+def test_story_score_is_documented_formula():
+    article = parse_record(b"---\ntitle: t\npublishedDateTime: 2024-01-01T12:00:00Z\nquality: 50\nheat: 99\n---\n",
+                           "x").article
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    assert story_score(article, start) == pytest.approx(50 + 10 * 2 + 6)
+    assert story_score(article) == pytest.approx(70)
+
+
+def test_editions_rank_and_link_days(make_site):
+    site = make_site({
+        "content/a.md": rec("Low", when="2024-01-01T08:00:00Z", quality=1),
+        "content/b.md": rec("High", when="2024-01-01T07:00:00Z", quality=90),
+        "content/c.md": rec("Next day", when="2024-01-03T08:00:00Z"),
+    })
+    plan = plan_site(articles_of(site), Config())
+    assert [e.day for e in plan.editions] == ["2024-01-01", "2024-01-03"]
+    titles = {a.id: a.title for a in plan.articles}
+    assert [titles[i] for i in plan.editions[0].article_ids] == ["High", "Low"]
+    first = next(p for p in plan.pages if p.path == "editions/2024-01-01/index.html")
+    assert first.context["page"]["next"].endswith("editions/2024-01-03/")
+    assert first.context["page"]["prev"] is None
+
+
+def test_listings_paginate(make_site):
+    site = make_site({
+        "digest.toml": "page_size = 2\n",
+        **{f"content/{i}.md": rec(f"Story {i}", when=f"2024-01-0{i + 1}T10:00:00Z", topics='["T"]')
+           for i in range(5)},
+    })
+    build(site)
+    topic = site / "build" / "topics" / "t"
+    assert (topic / "index.html").is_file() and (topic / "page" / "3" / "index.html").is_file()
+    assert not (topic / "page" / "4").exists()
+    page2 = (topic / "page" / "2" / "index.html").read_text()
+    assert 'rel="prev"' in page2 and 'rel="next"' in page2
+
+
+def test_every_kind_of_page_exists(make_site):
+    site = make_site({"content/a.md": rec("Story", topics='["AI"]', provider="{name: P, domain: p.example}")})
+    build(site)
+    out = site / "build"
+    for path in ("index.html", "404.html", "topics/index.html", "topics/ai/index.html",
+                 "sources/index.html", "sources/p-example/index.html", "editions/index.html",
+                 "editions/2024-01-02/index.html", "archive/index.html", "archive/2024/01/index.html",
+                 "sitemap.xml", "robots.txt", "static/style.css"):
+        assert (out / path).is_file(), path
+    assert len(list(out.glob("2024/01/02/story-*/index.html"))) == 1
+
+
+def test_empty_site_builds(make_site):
+    site = make_site({"content/.keep": ""})
+    result = build(site)
+    assert result.articles == 0
+    assert "No stories yet" in (site / "build" / "index.html").read_text()
+
+
+# --------------------------------------------------------------------------- safety of the output
+
+HOSTILE = '"<script>alert(1)</script><img src=x onerror=alert(2)>"'
+
+
+def test_hostile_content_is_never_executable(make_site):
+    site = make_site({
+        "content/a.md": rec(
+            "<script>alert('title')</script> & <b onmouseover=alert(1)>bold</b>", url="a",
+            excerpt=HOSTILE, topics='["<script>t</script>", "\\" onfocus=\\"alert(3)"]',
+            provider='{name: "<svg onload=alert(4)>", domain: "evil.example\\"><script>"}',
+            originalUrl='"javascript:alert(5)"',
+            locale='"en\\" onload=\\"x"',
+            featuredContent='"<iframe src=https://evil.example/></iframe>"',
+            related='[{title: "<script>r</script>", webUrl: "javascript:alert(6)"}, '
+                    '{title: "Proto", webUrl: "//cdn.example/p"}, {title: "Data", webUrl: "data:text/html,x"}]',
+        ).replace('webUrl: "https://news.example.com/a"', 'webUrl: "JaVaScRiPt:alert(7)"')
+        + "\n<script>alert('note')</script>\n\n[click](javascript:alert(8)) <a href=\"vbscript:x\">v</a>\n",
+        "content/b.md": rec("Proto relative", url="b").replace(
+            'webUrl: "https://news.example.com/b"', 'webUrl: "//host.example/story"'),
+    })
+    build(site)
+    for path in (site / "build").rglob("*.html"):
+        for tag, attrs, data in elements(path.read_text()):
+            where = (path.relative_to(site).as_posix(), tag, attrs)
+            if tag == "script" and attrs.get("src"):  # the theme's own scripts only
+                assert attrs["src"].startswith("/static/") and not data.strip(), where
+            elif tag == "script":
+                assert attrs.get("type") == "application/ld+json", where
+                json.loads(data)  # a data block, never code: valid JSON with no markup inside
+                assert "<" not in data, where
+            assert tag not in ("iframe", "object", "embed", "svg", "math", "base"), where
+            assert not any(name.startswith("on") for name in attrs), where
+            for name in ("href", "src", "action", "formaction", "poster"):
+                value = (attrs.get(name) or "").strip().lower()
+                assert not value or value.startswith(("/", "https://", "http://", "mailto:", "#")), where
+            if tag == "a" and attrs.get("href", "").startswith(("http://", "https://")) \
+                    and not attrs["href"].startswith("http://localhost:8000/"):
+                assert attrs.get("rel") == "noopener noreferrer", where
+    assert "&lt;script&gt;alert(" in all_text(site / "build")  # the text is there, escaped
+    article = next((site / "build").glob("2024/01/02/proto-relative-*/index.html")).read_text()
+    assert 'href="https://host.example/story"' in article
+
+
+def test_no_third_party_requests(make_site):
+    site = make_site({"content/a.md": rec("Story", images='[{url: "https://img.example/a.jpg", width: 4, '
+                                                    'height: 3, isCached: false}]')})
+    build(site)
+    for path in (site / "build").rglob("*.html"):
+        html = path.read_text()
+        for src in re.findall(r'<(?:img|script|link|source|iframe)[^>]+(?:src|href|srcset)="([^"]+)"', html):
+            assert not src.startswith(("http:", "https:", "//")) or src.startswith("http://localhost:8000/"), src
+        assert "img.example" not in html.split("<body", 1)[0]
+        assert 'src="https://img.example' not in html
