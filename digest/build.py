@@ -72,7 +72,7 @@ def resolve_out(site: Path, config: Config, out: Path | None) -> Path:
     target = (out if out is not None else site / config.output_dir).resolve()
     root = site.resolve()
     protected = [root, root / "content", root / "templates", root / "static"]
-    if target in protected or any(target in p.parents for p in protected[1:]) or target in root.parents:
+    if target in protected or any(p in target.parents for p in protected[1:]) or target in root.parents:
         raise BuildError(f"refusing to build into {target}: it holds the site's own files")
     return target
 
