@@ -1,0 +1,152 @@
+"""Writing: atomic swaps, identical bytes untouched, stale outputs pruned, foreign files kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from digest.build import build
+from digest.errors import BuildError, TemplateError
+from digest.write import commit, stage, staging_dir, static_files
+from tests.conftest import record
+
+
+def rec(title: str, **fields) -> str:
+    return record(title, webUrl=f'"https://w.example/{title.replace(" ", "-")}"', **fields)
+
+
+def snapshot(folder):
+    return {p.relative_to(folder).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_second_build_writes_nothing_and_keeps_mtimes(make_site):
+    site = make_site({"content/a.md": rec("One"), "content/b.md": rec("Two", topics='["T"]')})
+    first = build(site)
+    assert first.written > 0
+    before = snapshot(site / "build")
+    second = build(site)
+    assert (second.written, second.removed) == (0, 0)
+    assert snapshot(site / "build") == before
+
+
+def test_second_build_without_cache_still_writes_nothing(make_site):
+    import shutil
+
+    site = make_site({"content/a.md": rec("One")})
+    build(site)
+    before = snapshot(site / "build")
+    shutil.rmtree(site / ".digest-cache")
+    second = build(site)
+    assert second.written == 0
+    assert snapshot(site / "build") == before
+
+
+def test_stale_outputs_pruned_and_foreign_files_kept(make_site):
+    site = make_site({"content/a.md": rec("One", topics='["Gone"]'), "content/b.md": rec("Two")})
+    build(site)
+    out = site / "build"
+    (out / "CNAME").write_text("news.example.org\n")
+    (out / "topics" / "gone" / "mine.txt").write_text("curator's file\n")
+    assert (out / "topics" / "gone" / "index.html").is_file()
+    (site / "content" / "a.md").unlink()
+    result = build(site)
+    assert result.removed > 0
+    assert not (out / "topics" / "gone" / "index.html").exists()
+    assert not list(out.glob("2024/01/02/one-*"))  # its folder went with its page
+    assert (out / "CNAME").read_text() == "news.example.org\n"
+    assert (out / "topics" / "gone" / "mine.txt").is_file()
+    assert list(out.glob("2024/01/02/two-*/index.html"))
+
+
+def test_failed_build_leaves_previous_output_untouched(make_site):
+    site = make_site({"content/a.md": rec("One"), "content/b.md": rec("Two")})
+    build(site)
+    before = snapshot(site / "build")
+    (site / "content" / "c.md").write_text(rec("Three"))
+    (site / "templates").mkdir()
+    # article pages now fail half-way through the render phase
+    (site / "templates" / "article.html").write_text(
+        '{% extends "base.html" %}{% block main %}{{ page.article.title }}{{ page.no_such_thing.x }}{% endblock %}')
+    with pytest.raises(TemplateError) as caught:
+        build(site)
+    assert "article.html" in str(caught.value)
+    assert snapshot(site / "build") == before
+    assert not staging_dir((site / "build").resolve()).exists()
+    # a fixed template builds again, over the same output
+    (site / "templates" / "article.html").unlink()
+    assert build(site).articles == 3
+
+
+def test_template_syntax_error_names_file_and_line(make_site):
+    site = make_site({"content/a.md": rec("One"), "templates/home.html": "ok\n{% if %}\n"})
+    with pytest.raises(TemplateError) as caught:
+        build(site)
+    assert caught.value.line == 2 and "home.html" in str(caught.value)
+    assert not (site / "build").exists()
+
+
+def test_site_templates_and_static_override_the_theme(make_site):
+    site = make_site({
+        "content/a.md": rec("One"),
+        "templates/404.html": '{% extends "base.html" %}{% block main %}Custom missing page{% endblock %}',
+        "static/style.css": "body { color: red; }\n",
+        "static/extra/logo.txt": "logo\n",
+    })
+    build(site)
+    out = site / "build"
+    assert "Custom missing page" in (out / "404.html").read_text()
+    assert (out / "static" / "style.css").read_text() == "body { color: red; }\n"
+    assert (out / "static" / "extra" / "logo.txt").is_file()
+
+
+def test_build_refuses_to_write_over_its_sources(make_site):
+    site = make_site({"content/a.md": rec("One")})
+    for target in (site, site / "content", site / "content" / "x", site.parent):
+        with pytest.raises(BuildError):
+            build(site, out=target)
+    assert (site / "content" / "a.md").is_file()
+
+
+def test_stage_skips_identical_bytes(tmp_path):
+    out, staging = tmp_path / "out", tmp_path / "stage"
+    out.mkdir()
+    (out / "a.html").write_bytes(b"same")
+    assert stage(out, staging, "a.html", b"same", None)[1] is False
+    assert stage(out, staging, "a.html", b"diff", None)[1] is True
+    assert (staging / "a.html").read_bytes() == b"diff"
+    assert (out / "a.html").read_bytes() == b"same"  # nothing touched before commit
+
+
+def test_commit_refuses_paths_outside_the_output(tmp_path):
+    out, staging = tmp_path / "out", tmp_path / "stage"
+    out.mkdir()
+    (tmp_path / "victim.txt").write_text("keep")
+    with pytest.raises(BuildError):
+        commit(out, staging, [], ["../victim.txt"])
+    assert (tmp_path / "victim.txt").read_text() == "keep"
+
+
+def test_commit_replaces_a_folder_with_a_file_and_cold_builds_rename(tmp_path):
+    out, staging = tmp_path / "out", tmp_path / "stage"
+    (staging / "x").mkdir(parents=True)
+    (staging / "x" / "index.html").write_text("v1")
+    assert commit(out, staging, ["x/index.html"], []).written == 1
+    assert (out / "x" / "index.html").read_text() == "v1" and not staging.exists()
+    staging.mkdir()
+    (staging / "x").write_text("now a file")
+    commit(out, staging, ["x"], [])
+    assert (out / "x").read_text() == "now a file"
+
+
+def test_static_files_skip_hidden_and_links_out(tmp_path):
+    theme, site_static = tmp_path / "theme", tmp_path / "site"
+    (theme / "css").mkdir(parents=True)
+    (theme / "css" / "a.css").write_text("a")
+    (theme / ".hidden").write_text("h")
+    site_static.mkdir()
+    (site_static / "css").mkdir()
+    (site_static / "css" / "a.css").write_text("override")
+    (tmp_path / "secret").write_text("s")
+    (site_static / "leak").symlink_to(tmp_path / "secret")
+    files = static_files([theme, site_static])
+    assert files == {"static/css/a.css": site_static / "css" / "a.css"}
