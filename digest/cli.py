@@ -82,6 +82,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from digest.serve import serve
+
+    return serve(Path(args.site), host=args.host, port=args.port, drafts=args.drafts,
+                 open_browser=args.open)
+
+
 def cmd_publish(args: argparse.Namespace) -> int:
     from digest.publish.command import run
 
@@ -134,6 +141,15 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("site", nargs="?", default=".", help="site folder (default: .)")
     p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("serve", help="preview the site with live reload")
+    p.add_argument("site", nargs="?", default=".", help="site folder (default: .)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None,
+                   help="port (default: 8000, or the next free one when it is taken)")
+    p.add_argument("--drafts", action="store_true", help="include records with published: false")
+    p.add_argument("--open", action="store_true", help="open the site in a web browser")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("publish", help="push the built site to static hosting (only what changed)")
     from digest.publish.command import add_arguments as add_publish_arguments

@@ -65,8 +65,8 @@ def template_dependencies(env: jinja2.Environment, name: str) -> list[str]:
             continue
         seen.append(current)
         try:
-            source, _, _ = env.loader.get_source(env, current)
-            refs = meta.find_referenced_templates(env.parse(source))
+            source, filename, _ = env.loader.get_source(env, current)
+            refs = meta.find_referenced_templates(env.parse(source, current, filename))
         except jinja2.TemplateNotFound:
             continue
         except jinja2.TemplateSyntaxError as exc:

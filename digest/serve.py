@@ -1,0 +1,796 @@
+"""Live-reload preview: build into a private folder, serve it over HTTP, rebuild on every save.
+
+The pieces, each with one job, live together because they only make sense together:
+
+- `ReadWriteLock`: requests read the output folder under the shared side; the build
+  holds the exclusive side while it swaps staged files in (``build(commit_lock=...)``),
+  so no request ever sees a half-swapped site.
+- `Preview`: owns the builds. Changes are debounced (a quiet period, capped), one build
+  runs at a time, and changes during a build cause exactly one more. Every finished
+  build attempt gets a new id (``<session>.<n>``) and an `Outcome` (pages changed?
+  stylesheets changed? problems?) kept in a short history, from which the event stream
+  tells each open page what to do: reload, swap stylesheets, or only update the overlay.
+  A failed build keeps the last good site; its problem is shown, the server lives on.
+- `make_handler`: serves files from the output folder only, under the path of
+  ``base_url``; injects the reload script into HTML responses (never into files on
+  disk, which stay byte-identical to ``digest build``'s); streams build events (SSE).
+- `Watcher`: watchdog on ``content/``, ``templates/``, ``static/`` and ``digest.toml``.
+- `serve`: the command: bind, build, watch, serve until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import json
+import os
+import secrets
+import signal
+import socket
+import sys
+import threading
+import time
+import webbrowser
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from digest.build import build
+from digest.cache import CACHE_DIR
+from digest.errors import ConfigError, DigestError, Problem, TemplateError
+
+EVENTS = "__digest/events"
+"""Path of the event stream, below the site's base path."""
+
+QUIET_SECONDS = 0.08
+"""A build starts once no change was seen for this long (a bulk save is one build)."""
+
+MAX_WAIT_SECONDS = 2.0
+"""... or at the latest this long after the first change of a never-ending stream."""
+
+HISTORY = 256
+"""Build outcomes remembered; a page older than that simply reloads."""
+
+PING_SECONDS = 15.0
+"""Keep-alive comment interval on the event stream (proxies drop silent connections)."""
+
+WATCHED = ("content", "templates", "static")
+"""Site folders whose changes trigger a rebuild (plus ``digest.toml``)."""
+
+_WRITE_EVENTS = {"created", "modified", "deleted", "moved", "closed"}
+"""Watchdog event types that mean a file changed (not 'opened' or 'closed_no_write')."""
+
+_NO_RELOAD_SUFFIXES = (".xml", ".txt", ".json")
+"""Outputs no open page shows: a change to only these reloads nothing."""
+
+_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".json": "application/json",
+    ".xml": "application/xml",
+    ".rss": "application/rss+xml",
+    ".atom": "application/atom+xml",
+    ".txt": "text/plain; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".avif": "image/avif",
+    ".ico": "image/x-icon",
+    ".woff": "font/woff",
+    ".woff2": "font/woff2",
+    ".pdf": "application/pdf",
+    ".wasm": "application/wasm",
+    ".pf_meta": "application/octet-stream",
+}
+
+
+def content_type(path: str) -> str:
+    """The Content-Type header for an output file, by its extension."""
+    return _TYPES.get(os.path.splitext(path)[1].lower(), "application/octet-stream")
+
+
+# --------------------------------------------------------------------------- the lock
+
+
+class ReadWriteLock:
+    """Many readers or one writer; a waiting writer goes first (requests never starve a swap)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        """Hold the shared side: the output folder does not change meanwhile."""
+        with self._cond:
+            while self._writing or self._writers_waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """Hold the exclusive side: no request reads while files are swapped."""
+        with self._cond:
+            self._writers_waiting += 1
+            try:
+                while self._writing or self._readers:
+                    self._cond.wait()
+            finally:
+                self._writers_waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+
+# --------------------------------------------------------------------------- builds
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One finished build attempt, as open pages need to know it."""
+
+    number: int
+    """1, 2, ... within this server's session."""
+    ok: bool
+    """The build finished (the output folder holds its result); False keeps the last good site."""
+    reload: bool
+    """Pages changed (or were removed): open pages must reload."""
+    css: tuple[str, ...]
+    """URL paths of stylesheets that changed (swapped in place when nothing else changed)."""
+    problems: tuple[Problem, ...]
+    """Problems of this build: bad records, or the error that stopped it."""
+    seconds: float
+    """Wall time of the build."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds per build phase (empty when the build failed)."""
+    rendered: int = 0
+    """Pages rendered (the others were known unchanged)."""
+    written: int = 0
+    """Files swapped in."""
+
+
+def _site_relative(site: Path, path: str) -> str:
+    """``path`` relative to the site when it lies inside it (for overlay and log text)."""
+    try:
+        return Path(path).resolve().relative_to(site).as_posix() if os.path.isabs(path) else path
+    except ValueError:
+        return path
+
+
+def _template_problem(site: Path, exc: TemplateError) -> Problem:
+    """A template error as a `Problem` printed ``templates/x.html:3: message`` (site-relative)."""
+    problem = exc.problem
+    message = problem.message
+    prefix = f"{problem.path}:{problem.line if problem.line is not None else '?'}: "
+    if message.startswith(prefix):
+        message = message[len(prefix):]  # the location is the Problem's own
+    return Problem(_site_relative(site, problem.path), problem.line, problem.field, message)
+
+
+class Preview:
+    """The builds of one served site: debounced, one at a time, each a new `Outcome`."""
+
+    def __init__(self, site: Path, drafts: bool = False, jobs: int | None = None,
+                 out: Path | None = None, quiet: float = QUIET_SECONDS,
+                 max_wait: float = MAX_WAIT_SECONDS, log: Callable[[str], None] | None = None):
+        self.site = site.resolve()
+        self.drafts = drafts
+        self.jobs = jobs
+        self.out = (out or self.site / CACHE_DIR / ("serve-drafts" if drafts else "serve")).resolve()
+        """Private output folder: the user's ``build/`` is never touched."""
+        self.quiet = quiet
+        self.max_wait = max_wait
+        self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.session = secrets.token_hex(4)
+        """Distinguishes this server's build ids from a previous run's (pages reload after a restart)."""
+        self.lock = ReadWriteLock()
+        self.base_path = "/"
+        """Path the site is served under: that of ``base_url`` in the last good build's config."""
+        self._cond = threading.Condition()
+        self._history: list[Outcome] = []
+        self._first_change: float | None = None
+        self._last_change = 0.0
+        self._stopping = False
+
+    # -- ids and history
+
+    def token(self, outcome: Outcome | None) -> str:
+        """The id pages carry for ``outcome`` (``<session>.0`` before any build)."""
+        return f"{self.session}.{outcome.number if outcome else 0}"
+
+    @property
+    def current(self) -> Outcome | None:
+        """The latest finished build attempt."""
+        with self._cond:
+            return self._history[-1] if self._history else None
+
+    @property
+    def builds(self) -> int:
+        """Build attempts so far."""
+        with self._cond:
+            return self._history[-1].number if self._history else 0
+
+    def message_since(self, token: str) -> tuple[dict | None, str]:
+        """What a page carrying ``token`` must do now: (message or None if up to date, new token)."""
+        with self._cond:
+            current = self._history[-1] if self._history else None
+            latest = self.token(current)
+            if token == latest or current is None:
+                return None, latest
+            session, _, number = token.partition(".")
+            first = self._history[0].number
+            try:
+                seen = int(number)
+            except ValueError:
+                seen = -1
+            if session != self.session or seen < first - 1 or seen > current.number:
+                action, css = "reload", []
+            else:
+                later = [o for o in self._history if o.number > seen]
+                css = sorted({path for o in later for path in o.css})
+                action = "reload" if any(o.reload for o in later) else "css" if css else "none"
+            return {
+                "build": latest,
+                "action": action,
+                "css": css,
+                "problems": [str(p) for p in current.problems],
+            }, latest
+
+    def wait_newer(self, token: str, timeout: float) -> None:
+        """Block until a build newer than ``token`` finished, the preview stops, or ``timeout``."""
+        with self._cond:
+            self._cond.wait_for(
+                lambda: self._stopping or self.token(self._history[-1] if self._history else None) != token,
+                timeout,
+            )
+
+    def wait_for_build(self, number: int, timeout: float) -> Outcome | None:
+        """Block until build ``number`` (or a later one) finished; for tests and benchmarks."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._history and self._history[-1].number >= number, timeout)
+            return self._history[-1] if self._history and self._history[-1].number >= number else None
+
+    @property
+    def stopping(self) -> bool:
+        with self._cond:
+            return self._stopping
+
+    # -- building
+
+    def build_once(self) -> Outcome:
+        """Run one build now and publish its outcome; content faults become problems."""
+        start = time.perf_counter()
+        ok, reload, css, timings = False, False, (), {}
+        rendered = written = 0
+        try:
+            result = build(self.site, self.out, drafts=self.drafts, jobs=self.jobs,
+                           commit_lock=self.lock.write())
+        except ConfigError as exc:
+            problems = tuple(exc.problems)
+        except TemplateError as exc:
+            problems = (_template_problem(self.site, exc),)
+        except DigestError as exc:
+            problems = (Problem("digest", None, None, str(exc)),)
+        except Exception as exc:  # noqa: BLE001 - the server outlives any content: the fault is shown
+            problems = (Problem("digest", None, None,
+                                f"the build failed: {exc.__class__.__name__}: {exc}"),)
+        else:
+            ok = True
+            problems = tuple(result.problems)
+            timings = dict(result.timings)
+            rendered, written = result.rendered, result.written
+            base = result.config.base_path
+            self.base_path = base
+            reload = result.removed > 0 or any(
+                not p.endswith(".css") and not p.endswith(_NO_RELOAD_SUFFIXES)
+                for p in result.changed_paths)
+            css = tuple(sorted(base + p for p in result.changed_paths if p.endswith(".css")))
+        with self._cond:
+            number = (self._history[-1].number if self._history else 0) + 1
+            outcome = Outcome(number, ok, reload, css, problems, time.perf_counter() - start,
+                              timings, rendered, written)
+            self._history.append(outcome)
+            del self._history[:-HISTORY]
+            self._cond.notify_all()
+        return outcome
+
+    def touch(self) -> None:
+        """Note a change of the sources: a build follows after the quiet period."""
+        with self._cond:
+            now = time.monotonic()
+            self._last_change = now
+            if self._first_change is None:
+                self._first_change = now
+            self._cond.notify_all()
+
+    def run(self, report: Callable[[Outcome], None] | None = None) -> None:
+        """The builder loop (run it in a thread): debounce changes, build, repeat until `stop`."""
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._stopping or self._first_change is not None)
+                while not self._stopping:
+                    now = time.monotonic()
+                    left = min(self._last_change + self.quiet, self._first_change + self.max_wait) - now
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
+                if self._stopping:
+                    return
+                self._first_change = None
+            outcome = self.build_once()
+            if report:
+                report(outcome)
+
+    def stop(self) -> None:
+        """End the builder loop and every event stream."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+
+    def relevant(self, path: str) -> bool:
+        """Whether a change of ``path`` (absolute) can change the site."""
+        try:
+            rel = Path(path).relative_to(self.site)
+        except ValueError:
+            return False
+        parts = rel.parts
+        if not parts:
+            return False
+        if parts == ("digest.toml",):
+            return True
+        if parts[0] not in WATCHED:
+            return False
+        name = parts[-1]
+        return not (name.startswith((".", "#")) or name.endswith(("~", ".swp", ".swx", ".tmp"))
+                    or name == "4913")
+
+
+# --------------------------------------------------------------------------- the page script
+
+_SCRIPT = """<script id="digest-live-reload">(function(){
+var S=%s,id=S.build,delay=250,es=null,closed=null;
+function overlay(list){
+  var old=document.getElementById("digest-overlay");
+  var key=list.join("\\n");
+  if(old){if(old.getAttribute("data-key")===key)return;old.remove();}
+  if(!list.length||closed===key)return;
+  var box=document.createElement("div");
+  box.id="digest-overlay";box.setAttribute("role","alert");box.setAttribute("data-key",key);
+  box.style.cssText="all:initial;position:fixed;z-index:2147483647;left:0;right:0;bottom:0;max-height:60vh;overflow:auto;background:#2b1111;color:#ffe7e7;font:14px/1.45 ui-monospace,Menlo,Consolas,monospace;padding:12px 16px;border-top:4px solid #e5484d;box-shadow:0 -4px 16px rgba(0,0,0,.4)";
+  var head=document.createElement("div");head.style.cssText="font-weight:bold;margin-bottom:6px";
+  head.textContent="digest: "+list.length+(list.length===1?" problem":" problems")+" in the last build";
+  var btn=document.createElement("button");btn.type="button";btn.textContent="\\u00d7";
+  btn.setAttribute("aria-label","Hide problems");
+  btn.style.cssText="float:right;font:inherit;font-size:18px;background:none;border:0;color:inherit;cursor:pointer";
+  btn.onclick=function(){closed=key;box.remove();};
+  head.appendChild(btn);box.appendChild(head);
+  var ul=document.createElement("ul");ul.style.cssText="margin:0;padding:0 0 0 1.2em;white-space:pre-wrap";
+  list.slice(0,200).forEach(function(t){var li=document.createElement("li");li.textContent=t;ul.appendChild(li);});
+  if(list.length>200){var li=document.createElement("li");li.textContent="... and "+(list.length-200)+" more";ul.appendChild(li);}
+  box.appendChild(ul);(document.body||document.documentElement).appendChild(box);
+}
+function swap(paths){
+  var links=document.querySelectorAll('link[rel~="stylesheet"]');
+  for(var i=0;i<links.length;i++){(function(link){
+    var u=new URL(link.href,location.href);
+    if(u.origin!==location.origin||paths.indexOf(u.pathname)<0)return;
+    var fresh=link.cloneNode();u.searchParams.set("digest",Date.now());fresh.href=u.href;
+    fresh.onload=fresh.onerror=function(){link.remove();};
+    link.parentNode.insertBefore(fresh,link.nextSibling);
+  })(links[i]);}
+}
+function connect(){
+  es=new EventSource(S.events+"?since="+encodeURIComponent(id));
+  es.onopen=function(){delay=250;};
+  es.addEventListener("build",function(e){
+    var m=JSON.parse(e.data);
+    if(m.action==="reload"){es.close();location.reload();return;}
+    if(m.action==="css")swap(m.css);
+    id=m.build;overlay(m.problems);
+  });
+  es.onerror=function(){es.close();setTimeout(connect,delay);delay=Math.min(delay*2,4000);};
+}
+function start(){overlay(S.problems);connect();}
+if(document.readyState==="loading")document.addEventListener("DOMContentLoaded",start);else start();
+})();</script>
+"""
+
+
+def _script_json(value: object) -> str:
+    """JSON safe inside an inline ``<script>``."""
+    return (json.dumps(value, ensure_ascii=True).replace("<", "\\u003c").replace(">", "\\u003e")
+            .replace("&", "\\u0026"))
+
+
+def inject(html: bytes, state: dict) -> bytes:
+    """``html`` with the live-reload script (carrying ``state``) before its last ``</body>``."""
+    script = (_SCRIPT % _script_json(state)).encode("utf-8")
+    at = html.lower().rfind(b"</body>")
+    if at < 0:
+        return html + script
+    return html[:at] + script + html[at:]
+
+
+_FALLBACK_404 = (b"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                 b"<title>Not found</title></head><body><h1>Not found</h1>"
+                 b"<p>There is no page at this address (yet).</p></body></html>\n")
+
+
+# --------------------------------------------------------------------------- serving files
+
+
+def resolve_request(out: Path, rel: str) -> tuple[str, Path | None]:
+    """Map a URL path below the base path to a file of ``out``.
+
+    Returns ``("file", path)``, ``("slash", None)`` for a folder asked without its
+    trailing slash, or ``("missing", None)``. Nothing outside ``out`` is ever reached:
+    ``..`` (also percent-encoded), backslashes, NUL and symbolic links leading out are
+    all "missing"; folders without ``index.html`` are too (no listings).
+    """
+    text = unquote(rel, errors="strict") if "%" in rel else rel
+    if "\x00" in text or "\\" in text:
+        return "missing", None
+    parts = text.split("/")
+    if any(part in (".", "..") for part in parts):
+        return "missing", None
+    root = os.path.realpath(out)
+    candidate = os.path.realpath(os.path.join(root, *[p for p in parts if p]))
+    if candidate != root and not candidate.startswith(root + os.sep):
+        return "missing", None
+    if os.path.isdir(candidate):
+        if text and not text.endswith("/"):
+            return "slash", None
+        candidate = os.path.join(candidate, "index.html")
+        if os.path.realpath(candidate) != candidate:
+            return "missing", None
+    if os.path.isfile(candidate):
+        return "file", Path(candidate)
+    return "missing", None
+
+
+def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
+    """The request handler class of a server for ``preview``."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "digest-serve"
+        sys_version = ""
+        timeout = 60
+
+        def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
+            pass  # one line per build is printed instead of one per request
+
+        def do_GET(self) -> None:
+            self._respond(head=False)
+
+        def do_HEAD(self) -> None:
+            self._respond(head=True)
+
+        def _respond(self, head: bool) -> None:
+            split = urlsplit(self.path)
+            path = split.path
+            base = preview.base_path
+            if path in (base + EVENTS, "/" + EVENTS):
+                self._events(parse_qs(split.query).get("since", [""])[0])
+                return
+            if not path.startswith(base):
+                if path + "/" == base or path == "/":
+                    self._redirect(base)
+                else:
+                    self._not_found(head)
+                return
+            try:
+                with preview.lock.read():
+                    kind, file = resolve_request(preview.out, path[len(base):])
+                    data = file.read_bytes() if file is not None else None
+                    state = self._state()
+            except (OSError, UnicodeDecodeError):
+                kind, data = "missing", None
+            if kind == "slash":
+                self._redirect(path + "/" + (f"?{split.query}" if split.query else ""))
+            elif data is None:
+                self._not_found(head)
+            else:
+                assert file is not None
+                self._send(HTTPStatus.OK, content_type(file.name), data, state, head)
+
+        def _state(self) -> dict:
+            current = preview.current
+            return {
+                "build": preview.token(current),
+                "events": preview.base_path + EVENTS,
+                "problems": [str(p) for p in current.problems] if current else [],
+            }
+
+        def _not_found(self, head: bool) -> None:
+            with preview.lock.read():
+                kind, file = resolve_request(preview.out, "404.html")
+                try:
+                    data = file.read_bytes() if file is not None else _FALLBACK_404
+                except OSError:
+                    data = _FALLBACK_404
+                state = self._state()
+            self._send(HTTPStatus.NOT_FOUND, _TYPES[".html"], data, state, head)
+
+        def _redirect(self, location: str) -> None:
+            self.send_response(HTTPStatus.MOVED_PERMANENTLY if location.endswith("/") else HTTPStatus.FOUND)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+
+        def _send(self, status: HTTPStatus, ctype: str, data: bytes, state: dict, head: bool) -> None:
+            if ctype.startswith("text/html"):
+                data = inject(data, state)
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.end_headers()
+            if not head:
+                self.wfile.write(data)
+
+        def _events(self, token: str) -> None:
+            self.close_connection = True
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("X-Accel-Buffering", "no")  # nginx: do not buffer the stream
+            self.send_header("Connection", "close")
+            self.end_headers()
+            try:
+                self.wfile.write(b"retry: 1000\n\n")
+                self.wfile.flush()
+                while not preview.stopping:
+                    message, token = preview.message_since(token)
+                    if message is not None:
+                        body = json.dumps(message, ensure_ascii=True)
+                        self.wfile.write(f"id: {token}\nevent: build\ndata: {body}\n\n".encode())
+                    else:
+                        self.wfile.write(b": ping\n\n")
+                    self.wfile.flush()
+                    preview.wait_newer(token, PING_SECONDS)
+            except OSError:
+                return  # the page went away
+
+    return Handler
+
+
+class PreviewServer(ThreadingHTTPServer):
+    """A threading HTTP server for one `Preview`; quiet about clients that hang up."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], preview: Preview):
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.preview = preview
+        super().__init__(address, make_handler(preview))
+
+    def handle_error(self, request, client_address) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError | TimeoutError):
+            return
+        print(f"digest serve: error answering {client_address[0]}: "
+              f"{exc.__class__.__name__}: {exc}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- watching
+
+
+class Watcher(FileSystemEventHandler):
+    """Watchdog handler: a relevant change touches the preview; new source folders get watched."""
+
+    def __init__(self, preview: Preview):
+        super().__init__()
+        self.preview = preview
+        self.observer = Observer()
+        self._watches: dict[str, object] = {}
+        self._guard = threading.Lock()
+
+    def start(self) -> None:
+        self.observer.schedule(self, str(self.preview.site), recursive=False)
+        self._refresh()
+        self.observer.daemon = True
+        self.observer.start()
+
+    def stop(self) -> None:
+        self.observer.stop()
+        self.observer.join(timeout=5)
+
+    def _refresh(self) -> None:
+        with self._guard:
+            for name in WATCHED:
+                folder = self.preview.site / name
+                present = folder.is_dir()
+                if present and name not in self._watches:
+                    try:
+                        self._watches[name] = self.observer.schedule(self, str(folder), recursive=True)
+                    except OSError as exc:
+                        self.preview.log(f"digest serve: cannot watch {folder}: {exc}")
+                elif not present and name in self._watches:
+                    with suppress(KeyError, OSError):  # already gone with its folder
+                        self.observer.unschedule(self._watches.pop(name))
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type not in _WRITE_EVENTS:
+            return
+        if event.is_directory and event.event_type in ("modified", "closed"):
+            return
+        paths = [os.fsdecode(event.src_path), os.fsdecode(getattr(event, "dest_path", "") or "")]
+        if any(os.path.dirname(p) == str(self.preview.site) and os.path.basename(p) in WATCHED
+               for p in paths if p):
+            self._refresh()
+        if any(self.preview.relevant(p) for p in paths if p):
+            self.preview.touch()
+
+
+# --------------------------------------------------------------------------- running it
+
+
+@dataclass
+class Running:
+    """A started preview: server, builder and watcher threads; `close` stops them all."""
+
+    preview: Preview
+    server: PreviewServer
+    watcher: Watcher | None
+    threads: list[threading.Thread]
+
+    @property
+    def url(self) -> str:
+        """The site's address on this server."""
+        host, port = self.server.server_address[:2]
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{port}{self.preview.base_path}"
+
+    def close(self) -> None:
+        self.preview.stop()
+        self.server.shutdown()
+        self.server.server_close()
+        if self.watcher is not None:
+            self.watcher.stop()
+        for thread in self.threads:
+            thread.join(timeout=5)
+
+
+def bind(host: str, port: int, preview: Preview, tries: int = 1) -> PreviewServer:
+    """A server bound to ``host:port``, or to the next free port of ``tries``; OSError if none."""
+    for offset in range(tries):
+        try:
+            return PreviewServer((host, port + offset), preview)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or offset == tries - 1:
+                raise
+    raise OSError(errno.EADDRINUSE, "no free port")
+
+
+def start(preview: Preview, server: PreviewServer, watch: bool = True,
+          report: Callable[[Outcome], None] | None = None) -> Running:
+    """Serve and watch in background threads (the first build must be done already)."""
+    watcher = Watcher(preview) if watch else None
+    if watcher is not None:
+        watcher.start()
+    threads = [
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+                         name="digest-serve-http", daemon=True),
+        threading.Thread(target=preview.run, args=(report,), name="digest-serve-builder", daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    return Running(preview, server, watcher, threads)
+
+
+@contextmanager
+def running(site: Path, host: str = "127.0.0.1", port: int = 0, drafts: bool = False,
+            jobs: int | None = None, quiet: float = QUIET_SECONDS, watch: bool = True,
+            log: Callable[[str], None] | None = None) -> Iterator[Running]:
+    """A built, served and watched preview of ``site`` for the duration of a ``with`` block."""
+    preview = Preview(site, drafts=drafts, jobs=jobs, quiet=quiet, log=log or (lambda line: None))
+    server = bind(host, port, preview)
+    preview.build_once()
+    handle = start(preview, server, watch=watch)
+    try:
+        yield handle
+    finally:
+        handle.close()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _describe(outcome: Outcome) -> str:
+    errors = sum(1 for p in outcome.problems if p.severity == "error")
+    warnings = len(outcome.problems) - errors
+    if not outcome.ok:
+        return f"build {outcome.number} failed after {outcome.seconds:.2f}s; still serving the last good site"
+    phases = ", ".join(f"{k} {v:.2f}s" for k, v in outcome.timings.items())
+    return (f"build {outcome.number}: {outcome.rendered} pages rendered, {outcome.written} files "
+            f"changed, {errors} errors, {warnings} warnings in {outcome.seconds:.2f}s ({phases})")
+
+
+def serve(site: Path, host: str = "127.0.0.1", port: int | None = None, drafts: bool = False,
+          open_browser: bool = False, jobs: int | None = None) -> int:
+    """The ``digest serve`` command: build, serve and rebuild until Ctrl-C; the exit code."""
+    err = sys.stderr
+    site = site.resolve()
+    if not site.is_dir():
+        print(f"digest: error: {site} is not a folder", file=err)
+        return 1
+    if not _is_loopback(host):
+        print(f"digest serve: warning: listening on {host}, not loopback: anyone who can reach "
+              "this machine can read the preview, drafts included", file=err)
+    preview = Preview(site, drafts=drafts, jobs=jobs)
+    try:
+        server = bind(host, 8000 if port is None else port, preview, tries=1 if port is not None else 20)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            where = f"port {port} on {host} is" if port is not None else f"ports 8000-8019 on {host} are"
+            print(f"digest serve: error: {where} already in use; stop the other server or "
+                  "choose another port with --port", file=err)
+        else:
+            print(f"digest serve: error: cannot listen on {host}:{port or 8000}: {exc.strerror or exc}",
+                  file=err)
+        return 1
+
+    def report(outcome: Outcome) -> None:
+        for problem in outcome.problems:
+            print(str(problem), file=err)
+        print(_describe(outcome), file=err, flush=True)
+
+    handle = None
+    previous = signal.getsignal(signal.SIGTERM)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        report(preview.build_once())
+        handle = start(preview, server, report=report)
+        print(f"Serving {site} at {handle.url} (Ctrl-C to stop); watching "
+              f"{', '.join(WATCHED)} and digest.toml", file=err, flush=True)
+        if open_browser:
+            webbrowser.open(handle.url)
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\ndigest serve: stopped", file=err)
+        return 0
+    finally:
+        if handle is not None:
+            handle.close()
+        else:
+            preview.stop()
+            server.server_close()
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, previous)
