@@ -107,6 +107,8 @@ def render_page(env: jinja2.Environment, spec: PageSpec) -> bytes:
             if name is not None:
                 where = name.filename or name.name or where
                 line = name.get_corresponding_lineno(tb.tb_lineno)
+            elif "__jinja_exception__" in tb.tb_frame.f_globals:  # a frame Jinja rewrote
+                where, line = tb.tb_frame.f_code.co_filename, tb.tb_lineno
             tb = tb.tb_next
         raise TemplateError(
             f"{where}:{line or '?'}: error rendering {spec.path}: {exc.__class__.__name__}: {exc}",
