@@ -1,0 +1,137 @@
+"""Command line: exit codes 0 / 1 / 2, `check` writes nothing, `init` makes a site that builds."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from digest import __version__
+from digest.cli import main
+from tests.conftest import record
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``python -m digest ARGS`` in a real process."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "digest", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def tree(folder: Path) -> dict[str, int]:
+    return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns for p in folder.rglob("*")}
+
+
+def test_version():
+    done = run("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"digest {__version__}"
+
+
+def test_usage_errors_exit_2(make_site):
+    assert run().returncode == 2
+    assert run("frobnicate").returncode == 2
+    assert run("build", "--no-such-flag").returncode == 2
+    site = make_site({"content/a.md": record("A", webUrl='"https://c.example/a"')})
+    done = run("build", str(site), "--jobs", "0")
+    assert done.returncode == 2 and "--jobs" in done.stderr
+    assert not (site / "build").exists()
+
+
+def test_build_exits_0_with_problems_and_1_with_strict(make_site):
+    site = make_site({
+        "content/good.md": record("Good", webUrl='"https://c.example/good"'),
+        "content/bad.md": "---\ntitle: Bad\npublishedDateTime: 2024-01-01\ntopics: AI\n---\n",
+    })
+    done = run("build", str(site))
+    assert done.returncode == 0, done.stderr
+    assert "content/bad.md:4: topics: expected a list of strings, got a string" in done.stderr
+    assert "Read 2 record files: 1 loaded, 1 skipped (1 errors, 0 warnings)" in done.stdout
+    assert "Pages:" in done.stdout and "Time:" in done.stdout
+    assert list((site / "build").glob("2024/01/02/good-*/index.html"))
+    strict = run("build", str(site), "--strict")
+    assert strict.returncode == 1
+    assert "content/bad.md:4: topics:" in strict.stderr
+
+
+def test_strict_build_of_a_clean_site_exits_0(make_site):
+    site = make_site({"content/a.md": record("A", webUrl='"https://c.example/a"')})
+    assert run("build", str(site), "--strict").returncode == 0
+
+
+def test_build_in_current_folder_and_output_option(make_site, tmp_path):
+    site = make_site({"content/a.md": record("A", webUrl='"https://c.example/a"')})
+    assert run("build", cwd=site).returncode == 0
+    assert (site / "build" / "index.html").is_file()
+    assert run("build", str(site), "-o", str(tmp_path / "elsewhere")).returncode == 0
+    assert (tmp_path / "elsewhere" / "index.html").is_file()
+
+
+def test_bad_config_exits_1_listing_every_key(make_site):
+    site = make_site({"digest.toml": "page_size = 0\ntimezone = 'Nowhere'\n",
+                      "content/a.md": record("A", webUrl='"https://c.example/a"')})
+    for command in ("build", "check"):
+        done = run(command, str(site))
+        assert done.returncode == 1
+        assert "digest.toml:1: page_size: expected an integer from 1 to 1000, got an integer 0" in done.stderr
+        assert "digest.toml:2: timezone: expected an IANA timezone name" in done.stderr
+    assert not (site / "build").exists()
+
+
+def test_template_error_exits_1_and_writes_nothing(make_site):
+    site = make_site({"content/a.md": record("A", webUrl='"https://c.example/a"'),
+                      "templates/base.html": "{{ page.missing.deeper }}"})
+    done = run("build", str(site))
+    assert done.returncode == 1
+    assert done.stderr.startswith("digest: error:") and "base.html" in done.stderr
+    assert not (site / "build").exists()
+
+
+def test_check_reports_and_writes_nothing(make_site):
+    site = make_site({
+        "content/good.md": record("Good", webUrl='"https://c.example/good"'),
+        "content/bad.md": "---\ntitle: [x]\npublishedDateTime: 2024-01-01\n---\n",
+        "content/warn.md": record("Warn", webUrl='"https://c.example/warn"', quality="lots"),
+    })
+    before = tree(site)
+    done = run("check", str(site))
+    assert done.returncode == 1
+    assert "content/bad.md:2: title: expected a non-empty string, got a list" in done.stderr
+    assert "content/warn.md:5: warning: quality: expected an integer, got a string; treated as unknown" in done.stderr
+    assert "Checked 3 record files: 2 valid, 1 errors, 1 warnings." in done.stdout
+    assert tree(site) == before  # no build/, no cache, nothing touched
+
+
+def test_check_exit_codes_for_warnings(make_site):
+    site = make_site({"content/warn.md": record("Warn", webUrl='"https://c.example/w"', heat="hot")})
+    assert run("check", str(site)).returncode == 0
+    assert run("check", str(site), "--strict").returncode == 1
+    clean = make_site({"content/a.md": record("A", webUrl='"https://c.example/a"')})
+    assert run("check", str(clean), "--strict").returncode == 0
+
+
+def test_init_then_build(tmp_path):
+    target = tmp_path / "my-news"
+    done = run("init", str(target))
+    assert done.returncode == 0, done.stderr
+    assert (target / "digest.toml").is_file()
+    assert list((target / "content").rglob("*.md")) or list((target / "content").rglob("*.txt"))
+    build = run("build", str(target))
+    assert build.returncode == 0, build.stderr
+    assert "0 skipped (0 errors" in build.stdout
+    assert (target / "build" / "index.html").is_file()
+    assert len(list((target / "build").glob("20*/*/*/*/index.html"))) >= 40
+    assert run("check", str(target)).returncode == 0
+
+
+def test_init_refuses_a_non_empty_folder(tmp_path):
+    (tmp_path / "keep.txt").write_text("mine")
+    assert main(["init", str(tmp_path)]) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+
+
+def test_console_script_entry_point_is_main():
+    text = (REPO / "pyproject.toml").read_text()
+    assert 'digest = "digest.cli:main"' in text
