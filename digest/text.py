@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import cache
 from urllib.parse import urlsplit
 
 import markdown
@@ -99,11 +100,21 @@ def _filter_note_attribute(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
+@cache
+def _markdown() -> markdown.Markdown:
+    """One reusable converter per process (building one costs more than converting a note)."""
+    return markdown.Markdown(extensions=["sane_lists", "tables"], output_format="html")
+
+
 def render_note(text: str) -> str:
     """Markdown note -> HTML cleaned by an allow-list (no scripts, images, styles or raw HTML)."""
     if not text.strip():
         return ""
-    html = markdown.markdown(text, extensions=["sane_lists", "tables"], output_format="html")
+    converter = _markdown()
+    try:
+        html = converter.convert(text)
+    finally:
+        converter.reset()
     return nh3.clean(
         html,
         tags=_NOTE_TAGS,
