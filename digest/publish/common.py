@@ -163,7 +163,8 @@ def scan_folder(root: Path) -> dict[str, LocalFile]:
 
 # -- deciding ---------------------------------------------------------------------------------
 
-PAGE_SUFFIXES = (".html", ".htm", ".xml", ".json", ".txt", ".rss", ".atom", ".webmanifest")
+PAGE_SUFFIXES = (".html", ".htm", ".xml", ".json", ".txt", ".rss", ".atom", ".opml",
+                 ".webmanifest")
 """Files that link to other files; they go after the assets they may reference."""
 
 
@@ -216,7 +217,7 @@ _TYPES = {
     ".html": "text/html", ".htm": "text/html", ".css": "text/css",
     ".js": "text/javascript", ".mjs": "text/javascript", ".json": "application/json",
     ".xml": "application/xml", ".rss": "application/rss+xml", ".atom": "application/atom+xml",
-    ".txt": "text/plain", ".md": "text/markdown", ".csv": "text/csv",
+    ".txt": "text/plain", ".opml": "text/x-opml", ".md": "text/markdown", ".csv": "text/csv",
     ".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
     ".gif": "image/gif", ".webp": "image/webp", ".avif": "image/avif", ".ico": "image/x-icon",
     ".woff2": "font/woff2", ".woff": "font/woff", ".pdf": "application/pdf",
