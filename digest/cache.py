@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from digest import __version__
-from digest.load import FileResult, parse_record
+from digest.load import FileResult
 from digest.write import OutputRecord
 
 CACHE_DIR = ".digest-cache"
@@ -126,15 +126,8 @@ class RecordCache:
         return None
 
     def store(self, path: str, source: str, result: FileResult) -> None:
-        try:
-            st = os.stat(path)
-            raw = Path(path).read_bytes()
-        except OSError:
-            return
-        digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
-        if result.article is not None and result.article.content_hash != digest:
-            result = parse_record(raw, source)  # the file changed while we read it
-        self.used[source] = (st.st_size, st.st_mtime_ns, digest, result)
+        if result.stamp is not None:
+            self.used[source] = (*result.stamp, result)
 
 
 class BuildCache:

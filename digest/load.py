@@ -71,6 +71,8 @@ class FileResult:
 
     article: Article | None
     problems: tuple[Problem, ...]
+    stamp: tuple[int, int, str] | None = None
+    """(size, mtime_ns, BLAKE2b digest) of the bytes parsed, for the parse cache."""
 
 
 # --------------------------------------------------------------------------- discovery
@@ -535,10 +537,13 @@ def read_record(path: Path, source: str) -> FileResult:
     """Read and parse one record file; an unreadable file is a problem, not a crash."""
     try:
         with open(path, "rb") as handle:
+            st = os.fstat(handle.fileno())
             raw = handle.read(MAX_RECORD_BYTES + 1)
     except OSError as exc:
         return FileResult(None, (Problem(source, None, None, f"cannot read: {exc.strerror or exc}"),))
-    return parse_record(raw, source)
+    result = parse_record(raw, source)
+    digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+    return FileResult(result.article, result.problems, (st.st_size, st.st_mtime_ns, digest))
 
 
 def _read_many(items: list[tuple[str, str]]) -> list[FileResult]:
