@@ -237,3 +237,19 @@ def test_folder_publish_killed_midway_converges_on_rerun(make_site, tmp_path):
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert tree(www) == tree(site / "build")
+
+
+def test_ctrl_c_stops_a_publish_with_a_clear_message(make_site, tmp_path):
+    bulk = {f"static/bulk/f{i:04d}.txt": f"file {i}\n" * 50 for i in range(1500)}
+    site = small_site(make_site, extra=bulk)
+    build(site)
+    www = tmp_path / "www"
+    cmd = [sys.executable, "-m", "digest", "publish", str(site), "--no-build", "--to", www.as_uri()]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while proc.poll() is None and len(list(www.rglob("*.txt"))) < 50:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "run the same command again" in err and "Traceback" not in err
+    assert not (www / "index.html").exists()

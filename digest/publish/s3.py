@@ -150,13 +150,17 @@ class S3Target:
         def step(u: Upload) -> tuple[bool, bool]:
             return (u.new, is_page(u.path))
 
-        with ThreadPoolExecutor(self.jobs) as pool:
+        pool = ThreadPoolExecutor(self.jobs)
+        try:
             # Each step of the safe order finishes before the next starts.
             for _, group in groupby(plan.uploads, key=step):
                 for _ in pool.map(lambda u: self._put(files[u.path]), list(group)):
                     done += 1
                     if progress:
                         progress("publish", done, total)
+        finally:
+            # On an error or Ctrl-C, stop at once: queued uploads are dropped, never half-sent.
+            pool.shutdown(wait=True, cancel_futures=True)
         if plan.deletes:
             self._delete(plan.deletes)
             if progress:
