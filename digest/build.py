@@ -18,6 +18,7 @@ from pathlib import Path
 from digest.cache import BuildCache
 from digest.config import Config, load_config
 from digest.errors import BuildError, Problem
+from digest.images import ThumbnailCounts, build_images
 from digest.load import load_content
 from digest.plan import plan_site
 from digest.render import make_environment, page_key, render_all, template_digest, theme_dir
@@ -63,6 +64,8 @@ class BuildResult:
         return self.files - self.articles_loaded
 
     articles_loaded: int = 0
+    thumbnails: ThumbnailCounts = field(default_factory=ThumbnailCounts)
+    """Thumbnails planned, reused, encoded, failed, and seconds spent (see `digest.images`)."""
     search: str = ""
     """What the search indexing step did (one line; see `digest.search`)."""
 
@@ -104,16 +107,20 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
     with phase("load"):
         loaded = load_content(site, site / "content", jobs, cache.records)
 
-    with phase("plan"):
-        plan = plan_site(loaded.articles, config, images=None, drafts=drafts)
-
     staging = staging_dir(out)
     shutil.rmtree(staging, ignore_errors=True)
     previous: dict[str, OutputRecord] = cache.outputs
+    with phase("images"):
+        images = build_images(site, loaded.articles, config, drafts, out, staging, previous,
+                              cache.state.get("images"), jobs)
+
+    with phase("plan"):
+        plan = plan_site(loaded.articles, config, images=images.mapping, drafts=drafts)
+
     old_keys: dict[str, str] = cache.state.get("page_keys", {})
-    outputs: dict[str, OutputRecord] = {}
+    outputs: dict[str, OutputRecord] = dict(images.kept)
     changed: list[str] = []
-    unchanged = 0
+    unchanged = len(images.kept)
     try:
         with phase("render"):
             memo: dict[str, str] = {}
@@ -146,6 +153,12 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
                     changed.append(path)
                 else:
                     unchanged += 1
+            for path, (digest, was_changed) in images.staged.items():
+                digests[path] = digest
+                if was_changed:
+                    changed.append(path)
+                else:
+                    unchanged += 1
 
         with phase("write"):
             produced = set(outputs) | set(digests)
@@ -154,7 +167,7 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
                 result = commit(out, staging, changed, stale)
             for path, digest in digests.items():
                 outputs[path] = record_of(out, path, digest)
-            cache.save(outputs, {"page_keys": new_keys})
+            cache.save(outputs, {"page_keys": new_keys, "images": images.state})
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -165,10 +178,10 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
     kinds = Counter(p.kind for p in plan.pages)
     kinds["static"] += sum(1 for p in outputs if p.startswith("static/"))
     return BuildResult(
-        out=out, config=config, problems=list(loaded.problems), files=loaded.files,
+        out=out, config=config, problems=list(loaded.problems) + images.problems, files=loaded.files,
         articles=len(plan.articles), pages=kinds, written=result.written, unchanged=unchanged,
         rendered=len(todo), removed=result.removed, timings=timings, changed_paths=changed, search=search.message,
-        articles_loaded=len(loaded.articles),
+        articles_loaded=len(loaded.articles), thumbnails=images.counts,
     )
 
 

@@ -1,0 +1,618 @@
+"""Thumbnails: planned from record metadata, made once in parallel; the only code that opens an image.
+
+A record's image is usable when it says ``isCached: true`` and its file
+``content/images/<sha256 of the url>.<ext>`` is a real raster image (the bytes
+decide the format, never the extension). For each usable image this module
+decides every thumbnail (widths from ``thumbnail_widths`` never wider than the
+source, one file per width and format) and names it by content: a hash of the
+source bytes, the encoding recipe and the quality, plus the width, e.g.
+``thumbs/3f/3fa2...-640.webp``. Templates get the plain dict documented in
+`ImageSet.mapping`, so nothing opens an image at render time.
+
+Incremental: what a source file is (its hash, real size, orientation, or why it
+is unusable) is remembered in the build state keyed by its ``stat`` (size,
+mtime, inode), so a warm build neither reads nor decodes any image. Encoded
+thumbnails are kept in a content-addressed store, ``SITE/.digest-cache/thumbs/``,
+and staged into the output like every other file (``digest.write.stage``), so a
+thumbnail no record claims any more is pruned with the other stale outputs.
+
+Every odd file (missing, empty, truncated, corrupt, not an image, a decompression
+bomb, a symbolic link out of the cache, a size that disagrees with the record)
+is a warning `Problem` naming the record, the field and the URL; the article
+still builds, with a sized placeholder. Nothing from the cache is ever copied to
+the output: only re-encoded thumbnails, without metadata (EXIF, ICC, XMP).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import multiprocessing
+import os
+import tempfile
+import time
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageCms
+
+from digest.cache import CACHE_DIR
+from digest.config import Config
+from digest.errors import Problem
+from digest.load import IMAGES_DIR
+from digest.model import Article
+from digest.plan import select
+from digest.write import OutputRecord, stage
+
+RECIPE = 1
+"""Bump when the way thumbnails are made changes: every thumbnail gets a new name."""
+MAX_PIXELS = 40_000_000
+"""Largest source image decoded (pixels, from its header); bigger is a decompression bomb."""
+MAX_BYTES = 64 * 1024 * 1024
+"""Largest source file read."""
+DECODERS = ("JPEG", "PNG", "GIF", "WEBP", "AVIF", "BMP", "TIFF")
+"""Formats Pillow may open: raster web formats only (never EPS, PDF, ... which run other programs)."""
+EXTENSIONS = {"webp": "webp", "avif": "avif", "jpeg": "jpg", "png": "png"}
+MIME_TYPES = {"webp": "image/webp", "avif": "image/avif", "jpeg": "image/jpeg", "png": "image/png"}
+CARD_SIZES = "(min-width: 75rem) 22rem, (min-width: 40rem) 45vw, 100vw"
+"""Default ``sizes``: a card in the theme's grid (a hero passes its own)."""
+WEBP_METHOD = 0
+"""libwebp effort 0-6: 1 is within ~1% of the size of 4 at a third of the time for thumbnails."""
+AVIF_SPEED = 8
+"""libavif speed 0-10 (AVIF costs many times WebP; faster settings keep it usable)."""
+_ORIENTATION = 0x0112
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90,
+}
+"""How to make an image upright for each EXIF orientation (as ``ImageOps.exif_transpose``)."""
+_SERIAL_LIMIT = 4
+"""Fewer source images than this are made in-process (a pool costs more than it saves)."""
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """What reading a cached file found; remembered by stat so a warm build opens nothing."""
+
+    digest: str
+    """BLAKE2b-128 hex digest of the file's bytes ('' when it could not be read)."""
+    width: int
+    """Displayed width in pixels (after EXIF orientation)."""
+    height: int
+    """Displayed height in pixels (after EXIF orientation)."""
+    stored: tuple[int, int]
+    """Pixel size as stored in the file (before orientation)."""
+    error: str = ""
+    """Why the file cannot be used; empty when it can."""
+    orientation: int = 1
+    """EXIF orientation (1-8) read from the header; applied when decoding."""
+
+
+@dataclass(frozen=True, slots=True)
+class Thumb:
+    """One planned thumbnail file."""
+
+    path: str
+    """Output path relative to the site root, e.g. ``thumbs/3f/3fa2...-640.webp``."""
+    width: int
+    """Pixel width."""
+    height: int
+    """Pixel height."""
+    format: str
+    """``webp``, ``avif``, ``jpeg`` or ``png``."""
+
+
+@dataclass(frozen=True, slots=True)
+class ThumbnailCounts:
+    """What the images phase did, for the build summary."""
+
+    planned: int = 0
+    """Thumbnail files the site uses."""
+    reused: int = 0
+    """Thumbnails already in the output folder or the store."""
+    encoded: int = 0
+    """Thumbnails encoded by this build."""
+    failed: int = 0
+    """Source images that could not be used (each shown as a placeholder)."""
+    seconds: float = 0.0
+    """Wall time spent reading, decoding and encoding images."""
+
+
+@dataclass
+class ImageSet:
+    """The outcome of the images phase."""
+
+    mapping: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Image URL -> template data: ``src``, ``srcset``, ``sizes``, ``sources``, ``width``,
+    ``height``, ``largest`` (see `image_entry`)."""
+    problems: list[Problem] = field(default_factory=list)
+    """Warnings about unusable or inconsistent images."""
+    kept: dict[str, OutputRecord] = field(default_factory=dict)
+    """Thumbnails already in place in the output folder (manifest records to carry over)."""
+    staged: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    """Thumbnails staged by this build: path -> (digest, changed)."""
+    state: dict[str, tuple] = field(default_factory=dict)
+    """Cache file name -> (size, mtime_ns, inode, SourceInfo), to persist in the build state."""
+    counts: ThumbnailCounts = field(default_factory=ThumbnailCounts)
+    """Counts for the summary."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Params:
+    widths: tuple[int, ...]
+    formats: tuple[str, ...]
+    quality: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """Everything a worker needs; inherited by fork, never pickled."""
+
+    params: _Params
+    out: Path
+    staging: Path
+    store: Path
+    """The cache folder; thumbnail ``thumbs/xx/name`` is kept at ``store/thumbs/xx/name``."""
+    previous: Mapping[str, OutputRecord]
+
+
+@dataclass(frozen=True, slots=True)
+class _Task:
+    name: str
+    path: Path
+    info: SourceInfo | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    name: str
+    info: SourceInfo
+    kept: tuple[tuple[str, OutputRecord], ...] = ()
+    staged: tuple[tuple[str, str, bool], ...] = ()
+    reused: int = 0
+    encoded: int = 0
+
+
+# --------------------------------------------------------------------------- pure planning
+
+
+def plan_thumbs(info: SourceInfo, params: _Params) -> list[Thumb]:
+    """Every thumbnail of a usable source: widths never wider than the source, each format."""
+    key = hashlib.blake2b(f"{RECIPE}|{info.digest}|{params.quality}".encode(),
+                          digest_size=8).hexdigest()
+    widths = sorted({min(w, info.width) for w in params.widths})
+    thumbs = []
+    for width in widths:
+        height = max(1, round(info.height * width / info.width))
+        for fmt in params.formats:
+            thumbs.append(Thumb(f"thumbs/{key[:2]}/{key}-{width}.{EXTENSIONS[fmt]}",
+                                width, height, fmt))
+    return thumbs
+
+
+def image_entry(thumbs: Sequence[Thumb], base_path: str) -> dict[str, Any]:
+    """Template data for one image: the last format is the ``<img>`` fallback, the others ``<source>``s."""
+    formats = list(dict.fromkeys(t.format for t in thumbs))
+
+    def srcset(fmt: str) -> str:
+        return ", ".join(f"{base_path}{t.path} {t.width}w" for t in thumbs if t.format == fmt)
+
+    fallback = formats[-1]
+    largest = max((t for t in thumbs if t.format == fallback), key=lambda t: t.width)
+    return {
+        "src": base_path + largest.path,
+        "srcset": srcset(fallback),
+        "sizes": CARD_SIZES,
+        "sources": [{"type": MIME_TYPES[f], "srcset": srcset(f)} for f in formats[:-1]],
+        "width": largest.width,
+        "height": largest.height,
+        "largest": largest.path,
+    }
+
+
+def params_of(config: Config) -> _Params:
+    """The encoding parameters of a configuration."""
+    return _Params(tuple(config.thumbnail_widths), tuple(config.thumbnail_formats),
+                   config.thumbnail_quality)
+
+
+# --------------------------------------------------------------------------- reading and encoding
+
+
+def _sniff(raw: bytes) -> str:
+    head = raw[:512].lstrip().lower()
+    if not raw:
+        return "the file is empty (0 bytes), not an image"
+    if head.startswith(b"<svg") or b"<svg" in head:
+        return "the file is SVG, not a raster image (SVG can carry scripts; it is never used)"
+    if head.startswith((b"<!doctype", b"<html", b"<?xml", b"<")):
+        return "the file is HTML or XML, not an image"
+    return "the file is not an image in a supported format (JPEG, PNG, GIF, WebP, AVIF, BMP, TIFF)"
+
+
+def _open(raw: bytes) -> Image.Image:
+    """Open (header only) with the allow-listed decoders; bombs raise DecompressionBombError."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(io.BytesIO(raw), formats=DECODERS)
+        except Image.DecompressionBombWarning as exc:
+            raise Image.DecompressionBombError(str(exc)) from exc
+    width, height = im.size
+    if width * height > MAX_PIXELS:
+        raise Image.DecompressionBombError(
+            f"the header says {width}x{height} ({width * height / 1e6:.0f} megapixels), over the "
+            f"limit of {MAX_PIXELS / 1e6:.0f}: a possible decompression bomb, not decoded")
+    if width < 1 or height < 1:
+        raise ValueError(f"the header says {width}x{height}")
+    return im
+
+
+def probe(raw: bytes) -> SourceInfo:
+    """Hash the bytes and read the header: format, stored size, EXIF orientation. Decodes nothing."""
+    digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+    try:
+        im = _open(raw)
+        orientation = _orientation(im)
+    except Image.UnidentifiedImageError:
+        return SourceInfo(digest, 0, 0, (0, 0), _sniff(raw))
+    except Image.DecompressionBombError as exc:
+        return SourceInfo(digest, 0, 0, (0, 0), str(exc))
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError) as exc:
+        return SourceInfo(digest, 0, 0, (0, 0), f"the file is corrupt ({type(exc).__name__}: {exc})")
+    width, height = im.size
+    if orientation in (5, 6, 7, 8):
+        return SourceInfo(digest, height, width, (width, height), orientation=orientation)
+    return SourceInfo(digest, width, height, (width, height), orientation=orientation)
+
+
+def _orientation(im: Image.Image) -> int:
+    """EXIF orientation from the header only (``getexif`` would decode a PNG to find a late eXIf)."""
+    if im.format in ("JPEG", "MPO", "WEBP", "TIFF"):
+        exif = im.getexif()
+    elif im.info.get("exif"):
+        exif = Image.Exif()
+        exif.load(im.info["exif"])
+    else:
+        return 1
+    value = exif.get(_ORIENTATION, 1)
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _to_srgb(im: Image.Image) -> Image.Image:
+    """Convert to RGB or RGBA, through the embedded ICC profile when there is one."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        im = im.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    elif im.mode == "F":
+        im = im.convert("L")
+    elif im.mode in ("P", "PA"):
+        im = im.convert("RGBA" if im.mode == "PA" or "transparency" in im.info else "RGB")
+    elif im.mode == "1":
+        im = im.convert("L")
+    alpha = im.mode in ("RGBA", "LA", "La", "RGBa")
+    target = "RGBA" if alpha else "RGB"
+    icc = im.info.get("icc_profile")
+    if icc and im.mode in ("RGB", "RGBA", "CMYK", "L"):
+        converted = _icc_to_srgb(im, icc)
+        if converted is not None:
+            return converted
+    if im.mode != target:
+        im = im.convert(target)
+    if alpha and im.getchannel("A").getextrema() == (255, 255):
+        im = im.convert("RGB")  # an alpha channel that hides nothing
+    return im
+
+
+def _icc_to_srgb(im: Image.Image, icc: bytes) -> Image.Image | None:
+    """Colours through the embedded profile into sRGB; None when the profile is unusable
+    (the caller then falls back to Pillow's plain conversion, which is close enough)."""
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        srgb = ImageCms.createProfile("sRGB")
+        mode = "RGBA" if im.mode == "RGBA" else "RGB"
+        return ImageCms.profileToProfile(im, source, srgb, outputMode=mode)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return None
+
+
+def _decode(raw: bytes, info: SourceInfo, largest: int) -> Image.Image:
+    """The first frame, upright, in sRGB, reduced early (JPEG draft) towards ``largest`` width."""
+    im = _open(raw)
+    im.seek(0)
+    if im.format == "JPEG":
+        scale = largest / info.width
+        sw, sh = info.stored
+        im.draft(None, (math.ceil(sw * scale), math.ceil(sh * scale)))
+    im.load()
+    if info.orientation in _TRANSPOSE:
+        im = im.transpose(_TRANSPOSE[info.orientation])
+    im = _to_srgb(im)
+    im.info = {}
+    return im
+
+
+def _encode(im: Image.Image, fmt: str, quality: int) -> bytes:
+    buffer = io.BytesIO()
+    if fmt == "jpeg":
+        if im.mode == "RGBA":
+            flat = Image.new("RGB", im.size, (255, 255, 255))
+            flat.paste(im, mask=im.getchannel("A"))
+            im = flat
+        im.save(buffer, "JPEG", quality=quality, progressive=True, optimize=True)
+    elif fmt == "webp":
+        im.save(buffer, "WEBP", quality=quality, method=WEBP_METHOD)
+    elif fmt == "avif":
+        im.save(buffer, "AVIF", quality=quality, speed=AVIF_SPEED)
+    else:
+        im.save(buffer, "PNG", compress_level=6)
+    return buffer.getvalue()
+
+
+def make_thumbnails(raw: bytes, info: SourceInfo, thumbs: Sequence[Thumb], quality: int) -> dict[str, bytes]:
+    """Encode ``thumbs`` of one source; each width is resampled from the next larger one."""
+    largest = max(t.width for t in thumbs)
+    im = _decode(raw, info, largest)
+    made: dict[str, bytes] = {}
+    current = im
+    for width in sorted({t.width for t in thumbs}, reverse=True):
+        group = [t for t in thumbs if t.width == width]
+        size = (width, group[0].height)
+        if current.size != size:
+            current = current.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+        for thumb in group:
+            made[thumb.path] = _encode(current, thumb.format, quality)
+    return made
+
+
+def _intact(out: Path, path: str, record: OutputRecord | None) -> bool:
+    if record is None:
+        return False
+    try:
+        st = os.stat(out / path)
+    except OSError:
+        return False
+    return st.st_size == record.size and st.st_mtime_ns == record.mtime_ns
+
+
+def _store_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        raw = handle.read(MAX_BYTES + 1)
+    if len(raw) > MAX_BYTES:
+        raise ValueError(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB; not read")
+    return raw
+
+
+def _process(job: _Job, task: _Task) -> _Done:
+    """Make sure every thumbnail of one source is in the output or staged; encode what is missing."""
+    raw: bytes | None = None
+    info = task.info
+    if info is None:
+        try:
+            raw = _read(task.path)
+        except (OSError, ValueError) as exc:
+            return _Done(task.name, SourceInfo("", 0, 0, (0, 0), f"the file cannot be read ({exc})"))
+        info = probe(raw)
+        if info.error:
+            return _Done(task.name, info)
+    kept, staged, missing = [], [], []
+    reused = 0
+    for thumb in plan_thumbs(info, job.params):
+        record = job.previous.get(thumb.path)
+        if _intact(job.out, thumb.path, record):
+            kept.append((thumb.path, record))
+            reused += 1
+            continue
+        try:
+            data = (job.store / thumb.path).read_bytes()
+        except OSError:
+            missing.append(thumb)
+            continue
+        digest, changed = stage(job.out, job.staging, thumb.path, data, record)
+        staged.append((thumb.path, digest, changed))
+        reused += 1
+    if missing:
+        try:
+            if raw is None:
+                raw = _read(task.path)
+            if hashlib.blake2b(raw, digest_size=16).hexdigest() != info.digest:
+                return _process(job, _Task(task.name, task.path, None))  # changed under us
+            made = make_thumbnails(raw, info, missing, job.params.quality)
+        except Image.DecompressionBombError as exc:
+            return _Done(task.name, SourceInfo(info.digest, 0, 0, info.stored, str(exc)))
+        except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError,
+                MemoryError, ZeroDivisionError) as exc:
+            reason = "truncated" if "truncated" in str(exc) else "corrupt"
+            return _Done(task.name, SourceInfo(info.digest, 0, 0, info.stored,
+                                               f"the file is {reason} ({type(exc).__name__}: {exc})"))
+        for path, data in made.items():
+            _store_write(job.store / path, data)
+            digest, changed = stage(job.out, job.staging, path, data, job.previous.get(path))
+            staged.append((path, digest, changed))
+    return _Done(task.name, info, tuple(kept), tuple(staged), reused, len(missing))
+
+
+_worker_job: dict[str, _Job] = {}
+"""Per worker process only: the job it inherited at fork time."""
+
+
+def _worker_init(job: _Job) -> None:
+    _worker_job["job"] = job
+
+
+def _worker_run(task: _Task) -> _Done:
+    return _process(_worker_job["job"], task)
+
+
+def _run(job: _Job, tasks: list[_Task], jobs: int) -> Iterable[_Done]:
+    if jobs <= 1 or len(tasks) < _SERIAL_LIMIT or "fork" not in multiprocessing.get_all_start_methods():
+        for task in tasks:
+            yield _process(job, task)
+        return
+    context = multiprocessing.get_context("fork")
+    with context.Pool(min(jobs, len(tasks)), initializer=_worker_init, initargs=(job,)) as pool:
+        yield from pool.imap_unordered(_worker_run, tasks, chunksize=2)
+
+
+# --------------------------------------------------------------------------- the phase
+
+
+def _scan(folder: Path) -> dict[str, list[str]]:
+    """Cache file names by stem (the sha256 of the URL)."""
+    names: dict[str, list[str]] = {}
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return names
+    for entry in entries:
+        stem, dot, _ = entry.name.partition(".")
+        if dot and not entry.name.startswith("."):
+            names.setdefault(stem.lower(), []).append(entry.name)
+    return names
+
+
+def _locate(folder: Path, root: Path, names: dict[str, list[str]], url: str) -> tuple[Path | None, str]:
+    """The cache file of ``url`` (resolved, inside the cache) or None and why not."""
+    stem = hashlib.sha256(url.encode("utf-8")).hexdigest()
+    candidates = sorted(names.get(stem, ()))
+    if not candidates:
+        return None, f"isCached is true but there is no file content/{IMAGES_DIR}/{stem}.*"
+    path = folder / candidates[0]
+    if path.is_symlink():
+        real = path.resolve()
+        if root not in real.parents:
+            return None, (f"content/{IMAGES_DIR}/{candidates[0]} is a symbolic link out of the "
+                          "image cache; not read")
+        path = real
+    if not path.is_file():
+        return None, f"content/{IMAGES_DIR}/{candidates[0]} is not a regular file"
+    return path, ""
+
+
+def build_images(site: Path, articles: Sequence[Article], config: Config, drafts: bool,
+                 out: Path, staging: Path, previous: Mapping[str, OutputRecord],
+                 old_state: Mapping[str, tuple] | None, jobs: int) -> ImageSet:
+    """The images phase: locate, probe (only new files), plan and make every missing thumbnail."""
+    started = time.perf_counter()
+    params = params_of(config)
+    folder = site / "content" / IMAGES_DIR
+    root = folder.resolve()
+    names = _scan(folder)
+    old_state = old_state or {}
+    result = ImageSet()
+
+    uses: dict[str, list[tuple[Article, int]]] = {}
+    for article in select(articles, config, drafts):
+        for index, ref in enumerate(article.images):
+            if ref.is_cached:
+                uses.setdefault(ref.url, []).append((article, index))
+
+    infos: dict[str, SourceInfo] = {}
+    file_of: dict[str, str] = {}
+    failures: dict[str, str] = {}
+    tasks: dict[str, _Task] = {}
+    for url in sorted(uses):
+        path, why = _locate(folder, root, names, url)
+        if path is None:
+            failures[url] = why
+            continue
+        file_of[url] = path.name
+        if path.name in tasks or path.name in infos:
+            continue
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            failures[url] = f"the file cannot be read ({exc})"
+            continue
+        stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
+        entry = old_state.get(path.name)
+        info = entry[3] if entry is not None and tuple(entry[:3]) == stamp else None
+        if info is not None:
+            result.state[path.name] = (*stamp, info)
+        if info is not None and info.error:
+            infos[path.name] = info
+            continue
+        if info is not None:
+            thumbs = plan_thumbs(info, params)
+            if all(_intact(out, t.path, previous.get(t.path)) for t in thumbs):
+                infos[path.name] = info
+                for t in thumbs:
+                    result.kept[t.path] = previous[t.path]
+                continue
+        tasks[path.name] = _Task(path.name, path, info)
+
+    job = _Job(params, out, staging, site / CACHE_DIR, previous)
+    reused = len(result.kept)
+    encoded = 0
+    for done in _run(job, list(tasks.values()), jobs):
+        infos[done.name] = done.info
+        task = tasks[done.name]
+        if task.info is None or done.info is not task.info:
+            try:
+                st = os.stat(task.path)
+                result.state[done.name] = (st.st_size, st.st_mtime_ns, st.st_ino, done.info)
+            except OSError:
+                result.state.pop(done.name, None)
+        result.kept.update(done.kept)
+        for path, digest, changed in done.staged:
+            result.staged[path] = (digest, changed)
+        reused += done.reused
+        encoded += done.encoded
+
+    planned = 0
+    failed_files = set()
+    for url in sorted(uses):
+        info = infos.get(file_of.get(url, ""))
+        reason = failures.get(url) or (info.error if info is not None else "")
+        if reason or info is None:
+            failed_files.add(file_of.get(url, url))
+            for article, index in uses[url]:
+                result.problems.append(Problem(article.source, None, f"images[{index}]",
+                                               f"{url}: {reason}; shown as a placeholder",
+                                               "warning"))
+            continue
+        thumbs = plan_thumbs(info, params)
+        planned += len(thumbs)
+        result.mapping[url] = image_entry(thumbs, config.base_path)
+        for article, index in uses[url]:
+            ref = article.images[index]
+            if ref.width is None or ref.height is None:
+                continue
+            if (ref.width, ref.height) not in (info.stored, (info.width, info.height)):
+                result.problems.append(Problem(
+                    article.source, None, f"images[{index}]",
+                    f"{url}: the record says {ref.width}x{ref.height} but the file is "
+                    f"{info.width}x{info.height}; using the file's size", "warning"))
+    _prune_store(job.store, set(result.kept) | set(result.staged))
+    result.counts = ThumbnailCounts(planned=planned, reused=reused, encoded=encoded,
+                                    failed=len(failed_files),
+                                    seconds=time.perf_counter() - started)
+    return result
+
+
+def _prune_store(store: Path, claimed: set[str]) -> None:
+    """Remove store files no record claims any more (the store is a cache of this site only)."""
+    for dirpath, _dirnames, filenames in os.walk(store / "thumbs"):
+        for name in filenames:
+            path = Path(dirpath) / name
+            if path.relative_to(store).as_posix() not in claimed:
+                path.unlink(missing_ok=True)

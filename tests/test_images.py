@@ -1,0 +1,455 @@
+"""Thumbnails: every odd file is a warning, real images of every mode come out right, twice for free."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageOps
+
+from digest.build import build
+from digest.cli import main
+from digest.config import Config
+from digest.images import SourceInfo, image_entry, params_of, plan_thumbs, probe
+from tests.conftest import record
+
+URL = "https://img.example.com/photos/a.jpg"
+
+
+def image_bytes(fmt: str = "JPEG", size=(800, 600), mode: str = "RGB", color=(200, 30, 30),
+                **save) -> bytes:
+    """A real image of one flat colour, made here."""
+    buffer = io.BytesIO()
+    Image.new(mode, size, color).save(buffer, fmt, **save)
+    return buffer.getvalue()
+
+
+def cache_name(url: str, ext: str) -> str:
+    return f"content/images/{hashlib.sha256(url.encode()).hexdigest()}.{ext}"
+
+
+def image_record(title: str = "A story", url: str = URL, width=800, height=600, cached=True,
+                 **fields) -> str:
+    images = f'[{{url: "{url}", width: {width}, height: {height}, isCached: {str(cached).lower()}, title: "Alt for {title}"}}]'
+    return record(title, images=images, **fields)
+
+
+def one_image_site(make_site, data: bytes | None, ext: str = "jpg", width=800, height=600,
+                   extra: dict | None = None):
+    files: dict[str, str | bytes] = {"content/a.md": image_record(width=width, height=height)}
+    if data is not None:
+        files[cache_name(URL, ext)] = data
+    files.update(extra or {})
+    return make_site(files)
+
+
+def thumbs(site: Path) -> dict[str, Path]:
+    root = site / "build" / "thumbs"
+    return {p.relative_to(site / "build").as_posix(): p for p in root.rglob("*") if p.is_file()} \
+        if root.is_dir() else {}
+
+
+def article_html(site: Path) -> str:
+    pages = [p for p in (site / "build").glob("20*/**/index.html")]
+    assert len(pages) == 1, pages
+    return pages[0].read_text()
+
+
+def img_tags(html: str) -> list[str]:
+    return re.findall(r"<img [^>]*>", html)
+
+
+def warnings_of(result) -> list[str]:
+    return [str(p) for p in result.problems if p.severity == "warning"]
+
+
+def near(a, b, tolerance=24) -> bool:
+    return all(abs(x - y) <= tolerance for x, y in zip(a, b, strict=True))
+
+
+# --------------------------------------------------------------------------- every format and mode
+
+
+def _cmyk_red() -> bytes:
+    return image_bytes("JPEG", mode="CMYK", color=(0, 230, 230, 0))
+
+
+def _i16() -> bytes:
+    return image_bytes("PNG", mode="I;16", color=40000)
+
+
+def _palette_with_transparency() -> bytes:
+    im = Image.new("P", (800, 600), 1)
+    im.putpalette([0, 0, 0, 200, 30, 30] + [0] * 762)
+    buffer = io.BytesIO()
+    im.save(buffer, "PNG", transparency=0)
+    return buffer.getvalue()
+
+
+CASES = {
+    "jpeg-rgb": (lambda: image_bytes("JPEG"), "jpg", (200, 30, 30)),
+    "jpeg-progressive": (lambda: image_bytes("JPEG", progressive=True), "jpg", (200, 30, 30)),
+    "jpeg-cmyk": (_cmyk_red, "jpg", None),
+    "jpeg-gray": (lambda: image_bytes("JPEG", mode="L", color=120), "jpg", (120, 120, 120)),
+    "png-rgb": (lambda: image_bytes("PNG"), "png", (200, 30, 30)),
+    "png-rgba": (lambda: image_bytes("PNG", mode="RGBA", color=(200, 30, 30, 128)), "png", (200, 30, 30)),
+    "png-la": (lambda: image_bytes("PNG", mode="LA", color=(120, 128)), "png", (120, 120, 120)),
+    "png-palette-transparency": (_palette_with_transparency, "png", (200, 30, 30)),
+    "png-16bit-gray": (_i16, "png", (156, 156, 156)),
+    "png-1bit": (lambda: image_bytes("PNG", mode="1", color=1), "png", (255, 255, 255)),
+    "gif": (lambda: image_bytes("GIF", mode="P", color=0), "gif", None),
+    "webp": (lambda: image_bytes("WEBP"), "webp", (200, 30, 30)),
+    "webp-rgba": (lambda: image_bytes("WEBP", mode="RGBA", color=(200, 30, 30, 100)), "webp", (200, 30, 30)),
+    "bmp": (lambda: image_bytes("BMP"), "bmp", (200, 30, 30)),
+    "tiff": (lambda: image_bytes("TIFF"), "tif", (200, 30, 30)),
+    "jpeg-named-png": (lambda: image_bytes("JPEG"), "png", (200, 30, 30)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_format_and_mode_becomes_webp_thumbnails(make_site, case):
+    make, ext, colour = CASES[case]
+    site = one_image_site(make_site, make(), ext)
+    result = build(site)
+    assert warnings_of(result) == []
+    made = thumbs(site)
+    assert sorted(int(re.search(r"-(\d+)\.webp$", p).group(1)) for p in made) == [320, 640, 800]
+    for path, file in made.items():
+        with Image.open(file) as im:
+            assert im.format == "WEBP"
+            assert im.mode in ("RGB", "RGBA")
+            assert im.width == int(re.search(r"-(\d+)\.webp$", path).group(1))
+            assert im.height == round(600 * im.width / 800)
+            assert "exif" not in im.info and "icc_profile" not in im.info
+            pixel = im.convert("RGB").getpixel((im.width // 2, im.height // 2))
+        if colour is not None:
+            assert near(pixel, colour), (case, pixel)
+        if case == "jpeg-cmyk":
+            assert pixel[0] > 150 and pixel[1] < 90 and pixel[2] < 90, pixel
+    assert result.thumbnails.encoded == 3 and result.thumbnails.failed == 0
+
+
+def test_alpha_is_kept_only_when_it_hides_something(make_site):
+    site = make_site({
+        "content/a.md": image_record("Clear", url="https://i.example.com/a.png"),
+        cache_name("https://i.example.com/a.png", "png"): image_bytes("PNG", mode="RGBA", color=(9, 9, 9, 0)),
+        "content/b.md": image_record("Opaque", url="https://i.example.com/b.png"),
+        cache_name("https://i.example.com/b.png", "png"): image_bytes("PNG", mode="RGBA", color=(9, 9, 9, 255)),
+    })
+    build(site)
+    modes = set()
+    for file in thumbs(site).values():
+        with Image.open(file) as im:
+            modes.add(im.mode)
+    assert modes == {"RGB", "RGBA"}
+
+
+# --------------------------------------------------------------------------- orientation, frames, metadata
+
+
+def _oriented(orientation: int) -> tuple[bytes, Image.Image]:
+    im = Image.new("RGB", (400, 200), (220, 20, 20))
+    im.paste((20, 20, 220), (200, 0, 400, 100))  # top right quarter blue
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    im.save(buffer, "JPEG", exif=exif.tobytes(), quality=95)
+    data = buffer.getvalue()
+    return data, ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied(make_site, orientation):
+    data, upright = _oriented(orientation)
+    site = make_site({"content/a.md": image_record(width=400, height=200),
+                      cache_name(URL, "jpg"): data,
+                      "digest.toml": "thumbnail_widths = [100]\n"})
+    result = build(site)
+    assert warnings_of(result) == []
+    (file,) = thumbs(site).values()
+    with Image.open(file) as im:
+        expected = (100, round(100 * upright.height / upright.width))
+        assert im.size == expected
+        for fx, fy in ((0.25, 0.25), (0.75, 0.25), (0.25, 0.75), (0.75, 0.75)):
+            got = im.convert("RGB").getpixel((int(im.width * fx), int(im.height * fy)))
+            want = upright.getpixel((int(upright.width * fx), int(upright.height * fy)))
+            assert near(got, want, 60), (orientation, fx, fy, got, want)
+    tag = img_tags(article_html(site))[0]
+    assert f'width="{expected[0]}"' in tag and f'height="{expected[1]}"' in tag
+
+
+def test_animated_gif_uses_its_first_frame(make_site):
+    frames = [Image.new("P", (300, 200), i) for i in range(3)]
+    for frame in frames:
+        frame.putpalette([200, 30, 30, 30, 30, 200, 30, 200, 30] + [0] * 759)
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    site = one_image_site(make_site, buffer.getvalue(), "gif", 300, 200)
+    result = build(site)
+    assert warnings_of(result) == []
+    for file in thumbs(site).values():
+        with Image.open(file) as im:
+            assert not getattr(im, "is_animated", False)
+            assert near(im.convert("RGB").getpixel((10, 10)), (200, 30, 30))
+
+
+def test_metadata_is_stripped(make_site):
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCam"  # Make
+    exif[0x8825] = {1: "N", 2: (52.0, 31.0, 12.0)}  # GPS
+    from PIL import ImageCms
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    site = one_image_site(make_site, image_bytes("JPEG", exif=exif.tobytes(), icc_profile=icc))
+    build(site)
+    for file in thumbs(site).values():
+        raw = file.read_bytes()
+        assert b"SecretCam" not in raw and b"EXIF" not in raw.upper()[:64]
+        with Image.open(file) as im:
+            assert not im.getexif() and "icc_profile" not in im.info
+
+
+# --------------------------------------------------------------------------- odd files are warnings
+
+
+def _bomb_png(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+            + chunk(b"IEND", b""))
+
+
+ODD = {
+    "truncated-jpeg": (lambda: image_bytes("JPEG", size=(900, 700))[:1500], "jpg", "truncated"),
+    "bomb-header": (lambda: _bomb_png(50_000, 50_000), "png", "bomb"),
+    "bomb-over-our-limit": (lambda: _bomb_png(8_000, 6_000), "png", "bomb"),
+    "html": (lambda: b"<!DOCTYPE html><html><body>Not found</body></html>", "jpg", "HTML"),
+    "svg-with-script": (lambda: b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+                        "png", "SVG"),
+    "zero-bytes": (lambda: b"", "jpg", "empty"),
+    "garbage": (lambda: b"\x00\x01binary garbage" * 40, "webp", "not an image"),
+    "corrupt-png": (lambda: image_bytes("PNG")[:60] + b"\xff" * 200, "png", "the file is"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ODD))
+def test_odd_file_is_a_warning_and_a_placeholder(make_site, case):
+    make, ext, words = ODD[case]
+    site = one_image_site(make_site, make(), ext)
+    result = build(site)
+    assert result.articles == 1
+    (warning,) = warnings_of(result)
+    assert warning.startswith("content/a.md: warning: images[0]: " + URL), warning
+    assert words.lower() in warning.lower()
+    assert thumbs(site) == {}
+    html = article_html(site)
+    assert img_tags(html) == []
+    assert 'class="hero placeholder" style="aspect-ratio: 800 / 600"' in html
+    assert result.thumbnails.failed == 1
+    again = build(site)  # remembered by stat: same warning, nothing decoded
+    assert warnings_of(again) == [warning] and again.thumbnails.encoded == 0
+
+
+def test_missing_file_for_a_cached_image_is_a_warning(make_site):
+    site = one_image_site(make_site, None)
+    result = build(site)
+    (warning,) = warnings_of(result)
+    assert "images[0]" in warning and URL in warning and "no file" in warning
+    assert 'placeholder" style="aspect-ratio: 800 / 600"' in article_html(site)
+
+
+def test_symlink_out_of_the_cache_is_not_read(make_site):
+    site = one_image_site(make_site, None, extra={"secret/photo.jpg": image_bytes("JPEG")})
+    link = site / cache_name(URL, "jpg")
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(site / "secret" / "photo.jpg")
+    result = build(site)
+    (warning,) = warnings_of(result)
+    assert "symbolic link" in warning and URL in warning
+    assert thumbs(site) == {}
+
+
+def test_symlink_inside_the_cache_is_followed(make_site):
+    other = "https://img.example.com/other.jpg"
+    site = one_image_site(make_site, None, extra={cache_name(other, "jpg"): image_bytes("JPEG")})
+    (site / cache_name(URL, "jpg")).symlink_to(site / cache_name(other, "jpg"))
+    result = build(site)
+    assert warnings_of(result) == [] and len(thumbs(site)) == 3
+
+
+def test_size_disagreeing_with_the_record_trusts_the_file(make_site):
+    site = one_image_site(make_site, image_bytes("JPEG", size=(300, 200)), width=1000, height=1000)
+    result = build(site)
+    (warning,) = warnings_of(result)
+    assert "record says 1000x1000 but the file is 300x200" in warning and URL in warning
+    tag = img_tags(article_html(site))[0]
+    assert 'width="300"' in tag and 'height="200"' in tag
+
+
+def test_a_broken_image_does_not_affect_others(make_site):
+    good = "https://img.example.com/good.png"
+    site = make_site({
+        "content/a.md": image_record("Bad one"),
+        cache_name(URL, "jpg"): b"<html>",
+        "content/b.md": image_record("Good one", url=good),
+        cache_name(good, "png"): image_bytes("PNG"),
+    })
+    result = build(site)
+    assert result.articles == 2 and len(warnings_of(result)) == 1
+    assert len(thumbs(site)) == 3 and result.thumbnails.failed == 1
+
+
+# --------------------------------------------------------------------------- planning and markup
+
+
+def test_plan_never_upscales_and_names_by_content():
+    config = Config()
+    info = SourceInfo("ab" * 16, 500, 250, (500, 250))
+    planned = plan_thumbs(info, params_of(config))
+    assert [(t.width, t.height) for t in planned] == [(320, 160), (500, 250)]
+    other = plan_thumbs(SourceInfo("cd" * 16, 500, 250, (500, 250)), params_of(config))
+    assert {t.path for t in planned}.isdisjoint(t.path for t in other)
+    entry = image_entry(planned, "/news/")
+    assert entry["src"] == "/news/" + planned[-1].path and entry["largest"] == planned[-1].path
+    assert entry["srcset"].endswith(" 500w") and entry["width"] == 500 and entry["sources"] == []
+
+
+def test_probe_reads_only_the_header():
+    data = _bomb_png(4_000, 3_000)  # its pixel data is far too short: decoding would fail
+    info = probe(data)
+    assert info.error == "" and (info.width, info.height) == (4_000, 3_000)
+
+
+def test_markup_srcset_sizes_lazy_and_picture(make_site):
+    files: dict[str, str | bytes] = {
+        "digest.toml": 'thumbnail_formats = ["avif", "webp"]\nbase_url = "https://example.org/news/"\n'}
+    for n in range(3):
+        url = f"https://img.example.com/{n}.jpg"
+        files[f"content/{n}.md"] = image_record(f"Story {n}", url=url, width=1200, height=800, when=f"2024-01-0{n + 1}T10:00:00Z")
+        files[cache_name(url, "jpg")] = image_bytes("JPEG", size=(1200, 800), color=(n * 50, 9, 9))
+    site = make_site(files)
+    result = build(site)
+    assert warnings_of(result) == []
+    home = (site / "build" / "index.html").read_text()
+    tags = img_tags(home)
+    assert len(tags) == 3 and home.count("<picture>") == 3
+    assert 'type="image/avif"' in home
+    assert "loading=" not in tags[0] and all('loading="lazy"' in t for t in tags[1:])
+    for tag in tags:
+        assert 'decoding="async"' in tag and " sizes=" in tag and 'alt="Alt for Story' in tag
+        assert re.search(r'src="/news/thumbs/[0-9a-f]{2}/[0-9a-f]{16}-960\.webp"', tag)
+        assert "320w" in tag and "640w" in tag and "960w" in tag
+        assert 'width="960" height="640"' in tag
+    assert len([p for p in thumbs(site) if p.endswith(".avif")]) == 9
+    page = [p for p in (site / "build").glob("20*/**/index.html")][0].read_text()
+    assert "loading=" not in img_tags(page)[0]
+    og = re.search(r'<meta property="og:image" content="([^"]+)"', page)
+    if og:  # Open Graph is planned elsewhere; when present it points at our largest thumbnail
+        assert re.fullmatch(r"https://example\.org/news/thumbs/.+-960\.(webp|avif)", og.group(1))
+
+
+def test_uncached_images_are_never_hotlinked_by_default(make_site):
+    site = make_site({"content/a.md": image_record(cached=False)})
+    result = build(site)
+    assert warnings_of(result) == []
+    for page in (site / "build").rglob("*.html"):
+        assert "img.example.com" not in "".join(img_tags(page.read_text()))
+    assert 'placeholder" style="aspect-ratio: 800 / 600"' in article_html(site)
+    hot = make_site({"content/a.md": image_record(cached=False, url="https://img.example.com/a.jpg"),
+                     "digest.toml": "hotlink_images = true\n"})
+    build(hot)
+    assert 'src="https://img.example.com/a.jpg"' in article_html(hot)
+
+
+def test_jpeg_thumbnails_flatten_alpha_on_white(make_site):
+    site = one_image_site(make_site, image_bytes("PNG", mode="RGBA", color=(0, 0, 0, 0)), "png",
+                          extra={"digest.toml": 'thumbnail_formats = ["jpeg"]\n'})
+    build(site)
+    made = thumbs(site)
+    assert made and all(p.endswith(".jpg") for p in made)
+    with Image.open(next(iter(made.values()))) as im:
+        assert im.format == "JPEG" and near(im.getpixel((5, 5)), (255, 255, 255))
+
+
+def test_draft_images_are_made_only_with_drafts(make_site):
+    site = make_site({"content/a.md": image_record(published="false"),
+                      cache_name(URL, "jpg"): image_bytes("JPEG")})
+    assert build(site).thumbnails.planned == 0 and thumbs(site) == {}
+    assert build(site, drafts=True).thumbnails.planned == 3 and len(thumbs(site)) == 3
+
+
+def test_nothing_from_the_cache_is_copied_as_is(make_site):
+    sources = {cache_name(f"https://i.example.com/{n}", ext): data for n, (ext, data) in enumerate(
+        [("jpg", image_bytes("JPEG", size=(200, 100))), ("png", image_bytes("PNG", size=(100, 80))),
+         ("webp", image_bytes("WEBP", size=(300, 100)))])}
+    files: dict[str, str | bytes] = dict(sources)
+    for n in range(len(sources)):
+        files[f"content/{n}.md"] = image_record(f"S{n}", url=f"https://i.example.com/{n}", width=None,
+                                                height=None)
+    site = make_site(files)
+    build(site)
+    originals = set(sources.values())
+    out = [p for p in (site / "build").rglob("*") if p.is_file()]
+    assert not any(p.read_bytes() in originals for p in out)
+    assert not any(p.name.split(".")[0] in {Path(n).stem for n in sources} for p in out)
+
+
+# --------------------------------------------------------------------------- incremental
+
+
+def test_second_build_encodes_and_rewrites_nothing_and_one_change_reencodes_one(make_site, capsys):
+    other = "https://img.example.com/b.png"
+    site = make_site({
+        "content/a.md": image_record("A"),
+        cache_name(URL, "jpg"): image_bytes("JPEG", size=(1000, 600)),
+        "content/b.md": image_record("B", url=other),
+        cache_name(other, "png"): image_bytes("PNG", size=(1000, 600)),
+    })
+    first = build(site)
+    assert (first.thumbnails.planned, first.thumbnails.encoded) == (6, 6)
+    before = {p: f.stat().st_mtime_ns for p, f in thumbs(site).items()}
+
+    second = build(site)
+    t = second.thumbnails
+    assert (t.planned, t.reused, t.encoded, t.failed) == (6, 6, 0, 0)
+    assert not [p for p in second.changed_paths if p.startswith("thumbs/")]
+    assert {p: f.stat().st_mtime_ns for p, f in thumbs(site).items()} == before
+
+    source = site / cache_name(URL, "jpg")
+    source.write_bytes(image_bytes("JPEG", size=(1000, 600), color=(10, 200, 10)))
+    third = build(site)
+    assert third.thumbnails.encoded == 3 and third.thumbnails.reused == 3
+    after = thumbs(site)
+    assert len(after) == 6 and len(set(after) & set(before)) == 3  # old ones pruned
+    assert third.removed >= 3
+    store = site / ".digest-cache" / "thumbs"
+    assert sorted("thumbs/" + p.relative_to(store).as_posix() for p in store.rglob("*") if p.is_file()) \
+        == sorted(after)
+
+    assert main(["build", str(site)]) == 0
+    assert "Thumbnails: 6 planned, 6 reused, 0 encoded, 0 images failed" in capsys.readouterr().out
+
+
+def test_deleted_output_is_restored_from_the_store_without_encoding(make_site):
+    site = one_image_site(make_site, image_bytes("JPEG"))
+    build(site)
+    for file in thumbs(site).values():
+        file.unlink()
+    again = build(site)
+    assert again.thumbnails.encoded == 0 and len(thumbs(site)) == 3
+
+
+def test_removing_the_record_prunes_its_thumbnails(make_site):
+    site = one_image_site(make_site, image_bytes("JPEG"),
+                          extra={"content/b.md": record("Other", when="2024-01-05T10:00:00Z")})
+    build(site)
+    assert len(thumbs(site)) == 3
+    os.remove(site / "content" / "a.md")
+    build(site)
+    assert thumbs(site) == {}
