@@ -348,7 +348,7 @@ def test_markup_srcset_sizes_lazy_and_picture(make_site):
         assert 'width="960" height="640"' in tag
     assert len([p for p in thumbs(site) if p.endswith(".avif")]) == 9
     page = [p for p in (site / "build").glob("20*/**/index.html")][0].read_text()
-    assert "loading=" not in img_tags(page)[0]
+    assert "loading=" not in img_tags(page)[0] and "46rem" in img_tags(page)[0]  # hero sizes
     og = re.search(r'<meta property="og:image" content="([^"]+)"', page)
     if og:  # Open Graph is planned elsewhere; when present it points at our largest thumbnail
         assert re.fullmatch(r"https://example\.org/news/thumbs/.+-960\.(webp|avif)", og.group(1))
