@@ -64,8 +64,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     if result.search:
         print(f"Search: {result.search}.")
     t = result.thumbnails
-    print(f"Thumbnails: {t.planned} planned, {t.reused} reused, {t.encoded} encoded, "
-          f"{t.failed} images failed ({t.seconds:.2f}s).")
+    print(f"Thumbnails: {t.planned} planned from {t.sources} images, {t.reused} reused, "
+          f"{t.encoded} encoded, {t.failed} images failed ({t.seconds:.2f}s).")
     print(f"Time: {phases}; total {total:.2f}s.")
     if args.strict and result.problems:
         print(f"--strict: {len(result.problems)} problems", file=sys.stderr)

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, features
 
 from digest.cache import CACHE_DIR
 from digest.config import Config
@@ -114,6 +114,8 @@ class Thumb:
 class ThumbnailCounts:
     """What the images phase did, for the build summary."""
 
+    sources: int = 0
+    """Distinct usable source images (cache files) the thumbnails are made from."""
     planned: int = 0
     """Thumbnail files the site uses."""
     reused: int = 0
@@ -266,7 +268,7 @@ def probe(raw: bytes) -> SourceInfo:
         return SourceInfo(digest, 0, 0, (0, 0), _sniff(raw))
     except Image.DecompressionBombError as exc:
         return SourceInfo(digest, 0, 0, (0, 0), str(exc))
-    except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever a decoder raises on hostile bytes is this file's problem
         return SourceInfo(digest, 0, 0, (0, 0), f"the file is corrupt ({type(exc).__name__}: {exc})")
     width, height = im.size
     if orientation in (5, 6, 7, 8):
@@ -439,8 +441,7 @@ def _process(job: _Job, task: _Task) -> _Done:
             made = make_thumbnails(raw, info, missing, job.params.quality)
         except Image.DecompressionBombError as exc:
             return _Done(task.name, SourceInfo(info.digest, 0, 0, info.stored, str(exc)))
-        except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError,
-                MemoryError, ZeroDivisionError) as exc:
+        except Exception as exc:  # noqa: BLE001 - reported as this image's problem, never a crash
             reason = "truncated" if "truncated" in str(exc) else "corrupt"
             return _Done(task.name, SourceInfo(info.digest, 0, 0, info.stored,
                                                f"the file is {reason} ({type(exc).__name__}: {exc})"))
@@ -519,6 +520,13 @@ def build_images(site: Path, articles: Sequence[Article], config: Config, drafts
     names = _scan(folder)
     old_state = old_state or {}
     result = ImageSet()
+    if "avif" in params.formats and not features.check("avif"):
+        params = _Params(params.widths, tuple(f for f in params.formats if f != "avif") or ("webp",),
+                         params.quality)
+        result.problems.append(Problem(
+            "digest.toml", None, "thumbnail_formats",
+            "avif needs Pillow built with libavif (the Pillow >= 11.3 wheels are); "
+            "AVIF thumbnails are not made", "warning"))
 
     uses: dict[str, list[tuple[Article, int]]] = {}
     for article in select(articles, config, drafts):
@@ -580,6 +588,7 @@ def build_images(site: Path, articles: Sequence[Article], config: Config, drafts
 
     planned = 0
     failed_files = set()
+    used_files = set()
     for url in sorted(uses):
         info = infos.get(file_of.get(url, ""))
         reason = failures.get(url) or (info.error if info is not None else "")
@@ -592,6 +601,7 @@ def build_images(site: Path, articles: Sequence[Article], config: Config, drafts
             continue
         thumbs = plan_thumbs(info, params)
         planned += len(thumbs)
+        used_files.add(file_of[url])
         result.mapping[url] = image_entry(thumbs, config.base_path)
         for article, index in uses[url]:
             ref = article.images[index]
@@ -603,7 +613,7 @@ def build_images(site: Path, articles: Sequence[Article], config: Config, drafts
                     f"{url}: the record says {ref.width}x{ref.height} but the file is "
                     f"{info.width}x{info.height}; using the file's size", "warning"))
     _prune_store(job.store, set(result.kept) | set(result.staged))
-    result.counts = ThumbnailCounts(planned=planned, reused=reused, encoded=encoded,
+    result.counts = ThumbnailCounts(sources=len(used_files), planned=planned, reused=reused, encoded=encoded,
                                     failed=len(failed_files),
                                     seconds=time.perf_counter() - started)
     return result

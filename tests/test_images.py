@@ -433,7 +433,7 @@ def test_second_build_encodes_and_rewrites_nothing_and_one_change_reencodes_one(
         == sorted(after)
 
     assert main(["build", str(site)]) == 0
-    assert "Thumbnails: 6 planned, 6 reused, 0 encoded, 0 images failed" in capsys.readouterr().out
+    assert "Thumbnails: 6 planned from 2 images, 6 reused, 0 encoded, 0 images failed" in capsys.readouterr().out
 
 
 def test_deleted_output_is_restored_from_the_store_without_encoding(make_site):
