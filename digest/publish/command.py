@@ -88,7 +88,8 @@ def report(result: PublishResult, options: Options, verbose: bool = False) -> No
             _listing(plan, "uploaded", "changed", "deleted")
         print(f"Published {result.out} to {plan.target}: {result.uploaded} uploaded ({new} new, "
               f"{changed} changed), {plan.unchanged} unchanged, {result.deleted} deleted; "
-              f"{_size(result.bytes_sent)} sent in {result.seconds:.2f}s.")
+              f"{_size(result.bytes_sent)} sent in {result.seconds:.2f}s "
+              f"({', '.join(f'{k} {v:.2f}s' for k, v in result.timings.items())}).")
     for note in plan.notes:
         print(f"Note: {note}.")
     if plan.capped:
