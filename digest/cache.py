@@ -25,7 +25,7 @@ from digest.load import FileResult
 from digest.write import OutputRecord
 
 CACHE_DIR = ".digest-cache"
-FORMAT = 1
+FORMAT = 2
 """Bump when the layout of cached data changes."""
 
 
