@@ -22,7 +22,7 @@ from digest.images import ThumbnailCounts, build_images
 from digest.load import load_content
 from digest.plan import plan_site
 from digest.render import make_environment, page_key, render_all, template_digest, theme_dir
-from digest.search import index_site
+from digest.search import SearchIndex, index_site
 from digest.write import OutputRecord, commit, record_of, stage, staging_dir, static_files
 
 Progress = Callable[[str, int, int], None]
@@ -115,7 +115,8 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
                               cache.state.get("images"), jobs)
 
     with phase("plan"):
-        plan = plan_site(loaded.articles, config, images=images.mapping, drafts=drafts)
+        plan = plan_site(loaded.articles, config, images=images.mapping, drafts=drafts,
+                         related_state=cache.state.get("related"))
 
     old_keys: dict[str, str] = cache.state.get("page_keys", {})
     outputs: dict[str, OutputRecord] = dict(images.kept)
@@ -167,13 +168,17 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
                 result = commit(out, staging, changed, stale)
             for path, digest in digests.items():
                 outputs[path] = record_of(out, path, digest)
-            cache.save(outputs, {"page_keys": new_keys, "images": images.state})
+            cache.save(outputs, {"page_keys": new_keys, "related": plan.related_state,
+                                  "images": images.state})
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
     with phase("search"):
-        search = index_site(out, config, changed=result.removed > 0 or any(
-            p.endswith(".html") for p in changed))
+        if config.search:
+            search = index_site(out, config, changed=result.removed > 0 or any(
+                p.endswith(".html") for p in changed))
+        else:
+            search = SearchIndex("off", "search index off (search = false in digest.toml)")
 
     kinds = Counter(p.kind for p in plan.pages)
     kinds["static"] += sum(1 for p in outputs if p.startswith("static/"))

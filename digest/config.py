@@ -52,6 +52,8 @@ class Config:
     """Allow pages to load images from their original hosts when not cached (off: reader privacy)."""
     api_min_heat: int = -1
     """Minimum ``heat`` for the ``hot`` variant of the JSON API collections."""
+    search: bool = True
+    """Build the Pagefind search index after each build (skipped when Pagefind is absent)."""
     output_dir: str = "build"
     """Output folder, relative to the site folder (``-o`` overrides it)."""
 
@@ -152,6 +154,7 @@ _CHECKS = {
     "thumbnail_quality": _check_int(1, 100),
     "hotlink_images": _check_bool,
     "api_min_heat": _check_int(-1, 10**12),
+    "search": _check_bool,
     "output_dir": _check_relative_dir,
 }
 

@@ -1,0 +1,118 @@
+"""Incremental builds: after any sequence of edits the output equals a clean build's, byte for byte."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from digest.build import build
+from tests.conftest import record, write_site
+
+TOPICS = ["AI", "Robots", "Privacy", "Space", "ai", "Climate"]
+WORDS = "robot camera face vision privacy drone battery chip model court police election".split()
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def new_record(rng: random.Random, n: int) -> str:
+    title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 8))).capitalize() + f" {n}"
+    topics = sorted(set(rng.sample(TOPICS, rng.randint(0, 3))))
+    day = rng.randint(1, 9)
+    hour = rng.randint(0, 23)
+    return record(
+        title,
+        when=f"2024-03-0{day}T{hour:02d}:00:00Z",
+        webUrl=f'"https://news.example.com/{n}"',
+        topics="[" + ", ".join(f'"{t}"' for t in topics) + "]",
+        excerpt=f'"{" ".join(rng.choice(WORDS) for _ in range(12))}"',
+        quality=rng.randint(0, 100),
+        provider="{name: Example, domain: example" + str(rng.randint(1, 3)) + ".com}",
+    )
+
+
+ACTIONS = ["add", "edit", "delete", "unpublish", "topics", "template", "config", "noop"]
+
+
+def apply(site: Path, action: str, rng: random.Random, counter: list[int]) -> None:
+    records = sorted((site / "content").glob("*.md"))
+    if action == "add" or not records:
+        counter[0] += 1
+        (site / "content" / f"r{counter[0]}.md").write_text(new_record(rng, counter[0]), encoding="utf-8")
+    elif action == "edit":
+        path = rng.choice(records)
+        text = path.read_text(encoding="utf-8").replace('title: "', f'title: "{rng.choice(WORDS)} ', 1)
+        path.write_text(text, encoding="utf-8")
+    elif action == "delete":
+        rng.choice(records).unlink()
+    elif action == "unpublish":
+        path = rng.choice(records)
+        text = path.read_text(encoding="utf-8")
+        if "published: false" in text:
+            text = text.replace("published: false\n", "")
+        else:
+            text = text.replace("---\n", "---\npublished: false\n", 1)
+        path.write_text(text, encoding="utf-8")
+    elif action == "topics":
+        path = rng.choice(records)
+        lines = [
+            (f'topics: ["{rng.choice(TOPICS)}"]' if line.startswith("topics:") else line)
+            for line in path.read_text(encoding="utf-8").splitlines()
+        ]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    elif action == "template":
+        target = site / "templates" / "terms.html"
+        target.parent.mkdir(exist_ok=True)
+        if target.exists():
+            target.unlink()
+        else:
+            target.write_text('{% extends "base.html" %}{% block main %}<h1>{{ page.heading }}</h1>'
+                              '<ul>{% for t in page.terms %}<li><a href="{{ t.url }}">{{ t.name }}</a></li>'
+                              '{% endfor %}</ul>{% endblock %}\n', encoding="utf-8")
+    elif action == "config":
+        size = rng.choice([2, 3, 20])
+        (site / "digest.toml").write_text(f'title = "Site {size}"\npage_size = {size}\nsearch = false\n',
+                                         encoding="utf-8")
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**16), actions=st.lists(st.sampled_from(ACTIONS), min_size=1, max_size=5))
+def test_incremental_build_equals_clean_build(tmp_path_factory, seed, actions):
+    rng = random.Random(seed)
+    base = tmp_path_factory.mktemp("inc")
+    site = write_site(base / "site", {"digest.toml": 'title = "Site"\npage_size = 3\nsearch = false\n'})
+    (site / "content").mkdir()
+    counter = [0]
+    for _ in range(5):
+        apply(site, "add", rng, counter)
+    build(site, jobs=1)
+    for step, action in enumerate(actions):
+        apply(site, action, rng, counter)
+        build(site, jobs=1)
+        clean = base / f"clean{step}"
+        shutil.copytree(site, clean, ignore=shutil.ignore_patterns("build", ".digest-cache"))
+        build(clean, jobs=1)
+        assert tree(site / "build") == tree(clean / "build"), f"after {actions[: step + 1]}"
+
+
+def test_second_build_renders_and_writes_nothing(make_site):
+    rng = random.Random(7)
+    site = make_site({f"content/r{i}.md": new_record(rng, i) for i in range(8)} | {"digest.toml": "search = false\n"})
+    build(site, jobs=1)
+    again = build(site, jobs=1)
+    assert again.written == 0 and again.rendered == 0 and again.removed == 0
+
+
+def test_edit_rerenders_only_pages_that_show_the_record(make_site):
+    rng = random.Random(3)
+    site = make_site({f"content/r{i}.md": new_record(rng, i) for i in range(30)} | {"digest.toml": "search = false\n"})
+    first = build(site, jobs=1)
+    path = site / "content" / "r0.md"
+    path.write_text(path.read_text(encoding="utf-8").replace('excerpt: "', 'excerpt: "Edited ', 1), encoding="utf-8")
+    second = build(site, jobs=1)
+    assert 0 < second.rendered < first.rendered / 2
