@@ -6,8 +6,8 @@ written beside the output folder first and then swapped in as ``OUT/pagefind/``,
 so a failed indexing run never leaves a half-written index. Without Pagefind the
 step is skipped with a message; the rest of the site is unaffected.
 
-What is indexed: article pages only (they carry ``data-pagefind-body``; drafts do
-not), with filters ``topic``, ``source`` and ``month`` and the sort key ``date``.
+What is indexed: article pages only (only they are read, see `ARTICLE_GLOB`, and
+drafts lack ``data-pagefind-body``), with filters ``topic``, ``source`` and ``month`` and the sort key ``date``.
 Everything is indexed as the site's language so one search covers every article.
 """
 
@@ -26,6 +26,8 @@ from digest.model import PageSpec
 
 BUNDLE = "pagefind"
 """Folder of the index inside the output folder (``pagefind.js`` lives there)."""
+ARTICLE_GLOB = "[0-9][0-9][0-9][0-9]/[0-9][0-9]/[0-9][0-9]/*/index.html"
+"""Only article pages (``YYYY/MM/DD/slug/``) are read: listings would be parsed for nothing."""
 TIMEOUT = 1800
 """Seconds one indexing run may take before it is abandoned."""
 
@@ -88,7 +90,7 @@ def index_site(out: Path, config: Config, changed: bool, executable: str | None 
     shutil.rmtree(staging, ignore_errors=True)
     language = config.language.split("-")[0].lower()
     command = [executable, "--site", str(out), "--output-path", str(staging),
-               "--force-language", language, "--silent"]
+               "--glob", ARTICLE_GLOB, "--force-language", language, "--silent"]
     start = time.perf_counter()
     try:
         run = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, check=False)
