@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from digest.cache import BuildCache
-from digest.config import Config, load_config
+from digest import __version__
+from digest.cache import BuildCache, inputs_fingerprint
+from digest.config import CONFIG_NAME, Config, load_config
 from digest.errors import BuildError, Problem
 from digest.images import ThumbnailCounts, build_images
 from digest.load import load_content
 from digest.plan import plan_site
 from digest.render import make_environment, page_key, render_all, template_digest, theme_dir
-from digest.search import SearchIndex, index_site
+from digest.search import SearchIndex, index_site, pagefind_executable
 from digest.write import OutputRecord, commit, record_of, stage, staging_dir, static_files
 
 Progress = Callable[[str, int, int], None]
@@ -102,6 +104,15 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
         config = load_config(site)
         out = resolve_out(site, config, out)
         cache = BuildCache(site, out)
+        fingerprint = _fingerprint(site, config, drafts)
+        unchanged_build = cache.last_build(fingerprint)
+    if unchanged_build is not None:
+        # Nothing the site is made from changed and every output is intact: done.
+        return replace(unchanged_build, unchanged=unchanged_build.written + unchanged_build.unchanged,
+                       written=0, rendered=0, removed=0, changed_paths=[], timings=timings,
+                       search="search index unchanged")
+
+    with phase("config"):
         env = make_environment(site)
 
     with phase("load"):
@@ -182,11 +193,27 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
 
     kinds = Counter(p.kind for p in plan.pages)
     kinds["static"] += sum(1 for p in outputs if p.startswith("static/"))
-    return BuildResult(
+    built = BuildResult(
         out=out, config=config, problems=list(loaded.problems) + images.problems, files=loaded.files,
         articles=len(plan.articles), pages=kinds, written=result.written, unchanged=unchanged,
         rendered=len(todo), removed=result.removed, timings=timings, changed_paths=changed, search=search.message,
         articles_loaded=len(loaded.articles), thumbnails=images.counts,
+    )
+    if search.status != "failed":
+        cache.save_summary(fingerprint, out, built)
+    return built
+
+
+def _fingerprint(site: Path, config: Config, drafts: bool) -> str:
+    """Digest of everything a build reads: content, templates, static files, config, program."""
+    theme = theme_dir()
+    program = Path(__file__).resolve().parent
+    searching = bool(config.search and pagefind_executable())
+    extra = f"{__version__}|{sys.version}|drafts={drafts}|search={searching}"
+    return inputs_fingerprint(
+        [site / "content", site / "templates", site / "static", theme / "templates", theme / "static"],
+        [site / CONFIG_NAME, *sorted(program.rglob("*.py"))],
+        extra,
     )
 
 

@@ -130,22 +130,107 @@ class RecordCache:
             self.used[source] = (*result.stamp, result)
 
 
+def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str) -> str:
+    """Digest of every input's path, size and mtime (plus ``extra``): equal means nothing changed.
+
+    ``roots`` are walked recursively (hidden entries skipped, links followed as
+    the loader does); ``files`` are single files that may be missing.
+    """
+    h = hashlib.blake2b(extra.encode(), digest_size=16)
+
+    def walk(folder: Path) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            h.update(b"\0missing\0" + str(folder).encode())
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_dir():
+                    h.update(f"d\0{entry.path}\0".encode())
+                    walk(Path(entry.path))
+                    continue
+                st = entry.stat()
+            except OSError:
+                continue
+            h.update(f"f\0{entry.path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode(
+                "utf-8", "surrogateescape"))
+
+    for root in roots:
+        h.update(f"root\0{root}\0".encode())
+        walk(root)
+    for path in files:
+        try:
+            st = os.stat(path)
+            h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
+        except OSError:
+            h.update(f"{path}\0missing\n".encode())
+    return h.hexdigest()
+
+
 class BuildCache:
-    """The cache folder of one site, for one output folder."""
+    """The cache folder of one site, for one output folder; each part is read on first use."""
 
     def __init__(self, site: Path, out: Path):
         self.dir = site / CACHE_DIR
         self.out_key = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]
-        self.records = RecordCache(read_blob(self.dir / "records.pickle"))
-        self.outputs: dict[str, OutputRecord] = read_blob(self.dir / f"outputs-{self.out_key}.pickle") or {}
-        self.state: dict[str, Any] = read_blob(self.dir / f"state-{self.out_key}.pickle") or {}
+        self._records: RecordCache | None = None
+        self._outputs: dict[str, OutputRecord] | None = None
+        self._state: dict[str, Any] | None = None
+
+    @property
+    def records(self) -> RecordCache:
+        """Parsed records of the previous build."""
+        if self._records is None:
+            self._records = RecordCache(read_blob(self.dir / "records.pickle"))
+        return self._records
+
+    @property
+    def outputs(self) -> dict[str, OutputRecord]:
+        """The output manifest of the previous build into this output folder."""
+        if self._outputs is None:
+            self._outputs = read_blob(self.dir / f"outputs-{self.out_key}.pickle") or {}
+        return self._outputs
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """Other incremental state (page keys, related lists, image facts)."""
+        if self._state is None:
+            self._state = read_blob(self.dir / f"state-{self.out_key}.pickle") or {}
+        return self._state
+
+    def last_build(self, fingerprint: str) -> Any | None:
+        """The summary saved by the previous build if its inputs had ``fingerprint``
+        and every output it made is still in place, unmodified; else None."""
+        saved = read_blob(self.dir / f"summary-{self.out_key}.pickle")
+        if not saved or saved[0] != fingerprint:
+            return None
+        out = saved[1]
+        for path, record in self.outputs.items():
+            try:
+                st = os.stat(out / path)
+            except OSError:
+                return None
+            if st.st_size != record.size or st.st_mtime_ns != record.mtime_ns:
+                return None
+        return saved[2]
 
     def save(self, outputs: dict[str, OutputRecord], state: dict[str, Any] | None = None) -> None:
         """Persist what this build used (entries for vanished records are dropped)."""
         try:
+            (self.dir / f"summary-{self.out_key}.pickle").unlink(missing_ok=True)
             write_blob(self.dir / "records.pickle", self.records.used)
             write_blob(self.dir / f"outputs-{self.out_key}.pickle", outputs)
             if state is not None:
                 write_blob(self.dir / f"state-{self.out_key}.pickle", state)
         except OSError:
             pass  # a read-only site still builds; it is just not incremental
+
+    def save_summary(self, fingerprint: str, out: Path, result: Any) -> None:
+        """Remember a finished build's inputs fingerprint and result, for `last_build`."""
+        try:
+            write_blob(self.dir / f"summary-{self.out_key}.pickle", (fingerprint, out, result))
+        except OSError:
+            pass  # not incremental: the next build simply checks everything
