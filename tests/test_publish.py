@@ -253,3 +253,14 @@ def test_ctrl_c_stops_a_publish_with_a_clear_message(make_site, tmp_path):
     assert proc.returncode == 130, err
     assert "run the same command again" in err and "Traceback" not in err
     assert not (www / "index.html").exists()
+
+
+@pytest.mark.parametrize("where", [".", "build", "build/www"])
+def test_folder_target_overlapping_the_build_is_refused(make_site, where):
+    site = small_site(make_site, n=1)
+    build(site)
+    before = tree(site)
+    with pytest.raises(PublishError, match="one holds the other"):
+        publish(site, (site / where).resolve().as_uri(), Options(delete=True, force=True),
+                build=False)
+    assert tree(site) == before

@@ -68,7 +68,18 @@ class FolderTarget:
         except OSError:
             return False
 
+    def _refuse_overlap(self, files: dict[str, LocalFile]) -> None:
+        """A target that is, holds or sits inside the build would copy or delete the site's own files."""
+        if not files:
+            return
+        any_file = next(iter(files.values()))
+        out = Path(str(any_file.source)[: -len(any_file.path)]).resolve()
+        root = self.root.resolve()
+        if root == out or root in out.parents or out in root.parents:
+            raise PublishError(f"refusing to publish {out} into {root}: one holds the other")
+
     def plan(self, files: dict[str, LocalFile], options: Options) -> PublishPlan:
+        self._refuse_overlap(files)
         remote = self._remote()
         return decide(self.label, files, remote, self._same, options)
 
