@@ -349,3 +349,83 @@ def test_s3_publish_killed_midway_leaves_old_site_and_rerun_converges(make_site,
     assert done.returncode == 0, done.stderr
     assert objects(client, bucket) == md5s(site / "build")
     assert "0 deleted" in done.stdout or "deleted" in done.stdout
+
+
+class FlakyProxy:
+    """A real HTTP proxy on 127.0.0.1 in front of the S3 server that answers the first
+    ``failures`` uploads with ``503 Slow Down``, as a busy store does."""
+
+    def __init__(self, upstream: str, failures: int):
+        import http.client
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import urlsplit
+
+        target = urlsplit(upstream)
+        state = {"left": failures, "failed": 0}
+        lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # keep test output clean
+                return
+
+            def _forward(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                with lock:
+                    fail = self.command == "PUT" and state["left"] > 0
+                    if fail:
+                        state["left"] -= 1
+                        state["failed"] += 1
+                if fail:
+                    error = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
+                             b"<Message>Please reduce your request rate.</Message></Error>")
+                    self.send_response(503)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(error)))
+                    self.end_headers()
+                    self.wfile.write(error)
+                    return
+                conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+                conn.request(self.command, self.path, body=body, headers=headers)
+                reply = conn.getresponse()
+                data = reply.read()
+                self.send_response(reply.status, reply.reason)
+                for key, value in reply.getheaders():
+                    if key.lower() not in ("connection", "transfer-encoding", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+                conn.close()
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
+
+        self.state = state
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_s3_transient_errors_are_retried_with_backoff(make_site, s3, seaweed):
+    client, bucket = s3
+    site = small_site(make_site, n=2)
+    build(site)
+    proxy = FlakyProxy(seaweed.endpoint, failures=3)
+    try:
+        result = publish(site, f"s3://{bucket}", Options(endpoint_url=proxy.endpoint, jobs=1),
+                         build=False)
+    finally:
+        proxy.close()
+    assert proxy.state["failed"] == 3
+    assert result.uploaded == len(tree(site / "build"))
+    assert objects(client, bucket) == md5s(site / "build")

@@ -30,7 +30,6 @@ from digest.publish.common import (
     content_type,
     decide,
     is_page,
-    with_retries,
 )
 
 MD5_META = "digest-md5"
@@ -62,6 +61,8 @@ class S3Target:
         self.label = f"s3://{self.bucket}/{self.prefix}"
         boto3, botocore = _boto3()
         self._botocore = botocore
+        # "standard" retry mode: throttling, 5xx and connection errors are retried up to
+        # 6 attempts with jittered exponential backoff, for every call.
         config = botocore.config.Config(
             retries={"max_attempts": 6, "mode": "standard"},
             max_pool_connections=max(options.jobs, 1) + 2,
@@ -75,18 +76,9 @@ class S3Target:
 
     # -- reading ------------------------------------------------------------------------------
 
-    def _transient(self, exc: BaseException) -> bool:
-        errors = self._botocore.exceptions
-        if isinstance(exc, errors.ConnectionError | errors.HTTPClientError):
-            return True
-        if isinstance(exc, errors.ClientError):
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            return status >= 500 or status == 429
-        return False
-
     def _call(self, what: str, action):
         try:
-            return with_retries(action, self._transient)
+            return action()  # botocore retries transient faults itself (see __init__)
         except self._botocore.exceptions.NoCredentialsError:
             raise PublishError(
                 f"{self.label}: no AWS credentials found (set AWS_ACCESS_KEY_ID and "
