@@ -346,6 +346,15 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
     )
 
 
+def _drop_secured(value: Any) -> Any:
+    """``value`` without any ``secured`` key at any depth (extra fields reach templates and JSON)."""
+    if isinstance(value, dict):
+        return {k: _drop_secured(v) for k, v in value.items() if k not in _DROPPED}
+    if isinstance(value, list):
+        return [_drop_secured(v) for v in value]
+    return value
+
+
 def _list(data: dict, key: str, report: _RecordProblems, what: str) -> list:
     value = data.get(key)
     if value is None:
@@ -505,7 +514,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     identity = urls["webUrl"] or urls["originalUrl"] or "path:" + source
     article_id = short_hash(identity)
     body_slug = slugify(title, MAX_SLUG_BODY) or "article"
-    extra = {k: v for k, v in data.items() if k not in _KNOWN and k not in _DROPPED}
+    extra = {k: _drop_secured(v) for k, v in data.items() if k not in _KNOWN and k not in _DROPPED}
     article = Article(
         id=article_id,
         source=source,

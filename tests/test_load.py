@@ -217,6 +217,12 @@ def test_secured_is_dropped_and_unknown_fields_kept():
     assert article.locale == "en-us"
 
 
+def test_secured_is_dropped_at_any_depth_of_extra_fields():
+    raw = ("---\n" + GOOD + "featured:\n  secured: 'c2VjcmV0'\n  items:\n    - {secured: 'aXY=', ok: 1}\n---\n")
+    article = parse_record(raw.encode(), "content/x.md").article
+    assert article.extra == {"featured": {"items": [{"ok": 1}]}}
+
+
 def test_dates_naive_is_utc_offsets_kept():
     naive = parse_record(b"---\ntitle: a\npublishedDateTime: 2024-01-01T10:00:00\n---\n", "x").article
     assert naive.published.utcoffset().total_seconds() == 0
