@@ -81,7 +81,8 @@ class SeaweedServer:
                 *(f"-{k}={v}" for k, v in ports.items()),
                 "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
                 "-master.telemetry=false", "-master.volumeSizeLimitMB=64",
-                f"-s3.config={root / 's3.json'}"]
+                f"-s3.config={root / 's3.json'}", f"-s3.localSocket={root / 's3.sock'}",
+                f"-filer.localSocket={root / 'filer.sock'}"]
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, start_new_session=True)
