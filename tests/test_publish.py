@@ -183,12 +183,15 @@ def test_folder_dry_run_changes_nothing_and_lists_everything(make_site, tmp_path
     www = tmp_path / "www"
     www.mkdir()
     (www / "stale.html").write_text("old", encoding="utf-8")
+    (www / ".digest-publish-123-index.html").write_text("left by a killed publish", encoding="utf-8")
     code = main(["publish", str(site), "--to", www.as_uri(), "--dry-run", "--delete"])
     out = capsys.readouterr().out
     assert code == 0
-    assert os.listdir(www) == ["stale.html"]
+    assert sorted(os.listdir(www)) == [".digest-publish-123-index.html", "stale.html"]
     assert "upload     index.html" in out and "delete     stale.html" in out
     assert "Nothing was changed" in out
+    assert main(["publish", str(site), "--no-build", "--to", www.as_uri(), "--delete"]) == 0
+    assert sorted(os.listdir(www)) == sorted(os.listdir(site / "build"))
 
 
 def test_folder_max_deletes_stops_a_mass_delete(make_site, tmp_path, capsys):

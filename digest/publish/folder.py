@@ -39,6 +39,7 @@ class FolderTarget:
         self.root = Path(unquote(parts.path))
         self.label = f"file://{self.root}"
         self._sizes: dict[str, int] = {}
+        self._leftovers: list[Path] = []
 
     def _remote(self) -> dict[str, str | None]:
         """Target files by path; the hash is computed lazily (``None`` here)."""
@@ -52,7 +53,7 @@ class FolderTarget:
             for name in filenames:
                 full = Path(dirpath, name)
                 if name.startswith(TEMP_PREFIX):
-                    full.unlink(missing_ok=True)
+                    self._leftovers.append(full)  # removed by apply, never by a dry run
                     continue
                 if full.is_file() and not full.is_symlink():
                     rel = full.relative_to(self.root).as_posix()
@@ -85,6 +86,8 @@ class FolderTarget:
 
     def apply(self, plan: PublishPlan, files: dict[str, LocalFile],
               progress: Progress | None) -> None:
+        for leftover in self._leftovers:
+            leftover.unlink(missing_ok=True)
         total = len(plan.uploads) + len(plan.deletes)
         done = 0
         for upload in plan.uploads:
