@@ -12,7 +12,10 @@ runs ``digest build`` as a separate process:
 It reports, from the build's own summary line, the images phase's wall time, the
 source images and thumbnails per second, plus the whole build's CPU seconds (the
 process and its workers). The machine's load average is printed beside the
-numbers: other work on the machine slows the cold figure down.
+numbers: other work on the machine slows the cold figure down. So the images phase
+is also run alone, in this process (``--phase``), counting the CPU seconds of its
+workers: CPU seconds per source image is the figure that does not depend on what
+else the machine is doing (``cores / cpu_per_image`` is the uncontended rate).
 
     python benchmarks/bench_images.py --records 2000 --runs 2 --warm-runs 3
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -67,6 +71,29 @@ def build(site: Path, jobs: int) -> dict[str, float]:
             "cpu": usage.ru_utime + usage.ru_stime}
 
 
+def phase_only(site: Path, jobs: int) -> dict[str, float]:
+    """The images phase alone, cold (empty store, empty output): wall and CPU seconds."""
+    sys.path.insert(0, str(ROOT))
+    from digest.config import load_config
+    from digest.images import build_images
+    from digest.load import load_content
+
+    config = load_config(site)
+    loaded = load_content(site, site / "content", jobs)
+    out, staging = WORK / "phase-out", WORK / "phase-staging"
+    for folder in (out, staging, site / ".digest-cache" / "thumbs"):
+        shutil.rmtree(folder, ignore_errors=True)
+    before = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    start = time.perf_counter()
+    result = build_images(site, loaded.articles, config, False, out, staging, {}, None, jobs)
+    wall = time.perf_counter() - start
+    after = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    cpu = sum(a.ru_utime + a.ru_stime - b.ru_utime - b.ru_stime for a, b in zip(after, before, strict=True))
+    shutil.rmtree(staging, ignore_errors=True)
+    return {"wall": wall, "cpu": cpu, "sources": result.counts.sources,
+            "encoded": result.counts.encoded}
+
+
 def clean(site: Path) -> None:
     shutil.rmtree(site / "build", ignore_errors=True)
     shutil.rmtree(site / ".digest-cache", ignore_errors=True)
@@ -78,6 +105,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=2, help="cold builds (median reported)")
     parser.add_argument("--warm-runs", type=int, default=3, help="warm rebuilds (median reported)")
     parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--phase", action="store_true", help="also time the images phase alone")
     args = parser.parse_args()
     if not (SHARED / "tools" / "gen_corpus.py").is_file():
         sys.exit(f"needs {SHARED}/tools/gen_corpus.py")
@@ -106,6 +134,14 @@ def main() -> int:
           f"| {median(cold, 'wall'):.2f} | {median(cold, 'cpu'):.2f} | {median(cold, 'load'):.1f} |")
     print(f"| warm | {median(warm, 'images_s'):.3f} | - | - | {median(warm, 'wall'):.2f} "
           f"| {median(warm, 'cpu'):.2f} | {os.getloadavg()[0]:.1f} |")
+    if args.phase:
+        load = os.getloadavg()[0]
+        p = phase_only(site, args.jobs)
+        per_image = p["cpu"] / p["sources"]
+        print(f"\nimages phase alone, cold: {p['wall']:.2f} s wall, {p['cpu']:.2f} CPU s for "
+              f"{p['sources']} source images ({p['encoded']} thumbnails): {p['sources'] / p['wall']:.1f} "
+              f"images/s measured at load {load:.1f}; {per_image * 1000:.1f} CPU ms per image = "
+              f"{(os.cpu_count() or 1) / per_image:.1f} images/s on {os.cpu_count()} idle cores")
     return 0
 
 

@@ -453,3 +453,39 @@ def test_removing_the_record_prunes_its_thumbnails(make_site):
     os.remove(site / "content" / "a.md")
     build(site)
     assert thumbs(site) == {}
+
+
+def test_adding_a_width_encodes_only_that_width(make_site):
+    site = one_image_site(make_site, image_bytes("JPEG"), extra={"digest.toml": "thumbnail_widths = [320]\n"})
+    assert build(site).thumbnails.encoded == 1
+    (site / "digest.toml").write_text("thumbnail_widths = [320, 640]\n")
+    again = build(site)
+    assert (again.thumbnails.encoded, again.thumbnails.reused) == (1, 1)
+
+
+def test_generated_corpus_images_all_resolve_locally(shared_dir, tmp_path):
+    """A gen_corpus site (JPEG with EXIF/CMYK/progressive, PNG, WebP, animated GIF) builds with
+    every image from our own thumbnails and the corpus's deliberate cache misses as the only warnings."""
+    import subprocess
+    import sys
+
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, str(shared_dir / "tools" / "gen_corpus.py"), "--records", "40",
+                    "--max-image-side", "700", "--workers", "2", "--out", str(site / "content")],
+                   check=True, capture_output=True)
+    result = build(site)
+    assert result.thumbnails.sources > 10 and result.thumbnails.encoded == result.thumbnails.planned
+    assert all("there is no file" in w for w in warnings_of(result) if "images[" in w)
+    out = site / "build"
+    seen = 0
+    for page in out.rglob("*.html"):
+        html = page.read_text()
+        for tag in re.findall(r"<(?:img|source) [^>]*>", html):
+            urls = re.findall(r'(?:src|srcset)="([^"]+)"', tag)
+            for url in (u.strip().split(" ")[0] for value in urls for u in value.split(",")):
+                assert url.startswith("/thumbs/"), (page, tag)
+                assert (out / url.lstrip("/")).is_file(), url
+                seen += 1
+    assert seen > 0
+    originals = {p.read_bytes() for p in (site / "content" / "images").iterdir()}
+    assert not any(p.read_bytes() in originals for p in (out / "thumbs").rglob("*") if p.is_file())
