@@ -396,6 +396,17 @@ def _store_write(path: Path, data: bytes) -> None:
         raise
 
 
+def _looks_like(data: bytes, fmt: str) -> bool:
+    """Whether stored bytes start like a file of ``fmt`` (a store is a cache: never trusted blindly)."""
+    if fmt == "webp":
+        return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    if fmt == "jpeg":
+        return data[:3] == b"\xff\xd8\xff"
+    if fmt == "png":
+        return data[:8] == b"\x89PNG\r\n\x1a\n"
+    return data[4:8] == b"ftyp"  # avif
+
+
 def _read(path: Path) -> bytes:
     with open(path, "rb") as handle:
         raw = handle.read(MAX_BYTES + 1)
@@ -427,6 +438,8 @@ def _process(job: _Job, task: _Task) -> _Done:
         try:
             data = (job.store / thumb.path).read_bytes()
         except OSError:
+            data = b""
+        if not _looks_like(data, thumb.format):  # absent, or damaged behind our back
             missing.append(thumb)
             continue
         digest, changed = stage(job.out, job.staging, thumb.path, data, record)

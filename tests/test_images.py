@@ -489,3 +489,16 @@ def test_generated_corpus_images_all_resolve_locally(shared_dir, tmp_path):
     assert seen > 0
     originals = {p.read_bytes() for p in (site / "content" / "images").iterdir()}
     assert not any(p.read_bytes() in originals for p in (out / "thumbs").rglob("*") if p.is_file())
+
+
+def test_a_damaged_store_file_is_made_again_not_published(make_site):
+    site = one_image_site(make_site, image_bytes("JPEG"))
+    build(site)
+    store = site / ".digest-cache" / "thumbs"
+    damaged = sorted(p for p in store.rglob("*.webp"))[0]
+    damaged.write_bytes(b"")
+    for file in thumbs(site).values():
+        file.unlink()
+    again = build(site)
+    assert again.thumbnails.encoded == 1 and len(thumbs(site)) == 3
+    assert all(f.read_bytes()[:4] == b"RIFF" for f in thumbs(site).values())
