@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -18,7 +19,7 @@ from lxml import etree
 from digest.build import build
 from digest.config import Config
 from digest.feeds import plan_sitemap, public_value, rfc822, sitemap_loc
-from digest.search import index_site
+from digest.search import index_site, pagefind_executable
 from tests.conftest import record
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "feeds"
@@ -336,3 +337,20 @@ def test_build_without_pagefind_skips_search_with_a_message(make_site):
     assert run.returncode == 0, run.stderr
     assert "search index skipped: Pagefind is not installed" in run.stdout
     assert (site / "build/index.html").is_file() and not (site / "build/pagefind").exists()
+
+
+def test_drafts_preview_keeps_drafts_out_of_syndication(tmp_path):
+    from tests.conftest import write_site
+
+    site = write_site(tmp_path / "s", TINY)
+    build(site, drafts=True)
+    out = site / "build"
+    assert any("Unpublished draft" in p.read_text("utf-8") for p in out.glob("2024/01/05/*/index.html"))
+    fragments = 0
+    for path, data in every_file(out).items():
+        if path.endswith(".pf_fragment"):
+            data = gzip.decompress(data)
+            fragments += 1
+        if path.endswith((".xml", ".json", ".opml", ".txt", ".pf_fragment")):
+            assert b"Unpublished draft" not in data and b"unpublished-draft" not in data, path
+    assert fragments == 3 or pagefind_executable() is None  # the three published articles
