@@ -211,11 +211,14 @@ class Preview:
         self.lock = ReadWriteLock()
         self.base_path = "/"
         """Path the site is served under: that of ``base_url`` in the last good build's config."""
+        self.base_host = ""
+        """Host name of ``base_url`` (requests naming it are allowed, e.g. behind a proxy)."""
         self._cond = threading.Condition()
         self._history: list[Outcome] = []
         self._first_change: float | None = None
         self._last_change = 0.0
         self._stopping = False
+        self._building = False
 
     # -- ids and history
 
@@ -275,6 +278,12 @@ class Preview:
             self._cond.wait_for(lambda: self._history and self._history[-1].number >= number, timeout)
             return self._history[-1] if self._history and self._history[-1].number >= number else None
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until no build runs or waits to run; False on ``timeout`` (tests, benchmarks)."""
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: self._stopping or (not self._building and self._first_change is None), timeout)
+
     @property
     def stopping(self) -> bool:
         with self._cond:
@@ -306,6 +315,7 @@ class Preview:
             rendered, written = result.rendered, result.written
             base = result.config.base_path
             self.base_path = base
+            self.base_host = (urlsplit(result.config.base_url).hostname or "").lower()
             reload = result.removed > 0 or any(
                 not p.endswith(".css") and not p.endswith(_NO_RELOAD_SUFFIXES)
                 for p in result.changed_paths)
@@ -342,7 +352,13 @@ class Preview:
                 if self._stopping:
                     return
                 self._first_change = None
-            outcome = self.build_once()
+                self._building = True
+            try:
+                outcome = self.build_once()
+            finally:
+                with self._cond:
+                    self._building = False
+                    self._cond.notify_all()
             if report:
                 report(outcome)
 
@@ -351,6 +367,24 @@ class Preview:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
+
+    def host_allowed(self, header: str | None, bound: str) -> bool:
+        """Whether a request's ``Host`` header may be answered.
+
+        A server on a loopback address answers only names that mean this machine (or
+        the host of ``base_url``): a web page elsewhere cannot read the preview, drafts
+        included, by pointing a domain of its own at 127.0.0.1 (DNS rebinding). A server
+        bound to another address was exposed on purpose and answers any name.
+        """
+        if header is None or not _is_loopback(bound):
+            return True
+        try:
+            name = urlsplit(f"//{header.strip()}").hostname or ""
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            return False
+        name = name.lower().rstrip(".")
+        return (name in ("localhost", self.base_host) or name.endswith(".localhost")
+                or _is_loopback(name))
 
     def relevant(self, path: str) -> bool:
         """Whether a change of ``path`` (absolute) can change the site."""
@@ -374,6 +408,7 @@ class Preview:
 
 _SCRIPT = """<script id="digest-live-reload">(function(){
 var S=%s,id=S.build,delay=250,es=null,closed=null;
+try{closed=sessionStorage.getItem("digest-overlay-hidden");}catch(e){}
 function overlay(list){
   var old=document.getElementById("digest-overlay");
   var key=list.join("\\n");
@@ -387,7 +422,7 @@ function overlay(list){
   var btn=document.createElement("button");btn.type="button";btn.textContent="\\u00d7";
   btn.setAttribute("aria-label","Hide problems");
   btn.style.cssText="float:right;font:inherit;font-size:18px;background:none;border:0;color:inherit;cursor:pointer";
-  btn.onclick=function(){closed=key;box.remove();};
+  btn.onclick=function(){closed=key;box.remove();try{sessionStorage.setItem("digest-overlay-hidden",key);}catch(e){}};
   head.appendChild(btn);box.appendChild(head);
   var ul=document.createElement("ul");ul.style.cssText="margin:0;padding:0 0 0 1.2em;white-space:pre-wrap";
   list.slice(0,200).forEach(function(t){var li=document.createElement("li");li.textContent=t;ul.appendChild(li);});
@@ -492,6 +527,10 @@ def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
             self._respond(head=True)
 
         def _respond(self, head: bool) -> None:
+            if not preview.host_allowed(self.headers.get("Host"), self.server.server_address[0]):
+                # A page elsewhere reaching this preview through DNS rebinding: refuse.
+                self.send_error(HTTPStatus.FORBIDDEN, "Host not allowed")
+                return
             split = urlsplit(self.path)
             path = split.path
             base = preview.base_path
