@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -287,6 +288,10 @@ def test_hostile_content_is_never_executable(make_site):
             if tag == "a" and attrs.get("href", "").startswith(("http://", "https://")) \
                     and not attrs["href"].startswith("http://localhost:8000/"):
                 assert attrs.get("rel") == "noopener noreferrer", where
+    # RSS <description> is HTML: a plain-text excerpt must not turn into markup in a feed reader
+    for feed in (site / "build").rglob("rss.xml"):
+        for item in ElementTree.parse(feed).iter("description"):
+            assert [e for e in elements(item.text or "") if e[0] != "p"] == [], feed
     assert "&lt;script&gt;alert(" in all_text(site / "build")  # the text is there, escaped
     article = next((site / "build").glob("2024/01/02/proto-relative-*/index.html")).read_text()
     assert 'href="https://host.example/story"' in article
