@@ -115,7 +115,7 @@ def render_note(text: str) -> str:
         html = converter.convert(text)
     finally:
         converter.reset()
-    return nh3.clean(
+    clean = nh3.clean(
         html,
         tags=_NOTE_TAGS,
         attributes=_NOTE_ATTRIBUTES,
@@ -124,6 +124,16 @@ def render_note(text: str) -> str:
         attribute_filter=_filter_note_attribute,
         strip_comments=True,
     ).strip()
+    # A link whose URL was refused keeps only its text (an <a> without href is invalid HTML).
+    return _ANCHOR.sub(_unwrap_dead_link, clean) if "<a" in clean else clean
+
+
+_ANCHOR = re.compile(r'<a((?:\s+[a-z-]+="[^"]*")*)>(.*?)</a>', re.S)
+_HREF = re.compile(r'\shref="')
+
+
+def _unwrap_dead_link(match: re.Match) -> str:
+    return match.group(0) if _HREF.search(match.group(1)) else match.group(2)
 
 
 def plain_text(value: str) -> str:

@@ -255,6 +255,12 @@ def test_note_is_sanitized():
     assert 'href="https://ok.example/"' in html and 'rel="noopener noreferrer"' in html
 
 
+def test_refused_links_in_notes_keep_only_their_text():
+    body = "[click](javascript:alert(1)) <a href=\"vbscript:x\" title=\"t\">v</a> [ok](https://a.example/)\n"
+    html = parse_record(("---\n" + GOOD + "---\n" + body).encode(), "x").article.body_html
+    assert html == '<p>click v <a href="https://a.example/" rel="noopener noreferrer">ok</a></p>'
+
+
 # --------------------------------------------------------------------------- slugs
 
 
