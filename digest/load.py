@@ -129,7 +129,15 @@ def discover(site: Path, content_dir: Path) -> tuple[list[Path], list[Problem]]:
                     continue
                 walk(path)
             elif entry.name.lower().endswith(RECORD_SUFFIXES):
-                found.append(path)
+                try:
+                    regular = entry.is_file()
+                except OSError:
+                    regular = False
+                if regular:
+                    found.append(path)
+                else:  # a FIFO or device would block or never end when read
+                    problems.append(Problem(rel(path), None, None,
+                                            "not a regular file; skipped", "warning"))
 
     if content_dir.is_dir():
         walk(content_dir)

@@ -360,6 +360,22 @@ def test_unreadable_file_is_a_problem_not_a_crash(make_site):
     assert [str(p) for p in result.problems] == ["content/a.md: cannot read: Permission denied"]
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_named_pipe_is_skipped_not_read(make_site):
+    site = make_site({"content/a.md": "---\n" + GOOD + "---\n"})
+    os.mkfifo(site / "content" / "pipe.md")
+    result = load_content(site, site / "content")  # reading the pipe would block forever
+    assert [a.source for a in result.articles] == ["content/a.md"]
+    assert [str(p) for p in result.problems] == ["content/pipe.md: warning: not a regular file; skipped"]
+
+
+def test_dangling_symlink_is_a_problem(make_site):
+    site = make_site({"content/a.md": "---\n" + GOOD + "---\n"})
+    os.symlink(site / "content" / "gone.md", site / "content" / "dangling.md")
+    result = load_content(site, site / "content")
+    assert [str(p) for p in result.problems] == ["content/dangling.md: warning: not a regular file; skipped"]
+
+
 def test_one_bad_file_does_not_stop_the_others(make_site):
     site = make_site({
         "content/bad.md": b"\xff\xfe\x00garbage",
