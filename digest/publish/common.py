@@ -20,6 +20,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -137,7 +138,7 @@ class Adapter(Protocol):
 
 # -- the local side ---------------------------------------------------------------------------
 
-def file_md5(path: Path) -> str:
+def file_md5(path: Path | str) -> str:
     h = hashlib.md5(usedforsecurity=False)
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -145,20 +146,40 @@ def file_md5(path: Path) -> str:
     return h.hexdigest()
 
 
+def _hashed(root: str, rel: str) -> LocalFile | None:
+    source = os.path.join(root, rel)
+    try:
+        with open(source, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > 8 << 20:
+                handle.close()
+                digest = file_md5(source)
+            else:
+                digest = hashlib.md5(handle.read(), usedforsecurity=False).hexdigest()
+    except IsADirectoryError:
+        return None
+    except OSError as exc:
+        raise PublishError(f"cannot read {source}: {exc.strerror or exc}") from exc
+    return LocalFile(rel.replace(os.sep, "/"), Path(source), size, digest)
+
+
 def scan_folder(root: Path) -> dict[str, LocalFile]:
-    """Every regular file under ``root`` (symbolic links followed, ``.git`` skipped), by path."""
+    """Every regular file under ``root`` (symbolic links followed, ``.git`` skipped), by path.
+
+    Hashing runs on a few threads: ``hashlib`` and file reads release the GIL.
+    """
     if not root.is_dir():
         raise PublishError(f"{root} is not a folder; build the site first (or drop --no-build)")
-    files: dict[str, LocalFile] = {}
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+    base = str(root)
+    rels: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(base, followlinks=True):
         dirnames[:] = sorted(d for d in dirnames if d != ".git")
+        prefix = os.path.relpath(dirpath, base)
         for name in sorted(filenames):
-            source = Path(dirpath, name)
-            if not source.is_file():
-                continue
-            rel = source.relative_to(root).as_posix()
-            files[rel] = LocalFile(rel, source, source.stat().st_size, file_md5(source))
-    return files
+            rels.append(name if prefix == "." else os.path.join(prefix, name))
+    with ThreadPoolExecutor(4) as pool:
+        found = pool.map(lambda rel: _hashed(base, rel), rels, chunksize=64)
+        return {f.path: f for f in found if f is not None}
 
 
 # -- deciding ---------------------------------------------------------------------------------
