@@ -108,11 +108,13 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
         unchanged_build = cache.last_build(fingerprint)
     if unchanged_build is not None:
         # Nothing the site is made from changed and every output is intact: done.
+        thumbs = unchanged_build.thumbnails
         return replace(unchanged_build, unchanged=unchanged_build.written + unchanged_build.unchanged,
                        written=0, rendered=0, removed=0, changed_paths=[], timings=timings,
-                       search="search index unchanged")
+                       search="search index unchanged",
+                       thumbnails=replace(thumbs, reused=thumbs.planned, encoded=0, seconds=0.0))
 
-    with phase("config"):
+    with phase("templates"):
         env = make_environment(site)
 
     with phase("load"):

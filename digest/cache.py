@@ -10,6 +10,7 @@ when unpickled) is ignored and the build starts clean.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -230,7 +231,5 @@ class BuildCache:
 
     def save_summary(self, fingerprint: str, out: Path, result: Any) -> None:
         """Remember a finished build's inputs fingerprint and result, for `last_build`."""
-        try:
+        with contextlib.suppress(OSError):  # unwritable: the next build just checks everything
             write_blob(self.dir / f"summary-{self.out_key}.pickle", (fingerprint, out, result))
-        except OSError:
-            pass  # not incremental: the next build simply checks everything

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from digest.config import Config
-from digest.model import Article, Edition, PageSpec, Provider, Topic
+from digest.model import Article, Edition, PageSpec, Provider, Shared, Topic
 from digest.text import safe_url, term_key
 
 FORMATS = (
@@ -130,7 +130,7 @@ class _Entries:
         largest = (card.get("image") or {}).get("largest")
         if largest:
             image = {"url": self.config.absolute(largest), "type": image_type(largest)}
-        entry = {
+        entry = Shared({
             "id": url,
             "url": url,
             "title": xml_text(article.title),
@@ -143,7 +143,7 @@ class _Entries:
             "categories": [xml_text(t["name"]) for t in card["topics"]],
             "author": author,
             "image": image,
-        }
+        })
         self._entries[article.id] = entry
         return entry
 
@@ -190,6 +190,7 @@ class _Entries:
                 clean = public_value(key, value)
                 if clean is not _DROP:
                     doc[key] = clean
+        doc = Shared(doc)
         self._records[article.id] = doc
         return doc
 

@@ -137,3 +137,17 @@ class PageSpec:
     """Plain data handed to the template (no live objects)."""
     kind: str
     """Page kind for the summary: ``article``, ``topic``, ``home``, ``feed``, ..."""
+
+
+class Shared(dict):
+    """A plain-data dict that many page contexts share (an article's card, feed entry, ...).
+
+    Page keys hash it once and then refer to it by digest (see `digest.render.page_key`),
+    so it must not be changed after it is first used in a page.
+    """
+
+    __slots__ = ("digest",)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.digest: str | None = None

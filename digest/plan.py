@@ -19,7 +19,7 @@ from digest.config import Config
 from digest.errors import BuildError
 from digest.feeds import attach_feed_links, plan_feeds, plan_sitemap, sitemap_entries
 from digest.meta import annotate
-from digest.model import Article, Edition, PageSpec, Provider, Topic
+from digest.model import Article, Edition, PageSpec, Provider, Shared, Topic
 from digest.related import RelatedState, compute_related, docs_for, pick
 from digest.search import search_page
 from digest.text import short_hash, slugify, term_key
@@ -220,7 +220,7 @@ class _Planner:
                 "width": first.width or 16, "height": first.height or 9,
             })
             image["alt"] = first.title or ""
-        card = {
+        card = Shared({
             "id": article.id,
             "title": article.title,
             "url": self.url(self.paths[article.id]),
@@ -234,7 +234,7 @@ class _Planner:
             "type": article.type,
             "lang": article.locale or "",
             "draft": not article.is_published,
-        }
+        })
         self.cards[article.id] = card
         return card
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import multiprocessing
 import pickle
@@ -16,7 +17,7 @@ from jinja2 import meta
 
 from digest import __version__
 from digest.errors import TemplateError
-from digest.model import PageSpec
+from digest.model import PageSpec, Shared
 from digest.write import OutputRecord, stage
 
 
@@ -134,11 +135,26 @@ def template_digest(env: jinja2.Environment, name: str, memo: dict[str, str]) ->
     return memo[name]
 
 
+def _pickled(value: Any) -> bytes:
+    """Deterministic bytes of plain data, with each `Shared` dict reduced to its digest."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=5)
+    pickler.dispatch_table = {Shared: _reduce_shared}
+    pickler.dump(value)
+    return buffer.getvalue()
+
+
+def _reduce_shared(value: Shared) -> tuple:
+    if value.digest is None:
+        value.digest = hashlib.blake2b(_pickled(dict(value)), digest_size=16).hexdigest()
+    return (str, (value.digest,))
+
+
 def page_key(spec: PageSpec, template_key: str) -> str:
     """Digest of everything a page's bytes depend on: program version, templates, context."""
     h = hashlib.blake2b(digest_size=16)
     h.update(f"{__version__}\0{spec.template}\0{template_key}\0".encode())
-    h.update(pickle.dumps(spec.context, protocol=5))
+    h.update(_pickled(spec.context))
     return h.hexdigest()
 
 
