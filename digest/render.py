@@ -36,13 +36,29 @@ def _tojson(value) -> str:
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
+class _DataEnvironment(jinja2.Environment):
+    """Jinja for plain-data contexts: ``a.b`` on a dict looks up the key first.
+
+    (Plain Jinja tries the attribute first, so every ``card.title`` raised and
+    caught an AttributeError, and a key such as ``items`` lost to the dict method.)
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, dict):
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 def make_environment(site: Path) -> jinja2.Environment:
     """One environment per build: autoescape on, strict undefined, site templates first."""
     loader = jinja2.ChoiceLoader([
         jinja2.FileSystemLoader(str(site / "templates")),
         jinja2.FileSystemLoader(str(theme_dir() / "templates")),
     ])
-    env = jinja2.Environment(
+    env = _DataEnvironment(
         loader=loader,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
