@@ -354,3 +354,19 @@ def test_drafts_preview_keeps_drafts_out_of_syndication(tmp_path):
         if path.endswith((".xml", ".json", ".opml", ".txt", ".pf_fragment")):
             assert b"Unpublished draft" not in data and b"unpublished-draft" not in data, path
     assert fragments == 3 or pagefind_executable() is None  # the three published articles
+
+
+def test_generated_corpus_passes_the_external_validator(tmp_path, shared_dir):
+    """feeds, sitemap and links checks of ../shared/validate on a generated 300-record site."""
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, str(shared_dir / "tools/gen_corpus.py"), "--records", "300",
+                    "--out", str(site / "content"), "--image-ratio", "0", "--workers", "1"],
+                   check=True, capture_output=True, timeout=300)
+    (site / "digest.toml").write_text('base_url = "http://localhost:8000/"\napi_min_heat = 50\n')
+    build(site)
+    run = subprocess.run([sys.executable, str(shared_dir / "validate/validate_site.py"), str(site / "build"),
+                          "--base-url", "http://localhost:8000/", "--only", "feeds,sitemap,links"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    for check in ("feeds", "sitemap", "links"):
+        assert re.search(rf"^{check}\s+ok\s+\d+ files, 0 errors", run.stdout, re.M), run.stdout
