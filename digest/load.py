@@ -53,7 +53,7 @@ _KNOWN = frozenset({
 })
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class LoadResult:
     """What loading a content folder produced."""
 
@@ -65,7 +65,7 @@ class LoadResult:
     """Record files seen."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class FileResult:
     """One record file's outcome: an article or None, plus its problems."""
 

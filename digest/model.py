@@ -1,4 +1,8 @@
-"""The nouns of a digest site: plain, immutable data with no behaviour beyond small helpers."""
+"""The nouns of a digest site: plain, immutable data with no behaviour beyond small helpers.
+
+(Plain frozen dataclasses without ``__slots__``: they pickle through the C fast path,
+which matters for the build cache; slotted ones go through `dataclasses.fields` per object.)
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Provider:
     """A news source; its identity is its domain."""
 
@@ -19,7 +23,7 @@ class Provider:
     """Domain as the record gives it (may be empty)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ImageRef:
     """One image entry of a record."""
 
@@ -35,7 +39,7 @@ class ImageRef:
     """Caption or alt text, when the record has one."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RelatedRef:
     """A curated ``related`` entry: coverage of the same story elsewhere."""
 
@@ -53,7 +57,7 @@ class RelatedRef:
     """Plain-text summary."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Article:
     """One curated record, validated."""
 
@@ -103,7 +107,7 @@ class Article:
     """Hash of the record file's bytes (for caches)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Topic:
     """A taxonomy term; names that differ only in case or Unicode form are one topic."""
 
@@ -115,7 +119,7 @@ class Topic:
     """URL-safe slug, unique among topics."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Edition:
     """One calendar day of the site's timezone and the stories published on it."""
 
@@ -125,7 +129,7 @@ class Edition:
     """Articles of the day, best first (see `plan.story_score`)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PageSpec:
     """One output file: where it goes, how it is made, and from what."""
 

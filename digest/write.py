@@ -19,7 +19,7 @@ from pathlib import Path
 from digest.errors import BuildError
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class OutputRecord:
     """What the manifest remembers of one output file."""
 
