@@ -6,6 +6,7 @@ that got through every phase touches the output folder (see `digest.write`).
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sys
@@ -89,7 +90,21 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
 
     ``commit_lock``, when given, is held while staged files are swapped into ``out``
     (and only then), so a server can keep readers from seeing a half-swapped site.
+
+    The cyclic garbage collector is paused for the build: it allocates millions of
+    acyclic objects, and the collector's passes over them cost a third of the time.
     """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _build(site, out, drafts, jobs, progress, commit_lock)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
+           progress: Progress | None, commit_lock: AbstractContextManager | None) -> BuildResult:
     site = site.resolve()
     jobs = jobs or os.cpu_count() or 1
     timings: dict[str, float] = {}
