@@ -26,7 +26,7 @@ from digest.load import FileResult
 from digest.write import OutputRecord
 
 CACHE_DIR = ".digest-cache"
-FORMAT = 3
+FORMAT = 4
 """Bump when the layout of cached data changes."""
 
 

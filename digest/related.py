@@ -67,8 +67,8 @@ class RelatedState:
 
     chain: list[bytes] = field(default_factory=list)
     """Running hash of every doc up to and including each position."""
-    bags: list[dict[str, int]] = field(default_factory=list)
-    """Term counts per doc (words and ``\\x00topic`` terms)."""
+    terms: list[tuple[str, ...]] = field(default_factory=list)
+    """Distinct terms per doc (words and ``\\x00topic`` terms), for the document frequencies."""
     vectors: list[list[tuple[str, float]]] = field(default_factory=list)
     """Normalised vector per doc."""
     results: list[tuple[str, ...]] = field(default_factory=list)
@@ -123,7 +123,9 @@ def compute_related(
     state = RelatedState(count=count)
     if count <= 0 or not ordered:
         return {d.id: () for d in ordered}, state
-    old = previous if previous is not None and previous.count == count else RelatedState()
+    usable = (isinstance(previous, RelatedState) and previous.count == count
+              and len(getattr(previous, "terms", ())) == len(previous.chain))
+    old = previous if usable else RelatedState()
     keep = min(len(old.chain), len(ordered))
     running = b""
     chain = state.chain
@@ -139,8 +141,9 @@ def compute_related(
     want = count + SPARE
     for index, doc in enumerate(ordered):
         reuse = index < first_changed
-        bag = old.bags[index] if reuse else _bag(doc)
-        for term in bag:
+        bag = None if reuse else _bag(doc)
+        terms = old.terms[index] if reuse else tuple(bag)
+        for term in terms:
             df[term] = df.get(term, 0) + 1
         vector = old.vectors[index] if reuse else _vector(bag, df, index + 2)
         if reuse:
@@ -163,7 +166,7 @@ def compute_related(
         for term, weight in vector:
             post_pos.setdefault(term, []).append(index)
             post_w.setdefault(term, []).append(weight)
-        state.bags.append(bag)
+        state.terms.append(terms)
         state.vectors.append(vector)
         state.results.append(result)
     return {doc.id: state.results[i] for i, doc in enumerate(ordered)}, state
