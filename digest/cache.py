@@ -102,6 +102,7 @@ class RecordCache:
         """source -> (size, mtime_ns, content digest, FileResult)."""
         self.used: dict[str, tuple] = {}
         self.hits = 0
+        self.changed = False
 
     def lookup(self, path: str, source: str) -> FileResult | None:
         entry = self.entries.get(source)
@@ -122,6 +123,7 @@ class RecordCache:
             return None
         if hashlib.blake2b(raw, digest_size=16).hexdigest() == digest:
             self.used[source] = (st.st_size, st.st_mtime_ns, digest, result)
+            self.changed = True
             self.hits += 1
             return result
         return None
@@ -129,6 +131,12 @@ class RecordCache:
     def store(self, path: str, source: str, result: FileResult) -> None:
         if result.stamp is not None:
             self.used[source] = (*result.stamp, result)
+        self.changed = True
+
+    @property
+    def dirty(self) -> bool:
+        """True when what this build used differs from what was loaded."""
+        return self.changed or self.used.keys() != self.entries.keys()
 
 
 def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str) -> str:
@@ -222,9 +230,12 @@ class BuildCache:
         """Persist what this build used (entries for vanished records are dropped)."""
         try:
             (self.dir / f"summary-{self.out_key}.pickle").unlink(missing_ok=True)
-            write_blob(self.dir / "records.pickle", self.records.used)
-            write_blob(self.dir / f"outputs-{self.out_key}.pickle", outputs)
-            if state is not None:
+            # Each part is rewritten only when it changed (pickling them is not free).
+            if self.records.dirty:
+                write_blob(self.dir / "records.pickle", self.records.used)
+            if outputs != self.outputs:
+                write_blob(self.dir / f"outputs-{self.out_key}.pickle", outputs)
+            if state is not None and state != self.state:
                 write_blob(self.dir / f"state-{self.out_key}.pickle", state)
         except OSError:
             pass  # a read-only site still builds; it is just not incremental
