@@ -7,6 +7,7 @@ import io
 import json
 import multiprocessing
 import pickle
+import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,6 +210,9 @@ _worker: dict[str, Any] = {}
 
 
 def _worker_init(job: _Job) -> None:
+    # Ctrl-C reaches the whole process group: the parent handles it and ends the pool,
+    # so workers must not each print a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker["job"] = job
     _worker["env"] = make_environment(job.site)
 

@@ -780,6 +780,19 @@ def _describe(outcome: Outcome) -> str:
             f"changed, {errors} errors, {warnings} warnings in {outcome.seconds:.2f}s ({phases})")
 
 
+def _terminate_handler(pid: int) -> Callable:
+    """SIGTERM stops the server like Ctrl-C; a forked build worker inheriting it just dies."""
+
+    def handler(signum: int, frame) -> None:
+        if os.getpid() != pid:  # a worker process its pool is ending: die as SIGTERM intends
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise KeyboardInterrupt
+
+    return handler
+
+
 def serve(site: Path, host: str = "127.0.0.1", port: int | None = None, drafts: bool = False,
           open_browser: bool = False, jobs: int | None = None) -> int:
     """The ``digest serve`` command: build, serve and rebuild until Ctrl-C; the exit code."""
@@ -812,7 +825,7 @@ def serve(site: Path, host: str = "127.0.0.1", port: int | None = None, drafts: 
     handle = None
     previous = signal.getsignal(signal.SIGTERM)
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _terminate_handler(os.getpid()))
     try:
         report(preview.build_once())
         handle = start(preview, server, report=report)
