@@ -534,7 +534,7 @@ def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
             split = urlsplit(self.path)
             path = split.path
             base = preview.base_path
-            if path in (base + EVENTS, "/" + EVENTS):
+            if path == base + EVENTS or path.endswith("/" + EVENTS):  # also from an old base_url
                 self._events(parse_qs(split.query).get("since", [""])[0])
                 return
             if not path.startswith(base):
