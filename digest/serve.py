@@ -407,7 +407,7 @@ class Preview:
 # --------------------------------------------------------------------------- the page script
 
 _SCRIPT = """<script id="digest-live-reload">(function(){
-var S=%s,id=S.build,delay=250,es=null,closed=null;
+var S=%s,id=S.build,delay=250,es=null,timer=0,closed=null;
 try{closed=sessionStorage.getItem("digest-overlay-hidden");}catch(e){}
 function overlay(list){
   var old=document.getElementById("digest-overlay");
@@ -440,16 +440,23 @@ function swap(paths){
   })(links[i]);}
 }
 function connect(){
-  es=new EventSource(S.events+"?since="+encodeURIComponent(id));
-  es.onopen=function(){delay=250;};
-  es.addEventListener("build",function(e){
+  clearTimeout(timer);
+  if(es||document.hidden)return;
+  var own=es=new EventSource(S.events+"?since="+encodeURIComponent(id));
+  own.onopen=function(){delay=250;};
+  own.addEventListener("build",function(e){
     var m=JSON.parse(e.data);
-    if(m.action==="reload"){es.close();location.reload();return;}
+    if(m.action==="reload"){own.close();location.reload();return;}
     if(m.action==="css")swap(m.css);
     id=m.build;overlay(m.problems);
   });
-  es.onerror=function(){es.close();setTimeout(connect,delay);delay=Math.min(delay*2,4000);};
+  own.onerror=function(){own.close();if(es===own)es=null;timer=setTimeout(connect,delay);delay=Math.min(delay*2,4000);};
 }
+/* A hidden tab lets go of its connection (browsers allow only a few per server) and
+   catches up when shown again: the server answers from the build id it still has. */
+document.addEventListener("visibilitychange",function(){
+  if(document.hidden){if(es){es.close();es=null;}clearTimeout(timer);}else connect();
+});
 function start(){overlay(S.problems);connect();}
 if(document.readyState==="loading")document.addEventListener("DOMContentLoaded",start);else start();
 })();</script>

@@ -101,3 +101,26 @@ def test_stylesheet_swaps_in_place_and_pages_reconnect_after_a_restart(make_site
         # The page reconnects by itself and, seeing a new server, reloads.
         expect(page.get_by_text("After restart").first).to_be_visible()
         assert page.evaluate("window.__kept === undefined")
+
+
+def test_a_hidden_tab_lets_go_and_catches_up_when_shown(make_site, page):
+    site = make_site({"content/a.md": record("Alpha story", webUrl='"https://news.example.com/a"')})
+    expect = playwright_api.expect
+    with running(site, jobs=1) as handle:
+        page.goto(handle.url)
+        expect(page.get_by_text("Alpha story").first).to_be_visible()
+        page.evaluate("""() => {
+            Object.defineProperty(document, 'hidden', {value: true, configurable: true});
+            document.dispatchEvent(new Event('visibilitychange'));
+            window.__kept = 1;
+        }""")
+        before = handle.preview.builds
+        (site / "content" / "a.md").write_text(record("Delta story", webUrl='"https://news.example.com/a"'))
+        assert handle.preview.wait_for_build(before + 1, WAIT_MS / 1000) is not None
+        page.wait_for_timeout(500)
+        assert page.evaluate("window.__kept") == 1, "a hidden tab has no connection, so no reload"
+        page.evaluate("""() => {
+            Object.defineProperty(document, 'hidden', {value: false, configurable: true});
+            document.dispatchEvent(new Event('visibilitychange'));
+        }""")
+        expect(page.get_by_text("Delta story").first).to_be_visible()
