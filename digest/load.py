@@ -44,6 +44,17 @@ try:
 except AttributeError:  # pragma: no cover - PyYAML without libyaml
     _Loader = yaml.SafeLoader
 
+
+
+class _TextDatesLoader(_Loader):
+    """The safe loader with implicit timestamps left as strings (fallback for impossible dates)."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+}
+
 _LOCALE = re.compile(r"^[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*$")
 _DROPPED = frozenset({"secured"})
 _KNOWN = frozenset({
@@ -406,7 +417,14 @@ def parse_record(raw: bytes, source: str) -> FileResult:
             else:
                 reason = f"{exc.context}: {reason}"
         return FileResult(None, (Problem(source, line, None, f"invalid YAML: {reason}"),))
-    except (yaml.YAMLError, RecursionError, ValueError, OverflowError) as exc:
+    except (ValueError, OverflowError, TypeError):
+        # An impossible implicit date (2021-13-45): read dates as text, so the field
+        # check below names the field, its line and the value.
+        try:
+            data = yaml.load(front, Loader=_TextDatesLoader)
+        except (yaml.YAMLError, RecursionError, ValueError, OverflowError, TypeError) as exc:
+            return FileResult(None, (Problem(source, None, None, f"invalid YAML: {exc.__class__.__name__}"),))
+    except (yaml.YAMLError, RecursionError) as exc:
         return FileResult(None, (Problem(source, None, None, f"invalid YAML: {exc.__class__.__name__}"),))
     if not isinstance(data, dict):
         return FileResult(None, (Problem(source, first_line, None, f"front matter must be a mapping of fields, got {_kind(data)}"),))

@@ -105,6 +105,8 @@ FIELD_ERRORS = [
      "content/x.md:3: publishedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got an integer"),
     ("date impossible", "---\ntitle: ok\npublishedDateTime: '2024-02-30T10:00:00Z'\n---\n",
      "content/x.md:3: publishedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got '2024-02-30T10:00:00Z'"),
+    ("date impossible, unquoted", "---\ntitle: ok\npublishedDateTime: 2021-13-45T00:00:00Z\n---\n",
+     "content/x.md:3: publishedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got '2021-13-45T00:00:00Z'"),
     ("date past year 9999 in UTC", "---\ntitle: ok\npublishedDateTime: '9999-12-31T23:59:59-05:00'\n---\n",
      "content/x.md:3: publishedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got '9999-12-31T23:59:59-05:00'"),
     ("topics string", "---\n" + GOOD + "topics: AI\n---\n",
