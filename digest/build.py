@@ -1,4 +1,4 @@
-"""The build pipeline, top to bottom: config -> load -> plan -> render -> write.
+"""The build pipeline, top to bottom: config -> load -> images -> plan -> render -> write.
 
 Everything is gathered and rendered into a staging folder first; only a build
 that got through every phase touches the output folder (see `digest.write`).
@@ -21,7 +21,7 @@ from digest import __version__
 from digest.cache import BuildCache, inputs_fingerprint
 from digest.config import CONFIG_NAME, Config, load_config
 from digest.errors import BuildError, Problem
-from digest.images import ThumbnailCounts, build_images
+from digest.images import ThumbnailCounts, build_images, check_images
 from digest.load import load_content
 from digest.plan import plan_site
 from digest.render import make_environment, page_key, render_all, template_digest, theme_dir
@@ -249,6 +249,7 @@ def _theme_static() -> Path:
 def check(site: Path, drafts: bool = False) -> tuple[list[Problem], int, int]:
     """Validate config and content without writing anything: (problems, files, articles)."""
     site = site.resolve()
-    load_config(site)
+    config = load_config(site)
     loaded = load_content(site, site / "content", os.cpu_count() or 1)
-    return list(loaded.problems), loaded.files, len(loaded.articles)
+    problems = list(loaded.problems) + check_images(site, loaded.articles, config, drafts)
+    return problems, loaded.files, len(loaded.articles)

@@ -544,12 +544,7 @@ def build_images(site: Path, articles: Sequence[Article], config: Config, drafts
             "avif needs Pillow built with libavif (the Pillow >= 11.3 wheels are); "
             "AVIF thumbnails are not made", "warning"))
 
-    uses: dict[str, list[tuple[Article, int]]] = {}
-    for article in select(articles, config, drafts):
-        for index, ref in enumerate(article.images):
-            if ref.is_cached:
-                uses.setdefault(ref.url, []).append((article, index))
-
+    uses = _uses(articles, config, drafts)
     infos: dict[str, SourceInfo] = {}
     file_of: dict[str, str] = {}
     failures: dict[str, str] = {}
@@ -608,31 +603,70 @@ def build_images(site: Path, articles: Sequence[Article], config: Config, drafts
     for url in sorted(uses):
         info = infos.get(file_of.get(url, ""))
         reason = failures.get(url) or (info.error if info is not None else "")
+        result.problems += _problems(url, uses[url], reason, info)
         if reason or info is None:
             failed_files.add(file_of.get(url, url))
-            for article, index in uses[url]:
-                result.problems.append(Problem(article.source, None, f"images[{index}]",
-                                               f"{url}: {reason}; shown as a placeholder",
-                                               "warning"))
             continue
         thumbs = plan_thumbs(info, params)
         planned += len(thumbs)
         used_files.add(file_of[url])
         result.mapping[url] = image_entry(thumbs, config.base_path)
-        for article, index in uses[url]:
-            ref = article.images[index]
-            if ref.width is None or ref.height is None:
-                continue
-            if (ref.width, ref.height) not in (info.stored, (info.width, info.height)):
-                result.problems.append(Problem(
-                    article.source, None, f"images[{index}]",
-                    f"{url}: the record says {ref.width}x{ref.height} but the file is "
-                    f"{info.width}x{info.height}; using the file's size", "warning"))
     _prune_store(job.store, set(result.kept) | set(result.staged))
-    result.counts = ThumbnailCounts(sources=len(used_files), planned=planned, reused=reused, encoded=encoded,
-                                    failed=len(failed_files),
+    result.counts = ThumbnailCounts(sources=len(used_files), planned=planned, reused=reused,
+                                    encoded=encoded, failed=len(failed_files),
                                     seconds=time.perf_counter() - started)
     return result
+
+
+def check_images(site: Path, articles: Sequence[Article], config: Config,
+                 drafts: bool = False) -> list[Problem]:
+    """The image problems a build would report, from file headers only: nothing is decoded or
+    written (so a file truncated after an intact header is found only by a build)."""
+    folder = site / "content" / IMAGES_DIR
+    root = folder.resolve()
+    names = _scan(folder)
+    uses = _uses(articles, config, drafts)
+    infos: dict[str, SourceInfo] = {}
+    problems: list[Problem] = []
+    for url in sorted(uses):
+        path, reason = _locate(folder, root, names, url)
+        if path is not None and path.name not in infos:
+            try:
+                infos[path.name] = probe(_read(path))
+            except (OSError, ValueError) as exc:
+                infos[path.name] = SourceInfo("", 0, 0, (0, 0), f"the file cannot be read ({exc})")
+        info = infos.get(path.name) if path is not None else None
+        problems += _problems(url, uses[url], reason or (info.error if info else ""), info)
+    return problems
+
+
+def _uses(articles: Sequence[Article], config: Config, drafts: bool) -> dict[str, list[tuple[Article, int]]]:
+    """Every cached image URL the site shows, with the (record, index) pairs that show it."""
+    uses: dict[str, list[tuple[Article, int]]] = {}
+    for article in select(articles, config, drafts):
+        for index, ref in enumerate(article.images):
+            if ref.is_cached:
+                uses.setdefault(ref.url, []).append((article, index))
+    return uses
+
+
+def _problems(url: str, uses: Sequence[tuple[Article, int]], reason: str,
+              info: SourceInfo | None) -> list[Problem]:
+    """Warnings for one image URL, one per record entry that uses it."""
+    problems = []
+    for article, index in uses:
+        where = f"images[{index}]"
+        if reason or info is None:
+            problems.append(Problem(article.source, None, where,
+                                    f"{url}: {reason}; shown as a placeholder", "warning"))
+            continue
+        ref = article.images[index]
+        if ref.width is not None and ref.height is not None \
+                and (ref.width, ref.height) not in (info.stored, (info.width, info.height)):
+            problems.append(Problem(article.source, None, where,
+                                    f"{url}: the record says {ref.width}x{ref.height} but the file "
+                                    f"is {info.width}x{info.height}; using the file's size", "warning"))
+    return problems
 
 
 def _prune_store(store: Path, claimed: set[str]) -> None:

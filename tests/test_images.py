@@ -502,3 +502,20 @@ def test_a_damaged_store_file_is_made_again_not_published(make_site):
     again = build(site)
     assert again.thumbnails.encoded == 1 and len(thumbs(site)) == 3
     assert all(f.read_bytes()[:4] == b"RIFF" for f in thumbs(site).values())
+
+
+def test_check_reports_image_problems_without_writing(make_site, capsys):
+    other = "https://img.example.com/b.jpg"
+    site = make_site({
+        "content/a.md": image_record("Broken"),
+        cache_name(URL, "jpg"): b"<!doctype html><p>gone</p>",
+        "content/b.md": image_record("Wrong size", url=other, width=10, height=10),
+        cache_name(other, "jpg"): image_bytes("JPEG", size=(300, 200)),
+        "content/c.md": image_record("Missing", url="https://img.example.com/c.jpg"),
+    })
+    assert main(["check", str(site)]) == 0
+    err = capsys.readouterr().err
+    assert "content/a.md: warning: images[0]: " + URL + ": the file is HTML" in err
+    assert "record says 10x10 but the file is 300x200" in err and "there is no file" in err
+    assert not (site / "build").exists() and not (site / ".digest-cache" / "thumbs").exists()
+    assert main(["check", "--strict", str(site)]) == 1
