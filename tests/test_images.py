@@ -519,3 +519,16 @@ def test_check_reports_image_problems_without_writing(make_site, capsys):
     assert "record says 10x10 but the file is 300x200" in err and "there is no file" in err
     assert not (site / "build").exists() and not (site / ".digest-cache" / "thumbs").exists()
     assert main(["check", "--strict", str(site)]) == 1
+
+
+def test_article_page_shows_its_other_images_lazily(make_site):
+    urls = [f"https://img.example.com/{n}.jpg" for n in range(3)]
+    images = ", ".join(f'{{url: "{u}", width: 400, height: 300, isCached: true}}' for u in urls)
+    files: dict[str, str | bytes] = {"content/a.md": record("Gallery", images=f"[{images}]")}
+    for n, url in enumerate(urls):
+        files[cache_name(url, "jpg")] = image_bytes("JPEG", size=(400, 300), color=(n * 80, 9, 9))
+    site = make_site(files)
+    build(site)
+    tags = img_tags(article_html(site))
+    assert len(tags) == 3 and len({re.search(r'src="([^"]+)"', t).group(1) for t in tags}) == 3
+    assert "loading=" not in tags[0] and all('loading="lazy"' in t for t in tags[1:])
