@@ -34,6 +34,8 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -481,13 +483,53 @@ def _worker_run(task: _Task) -> _Done:
 
 
 def _run(job: _Job, tasks: list[_Task], jobs: int) -> Iterable[_Done]:
+    """Process ``tasks`` on ``jobs`` forked workers (in-process when few or without fork).
+
+    Decoders are C code fed untrusted bytes: if one kills its worker, the pool breaks, and
+    every task not finished yet is run again alone, each in a child of its own, so only the
+    file that kills its process is lost (as a warning) and the build never hangs.
+    """
     if jobs <= 1 or len(tasks) < _SERIAL_LIMIT or "fork" not in multiprocessing.get_all_start_methods():
         for task in tasks:
             yield _process(job, task)
         return
     context = multiprocessing.get_context("fork")
-    with context.Pool(min(jobs, len(tasks)), initializer=_worker_init, initargs=(job,)) as pool:
-        yield from pool.imap_unordered(_worker_run, tasks, chunksize=2)
+    finished: set[str] = set()
+    try:
+        with ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=context,
+                                 initializer=_worker_init, initargs=(job,)) as pool:
+            for future in as_completed([pool.submit(_worker_run, task) for task in tasks]):
+                done = future.result()
+                finished.add(done.name)
+                yield done
+    except BrokenProcessPool:
+        for task in tasks:
+            if task.name not in finished:
+                yield _isolated(job, task, context)
+
+
+def _isolated(job: _Job, task: _Task, context: Any) -> _Done:
+    """One task in a child process of its own; a child that dies marks its file unusable."""
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_isolated_main, args=(job, task, send))
+    child.start()
+    send.close()
+    try:
+        done = receive.recv()
+    except EOFError:
+        done = None
+    child.join()
+    if done is None:
+        digest = task.info.digest if task.info is not None else ""
+        return _Done(task.name, SourceInfo(digest, 0, 0, (0, 0),
+                                           f"the image decoder crashed on this file (exit code "
+                                           f"{child.exitcode}); it is not read again until it changes"))
+    return done
+
+
+def _isolated_main(job: _Job, task: _Task, send: Any) -> None:
+    send.send(_process(job, task))
+    send.close()
 
 
 # --------------------------------------------------------------------------- the phase

@@ -532,3 +532,31 @@ def test_article_page_shows_its_other_images_lazily(make_site):
     tags = img_tags(article_html(site))
     assert len(tags) == 3 and len({re.search(r'src="([^"]+)"', t).group(1) for t in tags}) == 3
     assert "loading=" not in tags[0] and all('loading="lazy"' in t for t in tags[1:])
+
+
+def test_a_decoder_that_kills_its_process_costs_one_image_not_the_build(make_site, monkeypatch):
+    """No real file crashes Pillow on demand, so a stand-in decoder dies on one marked file
+    (workers are forked: they inherit the patched function)."""
+    import digest.images as images
+
+    real = images.make_thumbnails
+
+    def dying(raw, info, thumbs, quality):
+        if b"KILLME" in raw:
+            os._exit(70)
+        return real(raw, info, thumbs, quality)
+
+    monkeypatch.setattr(images, "make_thumbnails", dying)
+    files: dict[str, str | bytes] = {}
+    for n in range(6):
+        url = f"https://img.example.com/{n}.jpg"
+        files[f"content/{n}.md"] = image_record(f"S{n}", url=url, width=200, height=100)
+        data = image_bytes("JPEG", size=(200, 100), color=(n * 40, 9, 9))
+        files[cache_name(url, "jpg")] = data + (b"KILLME" if n == 3 else b"")
+    site = make_site(files)
+    result = build(site, jobs=2)
+    (warning,) = warnings_of(result)
+    assert "content/3.md" in warning and "crashed" in warning
+    assert result.articles == 6 and result.thumbnails.sources == 5 and len(thumbs(site)) == 5
+    again = build(site, jobs=2)
+    assert warnings_of(again) == [warning] and again.thumbnails.encoded == 0
