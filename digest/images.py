@@ -30,6 +30,7 @@ import io
 import math
 import multiprocessing
 import os
+import signal
 import tempfile
 import time
 import warnings
@@ -475,6 +476,7 @@ _worker_job: dict[str, _Job] = {}
 
 
 def _worker_init(job: _Job) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _worker_job["job"] = job
 
 
@@ -495,17 +497,19 @@ def _run(job: _Job, tasks: list[_Task], jobs: int) -> Iterable[_Done]:
         return
     context = multiprocessing.get_context("fork")
     finished: set[str] = set()
+    pool = ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=context,
+                               initializer=_worker_init, initargs=(job,))
     try:
-        with ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=context,
-                                 initializer=_worker_init, initargs=(job,)) as pool:
-            for future in as_completed([pool.submit(_worker_run, task) for task in tasks]):
-                done = future.result()
-                finished.add(done.name)
-                yield done
+        for future in as_completed([pool.submit(_worker_run, task) for task in tasks]):
+            done = future.result()
+            finished.add(done.name)
+            yield done
     except BrokenProcessPool:
         for task in tasks:
             if task.name not in finished:
                 yield _isolated(job, task, context)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # on Ctrl-C: only running images finish
 
 
 def _isolated(job: _Job, task: _Task, context: Any) -> _Done:
