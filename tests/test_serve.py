@@ -416,6 +416,26 @@ def test_a_site_broken_from_the_start_is_served_with_its_problem_until_fixed(mak
         assert status == 200 and b"Alpha story" in body
 
 
+def test_requests_wait_while_a_build_is_being_swapped_in(make_site):
+    site = two_record_site(make_site)
+    with running(site, jobs=1, watch=False) as handle:
+        swapping = threading.Event()
+
+        def swap() -> None:
+            with handle.preview.lock.write():  # what build() holds around its commit
+                swapping.set()
+                time.sleep(0.6)
+
+        thread = threading.Thread(target=swap)
+        thread.start()
+        assert swapping.wait(TIMEOUT)
+        start = time.monotonic()
+        status, _, _ = get(handle, "/")
+        waited = time.monotonic() - start
+        thread.join(TIMEOUT)
+        assert status == 200 and waited >= 0.4, waited
+
+
 def test_requests_during_rebuilds_never_see_a_partial_page(make_site):
     files = {f"content/r{i:02d}.md": record(f"Story {i}", when=f"2024-01-{1 + i % 28:02d}T10:00:00Z",
                                             webUrl=f'"https://news.example.com/{i}"')
