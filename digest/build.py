@@ -31,6 +31,9 @@ from digest.write import OutputRecord, commit, record_of, stage, staging_dir, st
 Progress = Callable[[str, int, int], None]
 """Callback ``(phase, done, total)`` for progress display."""
 
+Committed = Callable[[Config, list[str], int, list[Problem]], None]
+"""Callback ``(config, changed output paths, files removed, problems)`` once the pages are in place."""
+
 
 @dataclass
 class BuildResult:
@@ -85,11 +88,14 @@ def resolve_out(site: Path, config: Config, out: Path | None) -> Path:
 
 def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int | None = None,
           progress: Progress | None = None,
-          commit_lock: AbstractContextManager | None = None) -> BuildResult:
+          commit_lock: AbstractContextManager | None = None,
+          committed: Committed | None = None) -> BuildResult:
     """Build the site in ``site`` into ``out`` (default ``site/build``).
 
     ``commit_lock``, when given, is held while staged files are swapped into ``out``
     (and only then), so a server can keep readers from seeing a half-swapped site.
+    ``committed``, when given, is called once the pages are in place, before the search
+    index is brought up to date, so a server can reload open pages without waiting for it.
 
     The cyclic garbage collector is paused for the build: it allocates millions of
     acyclic objects, and the collector's passes over them cost a third of the time.
@@ -97,14 +103,15 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _build(site, out, drafts, jobs, progress, commit_lock)
+        return _build(site, out, drafts, jobs, progress, commit_lock, committed)
     finally:
         if collecting:
             gc.enable()
 
 
 def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
-           progress: Progress | None, commit_lock: AbstractContextManager | None) -> BuildResult:
+           progress: Progress | None, commit_lock: AbstractContextManager | None,
+           committed: Committed | None = None) -> BuildResult:
     site = site.resolve()
     jobs = jobs or os.cpu_count() or 1
     timings: dict[str, float] = {}
@@ -200,6 +207,8 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
                                   "images": images.state})
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    if committed is not None:
+        committed(config, list(changed), result.removed, list(loaded.problems) + images.problems)
 
     with phase("search"):
         if config.search:

@@ -33,7 +33,7 @@ import time
 import webbrowser
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -292,13 +292,27 @@ class Preview:
     # -- building
 
     def build_once(self) -> Outcome:
-        """Run one build now and publish its outcome; content faults become problems."""
+        """Run one build now and publish its outcome; content faults become problems.
+
+        The outcome is published as soon as the new pages are in place (``build``'s
+        ``committed`` hook), so open pages reload without waiting for the search index;
+        when the build returns, that entry gets its full timings.
+        """
         start = time.perf_counter()
-        ok, reload, css, timings = False, False, (), {}
-        rendered = written = 0
+        early: list[Outcome] = []
+
+        def committed(config, changed: list[str], removed: int, problems: list[Problem]) -> None:
+            self.base_path = config.base_path
+            self.base_host = (urlsplit(config.base_url).hostname or "").lower()
+            reload = removed > 0 or any(
+                not p.endswith(".css") and not p.endswith(_NO_RELOAD_SUFFIXES) for p in changed)
+            css = tuple(sorted(config.base_path + p for p in changed if p.endswith(".css")))
+            early.append(self._publish(Outcome(0, True, reload, css, tuple(problems),
+                                               time.perf_counter() - start)))
+
         try:
             result = build(self.site, self.out, drafts=self.drafts, jobs=self.jobs,
-                           commit_lock=self.lock.write())
+                           commit_lock=self.lock.write(), committed=committed)
         except ConfigError as exc:
             problems = tuple(exc.problems)
         except TemplateError as exc:
@@ -309,23 +323,26 @@ class Preview:
             problems = (Problem("digest", None, None,
                                 f"the build failed: {exc.__class__.__name__}: {exc}"),)
         else:
-            ok = True
-            problems = tuple(result.problems)
-            timings = dict(result.timings)
-            rendered, written = result.rendered, result.written
-            base = result.config.base_path
-            self.base_path = base
-            self.base_host = (urlsplit(result.config.base_url).hostname or "").lower()
-            reload = result.removed > 0 or any(
-                not p.endswith(".css") and not p.endswith(_NO_RELOAD_SUFFIXES)
-                for p in result.changed_paths)
-            css = tuple(sorted(base + p for p in result.changed_paths if p.endswith(".css")))
+            if not early:  # nothing to swap in (the build found every input unchanged)
+                committed(result.config, result.changed_paths, result.removed, result.problems)
+            return self._publish(replace(
+                early[0], seconds=time.perf_counter() - start, timings=dict(result.timings),
+                rendered=result.rendered, written=result.written), number=early[0].number)
+        return self._publish(Outcome(0, False, False, (), problems, time.perf_counter() - start))
+
+    def _publish(self, outcome: Outcome, number: int | None = None) -> Outcome:
+        """Record ``outcome`` as a new build (or complete build ``number``) and wake waiters."""
         with self._cond:
-            number = (self._history[-1].number if self._history else 0) + 1
-            outcome = Outcome(number, ok, reload, css, problems, time.perf_counter() - start,
-                              timings, rendered, written)
-            self._history.append(outcome)
-            del self._history[:-HISTORY]
+            if number is None:
+                outcome = replace(outcome, number=(self._history[-1].number if self._history else 0) + 1)
+                self._history.append(outcome)
+                del self._history[:-HISTORY]
+            else:
+                outcome = replace(outcome, number=number)
+                for index in range(len(self._history) - 1, -1, -1):
+                    if self._history[index].number == number:
+                        self._history[index] = outcome
+                        break
             self._cond.notify_all()
         return outcome
 
