@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -515,13 +516,13 @@ def test_cli_serves_and_stops_cleanly_on_ctrl_c(make_site):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parent.parent,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        lines: list[str] = []
         end = time.monotonic() + TIMEOUT
-        while time.monotonic() < end:
-            line = proc.stderr.readline().decode()
-            lines.append(line)
-            if line.startswith("Serving") or not line:
-                break
+        buffer = b""
+        while time.monotonic() < end and b"Serving" not in buffer and proc.poll() is None:
+            ready, _, _ = select.select([proc.stderr], [], [], 0.2)  # never block past the deadline
+            if ready:
+                buffer += os.read(proc.stderr.fileno(), 65536)
+        lines = buffer.decode().splitlines()
         assert any(f"http://127.0.0.1:{port}/" in line for line in lines), lines
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
         conn.request("GET", "/")
@@ -530,6 +531,7 @@ def test_cli_serves_and_stops_cleanly_on_ctrl_c(make_site):
         conn.close()
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=TIMEOUT)
+        err = buffer + err
     finally:
         if proc.poll() is None:
             proc.kill()
