@@ -431,20 +431,24 @@ function overlay(list){
   var key=list.join("\\n");
   if(old){if(old.getAttribute("data-key")===key)return;old.remove();}
   if(!list.length||closed===key)return;
+  var errors=list.filter(function(t){return t.indexOf(": warning: ")<0;}).length;
   var box=document.createElement("div");
-  box.id="digest-overlay";box.setAttribute("role","alert");box.setAttribute("data-key",key);
-  box.style.cssText="all:initial;position:fixed;z-index:2147483647;left:0;right:0;bottom:0;max-height:60vh;overflow:auto;background:#2b1111;color:#ffe7e7;font:14px/1.45 ui-monospace,Menlo,Consolas,monospace;padding:12px 16px;border-top:4px solid #e5484d;box-shadow:0 -4px 16px rgba(0,0,0,.4)";
-  var head=document.createElement("div");head.style.cssText="font-weight:bold;margin-bottom:6px";
-  head.textContent="digest: "+list.length+(list.length===1?" problem":" problems")+" in the last build";
+  box.id="digest-overlay";box.setAttribute("role",errors?"alert":"status");box.setAttribute("data-key",key);
+  box.style.cssText="all:initial;position:fixed;z-index:2147483647;left:0;right:0;bottom:0;max-height:60vh;overflow:auto;background:"+(errors?"#2b1111":"#2b2411")+";color:#fff3e7;font:14px/1.45 ui-monospace,Menlo,Consolas,monospace;padding:10px 16px;border-top:4px solid "+(errors?"#e5484d":"#e5a00d")+";box-shadow:0 -4px 16px rgba(0,0,0,.4)";
   var btn=document.createElement("button");btn.type="button";btn.textContent="\\u00d7";
   btn.setAttribute("aria-label","Hide problems");
-  btn.style.cssText="float:right;font:inherit;font-size:18px;background:none;border:0;color:inherit;cursor:pointer";
+  btn.style.cssText="float:right;font:inherit;font-size:18px;line-height:1;background:none;border:0;color:inherit;cursor:pointer";
   btn.onclick=function(){closed=key;box.remove();try{sessionStorage.setItem("digest-overlay-hidden",key);}catch(e){}};
-  head.appendChild(btn);box.appendChild(head);
-  var ul=document.createElement("ul");ul.style.cssText="margin:0;padding:0 0 0 1.2em;white-space:pre-wrap";
+  box.appendChild(btn);
+  /* Errors open the list; warnings alone (a real archive has many) stay one line until asked. */
+  var det=document.createElement("details");det.open=errors>0;
+  var head=document.createElement("summary");head.style.cssText="font-weight:bold;cursor:pointer";
+  head.textContent="digest: "+errors+(errors===1?" error, ":" errors, ")+(list.length-errors)+(list.length-errors===1?" warning":" warnings")+" in the last build";
+  det.appendChild(head);
+  var ul=document.createElement("ul");ul.style.cssText="margin:6px 0 0;padding:0 0 0 1.2em;white-space:pre-wrap";
   list.slice(0,200).forEach(function(t){var li=document.createElement("li");li.textContent=t;ul.appendChild(li);});
   if(list.length>200){var li=document.createElement("li");li.textContent="... and "+(list.length-200)+" more";ul.appendChild(li);}
-  box.appendChild(ul);(document.body||document.documentElement).appendChild(box);
+  det.appendChild(ul);box.appendChild(det);(document.body||document.documentElement).appendChild(box);
 }
 function swap(paths){
   var links=document.querySelectorAll('link[rel~="stylesheet"]');

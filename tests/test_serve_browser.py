@@ -124,3 +124,22 @@ def test_a_hidden_tab_lets_go_and_catches_up_when_shown(make_site, page):
             document.dispatchEvent(new Event('visibilitychange'));
         }""")
         expect(page.get_by_text("Delta story").first).to_be_visible()
+
+
+def test_warnings_alone_show_a_collapsed_overlay(make_site, page):
+    site = make_site({"content/a.md": record("Alpha story", quality='"high"')})
+    expect = playwright_api.expect
+    with running(site, jobs=1) as handle:
+        assert any(p.severity == "warning" for p in handle.preview.current.problems)
+        page.goto(handle.url)
+        overlay = page.locator("#digest-overlay")
+        expect(overlay.locator("summary")).to_contain_text("0 errors, 1 warning")
+        assert overlay.locator("details").evaluate("d => d.open") is False
+        expect(overlay.locator("li").first).to_be_hidden()
+        overlay.locator("summary").click()
+        expect(overlay.locator("li").first).to_contain_text("content/a.md")
+        overlay.get_by_role("button", name="Hide problems").click()
+        expect(overlay).to_have_count(0)
+        page.reload()  # hidden for the rest of the session, until the problems change
+        expect(page.get_by_text("Alpha story").first).to_be_visible()
+        expect(overlay).to_have_count(0)
