@@ -25,7 +25,7 @@ from digest.images import ThumbnailCounts, build_images, check_images
 from digest.load import load_content
 from digest.plan import plan_site
 from digest.render import make_environment, page_key, render_all, template_digest, theme_dir
-from digest.search import SearchIndex, index_site, pagefind_executable
+from digest.search import BUNDLE, SearchIndex, index_site, pagefind_executable
 from digest.write import OutputRecord, commit, record_of, stage, staging_dir, static_files
 
 Progress = Callable[[str, int, int], None]
@@ -128,7 +128,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         cache = BuildCache(site, out)
         fingerprint = _fingerprint(site, config, drafts)
         unchanged_build = cache.last_build(fingerprint)
-    if unchanged_build is not None:
+    if unchanged_build is not None and _search_intact(out, config, unchanged_build.search):
         # Nothing the site is made from changed and every output is intact: done.
         thumbs = unchanged_build.thumbnails
         return replace(unchanged_build, unchanged=unchanged_build.written + unchanged_build.unchanged,
@@ -228,6 +228,11 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
     if search.status != "failed":
         cache.save_summary(fingerprint, out, built)
     return built
+
+
+def _search_intact(out: Path, config: Config, last: str) -> bool:
+    """False when the last build made a search index that is no longer in place."""
+    return not config.search or "skipped" in last or (out / BUNDLE / "pagefind.js").is_file()
 
 
 def _fingerprint(site: Path, config: Config, drafts: bool) -> str:

@@ -116,3 +116,18 @@ def test_edit_rerenders_only_pages_that_show_the_record(make_site):
     path.write_text(path.read_text(encoding="utf-8").replace('excerpt: "', 'excerpt: "Edited ', 1), encoding="utf-8")
     second = build(site, jobs=1)
     assert 0 < second.rendered < first.rendered / 2
+
+
+def test_noop_build_restores_a_deleted_search_index(make_site):
+    from digest.search import pagefind_executable
+
+    if pagefind_executable() is None:
+        import pytest
+
+        pytest.skip("Pagefind is not installed")
+    rng = random.Random(5)
+    site = make_site({f"content/r{i}.md": new_record(rng, i) for i in range(3)})
+    build(site, jobs=1)
+    shutil.rmtree(site / "build" / "pagefind")
+    build(site, jobs=1)
+    assert (site / "build" / "pagefind" / "pagefind.js").is_file()
