@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -52,12 +51,13 @@ def corpus(size: int) -> Path:
     return path
 
 
-def fresh_site(size: int) -> Path:
+def fresh_site(size: int, search: bool) -> Path:
     site = WORK / f"site-{size}"
     shutil.rmtree(site, ignore_errors=True)
     site.mkdir(parents=True)
     shutil.copytree(corpus(size), site / "content")
-    (site / "digest.toml").write_text('title = "Bench"\nbase_url = "https://bench.example.org/"\n')
+    (site / "digest.toml").write_text('title = "Bench"\nbase_url = "https://bench.example.org/"\n'
+                                      f"search = {'true' if search else 'false'}\n")
     return site
 
 
@@ -90,11 +90,11 @@ def digest_cmd(site: Path) -> list[str]:
     return [sys.executable, "-m", "digest", "build", str(site)]
 
 
-def bench_digest(size: int, runs: int) -> dict[str, list[tuple[float, float, float]]]:
+def bench_digest(size: int, runs: int, search: bool) -> dict[str, list[tuple[float, float, float]]]:
     results: dict[str, list[tuple[float, float, float]]] = {k: [] for k in
                                                             ("cold", "no-op", "edit 1", "add 10", "template")}
     for r in range(runs):
-        site = fresh_site(size)
+        site = fresh_site(size, search)
         results["cold"].append(run(digest_cmd(site)))
         results["no-op"].append(run(digest_cmd(site)))
         edit_one(site, r)
@@ -142,12 +142,15 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--hugo", action="store_true", help="also build the Hugo anchor site")
+    parser.add_argument("--no-search", action="store_true",
+                        help="search = false: leave out the Pagefind index (Hugo's site has no search)")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
-    print(f"digest build benchmark: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, runs {args.runs} (medians)")
+    print(f"digest build benchmark: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, runs {args.runs} "
+          f"(medians), search {'off' if args.no_search else 'on'}")
     print(f"{'records':>8} {'scenario':<22} {'wall s':>8} {'cpu s':>8} {'peak MiB':>9} {'vs Hugo':>18}")
     for size in (int(s) for s in args.sizes.split(",")):
-        ours = bench_digest(size, args.runs)
+        ours = bench_digest(size, args.runs, not args.no_search)
         hugo_rel = hugo_norel = None
         if args.hugo:
             hugo_rel = bench_hugo(size, args.runs, True)
@@ -163,7 +166,6 @@ def main() -> None:
             for name, rows in (("hugo, related", hugo_rel), ("hugo, no related", hugo_norel)):
                 print(f"{size:>8} {name:<22} {median(rows, 0):>8.2f} {median(rows, 1):>8.2f} "
                       f"{median(rows, 2):>9.0f} {'':>18}")
-    resource.getrusage(resource.RUSAGE_SELF)
 
 
 if __name__ == "__main__":
