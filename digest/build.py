@@ -76,6 +76,21 @@ class BuildResult:
     """What the search indexing step did (one line; see `digest.search`)."""
 
 
+def require_site(site: Path) -> Path:
+    """The resolved site folder; a missing one is an error, not an empty site."""
+    resolved = site.resolve()
+    if not resolved.is_dir():
+        raise BuildError(f"site folder not found: {site}")
+    return resolved
+
+
+def content_problems(site: Path) -> list[Problem]:
+    """A warning when the site has no ``content/`` folder (it then builds an empty site)."""
+    if (site / "content").is_dir():
+        return []
+    return [Problem("content", None, None, "folder not found: the site has no records yet", "warning")]
+
+
 def resolve_out(site: Path, config: Config, out: Path | None) -> Path:
     """The output folder; refuses one that would overwrite the site's own sources."""
     target = (out if out is not None else site / config.output_dir).resolve()
@@ -112,7 +127,7 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
 def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
            progress: Progress | None, commit_lock: AbstractContextManager | None,
            committed: Committed | None = None) -> BuildResult:
-    site = site.resolve()
+    site = require_site(site)
     jobs = jobs or os.cpu_count() or 1
     timings: dict[str, float] = {}
 
@@ -211,16 +226,20 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         committed(config, list(changed), result.removed, list(loaded.problems) + images.problems)
 
     with phase("search"):
-        if config.search:
+        if not config.search:
+            search = SearchIndex("off", "search index off (search = false in digest.toml)")
+        elif not plan.articles:
+            shutil.rmtree(out / BUNDLE, ignore_errors=True)  # an index of nothing: none at all
+            search = SearchIndex("skipped", "search index skipped: no articles to index")
+        else:
             search = index_site(out, config, changed=result.removed > 0 or any(
                 p.endswith(".html") for p in changed))
-        else:
-            search = SearchIndex("off", "search index off (search = false in digest.toml)")
 
     kinds = Counter(p.kind for p in plan.pages)
     kinds["static"] += sum(1 for p in outputs if p.startswith("static/"))
     built = BuildResult(
-        out=out, config=config, problems=list(loaded.problems) + images.problems, files=loaded.files,
+        out=out, config=config, problems=content_problems(site) + list(loaded.problems) + images.problems,
+        files=loaded.files,
         articles=len(plan.articles), pages=kinds, written=result.written, unchanged=unchanged,
         rendered=len(todo), removed=result.removed, timings=timings, changed_paths=changed, search=search.message,
         articles_loaded=len(loaded.articles), thumbnails=images.counts,
@@ -262,8 +281,8 @@ def _theme_static() -> Path:
 
 def check(site: Path, drafts: bool = False) -> tuple[list[Problem], int, int]:
     """Validate config and content without writing anything: (problems, files, articles)."""
-    site = site.resolve()
+    site = require_site(site)
     config = load_config(site)
     loaded = load_content(site, site / "content", os.cpu_count() or 1)
-    problems = list(loaded.problems) + check_images(site, loaded.articles, config, drafts)
+    problems = content_problems(site) + list(loaded.problems) + check_images(site, loaded.articles, config, drafts)
     return problems, loaded.files, len(loaded.articles)

@@ -135,3 +135,22 @@ def test_init_refuses_a_non_empty_folder(tmp_path):
 def test_console_script_entry_point_is_main():
     text = (REPO / "pyproject.toml").read_text()
     assert 'digest = "digest.cli:main"' in text
+
+
+def test_missing_site_folder_is_an_error_not_an_empty_site(tmp_path):
+    missing = tmp_path / "nowhere"
+    for command in ("build", "check"):
+        done = run(command, str(missing))
+        assert done.returncode == 1
+        assert f"site folder not found: {missing}" in done.stderr
+    assert not missing.exists()
+
+
+def test_site_without_content_builds_with_a_warning(make_site):
+    site = make_site({"digest.toml": "search = true\n"})
+    done = run("build", str(site))
+    assert done.returncode == 0
+    assert "content: warning: folder not found: the site has no records yet" in done.stderr
+    assert (site / "build" / "index.html").is_file()
+    assert not (site / "build" / "pagefind").exists()
+    assert run("build", str(site), "--strict").returncode == 1
