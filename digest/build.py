@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import os
 import shutil
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from digest import __version__
+from digest import toolchain
 from digest.cache import BuildCache, inputs_fingerprint
 from digest.config import CONFIG_NAME, Config, load_config
 from digest.errors import BuildError, Problem
@@ -259,7 +258,7 @@ def _fingerprint(site: Path, config: Config, drafts: bool) -> str:
     theme = theme_dir()
     program = Path(__file__).resolve().parent
     searching = bool(config.search and pagefind_executable())
-    extra = f"{__version__}|{sys.version}|drafts={drafts}|search={searching}"
+    extra = f"{toolchain()}|drafts={drafts}|search={searching}"
     return inputs_fingerprint(
         [site / "content", site / "templates", site / "static", theme / "templates", theme / "static"],
         [site / CONFIG_NAME, *sorted(program.rglob("*.py"))],

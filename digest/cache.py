@@ -16,12 +16,11 @@ import hmac
 import os
 import pickle
 import secrets
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from digest import __version__
+from digest import toolchain
 from digest.load import FileResult
 from digest.write import OutputRecord
 
@@ -52,7 +51,7 @@ def _key() -> bytes:
 
 
 def _stamp() -> bytes:
-    return f"digest-cache {FORMAT} {__version__} {sys.version_info[:2]}".encode()
+    return f"digest-cache {FORMAT} {toolchain()}".encode()
 
 
 def read_blob(path: Path) -> Any | None:

@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 from jinja2 import meta
 
-from digest import __version__
+from digest import toolchain
 from digest.errors import TemplateError
 from digest.model import PageSpec, Shared
 from digest.write import OutputRecord, stage
@@ -170,7 +170,7 @@ def _reduce_shared(value: Shared) -> tuple:
 def page_key(spec: PageSpec, template_key: str) -> str:
     """Digest of everything a page's bytes depend on: program version, templates, context."""
     h = hashlib.blake2b(digest_size=16)
-    h.update(f"{__version__}\0{spec.template}\0{template_key}\0".encode())
+    h.update(f"{toolchain()}\0{spec.template}\0{template_key}\0".encode())
     h.update(_pickled(spec.context))
     return h.hexdigest()
 
