@@ -55,6 +55,7 @@ _TextDatesLoader.yaml_implicit_resolvers = {
     for first, resolvers in _Loader.yaml_implicit_resolvers.items()
 }
 
+_TOP_KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)[ \t]*:(?:[ \t]|$)", re.MULTILINE)
 _LOCALE = re.compile(r"^[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*$")
 _DROPPED = frozenset({"secured"})
 _KNOWN = frozenset({
@@ -430,6 +431,17 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         return FileResult(None, (Problem(source, first_line, None, f"front matter must be a mapping of fields, got {_kind(data)}"),))
     if ("*" in front or "<<" in front) and _count_nodes(data, MAX_NODES) < 0:  # aliases can explode
         return FileResult(None, (Problem(source, None, None, f"front matter too large or too deeply nested (more than {MAX_NODES} values or 50 levels)"),))
+    seen_keys: dict[str, int] = {}
+    for number, match in enumerate(_TOP_KEY.finditer(front)):
+        key = match.group(1)
+        if key in seen_keys:
+            line = front.count("\n", 0, match.start()) + first_line
+            report.items.append(Problem(source, line, key, f"given twice (first on line {seen_keys[key]}); "
+                                        "the last one is used", "warning"))
+        else:
+            seen_keys[key] = front.count("\n", 0, match.start()) + first_line
+        if number > 500:
+            break
     if not all(isinstance(k, str) for k in data):
         bad = next(k for k in data if not isinstance(k, str))
         report.warn((), f"field name {bad!r} is not a string; ignored")

@@ -170,6 +170,8 @@ WARNINGS = [
      "content/x.md:4: warning: provider: has neither a name nor a domain; ignored"),
     ("javascript webUrl", "webUrl: 'javascript:alert(1)'",
      "content/x.md:4: warning: webUrl: not an http(s) URL; it will not be linked"),
+    ("field given twice", "title: again",
+     "content/x.md:4: warning: title: given twice (first on line 2); the last one is used"),
     ("quality word", "quality: high",
      "content/x.md:4: warning: quality: expected an integer, got a string; treated as unknown"),
     ("heat list", "heat: []",
