@@ -165,7 +165,8 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
 
     with phase("plan"):
         plan = plan_site(loaded.articles, config, images=images.mapping, drafts=drafts,
-                         related_state=cache.state.get("related"))
+                         related_state=cache.state.get("related"),
+                         search=bool(config.search and pagefind_executable()))
 
     old_keys: dict[str, str] = cache.state.get("page_keys", {})
     outputs: dict[str, OutputRecord] = dict(images.kept)

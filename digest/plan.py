@@ -170,7 +170,6 @@ class _Planner:
                 {"name": "Topics", "url": self.url("topics/")},
                 {"name": "Sources", "url": self.url("sources/")},
                 {"name": "Archive", "url": self.url("archive/")},
-                {"name": "Search", "url": self.url("search/")},
             ],
             "stylesheet": self.url("static/style.css"),
         }
@@ -486,14 +485,19 @@ def plan_site(
     images: Mapping[str, Mapping[str, Any]] | None = None,
     drafts: bool = False,
     related_state: RelatedState | None = None,
+    search: bool = True,
 ) -> SitePlan:
     """Every page of the site for ``articles`` (already loaded and deduplicated).
 
     ``related_state`` is the previous plan's `SitePlan.related_state`: with it the
     related lists are recomputed only from the first changed article onward.
+    ``search`` says whether a search index will be built: without one there is no
+    search page and no Search link (a page that cannot work is worse than none).
     """
     shown = sorted(select(articles, config, drafts), key=lambda a: a.id)
     planner = _Planner(shown, config, images or {}, {})
+    if search:
+        planner.site["nav"].append({"name": "Search", "url": planner.url("search/")})
     planner.related, new_state = compute_related(docs_for(shown), config.related_count, related_state)
     editions = build_editions(shown, config)
     pages: list[PageSpec] = [planner.home_page(editions)]
@@ -504,7 +508,8 @@ def plan_site(
     pages += planner.archive_pages()
     pages.append(planner.page("404.html", "404.html", "404", "Page not found",
                               "The page you asked for is not here.", heading="Page not found"))
-    pages.append(search_page(planner))
+    if search:
+        pages.append(search_page(planner))
     annotate(pages, config, config.title)
     feed_pages, feed_links = plan_feeds(planner, editions, config, _day_name)
     attach_feed_links(pages, feed_links)

@@ -307,3 +307,21 @@ def test_no_third_party_requests(make_site):
             assert not src.startswith(("http:", "https:", "//")) or src.startswith("http://localhost:8000/"), src
         assert "img.example" not in html.split("<body", 1)[0]
         assert 'src="https://img.example' not in html
+
+
+def test_no_search_page_or_link_without_a_search_index(make_site):
+    site = make_site({
+        "content/a.md": record("Searchable story", webUrl='"https://c.example/s"'),
+        "digest.toml": "search = false\n",
+    })
+    build(site, jobs=1)
+    out = site / "build"
+    assert not (out / "search").exists()
+    assert 'href="/search/"' not in (out / "index.html").read_text(encoding="utf-8")
+    (site / "digest.toml").write_text("search = true\n", encoding="utf-8")
+    build(site, jobs=1)
+    from digest.search import pagefind_executable
+
+    if pagefind_executable():
+        assert (out / "search" / "index.html").is_file()
+        assert 'href="/search/"' in (out / "index.html").read_text(encoding="utf-8")
