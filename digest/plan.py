@@ -22,7 +22,7 @@ from digest.meta import annotate
 from digest.model import Article, Edition, PageSpec, Provider, Shared, Topic
 from digest.related import RelatedState, compute_related, docs_for, pick
 from digest.search import search_page
-from digest.text import short_hash, slugify, term_key
+from digest.text import short_hash, slugify, term_key, url_identity
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
@@ -155,7 +155,7 @@ class _Planner:
         self.images = images
         self.related = related
         self.paths = {a.id: self.article_path(a) for a in articles}
-        self.by_web_url = {a.web_url: a for a in articles if a.web_url}
+        self.by_web_url = {url_identity(a.web_url): a for a in articles if a.web_url}
         self.cards: dict[str, dict] = {}
         self.site = {
             "title": config.title,
@@ -293,7 +293,7 @@ class _Planner:
             curated = []
             seen = {article.id}
             for ref in article.related:
-                target = self.by_web_url.get(ref.web_url) if ref.web_url else None
+                target = self.by_web_url.get(url_identity(ref.web_url)) if ref.web_url else None
                 if target is not None:
                     if target.id in seen:
                         continue

@@ -6,7 +6,7 @@ import hashlib
 import re
 import unicodedata
 from functools import cache
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import markdown
 import nh3
@@ -92,6 +92,22 @@ def safe_url(value: object, schemes: frozenset[str] = LINK_SCHEMES) -> str | Non
     if not host or any(c in host for c in "<>\"'`\\"):
         return None
     return url
+
+
+def url_identity(url: str) -> str:
+    """A URL reduced to what names the story: ``https``, host lower-cased, no fragment.
+
+    ``//host/x``, ``http://HOST/x#top`` and ``https://host/x`` are one story.
+    """
+    text = url.strip()
+    if text.startswith("//"):
+        text = "https:" + text
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return text
+    scheme = "https" if parts.scheme.lower() in ("http", "https") else parts.scheme.lower()
+    return urlunsplit((scheme, parts.netloc.lower(), parts.path, parts.query, ""))
 
 
 def _filter_note_attribute(tag: str, attribute: str, value: str) -> str | None:

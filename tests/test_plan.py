@@ -325,3 +325,20 @@ def test_no_search_page_or_link_without_a_search_index(make_site):
     if pagefind_executable():
         assert (out / "search" / "index.html").is_file()
         assert 'href="/search/"' in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_curated_entry_links_to_our_page_whatever_the_url_spelling(make_site):
+    site = make_site({
+        "content/a.md": record("Our copy of the story", webUrl='"https://News.example.com/story"'),
+        "content/b.md": (
+            "---\ntitle: Another story\npublishedDateTime: 2024-01-03T10:00:00Z\n"
+            "webUrl: https://c.example/b\nrelated:\n  - title: Coverage\n"
+            "    webUrl: //news.example.com/story#top\n---\n"
+        ),
+        "digest.toml": "search = false\n",
+    })
+    result = build(site, jobs=1)
+    assert result.articles == 2
+    page = next((site / "build").glob("2024/01/03/*/index.html")).read_text(encoding="utf-8")
+    ours = next((site / "build").glob("2024/01/02/*/index.html")).parent.name
+    assert f'/{ours}/"' in page
