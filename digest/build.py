@@ -175,11 +175,15 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
     try:
         with phase("render"):
             memo: dict[str, str] = {}
-            keys = [page_key(p, template_digest(env, p.template, memo)) for p in plan.pages]
             todo, todo_keys = [], []
-            for spec, key in zip(plan.pages, keys, strict=True):
+            for spec in plan.pages:
                 record = previous.get(spec.path)
-                if record is not None and old_keys.get(spec.path) == key and _intact(out, spec.path, record):
+                if record is None or spec.path not in old_keys:
+                    todo.append(spec)  # new here: nothing to compare with, the renderer keys it
+                    todo_keys.append("")
+                    continue
+                key = page_key(spec, template_digest(env, spec.template, memo))
+                if old_keys[spec.path] == key and _intact(out, spec.path, record):
                     outputs[spec.path] = record
                     unchanged += 1
                 else:

@@ -197,11 +197,14 @@ class _Job:
 
 def _render_slice(job: _Job, env: jinja2.Environment, start: int, end: int) -> list[Rendered]:
     done = []
+    memo: dict[str, str] = {}
     for index in range(start, end):
         spec = job.pages[index]
         data = render_page(env, spec)
         digest, changed = stage(job.out, job.staging, spec.path, data, job.previous.get(spec.path))
-        done.append(Rendered(spec.path, digest, changed, job.keys[index]))
+        # A page new to this output folder has no key yet: the worker computes it (in parallel).
+        key = job.keys[index] or page_key(spec, template_digest(env, spec.template, memo))
+        done.append(Rendered(spec.path, digest, changed, key))
     return done
 
 
@@ -224,7 +227,10 @@ def _worker_run(bounds: tuple[int, int]) -> list[Rendered]:
 def render_all(site: Path, env: jinja2.Environment, pages: Sequence[PageSpec], keys: Sequence[str],
                out: Path, staging: Path, previous: Mapping[str, OutputRecord], jobs: int,
                progress: Callable[[int], None] | None = None) -> list[Rendered]:
-    """Render and stage ``pages``; in ``jobs`` forked processes when there are many."""
+    """Render and stage ``pages``; in ``jobs`` forked processes when there are many.
+
+    ``keys`` holds each page's key, or an empty string for the worker to compute.
+    """
     job = _Job(site, pages, keys, out, staging, previous)
     total = len(pages)
     if jobs <= 1 or total < 300 or "fork" not in multiprocessing.get_all_start_methods():
