@@ -23,7 +23,7 @@ from digest.errors import BuildError, Problem
 from digest.images import ThumbnailCounts, build_images, check_images
 from digest.load import load_content
 from digest.plan import plan_site
-from digest.render import make_environment, page_key, render_all, template_digest, theme_dir
+from digest.render import make_environment, page_keys, render_all, theme_dir
 from digest.search import BUNDLE, SearchIndex, index_site, pagefind_executable
 from digest.write import OutputRecord, commit, record_of, stage, staging_dir, static_files
 
@@ -174,15 +174,16 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
     unchanged = len(images.kept)
     try:
         with phase("render"):
-            memo: dict[str, str] = {}
             todo, todo_keys = [], []
+            known = [spec for spec in plan.pages if spec.path in previous and spec.path in old_keys]
+            keys = dict(zip((spec.path for spec in known), page_keys(env, known), strict=True))
             for spec in plan.pages:
                 record = previous.get(spec.path)
-                if record is None or spec.path not in old_keys:
+                key = keys.get(spec.path)
+                if record is None or key is None:
                     todo.append(spec)  # new here: nothing to compare with, the renderer keys it
                     todo_keys.append("")
                     continue
-                key = page_key(spec, template_digest(env, spec.template, memo))
                 if old_keys[spec.path] == key and _intact(out, spec.path, record):
                     outputs[spec.path] = record
                     unchanged += 1
@@ -273,7 +274,7 @@ def _fingerprint(site: Path, config: Config, drafts: bool) -> str:
 
 def _intact(out: Path, path: str, record: OutputRecord) -> bool:
     try:
-        st = os.stat(out / path)
+        st = os.stat(f"{out}/{path}")  # a string join: Path objects cost more than the stat
     except OSError:
         return False
     return st.st_size == record.size and st.st_mtime_ns == record.mtime_ns

@@ -6,6 +6,7 @@ import difflib
 import re
 import tomllib
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -65,11 +66,16 @@ class Config:
     @property
     def base_path(self) -> str:
         """Path part of `base_url`, always starting and ending with ``/``."""
-        return urlsplit(self.base_url).path or "/"
+        return _path_of(self.base_url)
 
     def absolute(self, path: str) -> str:
         """Absolute URL of a site path given relative to the site root (``a/b/``)."""
         return self.base_url + path.lstrip("/")
+
+
+@lru_cache(maxsize=8)
+def _path_of(url: str) -> str:
+    return urlsplit(url).path or "/"
 
 
 _FORMATS = {"webp", "avif", "jpeg", "png"}

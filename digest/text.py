@@ -102,6 +102,12 @@ def url_identity(url: str) -> str:
     text = url.strip()
     if text.startswith("//"):
         text = "https:" + text
+    elif text[:7].lower() == "http://":
+        text = "https://" + text[7:]
+    if text.startswith("https://") and "#" not in text:
+        host = text[8:].partition("/")[0]
+        if host == host.lower() and "?" not in host:
+            return text  # already in identity form (the common case: no parsing)
     try:
         parts = urlsplit(text)
     except ValueError:
