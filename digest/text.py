@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 import markdown
@@ -46,6 +46,7 @@ def short_hash(text: str, length: int = 10) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:length]
 
 
+@lru_cache(maxsize=8192)
 def term_key(name: str) -> str:
     """Identity of a topic name: NFKC, case-folded, whitespace collapsed."""
     return _SPACE.sub(" ", unicodedata.normalize("NFKC", name).casefold()).strip()
