@@ -14,10 +14,12 @@ from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
 import yaml
+from yaml.constructor import SafeConstructor
 
 from digest.errors import Problem
 from digest.model import Article, ImageRef, Provider, RelatedRef
@@ -54,6 +56,76 @@ _TextDatesLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in _Loader.yaml_implicit_resolvers.items()
 }
+
+_STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+_SAFE_SCALARS = SafeConstructor.yaml_constructors
+
+
+class _Unusual(Exception):
+    """The node tree uses YAML that `_construct` leaves to PyYAML (merge keys, !!set, ...)."""
+
+
+def _construct(node: yaml.Node, built: dict[int, Any]) -> Any:
+    """Python data for a composed node, exactly as SafeLoader builds it, minus its overhead.
+
+    Aliased nodes are built once and shared (as PyYAML does), so alias bombs cost
+    no more than their text. Anything unusual raises `_Unusual`.
+    """
+    done = built.get(id(node))
+    if done is not None:
+        return done
+    tag = node.tag
+    if isinstance(node, yaml.ScalarNode):
+        if tag == _STR:
+            return node.value
+        method = _SAFE_SCALARS.get(tag)
+        if method is None or tag in (_SEQ, _MAP):
+            raise _Unusual(tag)
+        return method(_constructor(), node)
+    if isinstance(node, yaml.SequenceNode):
+        if tag != _SEQ:
+            raise _Unusual(tag)
+        items: list[Any] = []
+        built[id(node)] = items
+        items.extend(_construct(child, built) for child in node.value)
+        return items
+    if isinstance(node, yaml.MappingNode) and tag == _MAP:
+        mapping: dict[Any, Any] = {}
+        built[id(node)] = mapping
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise _Unusual("merge key")
+            key = _construct(key_node, built)
+            try:
+                hash(key)
+            except TypeError:
+                raise _Unusual("unhashable key") from None
+            mapping[key] = _construct(value_node, built)
+        return mapping
+    raise _Unusual(tag)
+
+
+@lru_cache(maxsize=1)
+def _constructor() -> SafeConstructor:
+    return SafeConstructor()
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.load(text, CSafeLoader)``, built from the C-composed node tree directly.
+
+    PyYAML's constructor spends more time in its generic machinery than in
+    parsing; front matter needs none of it. Unusual documents go through PyYAML.
+    """
+    node = yaml.compose(text, Loader=_Loader)
+    if node is None:
+        return None
+    try:
+        return _construct(node, {})
+    except _Unusual:
+        return yaml.load(text, Loader=_Loader)
+
 
 _TOP_KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)[ \t]*:(?:[ \t]|$)", re.MULTILINE)
 _LOCALE = re.compile(r"^[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*$")
@@ -406,7 +478,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     front, body, first_line = parts
     report.front, report.first_line = front, first_line
     try:
-        data = yaml.load(front, Loader=_Loader)
+        data = load_yaml(front)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + first_line if mark else None
