@@ -25,7 +25,7 @@ from digest.load import load_content
 from digest.plan import plan_site
 from digest.render import make_environment, page_keys, render_all, theme_dir
 from digest.search import BUNDLE, SearchIndex, index_site, pagefind_executable
-from digest.write import OutputRecord, commit, record_of, stage, staging_dir, static_files
+from digest.write import OutputRecord, commit, intact, record_of, stage, staging_dir, static_files
 
 Progress = Callable[[str, int, int], None]
 """Callback ``(phase, done, total)`` for progress display."""
@@ -63,12 +63,8 @@ class BuildResult:
     changed_paths: list[str] = field(default_factory=list)
     """Output paths written by this build."""
 
-    @property
-    def skipped(self) -> int:
-        """Record files that did not become articles (errors or duplicates)."""
-        return self.files - self.articles_loaded
-
     articles_loaded: int = 0
+    """Records that loaded (valid and not a duplicate story), published or not."""
     thumbnails: ThumbnailCounts = field(default_factory=ThumbnailCounts)
     """Thumbnails planned, reused, encoded, failed, and seconds spent (see `digest.images`)."""
     search: str = ""
@@ -140,7 +136,8 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         config = load_config(site)
         out = resolve_out(site, config, out)
         cache = BuildCache(site, out)
-        fingerprint = _fingerprint(site, config, drafts)
+        pagefind = pagefind_executable() if config.search else None
+        fingerprint = _fingerprint(site, drafts, pagefind)
         unchanged_build = cache.last_build(fingerprint)
     if unchanged_build is not None and _search_intact(out, config, unchanged_build.search):
         # Nothing the site is made from changed and every output is intact: done.
@@ -166,12 +163,12 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
     with phase("plan"):
         plan = plan_site(loaded.articles, config, images=images.mapping, drafts=drafts,
                          related_state=cache.state.get("related"),
-                         search=bool(config.search and pagefind_executable()))
+                         search=pagefind is not None)
 
     old_keys: dict[str, str] = cache.state.get("page_keys", {})
     outputs: dict[str, OutputRecord] = dict(images.kept)
-    changed: list[str] = []
     unchanged = len(images.kept)
+    problems = content_problems(site) + list(loaded.problems) + images.problems
     try:
         with phase("render"):
             todo, todo_keys = [], []
@@ -184,7 +181,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
                     todo.append(spec)  # new here: nothing to compare with, the renderer keys it
                     todo_keys.append("")
                     continue
-                if old_keys[spec.path] == key and _intact(out, spec.path, record):
+                if old_keys[spec.path] == key and intact(out, spec.path, record):
                     outputs[spec.path] = record
                     unchanged += 1
                 else:
@@ -193,28 +190,14 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
             report = (lambda n: progress("render", n, len(todo))) if progress else None
             rendered = render_all(site, env, todo, todo_keys, out, staging, previous, jobs, report)
             new_keys = {p: k for p, k in old_keys.items() if p in outputs}
-            digests: dict[str, str] = {}
-            for item in rendered:
-                new_keys[item.path] = item.key
-                digests[item.path] = item.digest
-                if item.changed:
-                    changed.append(item.path)
-                else:
-                    unchanged += 1
-            for path, source in static_files([_theme_static(), site / "static"]).items():
-                data = source.read_bytes()
-                digest, was_changed = stage(out, staging, path, data, previous.get(path))
-                digests[path] = digest
-                if was_changed:
-                    changed.append(path)
-                else:
-                    unchanged += 1
-            for path, (digest, was_changed) in images.staged.items():
-                digests[path] = digest
-                if was_changed:
-                    changed.append(path)
-                else:
-                    unchanged += 1
+            new_keys.update((item.path, item.key) for item in rendered)
+            staged = [(item.path, item.digest, item.changed) for item in rendered]
+            for path, source in static_files([theme_dir() / "static", site / "static"]).items():
+                staged.append((path, *stage(out, staging, path, source.read_bytes(), previous.get(path))))
+            staged += [(path, digest, was_changed) for path, (digest, was_changed) in images.staged.items()]
+            digests = {path: digest for path, digest, _ in staged}
+            changed = [path for path, _, was_changed in staged if was_changed]
+            unchanged += len(staged) - len(changed)
 
         with phase("write"):
             produced = set(outputs) | set(digests)
@@ -228,7 +211,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     if committed is not None:
-        committed(config, list(changed), result.removed, list(loaded.problems) + images.problems)
+        committed(config, list(changed), result.removed, list(problems))
 
     with phase("search"):
         if not config.search:
@@ -238,13 +221,12 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
             search = SearchIndex("skipped", "search index skipped: no articles to index")
         else:
             search = index_site(out, config, changed=result.removed > 0 or any(
-                p.endswith(".html") for p in changed))
+                p.endswith(".html") for p in changed), executable=pagefind)
 
     kinds = Counter(p.kind for p in plan.pages)
     kinds["static"] += sum(1 for p in outputs if p.startswith("static/"))
     built = BuildResult(
-        out=out, config=config, problems=content_problems(site) + list(loaded.problems) + images.problems,
-        files=loaded.files,
+        out=out, config=config, problems=problems, files=loaded.files,
         articles=len(plan.articles), pages=kinds, written=result.written, unchanged=unchanged,
         rendered=len(todo), removed=result.removed, timings=timings, changed_paths=changed, search=search.message,
         articles_loaded=len(loaded.articles), thumbnails=images.counts,
@@ -259,29 +241,16 @@ def _search_intact(out: Path, config: Config, last: str) -> bool:
     return not config.search or "skipped" in last or (out / BUNDLE / "pagefind.js").is_file()
 
 
-def _fingerprint(site: Path, config: Config, drafts: bool) -> str:
+def _fingerprint(site: Path, drafts: bool, pagefind: str | None) -> str:
     """Digest of everything a build reads: content, templates, static files, config, program."""
     theme = theme_dir()
     program = Path(__file__).resolve().parent
-    searching = bool(config.search and pagefind_executable())
-    extra = f"{toolchain()}|drafts={drafts}|search={searching}"
+    extra = f"{toolchain()}|drafts={drafts}|search={pagefind}"
     return inputs_fingerprint(
         [site / "content", site / "templates", site / "static", theme / "templates", theme / "static"],
         [site / CONFIG_NAME, *sorted(program.rglob("*.py"))],
         extra,
     )
-
-
-def _intact(out: Path, path: str, record: OutputRecord) -> bool:
-    try:
-        st = os.stat(f"{out}/{path}")  # a string join: Path objects cost more than the stat
-    except OSError:
-        return False
-    return st.st_size == record.size and st.st_mtime_ns == record.mtime_ns
-
-
-def _theme_static() -> Path:
-    return theme_dir() / "static"
 
 
 def check(site: Path, drafts: bool = False) -> tuple[list[Problem], int, int]:

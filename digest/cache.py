@@ -22,7 +22,7 @@ from typing import Any
 
 from digest import toolchain
 from digest.load import FileResult
-from digest.write import OutputRecord
+from digest.write import OutputRecord, intact
 
 CACHE_DIR = ".digest-cache"
 FORMAT = 4
@@ -216,13 +216,8 @@ class BuildCache:
         if not saved or saved[0] != fingerprint:
             return None
         out = saved[1]
-        for path, record in self.outputs.items():
-            try:
-                st = os.stat(out / path)
-            except OSError:
-                return None
-            if st.st_size != record.size or st.st_mtime_ns != record.mtime_ns:
-                return None
+        if not all(intact(out, path, record) for path, record in self.outputs.items()):
+            return None
         return saved[2]
 
     def save(self, outputs: dict[str, OutputRecord], state: dict[str, Any] | None = None) -> None:

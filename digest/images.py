@@ -49,7 +49,7 @@ from digest.errors import Problem
 from digest.load import IMAGES_DIR
 from digest.model import Article
 from digest.plan import select
-from digest.write import OutputRecord, stage
+from digest.write import OutputRecord, intact, stage
 
 RECIPE = 2
 """Bump when the way thumbnails are made changes: every thumbnail gets a new name."""
@@ -380,16 +380,6 @@ def make_thumbnails(raw: bytes, info: SourceInfo, thumbs: Sequence[Thumb], quali
     return made
 
 
-def _intact(out: Path, path: str, record: OutputRecord | None) -> bool:
-    if record is None:
-        return False
-    try:
-        st = os.stat(out / path)
-    except OSError:
-        return False
-    return st.st_size == record.size and st.st_mtime_ns == record.mtime_ns
-
-
 def _store_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -437,7 +427,7 @@ def _process(job: _Job, task: _Task) -> _Done:
     reused = 0
     for thumb in plan_thumbs(info, job.params):
         record = job.previous.get(thumb.path)
-        if _intact(job.out, thumb.path, record):
+        if intact(job.out, thumb.path, record):
             kept.append((thumb.path, record))
             reused += 1
             continue
@@ -618,7 +608,7 @@ def build_images(site: Path, articles: Sequence[Article], config: Config, drafts
             continue
         if info is not None:
             thumbs = plan_thumbs(info, params)
-            if all(_intact(out, t.path, previous.get(t.path)) for t in thumbs):
+            if all(intact(out, t.path, previous.get(t.path)) for t in thumbs):
                 infos[path.name] = info
                 for t in thumbs:
                     result.kept[t.path] = previous[t.path]

@@ -124,6 +124,17 @@ def commit(out: Path, staging: Path, changed: list[str], stale: list[str]) -> Co
     return CommitResult(len(changed), removed)
 
 
+def intact(out: Path, path: str, record: OutputRecord | None) -> bool:
+    """True when ``out/path`` still has the size and mtime the manifest ``record`` noted."""
+    if record is None:
+        return False
+    try:
+        st = os.stat(f"{out}/{path}")  # a string join: Path objects cost more than the stat
+    except OSError:
+        return False
+    return st.st_size == record.size and st.st_mtime_ns == record.mtime_ns
+
+
 def record_of(out: Path, path: str, digest: str) -> OutputRecord:
     """Manifest record for a file just committed."""
     st = os.stat(out / path)
