@@ -1,11 +1,13 @@
 """All incremental state of a site and its on-disk format (``SITE/.digest-cache/``).
 
 The cache holds parsed records (keyed by path, checked by stat and then by
-content hash) and the manifest of the output folder (what each output file's
-bytes were). It is versioned, safe to delete, and never trusted blindly: a file
-that is corrupt, from another program version, or not signed with this
-machine's cache key (a cache committed by someone else could otherwise run code
-when unpickled) is ignored and the build starts clean.
+content hash; spread over `SHARDS` files so that an edit rewrites one of them)
+and the manifest of the output folder (what each output file's bytes were).
+A `BuildCache` can be kept in memory across builds (see `BuildCache.begin`).
+It is versioned, safe to delete, and never trusted blindly: a file that is
+corrupt, from another program version, or not signed with this machine's cache
+key (a cache committed by someone else could otherwise run code when unpickled)
+is ignored and what it held is rebuilt.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from digest.load import FileResult
 from digest.write import OutputRecord, intact
 
 CACHE_DIR = ".digest-cache"
-FORMAT = 4
+FORMAT = 5
 """Bump when the layout of cached data changes."""
 
 
@@ -93,8 +95,31 @@ def write_blob(path: Path, value: Any) -> None:
         raise
 
 
+SHARDS = 32
+"""Parsed records are kept in this many files (``records-00.pickle`` ..), by a stable hash of
+the source path, so that editing one record rewrites one shard rather than every record."""
+_OLD_RECORDS = "records.pickle"
+"""The single records file of format 4 and earlier, removed when saving."""
+
+
+def shard_of(source: str) -> int:
+    """The shard of a record (BLAKE2b of its source path: stable across runs and machines)."""
+    digest = hashlib.blake2b(source.encode("utf-8", "surrogateescape"), digest_size=4).digest()
+    return int.from_bytes(digest, "big") % SHARDS
+
+
+def shard_name(index: int) -> str:
+    return f"records-{index:02x}.pickle"
+
+
 class RecordCache:
-    """Parsed records by path: reused when the stat matches, or when the bytes hash the same."""
+    """Parsed records by path: reused when the stat matches, or when the bytes hash the same.
+
+    ``entries`` is what the previous build saved; ``used`` is what this build
+    looked up or stored (saved in place of ``entries``: vanished records drop out).
+    Which shards differ between the two is tracked as the build goes, so that
+    saving rewrites only those.
+    """
 
     def __init__(self, entries: dict[str, tuple] | None = None):
         self.entries: dict[str, tuple] = entries or {}
@@ -102,6 +127,26 @@ class RecordCache:
         self.used: dict[str, tuple] = {}
         self.hits = 0
         self.changed = False
+        """An entry was added, replaced or re-stamped this build."""
+        self._dirty: set[int] = set()
+        """Shards with an entry added, replaced or re-stamped this build."""
+        self._unsaved: set[int] = set()
+        """Shards whose last write failed: rewritten with the next save."""
+        self._shards: dict[str, int] = {}
+        """Memo of `shard_of`."""
+
+    def shard(self, source: str) -> int:
+        index = self._shards.get(source)
+        if index is None:
+            index = self._shards[source] = shard_of(source)
+        return index
+
+    def begin(self) -> None:
+        """Forget this build's bookkeeping (``used``, ``hits``, dirty shards); keep ``entries``."""
+        self.used = {}
+        self.hits = 0
+        self.changed = False
+        self._dirty = set()
 
     def lookup(self, path: str, source: str) -> FileResult | None:
         entry = self.entries.get(source)
@@ -123,6 +168,7 @@ class RecordCache:
         if hashlib.blake2b(raw, digest_size=16).hexdigest() == digest:
             self.used[source] = (st.st_size, st.st_mtime_ns, digest, result)
             self.changed = True
+            self._dirty.add(self.shard(source))
             self.hits += 1
             return result
         return None
@@ -130,12 +176,54 @@ class RecordCache:
     def store(self, path: str, source: str, result: FileResult) -> None:
         if result.stamp is not None:
             self.used[source] = (*result.stamp, result)
-        self.changed = True
+            self.changed = True
+            self._dirty.add(self.shard(source))
+        # Without a stamp (unreadable file) nothing is kept: an old entry drops out on save.
+
+    def dirty_shards(self) -> set[int]:
+        """Shards whose saved content differs from what this build used."""
+        gone = self.entries.keys() - self.used.keys()
+        return self._dirty | self._unsaved | {self.shard(source) for source in gone}
 
     @property
     def dirty(self) -> bool:
         """True when what this build used differs from what was loaded."""
-        return self.changed or self.used.keys() != self.entries.keys()
+        return bool(self.dirty_shards())
+
+    def save(self, folder: Path, write: bool = True) -> list[Path]:
+        """Write the dirty shards of ``used`` to ``folder`` (an empty shard's file is deleted),
+        then make ``used`` the new ``entries``, as if just read back: ready for the next build.
+
+        Nothing is raised: a shard that cannot be written (or every dirty shard,
+        when ``write`` is false) is tried again by the next save. Returns the
+        shard files written or deleted.
+        """
+        dirty = self.dirty_shards()
+        parts: dict[int, dict[str, tuple]] = {index: {} for index in dirty}
+        if parts and write:
+            memo = self._shards  # filled for every used source by the read, lookup or store
+            for source, entry in self.used.items():
+                index = memo.get(source)
+                part = parts.get(self.shard(source) if index is None else index)
+                if part is not None:
+                    part[source] = entry
+        done: list[Path] = []
+        pending = sorted(dirty)
+        while pending and write:
+            path = folder / shard_name(pending[0])
+            try:
+                if parts[pending[0]]:
+                    write_blob(path, parts[pending[0]])
+                else:
+                    path.unlink(missing_ok=True)
+            except OSError:
+                break  # most likely an unwritable folder: do not pickle the rest in vain
+            done.append(path)
+            pending.pop(0)
+        self._unsaved = set(pending)
+        self.entries = self.used
+        self.begin()
+        return done
 
 
 def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str) -> str:
@@ -179,7 +267,14 @@ def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str) -> str:
 
 
 class BuildCache:
-    """The cache folder of one site, for one output folder; each part is read on first use."""
+    """The cache folder of one site, for one output folder; each part is read on first use.
+
+    One object can serve many builds in one process (the dev server keeps one):
+    call `begin` at the start of each build. After `save` the object holds
+    exactly what was saved, as if read back from disk, so the next build reads
+    no cache file at all; a part whose file another process rewrote since is read
+    again by `begin`. What `outputs` and `state` return must be treated as read-only.
+    """
 
     def __init__(self, site: Path, out: Path):
         self.dir = site / CACHE_DIR
@@ -187,26 +282,78 @@ class BuildCache:
         self._records: RecordCache | None = None
         self._outputs: dict[str, OutputRecord] | None = None
         self._state: dict[str, Any] | None = None
+        self._outputs_name = f"outputs-{self.out_key}.pickle"
+        self._state_name = f"state-{self.out_key}.pickle"
+        self._seen: dict[str, tuple[int, int, int] | None] = {}
+        """File name -> its stat when this object last read or wrote it."""
+        self._unsaved: set[str] = set()
+        """Parts (file names) whose last write failed: written by the next save."""
+
+    def _stat(self, name: str) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.dir / name)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def _read(self, name: str) -> Any | None:
+        self._seen[name] = self._stat(name)  # before reading: a later change is noticed by `begin`
+        return read_blob(self.dir / name)
+
+    def _moved(self, name: str) -> bool:
+        """Whether ``name`` changed on disk since this object last read or wrote it."""
+        return self._seen.get(name) != self._stat(name)
+
+    def begin(self) -> None:
+        """Start a build with this object: reset the per-build bookkeeping of `records`
+        (what was looked up, hits, dirty shards) and drop any part whose files were
+        rewritten by someone else since (it is read again on first use).
+        Not needed for a fresh object, harmless on one."""
+        if self._records is not None:
+            if any(self._moved(shard_name(index)) for index in range(SHARDS)):
+                self._records = None
+            else:
+                self._records.begin()
+        if self._outputs is not None and self._moved(self._outputs_name):
+            self._outputs = None
+            self._unsaved.discard(self._outputs_name)
+        if self._state is not None and self._moved(self._state_name):
+            self._state = None
+            self._unsaved.discard(self._state_name)
 
     @property
     def records(self) -> RecordCache:
-        """Parsed records of the previous build."""
+        """Parsed records of the previous build (every shard is read on first use)."""
         if self._records is None:
-            self._records = RecordCache(read_blob(self.dir / "records.pickle"))
+            records = RecordCache()
+            entries = records.entries
+            for index in range(SHARDS):
+                name = shard_name(index)
+                part = self._read(name)
+                if not isinstance(part, dict):
+                    if self._seen[name] is not None:
+                        records._unsaved.add(index)  # unusable: rewritten (or deleted) by the next save
+                    continue
+                for source, entry in part.items():
+                    if isinstance(source, str) and records.shard(source) == index:
+                        entries[source] = entry
+                    else:
+                        records._unsaved.add(index)
+            self._records = records
         return self._records
 
     @property
     def outputs(self) -> dict[str, OutputRecord]:
         """The output manifest of the previous build into this output folder."""
         if self._outputs is None:
-            self._outputs = read_blob(self.dir / f"outputs-{self.out_key}.pickle") or {}
+            self._outputs = self._read(self._outputs_name) or {}
         return self._outputs
 
     @property
     def state(self) -> dict[str, Any]:
         """Other incremental state (page keys, related lists, image facts)."""
         if self._state is None:
-            self._state = read_blob(self.dir / f"state-{self.out_key}.pickle") or {}
+            self._state = self._read(self._state_name) or {}
         return self._state
 
     def last_build(self, fingerprint: str) -> Any | None:
@@ -221,18 +368,45 @@ class BuildCache:
         return saved[2]
 
     def save(self, outputs: dict[str, OutputRecord], state: dict[str, Any] | None = None) -> None:
-        """Persist what this build used (entries for vanished records are dropped)."""
+        """Persist what this build used (entries for vanished records are dropped).
+
+        Only what changed is written: the dirty record shards, and the manifest
+        and state when they differ from the previous ones. Afterwards this object
+        holds what was saved, ready for the next build, even when the cache folder
+        is unwritable (then nothing is written and nothing is raised).
+        """
         try:
             (self.dir / f"summary-{self.out_key}.pickle").unlink(missing_ok=True)
-            # Each part is rewritten only when it changed (pickling them is not free).
-            if self.records.dirty:
-                write_blob(self.dir / "records.pickle", self.records.used)
-            if outputs != self.outputs:
-                write_blob(self.dir / f"outputs-{self.out_key}.pickle", outputs)
-            if state is not None and state != self.state:
-                write_blob(self.dir / f"state-{self.out_key}.pickle", state)
+            write = True
         except OSError:
-            pass  # a read-only site still builds; it is just not incremental
+            write = False  # a read-only site still builds; it is just not incremental on disk
+        if write:
+            with contextlib.suppress(OSError):
+                (self.dir / _OLD_RECORDS).unlink(missing_ok=True)  # format 4's single file
+        for path in self.records.save(self.dir, write):
+            self._seen[path.name] = self._stat(path.name)
+        outputs = dict(outputs)
+        if outputs != self.outputs or self._outputs_name in self._unsaved:
+            write = self._write(self._outputs_name, outputs, write)
+        self._outputs = outputs
+        if state is not None:
+            if state != self.state or self._state_name in self._unsaved:
+                self._write(self._state_name, state, write)
+            self._state = state
+
+    def _write(self, name: str, value: Any, write: bool) -> bool:
+        """Write one part (unless ``write`` is false); False when it was not written."""
+        if write:
+            try:
+                write_blob(self.dir / name, value)
+            except OSError:
+                write = False
+        if write:
+            self._seen[name] = self._stat(name)
+            self._unsaved.discard(name)
+        else:
+            self._unsaved.add(name)
+        return write
 
     def save_summary(self, fingerprint: str, out: Path, result: Any) -> None:
         """Remember a finished build's inputs fingerprint and result, for `last_build`."""
