@@ -172,16 +172,10 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
     try:
         with phase("render"):
             todo, todo_keys = [], []
-            known = [spec for spec in plan.pages if spec.path in previous and spec.path in old_keys]
-            keys = dict(zip((spec.path for spec in known), page_keys(env, known), strict=True))
-            for spec in plan.pages:
+            keys = page_keys(env, plan.pages)
+            for spec, key in zip(plan.pages, keys, strict=True):
                 record = previous.get(spec.path)
-                key = keys.get(spec.path)
-                if record is None or key is None:
-                    todo.append(spec)  # new here: nothing to compare with, the renderer keys it
-                    todo_keys.append("")
-                    continue
-                if old_keys[spec.path] == key and intact(out, spec.path, record):
+                if record is not None and old_keys.get(spec.path) == key and intact(out, spec.path, record):
                     outputs[spec.path] = record
                     unchanged += 1
                 else:

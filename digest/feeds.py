@@ -27,11 +27,12 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
+from functools import cache, partial
 from typing import Any, Protocol
 from urllib.parse import quote
 
 from digest.config import Config
-from digest.model import Article, Edition, PageSpec, Provider, Shared, Topic
+from digest.model import Article, Edition, PageSpec, Provider, Topic, fixed, input_key
 from digest.text import safe_url, term_key
 
 FORMATS = (
@@ -61,8 +62,17 @@ class PlannerView(Protocol):
     topics: dict[str, Topic]
     providers: dict[str, tuple[Provider, str]]
     paths: dict[str, str]
+    site_key: str
 
     def card(self, article: Article) -> dict: ...
+
+    def digests_of(self, ids: Iterable[str]) -> tuple[str, ...]: ...
+
+
+def output(path: str, template: str, kind: str, planner: PlannerView, inputs: tuple,
+           build: Callable[[], dict]) -> PageSpec:
+    """A non-HTML output whose context ``build()`` makes from what ``inputs`` names."""
+    return PageSpec(path, template, kind, input_key(planner.site_key, path, template, inputs), build)
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -130,7 +140,7 @@ class _Entries:
         largest = (card.get("image") or {}).get("largest")
         if largest:
             image = {"url": self.config.absolute(largest), "type": image_type(largest)}
-        entry = Shared({
+        entry = {
             "id": url,
             "url": url,
             "title": xml_text(article.title),
@@ -143,7 +153,7 @@ class _Entries:
             "categories": [xml_text(t["name"]) for t in card["topics"]],
             "author": author,
             "image": image,
-        })
+        }
         self._entries[article.id] = entry
         return entry
 
@@ -190,7 +200,6 @@ class _Entries:
                 clean = public_value(key, value)
                 if clean is not _DROP:
                     doc[key] = clean
-        doc = Shared(doc)
         self._records[article.id] = doc
         return doc
 
@@ -236,25 +245,32 @@ def public_value(key: str, value: Any) -> Any:
 # --------------------------------------------------------------------------- feeds
 
 
-def _feed_pages(base: str, title: str, description: str, home: str, entries: list[dict],
-                config: Config, author: str) -> list[PageSpec]:
-    """The three formats of one feed at ``base`` (``""``, ``topics/ai/``...)."""
-    newest = max((e["updated"] for e in entries), default=rfc3339(EPOCH))
-    newest_published = max((e["published_822"] for e in entries[:1]), default=rfc822(EPOCH))
+def _feed_pages(base: str, title: str, description: str, home: str, inputs: tuple,
+                entries: Callable[[], list[dict]], config: Config, author: str,
+                planner: PlannerView) -> list[PageSpec]:
+    """The three formats of one feed at ``base`` (``""``, ``topics/ai/``...).
+
+    ``entries()`` makes the feed's entries; ``inputs`` must determine them.
+    """
     urls = {fmt: config.absolute(base + name) for fmt, name, *_ in FORMATS}
-    feed = {
-        "title": xml_text(title), "description": xml_text(description),
-        "home_url": home, "urls": urls, "language": config.language,
-        "updated": newest, "published_822": newest_published,
-        "author": xml_text(author), "entries": entries,
-    }
-    pages = []
-    for fmt, name, template, _media, _label in FORMATS:
-        context = {"feed": feed, "self_url": urls[fmt]}
-        if fmt == "json":
-            context = {"data": json_feed(feed)}
-        pages.append(PageSpec(base + name, template, context, f"feed-{fmt}"))
-    return pages
+
+    @cache
+    def feed() -> dict:
+        items = entries()
+        return {
+            "title": xml_text(title), "description": xml_text(description),
+            "home_url": home, "urls": urls, "language": config.language,
+            "updated": max((e["updated"] for e in items), default=rfc3339(EPOCH)),
+            "published_822": max((e["published_822"] for e in items[:1]), default=rfc822(EPOCH)),
+            "author": xml_text(author), "entries": items,
+        }
+
+    def context(fmt: str) -> dict:
+        return {"data": json_feed(feed())} if fmt == "json" else {"feed": feed(), "self_url": urls[fmt]}
+
+    inputs = (title, description, home, author, inputs)
+    return [output(base + name, template, f"feed-{fmt}", planner, inputs, partial(context, fmt))
+            for fmt, name, template, _media, _label in FORMATS]
 
 
 def json_feed(feed: Mapping[str, Any]) -> dict:
@@ -348,23 +364,31 @@ def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config
     outline: dict[str, list[dict]] = {"Site": [], "Topics": [], "Sources": []}
     site_author = config.title
 
-    def add(base: str, title: str, description: str, home: str, items: list[Article] | list[dict],
-            key: tuple[str, str], group: str) -> None:
-        data = [i if isinstance(i, dict) else entries.entry(i) for i in items[:limit]]
-        pages.extend(_feed_pages(base, title, description, home, data, config, site_author))
+    def add(base: str, title: str, description: str, home: str, inputs: tuple,
+            items: Callable[[], list[dict]], key: tuple[str, str], group: str) -> None:
+        pages.extend(_feed_pages(base, title, description, home, inputs, items, config, site_author, planner))
         links[key] = discovery_links(config, base, title)
         outline[group].append({"title": xml_text(title), "html_url": home,
                                "xml_url": config.absolute(base + "rss.xml"),
                                "description": xml_text(description)})
 
-    add("", config.title, config.description, config.absolute(""), articles, ("home", ""), "Site")
+    def article_feed(base: str, title: str, description: str, items: list[Article],
+                     key: tuple[str, str], group: str) -> None:
+        shown = items[:limit]
+        ids = tuple(a.id for a in shown)
+        add(base, title, description, config.absolute(base), planner.digests_of(ids),
+            lambda: [entries.entry(a) for a in shown], key, group)
+
+    article_feed("", config.title, config.description, articles, ("home", ""), "Site")
     by_id = {a.id: a for a in planner.articles}
-    published_editions = [e for e in reversed(editions)
-                          if any(by_id[i].is_published for i in e.article_ids)]
-    edition_items = [edition_entry(e, by_id, entries, config, day_name(e.day))
-                     for e in published_editions[:limit]]
+    published_editions = [(e, tuple(i for i in e.article_ids if by_id[i].is_published))
+                          for e in reversed(editions)]
+    published_editions = [(e, ids) for e, ids in published_editions if ids][:limit]
     add("editions/", f"{config.title}: daily editions", "One entry per daily edition and its top stories.",
-        config.absolute("editions/"), edition_items, ("edition", ""), "Site")
+        config.absolute("editions/"),
+        tuple((e.day, day_name(e.day), planner.digests_of(ids)) for e, ids in published_editions),
+        lambda: [edition_entry(e, by_id, entries, config, day_name(e.day)) for e, _ in published_editions],
+        ("edition", ""), "Site")
 
     by_topic: dict[str, list[Article]] = defaultdict(list)
     by_provider: dict[str, list[Article]] = defaultdict(list)
@@ -375,22 +399,21 @@ def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config
             by_provider[article.provider.key].append(article)
     for key, topic in sorted(planner.topics.items(), key=lambda kv: (kv[1].name.casefold(), kv[0])):
         if by_topic.get(key):
-            base = f"topics/{topic.slug}/"
-            add(base, f"{config.title}: {topic.name}", f"The latest curated stories about {topic.name}.",
-                config.absolute(base), by_topic[key], ("topic", key), "Topics")
+            article_feed(f"topics/{topic.slug}/", f"{config.title}: {topic.name}",
+                         f"The latest curated stories about {topic.name}.", by_topic[key], ("topic", key), "Topics")
     for key, (provider, slug) in sorted(planner.providers.items(),
                                         key=lambda kv: (kv[1][0].name.casefold(), kv[0])):
         if by_provider.get(key):
-            base = f"sources/{slug}/"
-            add(base, f"{config.title}: {provider.name}",
-                f"The latest curated stories from {provider.name} ({key}).",
-                config.absolute(base), by_provider[key], ("source", key), "Sources")
+            article_feed(f"sources/{slug}/", f"{config.title}: {provider.name}",
+                         f"The latest curated stories from {provider.name} ({key}).", by_provider[key],
+                         ("source", key), "Sources")
 
-    pages.append(PageSpec("feeds.opml", "feeds.opml", {
+    opml = {
         "title": xml_text(f"{config.title}: every feed"),
         "home_url": config.absolute(""),
         "groups": [{"title": g, "feeds": f} for g, f in outline.items() if f],
-    }, "opml"))
+    }
+    pages.append(output("feeds.opml", "feeds.opml", "opml", planner, (opml,), fixed(opml)))
     pages += _api_pages(planner, config, entries, articles, by_topic, by_provider)
     return pages, links
 
@@ -401,23 +424,27 @@ def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config
 def _api_pages(planner: PlannerView, config: Config, entries: _Entries, articles: list[Article],
                by_topic: Mapping[str, list[Article]],
                by_provider: Mapping[str, list[Article]]) -> list[PageSpec]:
-    pages = [PageSpec(f"api/articles/{a.id}.json", "json:api", {"data": entries.record(a)}, "api")
+    def document(article: Article) -> dict:
+        return {"data": entries.record(article)}
+
+    pages = [PageSpec(f"api/articles/{a.id}.json", "json:api", "api", planner.digests_of((a.id,)),
+                      partial(document, a))  # the article's digest covers the whole document
              for a in articles]
     size = config.page_size
     hot = config.api_min_heat > -1
 
+    def collection_page(doc: dict, chunk: list[Article], next_page: str | None) -> dict:
+        return {"data": {**doc, "value": [entries.record(a) for a in chunk], "nextPage": next_page}}
+
     def collection(base: str, title: str, items: list[Article]) -> dict:
         count = max(1, math.ceil(len(items) / size))
         for n in range(1, count + 1):
-            doc = {
-                "title": title,
-                "page": n,
-                "pages": count,
-                "total": len(items),
-                "value": [entries.record(a) for a in items[(n - 1) * size: n * size]],
-                "nextPage": config.absolute(f"{base}{n + 1}.json") if n < count else None,
-            }
-            pages.append(PageSpec(f"{base}{n}.json", "json:api", {"data": doc}, "api"))
+            chunk = items[(n - 1) * size: n * size]
+            doc = {"title": title, "page": n, "pages": count, "total": len(items)}
+            next_page = config.absolute(f"{base}{n + 1}.json") if n < count else None
+            pages.append(output(f"{base}{n}.json", "json:api", "api", planner,
+                                (doc, next_page, planner.digests_of(a.id for a in chunk)),
+                                partial(collection_page, doc, chunk, next_page)))
         return {"title": title, "url": config.absolute(f"{base}1.json"), "total": len(items)}
 
     def both(base: str, title: str, items: list[Article], **extra: Any) -> dict:
@@ -440,7 +467,7 @@ def _api_pages(planner: PlannerView, config: Config, entries: _Entries, articles
     index = {"title": config.title, "description": config.description, "home_page_url": config.absolute(""),
              "pageSize": size, "minHeat": config.api_min_heat if hot else None,
              "latest": latest, "topics": topics, "sources": sources}
-    pages.append(PageSpec("api/index.json", "json:api", {"data": index}, "api"))
+    pages.append(output("api/index.json", "json:api", "api", planner, (index,), fixed({"data": index})))
     return pages
 
 
@@ -449,14 +476,21 @@ def _api_pages(planner: PlannerView, config: Config, entries: _Entries, articles
 
 def sitemap_loc(url: str) -> str:
     """``url`` percent-encoded as the sitemap protocol wants (ASCII, no spaces)."""
+    if _PLAIN_URL.fullmatch(url):
+        return url  # nothing to encode (the common case)
     return quote(url, safe=":/?#[]@!$&'()*+,;=%~")
 
 
+_PLAIN_URL = re.compile(r"[A-Za-z0-9:/?#\[\]@!$&'()*+,;=%~._-]*")
+
+
 def plan_sitemap(entries: Sequence[Mapping[str, str]], config: Config, site: Mapping[str, Any],
-                 max_urls: int = SITEMAP_MAX_URLS, max_bytes: int = SITEMAP_MAX_BYTES) -> list[PageSpec]:
+                 max_urls: int = SITEMAP_MAX_URLS, max_bytes: int = SITEMAP_MAX_BYTES,
+                 site_key: str = "") -> list[PageSpec]:
     """``sitemap.xml`` (a plain urlset, or an index of parts past the limits) and ``robots.txt``.
 
     ``entries`` are ``{"loc", "lastmod"}``; parts go to ``sitemaps/sitemap-<n>.xml``.
+    ``site_key`` is the planner's digest of the site settings (part of every key).
     """
     overhead = 200
     parts: list[list[Mapping[str, str]]] = [[]]
@@ -468,74 +502,52 @@ def plan_sitemap(entries: Sequence[Mapping[str, str]], config: Config, site: Map
             size = overhead
         parts[-1].append(entry)
         size += cost
+
+    def spec(path: str, template: str, kind: str, context: dict, inputs: Any) -> PageSpec:
+        return PageSpec(path, template, kind, input_key(site_key, path, template, inputs), fixed(context))
+
+    def listed(part: list[Mapping[str, str]]) -> str:
+        return "\n".join(f"{e['loc']} {e.get('lastmod', '')}" for e in part)
+
     pages: list[PageSpec]
     if len(parts) == 1:
-        pages = [PageSpec("sitemap.xml", "sitemap.xml", {"entries": parts[0], "site": site}, "sitemap")]
+        pages = [spec("sitemap.xml", "sitemap.xml", "sitemap", {"entries": parts[0], "site": site},
+                      listed(parts[0]))]
     else:
         index = []
         pages = []
         for n, part in enumerate(parts, 1):
             path = f"sitemaps/sitemap-{n}.xml"
-            pages.append(PageSpec(path, "sitemap.xml", {"entries": part, "site": site}, "sitemap"))
+            pages.append(spec(path, "sitemap.xml", "sitemap", {"entries": part, "site": site}, listed(part)))
             index.append({"loc": config.absolute(path),
                           "lastmod": max((e.get("lastmod", "") for e in part), default="")})
-        pages.insert(0, PageSpec("sitemap.xml", "sitemap-index.xml", {"sitemaps": index, "site": site},
-                                 "sitemap"))
-    pages.append(PageSpec("robots.txt", "robots.txt",
-                          {"sitemap": config.absolute("sitemap.xml"), "site": site}, "robots"))
+        pages.insert(0, spec("sitemap.xml", "sitemap-index.xml", "sitemap", {"sitemaps": index, "site": site},
+                             index))
+    robots = {"sitemap": config.absolute("sitemap.xml"), "site": site}
+    pages.append(spec("robots.txt", "robots.txt", "robots", robots, robots["sitemap"]))
     return pages
 
 
 def sitemap_entries(pages: Sequence[PageSpec], config: Config,
-                    articles: Sequence[Article], paths: Mapping[str, str]) -> list[dict]:
+                    articles: Sequence[Article], drafts: set[str]) -> list[dict]:
     """One entry per HTML page except 404 and draft articles; lastmod from the records.
 
     An article page's lastmod is its record's update (else publication) time; a
-    listing's is the newest of the stories it shows.
+    listing's is the newest of the stories it shows (`PageSpec.shows`).
     """
     lastmod: dict[str, datetime] = {a.id: _updated(a) for a in articles}
+    formatted: dict[str, str] = {}
     entries = []
     for spec in pages:
         if not spec.path.endswith(".html") or spec.kind == "404":
             continue
-        page = spec.context["page"]
-        if spec.kind == "article" and page["article"].get("draft"):
+        if spec.kind == "article" and spec.shows[0] in drafts:
             continue
-        ids = [page["article"]["id"]] if spec.kind == "article" else _shown_ids(page)
-        times = [lastmod[i] for i in ids if i in lastmod]
-        entries.append({"loc": sitemap_loc(config.absolute(page["path"])),
-                        "lastmod": rfc3339(max(times)) if times else ""})
+        path = spec.path[: -len("index.html")] if spec.path.endswith("index.html") else spec.path
+        shown = [i for i in spec.shows if i in lastmod]
+        newest = max(shown, key=lastmod.__getitem__) if shown else None
+        if newest is not None and newest not in formatted:
+            formatted[newest] = rfc3339(lastmod[newest])
+        entries.append({"loc": sitemap_loc(config.absolute(path)),
+                        "lastmod": formatted[newest] if newest is not None else ""})
     return entries
-
-
-def _shown_ids(page: Mapping[str, Any]) -> list[str]:
-    ids = []
-    for key in ("stories", "top", "latest"):
-        for card in page.get(key) or ():
-            ids.append(card["id"])
-    for group in page.get("groups") or ():
-        ids += [card["id"] for card in group.get("stories", ())]
-    for entry in page.get("editions") or ():
-        if isinstance(entry, Mapping) and entry.get("lead"):
-            ids.append(entry["lead"]["id"])
-    return ids
-
-
-def attach_feed_links(pages: Sequence[PageSpec], links: Mapping[tuple[str, str], list[dict]]) -> None:
-    """Fill ``page.feeds`` (autodiscovery) of home, topic, source and edition pages in place."""
-    for spec in pages:
-        page = spec.context.get("page")
-        if not isinstance(page, dict):
-            continue
-        if spec.kind == "home":
-            key = ("home", "")
-        elif spec.kind in ("edition", "editions"):
-            key = ("edition", "")
-        elif spec.kind in ("topic", "source") and page.get("term"):
-            key = (spec.kind, page["term"]["key"])
-        else:
-            continue
-        found = links.get(key)
-        if found:
-            page["feeds"] = ([*found, *links[("edition", "")]] if key == ("home", "") and ("edition", "") in links
-                             else list(found))

@@ -6,8 +6,12 @@ which matters for the build cache; slotted ones go through `dataclasses.fields` 
 
 from __future__ import annotations
 
+import hashlib
+import marshal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 
@@ -131,27 +135,45 @@ class Edition:
 
 @dataclass(frozen=True)
 class PageSpec:
-    """One output file: where it goes, how it is made, and from what."""
+    """One output file: where it goes, how it is made, and from what.
+
+    The context is made only on demand: a page whose `key` equals the previous
+    build's (and whose template did not change) is not rendered, so its context is
+    never built.
+    """
 
     path: str
     """Output path relative to the output folder, ``/``-separated (e.g. ``ai/index.html``)."""
     template: str
     """Template name to render, or a renderer name for non-template outputs."""
-    context: dict[str, Any]
-    """Plain data handed to the template (no live objects)."""
     kind: str
     """Page kind for the summary: ``article``, ``topic``, ``home``, ``feed``, ..."""
+    key: str
+    """Digest of every input the context is made from: equal keys mean equal contexts."""
+    build: Callable[[], dict[str, Any]] = field(repr=False, compare=False)
+    """Makes the plain-data context handed to the template (no live objects in it)."""
+    shows: tuple[str, ...] = ()
+    """Ids of the articles the page lists or is about (for the sitemap's lastmod)."""
+
+    @cached_property
+    def context(self) -> dict[str, Any]:
+        """The context, made once per spec (renderers call `build` to avoid keeping it)."""
+        return self.build()
 
 
-class Shared(dict):
-    """A plain-data dict that many page contexts share (an article's card, feed entry, ...).
+def fixed(context: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+    """A `PageSpec.build` for a context that is already made."""
+    return lambda: context
 
-    Page keys hash it once and then refer to it by digest (see `digest.render.page_key`),
-    so it must not be changed after it is first used in a page.
+
+def input_key(*parts: Any) -> str:
+    """A `PageSpec.key`: digest of plain inputs (strings, numbers, tuples, lists, dicts).
+
+    marshal format 2 serialises by value (no back-references, which would make equal
+    inputs serialise differently); other objects fall back to their ``repr``.
     """
-
-    __slots__ = ("digest",)
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.digest: str | None = None
+    try:
+        data = marshal.dumps(parts, 2)
+    except ValueError:
+        data = repr(parts).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=16).hexdigest()

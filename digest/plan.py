@@ -8,22 +8,26 @@ an article's path depends only on its own record (date, title, identity).
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from digest import __version__
+from digest import __version__, toolchain
 from digest.config import Config
 from digest.errors import BuildError
-from digest.feeds import attach_feed_links, plan_feeds, plan_sitemap, sitemap_entries
-from digest.meta import annotate
-from digest.model import Article, Edition, PageSpec, Provider, Shared, Topic
+from digest.feeds import plan_feeds, plan_sitemap, sitemap_entries
+from digest.meta import page_meta
+from digest.model import Article, Edition, PageSpec, Provider, Topic, input_key
 from digest.related import RelatedState, compute_related, docs_for, pick
 from digest.search import search_page
 from digest.text import short_hash, slugify, term_key, url_identity
 
+_UNSAFE_PATH = re.compile(r"(?:^|/)\.{0,2}(?:/|$)|\\")
+"""An empty, ``.`` or ``..`` segment (so also a leading or trailing ``/``), or a backslash."""
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
 
@@ -141,13 +145,22 @@ class SitePlan:
 
 
 class _Planner:
-    """Builds page specs; holds only the derived lookup tables of one plan call."""
+    """Builds page specs; holds only the derived lookup tables of one plan call.
+
+    Every page gets a key from cheap inputs (article digests, ids, numbers, small
+    dicts) and a builder for its context; the key must cover everything the builder
+    reads. An article's digest (`digest`) covers all that any page shows of it: its
+    record's bytes and path, its page path, its topics' and provider's display names
+    and slugs, and its planned images.
+    """
 
     def __init__(self, articles: list[Article], config: Config,
-                 images: Mapping[str, Mapping[str, Any]], related: Mapping[str, Sequence[str]]):
+                 images: Mapping[str, Mapping[str, Any]], related: Mapping[str, Sequence[str]],
+                 drafts: bool = False, search: bool = False):
         self.config = config
         self.tz = config.tz
         self.base = config.base_path
+        self.origin = config.base_url[: len(config.base_url) - len(config.base_path)]
         self.articles = articles
         self.by_id = {a.id: a for a in articles}
         self.topics = build_topics(articles)
@@ -157,6 +170,8 @@ class _Planner:
         self.paths = {a.id: self.article_path(a) for a in articles}
         self.by_web_url = {url_identity(a.web_url): a for a in articles if a.web_url}
         self.cards: dict[str, dict] = {}
+        self.digests: dict[str, str] = {}
+        self.links: dict[tuple[str, str], list[dict]] = {}
         self.site = {
             "title": config.title,
             "description": config.description,
@@ -173,6 +188,9 @@ class _Planner:
             ],
             "stylesheet": self.url("static/style.css"),
         }
+        if search:
+            self.site["nav"].append({"name": "Search", "url": self.url("search/")})
+        self.site_key = input_key(toolchain(), repr(config), self.site, drafts)
 
     # urls ---------------------------------------------------------------
     def url(self, path: str) -> str:
@@ -190,6 +208,34 @@ class _Planner:
         if provider is None or provider.key not in self.providers:
             return None
         return f"sources/{self.providers[provider.key][1]}/"
+
+    # keys ----------------------------------------------------------------
+    def digest(self, article_id: str) -> str:
+        """Digest of everything any page shows of one article (see the class docstring).
+
+        It includes the site key, so it can serve as a page key of its own.
+        """
+        found = self.digests.get(article_id)
+        if found is None:
+            article = self.by_id[article_id]
+            provider = None
+            if article.provider:
+                shown, slug = self.providers[article.provider.key]
+                provider = (shown.key, shown.name, shown.domain, slug)
+            topics = tuple((t.key, t.name, t.slug) for t in map(self.topics.__getitem__, map(term_key, article.topics)))
+            images = tuple(self.images.get(image.url) for image in article.images)
+            record = article.content_hash or repr(article)  # made-up articles (tests) have no hash
+            found = input_key(self.site_key, record, article.source, article.id, self.paths[article_id],
+                              provider, topics, images, article.is_published)
+            self.digests[article_id] = found
+        return found
+
+    def digests_of(self, ids: Iterable[str]) -> str:
+        """The digests of several articles, in order, as one string."""
+        if len(self.digests) < len(self.by_id):
+            for article_id in self.by_id:
+                self.digest(article_id)
+        return "".join(map(self.digests.__getitem__, ids))
 
     # plain data ------------------------------------------------------------
     def date_display(self, when: datetime) -> str:
@@ -219,7 +265,7 @@ class _Planner:
                 "width": first.width or 16, "height": first.height or 9,
             })
             image["alt"] = first.title or ""
-        card = Shared({
+        card = {
             "id": article.id,
             "title": article.title,
             "url": self.url(self.paths[article.id]),
@@ -233,33 +279,65 @@ class _Planner:
             "type": article.type,
             "lang": article.locale or "",
             "draft": not article.is_published,
-        })
+        }
         self.cards[article.id] = card
         return card
 
-    def page(self, path: str, template: str, kind: str, title: str, description: str,
+    def cards_of(self, ids: Iterable[str]) -> list[dict]:
+        return [self.card(self.by_id[i]) for i in ids]
+
+    def page(self, path: str, template: str, kind: str, title: str, description: str, *,
+             inputs: tuple = (), lazy: Callable[[], dict] | None = None,
+             feeds: tuple[str, str] | None = None, shows: tuple[str, ...] = (),
              **extra: Any) -> PageSpec:
+        """One page whose context is made on demand.
+
+        ``extra`` (small plain data, part of the key as it is) and what ``lazy()``
+        returns (cards and the like; ``inputs`` must determine it) become fields of
+        ``page``; ``feeds`` names the feeds the page links to for autodiscovery.
+        """
+        links = self.feed_links(feeds)
+        key = input_key(self.site_key, path, template, kind, title, description, extra, inputs, links)
+        return PageSpec(path, template, kind, key,
+                        partial(self._context, path, kind, title, description, extra, lazy, links), shows)
+
+    def feed_links(self, feeds: tuple[str, str] | None) -> list[dict]:
+        found = self.links.get(feeds) if feeds else None
+        if not found:
+            return []
+        if feeds == ("home", "") and ("edition", "") in self.links:
+            return [*found, *self.links[("edition", "")]]
+        return list(found)
+
+    def _context(self, path: str, kind: str, title: str, description: str, extra: dict,
+                 lazy: Callable[[], dict] | None, links: list[dict]) -> dict:
         canonical_path = path[: -len("index.html")] if path.endswith("index.html") else path
-        context = {
-            "site": self.site,
-            "page": {
-                "kind": kind,
-                "title": title,
-                "description": description or self.config.description,
-                "path": canonical_path,
-                "url": self.url(canonical_path),
-                "canonical": self.config.absolute(canonical_path),
-                "lang": extra.pop("lang", "") or self.config.language,
-                "breadcrumbs": extra.pop("breadcrumbs", []),
-                "feeds": extra.pop("feeds", []),
-                "prev": None, "next": None,
-                **extra,
-            },
+        fields = dict(extra)
+        page = {
+            "kind": kind,
+            "title": title,
+            "description": description or self.config.description,
+            "path": canonical_path,
+            "url": self.url(canonical_path),
+            "canonical": self.config.absolute(canonical_path),
+            "lang": fields.pop("lang", "") or self.config.language,
+            "breadcrumbs": fields.pop("breadcrumbs", []),
+            "feeds": links,
+            "prev": None, "next": None,
+            **fields,
+            **(lazy() if lazy is not None else {}),
         }
-        return PageSpec(path=path, template=template, context=context, kind=kind)
+        if path.endswith(".html"):
+            page["meta"] = page_meta(kind, page, self.config, self.origin, self.config.title)
+        return {"site": self.site, "page": page}
+
+    def crumbs(self, *trail: tuple[str, str]) -> list[dict]:
+        """Breadcrumbs from Home through ``(name, site path)`` pairs."""
+        return [{"name": "Home", "url": self.url("")},
+                *({"name": name, "url": self.url(path)} for name, path in trail)]
 
     def paginate(self, base: str, template: str, kind: str, title: str, description: str,
-                 items: list[Article], **extra: Any) -> list[PageSpec]:
+                 items: list[Article], feeds: tuple[str, str] | None = None, **extra: Any) -> list[PageSpec]:
         size = self.config.page_size
         count = max(1, math.ceil(len(items) / size))
         pages = []
@@ -268,133 +346,155 @@ class _Planner:
             return base if n == 1 else f"{base}page/{n}/"
 
         for n in range(1, count + 1):
-            chunk = items[(n - 1) * size: n * size]
+            ids = tuple(a.id for a in items[(n - 1) * size: n * size])
             heading = title if n == 1 else f"{title} (page {n} of {count})"
-            spec = self.page(
+            pagination = {
+                "page": n, "pages": count,
+                "prev": self.url(path_of(n - 1)) if n > 1 else None,
+                "next": self.url(path_of(n + 1)) if n < count else None,
+                "first": self.url(path_of(1)), "last": self.url(path_of(count)),
+            }
+            pages.append(self.page(
                 path_of(n) + "index.html", template, kind, heading, description,
-                heading=title, stories=[self.card(a) for a in chunk], total=len(items),
-                pagination={
-                    "page": n, "pages": count,
-                    "prev": self.url(path_of(n - 1)) if n > 1 else None,
-                    "next": self.url(path_of(n + 1)) if n < count else None,
-                    "first": self.url(path_of(1)), "last": self.url(path_of(count)),
-                },
-                **extra,
-            )
-            spec.context["page"]["prev"] = spec.context["page"]["pagination"]["prev"]
-            spec.context["page"]["next"] = spec.context["page"]["pagination"]["next"]
-            pages.append(spec)
+                inputs=self.digests_of(ids), lazy=partial(self._stories, ids), feeds=feeds, shows=ids,
+                heading=title, total=len(items), pagination=pagination,
+                prev=pagination["prev"], next=pagination["next"], **extra,
+            ))
         return pages
+
+    def _stories(self, ids: tuple[str, ...]) -> dict:
+        return {"stories": self.cards_of(ids)}
 
     # pages -------------------------------------------------------------------
     def article_pages(self) -> list[PageSpec]:
         pages = []
         for article in self.articles:
-            curated = []
+            curated: list[tuple[str | None, int]] = []  # (internal target id or None, index of the ref)
             seen = {article.id}
-            for ref in article.related:
+            for index, ref in enumerate(article.related):
                 target = self.by_web_url.get(url_identity(ref.web_url)) if ref.web_url else None
                 if target is not None:
-                    if target.id in seen:
-                        continue
-                    seen.add(target.id)
-                    curated.append({"title": target.title, "url": self.url(self.paths[target.id]),
-                                    "internal": True, "provider": self.card(target)["provider"]["name"] if target.provider else ref.provider_name,
-                                    "published": target.published.isoformat(),
-                                    "published_display": self.date_display(target.published)})
-                elif ref.link:
-                    if ref.link in seen:
-                        continue
+                    if target.id not in seen:
+                        seen.add(target.id)
+                        curated.append((target.id, index))
+                elif ref.link and ref.link not in seen:
                     seen.add(ref.link)
-                    curated.append({"title": ref.title, "url": ref.link, "internal": False,
-                                    "provider": ref.provider_name,
-                                    "published": ref.published.isoformat() if ref.published else "",
-                                    "published_display": self.date_display(ref.published) if ref.published else ""})
-            computed = [self.card(self.by_id[i])
-                        for i in pick(self.related.get(article.id, ()), seen, self.config.related_count)]
-            card = self.card(article)
-            crumbs = [{"name": "Home", "url": self.url("")}]
+                    curated.append((None, index))
+            computed = tuple(pick(self.related.get(article.id, ()), seen, self.config.related_count))
+            trail = []
             if article.topics:
-                crumbs.append(card["topics"][0])
-            crumbs.append({"name": article.title, "url": card["url"]})
-            gallery = []
-            for image in article.images:
-                planned = self.images.get(image.url)
-                if planned and planned.get("src"):
-                    gallery.append({**planned, "alt": image.title or ""})
+                topic = self.topics[term_key(article.topics[0])]
+                trail.append((topic.name, f"topics/{topic.slug}/"))
+            trail.append((article.title, self.paths[article.id]))
+            inputs = (self.digest(article.id),
+                      tuple((self.digest(t) if t else None, index) for t, index in curated),
+                      self.digests_of(computed))
             pages.append(self.page(
                 self.paths[article.id] + "index.html", "article.html", "article",
                 article.title, article.excerpt,
-                lang=article.locale, breadcrumbs=crumbs,
-                article={**card, "body_html": article.body_html, "category": article.category,
-                         "updated": article.updated.isoformat() if article.updated else "",
-                         "quality": article.quality, "heat": article.heat,
-                         "images": gallery, "extra": article.extra,
-                         "edition_url": self.url(f"editions/{article.published.astimezone(self.tz).date().isoformat()}/")},
-                curated=curated,
-                related=computed,
+                inputs=inputs, lazy=partial(self._article, article, tuple(curated), computed),
+                shows=(article.id,), lang=article.locale, breadcrumbs=self.crumbs(*trail),
             ))
         return pages
+
+    def _article(self, article: Article, curated: tuple[tuple[str | None, int], ...],
+                 computed: tuple[str, ...]) -> dict:
+        links = []
+        for target_id, index in curated:
+            ref = article.related[index]
+            if target_id is not None:
+                target = self.by_id[target_id]
+                links.append({"title": target.title, "url": self.url(self.paths[target.id]), "internal": True,
+                              "provider": (self.card(target)["provider"]["name"] if target.provider
+                                           else ref.provider_name),
+                              "published": target.published.isoformat(),
+                              "published_display": self.date_display(target.published)})
+            else:
+                links.append({"title": ref.title, "url": ref.link, "internal": False,
+                              "provider": ref.provider_name,
+                              "published": ref.published.isoformat() if ref.published else "",
+                              "published_display": self.date_display(ref.published) if ref.published else ""})
+        gallery = []
+        for image in article.images:
+            planned = self.images.get(image.url)
+            if planned and planned.get("src"):
+                gallery.append({**planned, "alt": image.title or ""})
+        card = self.card(article)
+        local_day = article.published.astimezone(self.tz).date().isoformat()
+        return {
+            "article": {**card, "body_html": article.body_html, "category": article.category,
+                        "updated": article.updated.isoformat() if article.updated else "",
+                        "quality": article.quality, "heat": article.heat,
+                        "images": gallery, "extra": article.extra,
+                        "edition_url": self.url(f"editions/{local_day}/")},
+            "curated": links,
+            "related": self.cards_of(computed),
+        }
 
     def edition_pages(self, editions: list[Edition]) -> list[PageSpec]:
         pages = []
         for index, edition in enumerate(editions):
-            stories = [self.by_id[i] for i in edition.article_ids]
-            groups: dict[str, list[Article]] = {}
-            for story in stories:
-                key = term_key(story.topics[0]) if story.topics else ""
-                groups.setdefault(key, []).append(story)
-            grouped = []
-            for key, members in groups.items():
-                topic = self.topics.get(key)
-                grouped.append({
-                    "topic": {"name": topic.name, "url": self.url(f"topics/{topic.slug}/")} if topic else None,
-                    "stories": [self.card(a) for a in members],
-                })
+            ids = edition.article_ids
             day = datetime.fromisoformat(edition.day)
             title = f"Edition of {day.day} {MONTHS[day.month - 1]} {day.year}"
             prev_day = editions[index - 1].day if index > 0 else None
             next_day = editions[index + 1].day if index + 1 < len(editions) else None
-            spec = self.page(
+            pages.append(self.page(
                 f"editions/{edition.day}/index.html", "edition.html", "edition", title,
-                f"{len(stories)} stories from {day.day} {MONTHS[day.month - 1]} {day.year}.",
-                heading=title, day=edition.day, groups=grouped, total=len(stories),
-                top=[self.card(a) for a in stories[:3]],
-                breadcrumbs=[{"name": "Home", "url": self.url("")},
-                             {"name": "Editions", "url": self.url("editions/")},
-                             {"name": title, "url": self.url(f"editions/{edition.day}/")}],
-            )
-            spec.context["page"]["prev"] = self.url(f"editions/{prev_day}/") if prev_day else None
-            spec.context["page"]["next"] = self.url(f"editions/{next_day}/") if next_day else None
-            pages.append(spec)
+                f"{len(ids)} stories from {day.day} {MONTHS[day.month - 1]} {day.year}.",
+                inputs=self.digests_of(ids), lazy=partial(self._edition, ids), feeds=("edition", ""),
+                shows=ids, heading=title, day=edition.day, total=len(ids),
+                breadcrumbs=self.crumbs(("Editions", "editions/"), (title, f"editions/{edition.day}/")),
+                prev=self.url(f"editions/{prev_day}/") if prev_day else None,
+                next=self.url(f"editions/{next_day}/") if next_day else None,
+            ))
         return pages
+
+    def _edition(self, ids: tuple[str, ...]) -> dict:
+        groups: dict[str, list[str]] = {}
+        for i in ids:
+            story = self.by_id[i]
+            groups.setdefault(term_key(story.topics[0]) if story.topics else "", []).append(i)
+        grouped = []
+        for key, members in groups.items():
+            topic = self.topics.get(key)
+            grouped.append({
+                "topic": {"name": topic.name, "url": self.url(f"topics/{topic.slug}/")} if topic else None,
+                "stories": self.cards_of(members),
+            })
+        return {"groups": grouped, "top": self.cards_of(ids[:3])}
 
     def edition_index(self, editions: list[Edition]) -> list[PageSpec]:
         size = self.config.page_size * 3
         newest = list(reversed(editions))
         count = max(1, math.ceil(len(newest) / size))
+        base = "editions/"
         pages = []
         for n in range(1, count + 1):
             chunk = newest[(n - 1) * size: n * size]
-            entries = []
-            for edition in chunk:
-                day = datetime.fromisoformat(edition.day)
-                lead = self.by_id[edition.article_ids[0]]
-                entries.append({"day": edition.day, "url": self.url(f"editions/{edition.day}/"),
-                                "name": f"{day.day} {MONTHS[day.month - 1]} {day.year}",
-                                "count": len(edition.article_ids), "lead": self.card(lead)})
-            base = "editions/"
+            leads = tuple(e.article_ids[0] for e in chunk)
+            pagination = {"page": n, "pages": count,
+                          "prev": self.url(base if n == 2 else f"{base}page/{n - 1}/") if n > 1 else None,
+                          "next": self.url(f"{base}page/{n + 1}/") if n < count else None}
+            days = tuple((e.day, len(e.article_ids)) for e in chunk)
             path = base if n == 1 else f"{base}page/{n}/"
-            spec = self.page(path + "index.html", "editions.html", "editions", "Daily editions",
-                             "Every daily edition of the digest.", heading="Daily editions",
-                             editions=entries,
-                             pagination={"page": n, "pages": count,
-                                         "prev": self.url(base if n == 2 else f"{base}page/{n - 1}/") if n > 1 else None,
-                                         "next": self.url(f"{base}page/{n + 1}/") if n < count else None})
-            spec.context["page"]["prev"] = spec.context["page"]["pagination"]["prev"]
-            spec.context["page"]["next"] = spec.context["page"]["pagination"]["next"]
-            pages.append(spec)
+            pages.append(self.page(
+                path + "index.html", "editions.html", "editions", "Daily editions",
+                "Every daily edition of the digest.",
+                inputs=(days, self.digests_of(leads)), lazy=partial(self._edition_entries, days, leads),
+                feeds=("edition", ""), shows=leads, heading="Daily editions", pagination=pagination,
+                prev=pagination["prev"], next=pagination["next"],
+            ))
         return pages
+
+    def _edition_entries(self, days: tuple[tuple[str, int], ...], leads: tuple[str, ...]) -> dict:
+        entries = []
+        for (day, count), lead in zip(days, leads, strict=True):
+            when = datetime.fromisoformat(day)
+            entries.append({"day": day, "url": self.url(f"editions/{day}/"),
+                            "name": f"{when.day} {MONTHS[when.month - 1]} {when.year}",
+                            "count": count, "lead": self.card(self.by_id[lead])})
+        return {"editions": entries}
 
     def taxonomy_pages(self) -> list[PageSpec]:
         pages = []
@@ -412,9 +512,8 @@ class _Planner:
             index.append({"name": topic.name, "url": self.url(base), "count": len(items)})
             pages += self.paginate(base, "list.html", "topic", topic.name,
                                    f"The latest curated stories about {topic.name}.", items,
-                                   breadcrumbs=[{"name": "Home", "url": self.url("")},
-                                                {"name": "Topics", "url": self.url("topics/")},
-                                                {"name": topic.name, "url": self.url(base)}],
+                                   feeds=("topic", key),
+                                   breadcrumbs=self.crumbs(("Topics", "topics/"), (topic.name, base)),
                                    term={"kind": "topic", "name": topic.name, "key": key})
         pages.append(self.page("topics/index.html", "terms.html", "topics", "Topics",
                                "Every topic of the digest.", heading="Topics", terms=index))
@@ -427,9 +526,8 @@ class _Planner:
                           "domain": key})
             pages += self.paginate(base, "list.html", "source", provider.name,
                                    f"The latest curated stories from {provider.name} ({key}).", items,
-                                   breadcrumbs=[{"name": "Home", "url": self.url("")},
-                                                {"name": "Sources", "url": self.url("sources/")},
-                                                {"name": provider.name, "url": self.url(base)}],
+                                   feeds=("source", key),
+                                   breadcrumbs=self.crumbs(("Sources", "sources/"), (provider.name, base)),
                                    term={"kind": "source", "name": provider.name, "key": key,
                                          "domain": key})
         pages.append(self.page("sources/index.html", "terms.html", "sources", "Sources",
@@ -450,33 +548,37 @@ class _Planner:
             index.append({"name": name, "url": self.url(base), "count": len(months[month]), "year": year})
             pages += self.paginate(base, "list.html", "archive", name,
                                    f"Every story of {name}.", months[month],
-                                   breadcrumbs=[{"name": "Home", "url": self.url("")},
-                                                {"name": "Archive", "url": self.url("archive/")},
-                                                {"name": name, "url": self.url(base)}],
+                                   breadcrumbs=self.crumbs(("Archive", "archive/"), (name, base)),
                                    term=None)
         pages.append(self.page("archive/index.html", "archive.html", "archive-index", "Archive",
                                "Every month of the digest.", heading="Archive", months=index))
         return pages
 
     def home_page(self, editions: list[Edition]) -> PageSpec:
-        top: list[dict] = []
+        top: tuple[str, ...] = ()
         latest_day = None
         if editions:
             latest = editions[-1]
             latest_day = {"day": latest.day, "url": self.url(f"editions/{latest.day}/"),
                           "name": self.date_display(self.by_id[latest.article_ids[0]].published)}
-            top = [self.card(self.by_id[i]) for i in latest.article_ids[: self.config.home_top]]
-        shown = {c["id"] for c in top}
-        latest_items = [self.card(a) for a in sorted(self.articles, key=newest_key)
-                        if a.id not in shown][: self.config.home_latest]
+            top = latest.article_ids[: self.config.home_top]
+        shown = set(top)
+        latest_ids = tuple(a.id for a in sorted(self.articles, key=newest_key)
+                           if a.id not in shown)[: self.config.home_latest]
         return self.page("index.html", "home.html", "home", self.config.title,
-                         self.config.description, heading=self.config.title,
-                         top=top, latest=latest_items, edition=latest_day,
+                         self.config.description,
+                         inputs=(self.digests_of(top), self.digests_of(latest_ids)),
+                         lazy=partial(self._home, top, latest_ids), feeds=("home", ""),
+                         shows=top + latest_ids, heading=self.config.title, edition=latest_day,
                          total=len(self.articles))
 
+    def _home(self, top: tuple[str, ...], latest_ids: tuple[str, ...]) -> dict:
+        return {"top": self.cards_of(top), "latest": self.cards_of(latest_ids)}
+
     def sitemap(self, pages: list[PageSpec]) -> list[PageSpec]:
-        entries = sitemap_entries(pages, self.config, self.articles, self.paths)
-        return plan_sitemap(entries, self.config, self.site)
+        drafts = {a.id for a in self.articles if not a.is_published}
+        entries = sitemap_entries(pages, self.config, self.articles, drafts)
+        return plan_sitemap(entries, self.config, self.site, site_key=self.site_key)
 
 
 def plan_site(
@@ -493,13 +595,13 @@ def plan_site(
     related lists are recomputed only from the first changed article onward.
     ``search`` says whether a search index will be built: without one there is no
     search page and no Search link (a page that cannot work is worse than none).
+    Pages come with keys and context builders; no context is made here.
     """
     shown = sorted(select(articles, config, drafts), key=lambda a: a.id)
-    planner = _Planner(shown, config, images or {}, {})
-    if search:
-        planner.site["nav"].append({"name": "Search", "url": planner.url("search/")})
-    planner.related, new_state = compute_related(docs_for(shown), config.related_count, related_state)
+    related, new_state = compute_related(docs_for(shown), config.related_count, related_state)
+    planner = _Planner(shown, config, images or {}, related, drafts=drafts, search=search)
     editions = build_editions(shown, config)
+    feed_pages, planner.links = plan_feeds(planner, editions, config, _day_name)
     pages: list[PageSpec] = [planner.home_page(editions)]
     pages += planner.article_pages()
     pages += planner.edition_pages(editions)
@@ -510,9 +612,6 @@ def plan_site(
                               "The page you asked for is not here.", heading="Page not found"))
     if search:
         pages.append(search_page(planner))
-    annotate(pages, config, config.title)
-    feed_pages, feed_links = plan_feeds(planner, editions, config, _day_name)
-    attach_feed_links(pages, feed_links)
     pages += planner.sitemap(pages)
     pages += feed_pages
     check_paths(pages)
@@ -529,11 +628,11 @@ def check_paths(pages: Sequence[PageSpec]) -> None:
     """Every output path is relative, free of dot segments, and used once."""
     seen: dict[str, str] = {}
     for spec in pages:
-        parts = spec.path.split("/")
-        if spec.path.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\\" in spec.path:
-            raise BuildError(f"unsafe output path planned: {spec.path!r}")
-        if any(len(p.encode()) > 200 for p in parts):
-            raise BuildError(f"output path segment too long: {spec.path!r}")
+        path = spec.path
+        if _UNSAFE_PATH.search(path) or not path:
+            raise BuildError(f"unsafe output path planned: {path!r}")
+        if len(path) > 200 and any(len(p.encode()) > 200 for p in path.split("/")):
+            raise BuildError(f"output path segment too long: {path!r}")
         if spec.path in seen:
             raise BuildError(f"two pages planned at {spec.path}: {seen[spec.path]} and {spec.kind}")
         seen[spec.path] = spec.kind

@@ -65,8 +65,8 @@ class Doc:
 class RelatedState:
     """What one run leaves for the next: per position in publication order."""
 
-    chain: list[bytes] = field(default_factory=list)
-    """Running hash of every doc up to and including each position."""
+    own: list[bytes] = field(default_factory=list)
+    """Hash of each doc (id, date, text, topics)."""
     terms: list[tuple[str, ...]] = field(default_factory=list)
     """Distinct terms per doc (words and ``\\x00topic`` terms), for the document frequencies."""
     vectors: list[list[tuple[str, float]]] = field(default_factory=list)
@@ -106,11 +106,10 @@ def _vector(counts: dict[str, int], df: dict[str, int], total: int) -> list[tupl
     return [(t, w / norm) for t, w in vec if w > 0]
 
 
-def _link(previous: bytes, doc: Doc) -> bytes:
-    h = hashlib.blake2b(previous, digest_size=16)
-    h.update(f"{doc.id}\0{doc.published.isoformat()}\0{doc.text}\0{chr(1).join(doc.topics)}".encode(
-        "utf-8", "surrogatepass"))
-    return h.digest()
+def _hash(doc: Doc) -> bytes:
+    return hashlib.blake2b(
+        f"{doc.id}\0{doc.published.isoformat()}\0{doc.text}\0{chr(1).join(doc.topics)}".encode(
+            "utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 def compute_related(
@@ -118,35 +117,71 @@ def compute_related(
     count: int,
     previous: RelatedState | None = None,
 ) -> tuple[dict[str, tuple[str, ...]], RelatedState]:
-    """Up to ``count`` + `SPARE` related ids per article id (best first), and the new state."""
+    """Up to ``count`` + `SPARE` related ids per article id (best first), and the new state.
+
+    With ``previous``, a doc's vector is reused when the doc and the document
+    frequencies of its terms are what they were at the same position, and its
+    list when, besides, no entry in the windows it reads changed. So an edit
+    recomputes the edited doc, the docs whose terms' frequencies it moved, and the
+    docs whose windows it sits in; the answer equals a computation from scratch.
+    """
     ordered = sorted(docs, key=lambda d: (d.published, d.id))
     state = RelatedState(count=count)
     if count <= 0 or not ordered:
         return {d.id: () for d in ordered}, state
     usable = (isinstance(previous, RelatedState) and previous.count == count
-              and len(getattr(previous, "terms", ())) == len(previous.chain))
+              and len(getattr(previous, "own", ())) == len(previous.terms) == len(previous.vectors)
+              == len(previous.results))
     old = previous if usable else RelatedState()
-    keep = min(len(old.chain), len(ordered))
-    running = b""
-    chain = state.chain
-    for doc in ordered:
-        running = _link(running, doc)
-        chain.append(running)
-    first_changed = next((i for i in range(keep) if old.chain[i] != chain[i]), keep)
+    state.own = [_hash(doc) for doc in ordered]
+    keep = min(len(old.own), len(ordered))
 
     times = [d.published.timestamp() for d in ordered]
     df: dict[str, int] = {}
+    old_df: dict[str, int] = {}  # the previous run's frequencies at the same position
     post_pos: dict[str, list[int]] = {}
     post_w: dict[str, list[float]] = {}
+    dirty: dict[str, int] = {}  # term -> length of its posting list at its latest change
     want = count + SPARE
-    for index, doc in enumerate(ordered):
-        reuse = index < first_changed
-        bag = None if reuse else _bag(doc)
-        terms = old.terms[index] if reuse else tuple(bag)
+    prefix = next((i for i in range(keep) if old.own[i] != state.own[i]), keep)
+    if prefix == len(old.own) == len(ordered):  # nothing changed
+        state.terms, state.vectors, state.results = old.terms, old.vectors, old.results
+        return {doc.id: state.results[i] for i, doc in enumerate(ordered)}, state
+    for index in range(prefix):  # unchanged from the start: reuse without checks
+        terms = old.terms[index]
         for term in terms:
             df[term] = df.get(term, 0) + 1
-        vector = old.vectors[index] if reuse else _vector(bag, df, index + 2)
-        if reuse:
+        vector = old.vectors[index]
+        for term, weight in vector:
+            post_pos.setdefault(term, []).append(index)
+            post_w.setdefault(term, []).append(weight)
+    old_df.update(df)
+    state.terms = old.terms[:prefix]
+    state.vectors = old.vectors[:prefix]
+    state.results = old.results[:prefix]
+    for index in range(prefix, len(ordered)):
+        doc = ordered[index]
+        same_doc = index < keep and old.own[index] == state.own[index]
+        if index < keep:
+            for term in old.terms[index]:
+                old_df[term] = old_df.get(term, 0) + 1
+        bag = None if same_doc else _bag(doc)
+        terms = old.terms[index] if same_doc else tuple(bag)
+        for term in terms:
+            df[term] = df.get(term, 0) + 1
+        same_vector = same_doc and all(df[t] == old_df.get(t) for t in terms)
+        if same_vector:
+            vector = old.vectors[index]
+        else:
+            vector = _vector(bag or _bag(doc), df, index + 2)
+            if index < keep:
+                for term, _ in old.vectors[index]:
+                    dirty[term] = len(post_pos.get(term, ()))
+            for term, _ in vector:
+                dirty[term] = len(post_pos.get(term, ()))
+        if same_vector and not any(
+            len(post_pos.get(t, ())) - dirty[t] <= WINDOW for t, _ in vector if t in dirty
+        ):
             result = old.results[index]
         else:
             scores: dict[int, float] = {}

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import multiprocessing
-import pickle
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,9 +14,8 @@ from typing import Any
 import jinja2
 from jinja2 import meta
 
-from digest import toolchain
 from digest.errors import TemplateError
-from digest.model import PageSpec, Shared
+from digest.model import PageSpec
 from digest.write import OutputRecord, stage
 
 
@@ -110,11 +107,11 @@ def render_page(env: jinja2.Environment, spec: PageSpec) -> bytes:
     compact JSON (UTF-8, keys in the planned order, which is deterministic).
     """
     if spec.template.startswith("json:"):
-        return json.dumps(spec.context["data"], ensure_ascii=False, separators=(",", ":"),
+        return json.dumps(spec.build()["data"], ensure_ascii=False, separators=(",", ":"),
                           allow_nan=False).encode("utf-8")
     try:
         template = env.get_template(spec.template)
-        return template.render(spec.context).encode("utf-8")
+        return template.render(spec.build()).encode("utf-8")
     except (jinja2.TemplateSyntaxError, jinja2.TemplateNotFound) as exc:
         raise _template_error(exc) from None
     except Exception as exc:  # a template's runtime fault: report where it happened
@@ -152,27 +149,10 @@ def template_digest(env: jinja2.Environment, name: str, memo: dict[str, str]) ->
     return memo[name]
 
 
-def _pickled(value: Any) -> bytes:
-    """Deterministic bytes of plain data, with each `Shared` dict reduced to its digest."""
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=5)
-    pickler.dispatch_table = {Shared: _reduce_shared}
-    pickler.dump(value)
-    return buffer.getvalue()
-
-
-def _reduce_shared(value: Shared) -> tuple:
-    if value.digest is None:
-        value.digest = hashlib.blake2b(_pickled(dict(value)), digest_size=16).hexdigest()
-    return (str, (value.digest,))
-
-
-def page_key(spec: PageSpec, template_key: str) -> str:
-    """Digest of everything a page's bytes depend on: program version, templates, context."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(f"{toolchain()}\0{spec.template}\0{template_key}\0".encode())
-    h.update(_pickled(spec.context))
-    return h.hexdigest()
+def page_keys(env: jinja2.Environment, pages: Sequence[PageSpec]) -> list[str]:
+    """The full key of every page: its input key (`PageSpec.key`) and its templates' digest."""
+    memo: dict[str, str] = {}
+    return [f"{spec.key}:{template_digest(env, spec.template, memo)}" for spec in pages]
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,14 +177,11 @@ class _Job:
 
 def _render_slice(job: _Job, env: jinja2.Environment, start: int, end: int) -> list[Rendered]:
     done = []
-    memo: dict[str, str] = {}
     for index in range(start, end):
         spec = job.pages[index]
         data = render_page(env, spec)
         digest, changed = stage(job.out, job.staging, spec.path, data, job.previous.get(spec.path))
-        # A page new to this output folder has no key yet: the worker computes it (in parallel).
-        key = job.keys[index] or page_key(spec, template_digest(env, spec.template, memo))
-        done.append(Rendered(spec.path, digest, changed, key))
+        done.append(Rendered(spec.path, digest, changed, job.keys[index]))
     return done
 
 
@@ -224,18 +201,12 @@ def _worker_run(bounds: tuple[int, int]) -> list[Rendered]:
     return _render_slice(_worker["job"], _worker["env"], *bounds)
 
 
-def page_keys(env: jinja2.Environment, pages: Sequence[PageSpec]) -> list[str]:
-    """`page_key` of every page (serially: forking workers for this measured no faster)."""
-    memo: dict[str, str] = {}
-    return [page_key(spec, template_digest(env, spec.template, memo)) for spec in pages]
-
-
 def render_all(site: Path, env: jinja2.Environment, pages: Sequence[PageSpec], keys: Sequence[str],
                out: Path, staging: Path, previous: Mapping[str, OutputRecord], jobs: int,
                progress: Callable[[int], None] | None = None) -> list[Rendered]:
     """Render and stage ``pages``; in ``jobs`` forked processes when there are many.
 
-    ``keys`` holds each page's key, or an empty string for the worker to compute.
+    ``keys`` holds each page's full key (see `page_keys`), recorded with its outcome.
     """
     job = _Job(site, pages, keys, out, staging, previous)
     total = len(pages)

@@ -15,7 +15,7 @@ from digest.build import build
 from digest.config import Config, parse_config
 from digest.errors import BuildError
 from digest.load import load_content, parse_record
-from digest.model import PageSpec
+from digest.model import PageSpec, fixed
 from digest.plan import check_paths, plan_site, story_score
 from tests.conftest import record
 
@@ -142,9 +142,9 @@ def test_hostile_titles_make_safe_paths(make_site):
 def test_check_paths_refuses_unsafe_paths():
     for bad in ("../x.html", "/abs.html", "a/./b.html", "a//b.html", "a\\b.html", ("x" * 201) + "/i.html"):
         with pytest.raises(BuildError):
-            check_paths([PageSpec(bad, "404.html", {}, "x")])
+            check_paths([PageSpec(bad, "404.html", "x", "", fixed({}))])
     with pytest.raises(BuildError, match="two pages planned"):
-        check_paths([PageSpec("a.html", "404.html", {}, "x"), PageSpec("a.html", "404.html", {}, "y")])
+        check_paths([PageSpec("a.html", "404.html", "x", "", fixed({})), PageSpec("a.html", "404.html", "y", "", fixed({}))])
 
 
 # --------------------------------------------------------------------------- taxonomies

@@ -67,3 +67,41 @@ def test_incremental_state_gives_the_same_answer_as_scratch(seed, edits):
         incremental, state = compute_related(docs, 4, state)
         scratch, _ = compute_related(docs, 4)
         assert incremental == scratch
+
+
+WIDE_VOCAB = [f"{a}{b}" for a in ("alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa")
+              for b in ("stone", "river", "cloud", "forge", "field", "tower", "glass", "wheel")]
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000),
+       edits=st.lists(st.tuples(st.sampled_from("aetmdx"), st.integers(0, 10_000)), min_size=1, max_size=8))
+def test_incremental_equals_scratch_past_the_window(seed, edits):
+    """Hundreds of docs (longer than the candidate window): state and answer equal scratch."""
+    rng = random.Random(seed)
+    start = datetime(2023, 1, 1, tzinfo=UTC)
+
+    def doc(i: int) -> Doc:
+        return Doc(f"d{i:05d}", start + timedelta(minutes=rng.randint(0, 60 * 24 * 60)),
+                   " ".join(rng.choice(WIDE_VOCAB) for _ in range(rng.randint(3, 9))),
+                   tuple(sorted(set(rng.sample(TOPICS, rng.randint(0, 2))))))
+
+    docs = [doc(i) for i in range(400)]
+    _, state = compute_related(docs, 5)
+    for action, value in edits:
+        i = value % len(docs)
+        old = docs[i]
+        if action == "a":
+            docs.append(doc(len(docs) + value))
+        elif action == "e":  # one word more
+            docs[i] = Doc(old.id, old.published, old.text + " " + rng.choice(WIDE_VOCAB), old.topics)
+        elif action == "t":  # other topics
+            docs[i] = Doc(old.id, old.published, old.text, (rng.choice(TOPICS),))
+        elif action == "m":  # moved in time
+            docs[i] = Doc(old.id, old.published + timedelta(days=rng.randint(-20, 20)), old.text, old.topics)
+        elif action == "d" and len(docs) > 1:
+            docs.pop(i)
+        incremental, state = compute_related(docs, 5, state)
+        scratch, fresh = compute_related(docs, 5)
+        assert incremental == scratch
+        assert state.vectors == fresh.vectors and state.results == fresh.results
