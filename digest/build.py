@@ -99,13 +99,17 @@ def resolve_out(site: Path, config: Config, out: Path | None) -> Path:
 def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int | None = None,
           progress: Progress | None = None,
           commit_lock: AbstractContextManager | None = None,
-          committed: Committed | None = None) -> BuildResult:
+          committed: Committed | None = None,
+          cache: BuildCache | None = None) -> BuildResult:
     """Build the site in ``site`` into ``out`` (default ``site/build``).
 
     ``commit_lock``, when given, is held while staged files are swapped into ``out``
     (and only then), so a server can keep readers from seeing a half-swapped site.
     ``committed``, when given, is called once the pages are in place, before the search
     index is brought up to date, so a server can reload open pages without waiting for it.
+    ``cache``, when given, is the `BuildCache` of an earlier build of the same site and
+    output folder in this process: its parsed records and state are used as they are
+    in memory instead of being read again (a server keeps one between builds).
 
     The cyclic garbage collector is paused for the build: it allocates millions of
     acyclic objects, and the collector's passes over them cost a third of the time.
@@ -113,7 +117,7 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _build(site, out, drafts, jobs, progress, commit_lock, committed)
+        return _build(site, out, drafts, jobs, progress, commit_lock, committed, cache)
     finally:
         if collecting:
             gc.enable()
@@ -121,7 +125,7 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
 
 def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
            progress: Progress | None, commit_lock: AbstractContextManager | None,
-           committed: Committed | None = None) -> BuildResult:
+           committed: Committed | None = None, kept: BuildCache | None = None) -> BuildResult:
     site = require_site(site)
     jobs = jobs or os.cpu_count() or 1
     timings: dict[str, float] = {}
@@ -135,7 +139,8 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
     with phase("config"):
         config = load_config(site)
         out = resolve_out(site, config, out)
-        cache = BuildCache(site, out)
+        cache = kept if kept is not None and kept.serves(site, out) else BuildCache(site, out)
+        cache.begin()
         pagefind = pagefind_executable() if config.search else None
         fingerprint = _fingerprint(site, drafts, pagefind)
         unchanged_build = cache.last_build(fingerprint)

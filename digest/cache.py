@@ -288,6 +288,11 @@ class BuildCache:
         """File name -> its stat when this object last read or wrote it."""
         self._unsaved: set[str] = set()
         """Parts (file names) whose last write failed: written by the next save."""
+        self._for = (site.resolve(), out.resolve())
+
+    def serves(self, site: Path, out: Path) -> bool:
+        """True when this object is the cache of ``site`` building into ``out``."""
+        return self._for == (site.resolve(), out.resolve())
 
     def _stat(self, name: str) -> tuple[int, int, int] | None:
         try:

@@ -43,7 +43,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from digest.build import build
-from digest.cache import CACHE_DIR
+from digest.cache import CACHE_DIR, BuildCache
 from digest.errors import ConfigError, DigestError, Problem, TemplateError
 
 EVENTS = "__digest/events"
@@ -219,6 +219,8 @@ class Preview:
         self._last_change = 0.0
         self._stopping = False
         self._building = False
+        self.cache = BuildCache(self.site, self.out)
+        """Kept between builds: a rebuild reads no cache file (see `digest.cache.BuildCache`)."""
 
     # -- ids and history
 
@@ -312,7 +314,7 @@ class Preview:
 
         try:
             result = build(self.site, self.out, drafts=self.drafts, jobs=self.jobs,
-                           commit_lock=self.lock.write(), committed=committed)
+                           commit_lock=self.lock.write(), committed=committed, cache=self.cache)
         except ConfigError as exc:
             problems = tuple(exc.problems)
         except TemplateError as exc:

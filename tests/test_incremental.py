@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from digest.build import build
+from digest.cache import BuildCache
 from tests.conftest import record, write_site
 
 TOPICS = ["AI", "Robots", "Privacy", "Space", "ai", "Climate"]
@@ -36,7 +37,8 @@ def new_record(rng: random.Random, n: int) -> str:
     )
 
 
-ACTIONS = ["add", "edit", "delete", "unpublish", "topics", "template", "config", "noop"]
+ACTIONS = ["add", "edit", "delete", "unpublish", "topics", "template", "config", "noop",
+           "relink", "redate", "rank", "note"]
 
 
 def apply(site: Path, action: str, rng: random.Random, counter: list[int]) -> None:
@@ -74,26 +76,54 @@ def apply(site: Path, action: str, rng: random.Random, counter: list[int]) -> No
             target.write_text('{% extends "base.html" %}{% block main %}<h1>{{ page.heading }}</h1>'
                               '<ul>{% for t in page.terms %}<li><a href="{{ t.url }}">{{ t.name }}</a></li>'
                               '{% endfor %}</ul>{% endblock %}\n', encoding="utf-8")
+    elif action == "relink":  # curated coverage pointing at another record of the site (or none)
+        path, target = rng.choice(records), rng.choice(records)
+        url = next(line.split(": ", 1)[1] for line in target.read_text(encoding="utf-8").splitlines()
+                   if line.startswith("webUrl:"))
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("related:")]
+        if rng.random() < 0.8:
+            lines.insert(1, f'related: [{{title: "Also", webUrl: {url}}}, '
+                            f'{{title: "Elsewhere", webUrl: "https://other.example.org/{rng.randint(1, 3)}"}}]')
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    elif action == "redate":
+        path = rng.choice(records)
+        lines = [(f"publishedDateTime: 2024-03-0{rng.randint(1, 9)}T{rng.randint(0, 23):02d}:30:00Z"
+                  if line.startswith("publishedDateTime:") else line)
+                 for line in path.read_text(encoding="utf-8").splitlines()]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    elif action == "rank":
+        path = rng.choice(records)
+        lines = [(f"quality: {rng.randint(0, 100)}" if line.startswith("quality:") else line)
+                 for line in path.read_text(encoding="utf-8").splitlines()]
+        lines = [line for line in lines if not line.startswith("heat:")]
+        lines.insert(1, f"heat: {rng.randint(-1, 5000)}")
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    elif action == "note":
+        path = rng.choice(records)
+        path.write_text(path.read_text(encoding="utf-8") + f"\nA note, *take {rng.randint(1, 9)}*.\n",
+                        encoding="utf-8")
     elif action == "config":
         size = rng.choice([2, 3, 20])
         (site / "digest.toml").write_text(f'title = "Site {size}"\npage_size = {size}\nsearch = false\n',
                                          encoding="utf-8")
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.integers(0, 2**16), actions=st.lists(st.sampled_from(ACTIONS), min_size=1, max_size=5))
+@settings(max_examples=16, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**16), actions=st.lists(st.sampled_from(ACTIONS), min_size=1, max_size=6))
 def test_incremental_build_equals_clean_build(tmp_path_factory, seed, actions):
+    """Each step builds with the cache kept in memory (as serve does) or read from disk."""
     rng = random.Random(seed)
     base = tmp_path_factory.mktemp("inc")
     site = write_site(base / "site", {"digest.toml": 'title = "Site"\npage_size = 3\nsearch = false\n'})
     (site / "content").mkdir()
     counter = [0]
-    for _ in range(5):
+    for _ in range(6):
         apply(site, "add", rng, counter)
-    build(site, jobs=1)
+    kept = BuildCache(site, site / "build")
+    build(site, jobs=1, cache=kept)
     for step, action in enumerate(actions):
         apply(site, action, rng, counter)
-        build(site, jobs=1)
+        build(site, jobs=1, cache=kept if rng.random() < 0.5 else None)
         clean = base / f"clean{step}"
         shutil.copytree(site, clean, ignore=shutil.ignore_patterns("build", ".digest-cache"))
         build(clean, jobs=1)
