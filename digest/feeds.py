@@ -59,6 +59,8 @@ class PlannerView(Protocol):
     """What the feeds need from `digest.plan._Planner` (read only)."""
 
     articles: list[Article]
+    newest: list[Article]
+    """The articles newest first, then by id."""
     topics: dict[str, Topic]
     providers: dict[str, tuple[Provider, str]]
     paths: dict[str, str]
@@ -100,12 +102,6 @@ def image_type(path: str) -> str:
 
 def _updated(article: Article) -> datetime:
     return max(article.updated or article.published, article.published)
-
-
-def newest_first(articles: Iterable[Article]) -> list[Article]:
-    """Published (non-draft) articles, newest first, then by id."""
-    return sorted((a for a in articles if a.is_published),
-                  key=lambda a: (-a.published.timestamp(), a.id))
 
 
 # --------------------------------------------------------------------------- feed entries
@@ -357,7 +353,7 @@ def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config
     ``("source", provider key)``.
     """
     entries = _Entries(planner, config)
-    articles = newest_first(planner.articles)
+    articles = [a for a in planner.newest if a.is_published]  # newest first
     limit = config.feed_items
     pages: list[PageSpec] = []
     links: dict[tuple[str, str], list[dict]] = {}

@@ -163,6 +163,7 @@ class _Planner:
         self.origin = config.base_url[: len(config.base_url) - len(config.base_path)]
         self.articles = articles
         self.by_id = {a.id: a for a in articles}
+        self.newest = sorted(articles, key=newest_key)
         self.topics = build_topics(articles)
         self.providers = build_providers(articles)
         self.images = images
@@ -381,11 +382,6 @@ class _Planner:
                     seen.add(ref.link)
                     curated.append((None, index))
             computed = tuple(pick(self.related.get(article.id, ()), seen, self.config.related_count))
-            trail = []
-            if article.topics:
-                topic = self.topics[term_key(article.topics[0])]
-                trail.append((topic.name, f"topics/{topic.slug}/"))
-            trail.append((article.title, self.paths[article.id]))
             inputs = (self.digest(article.id),
                       tuple((self.digest(t) if t else None, index) for t, index in curated),
                       self.digests_of(computed))
@@ -393,7 +389,7 @@ class _Planner:
                 self.paths[article.id] + "index.html", "article.html", "article",
                 article.title, article.excerpt,
                 inputs=inputs, lazy=partial(self._article, article, tuple(curated), computed),
-                shows=(article.id,), lang=article.locale, breadcrumbs=self.crumbs(*trail),
+                shows=(article.id,), lang=article.locale,
             ))
         return pages
 
@@ -421,7 +417,11 @@ class _Planner:
                 gallery.append({**planned, "alt": image.title or ""})
         card = self.card(article)
         local_day = article.published.astimezone(self.tz).date().isoformat()
+        trail = [(card["topics"][0]["name"], card["topics"][0]["url"])] if card["topics"] else []
         return {
+            "breadcrumbs": [{"name": "Home", "url": self.url("")},
+                            *({"name": name, "url": url} for name, url in trail),
+                            {"name": article.title, "url": card["url"]}],
             "article": {**card, "body_html": article.body_html, "category": article.category,
                         "updated": article.updated.isoformat() if article.updated else "",
                         "quality": article.quality, "heat": article.heat,
@@ -500,7 +500,7 @@ class _Planner:
         pages = []
         by_topic: dict[str, list[Article]] = defaultdict(list)
         by_provider: dict[str, list[Article]] = defaultdict(list)
-        for article in sorted(self.articles, key=newest_key):
+        for article in self.newest:
             for name in article.topics:
                 by_topic[term_key(name)].append(article)
             if article.provider:
@@ -536,7 +536,7 @@ class _Planner:
 
     def archive_pages(self) -> list[PageSpec]:
         months: dict[str, list[Article]] = defaultdict(list)
-        for article in sorted(self.articles, key=newest_key):
+        for article in self.newest:
             local = article.published.astimezone(self.tz)
             months[f"{local:%Y/%m}"].append(article)
         pages = []
@@ -563,7 +563,7 @@ class _Planner:
                           "name": self.date_display(self.by_id[latest.article_ids[0]].published)}
             top = latest.article_ids[: self.config.home_top]
         shown = set(top)
-        latest_ids = tuple(a.id for a in sorted(self.articles, key=newest_key)
+        latest_ids = tuple(a.id for a in self.newest
                            if a.id not in shown)[: self.config.home_latest]
         return self.page("index.html", "home.html", "home", self.config.title,
                          self.config.description,

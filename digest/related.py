@@ -138,38 +138,41 @@ def compute_related(
 
     times = [d.published.timestamp() for d in ordered]
     df: dict[str, int] = {}
-    old_df: dict[str, int] = {}  # the previous run's frequencies at the same position
     post_pos: dict[str, list[int]] = {}
     post_w: dict[str, list[float]] = {}
-    dirty: dict[str, int] = {}  # term -> length of its posting list at its latest change
     want = count + SPARE
     prefix = next((i for i in range(keep) if old.own[i] != state.own[i]), keep)
     if prefix == len(old.own) == len(ordered):  # nothing changed
         state.terms, state.vectors, state.results = old.terms, old.vectors, old.results
         return {doc.id: state.results[i] for i, doc in enumerate(ordered)}, state
     for index in range(prefix):  # unchanged from the start: reuse without checks
-        terms = old.terms[index]
-        for term in terms:
+        for term in old.terms[index]:
             df[term] = df.get(term, 0) + 1
-        vector = old.vectors[index]
-        for term, weight in vector:
+        for term, weight in old.vectors[index]:
             post_pos.setdefault(term, []).append(index)
             post_w.setdefault(term, []).append(weight)
-    old_df.update(df)
     state.terms = old.terms[:prefix]
     state.vectors = old.vectors[:prefix]
     state.results = old.results[:prefix]
+    shift: dict[str, int] = {}  # term -> its frequency now minus the previous run's, at this position
+    dirty: dict[str, int] = {}  # term -> length of its posting list at its latest change
     for index in range(prefix, len(ordered)):
         doc = ordered[index]
         same_doc = index < keep and old.own[index] == state.own[index]
-        if index < keep:
-            for term in old.terms[index]:
-                old_df[term] = old_df.get(term, 0) + 1
         bag = None if same_doc else _bag(doc)
         terms = old.terms[index] if same_doc else tuple(bag)
         for term in terms:
             df[term] = df.get(term, 0) + 1
-        same_vector = same_doc and all(df[t] == old_df.get(t) for t in terms)
+        if not same_doc:
+            before = old.terms[index] if index < keep else ()
+            for term in before:
+                shift[term] = shift.get(term, 0) - 1
+            for term in terms:
+                shift[term] = shift.get(term, 0) + 1
+            for term in (*before, *terms):
+                if shift.get(term) == 0:
+                    del shift[term]
+        same_vector = same_doc and shift.keys().isdisjoint(terms)
         if same_vector:
             vector = old.vectors[index]
         else:
@@ -179,9 +182,9 @@ def compute_related(
                     dirty[term] = len(post_pos.get(term, ()))
             for term, _ in vector:
                 dirty[term] = len(post_pos.get(term, ()))
-        if same_vector and not any(
+        if same_vector and not (dirty and any(
             len(post_pos.get(t, ())) - dirty[t] <= WINDOW for t, _ in vector if t in dirty
-        ):
+        )):
             result = old.results[index]
         else:
             scores: dict[int, float] = {}

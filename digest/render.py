@@ -8,6 +8,7 @@ import multiprocessing
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +51,27 @@ class _DataEnvironment(jinja2.Environment):
         return super().getattr(obj, attribute)
 
 
-def make_environment(site: Path) -> jinja2.Environment:
-    """One environment per build: autoescape on, strict undefined, site templates first."""
+class _MemoryBytecodeCache(jinja2.BytecodeCache):
+    """Compiled templates kept in a caller's dict (never on disk), checked against the source."""
+
+    def __init__(self, store: dict[str, bytes]):
+        self.store = store
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = self.store.get(bucket.key)
+        if data is not None:
+            bucket.bytecode_from_string(data)  # ignored when the source's checksum differs
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+def make_environment(site: Path, compiled: dict[str, bytes] | None = None) -> jinja2.Environment:
+    """One environment per build: autoescape on, strict undefined, site templates first.
+
+    ``compiled``, a dict kept between builds in one process (a server's), holds
+    compiled templates so an unchanged template is not compiled again.
+    """
     loader = jinja2.ChoiceLoader([
         jinja2.FileSystemLoader(str(site / "templates")),
         jinja2.FileSystemLoader(str(theme_dir() / "templates")),
@@ -65,6 +85,7 @@ def make_environment(site: Path) -> jinja2.Environment:
         keep_trailing_newline=True,
         auto_reload=False,
         cache_size=-1,
+        bytecode_cache=_MemoryBytecodeCache(compiled) if compiled is not None else None,
     )
     env.filters["ldjson"] = lambda v: jinja2.utils.markupsafe.Markup(_tojson(v))
     return env
@@ -81,13 +102,23 @@ def template_dependencies(env: jinja2.Environment, name: str) -> list[str]:
         seen.append(current)
         try:
             source, filename, _ = env.loader.get_source(env, current)
-            refs = meta.find_referenced_templates(env.parse(source, current, filename))
+            refs = _parsed_references(source, current, filename)
         except jinja2.TemplateNotFound:
             continue
         except jinja2.TemplateSyntaxError as exc:
             raise _template_error(exc) from None
         stack.extend(r for r in refs if r)
     return seen
+
+
+@lru_cache(maxsize=512)
+def _parsed_references(source: str, name: str, filename: str | None) -> tuple[str | None, ...]:
+    """Templates ``source`` extends, includes or imports (memoised: every build asks again)."""
+    return tuple(meta.find_referenced_templates(_PARSER.parse(source, name, filename)))
+
+
+_PARSER = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+"""Only parses (to find the templates a template pulls in); the result depends on the source alone."""
 
 
 def _template_error(exc: Exception) -> TemplateError:
@@ -173,6 +204,8 @@ class _Job:
     out: Path
     staging: Path
     previous: Mapping[str, OutputRecord]
+    env: jinja2.Environment
+    """The parent's environment: forked workers use their copy (templates already compiled)."""
 
 
 def _render_slice(job: _Job, env: jinja2.Environment, start: int, end: int) -> list[Rendered]:
@@ -194,7 +227,7 @@ def _worker_init(job: _Job) -> None:
     # so workers must not each print a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker["job"] = job
-    _worker["env"] = make_environment(job.site)
+    _worker["env"] = job.env
 
 
 def _worker_run(bounds: tuple[int, int]) -> list[Rendered]:
@@ -208,7 +241,12 @@ def render_all(site: Path, env: jinja2.Environment, pages: Sequence[PageSpec], k
 
     ``keys`` holds each page's full key (see `page_keys`), recorded with its outcome.
     """
-    job = _Job(site, pages, keys, out, staging, previous)
+    for name in sorted({spec.template for spec in pages if not spec.template.startswith("json:")}):
+        try:  # compiled once here, so forked workers inherit them compiled
+            env.get_template(name)
+        except (jinja2.TemplateSyntaxError, jinja2.TemplateNotFound) as exc:
+            raise _template_error(exc) from None
+    job = _Job(site, pages, keys, out, staging, previous, env)
     total = len(pages)
     if jobs <= 1 or total < 300 or "fork" not in multiprocessing.get_all_start_methods():
         done: list[Rendered] = []
