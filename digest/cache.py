@@ -1,8 +1,10 @@
 """All incremental state of a site and its on-disk format (``SITE/.digest-cache/``).
 
 The cache holds parsed records (keyed by path, checked by stat and then by
-content hash; spread over `SHARDS` files so that an edit rewrites one of them)
-and the manifest of the output folder (what each output file's bytes were).
+content hash; spread over `SHARDS` files so that an edit rewrites one of them),
+the manifest of the output folder (what each output file's bytes were) with the
+key of each page (over `OUTPUT_SHARDS` files, by output path), and other state
+(a positional dataclass such as the related-articles state in chunks of `CHUNK`).
 A `BuildCache` can be kept in memory across builds (see `BuildCache.begin`).
 It is versioned, safe to delete, and never trusted blindly: a file that is
 corrupt, from another program version, or not signed with this machine's cache
@@ -13,12 +15,15 @@ is ignored and what it held is rebuilt.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import hmac
+import operator
 import os
 import pickle
 import secrets
 import tempfile
+from itertools import compress
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +32,7 @@ from digest.load import FileResult
 from digest.write import OutputRecord, intact
 
 CACHE_DIR = ".digest-cache"
-FORMAT = 5
+FORMAT = 6
 """Bump when the layout of cached data changes."""
 
 
@@ -102,10 +107,40 @@ _OLD_RECORDS = "records.pickle"
 """The single records file of format 4 and earlier, removed when saving."""
 
 
-def shard_of(source: str) -> int:
-    """The shard of a record (BLAKE2b of its source path: stable across runs and machines)."""
+_GONE: Any = object()
+"""Marks a removed entry."""
+
+CHUNK = 512
+"""A dataclass in the state whose fields are lists by position (the related-articles state) is
+kept in files of this many positions each, so that an edit rewrites the chunks it changed."""
+
+
+def _layout(value: Any) -> tuple[type, dict[str, Any], dict[str, list]] | None:
+    """``(class, other fields, list fields)`` of a dataclass instance with list fields, made
+    again by ``class(**other, **lists)``; None for any other value (stored whole)."""
+    if not dataclasses.is_dataclass(value) or isinstance(value, type):
+        return None
+    fields = dataclasses.fields(value)
+    if not all(f.init for f in fields):
+        return None
+    scalars: dict[str, Any] = {}
+    lists: dict[str, list] = {}
+    for f in fields:
+        item = getattr(value, f.name)
+        (lists if type(item) is list else scalars)[f.name] = item
+    return (type(value), scalars, lists) if lists else None
+
+
+OUTPUT_SHARDS = 128
+"""The output manifest and page keys are kept in this many files, by a stable hash of the
+output path. More than `SHARDS`: an edit changes some twenty outputs with unrelated paths
+(article, API, topic, source, edition pages and feeds), which land in a dozen of 32 shards."""
+
+
+def shard_of(source: str, shards: int = SHARDS) -> int:
+    """The shard of a record or output (BLAKE2b of its path: stable across runs and machines)."""
     digest = hashlib.blake2b(source.encode("utf-8", "surrogateescape"), digest_size=4).digest()
-    return int.from_bytes(digest, "big") % SHARDS
+    return int.from_bytes(digest, "big") % shards
 
 
 def shard_name(index: int) -> str:
@@ -269,6 +304,12 @@ def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str) -> str:
 class BuildCache:
     """The cache folder of one site, for one output folder; each part is read on first use.
 
+    The output manifest and the page keys are kept together in `OUTPUT_SHARDS` files
+    (``outputs-<key>-NN.pickle``, by a stable hash of the output path, each
+    holding ``(manifest part, page keys part)``), so that an edit rewrites the
+    shards of the few outputs it changed; the rest of the state (related lists,
+    image facts) is one file, rewritten only when it changed.
+
     One object can serve many builds in one process (the dev server keeps one):
     call `begin` at the start of each build. After `save` the object holds
     exactly what was saved, as if read back from disk, so the next build reads
@@ -281,13 +322,32 @@ class BuildCache:
         self.out_key = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]
         self._records: RecordCache | None = None
         self._outputs: dict[str, OutputRecord] | None = None
+        """The manifest, all shards merged (None: not read yet)."""
+        self._keys: dict[str, str] = {}
+        """The page keys, all shards merged (read with `_outputs`)."""
+        self._parts: list[tuple[dict[str, OutputRecord], dict[str, str]]] = []
+        """Per manifest shard, its ``(outputs, page keys)`` as read or last saved."""
+        self._rest: dict[str, Any] | None = None
+        """The state other than the page keys (None: not read yet)."""
+        self._has_keys = False
+        """Whether the saved state had page keys (`state` then shows them)."""
         self._state: dict[str, Any] | None = None
-        self._outputs_name = f"outputs-{self.out_key}.pickle"
+        """The state as `state` returns it (made from `_rest` and `_keys`)."""
+        self._old_outputs_name = f"outputs-{self.out_key}.pickle"
+        """The single manifest file of format 5 and earlier, removed when saving."""
         self._state_name = f"state-{self.out_key}.pickle"
+        self._heads: dict[str, tuple] = {}
+        """State name -> (class, other fields, list lengths, chunk tokens) of a value kept in chunks."""
+        self._rest_files: list[str] = []
+        """The chunk files `_rest` was read from or written to (checked by `begin`)."""
+        self._sweep = False
+        """The state file was unusable: chunk files it no longer names are removed by the next save."""
         self._seen: dict[str, tuple[int, int, int] | None] = {}
         """File name -> its stat when this object last read or wrote it."""
         self._unsaved: set[str] = set()
-        """Parts (file names) whose last write failed: written by the next save."""
+        """Parts (file names) whose last write failed or that could not be read: written by the next save."""
+        self._out_shards: dict[str, int] = {}
+        """Memo of `shard_of` for output paths."""
         self._for = (site.resolve(), out.resolve())
 
     def serves(self, site: Path, out: Path) -> bool:
@@ -309,6 +369,15 @@ class BuildCache:
         """Whether ``name`` changed on disk since this object last read or wrote it."""
         return self._seen.get(name) != self._stat(name)
 
+    def _shard_name(self, index: int) -> str:
+        return f"outputs-{self.out_key}-{index:02x}.pickle"
+
+    def _out_shard(self, path: str) -> int:
+        index = self._out_shards.get(path)
+        if index is None:
+            index = self._out_shards[path] = shard_of(path, OUTPUT_SHARDS)
+        return index
+
     def begin(self) -> None:
         """Start a build with this object: reset the per-build bookkeeping of `records`
         (what was looked up, hits, dirty shards) and drop any part whose files were
@@ -319,12 +388,19 @@ class BuildCache:
                 self._records = None
             else:
                 self._records.begin()
-        if self._outputs is not None and self._moved(self._outputs_name):
-            self._outputs = None
-            self._unsaved.discard(self._outputs_name)
-        if self._state is not None and self._moved(self._state_name):
+        if self._outputs is not None:
+            names = [self._shard_name(index) for index in range(OUTPUT_SHARDS)]
+            if any(self._moved(name) for name in names):
+                self._outputs = None
+                self._keys, self._parts = {}, []
+                self._state = None
+                self._unsaved.difference_update(names)
+        if self._rest is not None and any(
+                self._moved(name) for name in (self._state_name, *self._rest_files)):
+            self._rest = None
             self._state = None
             self._unsaved.discard(self._state_name)
+            self._unsaved.difference_update(self._rest_files)
 
     @property
     def records(self) -> RecordCache:
@@ -347,18 +423,104 @@ class BuildCache:
             self._records = records
         return self._records
 
+    def _load_outputs(self) -> None:
+        """Read every manifest shard; an unusable one counts as empty (those outputs are
+        unknown, so rendered again) and is rewritten (or deleted) by the next save."""
+        outputs: dict[str, OutputRecord] = {}
+        keys: dict[str, str] = {}
+        self._parts = []
+        for index in range(OUTPUT_SHARDS):
+            name = self._shard_name(index)
+            part = self._read(name)
+            mine: tuple[dict, dict] = ({}, {})
+            self._parts.append(mine)
+            if self._seen[name] is None:
+                continue
+            if not (isinstance(part, tuple) and len(part) == 2
+                    and isinstance(part[0], dict) and isinstance(part[1], dict)):
+                self._unsaved.add(name)
+                continue
+            for values, into, kind in ((part[0], mine[0], OutputRecord), (part[1], mine[1], str)):
+                for path, value in values.items():
+                    if isinstance(path, str) and isinstance(value, kind) and self._out_shard(path) == index:
+                        into[path] = value
+                    else:
+                        self._unsaved.add(name)
+            outputs.update(mine[0])
+            keys.update(mine[1])
+        self._outputs, self._keys, self._state = outputs, keys, None
+
+    def _chunk_name(self, name: str, index: int) -> str:
+        return f"state-{self.out_key}-{name}-{index:03x}.pickle"
+
+    def _load_rest(self) -> None:
+        """Read the state other than the page keys, with the chunks of each chunked value.
+
+        An unusable state file means no state; a chunk that is missing, unusable, or not
+        the one the state file names (a save interrupted between the two) means no value
+        for its name (it is computed again). Either is rewritten by the next save.
+        """
+        saved = self._read(self._state_name)
+        self._rest, self._has_keys, self._heads, self._rest_files = {}, False, {}, []
+        self._state = None
+        if not (isinstance(saved, tuple) and len(saved) == 3
+                and isinstance(saved[0], dict) and isinstance(saved[2], dict)):
+            if self._seen[self._state_name] is not None:
+                self._unsaved.add(self._state_name)
+                self._sweep = True
+            return
+        plain, self._has_keys, heads = saved[0], bool(saved[1]), saved[2]
+        self._rest = dict(plain)
+        for name, head in heads.items():
+            value = self._load_chunks(name, head)
+            if value is None:
+                self._unsaved.add(self._state_name)
+                self._sweep = True
+            else:
+                self._rest[name] = value
+                self._heads[name] = head
+
+    def _load_chunks(self, name: str, head: Any) -> Any | None:
+        try:
+            cls, scalars, lengths, tokens = head
+            lists: dict[str, list] = {field: [] for field in lengths}
+            if len(tokens) != -(-max(lengths.values(), default=0) // CHUNK):
+                return None
+            for index, token in enumerate(tokens):
+                chunk = self._chunk_name(name, index)
+                self._rest_files.append(chunk)
+                part = self._read(chunk)
+                if not (isinstance(part, tuple) and len(part) == 2 and part[0] == token
+                        and isinstance(part[1], dict) and part[1].keys() == lists.keys()):
+                    return None
+                for field, items in part[1].items():
+                    lists[field].extend(items)
+            if any(len(items) != lengths[field] for field, items in lists.items()):
+                return None
+            if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+                return None
+            return cls(**scalars, **lists)
+        except Exception:  # noqa: BLE001 - whatever is wrong with it, the value is computed again
+            return None
+
     @property
     def outputs(self) -> dict[str, OutputRecord]:
         """The output manifest of the previous build into this output folder."""
         if self._outputs is None:
-            self._outputs = self._read(self._outputs_name) or {}
-        return self._outputs
+            self._load_outputs()
+        return self._outputs  # type: ignore[return-value]
 
     @property
     def state(self) -> dict[str, Any]:
         """Other incremental state (page keys, related lists, image facts)."""
+        if self._outputs is None:
+            self._load_outputs()
+        if self._rest is None:
+            self._load_rest()
         if self._state is None:
-            self._state = self._read(self._state_name) or {}
+            self._state = dict(self._rest)
+            if self._has_keys:
+                self._state["page_keys"] = self._keys
         return self._state
 
     def last_build(self, fingerprint: str) -> Any | None:
@@ -375,10 +537,11 @@ class BuildCache:
     def save(self, outputs: dict[str, OutputRecord], state: dict[str, Any] | None = None) -> None:
         """Persist what this build used (entries for vanished records are dropped).
 
-        Only what changed is written: the dirty record shards, and the manifest
-        and state when they differ from the previous ones. Afterwards this object
-        holds what was saved, ready for the next build, even when the cache folder
-        is unwritable (then nothing is written and nothing is raised).
+        Only what changed is written: the dirty record shards, the manifest shards
+        holding an output or page key that changed, and the rest of the state when
+        it differs from the previous one. Afterwards this object holds what was
+        saved, ready for the next build, even when the cache folder is unwritable
+        (then nothing is written and nothing is raised).
         """
         try:
             (self.dir / f"summary-{self.out_key}.pickle").unlink(missing_ok=True)
@@ -386,18 +549,143 @@ class BuildCache:
         except OSError:
             write = False  # a read-only site still builds; it is just not incremental on disk
         if write:
-            with contextlib.suppress(OSError):
-                (self.dir / _OLD_RECORDS).unlink(missing_ok=True)  # format 4's single file
+            for old in (_OLD_RECORDS, self._old_outputs_name):  # format 4's and 5's single files
+                with contextlib.suppress(OSError):
+                    (self.dir / old).unlink(missing_ok=True)
         for path in self.records.save(self.dir, write):
             self._seen[path.name] = self._stat(path.name)
+
+        if self._outputs is None:
+            self._load_outputs()
+        if self._rest is None:
+            self._load_rest()
         outputs = dict(outputs)
-        if outputs != self.outputs or self._outputs_name in self._unsaved:
-            write = self._write(self._outputs_name, outputs, write)
-        self._outputs = outputs
+        if state is None:
+            keys, has_keys, rest = self._keys, self._has_keys, self._rest
+        else:
+            keys = state.get("page_keys", {})
+            has_keys = "page_keys" in state
+            rest = {name: value for name, value in state.items() if name != "page_keys"}
+        changes: dict[int, tuple[dict, dict]] = {
+            index: ({}, {}) for index in range(OUTPUT_SHARDS) if self._shard_name(index) in self._unsaved}
+        self._changes(self._outputs, outputs, 0, changes)  # type: ignore[arg-type]
+        self._changes(self._keys, keys, 1, changes)
+        self._write_shards(changes, write)
+        self._outputs, self._keys = outputs, keys
+
         if state is not None:
-            if state != self.state or self._state_name in self._unsaved:
-                self._write(self._state_name, state, write)
-            self._state = state
+            self._save_rest(rest, has_keys, write)
+            self._state = dict(state)
+
+    def _save_rest(self, rest: dict[str, Any], has_keys: bool, write: bool) -> None:
+        """Write the state other than the page keys: the changed chunks of each chunked
+        value (new tokens), then the state file naming them, if anything changed."""
+        old_rest = self._rest or {}
+        plain: dict[str, Any] = {}
+        heads: dict[str, tuple] = {}
+        writes: list[tuple[str, tuple]] = []
+        keep: set[str] = set()
+        for name, value in rest.items():
+            layout = _layout(value) if name.isidentifier() else None
+            if layout is None:
+                plain[name] = value
+                continue
+            cls, scalars, lists = layout
+            before = _layout(old_rest.get(name)) if name in self._heads else None
+            old_lists = before[2] if before and before[0] is cls and before[2].keys() == lists.keys() else None
+            old_tokens = self._heads[name][3] if old_lists is not None else []
+            tokens = []
+            for index in range(-(-max(map(len, lists.values())) // CHUNK)):
+                chunk = self._chunk_name(name, index)
+                keep.add(chunk)
+                start, stop = index * CHUNK, (index + 1) * CHUNK
+                if (index < len(old_tokens) and chunk not in self._unsaved
+                        and all(items[start:stop] == old_lists[field][start:stop]  # type: ignore[index]
+                                for field, items in lists.items())):
+                    tokens.append(old_tokens[index])
+                    continue
+                token = secrets.token_hex(8)
+                tokens.append(token)
+                writes.append((chunk, (token, {field: items[start:stop] for field, items in lists.items()})))
+            heads[name] = (cls, scalars, {field: len(items) for field, items in lists.items()}, tokens)
+        old_plain = {name: value for name, value in old_rest.items() if name not in self._heads}
+        changed = (writes or has_keys != self._has_keys or heads != self._heads
+                   or old_plain.keys() != plain.keys()
+                   or any(value is not old_plain[name] and value != old_plain[name]
+                          for name, value in plain.items()))
+        gone = [name for name in self._rest_files if name not in keep]
+        self._rest, self._has_keys, self._heads = rest, has_keys, heads
+        self._rest_files = sorted(keep)
+        if not (changed or self._state_name in self._unsaved):
+            return
+        for position, (chunk, part) in enumerate(writes):  # the chunks first: the state file names them
+            if write:
+                try:
+                    write_blob(self.dir / chunk, part)
+                except OSError:
+                    write = False
+            if not write:
+                self._unsaved.update(chunk for chunk, _ in writes[position:])
+                break
+            self._seen[chunk] = self._stat(chunk)
+            self._unsaved.discard(chunk)
+        if self._write(self._state_name, (plain, has_keys, heads), write):
+            for chunk in gone:
+                with contextlib.suppress(OSError):
+                    (self.dir / chunk).unlink(missing_ok=True)
+            if self._sweep:
+                self._sweep = False
+                with contextlib.suppress(OSError):
+                    for leftover in self.dir.glob(f"state-{self.out_key}-*.pickle"):
+                        if leftover.name not in keep:
+                            leftover.unlink(missing_ok=True)
+
+    def _changes(self, old: dict[str, Any], new: dict[str, Any], slot: int,
+                 changes: dict[int, tuple[dict, dict]]) -> None:
+        """Note in ``changes[shard][slot]`` each entry added, changed (new value) or removed
+        (`_GONE`) from ``old`` to ``new``. Unchanged entries (mostly the very same objects)
+        cost a lookup each; only changed ones are hashed to their shard."""
+        if new is old:
+            return
+        shard = self._out_shard
+        for path in old.keys() - new.keys():
+            changes.setdefault(shard(path), ({}, {}))[slot][path] = _GONE
+        # Which values are not the very object they were, in C: the rest is left to compare.
+        moved = compress(new.keys(), map(operator.is_not, map(old.get, new.keys()), new.values()))
+        for path in moved:
+            value = new[path]
+            if old.get(path, _GONE) != value:
+                changes.setdefault(shard(path), ({}, {}))[slot][path] = value
+
+    def _write_shards(self, changes: dict[int, tuple[dict, dict]], write: bool) -> None:
+        """Apply ``changes`` to the manifest shards and write those (an empty one's file is
+        deleted); a shard that cannot be written (every one, when ``write`` is false) is
+        due at the next save."""
+        pending = sorted(changes)
+        for index in pending:
+            part = tuple(dict(values) for values in self._parts[index])
+            for values, changed in zip(part, changes[index], strict=True):
+                for path, value in changed.items():
+                    if value is _GONE:
+                        values.pop(path, None)
+                    else:
+                        values[path] = value
+            self._parts[index] = part  # type: ignore[assignment]
+        while pending and write:
+            index = pending[0]
+            name = self._shard_name(index)
+            part = self._parts[index]
+            try:
+                if part[0] or part[1]:
+                    write_blob(self.dir / name, part)
+                else:
+                    (self.dir / name).unlink(missing_ok=True)
+            except OSError:
+                break  # most likely an unwritable folder: do not pickle the rest in vain
+            self._seen[name] = self._stat(name)
+            self._unsaved.discard(name)
+            pending.pop(0)
+        self._unsaved.update(self._shard_name(index) for index in pending)
 
     def _write(self, name: str, value: Any, write: bool) -> bool:
         """Write one part (unless ``write`` is false); False when it was not written."""

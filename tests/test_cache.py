@@ -1,17 +1,31 @@
-"""The build cache: sharded records (an edit rewrites one shard) and one object reused across builds."""
+"""The build cache: sharded records, manifest and page keys, chunked state (an edit rewrites only
+what it changed), and one object reused across builds."""
 
 from __future__ import annotations
 
 import hashlib
 import importlib
+import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from digest.cache import CACHE_DIR, SHARDS, BuildCache, shard_name, shard_of, write_blob
+from digest.build import build
+from digest.cache import (
+    CACHE_DIR,
+    OUTPUT_SHARDS,
+    SHARDS,
+    BuildCache,
+    read_blob,
+    shard_name,
+    shard_of,
+    write_blob,
+)
 from digest.load import load_content
 from digest.write import OutputRecord
 from tests.conftest import record, write_site
+from tests.test_incremental import tree
 
 cache_mod = importlib.import_module("digest.cache")  # `digest.cache` the attribute is functools.cache
 
@@ -273,3 +287,244 @@ def test_a_failed_shard_write_is_retried_by_the_next_save(tmp_path, monkeypatch)
     build_once(site, kept)  # nothing changed this time, but the failed shard is still due
     fresh = BuildCache(site, site / "build")
     assert fresh.records.entries["content/r001.md"][3].article.title == "One"
+
+
+# The output manifest and page keys (sharded by output path), and the chunked state.
+
+
+def manifest_files(site: Path) -> dict[str, tuple[int, int]]:
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in sorted((site / CACHE_DIR).glob("outputs-*.pickle"))}
+
+
+def state_files(site: Path) -> dict[str, tuple[int, int]]:
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in sorted((site / CACHE_DIR).glob("state-*.pickle"))}
+
+
+def changed(before: dict, after: dict) -> set[str]:
+    return {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
+
+
+def manifest_name(cache: BuildCache, path: str) -> str:
+    return f"outputs-{cache.out_key}-{shard_of(path, OUTPUT_SHARDS):02x}.pickle"
+
+
+@dataclass
+class Positions:
+    """Stands for `digest.related.RelatedState`: lists by position, and a scalar."""
+
+    own: list = field(default_factory=list)
+    results: list = field(default_factory=list)
+    count: int = 0
+
+
+def test_manifest_shard_is_a_stable_hash_of_the_output_path():
+    path = "articles/2024/a-story/index.html"
+    digest = hashlib.blake2b(path.encode(), digest_size=4).digest()
+    assert shard_of(path, OUTPUT_SHARDS) == int.from_bytes(digest, "big") % OUTPUT_SHARDS
+
+
+def test_a_few_changed_outputs_rewrite_only_their_shards(tmp_path):
+    site = site_with(tmp_path, 1)
+    paths = [f"page/{i}/index.html" for i in range(2000)]
+    outputs = {p: OutputRecord(f"d{i}", i, i) for i, p in enumerate(paths)}
+    keys = {p: f"k{i}" for i, p in enumerate(paths)}
+    cache, _ = build_once(site, outputs=outputs, state={"page_keys": keys, "images": {}})
+    before = manifest_files(site)
+    assert len(before) == OUTPUT_SHARDS
+
+    new_outputs = dict(outputs)
+    new_outputs[paths[3]] = OutputRecord("changed", 3, 3)
+    del new_outputs[paths[10]]
+    new_outputs["page/new/index.html"] = OutputRecord("new", 1, 1)
+    new_keys = {p: k for p, k in keys.items() if p in new_outputs} | {"page/new/index.html": "kn"}
+    new_keys[paths[20]] = "rekeyed"
+    cache.begin()
+    cache.save(new_outputs, {"page_keys": new_keys, "images": {}})
+    touched = {paths[3], paths[10], paths[20], "page/new/index.html"}
+    assert changed(before, manifest_files(site)) == {manifest_name(cache, p) for p in touched}
+    fresh = BuildCache(site, site / "build")
+    assert fresh.outputs == cache.outputs == new_outputs
+    assert fresh.state == cache.state == {"page_keys": new_keys, "images": {}}
+
+    before = manifest_files(site)
+    cache.begin()
+    cache.save(dict(new_outputs), {"page_keys": dict(new_keys), "images": {}})  # equal, not the same
+    assert manifest_files(site) == before
+
+
+def test_the_old_single_manifest_file_is_removed(tmp_path):
+    site = site_with(tmp_path, 2)
+    cache = BuildCache(site, site / "build")
+    old = site / CACHE_DIR / f"outputs-{cache.out_key}.pickle"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"format 5 leftovers")
+    build_once(site, cache, {"a.html": OutputRecord("x", 1, 1)})
+    assert not old.exists()
+    assert BuildCache(site, site / "build").outputs == {"a.html": OutputRecord("x", 1, 1)}
+
+
+@pytest.mark.parametrize("junk", [b"", b"garbage", None])
+def test_an_unusable_manifest_shard_means_unknown_outputs(tmp_path, junk):
+    site = site_with(tmp_path, 1)
+    outputs = {f"p{i}.html": OutputRecord(f"d{i}", i, i) for i in range(200)}
+    cache, _ = build_once(site, outputs=outputs, state={"page_keys": {p: "k" for p in outputs}})
+    victim = manifest_name(cache, "p7.html")
+    path = site / CACHE_DIR / victim
+    if junk is None:  # validly signed, but holding an output that belongs to another shard
+        stray = next(p for p in outputs if manifest_name(cache, p) != victim)
+        write_blob(path, ({stray: outputs[stray]}, {stray: "k"}))
+    else:
+        path.write_bytes(junk)
+    lost = {p for p in outputs if manifest_name(cache, p) == victim}
+    fresh = BuildCache(site, site / "build")
+    assert fresh.outputs == {p: r for p, r in outputs.items() if p not in lost}
+    assert fresh.state["page_keys"] == {p: "k" for p in outputs if p not in lost}
+    fresh.save(outputs, {"page_keys": {p: "k" for p in outputs}})  # the shard is written again
+    assert BuildCache(site, site / "build").outputs == outputs
+
+
+def test_chunked_state_rewrites_only_changed_chunks(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache_mod, "CHUNK", 4)
+    site = site_with(tmp_path, 1)
+    first = Positions(own=list(range(10)), results=[(i,) for i in range(10)], count=3)
+    cache, _ = build_once(site, state={"related": first, "images": {"a": 1}})
+    names = set(state_files(site))
+    assert len(names) == 4  # the state file and three chunks of four positions
+    assert BuildCache(site, site / "build").state["related"] == first
+
+    before = state_files(site)
+    second = Positions(own=list(first.own), results=list(first.results), count=3)
+    second.results[5] = (99,)
+    cache.begin()
+    cache.save({}, {"related": second, "images": {"a": 1}})
+    chunk = f"state-{cache.out_key}-related-001.pickle"
+    assert changed(before, state_files(site)) == {chunk, f"state-{cache.out_key}.pickle"}
+    assert BuildCache(site, site / "build").state == {"related": second, "images": {"a": 1}}
+
+    before = state_files(site)
+    cache.begin()
+    cache.save({}, {"related": second, "images": {"a": 1}})  # unchanged: nothing written
+    assert state_files(site) == before
+
+    third = Positions(own=first.own[:6], results=first.results[:6], count=3)  # shorter: a chunk goes
+    cache.begin()
+    cache.save({}, {"related": third, "images": {"a": 2}})
+    assert len(state_files(site)) == 3
+    assert BuildCache(site, site / "build").state == {"related": third, "images": {"a": 2}}
+
+
+def test_a_chunk_the_state_file_does_not_name_drops_the_value(tmp_path, monkeypatch):
+    """A save interrupted between a chunk and the state file never mixes two builds' state."""
+    monkeypatch.setattr(cache_mod, "CHUNK", 4)
+    site = site_with(tmp_path, 1)
+    value = Positions(own=list(range(10)), results=[(i,) for i in range(10)], count=3)
+    cache, _ = build_once(site, state={"related": value, "images": {}})
+    chunk = site / CACHE_DIR / f"state-{cache.out_key}-related-001.pickle"
+    write_blob(chunk, ("another save", {"own": [0, 0, 0, 0], "results": [(), (), (), ()]}))
+    fresh = BuildCache(site, site / "build")
+    assert fresh.state == {"images": {}}  # no related state: it is computed again
+    fresh.save({}, {"related": value, "images": {}})
+    assert BuildCache(site, site / "build").state["related"] == value
+    chunk.unlink()
+    assert "related" not in BuildCache(site, site / "build").state
+
+
+def test_unwritable_cache_folder_keeps_chunked_state_in_memory(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache_mod, "CHUNK", 4)
+    site = site_with(tmp_path, 3)
+    (site / CACHE_DIR).write_text("a file where the folder should be")
+    value = Positions(own=list(range(9)), results=[()] * 9, count=1)
+    outputs = {f"p{i}.html": OutputRecord("d", i, i) for i in range(50)}
+    kept, _ = build_once(site, outputs=outputs, state={"page_keys": {"p1.html": "k"}, "related": value})
+    assert kept.outputs == outputs
+    assert kept.state == {"page_keys": {"p1.html": "k"}, "related": value}
+    kept.begin()
+    assert kept.state["related"] is value
+
+
+# Whole builds: a one-record edit, a corrupt cache file, a kept cache object.
+
+
+def story_site(tmp_path: Path, n: int = 30) -> Path:
+    topics = ["Chips", "Robots", "Energy", "Space"]
+    return write_site(tmp_path / "site", {"digest.toml": 'title = "Site"\nsearch = false\n'} | {
+        f"content/r{i:03d}.md": record(
+            f"Story {i} about {topics[i % 4]}", when=f"2024-01-{1 + i % 28:02d}T{i % 24:02d}:00:00Z",
+            webUrl=f'"https://news.example.com/{i}"', excerpt=f'"The {topics[i % 4].lower()} story {i}."',
+            topics=f"[{topics[i % 4]}, {topics[(i * 7) % 4]}]")
+        for i in range(n)
+    })
+
+
+def clean_tree(site: Path, where: Path) -> dict[str, bytes]:
+    shutil.copytree(site, where, ignore=shutil.ignore_patterns("build", CACHE_DIR))
+    build(where, jobs=1)
+    return tree(where / "build")
+
+
+def test_a_one_record_edit_rewrites_only_the_shards_of_changed_outputs(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache_mod, "CHUNK", 8)
+    site = story_site(tmp_path)
+    build(site, jobs=1)
+    cache = BuildCache(site, (site / "build"))
+    old_outputs, old_keys = dict(cache.outputs), dict(cache.state["page_keys"])
+    before = manifest_files(site)
+    path = site / "content" / "r012.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("story 12.", "story 12, edited."), encoding="utf-8")
+    result = build(site, jobs=1)
+    assert 0 < result.rendered < len(old_outputs)
+    fresh = BuildCache(site, site / "build")
+    new_outputs, new_keys = fresh.outputs, fresh.state["page_keys"]
+    moved = {p for p in old_outputs.keys() | new_outputs.keys() if old_outputs.get(p) != new_outputs.get(p)}
+    moved |= {p for p in old_keys.keys() | new_keys.keys() if old_keys.get(p) != new_keys.get(p)}
+    assert moved
+    assert changed(before, manifest_files(site)) == {manifest_name(fresh, p) for p in moved}
+    assert tree(site / "build") == clean_tree(site, tmp_path / "clean")
+
+
+@pytest.mark.parametrize("victim", ["manifest", "state", "chunk"])
+def test_a_corrupt_cache_file_still_builds_the_right_site(tmp_path, monkeypatch, victim):
+    monkeypatch.setattr(cache_mod, "CHUNK", 8)
+    site = story_site(tmp_path)
+    build(site, jobs=1)
+    folder = site / CACHE_DIR
+    cache = BuildCache(site, site / "build")
+    if victim == "manifest":
+        files = [folder / manifest_name(cache, "index.html"), folder / manifest_name(cache, "404.html")]
+    elif victim == "state":
+        files = [folder / f"state-{cache.out_key}.pickle"]
+    else:
+        files = [folder / f"state-{cache.out_key}-related-001.pickle"]
+    assert all(f.exists() for f in files)
+    for f in files:
+        raw = bytearray(f.read_bytes())
+        raw[-5] ^= 0xFF
+        f.write_bytes(bytes(raw))
+    for i in (3, 17):
+        path = site / "content" / f"r{i:03d}.md"
+        path.write_text(path.read_text(encoding="utf-8").replace(f"story {i}.", f"story {i}, again."),
+                        encoding="utf-8")
+    (site / "content" / "r021.md").unlink()
+    build(site, jobs=1)
+    assert tree(site / "build") == clean_tree(site, tmp_path / "clean")
+    assert all(read_blob(f) is not None for f in files)  # written again, signed
+    again = build(site, jobs=1)
+    assert again.rendered == 0 and again.written == 0
+
+
+def test_a_kept_cache_across_builds_matches_fresh_ones(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache_mod, "CHUNK", 8)
+    site = story_site(tmp_path)
+    kept = BuildCache(site, site / "build")
+    build(site, jobs=1, cache=kept)
+    for step, i in enumerate((4, 9, 4)):
+        path = site / "content" / f"r{i:03d}.md"
+        path.write_text(path.read_text(encoding="utf-8").replace("story", f"tale {step}", 1), encoding="utf-8")
+        result = build(site, jobs=1, cache=kept)
+        assert result.rendered < 40
+        fresh = BuildCache(site, site / "build")
+        assert kept.outputs == fresh.outputs
+        assert kept.state == fresh.state
+        assert tree(site / "build") == clean_tree(site, tmp_path / f"clean{step}")
