@@ -23,7 +23,7 @@ from digest.errors import BuildError, Problem
 from digest.images import ThumbnailCounts, build_images, check_images
 from digest.load import load_content
 from digest.plan import plan_site
-from digest.render import make_environment, page_keys, render_all, theme_dir
+from digest.render import make_environment, page_keys, render_all, template_memo, theme_dir
 from digest.search import BUNDLE, SearchIndex, index_site, pagefind_executable
 from digest.write import OutputRecord, commit, intact, record_of, stage, staging_dir, static_files
 
@@ -153,7 +153,8 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
                        thumbnails=replace(thumbs, reused=thumbs.planned, encoded=0, seconds=0.0))
 
     with phase("templates"):
-        env = make_environment(site)
+        templates = template_memo(cache.state.get("templates"))
+        env = make_environment(site, templates["compiled"])
 
     with phase("load"):
         loaded = load_content(site, site / "content", jobs, cache.records)
@@ -177,7 +178,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
     try:
         with phase("render"):
             todo, todo_keys = [], []
-            keys = page_keys(env, plan.pages)
+            keys = page_keys(env, plan.pages, templates["refs"])
             for spec, key in zip(plan.pages, keys, strict=True):
                 record = previous.get(spec.path)
                 if record is not None and old_keys.get(spec.path) == key and intact(out, spec.path, record):
@@ -206,7 +207,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
             for path, digest in digests.items():
                 outputs[path] = record_of(out, path, digest)
             cache.save(outputs, {"page_keys": new_keys, "related": plan.related_state,
-                                  "images": images.state})
+                                  "images": images.state, "templates": templates})
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     if committed is not None:

@@ -8,7 +8,6 @@ import multiprocessing
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +90,31 @@ def make_environment(site: Path, compiled: dict[str, bytes] | None = None) -> ji
     return env
 
 
-def template_dependencies(env: jinja2.Environment, name: str) -> list[str]:
-    """Names of ``name`` and every template it extends, includes or imports, recursively."""
+ENVIRONMENT = "digest-templates-1"
+"""Names the environment's options (`make_environment`); change it when they change, so
+templates compiled by an earlier version are not reused."""
+
+
+def template_memo(saved: Any = None) -> dict[str, Any]:
+    """What one build learns about templates, for the next: compiled code and references.
+
+    ``saved`` is the previous build's memo (read only: this returns fresh dicts);
+    ``compiled`` goes to `make_environment`, ``refs`` to `page_keys`.
+    """
+    if not isinstance(saved, dict) or saved.get("environment") != ENVIRONMENT:
+        saved = {}
+    return {"environment": ENVIRONMENT, "compiled": dict(saved.get("compiled") or {}),
+            "refs": dict(saved.get("refs") or {})}
+
+
+def template_dependencies(env: jinja2.Environment, name: str,
+                          known: dict[tuple, tuple] | None = None) -> list[str]:
+    """Names of ``name`` and every template it extends, includes or imports, recursively.
+
+    ``known`` maps (name, file, source) to the references found by parsing, so a
+    template is parsed only when its source is new.
+    """
+    known = {} if known is None else known
     seen: list[str] = []
     stack = [name]
     while stack:
@@ -102,23 +124,16 @@ def template_dependencies(env: jinja2.Environment, name: str) -> list[str]:
         seen.append(current)
         try:
             source, filename, _ = env.loader.get_source(env, current)
-            refs = _parsed_references(source, current, filename)
+            refs = known.get((current, filename, source))
+            if refs is None:
+                refs = tuple(meta.find_referenced_templates(env.parse(source, current, filename)))
+                known[(current, filename, source)] = refs
         except jinja2.TemplateNotFound:
             continue
         except jinja2.TemplateSyntaxError as exc:
             raise _template_error(exc) from None
         stack.extend(r for r in refs if r)
     return seen
-
-
-@lru_cache(maxsize=512)
-def _parsed_references(source: str, name: str, filename: str | None) -> tuple[str | None, ...]:
-    """Templates ``source`` extends, includes or imports (memoised: every build asks again)."""
-    return tuple(meta.find_referenced_templates(_PARSER.parse(source, name, filename)))
-
-
-_PARSER = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-"""Only parses (to find the templates a template pulls in); the result depends on the source alone."""
 
 
 def _template_error(exc: Exception) -> TemplateError:
@@ -165,11 +180,12 @@ def render_page(env: jinja2.Environment, spec: PageSpec) -> bytes:
 # --------------------------------------------------------------------------- rendering many pages
 
 
-def template_digest(env: jinja2.Environment, name: str, memo: dict[str, str]) -> str:
+def template_digest(env: jinja2.Environment, name: str, memo: dict[str, str],
+                    known: dict[tuple, tuple] | None = None) -> str:
     """Digest of a template and everything it pulls in (so an edit re-renders its pages)."""
     if name not in memo:
         h = hashlib.blake2b(digest_size=16)
-        for dep in sorted(template_dependencies(env, name)):
+        for dep in sorted(template_dependencies(env, name, known)):
             try:
                 source, filename, _ = env.loader.get_source(env, dep)
             except jinja2.TemplateNotFound:
@@ -180,10 +196,14 @@ def template_digest(env: jinja2.Environment, name: str, memo: dict[str, str]) ->
     return memo[name]
 
 
-def page_keys(env: jinja2.Environment, pages: Sequence[PageSpec]) -> list[str]:
-    """The full key of every page: its input key (`PageSpec.key`) and its templates' digest."""
+def page_keys(env: jinja2.Environment, pages: Sequence[PageSpec],
+              known: dict[tuple, tuple] | None = None) -> list[str]:
+    """The full key of every page: its input key (`PageSpec.key`) and its templates' digest.
+
+    ``known`` is `template_memo`'s ``refs`` (see `template_dependencies`).
+    """
     memo: dict[str, str] = {}
-    return [f"{spec.key}:{template_digest(env, spec.template, memo)}" for spec in pages]
+    return [f"{spec.key}:{template_digest(env, spec.template, memo, known)}" for spec in pages]
 
 
 @dataclass(frozen=True, slots=True)
