@@ -71,6 +71,14 @@ def edit_one(site: Path, n: int) -> None:
     path.write_text(re.sub(r'^title: "', f'title: "Edited {n} ', text, count=1, flags=re.M), encoding="utf-8")
 
 
+def edit_old(site: Path, n: int) -> None:
+    """Edit the record in the middle of the archive (its related list and everything newer may move)."""
+    records = sorted((site / "content" / "articles").rglob("*.md"))
+    path = records[len(records) // 2]
+    text = path.read_text(encoding="utf-8")
+    path.write_text(re.sub(r'^title: "', f'title: "Edited {n} ', text, count=1, flags=re.M), encoding="utf-8")
+
+
 def add_ten(site: Path, n: int) -> None:
     source = newest_record(site).read_text(encoding="utf-8")
     for i in range(10):
@@ -92,13 +100,16 @@ def digest_cmd(site: Path) -> list[str]:
 
 def bench_digest(size: int, runs: int, search: bool) -> dict[str, list[tuple[float, float, float]]]:
     results: dict[str, list[tuple[float, float, float]]] = {k: [] for k in
-                                                            ("cold", "no-op", "edit 1", "add 10", "template")}
+                                                            ("cold", "no-op", "edit 1", "edit 1 old", "add 10",
+                                                             "template")}
     for r in range(runs):
         site = fresh_site(size, search)
         results["cold"].append(run(digest_cmd(site)))
         results["no-op"].append(run(digest_cmd(site)))
         edit_one(site, r)
         results["edit 1"].append(run(digest_cmd(site)))
+        edit_old(site, r)
+        results["edit 1 old"].append(run(digest_cmd(site)))
         add_ten(site, r)
         results["add 10"].append(run(digest_cmd(site)))
         edit_template(site, r)

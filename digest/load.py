@@ -168,8 +168,15 @@ def discover(site: Path, content_dir: Path) -> tuple[list[Path], list[Problem]]:
     Hidden files and folders are ignored; symbolic links are followed only when
     they resolve inside the site folder, and each folder is visited once.
     """
+    found, problems = record_files(site, content_dir)
+    return [Path(path) for path, _ in found], problems
+
+
+def record_files(site: Path, content_dir: Path) -> tuple[list[tuple[str, str]], list[Problem]]:
+    """`discover` as ``(path, source)`` strings: the path to open and the site-relative name."""
     problems: list[Problem] = []
-    found: list[Path] = []
+    found: list[tuple[str, str]] = []
+    prefix = str(site) + os.sep
     root = site.resolve()
     images = (content_dir / IMAGES_DIR).resolve()
     seen_dirs: set[str] = set()
@@ -196,6 +203,16 @@ def discover(site: Path, content_dir: Path) -> tuple[list[Path], list[Problem]]:
         for entry in entries:
             if entry.name.startswith(".") or entry.name.endswith("~"):
                 continue
+            if entry.name.lower().endswith(RECORD_SUFFIXES) and not entry.is_symlink():
+                try:  # the common case, without a Path object
+                    regular = entry.is_file()
+                except OSError:
+                    regular = False
+                if regular:
+                    name = entry.path
+                    source = (name[len(prefix):] if name.startswith(prefix) else name).replace(os.sep, "/")
+                    found.append((name, source))
+                    continue
             path = Path(entry.path)
             if entry.is_symlink():
                 target = path.resolve()
@@ -218,7 +235,7 @@ def discover(site: Path, content_dir: Path) -> tuple[list[Path], list[Problem]]:
                 except OSError:
                     regular = False
                 if regular:
-                    found.append(path)
+                    found.append((str(path), rel(path)))
                 else:  # a FIFO or device would block or never end when read
                     problems.append(Problem(rel(path), None, None,
                                             "not a regular file; skipped", "warning"))
@@ -713,14 +730,8 @@ class RecordCache(Protocol):
 def load_content(site: Path, content_dir: Path, jobs: int = 1,
                  cache: RecordCache | None = None) -> LoadResult:
     """Load every record under ``content_dir``, parsing only what ``cache`` does not hold."""
-    files, problems = discover(site, content_dir)
-    items = []
-    for path in files:
-        try:
-            source = path.relative_to(site).as_posix()
-        except ValueError:
-            source = path.as_posix()
-        items.append((str(path), source))
+    items, problems = record_files(site, content_dir)
+    files = items
     results: list[FileResult | None] = [cache.lookup(*item) if cache else None for item in items]
     missing = [i for i, r in enumerate(results) if r is None]
     parsed = parse_parallel([items[i] for i in missing], jobs)
