@@ -1,7 +1,5 @@
 """`python -m digest` runs the command line."""
 
-import sys
+from digest.cli import run
 
-from digest.cli import main
-
-sys.exit(main())
+run()

@@ -181,3 +181,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("digest: interrupted; the output folder was left as it was", file=sys.stderr)
         return 130
+
+
+def run() -> None:
+    """The ``digest`` command: `main`, then exit without tearing down the heap.
+
+    A large build leaves millions of objects; freeing them one by one at exit took
+    a second at 100,000 records, for nothing. Output is flushed and every file the
+    build wrote is closed by then.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

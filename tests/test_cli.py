@@ -132,9 +132,15 @@ def test_init_refuses_a_non_empty_folder(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
 
 
-def test_console_script_entry_point_is_main():
+def test_console_script_runs_main_and_keeps_its_exit_code(tmp_path):
     text = (REPO / "pyproject.toml").read_text()
-    assert 'digest = "digest.cli:main"' in text
+    assert 'digest = "digest.cli:run"' in text
+    missing = subprocess.run([sys.executable, "-m", "digest", "build", str(tmp_path / "nope")],
+                             capture_output=True, text=True, cwd=REPO)
+    assert missing.returncode == 1 and "site folder not found" in missing.stderr
+    made = subprocess.run([sys.executable, "-m", "digest", "init", str(tmp_path / "new")],
+                          capture_output=True, text=True, cwd=REPO)
+    assert made.returncode == 0 and (tmp_path / "new" / "digest.toml").is_file()
 
 
 def test_missing_site_folder_is_an_error_not_an_empty_site(tmp_path):

@@ -46,7 +46,7 @@ def test_wheel_contains_theme_and_sample_content(wheel):
     assert not any("__pycache__" in n or n.startswith(("tests/", "build/")) for n in names)
     assert any(n.endswith("entry_points.txt") for n in names)
     entry = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "digest = digest.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
+    assert "digest = digest.cli:run" in zipfile.ZipFile(wheel).read(entry).decode()
 
 
 def test_installed_wheel_inits_and_builds_outside_the_repo(wheel, tmp_path):
