@@ -10,7 +10,7 @@ the article's URL stays put) and measures, from just before the file is written:
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_serve.py --records 1000 10000 [--edits 5]
+    .venv/bin/python benchmarks/bench_serve.py --records 1000 10000 [--edits 5] [--back-to-back]
 
 Corpora come from ``../shared/tools/gen_corpus.py`` (``--image-ratio 0``) and are
 kept in ``--work`` (default ``/tmp/digest-bench-serve``) for reuse.
@@ -97,7 +97,7 @@ def fetch(port: int, path: str) -> bytes:
         conn.close()
 
 
-def bench(site: Path, edits: int, jobs: int | None) -> dict:
+def bench(site: Path, edits: int, jobs: int | None, back_to_back: bool = False) -> dict:
     records = sorted((site / "content" / "articles").rglob("*.md"))
     start = time.perf_counter()
     with running(site, jobs=jobs) as handle:
@@ -129,14 +129,16 @@ def bench(site: Path, edits: int, jobs: int | None) -> dict:
                     raise RuntimeError("edit never showed up")
                 time.sleep(0.005)
             t_page = time.perf_counter() - t0
-            preview.wait_idle(TIMEOUT)  # the search index may still be catching up
+            if not back_to_back:
+                preview.wait_idle(TIMEOUT)  # the search index may still be catching up
             outcome = preview.current
             if not outcome.ok:
                 sys.exit(f"the build failed: {[str(p) for p in outcome.problems]}")
             rows.append({"event": t_event, "page": t_page, "action": message["action"],
                          "build": outcome.seconds - outcome.timings.get("search", 0.0), "rendered": outcome.rendered,
                          "written": outcome.written, "timings": outcome.timings})
-            time.sleep(0.3)
+            if not back_to_back:
+                time.sleep(0.3)
     return {"cold": cold, "rows": rows}
 
 
@@ -144,6 +146,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--edits", type=int, default=5)
+    parser.add_argument("--back-to-back", action="store_true",
+                        help="edit again as soon as the previous edit shows (search indexing may still run)")
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--work", type=Path, default=Path("/tmp/digest-bench-serve"))
     parser.add_argument("--without-search", action="store_true",
@@ -158,7 +162,7 @@ def main() -> None:
           "| build (w/o search) | pages rendered | files written | build phases (median) |")
     print("|---:|---:|---:|---:|---:|---:|---:|---|")
     for count in args.records:
-        result = bench(corpus(args.work, count), args.edits, args.jobs)
+        result = bench(corpus(args.work, count), args.edits, args.jobs, args.back_to_back)
         rows = result["rows"]
         ms = lambda values: f"{statistics.median(values) * 1000:.0f} ms"  # noqa: E731
         events = [r["event"] for r in rows]

@@ -100,7 +100,8 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
           progress: Progress | None = None,
           commit_lock: AbstractContextManager | None = None,
           committed: Committed | None = None,
-          cache: BuildCache | None = None) -> BuildResult:
+          cache: BuildCache | None = None,
+          cancel_search: Callable[[], bool] | None = None) -> BuildResult:
     """Build the site in ``site`` into ``out`` (default ``site/build``).
 
     ``commit_lock``, when given, is held while staged files are swapped into ``out``
@@ -110,6 +111,8 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
     ``cache``, when given, is the `BuildCache` of an earlier build of the same site and
     output folder in this process: its parsed records and state are used as they are
     in memory instead of being read again (a server keeps one between builds).
+    ``cancel_search``, polled while the search index is brought up to date, stops that
+    step when it returns true; the next build then updates the index.
 
     The cyclic garbage collector is paused for the build: it allocates millions of
     acyclic objects, and the collector's passes over them cost a third of the time.
@@ -117,7 +120,7 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _build(site, out, drafts, jobs, progress, commit_lock, committed, cache)
+        return _build(site, out, drafts, jobs, progress, commit_lock, committed, cache, cancel_search)
     finally:
         if collecting:
             gc.enable()
@@ -125,7 +128,8 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
 
 def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
            progress: Progress | None, commit_lock: AbstractContextManager | None,
-           committed: Committed | None = None, kept: BuildCache | None = None) -> BuildResult:
+           committed: Committed | None = None, kept: BuildCache | None = None,
+           cancel_search: Callable[[], bool] | None = None) -> BuildResult:
     site = require_site(site)
     jobs = jobs or os.cpu_count() or 1
     timings: dict[str, float] = {}
@@ -144,7 +148,8 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         pagefind = pagefind_executable() if config.search else None
         fingerprint = _fingerprint(site, drafts, pagefind)
         unchanged_build = cache.last_build(fingerprint)
-    if unchanged_build is not None and _search_intact(out, config, unchanged_build.search):
+    if (unchanged_build is not None and _search_intact(out, config, unchanged_build.search)
+            and not cache.search_pending):
         # Nothing the site is made from changed and every output is intact: done.
         thumbs = unchanged_build.thumbnails
         return replace(unchanged_build, unchanged=unchanged_build.written + unchanged_build.unchanged,
@@ -220,8 +225,10 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
             shutil.rmtree(out / BUNDLE, ignore_errors=True)  # an index of nothing: none at all
             search = SearchIndex("skipped", "search index skipped: no articles to index")
         else:
-            search = index_site(out, config, changed=result.removed > 0 or any(
-                p.endswith(".html") for p in changed), executable=pagefind)
+            stale = cache.search_pending or result.removed > 0 or any(p.endswith(".html") for p in changed)
+            search = index_site(out, config, changed=stale, executable=pagefind, cancel=cancel_search)
+        if search.status == "cancelled" or cache.search_pending:
+            cache.mark_search(search.status == "cancelled")
 
     kinds = Counter(p.kind for p in plan.pages)
     kinds["static"] += sum(1 for p in outputs if p.startswith("static/"))
@@ -231,7 +238,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         rendered=len(todo), removed=result.removed, timings=timings, changed_paths=changed, search=search.message,
         articles_loaded=len(loaded.articles), thumbnails=images.counts,
     )
-    if search.status != "failed":
+    if search.status not in ("failed", "cancelled"):
         cache.save_summary(fingerprint, out, built)
     return built
 

@@ -701,6 +701,21 @@ class BuildCache:
             self._unsaved.add(name)
         return write
 
+    @property
+    def search_pending(self) -> bool:
+        """True when a build changed pages but its search index update was cancelled."""
+        return (self.dir / f"search-pending-{self.out_key}").exists()
+
+    def mark_search(self, pending: bool) -> None:
+        """Record whether the search index lags behind the pages (see `search_pending`)."""
+        marker = self.dir / f"search-pending-{self.out_key}"
+        with contextlib.suppress(OSError):  # unwritable: the next change re-indexes anyway
+            if pending:
+                self.dir.mkdir(parents=True, exist_ok=True)
+                marker.touch()
+            else:
+                marker.unlink(missing_ok=True)
+
     def save_summary(self, fingerprint: str, out: Path, result: Any) -> None:
         """Remember a finished build's inputs fingerprint and result, for `last_build`."""
         with contextlib.suppress(OSError):  # unwritable: the next build just checks everything

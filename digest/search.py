@@ -16,7 +16,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -56,7 +58,7 @@ class SearchIndex:
     """What the indexing step did."""
 
     status: str
-    """``indexed``, ``unchanged``, ``skipped`` (no Pagefind) or ``failed``."""
+    """``indexed``, ``unchanged``, ``skipped`` (no Pagefind), ``cancelled`` or ``failed``."""
     message: str
     """One line for the build summary."""
     seconds: float = 0.0
@@ -77,8 +79,14 @@ def pagefind_executable() -> str | None:
     return shutil.which("pagefind")
 
 
-def index_site(out: Path, config: Config, changed: bool, executable: str | None = None) -> SearchIndex:
-    """Index the built site in ``out`` unless nothing changed and the index is in place."""
+def index_site(out: Path, config: Config, changed: bool, executable: str | None = None,
+               cancel: Callable[[], bool] | None = None) -> SearchIndex:
+    """Index the built site in ``out`` unless nothing changed and the index is in place.
+
+    ``cancel``, polled while Pagefind runs, stops it when it returns true (a server
+    does so when a newer edit waits for a build): the previous index stays in place
+    and the result's status is ``cancelled``.
+    """
     bundle = out / BUNDLE
     if not changed and (bundle / "pagefind.js").is_file():
         return SearchIndex("unchanged", "search index unchanged")
@@ -93,18 +101,46 @@ def index_site(out: Path, config: Config, changed: bool, executable: str | None 
                "--glob", ARTICLE_GLOB, "--force-language", language, "--silent"]
     start = time.perf_counter()
     try:
-        run = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, check=False)
+        returncode, output = _run(command, cancel)
     except (OSError, subprocess.TimeoutExpired) as exc:
         shutil.rmtree(staging, ignore_errors=True)
         return SearchIndex("failed", f"search index failed: {exc}")
     seconds = time.perf_counter() - start
-    if run.returncode != 0 or not (staging / "pagefind.js").is_file():
+    if returncode is None:
         shutil.rmtree(staging, ignore_errors=True)
-        detail = (run.stderr or run.stdout).strip().splitlines()
+        return SearchIndex("cancelled", "search index update cancelled for a newer build", seconds)
+    if returncode != 0 or not (staging / "pagefind.js").is_file():
+        shutil.rmtree(staging, ignore_errors=True)
+        detail = output.strip().splitlines()
         return SearchIndex("failed", "search index failed: Pagefind exited with "
-                                     f"{run.returncode}: {detail[-1] if detail else 'no output'}", seconds)
+                                     f"{returncode}: {detail[-1] if detail else 'no output'}", seconds)
     _swap(staging, bundle)
     return SearchIndex("indexed", f"search index built in {seconds:.2f}s", seconds)
+
+
+def _run(command: list[str], cancel: Callable[[], bool] | None) -> tuple[int | None, str]:
+    """Run ``command``: (exit code, or None when ``cancel`` stopped it; its output)."""
+    if cancel is None:
+        run = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, check=False)
+        return run.returncode, run.stderr or run.stdout
+    if cancel():  # a newer build already waits: do not start
+        return None, ""
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            try:
+                process.wait(timeout=0.05)
+                break
+            except subprocess.TimeoutExpired:
+                if cancel() or time.monotonic() > deadline:
+                    process.kill()
+                    process.wait()
+                    if time.monotonic() > deadline:
+                        raise subprocess.TimeoutExpired(command, TIMEOUT) from None
+                    return None, ""
+        log.seek(0)
+        return process.returncode, log.read().decode("utf-8", "replace")
 
 
 def _swap(new: Path, target: Path) -> None:

@@ -314,7 +314,8 @@ class Preview:
 
         try:
             result = build(self.site, self.out, drafts=self.drafts, jobs=self.jobs,
-                           commit_lock=self.lock.write(), committed=committed, cache=self.cache)
+                           commit_lock=self.lock.write(), committed=committed, cache=self.cache,
+                           cancel_search=self.change_waiting)
         except ConfigError as exc:
             problems = tuple(exc.problems)
         except TemplateError as exc:
@@ -347,6 +348,12 @@ class Preview:
                         break
             self._cond.notify_all()
         return outcome
+
+    def change_waiting(self) -> bool:
+        """True when sources changed since the running build started (or the preview stops):
+        the build's search indexing then gives way to the next build."""
+        with self._cond:
+            return self._stopping or self._first_change is not None
 
     def touch(self) -> None:
         """Note a change of the sources: a build follows after the quiet period."""

@@ -161,3 +161,36 @@ def test_noop_build_restores_a_deleted_search_index(make_site):
     shutil.rmtree(site / "build" / "pagefind")
     build(site, jobs=1)
     assert (site / "build" / "pagefind" / "pagefind.js").is_file()
+
+
+def test_a_cancelled_search_update_is_redone_by_the_next_build(make_site):
+    from digest.search import pagefind_executable
+
+    if pagefind_executable() is None:
+        import pytest
+
+        pytest.skip("Pagefind is not installed")
+    rng = random.Random(11)
+    site = make_site({f"content/r{i}.md": new_record(rng, i) for i in range(3)})
+    build(site, jobs=1)
+    path = site / "content" / "r0.md"
+    path.write_text(path.read_text(encoding="utf-8").replace('title: "', 'title: "Renamed ', 1), encoding="utf-8")
+    cancelled = build(site, jobs=1, cancel_search=lambda: True)
+    assert cancelled.search == "search index update cancelled for a newer build"
+    assert (site / "build" / "pagefind" / "pagefind.js").is_file()  # the previous index stays
+    caught_up = build(site, jobs=1)  # no source changed since, but the index lags
+    assert caught_up.search.startswith("search index built")
+    assert build(site, jobs=1).search == "search index unchanged"
+
+
+def test_cancel_stops_a_running_indexer_promptly():
+    import sys
+    import time
+
+    from digest.search import _run
+
+    start = time.monotonic()
+    code, _ = _run([sys.executable, "-c", "import time; time.sleep(30)"],
+                   cancel=lambda: time.monotonic() - start > 0.3)
+    assert code is None and time.monotonic() - start < 5
+    assert _run([sys.executable, "-c", "print('done')"], cancel=lambda: False) == (0, "done\n")
