@@ -22,7 +22,7 @@ from digest.config import CONFIG_NAME, Config, load_config
 from digest.errors import BuildError, Problem
 from digest.images import ThumbnailCounts, build_images, check_images
 from digest.load import load_content
-from digest.plan import plan_site
+from digest.plan import plan_site, replan
 from digest.render import make_environment, page_keys, render_all, template_memo, theme_dir
 from digest.search import BUNDLE, SearchIndex, index_site, pagefind_executable
 from digest.write import OutputRecord, commit, intact, record_of, stage, staging_dir, static_files
@@ -69,6 +69,8 @@ class BuildResult:
     """Thumbnails planned, reused, encoded, failed, and seconds spent (see `digest.images`)."""
     search: str = ""
     """What the search indexing step did (one line; see `digest.search`)."""
+    replanned: bool = False
+    """True when the plan was derived from this process's previous one (`digest.plan.replan`)."""
 
 
 def require_site(site: Path) -> Path:
@@ -146,8 +148,10 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         cache = kept if kept is not None and kept.serves(site, out) else BuildCache(site, out)
         cache.begin()
         pagefind = pagefind_executable() if config.search else None
-        fingerprint = _fingerprint(site, drafts, pagefind)
-        unchanged_build = cache.last_build(fingerprint)
+        # A fresh process first checks whether anything changed at all; one that kept its
+        # last plan (a server) goes straight on: deriving the next plan is as cheap.
+        fingerprint = None if "plan" in cache.memory else _fingerprint(site, drafts, pagefind)
+        unchanged_build = cache.last_build(fingerprint) if fingerprint else None
     if (unchanged_build is not None and _search_intact(out, config, unchanged_build.search)
             and not cache.search_pending):
         # Nothing the site is made from changed and every output is intact: done.
@@ -172,9 +176,14 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
                               cache.state.get("images"), jobs)
 
     with phase("plan"):
-        plan = plan_site(loaded.articles, config, images=images.mapping, drafts=drafts,
-                         related_state=cache.state.get("related"),
-                         search=pagefind is not None)
+        # The last plan of this process, if any, is consumed here and kept again only
+        # by a build that finishes (a failed one leaves the next to plan from scratch).
+        previous_plan = cache.memory.pop("plan", None)
+        options = dict(images=images.mapping, drafts=drafts, related_state=cache.state.get("related"),
+                       search=pagefind is not None)
+        plan = replan(previous_plan, loaded.articles, config, **options) if previous_plan else None
+        replanned = plan is not None
+        plan = plan or plan_site(loaded.articles, config, **options)
 
     old_keys: dict[str, str] = cache.state.get("page_keys", {})
     outputs: dict[str, OutputRecord] = dict(images.kept)
@@ -215,6 +224,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
                                   "images": images.state, "templates": templates})
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    cache.memory["plan"] = plan
     if committed is not None:
         committed(config, list(changed), result.removed, list(problems))
 
@@ -236,9 +246,9 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         out=out, config=config, problems=problems, files=loaded.files,
         articles=len(plan.articles), pages=kinds, written=result.written, unchanged=unchanged,
         rendered=len(todo), removed=result.removed, timings=timings, changed_paths=changed, search=search.message,
-        articles_loaded=len(loaded.articles), thumbnails=images.counts,
+        articles_loaded=len(loaded.articles), thumbnails=images.counts, replanned=replanned,
     )
-    if search.status not in ("failed", "cancelled"):
+    if fingerprint and search.status not in ("failed", "cancelled"):
         cache.save_summary(fingerprint, out, built)
     return built
 

@@ -349,6 +349,9 @@ class BuildCache:
         self._out_shards: dict[str, int] = {}
         """Memo of `shard_of` for output paths."""
         self._for = (site.resolve(), out.resolve())
+        self.memory: dict[str, Any] = {}
+        """What a build leaves for the next build in this process only (never saved), such
+        as the last plan for `digest.plan.replan`."""
 
     def serves(self, site: Path, out: Path) -> bool:
         """True when this object is the cache of ``site`` building into ``out``."""

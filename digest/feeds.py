@@ -24,10 +24,10 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
-from functools import cache, partial
+from functools import partial
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -64,17 +64,20 @@ class PlannerView(Protocol):
     topics: dict[str, Topic]
     providers: dict[str, tuple[Provider, str]]
     paths: dict[str, str]
+    by_id: dict[str, Article]
     site_key: str
+    entries: Entries
 
     def card(self, article: Article) -> dict: ...
 
-    def digests_of(self, ids: Iterable[str]) -> tuple[str, ...]: ...
+    def rekey(self, struct: str, deps: tuple[str, ...]) -> str: ...
 
 
 def output(path: str, template: str, kind: str, planner: PlannerView, inputs: tuple,
-           build: Callable[[], dict]) -> PageSpec:
-    """A non-HTML output whose context ``build()`` makes from what ``inputs`` names."""
-    return PageSpec(path, template, kind, input_key(planner.site_key, path, template, inputs), build)
+           build: Callable[[], dict], deps: tuple[str, ...] = ()) -> PageSpec:
+    """A non-HTML output whose context ``build()`` makes from ``inputs`` and the articles ``deps``."""
+    struct = input_key(planner.site_key, path, template, inputs)
+    return PageSpec(path, template, kind, planner.rekey(struct, deps), build, struct=struct, deps=deps)
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -107,7 +110,7 @@ def _updated(article: Article) -> datetime:
 # --------------------------------------------------------------------------- feed entries
 
 
-class _Entries:
+class Entries:
     """Feed entries and API documents per article, built once and shared by every output."""
 
     def __init__(self, planner: PlannerView, config: Config):
@@ -118,6 +121,11 @@ class _Entries:
 
     def page_url(self, article: Article) -> str:
         return self.config.absolute(self.planner.paths[article.id])
+
+    def forget(self, article_id: str) -> None:
+        """Drop the entry and document made for one article (its record changed)."""
+        self._entries.pop(article_id, None)
+        self._records.pop(article_id, None)
 
     def entry(self, article: Article) -> dict:
         """Plain data of one feed entry, format-neutral."""
@@ -241,17 +249,17 @@ def public_value(key: str, value: Any) -> Any:
 # --------------------------------------------------------------------------- feeds
 
 
-def _feed_pages(base: str, title: str, description: str, home: str, inputs: tuple,
+def _feed_pages(base: str, title: str, description: str, home: str, inputs: tuple, deps: tuple[str, ...],
                 entries: Callable[[], list[dict]], config: Config, author: str,
                 planner: PlannerView) -> list[PageSpec]:
     """The three formats of one feed at ``base`` (``""``, ``topics/ai/``...).
 
-    ``entries()`` makes the feed's entries; ``inputs`` must determine them.
+    ``entries()`` makes the feed's entries; ``inputs`` and the articles ``deps`` must
+    determine them.
     """
     urls = {fmt: config.absolute(base + name) for fmt, name, *_ in FORMATS}
 
-    @cache
-    def feed() -> dict:
+    def feed() -> dict:  # made per format, not memoised: a later build may reuse this page (plan.replan)
         items = entries()
         return {
             "title": xml_text(title), "description": xml_text(description),
@@ -265,7 +273,7 @@ def _feed_pages(base: str, title: str, description: str, home: str, inputs: tupl
         return {"data": json_feed(feed())} if fmt == "json" else {"feed": feed(), "self_url": urls[fmt]}
 
     inputs = (title, description, home, author, inputs)
-    return [output(base + name, template, f"feed-{fmt}", planner, inputs, partial(context, fmt))
+    return [output(base + name, template, f"feed-{fmt}", planner, inputs, partial(context, fmt), deps)
             for fmt, name, template, _media, _label in FORMATS]
 
 
@@ -313,7 +321,7 @@ def discovery_links(config: Config, base: str, title: str) -> list[dict]:
             for _fmt, name, _template, media, label in FORMATS]
 
 
-def edition_entry(edition: Edition, by_id: Mapping[str, Article], entries: _Entries,
+def edition_entry(edition: Edition, by_id: Mapping[str, Article], entries: Entries,
                   config: Config, day_name: str) -> dict:
     """One feed entry for a daily edition: links to it, summarises its top stories."""
     stories = [by_id[i] for i in edition.article_ids if by_id[i].is_published]
@@ -338,7 +346,7 @@ def edition_entry(edition: Edition, by_id: Mapping[str, Article], entries: _Entr
     }
 
 
-def _edition_html(top: Sequence[Article], entries: _Entries) -> str:
+def _edition_html(top: Sequence[Article], entries: Entries) -> str:
     from markupsafe import escape
 
     items = "".join(f'<li><a href="{escape(entries.page_url(a))}">{escape(a.title)}</a></li>' for a in top)
@@ -352,7 +360,7 @@ def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config
     Discovery keys: ``("home", "")``, ``("edition", "")``, ``("topic", topic key)``,
     ``("source", provider key)``.
     """
-    entries = _Entries(planner, config)
+    entries = planner.entries
     articles = [a for a in planner.newest if a.is_published]  # newest first
     limit = config.feed_items
     pages: list[PageSpec] = []
@@ -360,9 +368,10 @@ def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config
     outline: dict[str, list[dict]] = {"Site": [], "Topics": [], "Sources": []}
     site_author = config.title
 
-    def add(base: str, title: str, description: str, home: str, inputs: tuple,
+    def add(base: str, title: str, description: str, home: str, inputs: tuple, deps: tuple[str, ...],
             items: Callable[[], list[dict]], key: tuple[str, str], group: str) -> None:
-        pages.extend(_feed_pages(base, title, description, home, inputs, items, config, site_author, planner))
+        pages.extend(_feed_pages(base, title, description, home, inputs, deps, items, config, site_author,
+                                 planner))
         links[key] = discovery_links(config, base, title)
         outline[group].append({"title": xml_text(title), "html_url": home,
                                "xml_url": config.absolute(base + "rss.xml"),
@@ -370,20 +379,20 @@ def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config
 
     def article_feed(base: str, title: str, description: str, items: list[Article],
                      key: tuple[str, str], group: str) -> None:
-        shown = items[:limit]
-        ids = tuple(a.id for a in shown)
-        add(base, title, description, config.absolute(base), planner.digests_of(ids),
-            lambda: [entries.entry(a) for a in shown], key, group)
+        ids = tuple(a.id for a in items[:limit])
+        add(base, title, description, config.absolute(base), (), ids,
+            lambda: [entries.entry(planner.by_id[i]) for i in ids], key, group)
 
     article_feed("", config.title, config.description, articles, ("home", ""), "Site")
-    by_id = {a.id: a for a in planner.articles}
+    by_id = planner.by_id
     published_editions = [(e, tuple(i for i in e.article_ids if by_id[i].is_published))
                           for e in reversed(editions)]
     published_editions = [(e, ids) for e, ids in published_editions if ids][:limit]
     add("editions/", f"{config.title}: daily editions", "One entry per daily edition and its top stories.",
         config.absolute("editions/"),
-        tuple((e.day, day_name(e.day), planner.digests_of(ids)) for e, ids in published_editions),
-        lambda: [edition_entry(e, by_id, entries, config, day_name(e.day)) for e, _ in published_editions],
+        tuple((e.day, day_name(e.day), len(ids)) for e, ids in published_editions),
+        tuple(i for _, ids in published_editions for i in ids),
+        lambda: [edition_entry(e, planner.by_id, entries, config, day_name(e.day)) for e, _ in published_editions],
         ("edition", ""), "Site")
 
     by_topic: dict[str, list[Article]] = defaultdict(list)
@@ -417,30 +426,28 @@ def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config
 # --------------------------------------------------------------------------- JSON API
 
 
-def _api_pages(planner: PlannerView, config: Config, entries: _Entries, articles: list[Article],
+def _api_pages(planner: PlannerView, config: Config, entries: Entries, articles: list[Article],
                by_topic: Mapping[str, list[Article]],
                by_provider: Mapping[str, list[Article]]) -> list[PageSpec]:
-    def document(article: Article) -> dict:
-        return {"data": entries.record(article)}
+    def document(article_id: str) -> dict:
+        return {"data": entries.record(planner.by_id[article_id])}
 
-    pages = [PageSpec(f"api/articles/{a.id}.json", "json:api", "api", planner.digests_of((a.id,)),
-                      partial(document, a))  # the article's digest covers the whole document
+    pages = [output(f"api/articles/{a.id}.json", "json:api", "api", planner, (), partial(document, a.id), (a.id,))
              for a in articles]
     size = config.page_size
     hot = config.api_min_heat > -1
 
-    def collection_page(doc: dict, chunk: list[Article], next_page: str | None) -> dict:
-        return {"data": {**doc, "value": [entries.record(a) for a in chunk], "nextPage": next_page}}
+    def collection_page(doc: dict, ids: tuple[str, ...], next_page: str | None) -> dict:
+        return {"data": {**doc, "value": [entries.record(planner.by_id[i]) for i in ids], "nextPage": next_page}}
 
     def collection(base: str, title: str, items: list[Article]) -> dict:
         count = max(1, math.ceil(len(items) / size))
         for n in range(1, count + 1):
-            chunk = items[(n - 1) * size: n * size]
+            ids = tuple(a.id for a in items[(n - 1) * size: n * size])
             doc = {"title": title, "page": n, "pages": count, "total": len(items)}
             next_page = config.absolute(f"{base}{n + 1}.json") if n < count else None
-            pages.append(output(f"{base}{n}.json", "json:api", "api", planner,
-                                (doc, next_page, planner.digests_of(a.id for a in chunk)),
-                                partial(collection_page, doc, chunk, next_page)))
+            pages.append(output(f"{base}{n}.json", "json:api", "api", planner, (doc, next_page),
+                                partial(collection_page, doc, ids, next_page), ids))
         return {"title": title, "url": config.absolute(f"{base}1.json"), "total": len(items)}
 
     def both(base: str, title: str, items: list[Article], **extra: Any) -> dict:
@@ -500,7 +507,8 @@ def plan_sitemap(entries: Sequence[Mapping[str, str]], config: Config, site: Map
         size += cost
 
     def spec(path: str, template: str, kind: str, context: dict, inputs: Any) -> PageSpec:
-        return PageSpec(path, template, kind, input_key(site_key, path, template, inputs), fixed(context))
+        key = input_key(site_key, path, template, inputs)
+        return PageSpec(path, template, kind, key, fixed(context), struct=key)
 
     def listed(part: list[Mapping[str, str]]) -> str:
         return "\n".join(f"{e['loc']} {e.get('lastmod', '')}" for e in part)

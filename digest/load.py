@@ -707,7 +707,8 @@ def deduplicate(articles: Iterable[Article]) -> tuple[list[Article], list[Proble
     kept: list[Article] = []
     problems: list[Problem] = []
     for group in by_id.values():
-        group.sort(key=_preference)
+        if len(group) > 1:
+            group.sort(key=_preference)
         winner = group[0]
         kept.append(winner)
         for loser in group[1:]:

@@ -1,33 +1,22 @@
 """Pure: social and structured metadata of planned pages (Open Graph, Twitter cards, JSON-LD).
 
-`annotate` adds ``page.meta`` to every HTML page's context; ``templates/_meta.html``
-turns it into tags. JSON-LD is plain data here and escaped for HTML by the
+`page_meta` makes ``page.meta`` of an HTML page's context (`digest.plan` calls it when
+it makes a context); ``templates/_meta.html`` turns it into tags. JSON-LD is plain data here and escaped for HTML by the
 ``ldjson`` filter at render time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from digest.config import Config
-from digest.model import PageSpec
 
 LISTING_KINDS = frozenset({"home", "topic", "source", "archive", "edition", "editions",
                            "topics", "sources", "archive-index"})
 """Page kinds described as a ``CollectionPage`` with an ``ItemList``."""
 
 _SCHEMA = "https://schema.org"
-
-
-def annotate(pages: Sequence[PageSpec], config: Config, site_title: str) -> None:
-    """Set ``page.meta`` (``og``, ``twitter``, ``ld``) on every HTML page, in place."""
-    origin = config.base_url[: len(config.base_url) - len(config.base_path)]
-    for spec in pages:
-        page = spec.context.get("page")
-        if not spec.path.endswith(".html") or not isinstance(page, dict):
-            continue
-        page["meta"] = page_meta(spec.kind, page, config, origin, site_title)
 
 
 def page_meta(kind: str, page: Mapping[str, Any], config: Config, origin: str, site_title: str) -> dict:

@@ -154,6 +154,10 @@ class PageSpec:
     """Makes the plain-data context handed to the template (no live objects in it)."""
     shows: tuple[str, ...] = ()
     """Ids of the articles the page lists or is about (for the sitemap's lastmod)."""
+    struct: str = ""
+    """Digest of the inputs other than article contents; `key` is it plus the digests of `deps`."""
+    deps: tuple[str, ...] = ()
+    """Ids of the articles whose contents the page shows (a change of one re-keys the page)."""
 
     @cached_property
     def context(self) -> dict[str, Any]:

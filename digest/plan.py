@@ -11,7 +11,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -19,10 +19,10 @@ from typing import Any
 from digest import __version__, toolchain
 from digest.config import Config
 from digest.errors import BuildError
-from digest.feeds import plan_feeds, plan_sitemap, sitemap_entries
+from digest.feeds import Entries, plan_feeds, plan_sitemap, sitemap_entries
 from digest.meta import page_meta
 from digest.model import Article, Edition, PageSpec, Provider, Topic, input_key
-from digest.related import RelatedState, compute_related, docs_for, pick
+from digest.related import Doc, RelatedState, compute_related, docs_for, pick
 from digest.search import search_page
 from digest.text import short_hash, slugify, term_key, url_identity
 
@@ -142,6 +142,44 @@ class SitePlan:
     """Site path (relative to the site root, e.g. ``2021/11/30/x/``) of every article by id."""
     related_state: RelatedState | None = None
     """State for the next plan's incremental related computation."""
+    reuse: _Reuse | None = None
+    """What `replan` needs to derive the next plan from this one (in memory only)."""
+
+
+def site_key(config: Config, site: Mapping[str, Any], drafts: bool) -> str:
+    """Digest of what every page depends on besides its own inputs: program, settings, nav."""
+    return input_key(toolchain(), repr(config), site, drafts)
+
+
+def shape(article: Article) -> tuple:
+    """What of an article decides the site's structure (which pages exist, what each lists
+    and in which order, page paths and titles of listings): everything but its words,
+    pictures and note, which pages reach only through the article's digest."""
+    return (article.id, article.source, article.is_published, article.quality, article.heat,
+            article.published, article.updated, article.slug, article.web_url, article.provider,
+            article.topics, tuple((ref.web_url, ref.link) for ref in article.related))
+
+
+class _Reuse:
+    """A plan's planner (whose tables its pages' builders read) and indexes over its pages."""
+
+    def __init__(self, planner: _Planner, pages: list[PageSpec], docs: list[Doc]):
+        self.planner = planner
+        self.docs = docs
+        """The related-articles documents, in the planner's article order."""
+        self.index = {spec.path: n for n, spec in enumerate(pages)}
+        """Page position by output path."""
+        self._showing: dict[str, set[int]] | None = None
+
+    def showing(self, pages: list[PageSpec]) -> dict[str, set[int]]:
+        """Positions of the pages whose key includes each article's digest (made once)."""
+        if self._showing is None:
+            showing: dict[str, set[int]] = defaultdict(set)
+            for n, spec in enumerate(pages):
+                for article_id in spec.deps:
+                    showing[article_id].add(n)
+            self._showing = showing
+        return self._showing
 
 
 class _Planner:
@@ -173,6 +211,7 @@ class _Planner:
         self.cards: dict[str, dict] = {}
         self.digests: dict[str, str] = {}
         self.links: dict[tuple[str, str], list[dict]] = {}
+        self.entries = Entries(self, config)
         self.site = {
             "title": config.title,
             "description": config.description,
@@ -191,7 +230,9 @@ class _Planner:
         }
         if search:
             self.site["nav"].append({"name": "Search", "url": self.url("search/")})
-        self.site_key = input_key(toolchain(), repr(config), self.site, drafts)
+        self.site_key = site_key(config, self.site, drafts)
+        self.options = (config, drafts, search)
+        """What the site key was made from (see `replan`)."""
 
     # urls ---------------------------------------------------------------
     def url(self, path: str) -> str:
@@ -231,12 +272,20 @@ class _Planner:
             self.digests[article_id] = found
         return found
 
-    def digests_of(self, ids: Iterable[str]) -> str:
-        """The digests of several articles, in order, as one string."""
-        if len(self.digests) < len(self.by_id):
+    def rekey(self, struct: str, deps: tuple[str, ...]) -> str:
+        """A page's key: its ``struct`` digest with the digests of the articles ``deps``."""
+        digests = self.digests
+        if len(digests) < len(self.by_id):
             for article_id in self.by_id:
-                self.digest(article_id)
-        return "".join(map(self.digests.__getitem__, ids))
+                if article_id not in digests:
+                    self.digest(article_id)
+        return input_key(struct, "".join(map(digests.__getitem__, deps)))
+
+    def forget(self, article_id: str) -> None:
+        """Drop what was derived from one article's contents (it changed; see `replan`)."""
+        self.cards.pop(article_id, None)
+        self.digests.pop(article_id, None)
+        self.entries.forget(article_id)
 
     # plain data ------------------------------------------------------------
     def date_display(self, when: datetime) -> str:
@@ -288,19 +337,21 @@ class _Planner:
         return [self.card(self.by_id[i]) for i in ids]
 
     def page(self, path: str, template: str, kind: str, title: str, description: str, *,
-             inputs: tuple = (), lazy: Callable[[], dict] | None = None,
+             deps: tuple[str, ...] = (), inputs: tuple = (), lazy: Callable[[], dict] | None = None,
              feeds: tuple[str, str] | None = None, shows: tuple[str, ...] = (),
              **extra: Any) -> PageSpec:
         """One page whose context is made on demand.
 
         ``extra`` (small plain data, part of the key as it is) and what ``lazy()``
-        returns (cards and the like; ``inputs`` must determine it) become fields of
-        ``page``; ``feeds`` names the feeds the page links to for autodiscovery.
+        returns (cards and the like; ``inputs`` and the contents of the articles
+        ``deps`` must determine it) become fields of ``page``; ``feeds`` names the feeds
+        the page links to for autodiscovery.
         """
         links = self.feed_links(feeds)
-        key = input_key(self.site_key, path, template, kind, title, description, extra, inputs, links)
-        return PageSpec(path, template, kind, key,
-                        partial(self._context, path, kind, title, description, extra, lazy, links), shows)
+        struct = input_key(self.site_key, path, template, kind, title, description, extra, inputs, links)
+        return PageSpec(path, template, kind, self.rekey(struct, deps),
+                        partial(self._context, path, kind, title, description, extra, lazy, links), shows,
+                        struct, deps)
 
     def feed_links(self, feeds: tuple[str, str] | None) -> list[dict]:
         found = self.links.get(feeds) if feeds else None
@@ -357,7 +408,7 @@ class _Planner:
             }
             pages.append(self.page(
                 path_of(n) + "index.html", template, kind, heading, description,
-                inputs=self.digests_of(ids), lazy=partial(self._stories, ids), feeds=feeds, shows=ids,
+                deps=ids, lazy=partial(self._stories, ids), feeds=feeds, shows=ids,
                 heading=title, total=len(items), pagination=pagination,
                 prev=pagination["prev"], next=pagination["next"], **extra,
             ))
@@ -368,33 +419,33 @@ class _Planner:
 
     # pages -------------------------------------------------------------------
     def article_pages(self) -> list[PageSpec]:
-        pages = []
-        for article in self.articles:
-            curated: list[tuple[str | None, int]] = []  # (internal target id or None, index of the ref)
-            seen = {article.id}
-            for index, ref in enumerate(article.related):
-                target = self.by_web_url.get(url_identity(ref.web_url)) if ref.web_url else None
-                if target is not None:
-                    if target.id not in seen:
-                        seen.add(target.id)
-                        curated.append((target.id, index))
-                elif ref.link and ref.link not in seen:
-                    seen.add(ref.link)
-                    curated.append((None, index))
-            computed = tuple(pick(self.related.get(article.id, ()), seen, self.config.related_count))
-            inputs = (self.digest(article.id),
-                      tuple((self.digest(t) if t else None, index) for t, index in curated),
-                      self.digests_of(computed))
-            pages.append(self.page(
-                self.paths[article.id] + "index.html", "article.html", "article",
-                article.title, article.excerpt,
-                inputs=inputs, lazy=partial(self._article, article, tuple(curated), computed),
-                shows=(article.id,), lang=article.locale,
-            ))
-        return pages
+        return [self.article_page(article) for article in self.articles]
 
-    def _article(self, article: Article, curated: tuple[tuple[str | None, int], ...],
+    def article_page(self, article: Article) -> PageSpec:
+        curated: list[tuple[str | None, int]] = []  # (internal target id or None, index of the ref)
+        seen = {article.id}
+        for index, ref in enumerate(article.related):
+            target = self.by_web_url.get(url_identity(ref.web_url)) if ref.web_url else None
+            if target is not None:
+                if target.id not in seen:
+                    seen.add(target.id)
+                    curated.append((target.id, index))
+            elif ref.link and ref.link not in seen:
+                seen.add(ref.link)
+                curated.append((None, index))
+        computed = tuple(pick(self.related.get(article.id, ()), seen, self.config.related_count))
+        deps = (article.id, *(t for t, _ in curated if t), *computed)
+        return self.page(
+            self.paths[article.id] + "index.html", "article.html", "article",
+            article.title, article.excerpt,
+            deps=deps, inputs=(tuple(curated), computed),
+            lazy=partial(self._article, article.id, tuple(curated), computed),
+            shows=(article.id,), lang=article.locale,
+        )
+
+    def _article(self, article_id: str, curated: tuple[tuple[str | None, int], ...],
                  computed: tuple[str, ...]) -> dict:
+        article = self.by_id[article_id]
         links = []
         for target_id, index in curated:
             ref = article.related[index]
@@ -442,7 +493,7 @@ class _Planner:
             pages.append(self.page(
                 f"editions/{edition.day}/index.html", "edition.html", "edition", title,
                 f"{len(ids)} stories from {day.day} {MONTHS[day.month - 1]} {day.year}.",
-                inputs=self.digests_of(ids), lazy=partial(self._edition, ids), feeds=("edition", ""),
+                deps=ids, lazy=partial(self._edition, ids), feeds=("edition", ""),
                 shows=ids, heading=title, day=edition.day, total=len(ids),
                 breadcrumbs=self.crumbs(("Editions", "editions/"), (title, f"editions/{edition.day}/")),
                 prev=self.url(f"editions/{prev_day}/") if prev_day else None,
@@ -481,7 +532,7 @@ class _Planner:
             pages.append(self.page(
                 path + "index.html", "editions.html", "editions", "Daily editions",
                 "Every daily edition of the digest.",
-                inputs=(days, self.digests_of(leads)), lazy=partial(self._edition_entries, days, leads),
+                deps=leads, inputs=days, lazy=partial(self._edition_entries, days, leads),
                 feeds=("edition", ""), shows=leads, heading="Daily editions", pagination=pagination,
                 prev=pagination["prev"], next=pagination["next"],
             ))
@@ -567,7 +618,7 @@ class _Planner:
                            if a.id not in shown)[: self.config.home_latest]
         return self.page("index.html", "home.html", "home", self.config.title,
                          self.config.description,
-                         inputs=(self.digests_of(top), self.digests_of(latest_ids)),
+                         deps=top + latest_ids, inputs=(len(top),),
                          lazy=partial(self._home, top, latest_ids), feeds=("home", ""),
                          shows=top + latest_ids, heading=self.config.title, edition=latest_day,
                          total=len(self.articles))
@@ -598,7 +649,8 @@ def plan_site(
     Pages come with keys and context builders; no context is made here.
     """
     shown = sorted(select(articles, config, drafts), key=lambda a: a.id)
-    related, new_state = compute_related(docs_for(shown), config.related_count, related_state)
+    docs = docs_for(shown)
+    related, new_state = compute_related(docs, config.related_count, related_state)
     planner = _Planner(shown, config, images or {}, related, drafts=drafts, search=search)
     editions = build_editions(shown, config)
     feed_pages, planner.links = plan_feeds(planner, editions, config, _day_name)
@@ -616,7 +668,84 @@ def plan_site(
     pages += feed_pages
     check_paths(pages)
     return SitePlan(pages=pages, articles=shown, topics=planner.topics, editions=editions,
-                    urls=dict(planner.paths), related_state=new_state)
+                    urls=dict(planner.paths), related_state=new_state, reuse=_Reuse(planner, pages, docs))
+
+
+def replan(
+    previous: SitePlan,
+    articles: Sequence[Article],
+    config: Config,
+    images: Mapping[str, Mapping[str, Any]] | None = None,
+    drafts: bool = False,
+    related_state: RelatedState | None = None,
+    search: bool = True,
+) -> SitePlan | None:
+    """`plan_site`'s answer, derived from ``previous`` when only article contents changed.
+
+    That is: the same settings and planned images, the same articles, and each changed
+    one of the same `shape`. Then every page stays where it was; the changed articles'
+    own pages and those whose related lists moved are planned again, and the pages
+    that show a changed article get new keys. Otherwise (or without ``previous.reuse``)
+    the answer is None and the caller plans from scratch.
+
+    ``previous`` is consumed: its planner is brought up to date in place (its pages'
+    builders read it), so it must not be used afterwards.
+    """
+    reuse = previous.reuse
+    if reuse is None:
+        return None
+    planner = reuse.planner
+    images = images or {}
+    shown = sorted(select(articles, config, drafts), key=lambda a: a.id)
+    if (planner.options != (config, drafts, search) or len(shown) != len(planner.articles)
+            or (images is not planner.images and images != planner.images)):
+        return None
+    changed = []
+    for new, old in zip(shown, planner.articles, strict=True):
+        if new is old:
+            continue
+        if new.id != old.id:
+            return None
+        if new.content_hash and new.content_hash == old.content_hash and new.source == old.source:
+            continue
+        if shape(new) != shape(old):
+            return None
+        changed.append(new)
+    fresh = {a.id: doc for a, doc in zip(changed, docs_for(changed), strict=True)}
+    docs = [fresh.get(doc.id, doc) for doc in reuse.docs]  # same order as planner.articles
+    related, new_state = compute_related(docs, config.related_count, related_state)
+    moved = [i for i, ids in related.items() if ids != planner.related.get(i)]
+    reuse.docs = docs
+
+    # The site's structure is unchanged: bring the planner's tables up to date in place.
+    for article in changed:
+        old = planner.by_id[article.id]
+        planner.by_id[article.id] = article
+        if article.web_url and planner.by_web_url.get(url_identity(article.web_url)) is old:
+            planner.by_web_url[url_identity(article.web_url)] = article
+        planner.forget(article.id)
+    if changed:
+        planner.articles = [planner.by_id[a.id] for a in planner.articles]
+        planner.newest = [planner.by_id[a.id] for a in planner.newest]
+    planner.related = related
+
+    pages = list(previous.pages)
+    showing = reuse.showing(previous.pages)
+    for article_id in dict.fromkeys([*(a.id for a in changed), *moved]):
+        position = reuse.index[planner.paths[article_id] + "index.html"]
+        old_spec, spec = pages[position], planner.article_page(planner.by_id[article_id])
+        for dep in old_spec.deps:
+            showing[dep].discard(position)
+        for dep in spec.deps:
+            showing[dep].add(position)
+        pages[position] = spec
+    for article in changed:
+        for position in showing.get(article.id, ()):
+            spec = pages[position]
+            pages[position] = replace(spec, key=planner.rekey(spec.struct, spec.deps))
+    reuse._showing = showing
+    return SitePlan(pages=pages, articles=planner.articles, topics=planner.topics,
+                    editions=previous.editions, urls=previous.urls, related_state=new_state, reuse=reuse)
 
 
 def _day_name(day: str) -> str:

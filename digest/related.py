@@ -59,6 +59,11 @@ class Doc:
     """Title and excerpt."""
     topics: tuple[str, ...]
     """Topic identities (see `digest.text.term_key`)."""
+    digest: bytes = field(init=False, repr=False, compare=False)
+    """Hash of the fields above (made once per doc; `compute_related` compares it with the last run's)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "digest", _hash(self))
 
 
 @dataclass
@@ -133,7 +138,7 @@ def compute_related(
               and len(getattr(previous, "own", ())) == len(previous.terms) == len(previous.vectors)
               == len(previous.results))
     old = previous if usable else RelatedState()
-    state.own = [_hash(doc) for doc in ordered]
+    state.own = [doc.digest for doc in ordered]
     keep = min(len(old.own), len(ordered))
 
     times = [d.published.timestamp() for d in ordered]

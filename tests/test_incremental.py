@@ -38,7 +38,7 @@ def new_record(rng: random.Random, n: int) -> str:
 
 
 ACTIONS = ["add", "edit", "delete", "unpublish", "topics", "template", "config", "noop",
-           "relink", "redate", "rank", "note"]
+           "relink", "redate", "rank", "note", "excerpt", "excerpt", "note"]
 
 
 def apply(site: Path, action: str, rng: random.Random, counter: list[int]) -> None:
@@ -98,6 +98,10 @@ def apply(site: Path, action: str, rng: random.Random, counter: list[int]) -> No
         lines = [line for line in lines if not line.startswith("heat:")]
         lines.insert(1, f"heat: {rng.randint(-1, 5000)}")
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    elif action == "excerpt":  # words only: the site's structure stays (see plan.replan)
+        path = rng.choice(records)
+        text = path.read_text(encoding="utf-8").replace('excerpt: "', f'excerpt: "{rng.choice(WORDS)} ', 1)
+        path.write_text(text, encoding="utf-8")
     elif action == "note":
         path = rng.choice(records)
         path.write_text(path.read_text(encoding="utf-8") + f"\nA note, *take {rng.randint(1, 9)}*.\n",
@@ -194,3 +198,16 @@ def test_cancel_stops_a_running_indexer_promptly():
                    cancel=lambda: time.monotonic() - start > 0.3)
     assert code is None and time.monotonic() - start < 5
     assert _run([sys.executable, "-c", "print('done')"], cancel=lambda: False) == (0, "done\n")
+
+
+def test_a_kept_cache_derives_the_plan_when_only_words_change(make_site):
+    rng = random.Random(5)
+    site = make_site({f"content/r{i}.md": new_record(rng, i) for i in range(12)} | {"digest.toml": "search = false\n"})
+    kept = BuildCache(site, site / "build")
+    assert not build(site, jobs=1, cache=kept).replanned
+    path = site / "content" / "r3.md"
+    path.write_text(path.read_text(encoding="utf-8").replace('excerpt: "', 'excerpt: "drone ', 1), encoding="utf-8")
+    assert build(site, jobs=1, cache=kept).replanned
+    path.write_text(path.read_text(encoding="utf-8").replace('title: "', 'title: "Retitled ', 1), encoding="utf-8")
+    assert not build(site, jobs=1, cache=kept).replanned  # a new title is a new URL: planned afresh
+    assert not build(site, jobs=1).replanned  # a fresh cache has no plan to derive from

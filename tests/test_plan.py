@@ -342,3 +342,60 @@ def test_curated_entry_links_to_our_page_whatever_the_url_spelling(make_site):
     page = next((site / "build").glob("2024/01/03/*/index.html")).read_text(encoding="utf-8")
     ours = next((site / "build").glob("2024/01/02/*/index.html")).parent.name
     assert f'/{ours}/"' in page
+
+
+# --------------------------------------------------------------------------- replan
+
+
+def _records(n: int, overrides: dict | None = None) -> dict[str, str]:
+    topics = ['["AI", "Robots"]', '["AI"]', '["Privacy", "AI"]', '[]']
+    files = {}
+    for i in range(n):
+        fields = dict(topics=topics[i % 4], provider=f"{{name: P{i % 3}, domain: p{i % 3}.example}}",
+                      excerpt=f'"robot camera vision {i} privacy drone"', quality=i % 7)
+        if i % 5 == 1:
+            fields["related"] = f'[{{title: "Also", webUrl: "https://news.example.com/story-{(i + 3) % n}"}}]'
+        fields.update((overrides or {}).get(i, {}))
+        files[f"content/r{i}.md"] = rec(f"Story {i}", f"2024-01-0{1 + i % 6}T{i % 24:02d}:00:00Z",
+                                        url=f"story-{i}", **fields)
+    return files
+
+
+def _same_plans(a, b):
+    assert [(p.path, p.key, p.deps, p.struct) for p in a.pages] == [(p.path, p.key, p.deps, p.struct) for p in b.pages]
+    assert [p.build() for p in a.pages] == [p.build() for p in b.pages]
+
+
+@pytest.mark.parametrize("change", [
+    {3: {"excerpt": '"an entirely new excerpt about drones"'}},
+    {1: {"category": "opinion", "type": "video"}, 4: {"excerpt": '"quantum satellite"'}},
+    {2: {"locale": "fr-fr"}},
+])
+def test_replan_equals_planning_from_scratch_when_only_contents_change(make_site, change):
+    from digest.plan import replan
+
+    config = Config(page_size=3)
+    site = make_site(_records(14))
+    before = plan_site(articles_of(site), config)
+    site = make_site(_records(14, change))
+    articles = articles_of(site)
+    fresh = plan_site(articles, config, related_state=before.related_state)
+    derived = replan(before, articles, config, related_state=before.related_state)
+    assert derived is not None
+    _same_plans(derived, fresh)
+
+
+@pytest.mark.parametrize("change", [
+    {3: {"topics": '["Space"]'}},                    # taxonomy
+    {3: {"quality": 99}},                            # ranking
+    {3: {"publishedDateTime": "2024-02-01T00:00:00Z"}},  # dates, paths
+    {3: {"published": "false"}},                     # selection
+])
+def test_replan_declines_when_the_structure_changes(make_site, change):
+    from digest.plan import replan
+
+    config = Config(page_size=3)
+    before = plan_site(articles_of(make_site(_records(14))), config)
+    articles = articles_of(make_site(_records(14, change)))
+    assert replan(before, articles, config, related_state=before.related_state) is None
+    assert replan(plan_site(articles, config), articles, Config(page_size=4)) is None  # settings
