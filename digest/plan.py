@@ -19,7 +19,7 @@ from typing import Any
 from digest import __version__, toolchain
 from digest.config import Config
 from digest.errors import BuildError
-from digest.feeds import Entries, plan_feeds, plan_sitemap, sitemap_entries
+from digest.feeds import Entries, plan_feeds, plan_sitemap, sitemap_entries, sitemap_loc
 from digest.meta import page_meta
 from digest.model import Article, Edition, PageSpec, Provider, Topic, input_key
 from digest.related import Doc, RelatedState, compute_related, docs_for, pick
@@ -153,22 +153,25 @@ def site_key(config: Config, site: Mapping[str, Any], drafts: bool) -> str:
 
 def shape(article: Article) -> tuple:
     """What of an article decides the site's structure (which pages exist, what each lists
-    and in which order, page paths and titles of listings): everything but its words,
-    pictures and note, which pages reach only through the article's digest."""
+    and in which order, titles of listings): everything but its words, pictures and note,
+    which pages reach only through the article's digest, and its slug (see `replan`)."""
     return (article.id, article.source, article.is_published, article.quality, article.heat,
-            article.published, article.updated, article.slug, article.web_url, article.provider,
+            article.published, article.updated, article.web_url, article.provider,
             article.topics, tuple((ref.web_url, ref.link) for ref in article.related))
 
 
 class _Reuse:
     """A plan's planner (whose tables its pages' builders read) and indexes over its pages."""
 
-    def __init__(self, planner: _Planner, pages: list[PageSpec], docs: list[Doc]):
+    def __init__(self, planner: _Planner, pages: list[PageSpec], docs: list[Doc],
+                 sitemap: tuple[int, int]):
         self.planner = planner
         self.docs = docs
         """The related-articles documents, in the planner's article order."""
         self.index = {spec.path: n for n, spec in enumerate(pages)}
         """Page position by output path."""
+        self.sitemap = sitemap
+        """Positions (start, end) of the sitemap files and robots.txt among the pages."""
         self._showing: dict[str, set[int]] | None = None
 
     def showing(self, pages: list[PageSpec]) -> dict[str, set[int]]:
@@ -628,8 +631,11 @@ class _Planner:
 
     def sitemap(self, pages: list[PageSpec]) -> list[PageSpec]:
         drafts = {a.id for a in self.articles if not a.is_published}
-        entries = sitemap_entries(pages, self.config, self.articles, drafts)
-        return plan_sitemap(entries, self.config, self.site, site_key=self.site_key)
+        self.sitemap_entries = sitemap_entries(pages, self.config, self.articles, drafts)
+        return plan_sitemap(self.sitemap_entries, self.config, self.site, site_key=self.site_key)
+
+    def sitemap_loc(self, path: str) -> str:
+        return sitemap_loc(self.config.absolute(path))
 
 
 def plan_site(
@@ -664,11 +670,14 @@ def plan_site(
                               "The page you asked for is not here.", heading="Page not found"))
     if search:
         pages.append(search_page(planner))
+    start = len(pages)
     pages += planner.sitemap(pages)
+    end = len(pages)
     pages += feed_pages
     check_paths(pages)
     return SitePlan(pages=pages, articles=shown, topics=planner.topics, editions=editions,
-                    urls=dict(planner.paths), related_state=new_state, reuse=_Reuse(planner, pages, docs))
+                    urls=dict(planner.paths), related_state=new_state,
+                    reuse=_Reuse(planner, pages, docs, (start, end)))
 
 
 def replan(
@@ -683,7 +692,8 @@ def replan(
     """`plan_site`'s answer, derived from ``previous`` when only article contents changed.
 
     That is: the same settings and planned images, the same articles, and each changed
-    one of the same `shape`. Then every page stays where it was; the changed articles'
+    one of the same `shape`. Then every page stays where it was (an article whose new
+    title gives it a new slug moves, and the sitemap follows); the changed articles'
     own pages and those whose related lists moved are planned again, and the pages
     that show a changed article get new keys. Otherwise (or without ``previous.reuse``)
     the answer is None and the caller plans from scratch.
@@ -701,6 +711,7 @@ def replan(
             or (images is not planner.images and images != planner.images)):
         return None
     changed = []
+    moves: dict[str, str] = {}  # article id -> its new site path
     for new, old in zip(shown, planner.articles, strict=True):
         if new is old:
             continue
@@ -711,6 +722,22 @@ def replan(
         if shape(new) != shape(old):
             return None
         changed.append(new)
+        if new.slug != old.slug:
+            moves[new.id] = planner.article_path(new)
+    sitemap = None
+    if moves:
+        targets = {path + "index.html" for path in moves.values()}
+        if len(targets) < len(moves) or any(path in reuse.index for path in targets):
+            return None  # a move onto another page's path: let a full plan report it
+        entries = list(planner.sitemap_entries)
+        at = {entry["loc"]: n for n, entry in enumerate(entries)}
+        for article_id, path in moves.items():
+            n = at.get(planner.sitemap_loc(planner.paths[article_id]))
+            if n is not None:  # drafts have no entry
+                entries[n] = {"loc": planner.sitemap_loc(path), "lastmod": entries[n]["lastmod"]}
+        sitemap = plan_sitemap(entries, config, planner.site, site_key=planner.site_key)
+        if len(sitemap) != reuse.sitemap[1] - reuse.sitemap[0]:
+            return None  # the sitemap splits differently: positions would shift
     fresh = {a.id: doc for a, doc in zip(changed, docs_for(changed), strict=True)}
     docs = [fresh.get(doc.id, doc) for doc in reuse.docs]  # same order as planner.articles
     related, new_state = compute_related(docs, config.related_count, related_state)
@@ -718,6 +745,11 @@ def replan(
     reuse.docs = docs
 
     # The site's structure is unchanged: bring the planner's tables up to date in place.
+    for article_id, path in moves.items():
+        reuse.index[path + "index.html"] = reuse.index.pop(planner.paths[article_id] + "index.html")
+        planner.paths[article_id] = path
+    if sitemap is not None:
+        planner.sitemap_entries = entries
     for article in changed:
         old = planner.by_id[article.id]
         planner.by_id[article.id] = article
@@ -731,6 +763,8 @@ def replan(
 
     pages = list(previous.pages)
     showing = reuse.showing(previous.pages)
+    if sitemap is not None:
+        pages[reuse.sitemap[0]: reuse.sitemap[1]] = sitemap
     for article_id in dict.fromkeys([*(a.id for a in changed), *moved]):
         position = reuse.index[planner.paths[article_id] + "index.html"]
         old_spec, spec = pages[position], planner.article_page(planner.by_id[article_id])
@@ -739,13 +773,16 @@ def replan(
         for dep in spec.deps:
             showing[dep].add(position)
         pages[position] = spec
+        if article_id in moves:
+            check_paths([spec])
     for article in changed:
         for position in showing.get(article.id, ()):
             spec = pages[position]
             pages[position] = replace(spec, key=planner.rekey(spec.struct, spec.deps))
     reuse._showing = showing
     return SitePlan(pages=pages, articles=planner.articles, topics=planner.topics,
-                    editions=previous.editions, urls=previous.urls, related_state=new_state, reuse=reuse)
+                    editions=previous.editions, urls=dict(planner.paths) if moves else previous.urls,
+                    related_state=new_state, reuse=reuse)
 
 
 def _day_name(day: str) -> str:

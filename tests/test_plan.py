@@ -356,7 +356,8 @@ def _records(n: int, overrides: dict | None = None) -> dict[str, str]:
         if i % 5 == 1:
             fields["related"] = f'[{{title: "Also", webUrl: "https://news.example.com/story-{(i + 3) % n}"}}]'
         fields.update((overrides or {}).get(i, {}))
-        files[f"content/r{i}.md"] = rec(f"Story {i}", f"2024-01-0{1 + i % 6}T{i % 24:02d}:00:00Z",
+        title = fields.pop("_title", f"Story {i}")
+        files[f"content/r{i}.md"] = rec(title, f"2024-01-0{1 + i % 6}T{i % 24:02d}:00:00Z",
                                         url=f"story-{i}", **fields)
     return files
 
@@ -370,6 +371,8 @@ def _same_plans(a, b):
     {3: {"excerpt": '"an entirely new excerpt about drones"'}},
     {1: {"category": "opinion", "type": "video"}, 4: {"excerpt": '"quantum satellite"'}},
     {2: {"locale": "fr-fr"}},
+    {3: {"_title": "A new headline for story three"}},         # a new slug: the page moves
+    {1: {"_title": "Retitled one"}, 6: {"_title": "Retitled six", "excerpt": '"drone"'}},
 ])
 def test_replan_equals_planning_from_scratch_when_only_contents_change(make_site, change):
     from digest.plan import replan
