@@ -32,6 +32,9 @@ WINDOW = 48
 """Most recent earlier carriers of a term visited per article and term."""
 TOPIC_WEIGHT = 2.5
 """How much a shared topic counts relative to a shared word."""
+IDF_STEPS = 20
+"""IDF is rounded to 1/20: one record more or less using a word rarely moves another
+article's vector, so an edit recomputes few related lists (see `compute_related`)."""
 MIN_SCORE = 0.08
 """Candidates scoring below this are not related enough to show."""
 SPARE = 8
@@ -100,7 +103,7 @@ def _vector(counts: dict[str, int], df: dict[str, int], total: int) -> list[tupl
     weighted = []
     topics = []
     for term, count in counts.items():
-        idf = math.log(total / df[term])
+        idf = round(math.log(total / df[term]) * IDF_STEPS) / IDF_STEPS
         if term.startswith("\x00"):
             topics.append((term, TOPIC_WEIGHT * idf))
         else:
@@ -125,10 +128,11 @@ def compute_related(
     """Up to ``count`` + `SPARE` related ids per article id (best first), and the new state.
 
     With ``previous``, a doc's vector is reused when the doc and the document
-    frequencies of its terms are what they were at the same position, and its
-    list when, besides, no entry in the windows it reads changed. So an edit
-    recomputes the edited doc, the docs whose terms' frequencies it moved, and the
-    docs whose windows it sits in; the answer equals a computation from scratch.
+    frequencies of its terms are what they were at the same position (or when its
+    recomputed vector comes out the same), and its list when, besides, no entry in
+    the windows it reads changed. So an edit recomputes the edited doc, the docs
+    whose vectors its words moved, and the docs whose windows it sits in; the answer
+    equals a computation from scratch.
     """
     ordered = sorted(docs, key=lambda d: (d.published, d.id))
     state = RelatedState(count=count)
@@ -182,6 +186,8 @@ def compute_related(
             vector = old.vectors[index]
         else:
             vector = _vector(bag or _bag(doc), df, index + 2)
+            same_vector = same_doc and vector == old.vectors[index]  # frequencies moved, weights did not
+        if not same_vector:
             if index < keep:
                 for term, _ in old.vectors[index]:
                     dirty[term] = len(post_pos.get(term, ()))
