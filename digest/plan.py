@@ -1,8 +1,15 @@
-"""Pure: decide every page of the site — its path, template and plain-data context.
+"""Pure: decide every page of the site — its path, template, key and plain-data context.
 
 Input is the loaded articles, the config and (optionally) the planned thumbnails;
 output is a list of `PageSpec`s. No file is read or written here. URLs are stable:
 an article's path depends only on its own record (date, title, identity).
+
+Keys: a page's key is the digest of its ``struct`` (every input but article
+contents: settings, its path, titles, the ids it lists, pagination) and of the
+digests of the articles it shows (``deps``); its context is made only if the key
+changed since the last build. `replan` derives the next plan from the last one
+(kept in memory by a server) when only article contents changed: it re-keys just
+the pages whose ``deps`` name a changed article.
 """
 
 from __future__ import annotations
@@ -186,13 +193,14 @@ class _Reuse:
 
 
 class _Planner:
-    """Builds page specs; holds only the derived lookup tables of one plan call.
+    """Builds page specs; holds the derived lookup tables their builders read.
 
     Every page gets a key from cheap inputs (article digests, ids, numbers, small
     dicts) and a builder for its context; the key must cover everything the builder
-    reads. An article's digest (`digest`) covers all that any page shows of it: its
-    record's bytes and path, its page path, its topics' and provider's display names
-    and slugs, and its planned images.
+    reads, and builders look articles up by id here (so `replan` can swap changed
+    articles in). An article's digest (`digest`) covers all that any page shows of it:
+    its record's bytes and path, its page path, its topics' and provider's display
+    names and slugs, and its planned images.
     """
 
     def __init__(self, articles: list[Article], config: Config,
