@@ -183,7 +183,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
                        search=pagefind is not None)
         plan = replan(previous_plan, loaded.articles, config, **options) if previous_plan else None
         replanned = plan is not None
-        plan = plan or plan_site(loaded.articles, config, **options)
+        plan = plan or plan_site(loaded.articles, config, **options, reusable=kept is not None)
 
     old_keys: dict[str, str] = cache.state.get("page_keys", {})
     outputs: dict[str, OutputRecord] = dict(images.kept)
@@ -224,7 +224,8 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
                                   "images": images.state, "templates": templates})
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    cache.memory["plan"] = plan
+    if plan.reuse is not None:
+        cache.memory["plan"] = plan
     if committed is not None:
         committed(config, list(changed), result.removed, list(problems))
 

@@ -175,11 +175,16 @@ class _Reuse:
         self.planner = planner
         self.docs = docs
         """The related-articles documents, in the planner's article order."""
-        self.index = {spec.path: n for n, spec in enumerate(pages)}
-        """Page position by output path."""
+        self._index: dict[str, int] | None = None
         self.sitemap = sitemap
         """Positions (start, end) of the sitemap files and robots.txt among the pages."""
         self._showing: dict[str, set[int]] | None = None
+
+    def index(self, pages: list[PageSpec]) -> dict[str, int]:
+        """Page position by output path (made on first use: only a server replans)."""
+        if self._index is None:
+            self._index = {spec.path: n for n, spec in enumerate(pages)}
+        return self._index
 
     def showing(self, pages: list[PageSpec]) -> dict[str, set[int]]:
         """Positions of the pages whose key includes each article's digest (made once)."""
@@ -653,6 +658,7 @@ def plan_site(
     drafts: bool = False,
     related_state: RelatedState | None = None,
     search: bool = True,
+    reusable: bool = True,
 ) -> SitePlan:
     """Every page of the site for ``articles`` (already loaded and deduplicated).
 
@@ -660,7 +666,8 @@ def plan_site(
     related lists are recomputed only from the first changed article onward.
     ``search`` says whether a search index will be built: without one there is no
     search page and no Search link (a page that cannot work is worse than none).
-    Pages come with keys and context builders; no context is made here.
+    Pages come with keys and context builders; no context is made here. With
+    ``reusable`` the plan keeps what `replan` needs (the related documents, mostly).
     """
     shown = sorted(select(articles, config, drafts), key=lambda a: a.id)
     docs = docs_for(shown)
@@ -685,7 +692,7 @@ def plan_site(
     check_paths(pages)
     return SitePlan(pages=pages, articles=shown, topics=planner.topics, editions=editions,
                     urls=dict(planner.paths), related_state=new_state,
-                    reuse=_Reuse(planner, pages, docs, (start, end)))
+                    reuse=_Reuse(planner, pages, docs, (start, end)) if reusable else None)
 
 
 def replan(
@@ -713,6 +720,7 @@ def replan(
     if reuse is None:
         return None
     planner = reuse.planner
+    index = reuse.index(previous.pages)
     images = images or {}
     shown = sorted(select(articles, config, drafts), key=lambda a: a.id)
     if (planner.options != (config, drafts, search) or len(shown) != len(planner.articles)
@@ -735,7 +743,7 @@ def replan(
     sitemap = None
     if moves:
         targets = {path + "index.html" for path in moves.values()}
-        if len(targets) < len(moves) or any(path in reuse.index for path in targets):
+        if len(targets) < len(moves) or any(path in index for path in targets):
             return None  # a move onto another page's path: let a full plan report it
         entries = list(planner.sitemap_entries)
         at = {entry["loc"]: n for n, entry in enumerate(entries)}
@@ -754,7 +762,7 @@ def replan(
 
     # The site's structure is unchanged: bring the planner's tables up to date in place.
     for article_id, path in moves.items():
-        reuse.index[path + "index.html"] = reuse.index.pop(planner.paths[article_id] + "index.html")
+        index[path + "index.html"] = index.pop(planner.paths[article_id] + "index.html")
         planner.paths[article_id] = path
     if sitemap is not None:
         planner.sitemap_entries = entries
@@ -774,7 +782,7 @@ def replan(
     if sitemap is not None:
         pages[reuse.sitemap[0]: reuse.sitemap[1]] = sitemap
     for article_id in dict.fromkeys([*(a.id for a in changed), *moved]):
-        position = reuse.index[planner.paths[article_id] + "index.html"]
+        position = index[planner.paths[article_id] + "index.html"]
         old_spec, spec = pages[position], planner.article_page(planner.by_id[article_id])
         for dep in old_spec.deps:
             showing[dep].discard(position)
