@@ -10,6 +10,8 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from digest.build import build
 from digest.config import Config, parse_config
@@ -402,3 +404,25 @@ def test_replan_declines_when_the_structure_changes(make_site, change):
     articles = articles_of(make_site(_records(14, change)))
     assert replan(before, articles, config, related_state=before.related_state) is None
     assert replan(plan_site(articles, config), articles, Config(page_size=4)) is None  # settings
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(st.tuples(st.integers(0, 17), st.sampled_from(["_title", "excerpt", "category", "locale"]),
+                                st.sampled_from(["drone", "Privacy court", "robot camera 7", "x"])),
+                      min_size=1, max_size=4))
+def test_replan_equals_scratch_for_any_content_edits(make_site, edits):
+    """Chained: each derived plan is the previous one for the next edit, as in a server."""
+    from digest.plan import replan
+
+    config = Config(page_size=2, related_count=3)
+    overrides: dict[int, dict] = {}
+    plan = plan_site(articles_of(make_site(_records(18))), config)
+    for index, field, value in edits:
+        overrides.setdefault(index, {})[field] = (f"Story {index} {value}" if field == "_title"
+                                                  else "fr-fr" if field == "locale" else f'"{value}"')
+        articles = articles_of(make_site(_records(18, overrides)))
+        fresh = plan_site(articles, config, related_state=plan.related_state)
+        derived = replan(plan, articles, config, related_state=plan.related_state)
+        assert derived is not None
+        _same_plans(derived, fresh)
+        plan = derived
