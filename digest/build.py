@@ -236,8 +236,8 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
             shutil.rmtree(out / BUNDLE, ignore_errors=True)  # an index of nothing: none at all
             search = SearchIndex("skipped", "search index skipped: no articles to index")
         else:
-            stale = cache.search_pending or result.removed > 0 or any(p.endswith(".html") for p in changed)
-            search = index_site(out, config, changed=stale, executable=pagefind, cancel=cancel_search)
+            reindex = cache.search_pending or result.removed > 0 or any(p.endswith(".html") for p in changed)
+            search = index_site(out, config, changed=reindex, executable=pagefind, cancel=cancel_search)
         if search.status == "cancelled" or cache.search_pending:
             cache.mark_search(search.status == "cancelled")
 

@@ -220,7 +220,8 @@ class Preview:
         self._stopping = False
         self._building = False
         self.cache = BuildCache(self.site, self.out)
-        """Kept between builds: a rebuild reads no cache file (see `digest.cache.BuildCache`)."""
+        """Kept between builds: a rebuild reads no cache file and derives its plan from the
+        last one when it can (see `digest.cache.BuildCache` and `digest.plan.replan`)."""
 
     # -- ids and history
 
