@@ -671,7 +671,7 @@ def plan_site(
     """
     shown = sorted(select(articles, config, drafts), key=lambda a: a.id)
     docs = docs_for(shown)
-    related, new_state = compute_related(docs, config.related_count, related_state)
+    related, new_state = compute_related(docs, config.related_count, related_state, keep_tail=reusable)
     planner = _Planner(shown, config, images or {}, related, drafts=drafts, search=search)
     editions = build_editions(shown, config)
     feed_pages, planner.links = plan_feeds(planner, editions, config, _day_name)
@@ -756,7 +756,7 @@ def replan(
             return None  # the sitemap splits differently: positions would shift
     fresh = {a.id: doc for a, doc in zip(changed, docs_for(changed), strict=True)}
     docs = [fresh.get(doc.id, doc) for doc in reuse.docs]  # same order as planner.articles
-    related, new_state = compute_related(docs, config.related_count, related_state)
+    related, new_state = compute_related(docs, config.related_count, related_state, keep_tail=True)
     moved = [i for i, ids in related.items() if ids != planner.related.get(i)]
     reuse.docs = docs
 

@@ -16,6 +16,7 @@ computation from scratch. Ties break by date (newer first), then id.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import heapq
 import math
@@ -124,6 +125,7 @@ def compute_related(
     docs: Iterable[Doc],
     count: int,
     previous: RelatedState | None = None,
+    keep_tail: bool = False,
 ) -> tuple[dict[str, tuple[str, ...]], RelatedState]:
     """Up to ``count`` + `SPARE` related ids per article id (best first), and the new state.
 
@@ -133,6 +135,11 @@ def compute_related(
     the windows it reads changed. So an edit recomputes the edited doc, the docs
     whose vectors its words moved, and the docs whose windows it sits in; the answer
     equals a computation from scratch.
+
+    ``keep_tail`` leaves the run's final frequencies and posting lists on the new state
+    (in memory only, never saved): the next run that gets this state takes them and
+    rolls them back to its first changed position instead of rebuilding everything
+    before it, which is cheaper when that position is in the newer half.
     """
     ordered = sorted(docs, key=lambda d: (d.published, d.id))
     state = RelatedState(count=count)
@@ -142,6 +149,7 @@ def compute_related(
               and len(getattr(previous, "own", ())) == len(previous.terms) == len(previous.vectors)
               == len(previous.results))
     old = previous if usable else RelatedState()
+    tail = previous.__dict__.pop("tail", None) if isinstance(previous, RelatedState) else None  # taken: used up below
     state.own = [doc.digest for doc in ordered]
     keep = min(len(old.own), len(ordered))
 
@@ -153,13 +161,18 @@ def compute_related(
     prefix = next((i for i in range(keep) if old.own[i] != state.own[i]), keep)
     if prefix == len(old.own) == len(ordered):  # nothing changed
         state.terms, state.vectors, state.results = old.terms, old.vectors, old.results
+        if keep_tail and usable and tail is not None:
+            state.tail = tail
         return {doc.id: state.results[i] for i, doc in enumerate(ordered)}, state
-    for index in range(prefix):  # unchanged from the start: reuse without checks
-        for term in old.terms[index]:
-            df[term] = df.get(term, 0) + 1
-        for term, weight in old.vectors[index]:
-            post_pos.setdefault(term, []).append(index)
-            post_w.setdefault(term, []).append(weight)
+    if usable and tail is not None and len(old.own) - prefix < prefix:
+        df, post_pos, post_w = _roll_back(tail, old, prefix)
+    else:
+        for index in range(prefix):  # unchanged from the start: reuse without checks
+            for term in old.terms[index]:
+                df[term] = df.get(term, 0) + 1
+            for term, weight in old.vectors[index]:
+                post_pos.setdefault(term, []).append(index)
+                post_w.setdefault(term, []).append(weight)
     state.terms = old.terms[:prefix]
     state.vectors = old.vectors[:prefix]
     state.results = old.results[:prefix]
@@ -218,7 +231,34 @@ def compute_related(
         state.terms.append(terms)
         state.vectors.append(vector)
         state.results.append(result)
+    if keep_tail:
+        state.tail = (df, post_pos, post_w)
     return {doc.id: state.results[i] for i, doc in enumerate(ordered)}, state
+
+
+def _roll_back(tail: tuple, old: RelatedState, prefix: int) -> tuple[dict, dict, dict]:
+    """The frequencies and posting lists of the previous run as they stood at ``prefix``,
+    from where it ended (``tail``, changed in place): what the positions from ``prefix``
+    on added is taken off again."""
+    df, post_pos, post_w = tail
+    for index in range(prefix, len(old.terms)):
+        for term in old.terms[index]:
+            left = df[term] - 1
+            if left:
+                df[term] = left
+            else:
+                del df[term]
+    cut = {term for vector in old.vectors[prefix:] for term, _ in vector}
+    for term in cut:
+        positions = post_pos[term]
+        at = bisect.bisect_left(positions, prefix)
+        if at:
+            del positions[at:]
+            del post_w[term][at:]
+        else:
+            del post_pos[term]
+            del post_w[term]
+    return df, post_pos, post_w
 
 
 def docs_for(articles: Iterable, topic_key=term_key) -> list[Doc]:

@@ -87,7 +87,7 @@ def test_incremental_equals_scratch_past_the_window(seed, edits):
                    tuple(sorted(set(rng.sample(TOPICS, rng.randint(0, 2))))))
 
     docs = [doc(i) for i in range(400)]
-    _, state = compute_related(docs, 5)
+    _, state = compute_related(docs, 5, keep_tail=True)
     for action, value in edits:
         i = value % len(docs)
         old = docs[i]
@@ -101,7 +101,8 @@ def test_incremental_equals_scratch_past_the_window(seed, edits):
             docs[i] = Doc(old.id, old.published + timedelta(days=rng.randint(-20, 20)), old.text, old.topics)
         elif action == "d" and len(docs) > 1:
             docs.pop(i)
-        incremental, state = compute_related(docs, 5, state)
-        scratch, fresh = compute_related(docs, 5)
+        incremental, state = compute_related(docs, 5, state, keep_tail=True)  # rolls back the tail
+        scratch, fresh = compute_related(docs, 5, keep_tail=True)
         assert incremental == scratch
         assert state.vectors == fresh.vectors and state.results == fresh.results
+        assert state.tail == fresh.tail  # frequencies and posting lists as a fresh run leaves them
