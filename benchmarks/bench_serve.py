@@ -10,7 +10,7 @@ the article's URL stays put) and measures, from just before the file is written:
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_serve.py --records 1000 10000 [--edits 5] [--field title] [--back-to-back]
+    .venv/bin/python benchmarks/bench_serve.py --records 1000 10000 [--edits 5] [--field title] [--newest] [--back-to-back]
 
 Corpora come from ``../shared/tools/gen_corpus.py`` (``--image-ratio 0``) and are
 kept in ``--work`` (default ``/tmp/digest-bench-serve``) for reuse.
@@ -97,8 +97,11 @@ def fetch(port: int, path: str) -> bytes:
         conn.close()
 
 
-def bench(site: Path, edits: int, jobs: int | None, back_to_back: bool = False, field: str = "excerpt") -> dict:
-    records = sorted((site / "content" / "articles").rglob("*.md"))
+def bench(site: Path, edits: int, jobs: int | None, back_to_back: bool = False, field: str = "excerpt",
+          newest: bool = False) -> dict:
+    records = sorted((site / "content" / "articles").rglob("*.md"))  # by path: oldest first
+    if newest:  # the records a curator edits most: today's
+        records = records[::-1][: edits * 3]
     start = time.perf_counter()
     with running(site, jobs=jobs) as handle:
         cold = time.perf_counter() - start
@@ -148,6 +151,8 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=5)
     parser.add_argument("--field", choices=["excerpt", "title"], default="excerpt",
                         help="what each edit changes (a new title moves the article page; 'page' then equals 'event')")
+    parser.add_argument("--newest", action="store_true",
+                        help="edit the newest records (default: records spread over the archive)")
     parser.add_argument("--back-to-back", action="store_true",
                         help="edit again as soon as the previous edit shows (search indexing may still run)")
     parser.add_argument("--jobs", type=int, default=None)
@@ -164,7 +169,7 @@ def main() -> None:
           "| build (w/o search) | pages rendered | files written | build phases (median) |")
     print("|---:|---:|---:|---:|---:|---:|---:|---|")
     for count in args.records:
-        result = bench(corpus(args.work, count), args.edits, args.jobs, args.back_to_back, args.field)
+        result = bench(corpus(args.work, count), args.edits, args.jobs, args.back_to_back, args.field, args.newest)
         rows = result["rows"]
         ms = lambda values: f"{statistics.median(values) * 1000:.0f} ms"  # noqa: E731
         events = [r["event"] for r in rows]
