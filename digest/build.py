@@ -1,4 +1,4 @@
-"""The build pipeline, top to bottom: config -> load -> images -> plan -> render -> write.
+"""The build pipeline, top to bottom: config -> load -> images -> plan -> render -> write -> cache -> search.
 
 Everything is gathered and rendered into a staging folder first; only a build
 that got through every phase touches the output folder (see `digest.write`).
@@ -225,14 +225,17 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
                 result = commit(out, staging, changed, stale)
             for path, digest in digests.items():
                 outputs[path] = record_of(out, path, digest)
-            cache.save(outputs, {"page_keys": new_keys, "related": plan.related_state,
-                                  "images": images.state, "templates": templates})
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    if committed is not None:  # the pages are in place: open pages may reload now
+        committed(config, list(changed), result.removed, list(problems))
+    with phase("cache"):
+        # Saved after the swap (a crash in between leaves an older cache, whose
+        # manifest no longer matches the files: those pages are simply made again).
+        cache.save(outputs, {"page_keys": new_keys, "related": plan.related_state,
+                             "images": images.state, "templates": templates})
     if plan.reuse is not None:
         cache.memory["plan"] = plan
-    if committed is not None:
-        committed(config, list(changed), result.removed, list(problems))
 
     with phase("search"):
         if not config.search:
