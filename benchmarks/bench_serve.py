@@ -58,7 +58,7 @@ def article_page(out: Path, record: Path) -> Path:
     text = record.read_text(encoding="utf-8")
     title = json.loads(re.search(r'^title: (".*")$', text, re.M).group(1))
     day = re.search(r"^publishedDateTime: (\d{4})-(\d\d)-(\d\d)", text, re.M).groups()
-    needle = html.escape(title, quote=False).encode()
+    needle = b"<h1>" + html.escape(title, quote=False).encode() + b"<"  # not a sidebar's mention
     for page in sorted((out / day[0] / day[1] / day[2]).glob("*/index.html")):
         if needle in page.read_bytes():
             return page
