@@ -100,11 +100,16 @@ def _bag(doc: Doc) -> dict[str, int]:
     return counts
 
 
+def _idf(total: int, frequency: int) -> int:
+    """Inverse document frequency in 1/`IDF_STEPS` units."""
+    return round(math.log(total / frequency) * IDF_STEPS)
+
+
 def _vector(counts: dict[str, int], df: dict[str, int], total: int) -> list[tuple[str, float]]:
     weighted = []
     topics = []
     for term, count in counts.items():
-        idf = round(math.log(total / df[term]) * IDF_STEPS) / IDF_STEPS
+        idf = _idf(total, df[term]) / IDF_STEPS
         if term.startswith("\x00"):
             topics.append((term, TOPIC_WEIGHT * idf))
         else:
@@ -194,8 +199,9 @@ def compute_related(
             for term in (*before, *terms):
                 if shift.get(term) == 0:
                     del shift[term]
-        same_vector = same_doc and shift.keys().isdisjoint(terms)
-        if same_vector:
+        same_vector = same_doc and (shift.keys().isdisjoint(terms) or all(
+            _idf(index + 2, df[t]) == _idf(index + 2, df[t] - shift[t]) for t in terms if t in shift))
+        if same_vector:  # same words, and every weight rounds as it did: the vector is the same
             vector = old.vectors[index]
         else:
             vector = _vector(bag or _bag(doc), df, index + 2)
