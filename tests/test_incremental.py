@@ -6,6 +6,7 @@ import random
 import shutil
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -152,13 +153,15 @@ def test_edit_rerenders_only_pages_that_show_the_record(make_site):
     assert 0 < second.rendered < first.rendered / 2
 
 
-def test_noop_build_restores_a_deleted_search_index(make_site):
+def require_pagefind() -> None:
     from digest.search import pagefind_executable
 
     if pagefind_executable() is None:
-        import pytest
-
         pytest.skip("Pagefind is not installed")
+
+
+def test_noop_build_restores_a_deleted_search_index(make_site):
+    require_pagefind()
     rng = random.Random(5)
     site = make_site({f"content/r{i}.md": new_record(rng, i) for i in range(3)})
     build(site, jobs=1)
@@ -168,12 +171,7 @@ def test_noop_build_restores_a_deleted_search_index(make_site):
 
 
 def test_a_cancelled_search_update_is_redone_by_the_next_build(make_site):
-    from digest.search import pagefind_executable
-
-    if pagefind_executable() is None:
-        import pytest
-
-        pytest.skip("Pagefind is not installed")
+    require_pagefind()
     rng = random.Random(11)
     site = make_site({f"content/r{i}.md": new_record(rng, i) for i in range(3)})
     build(site, jobs=1)
