@@ -154,9 +154,18 @@ def compute_related(
               and len(getattr(previous, "own", ())) == len(previous.terms) == len(previous.vectors)
               == len(previous.results))
     old = previous if usable else RelatedState()
-    tail = previous.__dict__.pop("tail", None) if isinstance(previous, RelatedState) else None  # taken: used up below
+    # The last run's in-memory leftovers (see ``keep_tail``) are taken, not shared: they are
+    # changed in place below, and a state that failed to replace this one must not see them.
+    tail = previous.__dict__.pop("tail", None) if isinstance(previous, RelatedState) else None
+    terms_at = previous.__dict__.pop("terms_at", None) if isinstance(previous, RelatedState) else None
     state.own = [doc.digest for doc in ordered]
     keep = min(len(old.own), len(ordered))
+    if (usable and tail is not None and len(old.own) == len(ordered) == len(tail[3])
+            and all(a == b.id for a, b in zip(tail[3], ordered, strict=True))):
+        _patch(ordered, state, old, tail, terms_at, count + SPARE)
+        if not keep_tail:
+            del state.tail, state.terms_at
+        return {doc.id: state.results[i] for i, doc in enumerate(ordered)}, state
 
     times = [d.published.timestamp() for d in ordered]
     df: dict[str, int] = {}
@@ -170,7 +179,7 @@ def compute_related(
             state.tail = tail
         return {doc.id: state.results[i] for i, doc in enumerate(ordered)}, state
     if usable and tail is not None and len(old.own) - prefix < prefix:
-        df, post_pos, post_w = _roll_back(tail, old, prefix)
+        df, post_pos, post_w = _roll_back(tail[:3], old, prefix)
     else:
         for index in range(prefix):  # unchanged from the start: reuse without checks
             for term in old.terms[index]:
@@ -238,8 +247,127 @@ def compute_related(
         state.vectors.append(vector)
         state.results.append(result)
     if keep_tail:
-        state.tail = (df, post_pos, post_w)
+        state.tail = (df, post_pos, post_w, [doc.id for doc in ordered])
     return {doc.id: state.results[i] for i, doc in enumerate(ordered)}, state
+
+
+def _best(vector: list[tuple[str, float]], post_pos: dict[str, list[int]], post_w: dict[str, list[float]],
+          before: int, times: list[float], ordered: list[Doc], want: int) -> tuple[str, ...]:
+    """The related ids of the doc at ``before``: the best of the last `WINDOW` carriers of
+    each of its terms among the positions before it (the posting lists may go further)."""
+    scores: dict[int, float] = {}
+    for term, weight in vector:
+        positions = post_pos.get(term)
+        if not positions:
+            continue
+        weights = post_w[term]
+        end = bisect.bisect_left(positions, before)
+        for j in range(max(0, end - WINDOW), end):
+            other = positions[j]
+            scores[other] = scores.get(other, 0.0) + weight * weights[j]
+    best = heapq.nsmallest(want, ((-s, -times[o], ordered[o].id) for o, s in scores.items() if s >= MIN_SCORE))
+    return tuple(i for _, _, i in best)
+
+
+def _patch(ordered: list[Doc], state: RelatedState, old: RelatedState, tail: tuple,
+           terms_at: dict[str, list[int]] | None, want: int) -> None:
+    """Bring the last run's final structures (``tail``) and answers up to date for docs
+    at the same positions, visiting only what the changed docs reach, in position order.
+
+    Visited: the changed docs; the later docs sharing a term whose frequency they moved
+    (kept unless a weight now rounds differently); and the `WINDOW` next carriers of
+    each term of a changed vector (their windows hold it). A doc's frequencies at its
+    position are read off ``terms_at`` (term -> positions of the docs using it).
+    """
+    df, post_pos, post_w, ids = tail
+    if terms_at is None:
+        terms_at = {}
+        for position, terms in enumerate(old.terms):
+            for term in terms:
+                terms_at.setdefault(term, []).append(position)
+    terms, vectors, results = list(old.terms), list(old.vectors), list(old.results)
+    times = [d.published.timestamp() for d in ordered]
+    changed = {i for i, (a, b) in enumerate(zip(old.own, state.own, strict=True)) if a != b}
+    queue = sorted(changed)
+    queued = set(queue)
+    recheck: set[int] = set()
+    shift: dict[str, int] = {}  # term -> frequency now minus before, over the docs passed so far
+
+    def visit(position: int, again: bool = False) -> None:
+        if again:
+            recheck.add(position)
+        if position not in queued:
+            queued.add(position)
+            heapq.heappush(queue, position)
+
+    def frequency(term: str, position: int) -> int:
+        return bisect.bisect_right(terms_at[term], position)
+
+    while queue:
+        q = heapq.heappop(queue)
+        queued.discard(q)
+        total = q + 2
+        if q in changed:
+            bag = _bag(ordered[q])
+            before, after = terms[q], tuple(bag)
+            for term in before:
+                at = terms_at[term]
+                del at[bisect.bisect_left(at, q)]
+                if not at:
+                    del terms_at[term]
+                df[term] -= 1
+                if not df[term]:
+                    del df[term]
+                shift[term] = shift.get(term, 0) - 1
+            for term in after:
+                bisect.insort(terms_at.setdefault(term, []), q)
+                df[term] = df.get(term, 0) + 1
+                shift[term] = shift.get(term, 0) + 1
+            for term in set(before) | set(after):
+                if not shift.get(term):
+                    shift.pop(term, None)
+            for term in set(before) ^ set(after):
+                at = terms_at.get(term, ())
+                for r in at[bisect.bisect_right(at, q):]:
+                    visit(r)
+            terms[q] = after
+            vector = _vector(bag, {t: frequency(t, q) for t in bag}, total)
+            moved = True  # a changed doc: its id's time or words may matter to later lists
+        elif not shift or shift.keys().isdisjoint(terms[q]) or all(
+                _idf(total, frequency(t, q)) == _idf(total, frequency(t, q) - shift[t])
+                for t in terms[q] if t in shift):
+            vector, moved = vectors[q], False
+        else:
+            bag = _bag(ordered[q])
+            vector = _vector(bag, {t: frequency(t, q) for t in bag}, total)
+            moved = vector != vectors[q]
+        if moved:
+            previous_vector = vectors[q]
+            if vector != previous_vector:
+                for term, _ in previous_vector:
+                    positions = post_pos[term]
+                    k = bisect.bisect_left(positions, q)
+                    del positions[k]
+                    del post_w[term][k]
+                    if not positions:
+                        del post_pos[term], post_w[term]
+                for term, weight in vector:
+                    positions = post_pos.setdefault(term, [])
+                    k = bisect.bisect_left(positions, q)
+                    positions.insert(k, q)
+                    post_w.setdefault(term, []).insert(k, weight)
+                vectors[q] = vector
+            for term in {t for t, _ in previous_vector} | {t for t, _ in vector}:
+                positions = post_pos.get(term, ())
+                k = bisect.bisect_right(positions, q)
+                for r in positions[k: k + WINDOW]:
+                    visit(r, again=True)
+        if moved or q in recheck:
+            recheck.discard(q)
+            results[q] = _best(vector, post_pos, post_w, q, times, ordered, want)
+    state.terms, state.vectors, state.results = terms, vectors, results
+    state.tail = (df, post_pos, post_w, ids)
+    state.terms_at = terms_at
 
 
 def _roll_back(tail: tuple, old: RelatedState, prefix: int) -> tuple[dict, dict, dict]:

@@ -106,3 +106,25 @@ def test_incremental_equals_scratch_past_the_window(seed, edits):
         assert incremental == scratch
         assert state.vectors == fresh.vectors and state.results == fresh.results
         assert state.tail == fresh.tail  # frequencies and posting lists as a fresh run leaves them
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000),
+       edits=st.lists(st.tuples(st.sampled_from("ert"), st.integers(0, 10_000)), min_size=1, max_size=4))
+def test_patched_runs_equal_scratch_on_a_long_archive(seed, edits):
+    """Words far more common than the candidate window: frequency shifts reach past it."""
+    rng = random.Random(seed)
+    start = datetime(2023, 1, 1, tzinfo=UTC)
+    vocab = WIDE_VOCAB[:24]
+    docs = [Doc(f"d{i:05d}", start + timedelta(minutes=i), " ".join(rng.choice(vocab) for _ in range(rng.randint(3, 7))),
+                (rng.choice(TOPICS),)) for i in range(2500)]
+    _, state = compute_related(docs, 5, keep_tail=True)
+    for action, value in edits:
+        i = value % 300  # early: its words' frequencies move for most of the archive
+        old = docs[i]
+        text = {"e": old.text + " " + rng.choice(vocab), "r": " ".join(rng.sample(vocab, 4)), "t": old.text}[action]
+        docs[i] = Doc(old.id, old.published, text, (rng.choice(TOPICS),) if action == "t" else old.topics)
+        incremental, state = compute_related(docs, 5, state, keep_tail=True)
+        scratch, fresh = compute_related(docs, 5, keep_tail=True)
+        assert incremental == scratch
+        assert state.vectors == fresh.vectors and state.tail == fresh.tail
