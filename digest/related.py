@@ -226,20 +226,7 @@ def compute_related(
         )):
             result = old.results[index]
         else:
-            scores: dict[int, float] = {}
-            for term, weight in vector:
-                positions = post_pos.get(term)
-                if not positions:
-                    continue
-                weights = post_w[term]
-                for j in range(max(0, len(positions) - WINDOW), len(positions)):
-                    other = positions[j]
-                    scores[other] = scores.get(other, 0.0) + weight * weights[j]
-            best = heapq.nsmallest(
-                want,
-                ((-s, -times[o], ordered[o].id) for o, s in scores.items() if s >= MIN_SCORE),
-            )
-            result = tuple(i for _, _, i in best)
+            result = _best(vector, post_pos, post_w, index, times, ordered, want)
         for term, weight in vector:
             post_pos.setdefault(term, []).append(index)
             post_w.setdefault(term, []).append(weight)
