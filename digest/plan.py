@@ -258,10 +258,6 @@ class _Planner:
         local = article.published.astimezone(self.tz)
         return f"{local:%Y/%m/%d}/{article.slug}/"
 
-    def topic_path(self, name: str) -> str | None:
-        topic = self.topics.get(term_key(name))
-        return f"topics/{topic.slug}/" if topic else None
-
     def provider_path(self, provider: Provider | None) -> str | None:
         if provider is None or provider.key not in self.providers:
             return None
