@@ -152,8 +152,9 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         # last plan (a server) goes straight on: deriving the next plan is as cheap.
         fingerprint = None if "plan" in cache.memory else _fingerprint(site, drafts, pagefind)
         unchanged_build = cache.last_build(fingerprint) if fingerprint else None
+    search_pending = cache.search_pending
     if (unchanged_build is not None and _search_intact(out, config, unchanged_build.search)
-            and not cache.search_pending):
+            and not search_pending):
         # Nothing the site is made from changed and every output is intact: done.
         thumbs = unchanged_build.thumbnails
         return replace(unchanged_build, unchanged=unchanged_build.written + unchanged_build.unchanged,
@@ -244,9 +245,9 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
             shutil.rmtree(out / BUNDLE, ignore_errors=True)  # an index of nothing: none at all
             search = SearchIndex("skipped", "search index skipped: no articles to index")
         else:
-            reindex = cache.search_pending or result.removed > 0 or any(p.endswith(".html") for p in changed)
+            reindex = search_pending or result.removed > 0 or any(p.endswith(".html") for p in changed)
             search = index_site(out, config, changed=reindex, executable=pagefind, cancel=cancel_search)
-        if search.status == "cancelled" or cache.search_pending:
+        if (search.status == "cancelled") != search_pending:
             cache.mark_search(search.status == "cancelled")
 
     kinds = Counter(p.kind for p in plan.pages)

@@ -143,6 +143,14 @@ def shard_of(source: str, shards: int = SHARDS) -> int:
     return int.from_bytes(digest, "big") % shards
 
 
+def _memo_shard(memo: dict[str, int], key: str, shards: int) -> int:
+    """`shard_of` through a caller's memo (paths repeat in every build)."""
+    index = memo.get(key)
+    if index is None:
+        index = memo[key] = shard_of(key, shards)
+    return index
+
+
 def shard_name(index: int) -> str:
     return f"records-{index:02x}.pickle"
 
@@ -171,10 +179,7 @@ class RecordCache:
         """Memo of `shard_of`."""
 
     def shard(self, source: str) -> int:
-        index = self._shards.get(source)
-        if index is None:
-            index = self._shards[source] = shard_of(source)
-        return index
+        return _memo_shard(self._shards, source, SHARDS)
 
     def begin(self) -> None:
         """Forget this build's bookkeeping (``used``, ``hits``, dirty shards); keep ``entries``."""
@@ -236,10 +241,8 @@ class RecordCache:
         dirty = self.dirty_shards()
         parts: dict[int, dict[str, tuple]] = {index: {} for index in dirty}
         if parts and write:
-            memo = self._shards  # filled for every used source by the read, lookup or store
             for source, entry in self.used.items():
-                index = memo.get(source)
-                part = parts.get(self.shard(source) if index is None else index)
+                part = parts.get(self.shard(source))
                 if part is not None:
                     part[source] = entry
         done: list[Path] = []
@@ -376,10 +379,7 @@ class BuildCache:
         return f"outputs-{self.out_key}-{index:02x}.pickle"
 
     def _out_shard(self, path: str) -> int:
-        index = self._out_shards.get(path)
-        if index is None:
-            index = self._out_shards[path] = shard_of(path, OUTPUT_SHARDS)
-        return index
+        return _memo_shard(self._out_shards, path, OUTPUT_SHARDS)
 
     def begin(self) -> None:
         """Start a build with this object: reset the per-build bookkeeping of `records`

@@ -228,6 +228,8 @@ class _Planner:
         self.digests: dict[str, str] = {}
         self.links: dict[tuple[str, str], list[dict]] = {}
         self.entries = Entries(self, config)
+        self.sitemap_entries: list[dict] = []
+        """The sitemap's ``{loc, lastmod}`` entries, once `sitemap` made them."""
         self.site = {
             "title": config.title,
             "description": config.description,

@@ -120,10 +120,8 @@ def index_site(out: Path, config: Config, changed: bool, executable: str | None 
 
 def _run(command: list[str], cancel: Callable[[], bool] | None) -> tuple[int | None, str]:
     """Run ``command``: (exit code, or None when ``cancel`` stopped it; its output)."""
-    if cancel is None:
-        run = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, check=False)
-        return run.returncode, run.stderr or run.stdout
-    if cancel():  # a newer build already waits: do not start
+    stop = cancel or (lambda: False)
+    if stop():  # a newer build already waits: do not start
         return None, ""
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
@@ -133,10 +131,11 @@ def _run(command: list[str], cancel: Callable[[], bool] | None) -> tuple[int | N
                 process.wait(timeout=0.05)
                 break
             except subprocess.TimeoutExpired:
-                if cancel() or time.monotonic() > deadline:
+                late = time.monotonic() > deadline
+                if late or stop():
                     process.kill()
                     process.wait()
-                    if time.monotonic() > deadline:
+                    if late:
                         raise subprocess.TimeoutExpired(command, TIMEOUT) from None
                     return None, ""
         log.seek(0)
