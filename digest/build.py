@@ -184,7 +184,8 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
                        search=pagefind is not None)
         plan = replan(previous_plan, loaded.articles, config, **options) if previous_plan else None
         replanned = plan is not None
-        plan = plan or plan_site(loaded.articles, config, **options, reusable=kept is not None)
+        plan = plan or plan_site(loaded.articles, config, **options, reusable=kept is not None,
+                                 parallel=jobs > 1)
 
     old_keys: dict[str, str] = cache.state.get("page_keys", {})
     outputs: dict[str, OutputRecord] = dict(images.kept)

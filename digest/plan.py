@@ -657,6 +657,7 @@ def plan_site(
     related_state: RelatedState | None = None,
     search: bool = True,
     reusable: bool = True,
+    parallel: bool = False,
 ) -> SitePlan:
     """Every page of the site for ``articles`` (already loaded and deduplicated).
 
@@ -666,10 +667,12 @@ def plan_site(
     search page and no Search link (a page that cannot work is worse than none).
     Pages come with keys and context builders; no context is made here. With
     ``reusable`` the plan keeps what `replan` needs (the related documents, mostly).
+    ``parallel`` lets the related lists use a second process (see `compute_related`).
     """
     shown = sorted(select(articles, config, drafts), key=lambda a: a.id)
     docs = docs_for(shown)
-    related, new_state = compute_related(docs, config.related_count, related_state, keep_tail=reusable)
+    related, new_state = compute_related(docs, config.related_count, related_state, keep_tail=reusable,
+                                         parallel=parallel)
     planner = _Planner(shown, config, images or {}, related, drafts=drafts, search=search)
     editions = build_editions(shown, config)
     feed_pages, planner.links = plan_feeds(planner, editions, config, _day_name)

@@ -24,7 +24,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
+from digest.background import split_map
 from digest.text import term_key
 
 TERMS_PER_ARTICLE = 10
@@ -131,6 +133,7 @@ def compute_related(
     count: int,
     previous: RelatedState | None = None,
     keep_tail: bool = False,
+    parallel: bool = False,
 ) -> tuple[dict[str, tuple[str, ...]], RelatedState]:
     """Up to ``count`` + `SPARE` related ids per article id (best first), and the new state.
 
@@ -145,6 +148,11 @@ def compute_related(
     (in memory only, never saved): the next run that gets this state takes them and
     rolls them back to its first changed position instead of rebuilding everything
     before it, which is cheaper when that position is in the newer half.
+
+    The pass first brings every vector and posting list up to date, then scores the
+    docs whose lists must be made again (a list reads only positions before its doc,
+    so the final posting lists serve them all); ``parallel`` scores half of them in a
+    forked child (see `digest.background.split_map`).
     """
     ordered = sorted(docs, key=lambda d: (d.published, d.id))
     state = RelatedState(count=count)
@@ -167,7 +175,7 @@ def compute_related(
             del state.tail, state.terms_at
         return {doc.id: state.results[i] for i, doc in enumerate(ordered)}, state
 
-    times = [d.published.timestamp() for d in ordered]
+    rank = _ranks(ordered)
     df: dict[str, int] = {}
     post_pos: dict[str, list[int]] = {}
     post_w: dict[str, list[float]] = {}
@@ -192,6 +200,7 @@ def compute_related(
     state.results = old.results[:prefix]
     shift: dict[str, int] = {}  # term -> its frequency now minus the previous run's, at this position
     dirty: dict[str, int] = {}  # term -> length of its posting list at its latest change
+    todo: list[int] = []  # positions whose lists are made again, once the loop is done
     for index in range(prefix, len(ordered)):
         doc = ordered[index]
         same_doc = index < keep and old.own[index] == state.own[index]
@@ -226,34 +235,65 @@ def compute_related(
         )):
             result = old.results[index]
         else:
-            result = _best(vector, post_pos, post_w, index, times, ordered, want)
+            result = None
+            todo.append(index)
         for term, weight in vector:
             post_pos.setdefault(term, []).append(index)
             post_w.setdefault(term, []).append(weight)
         state.terms.append(terms)
         state.vectors.append(vector)
         state.results.append(result)
+    score = partial(_best_of, state.vectors, post_pos, post_w, rank, ordered, want)
+    for index, result in zip(todo, split_map(score, todo) if parallel else score(todo), strict=True):
+        state.results[index] = result
     if keep_tail:
         state.tail = (df, post_pos, post_w, [doc.id for doc in ordered])
     return {doc.id: state.results[i] for i, doc in enumerate(ordered)}, state
 
 
 def _best(vector: list[tuple[str, float]], post_pos: dict[str, list[int]], post_w: dict[str, list[float]],
-          before: int, times: list[float], ordered: list[Doc], want: int) -> tuple[str, ...]:
+          before: int, rank: list[int], ordered: list[Doc], want: int) -> tuple[str, ...]:
     """The related ids of the doc at ``before``: the best of the last `WINDOW` carriers of
-    each of its terms among the positions before it (the posting lists may go further)."""
+    each of its terms among the positions before it (the posting lists may go further).
+
+    Best is the highest score, then the newest, then the smallest id: ``rank`` (see
+    `_ranks`) orders positions by the last two."""
     scores: dict[int, float] = {}
+    get = scores.get
     for term, weight in vector:
         positions = post_pos.get(term)
         if not positions:
             continue
-        weights = post_w[term]
         end = bisect.bisect_left(positions, before)
-        for j in range(max(0, end - WINDOW), end):
-            other = positions[j]
-            scores[other] = scores.get(other, 0.0) + weight * weights[j]
-    best = heapq.nsmallest(want, ((-s, -times[o], ordered[o].id) for o, s in scores.items() if s >= MIN_SCORE))
-    return tuple(i for _, _, i in best)
+        start = end - WINDOW if end > WINDOW else 0
+        for other, w in zip(positions[start:end], post_w[term][start:end], strict=True):
+            scores[other] = get(other, 0.0) + weight * w
+    best = sorted([(-s, rank[o], o) for o, s in scores.items() if s >= MIN_SCORE])
+    return tuple(ordered[o].id for _, _, o in best[:want])
+
+
+def _best_of(vectors: list[list[tuple[str, float]]], post_pos: dict[str, list[int]],
+             post_w: dict[str, list[float]], rank: list[int], ordered: list[Doc], want: int,
+             positions: list[int]) -> list[tuple[str, ...]]:
+    """`_best` of the docs at ``positions``."""
+    return [_best(vectors[p], post_pos, post_w, p, rank, ordered, want) for p in positions]
+
+
+def _ranks(ordered: list[Doc]) -> list[int]:
+    """Per position in publication order (oldest first, then id), its place when ordered
+    newest first, then by id: the tie-break of `_best` as one integer."""
+    n = len(ordered)
+    rank = [0] * n
+    start = 0
+    while start < n:
+        when = ordered[start].published
+        end = start
+        while end + 1 < n and ordered[end + 1].published == when:
+            end += 1
+        for position in range(start, end + 1):  # same time: ids ascending, smallest first
+            rank[position] = n - 1 - end + position - start
+        start = end + 1
+    return rank
 
 
 def _patch(ordered: list[Doc], state: RelatedState, old: RelatedState, tail: tuple,
@@ -273,7 +313,7 @@ def _patch(ordered: list[Doc], state: RelatedState, old: RelatedState, tail: tup
             for term in terms:
                 terms_at.setdefault(term, []).append(position)
     terms, vectors, results = list(old.terms), list(old.vectors), list(old.results)
-    times = [d.published.timestamp() for d in ordered]
+    rank = _ranks(ordered)
     changed = {i for i, (a, b) in enumerate(zip(old.own, state.own, strict=True)) if a != b}
     queue = sorted(changed)
     queued = set(queue)
@@ -351,7 +391,7 @@ def _patch(ordered: list[Doc], state: RelatedState, old: RelatedState, tail: tup
                     visit(r, again=True)
         if moved or q in recheck:
             recheck.discard(q)
-            results[q] = _best(vector, post_pos, post_w, q, times, ordered, want)
+            results[q] = _best(vector, post_pos, post_w, q, rank, ordered, want)
     state.terms, state.vectors, state.results = terms, vectors, results
     state.tail = (df, post_pos, post_w, ids)
     state.terms_at = terms_at

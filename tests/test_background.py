@@ -1,0 +1,76 @@
+"""A forked child gives the same answers as the caller, and a failed or abandoned one costs nothing."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from digest.background import Pending, split_map
+from digest.related import compute_related
+from tests.test_related_incremental import make_docs
+
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork here")
+
+
+def _pid_and_square(items: list[int]) -> list[tuple[int, int]]:
+    return [(os.getpid(), i * i) for i in items]
+
+
+def _fails_in_a_child(parent: int) -> str:
+    if os.getpid() != parent:
+        raise RuntimeError("the child fails")
+    return "computed by the caller"
+
+
+@needs_fork
+def test_split_map_gives_the_answer_of_one_process_in_order():
+    items = list(range(3000))
+    answer = split_map(_pid_and_square, items)
+    assert [square for _, square in answer] == [i * i for i in items]
+    pids = {pid for pid, _ in answer}
+    assert os.getpid() in pids and len(pids) == 2  # the second half came from a child
+
+
+def test_split_map_stays_in_process_for_short_lists():
+    answer = split_map(_pid_and_square, list(range(10)))
+    assert {pid for pid, _ in answer} == {os.getpid()}
+
+
+@needs_fork
+def test_a_failing_child_means_the_caller_computes_the_answer():
+    with Pending(_fails_in_a_child, (os.getpid(),)) as pending:
+        assert pending.result() == "computed by the caller"
+
+
+@needs_fork
+def test_an_abandoned_child_is_reaped():
+    pending = Pending(_pid_and_square, (list(range(200_000)),))  # more than a pipe holds
+    child = pending._pid
+    assert child
+    pending.close()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child, os.WNOHANG)  # already reaped: no zombie left behind
+
+
+def test_no_fork_while_other_threads_run():
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        pending = Pending(_pid_and_square, ([1, 2],))
+        assert not pending._pid
+        assert pending.result() == [(os.getpid(), 1), (os.getpid(), 4)]
+    finally:
+        stop.set()
+        thread.join()
+
+
+@needs_fork
+def test_related_scored_on_two_processes_equal_one():
+    docs = make_docs(7, 2500)
+    one, state_one = compute_related(docs, 5)
+    two, state_two = compute_related(docs, 5, parallel=True)
+    assert one == two
+    assert state_one.results == state_two.results and state_one.vectors == state_two.vectors
