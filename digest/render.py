@@ -8,11 +8,14 @@ import multiprocessing
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 from jinja2 import meta
+from jinja2.compiler import CodeGenerator
 
 from digest.errors import TemplateError
 from digest.model import PageSpec
@@ -34,12 +37,95 @@ def _tojson(value) -> str:
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
+try:  # MarkupSafe 2.1+: the escaping core, str -> str, that `markupsafe.escape` wraps in Markup
+    from markupsafe import _escape_inner
+except ImportError:  # pragma: no cover - other MarkupSafe versions: no shortcut
+    _escape_inner = None
+
+
+def _escape_piece(value: Any, _str=str, _int=int, _markup=markupsafe.Markup,
+                  _escape=markupsafe.escape, _inner=_escape_inner) -> str:
+    """``escape(value)`` for a piece of template output, as plain text when that is cheaper.
+
+    A piece of output is only ever joined with the others (`_OutputGenerator`), so the
+    text is all that counts, not whether it is a `Markup`: a ``str`` is escaped by
+    MarkupSafe's own core (what `markupsafe.escape` wraps), an ``int`` is its digits
+    (nothing to escape), a `Markup` is already its own escaped text, and anything else
+    goes through `markupsafe.escape` itself.
+    """
+    cls = type(value)
+    if cls is _str:
+        return _inner(value)
+    if cls is _markup:
+        return value
+    if cls is _int:
+        return _str(value)
+    return _escape(value)
+
+
+if _escape_inner is None:  # pragma: no cover
+    _escape_piece = markupsafe.escape  # noqa: F811
+
+
+class _OutputGenerator(CodeGenerator):
+    """Jinja's code generator, with two changes to how output is emitted (same text out).
+
+    * A piece of output is escaped by `_escape_piece` (plain text, no `Markup` object
+      per piece) instead of ``markupsafe.escape``: every piece is only ever joined
+      (``concat``) into the page, a macro's or block's result, which is where Jinja
+      makes the `Markup`, so the joined text is the same.
+    * In a generator (a template's root or block function, which has no buffer) the
+      pieces of one ``{{ ... }}``/text run are joined and yielded once, not yielded
+      one by one through every level of ``extends`` and ``include``.
+    """
+
+    _PLACEHOLDER = "_digest_pieces"
+
+    def visit_Template(self, node, frame=None):
+        self.writeline(f"from {__name__} import _escape_piece")
+        super().visit_Template(node, frame)
+
+    def _output_child_pre(self, node, frame, finalize):
+        if not frame.eval_ctx.volatile and frame.eval_ctx.autoescape:
+            self.write("_escape_piece(")
+            if finalize.src is not None:
+                self.write(finalize.src)
+            return
+        super()._output_child_pre(node, frame, finalize)
+
+    def visit_Output(self, node, frame):
+        if frame.buffer is not None:
+            super().visit_Output(node, frame)
+            return
+        # Let Jinja write the buffered form into a scratch stream, then make the
+        # buffer's single append/extend a single yield (same lines, same line numbers).
+        stream, self.stream = self.stream, StringIO()
+        frame.buffer = self._PLACEHOLDER
+        try:
+            super().visit_Output(node, frame)
+        finally:
+            frame.buffer = None
+            code, self.stream = self.stream.getvalue(), stream
+        if f"{self._PLACEHOLDER}.append(" in code:  # one piece: ``yield (piece)``
+            head, comma, tail = code.rpartition(",")
+            code = head.replace(f"{self._PLACEHOLDER}.append(", "yield (") + tail
+            if comma != "," or tail.strip() != ")":  # pragma: no cover - not Jinja 3.1's form
+                raise RuntimeError("unexpected output code from Jinja")
+        code = code.replace(f"{self._PLACEHOLDER}.extend((", "yield concat((")
+        if self._PLACEHOLDER in code:  # pragma: no cover - not Jinja 3.1's form
+            raise RuntimeError("unexpected output code from Jinja")
+        self.stream.write(code)
+
+
 class _DataEnvironment(jinja2.Environment):
     """Jinja for plain-data contexts: ``a.b`` on a dict looks up the key first.
 
     (Plain Jinja tries the attribute first, so every ``card.title`` raised and
     caught an AttributeError, and a key such as ``items`` lost to the dict method.)
+    Output is compiled by `_OutputGenerator`.
     """
+
+    code_generator_class = _OutputGenerator
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, dict):
@@ -90,7 +176,7 @@ def make_environment(site: Path, compiled: dict[str, bytes] | None = None) -> ji
     return env
 
 
-ENVIRONMENT = "digest-templates-1"
+ENVIRONMENT = "digest-templates-2"
 """Names the environment's options (`make_environment`); change it when they change, so
 templates compiled by an earlier version are not reused."""
 
@@ -146,15 +232,60 @@ def _template_error(exc: Exception) -> TemplateError:
     return TemplateError(f"template error: {exc}")
 
 
-def render_page(env: jinja2.Environment, spec: PageSpec) -> bytes:
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+"""``json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)``, made once."""
+
+
+def _json_text(data: Any, memo: dict[int, tuple[Any, str]] | None) -> str:
+    """``_JSON.encode(data)``; with ``memo``, a dict's text is made once per object.
+
+    Compact JSON is compositional: a ``{"...": [a, b], ...}`` document is the text of
+    each key and value joined with ``:`` and ``,``, so the items of a top-level
+    ``value`` list (the API's collection pages: the same article documents, page after
+    page) are encoded once and reused. ``memo`` maps ``id(dict)`` to the dict (kept, so
+    the id is not reused) and its text; it is meant for one `render_all` call, whose API
+    documents are plain data that nothing changes while pages are rendered (they reach
+    no template).
+    """
+    if memo is None or type(data) is not dict:
+        return _JSON.encode(data)
+    known = memo.get(id(data))
+    if known is not None and known[0] is data:
+        return known[1]
+    value = data.get("value")
+    if type(value) is not list or not all(type(key) is str for key in data):
+        text = _JSON.encode(data)
+        memo[id(data)] = (data, text)
+        return text
+    encode = _JSON.encode
+    parts = []
+    for key, item in data.items():
+        if type(item) is list:
+            texts = []
+            for element in item:
+                if type(element) is dict:
+                    known = memo.get(id(element))
+                    if known is None or known[0] is not element:
+                        known = memo[id(element)] = (element, encode(element))
+                    texts.append(known[1])
+                else:
+                    texts.append(encode(element))
+            parts.append(f"{encode(key)}:[{','.join(texts)}]")
+        else:
+            parts.append(f"{encode(key)}:{encode(item)}")
+    return "{" + ",".join(parts) + "}"
+
+
+def render_page(env: jinja2.Environment, spec: PageSpec,
+                memo: dict[int, tuple[Any, str]] | None = None) -> bytes:
     """Render one page spec to bytes; template faults become `TemplateError` with file and line.
 
     A template named ``json:...`` is no template: the context's ``data`` is written as
-    compact JSON (UTF-8, keys in the planned order, which is deterministic).
+    compact JSON (UTF-8, keys in the planned order, which is deterministic). ``memo``
+    (see `_json_text`) lets pages rendered together share the text of shared documents.
     """
     if spec.template.startswith("json:"):
-        return json.dumps(spec.build()["data"], ensure_ascii=False, separators=(",", ":"),
-                          allow_nan=False).encode("utf-8")
+        return _json_text(spec.build()["data"], memo).encode("utf-8")
     try:
         template = env.get_template(spec.template)
         return template.render(spec.build()).encode("utf-8")
@@ -226,14 +357,19 @@ class _Job:
     previous: Mapping[str, OutputRecord]
     env: jinja2.Environment
     """The parent's environment: forked workers use their copy (templates already compiled)."""
+    made: set[str]
+    """Folders made in ``staging`` (see `stage`); each forked worker fills its own copy."""
+    memo: dict[int, tuple[Any, str]]
+    """JSON texts of shared documents (see `_json_text`); each forked worker fills its own copy."""
 
 
 def _render_slice(job: _Job, env: jinja2.Environment, start: int, end: int) -> list[Rendered]:
     done = []
+    out, staging, previous, made, memo = job.out, job.staging, job.previous, job.made, job.memo
     for index in range(start, end):
         spec = job.pages[index]
-        data = render_page(env, spec)
-        digest, changed = stage(job.out, job.staging, spec.path, data, job.previous.get(spec.path))
+        data = render_page(env, spec, memo)
+        digest, changed = stage(out, staging, spec.path, data, previous.get(spec.path), made)
         done.append(Rendered(spec.path, digest, changed, job.keys[index]))
     return done
 
@@ -266,7 +402,7 @@ def render_all(site: Path, env: jinja2.Environment, pages: Sequence[PageSpec], k
             env.get_template(name)
         except (jinja2.TemplateSyntaxError, jinja2.TemplateNotFound) as exc:
             raise _template_error(exc) from None
-    job = _Job(site, pages, keys, out, staging, previous, env)
+    job = _Job(site, pages, keys, out, staging, previous, env, set(), {})
     total = len(pages)
     if jobs <= 1 or total < 300 or "fork" not in multiprocessing.get_all_start_methods():
         done: list[Rendered] = []

@@ -41,11 +41,20 @@ def staging_dir(out: Path) -> Path:
     return out.parent / f".{out.name}.digest-staging"
 
 
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+"""``open(path, "wb")``'s flags (`stage` writes with one ``os.write``, no buffer object)."""
+
+
 def stage(out: Path, staging: Path, path: str, data: bytes,
-          previous: OutputRecord | None) -> tuple[str, bool]:
-    """Stage ``data`` for ``out/path`` unless the file already holds it; (digest, changed)."""
+          previous: OutputRecord | None, made: set[str] | None = None) -> tuple[str, bool]:
+    """Stage ``data`` for ``out/path`` unless the file already holds it; (digest, changed).
+
+    ``made``, when given, holds folders known to exist in ``staging`` (this call adds the
+    ones it makes or finds): a caller staging many files passes one set for all of them,
+    kept only while ``staging`` stands, so each folder is made with one system call.
+    """
     digest = digest_bytes(data)
-    target = out / path
+    target = os.path.join(out, path)  # strings: Path objects cost more than the system calls
     try:
         st = os.stat(target)
     except FileNotFoundError:
@@ -62,11 +71,41 @@ def stage(out: Path, staging: Path, path: str, data: bytes,
                     return digest, False
         except OSError:
             pass
-    dest = staging / path
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with open(dest, "wb") as handle:
-        handle.write(data)
+    dest = os.path.join(staging, path)
+    folder = os.path.dirname(dest)
+    if made is None or folder not in made:
+        _make_folder(folder, made)
+    fd = os.open(dest, _WRITE_FLAGS, 0o666)
+    try:
+        written = os.write(fd, data)
+        if written < len(data):  # a short write (rare): write the rest
+            view = memoryview(data)
+            while written < len(data):
+                written += os.write(fd, view[written:])
+    finally:
+        os.close(fd)
     return digest, True
+
+
+def _make_folder(folder: str, made: set[str] | None) -> None:
+    """``Path(folder).mkdir(parents=True, exist_ok=True)``, on strings; records it in ``made``."""
+    try:
+        os.mkdir(folder)
+    except FileNotFoundError:
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            raise
+        _make_folder(parent, made)
+        try:
+            os.mkdir(folder)
+        except OSError:
+            if not os.path.isdir(folder):
+                raise
+    except OSError:
+        if not os.path.isdir(folder):
+            raise
+    if made is not None:
+        made.add(folder)
 
 
 @dataclass(frozen=True, slots=True)
