@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import re
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ def _escape_piece(value: Any, _str=str, _int=int, _markup=markupsafe.Markup,
     (nothing to escape), a `Markup` is already its own escaped text, and anything else
     goes through `markupsafe.escape` itself.
     """
+    # Compiled templates import this by name: renaming it means changing ENVIRONMENT.
     cls = type(value)
     if cls is _str:
         return _inner(value)
@@ -65,6 +67,10 @@ def _escape_piece(value: Any, _str=str, _int=int, _markup=markupsafe.Markup,
 
 if _escape_inner is None:  # pragma: no cover
     _escape_piece = markupsafe.escape  # noqa: F811
+
+
+_BUFFER_CALL = re.compile(r"^([ \t]*)_digest_pieces\.(extend\(\(|append\()", re.MULTILINE)
+"""The start of the line where Jinja writes to `_OutputGenerator`'s scratch buffer."""
 
 
 class _OutputGenerator(CodeGenerator):
@@ -80,6 +86,7 @@ class _OutputGenerator(CodeGenerator):
     """
 
     _PLACEHOLDER = "_digest_pieces"
+    """A buffer name no template code has (Jinja's own names are ``t_N``, ``l_N_name``)."""
 
     def visit_Template(self, node, frame=None):
         self.writeline(f"from {__name__} import _escape_piece")
@@ -106,14 +113,19 @@ class _OutputGenerator(CodeGenerator):
         finally:
             frame.buffer = None
             code, self.stream = self.stream.getvalue(), stream
-        if f"{self._PLACEHOLDER}.append(" in code:  # one piece: ``yield (piece)``
+        call = _BUFFER_CALL.search(code)  # the line Jinja began with the buffer's name
+        if call is None:
+            if code.strip():  # pragma: no cover - not Jinja 3.1's form
+                raise RuntimeError("unexpected output code from Jinja")
+            self.stream.write(code)  # nothing (output outside the blocks of a child template)
+            return
+        if call.group(2) == "append(":  # one piece: ``yield (piece)`` (its trailing comma dropped)
             head, comma, tail = code.rpartition(",")
-            code = head.replace(f"{self._PLACEHOLDER}.append(", "yield (") + tail
             if comma != "," or tail.strip() != ")":  # pragma: no cover - not Jinja 3.1's form
                 raise RuntimeError("unexpected output code from Jinja")
-        code = code.replace(f"{self._PLACEHOLDER}.extend((", "yield concat((")
-        if self._PLACEHOLDER in code:  # pragma: no cover - not Jinja 3.1's form
-            raise RuntimeError("unexpected output code from Jinja")
+            code = head + tail
+        code = _BUFFER_CALL.sub(lambda m: m.group(1) + ("yield (" if m.group(2) == "append(" else "yield concat(("),
+                                code, count=1)
         self.stream.write(code)
 
 
@@ -236,6 +248,10 @@ _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=Fa
 """``json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)``, made once."""
 
 
+_JSON_MEMO_LIMIT = 8192
+"""Longest text of a whole document `_json_text` keeps (a feed's is not seen again)."""
+
+
 def _json_text(data: Any, memo: dict[int, tuple[Any, str]] | None) -> str:
     """``_JSON.encode(data)``; with ``memo``, a dict's text is made once per object.
 
@@ -255,7 +271,8 @@ def _json_text(data: Any, memo: dict[int, tuple[Any, str]] | None) -> str:
     value = data.get("value")
     if type(value) is not list or not all(type(key) is str for key in data):
         text = _JSON.encode(data)
-        memo[id(data)] = (data, text)
+        if len(text) <= _JSON_MEMO_LIMIT:  # an article's document, shown again in collections
+            memo[id(data)] = (data, text)
         return text
     encode = _JSON.encode
     parts = []
