@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import yaml
 from yaml.constructor import SafeConstructor
 
+from digest import yamlfast
 from digest.errors import Problem
 from digest.model import Article, ImageRef, Provider, RelatedRef
 from digest.text import (
@@ -117,7 +118,11 @@ def load_yaml(text: str) -> Any:
 
     PyYAML's constructor spends more time in its generic machinery than in
     parsing; front matter needs none of it. Unusual documents go through PyYAML.
+    Ordinary front matter skips even the node tree (`digest.yamlfast`).
     """
+    fast = yamlfast.load(text, _Loader)
+    if fast is not yamlfast.DECLINE:
+        return fast
     node = yaml.compose(text, Loader=_Loader)
     if node is None:
         return None
