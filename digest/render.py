@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -134,7 +135,7 @@ class _DataEnvironment(jinja2.Environment):
 
     (Plain Jinja tries the attribute first, so every ``card.title`` raised and
     caught an AttributeError, and a key such as ``items`` lost to the dict method.)
-    Output is compiled by `_OutputGenerator`.
+    Output is compiled by `_OutputGenerator` where this Jinja allows (see `_generator`).
     """
 
     code_generator_class = _OutputGenerator
@@ -185,7 +186,39 @@ def make_environment(site: Path, compiled: dict[str, bytes] | None = None) -> ji
         bytecode_cache=_MemoryBytecodeCache(compiled) if compiled is not None else None,
     )
     env.filters["ldjson"] = lambda v: jinja2.utils.markupsafe.Markup(_tojson(v))
+    env.code_generator_class = _generator()
     return env
+
+
+_PROBE = {
+    "base.html": "<p>{{ a }}</p>{% block main %}{{ b }}{% endblock %}{% include 'part.html' %}",
+    "page.html": ("{% extends 'base.html' %}{% from 'part.html' import m with context %}"
+                  "{% block main %}{{ a }}-{{ n }}-{{ m(b) }}{% for x in xs %}<i>{{ x }}</i>{% endfor %}"
+                  "{% set s %}[{{ a }}]{% endset %}{{ s }}{% endblock %}"),
+    "part.html": "{% macro m(v) %}<b>{{ v }}</b>{% endmacro %}{{ a }}|{{ c }}",
+}
+
+
+@functools.cache
+def _generator() -> type[CodeGenerator]:
+    """`_OutputGenerator` when it compiles this Jinja's templates as intended, else Jinja's own.
+
+    It rewrites a form of generated code that Jinja 3.1 has; a probe (blocks, extends,
+    include, macros, loops, ``set`` blocks, every kind of value) must compile and render
+    exactly as with Jinja's own generator, or the stock generator is used.
+    """
+    context = {"a": "<&'\">", "b": markupsafe.Markup("<em>ok</em>"), "c": None, "n": 7,
+               "xs": ["x<", 2, 3.5, True]}
+    texts = []
+    for generator in (CodeGenerator, _OutputGenerator):
+        env = jinja2.Environment(loader=jinja2.DictLoader(_PROBE), autoescape=True,
+                                 undefined=jinja2.StrictUndefined)
+        env.code_generator_class = generator
+        try:
+            texts.append(env.get_template("page.html").render(context))
+        except RuntimeError:  # not the code `_OutputGenerator` knows
+            return CodeGenerator
+    return _OutputGenerator if texts[0] == texts[1] else CodeGenerator
 
 
 ENVIRONMENT = "digest-templates-2"

@@ -125,3 +125,26 @@ def test_template_text_that_looks_like_generated_code_is_kept(tmp_path):
     stock = _StockEnvironment(autoescape=True, keep_trailing_newline=True)
     for source in (text, "{% if a %}" + text + "{% endif %}", "{% macro m() %}" + text + "{% endmacro %}{{ m() }}"):
         assert env.from_string(source).render(a="<a>") == stock.from_string(source).render(a="<a>")
+
+
+def test_the_rewriting_generator_is_used_only_where_it_matches_jinja(tmp_path, monkeypatch):
+    from digest import render
+
+    assert make_environment(tmp_path).code_generator_class is render._OutputGenerator
+
+    def unexpected(self, node, frame):
+        raise RuntimeError("unexpected output code from Jinja")
+
+    render._generator.cache_clear()
+    try:
+        monkeypatch.setattr(render._OutputGenerator, "visit_Output", unexpected)
+        env = make_environment(tmp_path)
+        assert env.code_generator_class is CodeGenerator  # a newer Jinja's code: the stock generator
+        assert env.from_string("<p>{{ a }}</p>").render(a="<&>") == "<p>&lt;&amp;&gt;</p>"
+        render._generator.cache_clear()
+        monkeypatch.setattr(render, "_escape_piece", lambda value: str(value))  # renders differently
+        assert make_environment(tmp_path).code_generator_class is CodeGenerator
+    finally:
+        monkeypatch.undo()
+        render._generator.cache_clear()
+    assert make_environment(tmp_path).code_generator_class is render._OutputGenerator
