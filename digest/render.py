@@ -283,43 +283,56 @@ _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=Fa
 
 _JSON_MEMO_LIMIT = 8192
 """Longest text of a whole document `_json_text` keeps (a feed's is not seen again)."""
+JSON_MEMO_CHARACTERS = 32_000_000
+"""Most text a `JsonMemo` keeps: all of a 10,000-record site's API documents; a bigger site's
+first ones (the memo must not grow with the archive: memory stays flat)."""
 
 
-def _json_text(data: Any, memo: dict[int, tuple[Any, str]] | None) -> str:
+class JsonMemo:
+    """JSON texts of shared documents by object identity, up to a budget of characters.
+
+    Each entry keeps its document (so its id is not reused while the memo lives). Meant
+    for one `render_all` call, whose API documents are plain data that nothing changes
+    while pages are rendered (they reach no template).
+    """
+
+    __slots__ = ("texts", "room")
+
+    def __init__(self, room: int = JSON_MEMO_CHARACTERS):
+        self.texts: dict[int, tuple[Any, str]] = {}
+        self.room = room
+        """Characters of text still to keep."""
+
+    def text(self, document: dict) -> str:
+        """``_JSON.encode(document)``, kept while there is room."""
+        known = self.texts.get(id(document))
+        if known is not None and known[0] is document:
+            return known[1]
+        text = _JSON.encode(document)
+        if len(text) <= min(self.room, _JSON_MEMO_LIMIT):
+            self.texts[id(document)] = (document, text)
+            self.room -= len(text)
+        return text
+
+
+def _json_text(data: Any, memo: JsonMemo | None) -> str:
     """``_JSON.encode(data)``; with ``memo``, a dict's text is made once per object.
 
     Compact JSON is compositional: a ``{"...": [a, b], ...}`` document is the text of
     each key and value joined with ``:`` and ``,``, so the items of a top-level
     ``value`` list (the API's collection pages: the same article documents, page after
-    page) are encoded once and reused. ``memo`` maps ``id(dict)`` to the dict (kept, so
-    the id is not reused) and its text; it is meant for one `render_all` call, whose API
-    documents are plain data that nothing changes while pages are rendered (they reach
-    no template).
+    page) are encoded once and reused (see `JsonMemo`).
     """
     if memo is None or type(data) is not dict:
         return _JSON.encode(data)
-    known = memo.get(id(data))
-    if known is not None and known[0] is data:
-        return known[1]
     value = data.get("value")
     if type(value) is not list or not all(type(key) is str for key in data):
-        text = _JSON.encode(data)
-        if len(text) <= _JSON_MEMO_LIMIT:  # an article's document, shown again in collections
-            memo[id(data)] = (data, text)
-        return text
+        return memo.text(data)  # an article's document, shown again in collections
     encode = _JSON.encode
     parts = []
     for key, item in data.items():
         if type(item) is list:
-            texts = []
-            for element in item:
-                if type(element) is dict:
-                    known = memo.get(id(element))
-                    if known is None or known[0] is not element:
-                        known = memo[id(element)] = (element, encode(element))
-                    texts.append(known[1])
-                else:
-                    texts.append(encode(element))
+            texts = [memo.text(element) if type(element) is dict else encode(element) for element in item]
             parts.append(f"{encode(key)}:[{','.join(texts)}]")
         else:
             parts.append(f"{encode(key)}:{encode(item)}")
@@ -327,7 +340,7 @@ def _json_text(data: Any, memo: dict[int, tuple[Any, str]] | None) -> str:
 
 
 def render_page(env: jinja2.Environment, spec: PageSpec,
-                memo: dict[int, tuple[Any, str]] | None = None) -> bytes:
+                memo: JsonMemo | None = None) -> bytes:
     """Render one page spec to bytes; template faults become `TemplateError` with file and line.
 
     A template named ``json:...`` is no template: the context's ``data`` is written as
@@ -409,7 +422,7 @@ class _Job:
     """The parent's environment: forked workers use their copy (templates already compiled)."""
     made: set[str]
     """Folders made in ``staging`` (see `stage`); each forked worker fills its own copy."""
-    memo: dict[int, tuple[Any, str]]
+    memo: JsonMemo
     """JSON texts of shared documents (see `_json_text`); each forked worker fills its own copy."""
 
 
@@ -452,7 +465,7 @@ def render_all(site: Path, env: jinja2.Environment, pages: Sequence[PageSpec], k
             env.get_template(name)
         except (jinja2.TemplateSyntaxError, jinja2.TemplateNotFound) as exc:
             raise _template_error(exc) from None
-    job = _Job(site, pages, keys, out, staging, previous, env, set(), {})
+    job = _Job(site, pages, keys, out, staging, previous, env, set(), JsonMemo())
     total = len(pages)
     if jobs <= 1 or total < 300 or "fork" not in multiprocessing.get_all_start_methods():
         done: list[Rendered] = []

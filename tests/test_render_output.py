@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from digest.errors import TemplateError
 from digest.model import PageSpec, fixed
-from digest.render import _DataEnvironment, _json_text, make_environment, render_page
+from digest.render import JsonMemo, _DataEnvironment, _json_text, make_environment, render_page
 from digest.write import stage
 
 
@@ -92,13 +92,17 @@ def test_json_memo_makes_the_same_text_as_json_dumps():
     docs = [shared[0], {"title": "T", "page": 1, "value": shared[:3], "nextPage": None},
             {"title": "U", "value": shared[2:], "other": [shared[0], 1, "s"], "total": 5},
             {"value": []}, {"value": "not a list"}, {1: "int key", "value": shared[:1]}, shared[1], [shared[0]], "s"]
-    memo: dict = {}
+    memo = JsonMemo()
     for _ in range(2):
         for doc in docs:
             assert _json_text(doc, memo) == dumps(doc)
             assert _json_text(doc, None) == dumps(doc)
     with pytest.raises(ValueError):
         _json_text({"value": [{"x": float("nan")}]}, memo)
+    small = JsonMemo(room=len(dumps(shared[0])) + len(dumps(shared[1])))
+    for doc in docs:  # a full memo keeps no more text, and answers the same
+        assert _json_text(doc, small) == dumps(doc)
+    assert set(small.texts) == {id(shared[0]), id(shared[1])} and small.room == 0
 
 
 def test_stage_makes_folders_once_and_still_skips_identical_bytes(tmp_path):
