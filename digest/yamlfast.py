@@ -188,6 +188,16 @@ class _Parser:
             return self.sequence(index, indent, depth)
         return self.mapping(index, indent, depth)
 
+    def ends(self, index: int, indent: int) -> bool:
+        """Whether the collection at column ``indent`` ends before line ``index`` (a line
+        indented deeper there belongs to nothing: declined)."""
+        if index >= len(self.indents):
+            return True
+        below = self.indents[index]
+        if below > indent:
+            raise _Decline
+        return below != indent
+
     def mapping(self, index: int, indent: int, depth: int) -> tuple[dict[Any, Any], int]:
         """The block mapping at column ``indent`` from line ``index``."""
         indents = self.indents
@@ -218,19 +228,13 @@ class _Parser:
                 if index < count and indents[index] == indent and contents[index][0] == "-":
                     raise _Decline  # a sequence not indented under its key
                 out[key] = self.plain("")
-            if index >= count:
-                return out, index
-            below = indents[index]
-            if below != indent:
-                if below > indent:
-                    raise _Decline
+            if self.ends(index, indent):
                 return out, index
 
     def sequence(self, index: int, indent: int, depth: int) -> tuple[list[Any], int]:
         """The block sequence at column ``indent`` from line ``index``."""
         indents = self.indents
         contents = self.contents
-        count = len(indents)
         out: list[Any] = []
         while True:
             content = contents[index]
@@ -247,12 +251,7 @@ class _Parser:
             else:
                 out.append(self.scalar(item))
                 index += 1
-            if index >= count:
-                return out, index
-            below = indents[index]
-            if below != indent:
-                if below > indent:
-                    raise _Decline
+            if self.ends(index, indent):
                 return out, index
 
 
