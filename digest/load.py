@@ -68,11 +68,15 @@ class _Unusual(Exception):
     """The node tree uses YAML that `_construct` leaves to PyYAML (merge keys, !!set, ...)."""
 
 
-def _construct(node: yaml.Node, built: dict[int, Any]) -> Any:
+def _construct(node: yaml.Node, built: dict[int, Any], path: tuple[Any, ...] = (),
+               duplicates: list[tuple[tuple[Any, ...], int, int]] | None = None) -> Any:
     """Python data for a composed node, exactly as SafeLoader builds it, minus its overhead.
 
     Aliased nodes are built once and shared (as PyYAML does), so alias bombs cost
-    no more than their text. Anything unusual raises `_Unusual`.
+    no more than their text. Anything unusual raises `_Unusual`. A key given twice in
+    one mapping keeps its last value, as in PyYAML; with ``duplicates`` it is noted
+    there as (path of the key from the root, line of the first, line of the repeat),
+    lines counted from 0.
     """
     done = built.get(id(node))
     if done is not None:
@@ -90,11 +94,13 @@ def _construct(node: yaml.Node, built: dict[int, Any]) -> Any:
             raise _Unusual(tag)
         items: list[Any] = []
         built[id(node)] = items
-        items.extend(_construct(child, built) for child in node.value)
+        items.extend(_construct(child, built, (*path, index), duplicates)
+                     for index, child in enumerate(node.value))
         return items
     if isinstance(node, yaml.MappingNode) and tag == _MAP:
         mapping: dict[Any, Any] = {}
         built[id(node)] = mapping
+        first: dict[Any, int] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise _Unusual("merge key")
@@ -103,7 +109,13 @@ def _construct(node: yaml.Node, built: dict[int, Any]) -> Any:
                 hash(key)
             except TypeError:
                 raise _Unusual("unhashable key") from None
-            mapping[key] = _construct(value_node, built)
+            line = key_node.start_mark.line
+            if key in first:
+                if duplicates is not None:
+                    duplicates.append(((*path, key), first[key], line))
+            else:
+                first[key] = line
+            mapping[key] = _construct(value_node, built, (*path, key), duplicates)
         return mapping
     raise _Unusual(tag)
 
@@ -113,12 +125,14 @@ def _constructor() -> SafeConstructor:
     return SafeConstructor()
 
 
-def load_yaml(text: str) -> Any:
+def load_yaml(text: str, duplicates: list[tuple[tuple[Any, ...], int, int]] | None = None) -> Any:
     """``yaml.load(text, CSafeLoader)``, built from the C-composed node tree directly.
 
     PyYAML's constructor spends more time in its generic machinery than in
     parsing; front matter needs none of it. Unusual documents go through PyYAML.
-    Ordinary front matter skips even the node tree (`digest.yamlfast`).
+    Ordinary front matter skips even the node tree (`digest.yamlfast`, which leaves
+    every document with a repeated key to the tree). ``duplicates`` collects the keys
+    given twice in one mapping (see `_construct`; not for documents PyYAML builds).
     """
     fast = yamlfast.load(text, _Loader)
     if fast is not yamlfast.DECLINE:
@@ -126,12 +140,17 @@ def load_yaml(text: str) -> Any:
     node = yaml.compose(text, Loader=_Loader)
     if node is None:
         return None
+    mark = len(duplicates) if duplicates is not None else 0
     try:
-        return _construct(node, {})
+        return _construct(node, {}, (), duplicates)
     except _Unusual:
+        if duplicates is not None:
+            del duplicates[mark:]
         return yaml.load(text, Loader=_Loader)
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""A key shown as it is in a problem's field name (others are shown quoted, as ``repr``)."""
 _TOP_KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)[ \t]*:(?:[ \t]|$)", re.MULTILINE)
 _LOCALE = re.compile(r"^[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*$")
 _DROPPED = frozenset({"secured"})
@@ -499,8 +518,9 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         return FileResult(None, (Problem(source, 1, None, "no front matter: expected the file to start with a '---' line and the front matter to end with another"),))
     front, body, first_line = parts
     report.front, report.first_line = front, first_line
+    repeated: list[tuple[tuple[Any, ...], int, int]] = []
     try:
-        data = load_yaml(front)
+        data = load_yaml(front, repeated)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + first_line if mark else None
@@ -536,6 +556,13 @@ def parse_record(raw: bytes, source: str) -> FileResult:
             seen_keys[key] = front.count("\n", 0, match.start()) + first_line
         if number > 500:
             break
+    for field, first, again in repeated[:100]:  # the top level's are reported above, from the text
+        if len(field) > 1:
+            shown = tuple(part if type(part) is int or (type(part) is str and _PLAIN_KEY.fullmatch(part))
+                          else repr(part)[:60] for part in field)  # no control characters printed
+            report.items.append(Problem(source, again + first_line, _field_name(shown),
+                                        f"given twice (first on line {first + first_line}); "
+                                        "the last one is used", "warning"))
     if not all(isinstance(k, str) for k in data):
         bad = next(k for k in data if not isinstance(k, str))
         report.warn((), f"field name {bad!r} is not a string; ignored")

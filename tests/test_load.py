@@ -198,6 +198,25 @@ def test_warning_keeps_the_record(line, expected):
 # --------------------------------------------------------------------------- encodings and values
 
 
+def test_a_nested_field_given_twice_is_a_warning_with_both_lines():
+    raw = ("---\n" + GOOD + "provider:\n  name: First\n  domain: a.example\n  name: Second\n"
+           "images:\n  - url: https://a.example/i.jpg\n    width: 10\n    width: 20\n"
+           "extra:\n  \"k\\u001b[2J\": 1\n  \"k\\u001b[2J\": 2\n---\n")
+    result = parse_record(raw.encode(), "content/x.md")
+    assert [str(p) for p in result.problems] == [
+        "content/x.md:7: warning: provider.name: given twice (first on line 5); the last one is used",
+        "content/x.md:11: warning: images[0].width: given twice (first on line 10); the last one is used",
+        "content/x.md:14: warning: extra.'k\\x1b[2J': given twice (first on line 13); the last one is used",
+    ]
+    assert result.article.provider.name == "Second" and result.article.images[0].width == 20
+
+
+def test_top_level_fields_given_twice_are_reported_once():
+    raw = "---\n" + GOOD + "topics: [a]\ntopics: [b]\n---\n"
+    assert problems(raw) == [
+        "content/x.md:5: warning: topics: given twice (first on line 4); the last one is used"]
+
+
 def test_bom_and_crlf_load_like_plain_utf8():
     plain = "---\ntitle: Café ok\npublishedDateTime: 2024-01-01T00:00:00Z\n---\nA *note*.\n"
     crlf_bom = ("\ufeff" + plain.replace("\n", "\r\n")).encode()

@@ -535,7 +535,7 @@ def test_a_field_given_twice_is_still_reported():
     assert result.article.title == "second"
     assert result.article.provider.name == "B"
     twice = [p for p in result.problems if "given twice" in p.message]
-    assert [(p.line, p.field) for p in twice] == [(4, "title")]
+    assert [(p.line, p.field) for p in twice] == [(4, "title"), (7, "provider.name")]
 
 
 def test_invalid_yaml_is_reported_as_before():
