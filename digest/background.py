@@ -57,9 +57,12 @@ class Pending(Generic[T]):
             while chunk := pipe.read(1 << 20):
                 chunks.append(chunk)
         status = self._reap()
-        if status != 0 or not chunks:
+        if status not in (0, None) or not chunks:
             return self._function(*self._args)  # the child failed: the same answer, here
-        return pickle.loads(b"".join(chunks))
+        try:
+            return pickle.loads(b"".join(chunks))
+        except Exception:  # noqa: BLE001 - a child cut short mid-answer: compute it here instead
+            return self._function(*self._args)
 
     def close(self) -> None:
         """Stop a child whose answer is no longer wanted (a no-op after `result`)."""
@@ -69,9 +72,13 @@ class Pending(Generic[T]):
         if self._pid:
             self._reap()
 
-    def _reap(self) -> int:
+    def _reap(self) -> int | None:
+        """The child's exit status; None when it was reaped already (SIGCHLD ignored)."""
         pid, self._pid = self._pid, 0
-        _, status = os.waitpid(pid, 0)
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            return None
         return status
 
     def __enter__(self) -> Pending[T]:

@@ -74,3 +74,17 @@ def test_related_scored_on_two_processes_equal_one():
     two, state_two = compute_related(docs, 5, parallel=True)
     assert one == two
     assert state_one.results == state_two.results and state_one.vectors == state_two.vectors
+
+
+@needs_fork
+def test_children_reaped_by_the_system_still_give_their_answer():
+    import signal
+
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps children at once
+    try:
+        answer = split_map(_pid_and_square, list(range(3000)))
+        assert [square for _, square in answer] == [i * i for i in range(3000)]
+        with Pending(_fails_in_a_child, (os.getpid(),)) as pending:
+            assert pending.result() == "computed by the caller"
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
