@@ -95,6 +95,11 @@ def safe_url(value: object, schemes: frozenset[str] = LINK_SCHEMES) -> str | Non
     return url
 
 
+_REPARSED = re.compile(r"[#\t\r\n]|\?$")
+"""What parsing changes in an ``https://`` URL with a lower-case host: a fragment, the tabs
+and line breaks `urlsplit` drops, an empty query."""
+
+
 def url_identity(url: str) -> str:
     """A URL reduced to what names the story: ``https``, host lower-cased, no fragment.
 
@@ -105,7 +110,7 @@ def url_identity(url: str) -> str:
         text = "https:" + text
     elif text[:7].lower() == "http://":
         text = "https://" + text[7:]
-    if text.startswith("https://") and "#" not in text:
+    if text.startswith("https://") and not _REPARSED.search(text):
         host = text[8:].partition("/")[0]
         if host == host.lower() and "?" not in host:
             return text  # already in identity form (the common case: no parsing)

@@ -426,3 +426,13 @@ def test_replan_equals_scratch_for_any_content_edits(make_site, edits):
         assert derived is not None
         _same_plans(derived, fresh)
         plan = derived
+
+
+@pytest.mark.parametrize("spelling", [
+    "https://a.example/x", "http://A.example/x", "//a.example/x", "https://a.example/x#top",
+    "https://a.example/x?", "https://a.example/\tx", "https://a.example/x\r\n", " https://a.example/x ",
+])
+def test_every_spelling_of_a_url_has_one_identity(spelling):
+    from digest.text import url_identity
+
+    assert url_identity(spelling) == "https://a.example/x"
