@@ -186,18 +186,13 @@ class FileResult:
 # --------------------------------------------------------------------------- discovery
 
 
-def discover(site: Path, content_dir: Path) -> tuple[list[Path], list[Problem]]:
+def record_files(site: Path, content_dir: Path) -> tuple[list[tuple[str, str]], list[Problem]]:
     """Every record file under ``content_dir`` (not ``images/``), sorted, plus link problems.
 
-    Hidden files and folders are ignored; symbolic links are followed only when
-    they resolve inside the site folder, and each folder is visited once.
+    Each is ``(path, source)``: the path to open and the site-relative name. Hidden
+    files and folders are ignored; symbolic links are followed only when they
+    resolve inside the site folder, and each folder is visited once.
     """
-    found, problems = record_files(site, content_dir)
-    return [Path(path) for path, _ in found], problems
-
-
-def record_files(site: Path, content_dir: Path) -> tuple[list[tuple[str, str]], list[Problem]]:
-    """`discover` as ``(path, source)`` strings: the path to open and the site-relative name."""
     problems: list[Problem] = []
     found: list[tuple[str, str]] = []
     prefix = str(site) + os.sep
@@ -764,7 +759,6 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
                  cache: RecordCache | None = None) -> LoadResult:
     """Load every record under ``content_dir``, parsing only what ``cache`` does not hold."""
     items, problems = record_files(site, content_dir)
-    files = items
     results: list[FileResult | None] = [cache.lookup(*item) if cache else None for item in items]
     missing = [i for i, r in enumerate(results) if r is None]
     parsed = parse_parallel([items[i] for i in missing], jobs)
@@ -779,7 +773,7 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
             articles.append(result.article)
     kept, dupes = deduplicate(articles)
     problems.extend(dupes)
-    return LoadResult(tuple(kept), tuple(problems), len(files))
+    return LoadResult(tuple(kept), tuple(problems), len(items))
 
 
 def parse_parallel(items: list[tuple[str, str]], jobs: int) -> list[FileResult]:

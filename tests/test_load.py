@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from digest.load import deduplicate, discover, load_content, parse_record
+from digest.load import deduplicate, load_content, parse_record, record_files
 
 GOOD = "title: ok\npublishedDateTime: 2024-01-01T00:00:00Z\n"
 
@@ -350,8 +350,8 @@ def test_discovery_skips_images_hidden_and_other_suffixes(make_site):
         "content/images/x.md": rec, "content/.hidden.md": rec, "content/.git/y.md": rec,
         "content/notes.html": rec, "content/backup.md~": rec,
     })
-    files, found = discover(site, site / "content")
-    assert [p.relative_to(site).as_posix() for p in files] == [
+    files, found = record_files(site, site / "content")
+    assert [source for _, source in files] == [
         "content/a.md", "content/c.TXT", "content/deep/er/b.markdown"]
     assert found == []
 
