@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from digest.related import Doc, compute_related
+from digest.related import Doc, RelatedState, compute_related
 
 VOCAB = ("robot camera face vision privacy drone battery chip model court ban police "
          "journalist election market startup cloud quantum satellite vaccine climate").split()
@@ -69,6 +69,17 @@ def test_incremental_state_gives_the_same_answer_as_scratch(seed, edits):
         assert incremental == scratch
 
 
+def _run_against_scratch(docs: list[Doc], state: RelatedState) -> RelatedState:
+    """The incremental run after an edit, checked against a fresh one: the answer, the vectors
+    and lists, and the frequencies and posting lists it leaves (``keep_tail``)."""
+    incremental, state = compute_related(docs, 5, state, keep_tail=True)
+    scratch, fresh = compute_related(docs, 5, keep_tail=True)
+    assert incremental == scratch
+    assert state.vectors == fresh.vectors and state.results == fresh.results
+    assert state.tail == fresh.tail
+    return state
+
+
 WIDE_VOCAB = [f"{a}{b}" for a in ("alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa")
               for b in ("stone", "river", "cloud", "forge", "field", "tower", "glass", "wheel")]
 
@@ -101,11 +112,7 @@ def test_incremental_equals_scratch_past_the_window(seed, edits):
             docs[i] = Doc(old.id, old.published + timedelta(days=rng.randint(-20, 20)), old.text, old.topics)
         elif action == "d" and len(docs) > 1:
             docs.pop(i)
-        incremental, state = compute_related(docs, 5, state, keep_tail=True)  # rolls back the tail
-        scratch, fresh = compute_related(docs, 5, keep_tail=True)
-        assert incremental == scratch
-        assert state.vectors == fresh.vectors and state.results == fresh.results
-        assert state.tail == fresh.tail  # frequencies and posting lists as a fresh run leaves them
+        state = _run_against_scratch(docs, state)  # rolls back the tail
 
 
 @settings(max_examples=8, deadline=None)
@@ -124,7 +131,4 @@ def test_patched_runs_equal_scratch_on_a_long_archive(seed, edits):
         old = docs[i]
         text = {"e": old.text + " " + rng.choice(vocab), "r": " ".join(rng.sample(vocab, 4)), "t": old.text}[action]
         docs[i] = Doc(old.id, old.published, text, (rng.choice(TOPICS),) if action == "t" else old.topics)
-        incremental, state = compute_related(docs, 5, state, keep_tail=True)
-        scratch, fresh = compute_related(docs, 5, keep_tail=True)
-        assert incremental == scratch
-        assert state.vectors == fresh.vectors and state.tail == fresh.tail
+        state = _run_against_scratch(docs, state)  # patches the tail
