@@ -100,6 +100,26 @@ def write_blob(path: Path, value: Any) -> None:
         raise
 
 
+def write_parts(folder: Path, parts: list[tuple[str, Any]], write: bool = True) -> int:
+    """Write ``(file name, value)`` parts into ``folder`` in order (a None value deletes the
+    file) until one cannot be written; how many were done (none when ``write`` is false).
+
+    A failure stops the rest: it is most likely an unwritable folder, and pickling
+    the rest would be in vain.
+    """
+    if not write:
+        return 0
+    for done, (name, value) in enumerate(parts):
+        try:
+            if value is None:
+                (folder / name).unlink(missing_ok=True)
+            else:
+                write_blob(folder / name, value)
+        except OSError:
+            return done
+    return len(parts)
+
+
 SHARDS = 32
 """Parsed records are kept in this many files (``records-00.pickle`` ..), by a stable hash of
 the source path, so that editing one record rewrites one shard rather than every record."""
@@ -238,30 +258,18 @@ class RecordCache:
         when ``write`` is false) is tried again by the next save. Returns the
         shard files written or deleted.
         """
-        dirty = self.dirty_shards()
+        dirty = sorted(self.dirty_shards())
         parts: dict[int, dict[str, tuple]] = {index: {} for index in dirty}
         if parts and write:
             for source, entry in self.used.items():
                 part = parts.get(self.shard(source))
                 if part is not None:
                     part[source] = entry
-        done: list[Path] = []
-        pending = sorted(dirty)
-        while pending and write:
-            path = folder / shard_name(pending[0])
-            try:
-                if parts[pending[0]]:
-                    write_blob(path, parts[pending[0]])
-                else:
-                    path.unlink(missing_ok=True)
-            except OSError:
-                break  # most likely an unwritable folder: do not pickle the rest in vain
-            done.append(path)
-            pending.pop(0)
-        self._unsaved = set(pending)
+        done = write_parts(folder, [(shard_name(index), parts[index] or None) for index in dirty], write)
+        self._unsaved = set(dirty[done:])
         self.entries = self.used
         self.begin()
-        return done
+        return [folder / shard_name(index) for index in dirty[:done]]
 
 
 def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str) -> str:
@@ -621,18 +629,8 @@ class BuildCache:
         self._rest_files = sorted(keep)
         if not (changed or self._state_name in self._unsaved):
             return
-        for position, (chunk, part) in enumerate(writes):  # the chunks first: the state file names them
-            if write:
-                try:
-                    write_blob(self.dir / chunk, part)
-                except OSError:
-                    write = False
-            if not write:
-                self._unsaved.update(chunk for chunk, _ in writes[position:])
-                break
-            self._seen[chunk] = self._stat(chunk)
-            self._unsaved.discard(chunk)
-        if self._write(self._state_name, (plain, has_keys, heads), write):
+        chunks = self._put(writes, write)  # the chunks first: the state file names them
+        if self._put([(self._state_name, (plain, has_keys, heads))], write and chunks):
             for chunk in gone:
                 with contextlib.suppress(OSError):
                     (self.dir / chunk).unlink(missing_ok=True)
@@ -674,35 +672,18 @@ class BuildCache:
                     else:
                         values[path] = value
             self._parts[index] = part  # type: ignore[assignment]
-        while pending and write:
-            index = pending[0]
-            name = self._shard_name(index)
-            part = self._parts[index]
-            try:
-                if part[0] or part[1]:
-                    write_blob(self.dir / name, part)
-                else:
-                    (self.dir / name).unlink(missing_ok=True)
-            except OSError:
-                break  # most likely an unwritable folder: do not pickle the rest in vain
-            self._seen[name] = self._stat(name)
-            self._unsaved.discard(name)
-            pending.pop(0)
-        self._unsaved.update(self._shard_name(index) for index in pending)
+        self._put([(self._shard_name(index), self._parts[index] if any(self._parts[index]) else None)
+                   for index in pending], write)
 
-    def _write(self, name: str, value: Any, write: bool) -> bool:
-        """Write one part (unless ``write`` is false); False when it was not written."""
-        if write:
-            try:
-                write_blob(self.dir / name, value)
-            except OSError:
-                write = False
-        if write:
+    def _put(self, parts: list[tuple[str, Any]], write: bool) -> bool:
+        """`write_parts` with the bookkeeping: what was written is noted as seen, the rest
+        as due at the next save. True when every part was written."""
+        done = write_parts(self.dir, parts, write)
+        for name, _ in parts[:done]:
             self._seen[name] = self._stat(name)
             self._unsaved.discard(name)
-        else:
-            self._unsaved.add(name)
-        return write
+        self._unsaved.update(name for name, _ in parts[done:])
+        return done == len(parts)
 
     @property
     def search_pending(self) -> bool:
