@@ -426,9 +426,9 @@ class _Job:
     """JSON texts of shared documents (see `_json_text`); each forked worker fills its own copy."""
 
 
-def _render_slice(job: _Job, env: jinja2.Environment, start: int, end: int) -> list[Rendered]:
+def _render_slice(job: _Job, start: int, end: int) -> list[Rendered]:
     done = []
-    out, staging, previous, made, memo = job.out, job.staging, job.previous, job.made, job.memo
+    env, out, staging, previous, made, memo = job.env, job.out, job.staging, job.previous, job.made, job.memo
     for index in range(start, end):
         spec = job.pages[index]
         data = render_page(env, spec, memo)
@@ -438,7 +438,7 @@ def _render_slice(job: _Job, env: jinja2.Environment, start: int, end: int) -> l
 
 
 _worker: dict[str, Any] = {}
-"""Per worker process only: the job and environment it inherited at fork time."""
+"""Per worker process only: the job it inherited at fork time."""
 
 
 def _worker_init(job: _Job) -> None:
@@ -446,11 +446,10 @@ def _worker_init(job: _Job) -> None:
     # so workers must not each print a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker["job"] = job
-    _worker["env"] = job.env
 
 
 def _worker_run(bounds: tuple[int, int]) -> list[Rendered]:
-    return _render_slice(_worker["job"], _worker["env"], *bounds)
+    return _render_slice(_worker["job"], *bounds)
 
 
 def render_all(site: Path, env: jinja2.Environment, pages: Sequence[PageSpec], keys: Sequence[str],
@@ -471,7 +470,7 @@ def render_all(site: Path, env: jinja2.Environment, pages: Sequence[PageSpec], k
         done: list[Rendered] = []
         step = 200
         for start in range(0, total, step):
-            done += _render_slice(job, env, start, min(total, start + step))
+            done += _render_slice(job, start, min(total, start + step))
             if progress:
                 progress(len(done))
         return done
