@@ -258,23 +258,29 @@ def _feed_pages(base: str, title: str, description: str, home: str, inputs: tupl
     determine them.
     """
     urls = {fmt: config.absolute(base + name) for fmt, name, *_ in FORMATS}
-
-    def feed() -> dict:  # made per format, not memoised: a later build may reuse this page (plan.replan)
-        items = entries()
-        return {
-            "title": xml_text(title), "description": xml_text(description),
-            "home_url": home, "urls": urls, "language": config.language,
-            "updated": max((e["updated"] for e in items), default=rfc3339(EPOCH)),
-            "published_822": max((e["published_822"] for e in items[:1]), default=rfc822(EPOCH)),
-            "author": xml_text(author), "entries": items,
-        }
-
-    def context(fmt: str) -> dict:
-        return {"data": json_feed(feed())} if fmt == "json" else {"feed": feed(), "self_url": urls[fmt]}
-
+    feed = partial(_feed, entries, title, description, home, urls, config.language, author)
     inputs = (title, description, home, author, inputs)
-    return [output(base + name, template, f"feed-{fmt}", planner, inputs, partial(context, fmt), deps)
+    return [output(base + name, template, f"feed-{fmt}", planner, inputs, partial(_feed_context, feed, fmt, urls),
+                   deps)
             for fmt, name, template, _media, _label in FORMATS]
+
+
+def _feed(entries: Callable[[], list[dict]], title: str, description: str, home: str, urls: dict[str, str],
+          language: str, author: str) -> dict:
+    """Format-neutral data of one feed: made per format, not memoised (a later build may
+    reuse the page, see `digest.plan.replan`)."""
+    items = entries()
+    return {
+        "title": xml_text(title), "description": xml_text(description),
+        "home_url": home, "urls": urls, "language": language,
+        "updated": max((e["updated"] for e in items), default=rfc3339(EPOCH)),
+        "published_822": max((e["published_822"] for e in items[:1]), default=rfc822(EPOCH)),
+        "author": xml_text(author), "entries": items,
+    }
+
+
+def _feed_context(feed: Callable[[], dict], fmt: str, urls: dict[str, str]) -> dict:
+    return {"data": json_feed(feed())} if fmt == "json" else {"feed": feed(), "self_url": urls[fmt]}
 
 
 def json_feed(feed: Mapping[str, Any]) -> dict:
@@ -380,8 +386,8 @@ def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config
     def article_feed(base: str, title: str, description: str, items: list[Article],
                      key: tuple[str, str], group: str) -> None:
         ids = tuple(a.id for a in items[:limit])
-        add(base, title, description, config.absolute(base), (), ids,
-            lambda: [entries.entry(planner.by_id[i]) for i in ids], key, group)
+        add(base, title, description, config.absolute(base), (), ids, partial(_article_entries, entries, ids),
+            key, group)
 
     article_feed("", config.title, config.description, articles, ("home", ""), "Site")
     by_id = planner.by_id
@@ -392,7 +398,7 @@ def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config
         config.absolute("editions/"),
         tuple((e.day, day_name(e.day), len(ids)) for e, ids in published_editions),
         tuple(i for _, ids in published_editions for i in ids),
-        lambda: [edition_entry(e, planner.by_id, entries, config, day_name(e.day)) for e, _ in published_editions],
+        partial(_edition_entries, entries, tuple((e, day_name(e.day)) for e, _ in published_editions)),
         ("edition", ""), "Site")
 
     by_topic: dict[str, list[Article]] = defaultdict(list)
@@ -423,22 +429,35 @@ def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config
     return pages, links
 
 
+def _article_entries(entries: Entries, ids: tuple[str, ...]) -> list[dict]:
+    by_id = entries.planner.by_id
+    return [entries.entry(by_id[i]) for i in ids]
+
+
+def _edition_entries(entries: Entries, editions: tuple[tuple[Edition, str], ...]) -> list[dict]:
+    return [edition_entry(edition, entries.planner.by_id, entries, entries.config, name) for edition, name in editions]
+
+
 # --------------------------------------------------------------------------- JSON API
+
+
+def _api_document(entries: Entries, article_id: str) -> dict:
+    return {"data": entries.record(entries.planner.by_id[article_id])}
+
+
+def _api_collection(entries: Entries, doc: dict, ids: tuple[str, ...], next_page: str | None) -> dict:
+    by_id = entries.planner.by_id
+    return {"data": {**doc, "value": [entries.record(by_id[i]) for i in ids], "nextPage": next_page}}
 
 
 def _api_pages(planner: PlannerView, config: Config, entries: Entries, articles: list[Article],
                by_topic: Mapping[str, list[Article]],
                by_provider: Mapping[str, list[Article]]) -> list[PageSpec]:
-    def document(article_id: str) -> dict:
-        return {"data": entries.record(planner.by_id[article_id])}
-
-    pages = [output(f"api/articles/{a.id}.json", "json:api", "api", planner, (), partial(document, a.id), (a.id,))
+    pages = [output(f"api/articles/{a.id}.json", "json:api", "api", planner, (),
+                    partial(_api_document, entries, a.id), (a.id,))
              for a in articles]
     size = config.page_size
     hot = config.api_min_heat > -1
-
-    def collection_page(doc: dict, ids: tuple[str, ...], next_page: str | None) -> dict:
-        return {"data": {**doc, "value": [entries.record(planner.by_id[i]) for i in ids], "nextPage": next_page}}
 
     def collection(base: str, title: str, items: list[Article]) -> dict:
         count = max(1, math.ceil(len(items) / size))
@@ -447,7 +466,7 @@ def _api_pages(planner: PlannerView, config: Config, entries: Entries, articles:
             doc = {"title": title, "page": n, "pages": count, "total": len(items)}
             next_page = config.absolute(f"{base}{n + 1}.json") if n < count else None
             pages.append(output(f"{base}{n}.json", "json:api", "api", planner, (doc, next_page),
-                                partial(collection_page, doc, ids, next_page), ids))
+                                partial(_api_collection, entries, doc, ids, next_page), ids))
         return {"title": title, "url": config.absolute(f"{base}1.json"), "total": len(items)}
 
     def both(base: str, title: str, items: list[Article], **extra: Any) -> dict:

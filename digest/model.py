@@ -11,7 +11,7 @@ import marshal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 
@@ -166,8 +166,12 @@ class PageSpec:
 
 
 def fixed(context: dict[str, Any]) -> Callable[[], dict[str, Any]]:
-    """A `PageSpec.build` for a context that is already made."""
-    return lambda: context
+    """A `PageSpec.build` for a context that is already made (picklable, as every builder is)."""
+    return partial(_given, context)
+
+
+def _given(context: dict[str, Any]) -> dict[str, Any]:
+    return context
 
 
 def input_key(*parts: Any) -> str:
