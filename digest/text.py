@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 import markdown
 import nh3
 from anyascii import anyascii
+from markupsafe import escape
 
 MAX_SLUG = 80
 """Longest slug body in characters (file systems allow 255 bytes per name)."""
@@ -18,6 +19,20 @@ MAX_SLUG = 80
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+"""Characters that are errors in HTML and XML text (controls, lone surrogates, noncharacters),
+tab and line breaks excepted: content text never needs them, so they are removed at load."""
+_BLOCK_GAP = re.compile(r"(\n[ \t]*\n)")
+MAX_NOTE_MARKDOWN = 50_000
+"""Notes longer than this (in characters) are shown as plain-text paragraphs, not Markdown:
+Python-Markdown's inline parsing costs (inline items) x (block length) per block."""
+NOTE_INLINE_BUDGET = 5_000_000
+"""Its link and HTML patterns cost more: they scan from every ``[`` and ``<`` to the end of the
+block. Past this total of (their count) x (block length), a block's ``[`` and ``<`` are shown as
+text, so a hostile note renders in a second, not in hours."""
+_HIDE = {"[": "\ufdd0", "<": "\ufdd1"}
+"""Stand-ins for defused characters: noncharacters, which `_UNPRINTABLE` removed from the note."""
+_SHOW = {"\ufdd0": "[", "\ufdd1": "&lt;"}
 
 LINK_SCHEMES = frozenset({"http", "https"})
 NOTE_SCHEMES = frozenset({"http", "https", "mailto"})
@@ -136,8 +151,13 @@ def _markdown() -> markdown.Markdown:
 
 def render_note(text: str) -> str:
     """Markdown note -> HTML cleaned by an allow-list (no scripts, images, styles or raw HTML)."""
+    text = _UNPRINTABLE.sub("", text)
     if not text.strip():
         return ""
+    if len(text) > MAX_NOTE_MARKDOWN:
+        return "\n".join(f"<p>{escape(block.strip())}</p>" for block in _BLOCK_GAP.split(text)[::2]
+                         if block.strip())
+    text = _defuse_inline(text)
     converter = _markdown()
     try:
         html = converter.convert(text)
@@ -152,8 +172,26 @@ def render_note(text: str) -> str:
         attribute_filter=_filter_note_attribute,
         strip_comments=True,
     ).strip()
+    if "\ufdd0" in clean or "\ufdd1" in clean:
+        clean = re.sub("[\ufdd0\ufdd1]", lambda m: _SHOW[m.group()], clean)
     # A link whose URL was refused keeps only its text (an <a> without href is invalid HTML).
     return _ANCHOR.sub(_unwrap_dead_link, clean) if "<a" in clean else clean
+
+
+def _defuse_inline(text: str) -> str:
+    """``text`` with ``[`` and ``<`` escaped in the blocks past `NOTE_INLINE_BUDGET`."""
+    if (text.count("[") + text.count("<")) * len(text) <= NOTE_INLINE_BUDGET:
+        return text  # every real note
+    blocks = _BLOCK_GAP.split(text)
+    spent = 0
+    for index in range(0, len(blocks), 2):
+        block = blocks[index]
+        cost = (block.count("[") + block.count("<")) * len(block)
+        if spent + cost > NOTE_INLINE_BUDGET:
+            blocks[index] = block.replace("[", _HIDE["["]).replace("<", _HIDE["<"])
+        else:
+            spent += cost
+    return "".join(blocks)
 
 
 _ANCHOR = re.compile(r'<a((?:\s+[a-z-]+="[^"]*")*)>(.*?)</a>', re.S)
@@ -165,5 +203,8 @@ def _unwrap_dead_link(match: re.Match) -> str:
 
 
 def plain_text(value: str) -> str:
-    """Collapse whitespace of a plain-text field (it is escaped at render time, never trusted)."""
-    return _SPACE.sub(" ", value).strip()
+    """Collapse whitespace of a plain-text field and drop the characters HTML and XML refuse.
+
+    (It is escaped at render time, never trusted.)
+    """
+    return _SPACE.sub(" ", _UNPRINTABLE.sub("", value)).strip()

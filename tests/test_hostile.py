@@ -1,0 +1,75 @@
+"""Hostile input: what a scraper, an API or an attacker can put in a record.
+
+Each test is a defect once found: a hang, a leak or output that breaks its format.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from digest.load import parse_record
+from digest.text import render_note
+
+from .conftest import record
+
+# Characters that are errors in HTML and XML text: C0/C1 controls (not tab or line
+# breaks), DEL, lone surrogates and the noncharacters U+FDD0..U+FDEF, U+FFFE, U+FFFF.
+UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+
+
+def article(text: str):
+    result = parse_record(text.encode("utf-8"), "content/x.md")
+    assert result.article is not None, [str(p) for p in result.problems]
+    return result.article, [str(p) for p in result.problems]
+
+
+# --------------------------------------------------------------------------- notes
+
+
+HOSTILE_NOTES = {
+    # Python-Markdown scans from every "[" or "<" to the end of the block: quadratic.
+    "unclosed links": "[a](" * 20_000,
+    "image openers": "![" * 30_000,
+    "raw html openers": "<a " * 20_000,
+    # Every inline item costs the block's length: entities, code spans, emphasis.
+    "entities": "&amp;" * 200_000,
+    "code spans": "`a` " * 200_000,
+}
+
+
+@pytest.mark.parametrize("note", HOSTILE_NOTES.values(), ids=HOSTILE_NOTES.keys())
+def test_a_hostile_note_renders_in_seconds(note):
+    start = time.perf_counter()
+    html = render_note("[ok](https://example.com/) fine\n\n" + note)
+    assert time.perf_counter() - start < 5
+    assert "<script" not in html and "<a " not in html.replace('<a href="https://example.com/"', "")
+
+
+def test_a_defused_note_still_shows_its_text_and_keeps_earlier_links():
+    html = render_note("[ok](https://example.com/)\n\n" + "[x" * 5_000 + "\n\n<b>bold</b> & [y](https://e.org/)")
+    assert '<a href="https://example.com/" rel="noopener noreferrer">ok</a>' in html
+    assert "[x[x[x" in html
+    assert "\ufdd0" not in html and "\ufdd1" not in html
+
+
+def test_a_very_long_note_is_plain_text_paragraphs():
+    html = render_note("<script>alert(1)</script> *x*\n\n" + "word " * 20_000)
+    assert html.startswith("<p>&lt;script&gt;alert(1)&lt;/script&gt; *x*</p>\n<p>word word")
+    assert "<script" not in html
+
+
+# --------------------------------------------------------------------------- characters
+
+
+def test_control_characters_and_noncharacters_never_reach_text_fields():
+    text = record(title=r"ctl \x01\x02\x1b\x7f\x85\x9b end \uFFFE\uFFFF\uFDD0",
+                  excerpt=r'"ex \x07 bell"', topics=r'["t\x01opic"]',
+                  provider=r'{name: "P\x08", domain: p.com}') + "note \x01 \x7f \x9b \ufffe x\n"
+    a, _ = article(text)
+    for value in (a.title, a.excerpt, a.topics[0], a.provider.name, a.body_html):
+        assert not UNPRINTABLE.search(value), repr(value)
+    assert a.title == "ctl end"
+    assert a.topics == ("topic",)
