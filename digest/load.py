@@ -474,10 +474,15 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
     )
 
 
+def _dropped(key: Any) -> bool:
+    """True for ``secured`` in any case or spacing (a scraper's ``Secured`` is the same secret)."""
+    return isinstance(key, str) and key.strip().casefold() in _DROPPED
+
+
 def _drop_secured(value: Any) -> Any:
     """``value`` without any ``secured`` key at any depth (extra fields reach templates and JSON)."""
     if isinstance(value, dict):
-        return {k: _drop_secured(v) for k, v in value.items() if k not in _DROPPED}
+        return {k: _drop_secured(v) for k, v in value.items() if not _dropped(k)}
     if isinstance(value, list):
         return [_drop_secured(v) for v in value]
     return value
@@ -668,7 +673,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     identity = urls["webUrl"] or urls["originalUrl"] or "path:" + source
     article_id = short_hash(identity)
     body_slug = slugify(title, MAX_SLUG_BODY) or "article"
-    extra = {k: _drop_secured(v) for k, v in data.items() if k not in _KNOWN and k not in _DROPPED}
+    extra = {k: _drop_secured(v) for k, v in data.items() if k not in _KNOWN and not _dropped(k)}
     article = Article(
         id=article_id,
         source=source,

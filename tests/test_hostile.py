@@ -73,3 +73,15 @@ def test_control_characters_and_noncharacters_never_reach_text_fields():
         assert not UNPRINTABLE.search(value), repr(value)
     assert a.title == "ctl end"
     assert a.topics == ("topic",)
+
+
+# --------------------------------------------------------------------------- fields
+
+
+def test_the_secured_field_is_dropped_whatever_its_case_or_spacing():
+    text = record(Secured='"SECRET-1"', SECURED='"SECRET-2"', **{'"secured "': '"SECRET-3"'},
+                  extra='{" Secured": "SECRET-4", keep: yes}')
+    a, _ = article(text)
+    assert "SECRET" not in repr(a.extra)
+    assert a.extra == {"extra": {"keep": True}}
+
