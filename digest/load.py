@@ -41,6 +41,9 @@ MAX_RECORD_BYTES = 4 * 1024 * 1024
 MAX_NODES = 20_000
 """Front matter with more YAML nodes than this (alias bombs, generated junk) is refused."""
 MAX_SLUG_BODY = 60
+MAX_TOPICS = 50
+"""Topics kept per record (real ones have a few): each is a page listing every card with its
+topics, so thousands in one record made a build quadratic."""
 
 try:
     _Loader = yaml.CSafeLoader
@@ -646,6 +649,9 @@ def parse_record(raw: bytes, source: str) -> FileResult:
             name = plain_text(html.unescape(str(topic)))
             key = term_key(name)
             if key and key not in seen_topics:
+                if len(topics) == MAX_TOPICS:
+                    report.warn(("topics",), f"more than {MAX_TOPICS} topics; the first {MAX_TOPICS} are kept")
+                    break
                 seen_topics.add(key)
                 topics.append(name)
 

@@ -85,3 +85,11 @@ def test_the_secured_field_is_dropped_whatever_its_case_or_spacing():
     assert "SECRET" not in repr(a.extra)
     assert a.extra == {"extra": {"keep": True}}
 
+
+def test_thousands_of_topics_are_cut_with_a_warning():
+    # Every topic is a page listing every card, and every card lists its topics: quadratic.
+    topics = "[" + ", ".join(f"t{i}" for i in range(3000)) + "]"
+    a, problems = article(record(topics=topics))
+    assert a.topics == tuple(f"t{i}" for i in range(50))
+    assert problems == ["content/x.md:4: warning: topics: more than 50 topics; the first 50 are kept"]
+
