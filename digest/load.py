@@ -44,6 +44,8 @@ MAX_SLUG_BODY = 60
 MAX_TOPICS = 50
 """Topics kept per record (real ones have a few): each is a page listing every card with its
 topics, so thousands in one record made a build quadratic."""
+MAX_EXCERPT = 5_000
+"""Characters kept of an excerpt (real ones have a few hundred; Pagefind takes minutes on megabytes)."""
 
 try:
     _Loader = yaml.CSafeLoader
@@ -592,6 +594,9 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         if value is not None and _text(value) is None:
             report.add((key,), f"expected a string, got {_kind(value)}")
         strings[key] = _text(value) or ""
+    if len(strings["excerpt"]) > MAX_EXCERPT:
+        strings["excerpt"] = strings["excerpt"][:MAX_EXCERPT - 1].rstrip() + "…"
+        report.warn(("excerpt",), f"longer than {MAX_EXCERPT} characters; cut")
 
     urls = {}
     for key in ("webUrl", "originalUrl"):

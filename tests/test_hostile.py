@@ -93,3 +93,9 @@ def test_thousands_of_topics_are_cut_with_a_warning():
     assert a.topics == tuple(f"t{i}" for i in range(50))
     assert problems == ["content/x.md:4: warning: topics: more than 50 topics; the first 50 are kept"]
 
+
+def test_a_huge_excerpt_is_cut_with_a_warning():
+    # Pagefind takes minutes on a multi-megabyte lede; real excerpts are a few hundred characters.
+    a, problems = article(record(excerpt="y" * 300_000 + " end"))
+    assert len(a.excerpt) <= 5_000 and a.excerpt.endswith("…")
+    assert problems == ["content/x.md:4: warning: excerpt: longer than 5000 characters; cut"]
