@@ -193,6 +193,8 @@ def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
             found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
             line = int(found.group(1)) if found else None
         raise ConfigError([Problem(path, line, None, f"invalid TOML: {exc}")]) from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise ConfigError([Problem(path, None, None, "invalid TOML: nested too deeply to read")]) from None
     problems: list[Problem] = []
     values: dict[str, Any] = {}
     known = [f.name for f in fields(Config)]

@@ -99,3 +99,16 @@ def test_a_huge_excerpt_is_cut_with_a_warning():
     a, problems = article(record(excerpt="y" * 300_000 + " end"))
     assert len(a.excerpt) <= 5_000 and a.excerpt.endswith("…")
     assert problems == ["content/x.md:4: warning: excerpt: longer than 5000 characters; cut"]
+
+
+# --------------------------------------------------------------------------- digest.toml
+
+
+def test_deeply_nested_toml_is_a_config_problem_not_a_traceback():
+    from digest.config import parse_config
+    from digest.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        parse_config('title = "T"\nnested = ' + "[" * 5000 + "]" * 5000 + "\n")
+    assert [str(p) for p in caught.value.problems] == [
+        "digest.toml: invalid TOML: nested too deeply to read"]
