@@ -6,7 +6,9 @@ that got through every phase touches the output folder (see `digest.write`).
 
 from __future__ import annotations
 
+import functools
 import gc
+import hashlib
 import os
 import shutil
 import time
@@ -17,12 +19,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from digest import toolchain
+from digest.background import Pending
 from digest.cache import BuildCache, inputs_fingerprint
 from digest.config import CONFIG_NAME, Config, load_config
 from digest.errors import BuildError, Problem
 from digest.images import ThumbnailCounts, build_images, check_images
 from digest.load import load_content
-from digest.plan import plan_site, replan
+from digest.plan import dump_plan, load_plan, plan_site, replan
 from digest.render import make_environment, page_keys, render_all, template_memo, theme_dir
 from digest.search import BUNDLE, SearchIndex, index_site, pagefind_executable
 from digest.write import OutputRecord, commit, intact, record_of, stage, staging_dir, static_files
@@ -179,14 +182,25 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
     with phase("plan"):
         # The last plan of this process, if any, is consumed here and kept again only
         # by a build that finishes (a failed one leaves the next to plan from scratch).
+        # A fresh process starts from the plan the last build saved.
         previous_plan = cache.memory.pop("plan", None)
+        in_memory = previous_plan is not None
+        if previous_plan is None:
+            saved = cache.saved_plan(_program())
+            previous_plan = load_plan(saved, loaded.articles) if saved else None
         options = dict(images=images.mapping, drafts=drafts, related_state=cache.state.get("related"),
                        search=pagefind is not None)
-        plan = replan(previous_plan, loaded.articles, config, **options) if previous_plan else None
+        plan = (replan(previous_plan, loaded.articles, config, **options, keep_tail=kept is not None)
+                if previous_plan else None)
         replanned = plan is not None
-        plan = plan or plan_site(loaded.articles, config, **options, reusable=kept is not None,
+        plan = plan or plan_site(loaded.articles, config, **options, keep_tail=kept is not None,
                                  parallel=jobs > 1)
 
+    # A server keeps its plan in memory; a command saves it for the next command (pickled
+    # in a child process while the pages render) when it made a new one.
+    saving = (Pending(dump_plan, (plan,))
+              if kept is None and (not replanned or plan.reuse.drift > max(_DRIFT, len(plan.articles) // 50))
+              else None)
     old_keys: dict[str, str] = cache.state.get("page_keys", {})
     outputs: dict[str, OutputRecord] = dict(images.kept)
     unchanged = len(images.kept)
@@ -198,7 +212,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
             # A process that derived this plan from its own last one (a server, writing its
             # private SITE/.digest-cache/serve) trusts the output it wrote itself; any other
             # build checks every unchanged output's size and mtime.
-            trusted = replanned
+            trusted = replanned and in_memory
             for spec, key in zip(plan.pages, keys, strict=True):
                 record = previous.get(spec.path)
                 if (record is not None and old_keys.get(spec.path) == key
@@ -227,6 +241,10 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
                 result = commit(out, staging, changed, stale)
             for path, digest in digests.items():
                 outputs[path] = record_of(out, path, digest)
+    except BaseException:
+        if saving is not None:
+            saving.close()
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     if committed is not None:  # the pages are in place: open pages may reload now
@@ -236,8 +254,9 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         # manifest no longer matches the files: those pages are simply made again).
         cache.save(outputs, {"page_keys": new_keys, "related": plan.related_state,
                              "images": images.state, "templates": templates})
-    if plan.reuse is not None:
-        cache.memory["plan"] = plan
+        if saving is not None:
+            cache.save_plan(_program(), saving.result())
+    cache.memory["plan"] = plan
 
     with phase("search"):
         if not config.search:
@@ -262,6 +281,20 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
     if fingerprint and search.status not in ("failed", "cancelled"):
         cache.save_summary(fingerprint, out, built)
     return built
+
+
+_DRIFT = 64
+"""A build saves its plan when it was made from scratch, or when more articles than this (or
+than 2% of them) changed since the saved one (each is derived again by every build)."""
+
+
+@functools.cache
+def _program() -> str:
+    """Digest of this program's code and libraries: a saved plan is only used by the same."""
+    digest = hashlib.blake2b(toolchain().encode(), digest_size=16)
+    for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _search_intact(out: Path, config: Config, last: str) -> bool:

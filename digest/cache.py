@@ -4,7 +4,8 @@ The cache holds parsed records (keyed by path, checked by stat and then by
 content hash; spread over `SHARDS` files so that an edit rewrites one of them),
 the manifest of the output folder (what each output file's bytes were) with the
 key of each page (over `OUTPUT_SHARDS` files, by output path), and other state
-(a positional dataclass such as the related-articles state in chunks of `CHUNK`).
+(a positional dataclass such as the related-articles state in chunks of `CHUNK`),
+and the last plan a command saved (`BuildCache.save_plan`, see `digest.plan.dump_plan`).
 A `BuildCache` can be kept in memory across builds (see `BuildCache.begin`).
 It is versioned, safe to delete, and never trusted blindly: a file that is
 corrupt, from another program version, or not signed with this machine's cache
@@ -684,6 +685,18 @@ class BuildCache:
             self._unsaved.discard(name)
         self._unsaved.update(name for name, _ in parts[done:])
         return done == len(parts)
+
+    def saved_plan(self, program: str) -> bytes | None:
+        """The plan the last build saved for this output folder with `save_plan`, if it was
+        made by ``program`` (a digest of the program's code); else None."""
+        saved = self._read(f"plan-{self.out_key}.pickle")
+        if isinstance(saved, tuple) and len(saved) == 2 and saved[0] == program and isinstance(saved[1], bytes):
+            return saved[1]
+        return None
+
+    def save_plan(self, program: str, data: bytes) -> None:
+        """Keep a plan (`digest.plan.dump_plan`) for the next build; an unwritable cache keeps none."""
+        self._put([(f"plan-{self.out_key}.pickle", (program, data))], True)
 
     @property
     def search_pending(self) -> bool:

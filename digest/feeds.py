@@ -119,6 +119,10 @@ class Entries:
         self._entries: dict[str, dict] = {}
         self._records: dict[str, dict] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the memos (entries and documents are made again on demand)."""
+        return {**self.__dict__, "_entries": {}, "_records": {}}
+
     def page_url(self, article: Article) -> str:
         return self.config.absolute(self.planner.paths[article.id])
 

@@ -8,13 +8,16 @@ Keys: a page's key is the digest of its ``struct`` (every input but article
 contents: settings, its path, titles, the ids it lists, pagination) and of the
 digests of the articles it shows (``deps``); its context is made only if the key
 changed since the last build. `replan` derives the next plan from the last one
-(kept in memory by a server) when only article contents changed: it re-keys just
-the pages whose ``deps`` name a changed article.
+(kept in memory by a server, or saved by the last command with `dump_plan` and read
+back with `load_plan`) when only article contents changed: it re-keys just the pages
+whose ``deps`` name a changed article.
 """
 
 from __future__ import annotations
 
+import io
 import math
+import pickle
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -158,13 +161,16 @@ def site_key(config: Config, site: Mapping[str, Any], drafts: bool) -> str:
     return input_key(toolchain(), repr(config), site, drafts)
 
 
-def shape(article: Article) -> tuple:
-    """What of an article decides the site's structure (which pages exist, what each lists
-    and in which order, titles of listings): everything but its words, pictures and note,
-    which pages reach only through the article's digest, and its slug (see `replan`)."""
-    return (article.id, article.source, article.is_published, article.quality, article.heat,
-            article.published, article.updated, article.web_url, article.provider,
-            article.topics, tuple((ref.web_url, ref.link) for ref in article.related))
+def shape(article: Article) -> str:
+    """Digest of what of an article decides the site's structure (which pages exist, what
+    each lists and in which order, titles of listings): everything but its words, pictures
+    and note, which pages reach only through the article's digest, and its slug (see
+    `replan`). Dates count as written (a new offset for the same instant counts too)."""
+    provider = article.provider
+    return input_key(article.id, article.source, article.is_published, article.quality, article.heat,
+                     article.published.isoformat(), article.updated.isoformat() if article.updated else None,
+                     article.web_url, (provider.key, provider.name, provider.domain) if provider else None,
+                     article.topics, tuple((ref.web_url, ref.link) for ref in article.related))
 
 
 class _Reuse:
@@ -179,6 +185,15 @@ class _Reuse:
         self.sitemap = sitemap
         """Positions (start, end) of the sitemap files and robots.txt among the pages."""
         self._showing: dict[str, set[int]] | None = None
+        self.former: dict[str, tuple] | None = None
+        """For a plan read back by `load_plan`: each article's `_facts` when it was saved (the
+        planner's tables then hold the articles as they are now); None for a plan in memory."""
+        self.drift = 0
+        """How many articles differ from the saved plan's (see `load_plan`)."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The docs are made again from the articles (cheaper than reading them back).
+        return {**self.__dict__, "_index": None, "_showing": None, "docs": None}
 
     def index(self, pages: list[PageSpec]) -> dict[str, int]:
         """Page position by output path (made on first use: only a server replans)."""
@@ -251,6 +266,10 @@ class _Planner:
         self.site_key = site_key(config, self.site, drafts)
         self.options = (config, drafts, search)
         """What the site key was made from (see `replan`)."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the cards, which are made again on demand (see `dump_plan`)."""
+        return {**self.__dict__, "cards": {}}
 
     # urls ---------------------------------------------------------------
     def url(self, path: str) -> str:
@@ -457,6 +476,10 @@ class _Planner:
             shows=(article.id,), lang=article.locale,
         )
 
+    def article_context(self, article_id: str) -> dict:
+        """The context of one article's page, planned again (a saved plan keeps only this)."""
+        return self.article_page(self.by_id[article_id]).build()
+
     def _article(self, article_id: str, curated: tuple[tuple[str | None, int], ...],
                  computed: tuple[str, ...]) -> dict:
         article = self.by_id[article_id]
@@ -658,6 +681,7 @@ def plan_site(
     search: bool = True,
     reusable: bool = True,
     parallel: bool = False,
+    keep_tail: bool | None = None,
 ) -> SitePlan:
     """Every page of the site for ``articles`` (already loaded and deduplicated).
 
@@ -668,10 +692,13 @@ def plan_site(
     Pages come with keys and context builders; no context is made here. With
     ``reusable`` the plan keeps what `replan` needs (the related documents, mostly).
     ``parallel`` lets the related lists use a second process (see `compute_related`).
+    ``keep_tail`` (default: ``reusable``) keeps the related lists' working structures for
+    the next plan in this process (see `compute_related`).
     """
     shown = sorted(select(articles, config, drafts), key=lambda a: a.id)
     docs = docs_for(shown)
-    related, new_state = compute_related(docs, config.related_count, related_state, keep_tail=reusable,
+    related, new_state = compute_related(docs, config.related_count, related_state,
+                                         keep_tail=reusable if keep_tail is None else keep_tail,
                                          parallel=parallel)
     planner = _Planner(shown, config, images or {}, related, drafts=drafts, search=search)
     editions = build_editions(shown, config)
@@ -704,6 +731,7 @@ def replan(
     drafts: bool = False,
     related_state: RelatedState | None = None,
     search: bool = True,
+    keep_tail: bool = True,
 ) -> SitePlan | None:
     """`plan_site`'s answer, derived from ``previous`` when only article contents changed.
 
@@ -715,7 +743,10 @@ def replan(
     the answer is None and the caller plans from scratch.
 
     ``previous`` is consumed: its planner is brought up to date in place (its pages'
-    builders read it), so it must not be used afterwards.
+    builders read it), so it must not be used afterwards. It may come from memory (the
+    last plan of this process) or from `load_plan`; then the changes are counted from
+    the articles as they were saved (`_Reuse.former`), so they add up until a new plan is
+    saved (`_Reuse.drift` counts them). ``keep_tail`` is as for `plan_site`.
     """
     reuse = previous.reuse
     if reuse is None:
@@ -729,17 +760,19 @@ def replan(
         return None
     changed = []
     moves: dict[str, str] = {}  # article id -> its new site path
+    former = reuse.former
     for new, old in zip(shown, planner.articles, strict=True):
-        if new is old:
+        if new is old and former is None:
             continue
         if new.id != old.id:
             return None
-        if new.content_hash and new.content_hash == old.content_hash and new.source == old.source:
+        content_hash, source, slug, old_shape = _facts(old) if former is None else former[old.id]
+        if new.content_hash and new.content_hash == content_hash and new.source == source:
             continue
-        if shape(new) != shape(old):
+        if shape(new) != old_shape:
             return None
         changed.append(new)
-        if new.slug != old.slug:
+        if new.slug != slug:
             moves[new.id] = planner.article_path(new)
     sitemap = None
     if moves:
@@ -757,9 +790,11 @@ def replan(
             return None  # the sitemap splits differently: positions would shift
     fresh = {a.id: doc for a, doc in zip(changed, docs_for(changed), strict=True)}
     docs = [fresh.get(doc.id, doc) for doc in reuse.docs]  # same order as planner.articles
-    related, new_state = compute_related(docs, config.related_count, related_state, keep_tail=True)
+    related, new_state = compute_related(docs, config.related_count, related_state, keep_tail=keep_tail)
     moved = [i for i, ids in related.items() if ids != planner.related.get(i)]
     reuse.docs = docs
+    reuse.drift = len(changed) if former is not None else 0
+    reuse.former = None  # the planner's tables now hold what they compare with
 
     # The site's structure is unchanged: bring the planner's tables up to date in place.
     for article_id, path in moves.items():
@@ -779,16 +814,21 @@ def replan(
     planner.related = related
 
     pages = list(previous.pages)
-    showing = reuse.showing(previous.pages)
+    # A plan in memory keeps its index of which pages show which article up to date; a
+    # saved one finds just the pages that show a changed article (a fresh page below has
+    # its right key already, whether it shows one or not) and keeps no index.
+    complete = former is None or reuse._showing is not None
+    showing = reuse.showing(previous.pages) if complete else _showing(previous.pages, {a.id for a in changed})
     if sitemap is not None:
         pages[reuse.sitemap[0]: reuse.sitemap[1]] = sitemap
     for article_id in dict.fromkeys([*(a.id for a in changed), *moved]):
         position = index[planner.paths[article_id] + "index.html"]
         old_spec, spec = pages[position], planner.article_page(planner.by_id[article_id])
-        for dep in old_spec.deps:
-            showing[dep].discard(position)
-        for dep in spec.deps:
-            showing[dep].add(position)
+        if complete:
+            for dep in old_spec.deps:
+                showing[dep].discard(position)
+            for dep in spec.deps:
+                showing[dep].add(position)
         pages[position] = spec
         if article_id in moves:
             check_paths([spec])
@@ -796,10 +836,97 @@ def replan(
         for position in showing.get(article.id, ()):
             spec = pages[position]
             pages[position] = replace(spec, key=planner.rekey(spec.struct, spec.deps))
-    reuse._showing = showing
+    reuse._showing = showing if complete else None
     return SitePlan(pages=pages, articles=planner.articles, topics=planner.topics,
                     editions=previous.editions, urls=dict(planner.paths) if moves else previous.urls,
                     related_state=new_state, reuse=reuse)
+
+
+def _showing(pages: Sequence[PageSpec], wanted: set[str]) -> dict[str, set[int]]:
+    """Positions of the pages whose ``deps`` include each article of ``wanted``."""
+    found: dict[str, set[int]] = defaultdict(set)
+    if wanted:
+        for n, spec in enumerate(pages):
+            if not wanted.isdisjoint(spec.deps):
+                for article_id in wanted.intersection(spec.deps):
+                    found[article_id].add(n)
+    return found
+
+
+def _facts(article: Article) -> tuple:
+    """What `replan` compares a changed article with: (content hash, source, slug, `shape`)."""
+    return (article.content_hash, article.source, article.slug, shape(article))
+
+
+def _article_ref(article_id: str) -> Article:
+    """Stands for an article in a saved plan; `_PlanUnpickler` resolves it (nothing else may)."""
+    raise BuildError(f"a saved plan refers to article {article_id!r} outside `load_plan`")
+
+
+class _PlanPickler(pickle.Pickler):
+    """Pickles a plan with each article as its id (`load_plan` is given the articles).
+
+    ``reducer_override`` sees only objects that are not plain data (strings, numbers,
+    lists, dicts and tuples are not offered to it), which is what makes it cheaper here
+    than ``persistent_id``, asked about every object.
+    """
+
+    def reducer_override(self, obj: Any) -> Any:
+        kind = type(obj)
+        if kind is Article:
+            return _article_ref, (obj.id,)
+        # An article page's builder (`_Planner.page`'s partial of ``_context``, whose lazy
+        # part is ``partial(_article, article_id, ...)``) is kept as the article's id: its
+        # title, excerpt and lists are planned again from the tables if it is rendered.
+        if kind is partial and getattr(obj.func, "__func__", None) is _Planner._context and obj.args[1] == "article":
+            planner, lazy = obj.func.__self__, obj.args[5]
+            return partial, (planner.article_context, lazy.args[0])
+        return NotImplemented
+
+
+class _PlanUnpickler(pickle.Unpickler):
+    def __init__(self, data: bytes, by_id: Mapping[str, Article]):
+        super().__init__(io.BytesIO(data))
+        self.by_id = by_id
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == __name__ and name == "_article_ref":
+            return self.by_id.__getitem__  # a KeyError (an article that is gone) fails the whole load
+        return super().find_class(module, name)
+
+
+def dump_plan(plan: SitePlan) -> bytes:
+    """``plan`` (made with ``reusable``) as bytes for `load_plan` in a later process.
+
+    Articles are kept by id, with the `_facts` of each as it is now; the planner's
+    memos (cards, digests, feed entries) are left out.
+    """
+    if plan.reuse is None:
+        raise ValueError("only a reusable plan can be saved")
+    planner = plan.reuse.planner
+    facts = {article.id: _facts(article) for article in planner.articles}
+    saved = (plan.pages, plan.editions, plan.urls, plan.reuse, facts)  # `_Reuse` leaves its docs out
+    buffer = io.BytesIO()
+    _PlanPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(saved)
+    return buffer.getvalue()
+
+
+def load_plan(data: bytes, articles: Sequence[Article]) -> SitePlan | None:
+    """The plan `dump_plan` saved, its articles replaced by those of ``articles`` with the same
+    ids, ready for `replan` (which works out what changed since); None when an article it
+    holds is gone (then the site's structure changed) or the data is not a saved plan."""
+    by_id = {article.id: article for article in articles}
+    try:
+        pages, editions, urls, reuse, facts = _PlanUnpickler(data, by_id).load()
+    except Exception:  # noqa: BLE001 - an unusable saved plan means planning from scratch
+        return None
+    if not isinstance(reuse, _Reuse) or not isinstance(facts, dict):
+        return None
+    reuse.former = facts
+    planner = reuse.planner
+    reuse.docs = docs_for(planner.articles)
+    return SitePlan(pages=pages, articles=planner.articles, topics=planner.topics, editions=editions,
+                    urls=urls, related_state=None, reuse=reuse)
 
 
 def _day_name(day: str) -> str:

@@ -215,3 +215,71 @@ def test_a_kept_cache_derives_the_plan_when_only_words_change(make_site):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert not build(site, jobs=1, cache=kept).replanned  # other listings: planned afresh
     assert not build(site, jobs=1).replanned  # a fresh cache has no plan to derive from
+
+
+def _clean_tree(site: Path, where: Path) -> dict[str, bytes]:
+    shutil.copytree(site, where, ignore=shutil.ignore_patterns("build", ".digest-cache"))
+    build(where, jobs=1)
+    return tree(where / "build")
+
+
+def test_a_new_process_derives_the_plan_from_the_saved_one(make_site, tmp_path):
+    rng = random.Random(11)
+    site = make_site({f"content/r{i}.md": new_record(rng, i) for i in range(14)} | {"digest.toml": "search = false\n"})
+    assert not build(site, jobs=1).replanned  # nothing saved yet: planned from scratch, then saved
+    assert list((site / ".digest-cache").glob("plan-*.pickle"))
+    path = site / "content" / "r4.md"
+
+    def edit(old: str, new: str) -> None:
+        path.write_text(path.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+
+    edit('excerpt: "', 'excerpt: "drone ')
+    words = build(site, jobs=1)  # a fresh cache object: the plan comes from the saved one
+    assert words.replanned and 0 < words.rendered < 40
+    assert tree(site / "build") == _clean_tree(site, tmp_path / "clean1")
+    edit('title: "', 'title: "Retitled ')
+    moved = build(site, jobs=1)  # the page moves; changes add up against the saved plan
+    assert moved.replanned and moved.removed == 1
+    assert tree(site / "build") == _clean_tree(site, tmp_path / "clean2")
+    edit('title: "Retitled ', 'title: "')  # back as saved: the page moves back
+    back = build(site, jobs=1)
+    assert back.replanned and back.removed == 1
+    assert tree(site / "build") == _clean_tree(site, tmp_path / "clean3")
+    (site / "content" / "r9.md").unlink()  # an article is gone: the site's structure changed
+    assert not build(site, jobs=1).replanned
+    assert tree(site / "build") == _clean_tree(site, tmp_path / "clean4")
+    again = build(site, jobs=1)
+    assert again.rendered == 0 and again.written == 0
+
+
+def test_an_unusable_saved_plan_means_planning_from_scratch(make_site, tmp_path):
+    rng = random.Random(12)
+    site = make_site({f"content/r{i}.md": new_record(rng, i) for i in range(6)} | {"digest.toml": "search = false\n"})
+    build(site, jobs=1)
+    (saved,) = (site / ".digest-cache").glob("plan-*.pickle")
+    saved.write_bytes(saved.read_bytes()[:-40] + b"\0" * 40)  # no longer signed as written
+    path = site / "content" / "r2.md"
+    path.write_text(path.read_text(encoding="utf-8").replace('excerpt: "', 'excerpt: "chip ', 1), encoding="utf-8")
+    result = build(site, jobs=1)
+    assert not result.replanned and not result.problems
+    assert tree(site / "build") == _clean_tree(site, tmp_path / "clean")
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**16),
+       actions=st.lists(st.sampled_from(["edit", "excerpt", "note", "template", "noop", "add", "redate"]),
+                        min_size=1, max_size=6))
+def test_commands_from_a_saved_plan_equal_clean_builds(tmp_path_factory, seed, actions):
+    """Every step is a new process's build (the plan read back from disk, as `digest build` does)."""
+    rng = random.Random(seed)
+    base = tmp_path_factory.mktemp("saved")
+    site = write_site(base / "site", {"digest.toml": 'title = "Site"\npage_size = 3\nsearch = false\n'})
+    (site / "content").mkdir()
+    counter = [0]
+    for _ in range(7):
+        apply(site, "add", rng, counter)
+    build(site, jobs=1)
+    for step, action in enumerate(actions):
+        apply(site, action, rng, counter)
+        build(site, jobs=1)
+        assert tree(site / "build") == _clean_tree(site, base / f"clean{step}"), f"after {actions[: step + 1]}"
