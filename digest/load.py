@@ -6,6 +6,7 @@ problems (path, line, field, message) and is skipped; everything else loads.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import html
 import os
@@ -789,7 +790,21 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
             articles.append(result.article)
     kept, dupes = deduplicate(articles)
     problems.extend(dupes)
-    return LoadResult(tuple(kept), tuple(problems), len(items))
+    return LoadResult(tuple(distinct_slugs(kept)), tuple(problems), len(items))
+
+
+def distinct_slugs(articles: list[Article]) -> list[Article]:
+    """``articles`` with a slug shared by two (same title, same 6 first id digits) made unique.
+
+    Such slugs take the whole id instead of its first six digits: rare by chance, easy
+    to craft, and otherwise two records planned at one path stopped the whole build.
+    """
+    count: dict[str, int] = {}
+    for article in articles:
+        count[article.slug] = count.get(article.slug, 0) + 1
+    if all(n == 1 for n in count.values()):
+        return articles
+    return [dataclasses.replace(a, slug=a.slug[:-6] + a.id) if count[a.slug] > 1 else a for a in articles]
 
 
 def parse_parallel(items: list[tuple[str, str]], jobs: int) -> list[FileResult]:

@@ -112,3 +112,18 @@ def test_deeply_nested_toml_is_a_config_problem_not_a_traceback():
         parse_config('title = "T"\nnested = ' + "[" * 5000 + "]" * 5000 + "\n")
     assert [str(p) for p in caught.value.problems] == [
         "digest.toml: invalid TOML: nested too deeply to read"]
+
+
+# --------------------------------------------------------------------------- slugs
+
+
+def test_two_records_whose_slugs_collide_both_build(make_site):
+    # Same title, and URLs whose ids share their first six hex digits (3708 and 7367).
+    from digest.load import load_content
+
+    files = {f"content/{n}.md": record("Same", webUrl=f"https://c.example.com/{x}") for n, x in (("a", 3708), ("b", 7367))}
+    site = make_site(files)
+    loaded = load_content(site, site / "content")
+    slugs = {a.source: a.slug for a in loaded.articles}
+    assert len(set(slugs.values())) == 2
+    assert all(slug == f"same-{a.id}" for a in loaded.articles for slug in [slugs[a.source]])
