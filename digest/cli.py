@@ -6,6 +6,7 @@ import argparse
 import gc
 import os
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -166,6 +167,22 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def interrupt_on_sigterm() -> None:
+    """Make SIGTERM (from `timeout`, a CI runner, systemd) unwind like Ctrl-C: staged files
+    are removed, child processes (Pagefind, workers) stopped, the output left as it was.
+    A forked worker that inherits the handler just dies, as SIGTERM intends."""
+    pid = os.getpid()
+
+    def handler(signum: int, frame: object) -> None:
+        if os.getpid() != pid:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
@@ -196,6 +213,7 @@ def run() -> None:
         # One build, then exit: re-enabling the cyclic collector after the build would
         # only make it walk the whole heap once (a second at 100,000 records).
         gc.disable()
+    interrupt_on_sigterm()
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -126,18 +126,23 @@ def _run(command: list[str], cancel: Callable[[], bool] | None) -> tuple[int | N
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + TIMEOUT
-        while True:
-            try:
-                process.wait(timeout=0.05)
-                break
-            except subprocess.TimeoutExpired:
-                late = time.monotonic() > deadline
-                if late or stop():
-                    process.kill()
-                    process.wait()
-                    if late:
-                        raise subprocess.TimeoutExpired(command, TIMEOUT) from None
-                    return None, ""
+        try:
+            while True:
+                try:
+                    process.wait(timeout=0.05)
+                    break
+                except subprocess.TimeoutExpired:
+                    late = time.monotonic() > deadline
+                    if late or stop():
+                        process.kill()
+                        process.wait()
+                        if late:
+                            raise subprocess.TimeoutExpired(command, TIMEOUT) from None
+                        return None, ""
+        except BaseException:  # Ctrl-C, SIGTERM (see `digest.cli`): no Pagefind left running
+            process.kill()
+            process.wait()
+            raise
         log.seek(0)
         return process.returncode, log.read().decode("utf-8", "replace")
 

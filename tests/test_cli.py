@@ -160,3 +160,23 @@ def test_site_without_content_builds_with_a_warning(make_site):
     assert (site / "build" / "index.html").is_file()
     assert not (site / "build" / "pagefind").exists()
     assert run("build", str(site), "--strict").returncode == 1
+
+
+def test_sigterm_unwinds_like_ctrl_c(tmp_path):
+    """`timeout` and CI runners send SIGTERM: the command cleans up as for Ctrl-C."""
+    import signal
+    import time
+
+    ready = tmp_path / "ready"
+    script = ("import time, pathlib\n"
+              "from digest.cli import interrupt_on_sigterm\n"
+              "interrupt_on_sigterm()\n"
+              f"pathlib.Path({str(ready)!r}).touch()\n"
+              "try:\n    time.sleep(30)\nexcept KeyboardInterrupt:\n    print('unwound')\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=20)
+    assert out == "unwound\n" and proc.returncode == 0

@@ -198,6 +198,29 @@ def test_cancel_stops_a_running_indexer_promptly():
     assert _run([sys.executable, "-c", "print('done')"], cancel=lambda: False) == (0, "done\n")
 
 
+def test_an_interrupted_build_leaves_no_indexer_running(tmp_path):
+    import os
+    import sys
+    import time
+
+    from digest.search import _run
+
+    pid_file = tmp_path / "pid"
+    child = f"import os, time, pathlib; pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid())); time.sleep(60)"
+
+    def interrupt() -> bool:
+        if pid_file.exists() and pid_file.read_text():
+            raise KeyboardInterrupt  # Ctrl-C or SIGTERM (see digest.cli) while Pagefind runs
+        return False
+
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        _run([sys.executable, "-c", child], cancel=interrupt)
+    assert time.monotonic() - start < 20
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)
+
+
 def test_a_kept_cache_derives_the_plan_when_only_words_change(make_site):
     rng = random.Random(5)
     site = make_site({f"content/r{i}.md": new_record(rng, i) for i in range(12)} | {"digest.toml": "search = false\n"})
