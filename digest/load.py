@@ -401,6 +401,16 @@ def _datetime(value: Any) -> datetime | None:
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
+    # Pages write these with isoformat() into <time datetime> and JSON-LD, where HTML allows
+    # no offset seconds and at most three fraction digits: whole seconds, and an offset
+    # that is not whole minutes (never real) becomes UTC, the same instant.
+    dt = dt.replace(microsecond=0)
+    offset = dt.utcoffset()
+    if offset is not None and (offset.seconds % 60 or offset.microseconds):
+        try:
+            dt = dt.astimezone(UTC)
+        except (OverflowError, ValueError):
+            return None
     try:
         if not 2 <= dt.astimezone(UTC).year <= 9998:  # a day of margin for any timezone
             return None

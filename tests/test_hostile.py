@@ -127,3 +127,22 @@ def test_two_records_whose_slugs_collide_both_build(make_site):
     slugs = {a.source: a.slug for a in loaded.articles}
     assert len(set(slugs.values())) == 2
     assert all(slug == f"same-{a.id}" for a in loaded.articles for slug in [slugs[a.source]])
+
+
+# --------------------------------------------------------------------------- dates
+
+# HTML's valid global date and time string (what <time datetime> must hold; JSON-LD too).
+HTML_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,3})?)?(Z|[+-]\d\d:\d\d)")
+
+
+@pytest.mark.parametrize(("given", "instant"), [
+    ('"2021-11-30T20:18:00+05:30:15"', "2021-11-30T14:47:45+00:00"),
+    ('"2021-11-30T20:18:00.1234567+05:30"', "2021-11-30T20:18:00+05:30"),
+    ("2021-11-30 20:18:00.5 -00:00", "2021-11-30T20:18:00+00:00"),
+])
+def test_odd_offsets_and_fractions_give_valid_html_datetimes(given, instant):
+    a, problems = article(record(when=given, updatedDateTime=given))
+    assert problems == []
+    for value in (a.published, a.updated):
+        assert HTML_DATETIME.fullmatch(value.isoformat()), value.isoformat()
+        assert value.isoformat() == instant
