@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -384,6 +384,9 @@ def split_front_matter(text: str) -> tuple[str, str, int] | None:
     return None
 
 
+_REAL_OFFSETS = (timedelta(hours=-12), timedelta(hours=14))
+
+
 def _datetime(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         dt = value
@@ -403,10 +406,11 @@ def _datetime(value: Any) -> datetime | None:
         dt = dt.replace(tzinfo=UTC)
     # Pages write these with isoformat() into <time datetime> and JSON-LD, where HTML allows
     # no offset seconds and at most three fraction digits: whole seconds, and an offset
-    # that is not whole minutes (never real) becomes UTC, the same instant.
+    # that is not whole minutes or outside -12:00..+14:00 (never real) becomes UTC, the same instant.
     dt = dt.replace(microsecond=0)
     offset = dt.utcoffset()
-    if offset is not None and (offset.seconds % 60 or offset.microseconds):
+    if offset is not None and (offset.seconds % 60 or offset.microseconds
+                               or not _REAL_OFFSETS[0] <= offset <= _REAL_OFFSETS[1]):
         try:
             dt = dt.astimezone(UTC)
         except (OverflowError, ValueError):

@@ -146,3 +146,9 @@ def test_odd_offsets_and_fractions_give_valid_html_datetimes(given, instant):
     for value in (a.published, a.updated):
         assert HTML_DATETIME.fullmatch(value.isoformat()), value.isoformat()
         assert value.isoformat() == instant
+
+
+def test_offsets_beyond_the_real_range_become_utc():
+    a, _ = article(record(when='"2024-01-01T00:00:00+23:59"'))
+    assert a.published.isoformat() == "2023-12-31T00:01:00+00:00"
+
