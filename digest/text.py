@@ -203,8 +203,9 @@ def _unwrap_dead_link(match: re.Match) -> str:
 
 
 def plain_text(value: str) -> str:
-    """Collapse whitespace of a plain-text field and drop the characters HTML and XML refuse.
+    """Collapse whitespace of a plain-text field, drop the characters HTML and XML refuse, NFC.
 
     (It is escaped at render time, never trusted.)
     """
-    return _SPACE.sub(" ", _UNPRINTABLE.sub("", value)).strip()
+    text = _SPACE.sub(" ", _UNPRINTABLE.sub("", value)).strip()
+    return text if text.isascii() else unicodedata.normalize("NFC", text)

@@ -152,3 +152,8 @@ def test_offsets_beyond_the_real_range_become_utc():
     a, _ = article(record(when='"2024-01-01T00:00:00+23:59"'))
     assert a.published.isoformat() == "2023-12-31T00:01:00+00:00"
 
+
+def test_text_fields_are_nfc_normalized():
+    # Decomposed accents (e + U+0301) in pages are a validator warning; NFC is the same text.
+    a, _ = article(record(title="Cafe\u0301 e\u0301\u0301", excerpt='"Re\u0301sume\u0301"'))
+    assert (a.title, a.excerpt) == ("Caf\u00e9 \u00e9\u0301", "R\u00e9sum\u00e9")
