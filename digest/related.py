@@ -21,10 +21,12 @@ import hashlib
 import heapq
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from itertools import chain
 
 from digest.background import split_map
 from digest.text import term_key
@@ -188,13 +190,24 @@ def compute_related(
         return {doc.id: state.results[i] for i, doc in enumerate(ordered)}, state
     if usable and tail is not None and len(old.own) - prefix < prefix:
         df, post_pos, post_w = _roll_back(tail[:3], old, prefix)
-    else:
-        for index in range(prefix):  # unchanged from the start: reuse without checks
-            for term in old.terms[index]:
-                df[term] = df.get(term, 0) + 1
+    else:  # unchanged from the start: reuse without checks
+        df = dict(Counter(chain.from_iterable(old.terms[:prefix])))
+        # Past the prefix, posting lists are read and extended only for the terms of the docs
+        # there (a vector's terms are among its doc's): when those are few and no tail is
+        # kept, the others are left out.
+        wanted: set[str] | None = None
+        if not keep_tail and len(ordered) - prefix < prefix:
+            wanted = set()
+            for index in range(prefix, len(ordered)):
+                if index < keep:
+                    wanted.update(old.terms[index])
+                if index >= keep or old.own[index] != state.own[index]:
+                    wanted.update(_bag(ordered[index]))
+        for index in range(prefix):
             for term, weight in old.vectors[index]:
-                post_pos.setdefault(term, []).append(index)
-                post_w.setdefault(term, []).append(weight)
+                if wanted is None or term in wanted:
+                    post_pos.setdefault(term, []).append(index)
+                    post_w.setdefault(term, []).append(weight)
     state.terms = old.terms[:prefix]
     state.vectors = old.vectors[:prefix]
     state.results = old.results[:prefix]

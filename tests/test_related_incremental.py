@@ -132,3 +132,28 @@ def test_patched_runs_equal_scratch_on_a_long_archive(seed, edits):
         text = {"e": old.text + " " + rng.choice(vocab), "r": " ".join(rng.sample(vocab, 4)), "t": old.text}[action]
         docs[i] = Doc(old.id, old.published, text, (rng.choice(TOPICS),) if action == "t" else old.topics)
         state = _run_against_scratch(docs, state)  # patches the tail
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), edits=st.lists(st.tuples(st.sampled_from("aet"), st.integers(0, 10_000)),
+                                                   min_size=1, max_size=5))
+def test_edits_among_the_newest_equal_scratch(seed, edits):
+    """Edits in the newer half build posting lists only for the terms read past the first
+    changed position (no tail kept): answers and state equal a fresh run's."""
+    docs = sorted(make_docs(seed, 400), key=lambda d: (d.published, d.id))
+    _, state = compute_related(docs, 5)
+    rng = random.Random(seed)
+    for action, value in edits:
+        i = len(docs) - 1 - value % 40
+        d = docs[i]
+        if action == "a":
+            docs.append(Doc(f"new{value}-{len(docs)}", docs[-1].published + timedelta(minutes=1 + value % 90),
+                            " ".join(rng.choice(VOCAB) for _ in range(6)), ("ai",)))
+        elif action == "e":
+            docs[i] = Doc(d.id, d.published, d.text + " " + rng.choice(VOCAB), d.topics)
+        else:  # a new title: words leave and arrive
+            docs[i] = Doc(d.id, d.published, " ".join(rng.choice(VOCAB) for _ in range(5)), d.topics)
+        incremental, state = compute_related(docs, 5, state)
+        scratch, fresh = compute_related(docs, 5)
+        assert incremental == scratch
+        assert (state.vectors, state.results, state.terms) == (fresh.vectors, fresh.results, fresh.terms)
