@@ -25,7 +25,7 @@ from digest.config import CONFIG_NAME, Config, load_config
 from digest.errors import BuildError, Problem
 from digest.images import ThumbnailCounts, build_images, check_images
 from digest.load import load_content
-from digest.plan import dump_plan, load_plan, plan_site, replan
+from digest.plan import SitePlan, dump_plan, load_plan, plan_site, replan
 from digest.render import make_environment, page_keys, render_all, template_memo, theme_dir
 from digest.search import BUNDLE, SearchIndex, index_site, pagefind_executable
 from digest.write import OutputRecord, commit, intact, record_of, stage, staging_dir, static_files
@@ -198,7 +198,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
 
     # A server keeps its plan in memory; a command saves it for the next command (pickled
     # in a child process while the pages render) when it made a new one.
-    saving = (Pending(dump_plan, (plan,))
+    saving = (Pending(_save_plan, (cache, plan))
               if kept is None and (not replanned or plan.reuse.drift > max(_DRIFT, len(plan.articles) // 50))
               else None)
     old_keys: dict[str, str] = cache.state.get("page_keys", {})
@@ -255,7 +255,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         cache.save(outputs, {"page_keys": new_keys, "related": plan.related_state,
                              "images": images.state, "templates": templates})
         if saving is not None:
-            cache.save_plan(_program(), saving.result())
+            saving.result()
     cache.memory["plan"] = plan
 
     with phase("search"):
@@ -286,6 +286,12 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
 _DRIFT = 64
 """A build saves its plan when it was made from scratch, or when more articles than this (or
 than 2% of them) changed since the saved one (each is derived again by every build)."""
+
+
+def _save_plan(cache: BuildCache, plan: SitePlan) -> bool:
+    """Pickle ``plan`` and write it to the cache (run in a child: nothing comes back)."""
+    cache.save_plan(_program(), dump_plan(plan))
+    return True
 
 
 @functools.cache

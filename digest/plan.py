@@ -192,8 +192,8 @@ class _Reuse:
         """How many articles differ from the saved plan's (see `load_plan`)."""
 
     def __getstate__(self) -> dict[str, Any]:
-        # The docs are made again from the articles (cheaper than reading them back).
-        return {**self.__dict__, "_index": None, "_showing": None, "docs": None}
+        # The docs go along, with their digests (`Doc.digest`): making them again costs more.
+        return {**self.__dict__, "_index": None, "_showing": None}
 
     def index(self, pages: list[PageSpec]) -> dict[str, int]:
         """Page position by output path (made on first use: only a server replans)."""
@@ -885,7 +885,7 @@ class _PlanPickler(pickle.Pickler):
 
 
 class _PlanUnpickler(pickle.Unpickler):
-    def __init__(self, data: bytes, by_id: Mapping[str, Article]):
+    def __init__(self, data: bytes | memoryview, by_id: Mapping[str, Article]):
         super().__init__(io.BytesIO(data))
         self.by_id = by_id
 
@@ -905,13 +905,13 @@ def dump_plan(plan: SitePlan) -> bytes:
         raise ValueError("only a reusable plan can be saved")
     planner = plan.reuse.planner
     facts = {article.id: _facts(article) for article in planner.articles}
-    saved = (plan.pages, plan.editions, plan.urls, plan.reuse, facts)  # `_Reuse` leaves its docs out
+    saved = (plan.pages, plan.editions, plan.urls, plan.reuse, facts)
     buffer = io.BytesIO()
     _PlanPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(saved)
     return buffer.getvalue()
 
 
-def load_plan(data: bytes, articles: Sequence[Article]) -> SitePlan | None:
+def load_plan(data: bytes | memoryview, articles: Sequence[Article]) -> SitePlan | None:
     """The plan `dump_plan` saved, its articles replaced by those of ``articles`` with the same
     ids, ready for `replan` (which works out what changed since); None when an article it
     holds is gone (then the site's structure changed) or the data is not a saved plan."""
@@ -924,7 +924,6 @@ def load_plan(data: bytes, articles: Sequence[Article]) -> SitePlan | None:
         return None
     reuse.former = facts
     planner = reuse.planner
-    reuse.docs = docs_for(planner.articles)
     return SitePlan(pages=pages, articles=planner.articles, topics=planner.topics, editions=editions,
                     urls=urls, related_state=None, reuse=reuse)
 

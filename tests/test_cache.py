@@ -528,3 +528,20 @@ def test_a_kept_cache_across_builds_matches_fresh_ones(tmp_path, monkeypatch):
         assert kept.outputs == fresh.outputs
         assert kept.state == fresh.state
         assert tree(site / "build") == clean_tree(site, tmp_path / f"clean{step}")
+
+
+def test_a_saved_plan_is_read_back_only_signed_and_by_the_same_program(tmp_path):
+    from digest.cache import read_signed, write_signed
+
+    cache = BuildCache(tmp_path, tmp_path / "build")
+    cache.save_plan("program-a", b"plan bytes")
+    assert bytes(cache.saved_plan("program-a")) == b"plan bytes"
+    assert cache.saved_plan("program-b") is None  # another version of digest made it
+    (saved,) = (tmp_path / ".digest-cache").glob("plan-*.pickle")
+    raw = bytearray(saved.read_bytes())
+    raw[-1] ^= 1
+    saved.write_bytes(bytes(raw))
+    assert cache.saved_plan("program-a") is None  # changed since it was signed
+    write_signed(tmp_path / "x", [b"ab", b"", b"cd"])
+    assert bytes(read_signed(tmp_path / "x")) == b"abcd"
+    assert read_signed(tmp_path / "missing") is None
