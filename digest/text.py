@@ -22,6 +22,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
 """Characters that are errors in HTML and XML text (controls, lone surrogates, noncharacters),
 tab and line breaks excepted: content text never needs them, so they are removed at load."""
+_ODD_TEXT = re.compile(f"[^\\S ]| {{2}}|{_UNPRINTABLE.pattern}")
+"""What `plain_text` changes: whitespace other than a single space, and `_UNPRINTABLE`."""
 _BLOCK_GAP = re.compile(r"(\n[ \t]*\n)")
 MAX_NOTE_MARKDOWN = 50_000
 """Notes longer than this (in characters) are shown as plain-text paragraphs, not Markdown:
@@ -207,5 +209,8 @@ def plain_text(value: str) -> str:
 
     (It is escaped at render time, never trusted.)
     """
-    text = _SPACE.sub(" ", _UNPRINTABLE.sub("", value)).strip()
+    if _ODD_TEXT.search(value) is None:  # the common case: both substitutions would change nothing
+        text = value.strip()
+    else:
+        text = _SPACE.sub(" ", _UNPRINTABLE.sub("", value)).strip()
     return text if text.isascii() else unicodedata.normalize("NFC", text)
