@@ -171,6 +171,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
 
     with phase("load"):
         loaded = load_content(site, site / "content", jobs, cache.records)
+        cache.save_records_early()  # written by a child while this process plans
 
     staging = staging_dir(out)
     shutil.rmtree(staging, ignore_errors=True)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from digest import toolchain
+from digest.background import Pending
 from digest.load import FileResult
 from digest.write import OutputRecord, intact
 
@@ -300,6 +301,11 @@ class RecordCache:
         when ``write`` is false) is tried again by the next save. Returns the
         shard files written or deleted.
         """
+        dirty, parts = self.shard_parts(write)
+        return self.saved(folder, dirty, write_parts(folder, parts, write))
+
+    def shard_parts(self, write: bool = True) -> tuple[list[int], list[tuple[str, dict | None]]]:
+        """The dirty shards and, for `write_parts`, their file names and contents (None: delete)."""
         dirty = sorted(self.dirty_shards())
         parts: dict[int, dict[str, tuple]] = {index: {} for index in dirty}
         if parts and write:
@@ -307,7 +313,10 @@ class RecordCache:
                 part = parts.get(self.shard(source))
                 if part is not None:
                     part[source] = entry
-        done = write_parts(folder, [(shard_name(index), parts[index] or None) for index in dirty], write)
+        return dirty, [(shard_name(index), parts[index] or None) for index in dirty]
+
+    def saved(self, folder: Path, dirty: list[int], done: int) -> list[Path]:
+        """After the first ``done`` of the ``dirty`` shards were written: the bookkeeping of `save`."""
         self._unsaved = set(dirty[done:])
         self.entries = self.used
         self.begin()
@@ -405,6 +414,8 @@ class BuildCache:
         self.memory: dict[str, Any] = {}
         """What a build leaves for the next build in this process only (never saved), such
         as the last plan for `digest.plan.replan`."""
+        self._early: tuple[list[int], Pending[int]] | None = None
+        """The dirty record shards and the child writing them (see `save_records_early`)."""
 
     def serves(self, site: Path, out: Path) -> bool:
         """True when this object is the cache of ``site`` building into ``out``."""
@@ -431,11 +442,40 @@ class BuildCache:
     def _out_shard(self, path: str) -> int:
         return _memo_shard(self._out_shards, path, OUTPUT_SHARDS)
 
+    def save_records_early(self) -> None:
+        """Start writing the changed record shards in a forked child, once the records are
+        loaded (they do not change after that), so that the parent goes on planning; `save`
+        waits for it. Without a child (see `digest.background`), `save` writes them."""
+        if self._records is None or not self._records.dirty or self._early is not None:
+            return
+        write = self._start_writing()
+        dirty, parts = self._records.shard_parts(write)
+        self._early = (dirty, Pending(write_parts, (self.dir, parts, write), fork=True))
+
+    def _start_writing(self) -> bool:
+        """Remove the last build's summary (the cache is about to change); False when the
+        cache folder cannot be written (a read-only site still builds, just not incrementally)."""
+        try:
+            (self.dir / f"summary-{self.out_key}.pickle").unlink(missing_ok=True)
+        except OSError:
+            return False
+        return True
+
+    def _settle_records(self) -> list[Path] | None:
+        """Wait for an early save of the records and do its bookkeeping; the shard files
+        written, or None when there was none."""
+        if self._early is None:
+            return None
+        (dirty, pending), self._early = self._early, None
+        return self._records.saved(self.dir, dirty, pending.result())  # type: ignore[union-attr]
+
     def begin(self) -> None:
         """Start a build with this object: reset the per-build bookkeeping of `records`
         (what was looked up, hits, dirty shards) and drop any part whose files were
         rewritten by someone else since (it is read again on first use).
         Not needed for a fresh object, harmless on one."""
+        for path in self._settle_records() or ():  # a build that failed after saving early
+            self._seen[path.name] = self._stat(path.name)
         if self._records is not None:
             if any(self._moved(shard_name(index)) for index in range(SHARDS)):
                 self._records = None
@@ -596,16 +636,13 @@ class BuildCache:
         saved, ready for the next build, even when the cache folder is unwritable
         (then nothing is written and nothing is raised).
         """
-        try:
-            (self.dir / f"summary-{self.out_key}.pickle").unlink(missing_ok=True)
-            write = True
-        except OSError:
-            write = False  # a read-only site still builds; it is just not incremental on disk
+        write = self._start_writing()
         if write:
             for old in (_OLD_RECORDS, self._old_outputs_name):  # format 4's and 5's single files
                 with contextlib.suppress(OSError):
                     (self.dir / old).unlink(missing_ok=True)
-        for path in self.records.save(self.dir, write):
+        written = self._settle_records()
+        for path in self.records.save(self.dir, write) if written is None else written:
             self._seen[path.name] = self._stat(path.name)
 
         if self._outputs is None:
