@@ -767,8 +767,8 @@ def replan(
         if new.id != old.id:
             return None
         content_hash, source, slug, old_shape = _facts(old) if former is None else former[old.id]
-        if new.content_hash and new.content_hash == content_hash and new.source == source:
-            continue
+        if new.content_hash and new.content_hash == content_hash and new.source == source and new.slug == slug:
+            continue  # (a record's slug can change with another's: see `digest.load.distinct_slugs`)
         if shape(new) != old_shape:
             return None
         changed.append(new)

@@ -306,3 +306,20 @@ def test_commands_from_a_saved_plan_equal_clean_builds(tmp_path_factory, seed, a
         apply(site, action, rng, counter)
         build(site, jobs=1)
         assert tree(site / "build") == _clean_tree(site, base / f"clean{step}"), f"after {actions[: step + 1]}"
+
+
+def test_a_retitle_that_makes_two_slugs_collide_moves_both_pages(make_site, tmp_path):
+    """Two records whose ids share their first six hex digits (see `load.distinct_slugs`): when
+    one takes the other's title, both slugs change, though only one record did."""
+    site = make_site({"content/a.md": record("Same", webUrl="https://c.example.com/3708"),
+                      "content/b.md": record("Other", webUrl="https://c.example.com/7367"),
+                      "digest.toml": "search = false\n"})
+    build(site, jobs=1)
+    path = site / "content" / "b.md"
+    path.write_text(path.read_text(encoding="utf-8").replace('title: "Other"', 'title: "Same"'), encoding="utf-8")
+    kept = BuildCache(site, site / "build")
+    build(site, jobs=1, cache=kept)  # from the saved plan
+    assert tree(site / "build") == _clean_tree(site, tmp_path / "clean1")
+    path.write_text(path.read_text(encoding="utf-8").replace('title: "Same"', 'title: "Other"'), encoding="utf-8")
+    build(site, jobs=1, cache=kept)  # from the plan in memory
+    assert tree(site / "build") == _clean_tree(site, tmp_path / "clean2")
