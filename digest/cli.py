@@ -170,17 +170,21 @@ def make_parser() -> argparse.ArgumentParser:
 def interrupt_on_sigterm() -> None:
     """Make SIGTERM (from `timeout`, a CI runner, systemd) unwind like Ctrl-C: staged files
     are removed, child processes (Pagefind, workers) stopped, the output left as it was.
-    A forked worker that inherits the handler just dies, as SIGTERM intends."""
-    pid = os.getpid()
+
+    Forked children (render and parse workers, background jobs) get the default action
+    back as they start: a pool ends its workers with SIGTERM and must not wait for a
+    Python handler (one such worker, blocked on its queue's lock, never died).
+    """
 
     def handler(signum: int, frame: object) -> None:
-        if os.getpid() != pid:
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-            return
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+    os.register_at_fork(after_in_child=_default_sigterm)
+
+
+def _default_sigterm() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -180,3 +180,16 @@ def test_sigterm_unwinds_like_ctrl_c(tmp_path):
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=20)
     assert out == "unwound\n" and proc.returncode == 0
+
+
+def test_forked_children_keep_the_default_sigterm(tmp_path):
+    """A pool ends its workers with SIGTERM: they die at once instead of running our handler."""
+    script = ("import os, signal, sys\n"
+              "from digest.cli import interrupt_on_sigterm\n"
+              "interrupt_on_sigterm()\n"
+              "pid = os.fork()\n"
+              "if pid == 0:\n"
+              "    os._exit(0 if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL else 1)\n"
+              "_, status = os.waitpid(pid, 0)\n"
+              "sys.exit(os.waitstatus_to_exitcode(status))\n")
+    assert subprocess.run([sys.executable, "-c", script]).returncode == 0
