@@ -188,7 +188,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         in_memory = previous_plan is not None
         if previous_plan is None:
             saved = cache.saved_plan(_program())
-            previous_plan = load_plan(saved, loaded.articles) if saved else None
+            previous_plan = load_plan(saved, loaded.articles, config, drafts) if saved else None
         options = dict(images=images.mapping, drafts=drafts, related_state=cache.state.get("related"),
                        search=pagefind is not None)
         plan = (replan(previous_plan, loaded.articles, config, **options, keep_tail=kept is not None)
@@ -199,7 +199,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
 
     # A server keeps its plan in memory; a command saves it for the next command (pickled
     # in a child process while the pages render) when it made a new one.
-    saving = (Pending(_save_plan, (cache, plan))
+    saving = (Pending(_save_plan, (cache, plan, os.getpid()))
               if kept is None and (not replanned or plan.reuse.drift > max(_DRIFT, len(plan.articles) // 50))
               else None)
     old_keys: dict[str, str] = cache.state.get("page_keys", {})
@@ -289,8 +289,14 @@ _DRIFT = 64
 than 2% of them) changed since the saved one (each is derived again by every build)."""
 
 
-def _save_plan(cache: BuildCache, plan: SitePlan) -> bool:
-    """Pickle ``plan`` and write it to the cache (run in a child: nothing comes back)."""
+def _save_plan(cache: BuildCache, plan: SitePlan, parent: int) -> bool:
+    """Pickle ``plan`` and write it to the cache (run in a child: nothing comes back).
+
+    The child yields to the render workers (``nice``): on two busy cores it mostly runs
+    in the gaps they leave (writing, the cache) instead of slowing them down.
+    """
+    if os.getpid() != parent:
+        os.nice(10)
     cache.save_plan(_program(), dump_plan(plan))
     return True
 

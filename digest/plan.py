@@ -15,6 +15,7 @@ whose ``deps`` name a changed article.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import pickle
@@ -907,17 +908,28 @@ def dump_plan(plan: SitePlan) -> bytes:
     facts = {article.id: _facts(article) for article in planner.articles}
     saved = (plan.pages, plan.editions, plan.urls, plan.reuse, facts)
     buffer = io.BytesIO()
+    buffer.write(_shown_key([a.id for a in planner.articles]))
     _PlanPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(saved)
     return buffer.getvalue()
 
 
-def load_plan(data: bytes | memoryview, articles: Sequence[Article]) -> SitePlan | None:
+def _shown_key(ids: Iterable[str]) -> bytes:
+    """32 bytes naming the sorted ids of the articles shown (the head of a saved plan)."""
+    return hashlib.blake2b("\0".join(ids).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest().encode()
+
+
+def load_plan(data: bytes | memoryview, articles: Sequence[Article], config: Config,
+              drafts: bool = False) -> SitePlan | None:
     """The plan `dump_plan` saved, its articles replaced by those of ``articles`` with the same
-    ids, ready for `replan` (which works out what changed since); None when an article it
-    holds is gone (then the site's structure changed) or the data is not a saved plan."""
-    by_id = {article.id: article for article in articles}
+    ids, ready for `replan` (which works out what changed since); None when the site does not
+    show the same articles now (its structure changed: nothing is unpickled then) or the data
+    is not a saved plan."""
+    shown = sorted(select(articles, config, drafts), key=lambda a: a.id)
+    if bytes(data[:32]) != _shown_key([a.id for a in shown]):
+        return None
+    by_id = {article.id: article for article in shown}
     try:
-        pages, editions, urls, reuse, facts = _PlanUnpickler(data, by_id).load()
+        pages, editions, urls, reuse, facts = _PlanUnpickler(data[32:], by_id).load()
     except Exception:  # noqa: BLE001 - an unusable saved plan means planning from scratch
         return None
     if not isinstance(reuse, _Reuse) or not isinstance(facts, dict):
