@@ -25,7 +25,7 @@ from digest.config import CONFIG_NAME, Config, load_config
 from digest.errors import BuildError, Problem
 from digest.images import ThumbnailCounts, build_images, check_images
 from digest.load import load_content
-from digest.plan import SitePlan, dump_plan, load_plan, plan_site, replan
+from digest.plan import SitePlan, dump_plan, load_plan, plan_site, replan, select, shown_key
 from digest.render import make_environment, page_keys, render_all, template_memo, theme_dir
 from digest.search import BUNDLE, SearchIndex, index_site, pagefind_executable
 from digest.write import OutputRecord, commit, intact, record_of, stage, staging_dir, static_files
@@ -187,8 +187,8 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         previous_plan = cache.memory.pop("plan", None)
         in_memory = previous_plan is not None
         if previous_plan is None:
-            saved = cache.saved_plan(_program())
-            previous_plan = load_plan(saved, loaded.articles, config, drafts) if saved else None
+            saved = cache.saved_plan(_program(), shown_key(select(loaded.articles, config, drafts)))
+            previous_plan = load_plan(saved, loaded.articles) if saved else None
         options = dict(images=images.mapping, drafts=drafts, related_state=cache.state.get("related"),
                        search=pagefind is not None)
         plan = (replan(previous_plan, loaded.articles, config, **options, keep_tail=kept is not None)
@@ -297,7 +297,7 @@ def _save_plan(cache: BuildCache, plan: SitePlan, parent: int) -> bool:
     """
     if os.getpid() != parent:
         os.nice(10)
-    cache.save_plan(_program(), dump_plan(plan))
+    cache.save_plan(_program(), shown_key(plan.articles), dump_plan(plan))
     return True
 
 

@@ -124,20 +124,23 @@ def write_signed(path: Path, parts: list[bytes]) -> None:
         raise
 
 
-def read_signed(path: Path) -> memoryview | None:
+def read_signed(path: Path, head: bytes = b"") -> memoryview | None:
     """What `write_signed` wrote to ``path`` (the parts as one view), if it is signed with this
-    machine's key and stamped with this program's version; else None."""
+    machine's key and stamped with this program's version; else None. When its first part
+    does not start with ``head``, the rest of the file is not even read."""
     key = _key()
     if not key:
         return None
+    stamp = _stamp()
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            start = handle.read(32 + len(stamp) + len(head))
+            if start[32: 32 + len(stamp)] != stamp or start[32 + len(stamp):] != head:
+                return None
+            raw = start + handle.read()
     except OSError:
         return None
-    stamp = _stamp()
     view = memoryview(raw)
-    if len(raw) < 32 + len(stamp) or view[32: 32 + len(stamp)] != stamp:
-        return None
     if not hmac.compare_digest(view[:32], hmac.new(key, view[32:], hashlib.sha256).digest()):
         return None
     return view[32 + len(stamp):]
@@ -764,20 +767,19 @@ class BuildCache:
         self._unsaved.update(name for name, _ in parts[done:])
         return done == len(parts)
 
-    def saved_plan(self, program: str) -> memoryview | None:
+    def saved_plan(self, program: str, shown: str) -> memoryview | None:
         """The plan the last build saved for this output folder with `save_plan`, if it was
-        made by ``program`` (a digest of the program's code); else None."""
-        saved = read_signed(self.dir / f"plan-{self.out_key}.pickle")
-        head = f"{program}\n".encode()
-        if saved is None or saved[: len(head)] != head:
-            return None
-        return saved[len(head):]
+        made by ``program`` (a digest of the program's code) for the articles ``shown`` (see
+        `digest.plan.shown_key`); else None, read no further than that."""
+        head = f"{program}\n{shown}\n".encode()
+        saved = read_signed(self.dir / f"plan-{self.out_key}.pickle", head)
+        return None if saved is None else saved[len(head):]
 
-    def save_plan(self, program: str, data: bytes) -> None:
+    def save_plan(self, program: str, shown: str, data: bytes) -> None:
         """Keep a plan (`digest.plan.dump_plan`) for the next build; an unwritable cache keeps
         none. (Tens of megabytes at 10,000 records: it is written as it is, without copies.)"""
         with contextlib.suppress(OSError):
-            write_signed(self.dir / f"plan-{self.out_key}.pickle", [f"{program}\n".encode(), data])
+            write_signed(self.dir / f"plan-{self.out_key}.pickle", [f"{program}\n{shown}\n".encode(), data])
 
     @property
     def search_pending(self) -> bool:

@@ -33,7 +33,7 @@ from digest.errors import BuildError
 from digest.feeds import Entries, plan_feeds, plan_sitemap, sitemap_entries, sitemap_loc
 from digest.meta import page_meta
 from digest.model import Article, Edition, PageSpec, Provider, Topic, input_key
-from digest.related import Doc, RelatedState, compute_related, docs_for, pick
+from digest.related import Doc, RelatedState, compute_related, doc_text, docs_for, pick
 from digest.search import search_page
 from digest.text import short_hash, slugify, term_key, url_identity
 
@@ -864,6 +864,11 @@ def _article_ref(article_id: str) -> Article:
     raise BuildError(f"a saved plan refers to article {article_id!r} outside `load_plan`")
 
 
+def _doc_ref(article_id: str, topics: tuple[str, ...], digest: bytes) -> Doc:
+    """Stands for an article's related-articles doc in a saved plan (see `_article_ref`)."""
+    raise BuildError(f"a saved plan refers to the doc of {article_id!r} outside `load_plan`")
+
+
 class _PlanPickler(pickle.Pickler):
     """Pickles a plan with each article as its id (`load_plan` is given the articles).
 
@@ -876,6 +881,8 @@ class _PlanPickler(pickle.Pickler):
         kind = type(obj)
         if kind is Article:
             return _article_ref, (obj.id,)
+        if kind is Doc:  # its text is its article's, as it was when saved (see `_PlanUnpickler._doc`)
+            return _doc_ref, (obj.id, obj.topics, obj.digest)
         # An article page's builder (`_Planner.page`'s partial of ``_context``, whose lazy
         # part is ``partial(_article, article_id, ...)``) is kept as the article's id: its
         # title, excerpt and lists are planned again from the tables if it is rendered.
@@ -893,7 +900,15 @@ class _PlanUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if module == __name__ and name == "_article_ref":
             return self.by_id.__getitem__  # a KeyError (an article that is gone) fails the whole load
+        if module == __name__ and name == "_doc_ref":
+            return self._doc
         return super().find_class(module, name)
+
+    def _doc(self, article_id: str, topics: tuple[str, ...], digest: bytes) -> Doc:
+        """The doc saved with ``digest``, its words taken from the article as it is now: the
+        same words unless the article changed since, and then `replan` makes a fresh doc."""
+        article = self.by_id[article_id]
+        return Doc.restored(article.id, article.published, doc_text(article), topics, digest)
 
 
 def dump_plan(plan: SitePlan) -> bytes:
@@ -908,28 +923,25 @@ def dump_plan(plan: SitePlan) -> bytes:
     facts = {article.id: _facts(article) for article in planner.articles}
     saved = (plan.pages, plan.editions, plan.urls, plan.reuse, facts)
     buffer = io.BytesIO()
-    buffer.write(_shown_key([a.id for a in planner.articles]))
     _PlanPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(saved)
     return buffer.getvalue()
 
 
-def _shown_key(ids: Iterable[str]) -> bytes:
-    """32 bytes naming the sorted ids of the articles shown (the head of a saved plan)."""
-    return hashlib.blake2b("\0".join(ids).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest().encode()
+def shown_key(shown: Iterable[Article]) -> str:
+    """A digest of the ids of the articles a site shows (`select`): a plan saved for other
+    ones is of no use (its structure differs), so it is not even read (see `load_plan`)."""
+    ids = sorted(a.id for a in shown)
+    return hashlib.blake2b("\0".join(ids).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def load_plan(data: bytes | memoryview, articles: Sequence[Article], config: Config,
-              drafts: bool = False) -> SitePlan | None:
+def load_plan(data: bytes | memoryview, articles: Sequence[Article]) -> SitePlan | None:
     """The plan `dump_plan` saved, its articles replaced by those of ``articles`` with the same
-    ids, ready for `replan` (which works out what changed since); None when the site does not
-    show the same articles now (its structure changed: nothing is unpickled then) or the data
-    is not a saved plan."""
-    shown = sorted(select(articles, config, drafts), key=lambda a: a.id)
-    if bytes(data[:32]) != _shown_key([a.id for a in shown]):
-        return None
-    by_id = {article.id: article for article in shown}
+    ids, ready for `replan` (which works out what changed since); None when an article it
+    holds is gone or the data is not a saved plan. (Callers save and look plans up by
+    `shown_key`, so a plan for other articles is not read at all.)"""
+    by_id = {article.id: article for article in articles}
     try:
-        pages, editions, urls, reuse, facts = _PlanUnpickler(data[32:], by_id).load()
+        pages, editions, urls, reuse, facts = _PlanUnpickler(data, by_id).load()
     except Exception:  # noqa: BLE001 - an unusable saved plan means planning from scratch
         return None
     if not isinstance(reuse, _Reuse) or not isinstance(facts, dict):

@@ -73,6 +73,15 @@ class Doc:
     def __post_init__(self) -> None:
         object.__setattr__(self, "digest", _hash(self))
 
+    @classmethod
+    def restored(cls, id: str, published: datetime, text: str, topics: tuple[str, ...], digest: bytes) -> Doc:
+        """A doc whose `digest` is known (read back with a saved plan): not hashed again."""
+        doc = object.__new__(cls)
+        for name, value in (("id", id), ("published", published), ("text", text), ("topics", topics),
+                            ("digest", digest)):
+            object.__setattr__(doc, name, value)
+        return doc
+
 
 @dataclass
 class RelatedState:
@@ -437,10 +446,12 @@ def _roll_back(tail: tuple, old: RelatedState, prefix: int) -> tuple[dict, dict,
 
 def docs_for(articles: Iterable, topic_key=term_key) -> list[Doc]:
     """`Doc`s for `digest.model.Article`s."""
-    return [
-        Doc(a.id, a.published, f"{a.title} {a.excerpt}", tuple(topic_key(t) for t in a.topics))
-        for a in articles
-    ]
+    return [Doc(a.id, a.published, doc_text(a), tuple(topic_key(t) for t in a.topics)) for a in articles]
+
+
+def doc_text(article) -> str:
+    """The words of an article that relate it to others: its title and excerpt."""
+    return f"{article.title} {article.excerpt}"
 
 
 def pick(candidates: Sequence[str], banned: set[str], count: int) -> list[str]:

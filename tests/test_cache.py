@@ -534,14 +534,15 @@ def test_a_saved_plan_is_read_back_only_signed_and_by_the_same_program(tmp_path)
     from digest.cache import read_signed, write_signed
 
     cache = BuildCache(tmp_path, tmp_path / "build")
-    cache.save_plan("program-a", b"plan bytes")
-    assert bytes(cache.saved_plan("program-a")) == b"plan bytes"
-    assert cache.saved_plan("program-b") is None  # another version of digest made it
+    cache.save_plan("program-a", "shown-1", b"plan bytes")
+    assert bytes(cache.saved_plan("program-a", "shown-1")) == b"plan bytes"
+    assert cache.saved_plan("program-b", "shown-1") is None  # another version of digest made it
+    assert cache.saved_plan("program-a", "shown-2") is None  # for other articles
     (saved,) = (tmp_path / ".digest-cache").glob("plan-*.pickle")
     raw = bytearray(saved.read_bytes())
     raw[-1] ^= 1
     saved.write_bytes(bytes(raw))
-    assert cache.saved_plan("program-a") is None  # changed since it was signed
+    assert cache.saved_plan("program-a", "shown-1") is None  # changed since it was signed
     write_signed(tmp_path / "x", [b"ab", b"", b"cd"])
     assert bytes(read_signed(tmp_path / "x")) == b"abcd"
     assert read_signed(tmp_path / "missing") is None

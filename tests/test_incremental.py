@@ -323,3 +323,19 @@ def test_a_retitle_that_makes_two_slugs_collide_moves_both_pages(make_site, tmp_
     path.write_text(path.read_text(encoding="utf-8").replace('title: "Same"', 'title: "Other"'), encoding="utf-8")
     build(site, jobs=1, cache=kept)  # from the plan in memory
     assert tree(site / "build") == _clean_tree(site, tmp_path / "clean2")
+
+
+def test_a_drafts_build_derives_its_plan_too(make_site, tmp_path):
+    rng = random.Random(13)
+    files = {f"content/r{i}.md": new_record(rng, i) for i in range(8)}
+    files["content/r0.md"] = files["content/r0.md"].replace("---\n", "---\npublished: false\n", 1)
+    site = make_site(files | {"digest.toml": "search = false\n"})
+    build(site, jobs=1, drafts=True)
+    path = site / "content" / "r0.md"  # the draft itself
+    path.write_text(path.read_text(encoding="utf-8").replace('excerpt: "', 'excerpt: "model ', 1), encoding="utf-8")
+    again = build(site, jobs=1, drafts=True)
+    assert again.replanned and again.rendered > 0
+    clean = tmp_path / "clean"
+    shutil.copytree(site, clean, ignore=shutil.ignore_patterns("build", ".digest-cache"))
+    build(clean, jobs=1, drafts=True)
+    assert tree(site / "build") == tree(clean / "build")
