@@ -119,20 +119,30 @@ def test_incremental_build_equals_clean_build(tmp_path_factory, seed, actions):
     """Each step builds with the cache kept in memory (as serve does) or read from disk."""
     rng = random.Random(seed)
     base = tmp_path_factory.mktemp("inc")
-    site = write_site(base / "site", {"digest.toml": 'title = "Site"\npage_size = 3\nsearch = false\n'})
-    (site / "content").mkdir()
-    counter = [0]
-    for _ in range(6):
-        apply(site, "add", rng, counter)
+    site, counter = _random_site(base, rng, 6)
     kept = BuildCache(site, site / "build")
     build(site, jobs=1, cache=kept)
     for step, action in enumerate(actions):
         apply(site, action, rng, counter)
         build(site, jobs=1, cache=kept if rng.random() < 0.5 else None)
-        clean = base / f"clean{step}"
-        shutil.copytree(site, clean, ignore=shutil.ignore_patterns("build", ".digest-cache"))
-        build(clean, jobs=1)
-        assert tree(site / "build") == tree(clean / "build"), f"after {actions[: step + 1]}"
+        assert tree(site / "build") == _clean_tree(site, base / f"clean{step}"), f"after {actions[: step + 1]}"
+
+
+def _random_site(base: Path, rng: random.Random, records: int) -> tuple[Path, list[int]]:
+    """A site of ``records`` random records in ``base/site``, and the counter `apply` goes on with."""
+    site = write_site(base / "site", {"digest.toml": 'title = "Site"\npage_size = 3\nsearch = false\n'})
+    (site / "content").mkdir()
+    counter = [0]
+    for _ in range(records):
+        apply(site, "add", rng, counter)
+    return site, counter
+
+
+def _clean_tree(site: Path, where: Path) -> dict[str, bytes]:
+    """The output of a clean build of a copy of ``site`` (made in ``where``)."""
+    shutil.copytree(site, where, ignore=shutil.ignore_patterns("build", ".digest-cache"))
+    build(where, jobs=1)
+    return tree(where / "build")
 
 
 def test_second_build_renders_and_writes_nothing(make_site):
@@ -240,12 +250,6 @@ def test_a_kept_cache_derives_the_plan_when_only_words_change(make_site):
     assert not build(site, jobs=1).replanned  # a fresh cache has no plan to derive from
 
 
-def _clean_tree(site: Path, where: Path) -> dict[str, bytes]:
-    shutil.copytree(site, where, ignore=shutil.ignore_patterns("build", ".digest-cache"))
-    build(where, jobs=1)
-    return tree(where / "build")
-
-
 def test_a_new_process_derives_the_plan_from_the_saved_one(make_site, tmp_path):
     rng = random.Random(11)
     site = make_site({f"content/r{i}.md": new_record(rng, i) for i in range(14)} | {"digest.toml": "search = false\n"})
@@ -296,11 +300,7 @@ def test_commands_from_a_saved_plan_equal_clean_builds(tmp_path_factory, seed, a
     """Every step is a new process's build (the plan read back from disk, as `digest build` does)."""
     rng = random.Random(seed)
     base = tmp_path_factory.mktemp("saved")
-    site = write_site(base / "site", {"digest.toml": 'title = "Site"\npage_size = 3\nsearch = false\n'})
-    (site / "content").mkdir()
-    counter = [0]
-    for _ in range(7):
-        apply(site, "add", rng, counter)
+    site, counter = _random_site(base, rng, 7)
     build(site, jobs=1)
     for step, action in enumerate(actions):
         apply(site, action, rng, counter)
