@@ -188,7 +188,10 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         in_memory = previous_plan is not None
         if previous_plan is None:
             saved = cache.saved_plan(_program(), shown_key(select(loaded.articles, config, drafts)))
-            previous_plan = load_plan(saved, loaded.articles) if saved else None
+            if saved is not None:
+                data, start = saved
+                previous_plan = load_plan(data, loaded.articles, start)
+                del data, saved  # the file's bytes (128 MB at 100k records) are not needed any more
         options = dict(images=images.mapping, drafts=drafts, related_state=cache.state.get("related"),
                        search=pagefind is not None)
         plan = (replan(previous_plan, loaded.articles, config, **options, keep_tail=kept is not None)
@@ -303,11 +306,9 @@ def _save_plan(cache: BuildCache, plan: SitePlan, parent: int) -> bool:
 
 @functools.cache
 def _program() -> str:
-    """Digest of this program's code and libraries: a saved plan is only used by the same."""
-    digest = hashlib.blake2b(toolchain().encode(), digest_size=16)
-    for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    """Digest of this program's code and libraries (`digest.toolchain`): a saved plan is only
+    used by the same."""
+    return hashlib.blake2b(toolchain().encode(), digest_size=16).hexdigest()
 
 
 def _search_intact(out: Path, config: Config, last: str) -> bool:

@@ -124,10 +124,11 @@ def write_signed(path: Path, parts: list[bytes]) -> None:
         raise
 
 
-def read_signed(path: Path, head: bytes = b"") -> memoryview | None:
-    """What `write_signed` wrote to ``path`` (the parts as one view), if it is signed with this
-    machine's key and stamped with this program's version; else None. When its first part
-    does not start with ``head``, the rest of the file is not even read."""
+def read_signed(path: Path, head: bytes = b"") -> tuple[bytes, int] | None:
+    """What `write_signed` wrote to ``path``: the file's bytes and where the parts start in
+    them (no copy is made), if it is signed with this machine's key and stamped with this
+    program's version; else None. When its first part does not start with ``head``, the
+    rest of the file is not even read."""
     key = _key()
     if not key:
         return None
@@ -143,7 +144,7 @@ def read_signed(path: Path, head: bytes = b"") -> memoryview | None:
     view = memoryview(raw)
     if not hmac.compare_digest(view[:32], hmac.new(key, view[32:], hashlib.sha256).digest()):
         return None
-    return view[32 + len(stamp):]
+    return raw, 32 + len(stamp)
 
 
 def write_parts(folder: Path, parts: list[tuple[str, Any]], write: bool = True) -> int:
@@ -767,13 +768,14 @@ class BuildCache:
         self._unsaved.update(name for name, _ in parts[done:])
         return done == len(parts)
 
-    def saved_plan(self, program: str, shown: str) -> memoryview | None:
-        """The plan the last build saved for this output folder with `save_plan`, if it was
-        made by ``program`` (a digest of the program's code) for the articles ``shown`` (see
-        `digest.plan.shown_key`); else None, read no further than that."""
+    def saved_plan(self, program: str, shown: str) -> tuple[bytes, int] | None:
+        """The plan the last build saved for this output folder with `save_plan` (the file's
+        bytes and where the plan starts in them), if it was made by ``program`` (a digest of
+        the program's code) for the articles ``shown`` (see `digest.plan.shown_key`); else
+        None, read no further than that."""
         head = f"{program}\n{shown}\n".encode()
         saved = read_signed(self.dir / f"plan-{self.out_key}.pickle", head)
-        return None if saved is None else saved[len(head):]
+        return None if saved is None else (saved[0], saved[1] + len(head))
 
     def save_plan(self, program: str, shown: str, data: bytes) -> None:
         """Keep a plan (`digest.plan.dump_plan`) for the next build; an unwritable cache keeps

@@ -893,8 +893,10 @@ class _PlanPickler(pickle.Pickler):
 
 
 class _PlanUnpickler(pickle.Unpickler):
-    def __init__(self, data: bytes | memoryview, by_id: Mapping[str, Article]):
-        super().__init__(io.BytesIO(data))
+    def __init__(self, data: bytes, start: int, by_id: Mapping[str, Article]):
+        stream = io.BytesIO(data)  # shares ``data`` (bytes are not copied by BytesIO)
+        stream.seek(start)
+        super().__init__(stream)
         self.by_id = by_id
 
     def find_class(self, module: str, name: str) -> Any:
@@ -934,14 +936,14 @@ def shown_key(shown: Iterable[Article]) -> str:
     return hashlib.blake2b("\0".join(ids).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def load_plan(data: bytes | memoryview, articles: Sequence[Article]) -> SitePlan | None:
-    """The plan `dump_plan` saved, its articles replaced by those of ``articles`` with the same
-    ids, ready for `replan` (which works out what changed since); None when an article it
-    holds is gone or the data is not a saved plan. (Callers save and look plans up by
-    `shown_key`, so a plan for other articles is not read at all.)"""
+def load_plan(data: bytes, articles: Sequence[Article], start: int = 0) -> SitePlan | None:
+    """The plan `dump_plan` saved (in ``data`` from ``start``), its articles replaced by those
+    of ``articles`` with the same ids, ready for `replan` (which works out what changed
+    since); None when an article it holds is gone or the data is not a saved plan. (Callers
+    save and look plans up by `shown_key`, so a plan for other articles is not read at all.)"""
     by_id = {article.id: article for article in articles}
     try:
-        pages, editions, urls, reuse, facts = _PlanUnpickler(data, by_id).load()
+        pages, editions, urls, reuse, facts = _PlanUnpickler(data, start, by_id).load()
     except Exception:  # noqa: BLE001 - an unusable saved plan means planning from scratch
         return None
     if not isinstance(reuse, _Reuse) or not isinstance(facts, dict):
