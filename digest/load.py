@@ -494,18 +494,47 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
     )
 
 
+_SECURED_WORD = re.compile(rb"(?i)secured")
+"""Whether a record may hold a ``secured`` key at all (most have none: `_secrets` is skipped)."""
+
+
 def _dropped(key: Any) -> bool:
     """True for ``secured`` in any case or spacing (a scraper's ``Secured`` is the same secret)."""
     return isinstance(key, str) and key.strip().casefold() in _DROPPED
 
 
-def _drop_secured(value: Any) -> Any:
-    """``value`` without any ``secured`` key at any depth (extra fields reach templates and JSON)."""
+def _drop_secured(value: Any, secrets: frozenset[str] = frozenset(), field: tuple = (),
+                  report: _RecordProblems | None = None) -> Any:
+    """``value`` without any ``secured`` key at any depth (extra fields reach templates and JSON),
+    and without any string among ``secrets`` (a copy of the secret, e.g. a YAML alias of it:
+    reported on ``report`` as at ``field``)."""
     if isinstance(value, dict):
-        return {k: _drop_secured(v) for k, v in value.items() if not _dropped(k)}
+        return {k: _drop_secured(v, secrets, (*field, k), report) for k, v in value.items()
+                if not _dropped(k) and not (isinstance(v, str) and v in secrets and _leak(report, (*field, k)))}
     if isinstance(value, list):
-        return [_drop_secured(v) for v in value]
+        return [_drop_secured(v, secrets, (*field, n), report) for n, v in enumerate(value)
+                if not (isinstance(v, str) and v in secrets and _leak(report, (*field, n)))]
     return value
+
+
+def _secrets(value: Any, inside: bool = False) -> set[str]:
+    """Every string under a ``secured`` key of ``value``, at any depth."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found |= _secrets(item, inside or _dropped(key))
+    elif isinstance(value, list):
+        for item in value:
+            found |= _secrets(item, inside)
+    elif inside and isinstance(value, str) and value.strip():
+        found.add(value)
+    return found
+
+
+def _leak(report: _RecordProblems | None, field: tuple) -> bool:
+    if report is not None:
+        report.warn(field, "holds the secured value; dropped")
+    return True
 
 
 def _list(data: dict, key: str, report: _RecordProblems, what: str) -> list:
@@ -699,7 +728,9 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     identity = urls["webUrl"] or urls["originalUrl"] or "path:" + source
     article_id = short_hash(identity)
     body_slug = slugify(title, MAX_SLUG_BODY) or "article"
-    extra = {k: _drop_secured(v) for k, v in data.items() if k not in _KNOWN and not _dropped(k)}
+    secrets = frozenset(_secrets(data)) if _SECURED_WORD.search(raw) else frozenset()
+    extra = _drop_secured({k: v for k, v in data.items() if k not in _KNOWN and not _dropped(k)}, secrets, (),
+                          report)
     article = Article(
         id=article_id,
         source=source,

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from digest.build import build
 from digest.load import parse_record
 from digest.text import render_note
 
@@ -157,3 +158,21 @@ def test_text_fields_are_nfc_normalized():
     # Decomposed accents (e + U+0301) in pages are a validator warning; NFC is the same text.
     a, _ = article(record(title="Cafe\u0301 e\u0301\u0301", excerpt='"Re\u0301sume\u0301"'))
     assert (a.title, a.excerpt) == ("Caf\u00e9 \u00e9\u0301", "R\u00e9sum\u00e9")
+
+
+def test_a_copy_of_the_secret_in_another_field_is_dropped(make_site):
+    """A YAML alias (or a scraper's copy) of `secured` in another field is not published."""
+    secret = "c2VjcmV0LWNpcGhlcnRleHQtMDEyMzQ1Njc4OQ=="
+    text = ("---\ntitle: \"A story\"\npublishedDateTime: 2024-01-02T10:00:00Z\n"
+            "webUrl: \"https://news.example.com/leak\"\n"
+            f"secured: &s \"{secret}\"\nmirror: *s\nnested:\n  - keep\n  - *s\n---\n")
+    site = make_site({"content/a.md": text, "digest.toml": "search = false\n"})
+    result = build(site, jobs=1)
+    for path in (site / "build").rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+    warnings = [str(p) for p in result.problems]
+    assert any("mirror: holds the secured value" in w for w in warnings)
+    assert any("nested[1]: holds the secured value" in w for w in warnings)
+    doc = (site / "build" / "api" / "articles").glob("*.json")
+    assert '"nested":["keep"]' in next(doc).read_text(encoding="utf-8")
