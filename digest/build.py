@@ -171,7 +171,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
 
     with phase("load"):
         loaded = load_content(site, site / "content", jobs, cache.records)
-        cache.save_records_early()  # written by a child while this process plans
+        cache.save_records_early(fork=jobs > 1)  # written by a child while this process plans
 
     staging = staging_dir(out)
     shutil.rmtree(staging, ignore_errors=True)
@@ -201,8 +201,8 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
                                  parallel=jobs > 1)
 
     # A server keeps its plan in memory; a command saves it for the next command (pickled
-    # in a child process while the pages render) when it made a new one.
-    saving = (Pending(_save_plan, (cache, plan, os.getpid()))
+    # in a child process while the pages render, unless -j 1) when it made a new one.
+    saving = (Pending(_save_plan, (cache, plan, os.getpid()), fork=jobs > 1)
               if kept is None and (not replanned or plan.reuse.drift > max(_DRIFT, len(plan.articles) // 50))
               else None)
     old_keys: dict[str, str] = cache.state.get("page_keys", {})

@@ -446,15 +446,16 @@ class BuildCache:
     def _out_shard(self, path: str) -> int:
         return _memo_shard(self._out_shards, path, OUTPUT_SHARDS)
 
-    def save_records_early(self) -> None:
+    def save_records_early(self, fork: bool = True) -> None:
         """Start writing the changed record shards in a forked child, once the records are
         loaded (they do not change after that), so that the parent goes on planning; `save`
-        waits for it. Without a child (see `digest.background`), `save` writes them."""
-        if self._records is None or not self._records.dirty or self._early is not None:
+        waits for it. Without a child (``fork`` false, or see `digest.background`), `save`
+        writes them."""
+        if not fork or self._records is None or not self._records.dirty or self._early is not None:
             return
         write = self._start_writing()
         dirty, parts = self._records.shard_parts(write)
-        self._early = (dirty, Pending(write_parts, (self.dir, parts, write), fork=True))
+        self._early = (dirty, Pending(write_parts, (self.dir, parts, write)))
 
     def _start_writing(self) -> bool:
         """Remove the last build's summary (the cache is about to change); False when the

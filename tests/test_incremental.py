@@ -339,3 +339,19 @@ def test_a_drafts_build_derives_its_plan_too(make_site, tmp_path):
     shutil.copytree(site, clean, ignore=shutil.ignore_patterns("build", ".digest-cache"))
     build(clean, jobs=1, drafts=True)
     assert tree(site / "build") == tree(clean / "build")
+
+
+def test_records_and_plan_saved_by_children_serve_the_next_build(make_site, tmp_path):
+    """With more than one job, record shards and the plan are written by forked children."""
+    rng = random.Random(14)
+    site = make_site({f"content/r{i}.md": new_record(rng, i) for i in range(10)} | {"digest.toml": "search = false\n"})
+    build(site, jobs=2)
+    cache = site / ".digest-cache"
+    assert list(cache.glob("plan-*.pickle")) and list(cache.glob("records-*.pickle"))
+    path = site / "content" / "r6.md"
+    path.write_text(path.read_text(encoding="utf-8").replace('excerpt: "', 'excerpt: "vision ', 1), encoding="utf-8")
+    second = build(site, jobs=2)
+    assert second.replanned and second.files == 10
+    third = build(site, jobs=2)
+    assert third.rendered == 0 and third.written == 0
+    assert tree(site / "build") == _clean_tree(site, tmp_path / "clean")
