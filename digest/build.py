@@ -13,7 +13,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,6 +25,7 @@ from digest.config import CONFIG_NAME, Config, load_config
 from digest.errors import BuildError, Problem
 from digest.images import ThumbnailCounts, build_images, check_images
 from digest.load import load_content
+from digest.model import Article
 from digest.plan import SitePlan, dump_plan, load_plan, plan_site, replan, select, shown_key
 from digest.render import make_environment, page_keys, render_all, template_memo, theme_dir
 from digest.search import BUNDLE, SearchIndex, index_site, pagefind_executable
@@ -186,12 +187,8 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         # A fresh process starts from the plan the last build saved.
         previous_plan = cache.memory.pop("plan", None)
         in_memory = previous_plan is not None
-        if previous_plan is None:
-            saved = cache.saved_plan(_program(), shown_key(select(loaded.articles, config, drafts)))
-            if saved is not None:
-                data, start = saved
-                previous_plan = load_plan(data, loaded.articles, start)
-                del data, saved  # the file's bytes (128 MB at 100k records) are not needed any more
+        if not in_memory:
+            previous_plan = _saved_plan(cache, loaded.articles, config, drafts)
         options = dict(images=images.mapping, drafts=drafts, related_state=cache.state.get("related"),
                        search=pagefind is not None)
         plan = (replan(previous_plan, loaded.articles, config, **options, keep_tail=kept is not None)
@@ -290,6 +287,16 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
 _DRIFT = 64
 """A build saves its plan when it was made from scratch, or when more articles than this (or
 than 2% of them) changed since the saved one (each is derived again by every build)."""
+
+
+def _saved_plan(cache: BuildCache, articles: Sequence[Article], config: Config, drafts: bool) -> SitePlan | None:
+    """The plan the last command saved, bound to ``articles``, if it was saved by this program
+    for the articles the site shows now (see `digest.plan.load_plan`)."""
+    saved = cache.saved_plan(_program(), shown_key(select(articles, config, drafts)))
+    if saved is None:
+        return None
+    data, start = saved
+    return load_plan(data, articles, start)
 
 
 def _save_plan(cache: BuildCache, plan: SitePlan, parent: int) -> bool:
