@@ -180,7 +180,8 @@ def interrupt_on_sigterm() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
-    os.register_at_fork(after_in_child=_default_sigterm)
+    if hasattr(os, "register_at_fork"):  # POSIX; elsewhere nothing is forked
+        os.register_at_fork(after_in_child=_default_sigterm)
 
 
 def _default_sigterm() -> None:
