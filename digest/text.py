@@ -84,7 +84,8 @@ def safe_url(value: object, schemes: frozenset[str] = LINK_SCHEMES) -> str | Non
     """``value`` as a URL allowed to become a link, or None.
 
     Only the given schemes pass (http/https by default); ``//host/x`` means ``https:``;
-    URLs with control characters, whitespace or no host are refused.
+    URLs with control characters, whitespace, or no host (or one without a letter or
+    digit) are refused.
     """
     if not isinstance(value, str):
         return None
@@ -107,8 +108,8 @@ def safe_url(value: object, schemes: frozenset[str] = LINK_SCHEMES) -> str | Non
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         return None
-    if not host or any(c in host for c in "<>\"'`\\"):
-        return None
+    if not host or any(c in host for c in "<>\"'`\\") or not any(c.isalnum() for c in host):
+        return None  # (a host of dots or dashes only, such as https://../x, names nothing)
     return url
 
 

@@ -176,3 +176,14 @@ def test_a_copy_of_the_secret_in_another_field_is_dropped(make_site):
     assert any("nested[1]: holds the secured value" in w for w in warnings)
     doc = (site / "build" / "api" / "articles").glob("*.json")
     assert '"nested":["keep"]' in next(doc).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("url", "kept"), [
+    ("https://../x", False), ("https://./", False), ("http://-/", False), ("//../a", False),
+    ("https://example.com/x", True), ("http://localhost:8000/", True), ("https://[::1]/x", True),
+    ("https://bücher.de/", True),
+])
+def test_a_link_needs_a_host_that_names_something(url, kept):
+    from digest.text import safe_url
+
+    assert (safe_url(url) is not None) is kept
