@@ -6,9 +6,7 @@ that got through every phase touches the output folder (see `digest.write`).
 
 from __future__ import annotations
 
-import functools
 import gc
-import hashlib
 import os
 import shutil
 import time
@@ -290,9 +288,9 @@ than 2% of them) changed since the saved one (each is derived again by every bui
 
 
 def _saved_plan(cache: BuildCache, articles: Sequence[Article], config: Config, drafts: bool) -> SitePlan | None:
-    """The plan the last command saved, bound to ``articles``, if it was saved by this program
-    for the articles the site shows now (see `digest.plan.load_plan`)."""
-    saved = cache.saved_plan(_program(), shown_key(select(articles, config, drafts)))
+    """The plan the last command saved, bound to ``articles``, if it was saved for the articles
+    the site shows now (and, as all the cache, by this program: see `digest.toolchain`)."""
+    saved = cache.saved_plan(shown_key(select(articles, config, drafts)))
     if saved is None:
         return None
     data, start = saved
@@ -307,15 +305,8 @@ def _save_plan(cache: BuildCache, plan: SitePlan, parent: int) -> bool:
     """
     if os.getpid() != parent:
         os.nice(10)
-    cache.save_plan(_program(), shown_key(plan.articles), dump_plan(plan))
+    cache.save_plan(shown_key(plan.articles), dump_plan(plan))
     return True
-
-
-@functools.cache
-def _program() -> str:
-    """Digest of this program's code and libraries (`digest.toolchain`): a saved plan is only
-    used by the same."""
-    return hashlib.blake2b(toolchain().encode(), digest_size=16).hexdigest()
 
 
 def _search_intact(out: Path, config: Config, last: str) -> bool:

@@ -769,20 +769,20 @@ class BuildCache:
         self._unsaved.update(name for name, _ in parts[done:])
         return done == len(parts)
 
-    def saved_plan(self, program: str, shown: str) -> tuple[bytes, int] | None:
+    def saved_plan(self, shown: str) -> tuple[bytes, int] | None:
         """The plan the last build saved for this output folder with `save_plan` (the file's
-        bytes and where the plan starts in them), if it was made by ``program`` (a digest of
-        the program's code) for the articles ``shown`` (see `digest.plan.shown_key`); else
+        bytes and where the plan starts in them), if it was made for the articles ``shown``
+        (see `digest.plan.shown_key`) by this program (the stamp of every cache file); else
         None, read no further than that."""
-        head = f"{program}\n{shown}\n".encode()
+        head = f"{shown}\n".encode()
         saved = read_signed(self.dir / f"plan-{self.out_key}.pickle", head)
         return None if saved is None else (saved[0], saved[1] + len(head))
 
-    def save_plan(self, program: str, shown: str, data: bytes) -> None:
+    def save_plan(self, shown: str, data: bytes) -> None:
         """Keep a plan (`digest.plan.dump_plan`) for the next build; an unwritable cache keeps
         none. (Tens of megabytes at 10,000 records: it is written as it is, without copies.)"""
         with contextlib.suppress(OSError):
-            write_signed(self.dir / f"plan-{self.out_key}.pickle", [f"{program}\n{shown}\n".encode(), data])
+            write_signed(self.dir / f"plan-{self.out_key}.pickle", [f"{shown}\n".encode(), data])
 
     @property
     def search_pending(self) -> bool:

@@ -916,8 +916,9 @@ class _PlanUnpickler(pickle.Unpickler):
 def dump_plan(plan: SitePlan) -> bytes:
     """``plan`` (made with ``reusable``) as bytes for `load_plan` in a later process.
 
-    Articles are kept by id, with the `_facts` of each as it is now; the planner's
-    memos (cards, digests, feed entries) are left out.
+    Articles are kept by id, with the `_facts` of each as it is now; the planner's cards
+    and feed entries are left out (its article digests go along: they hold as long as the
+    facts do, and making them again costs more).
     """
     if plan.reuse is None:
         raise ValueError("only a reusable plan can be saved")

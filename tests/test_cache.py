@@ -530,20 +530,23 @@ def test_a_kept_cache_across_builds_matches_fresh_ones(tmp_path, monkeypatch):
         assert tree(site / "build") == clean_tree(site, tmp_path / f"clean{step}")
 
 
-def test_a_saved_plan_is_read_back_only_signed_and_by_the_same_program(tmp_path):
+def test_a_saved_plan_is_read_back_only_signed_and_by_the_same_program(tmp_path, monkeypatch):
+    import digest.cache as cache_module
     from digest.cache import read_signed, write_signed
 
     cache = BuildCache(tmp_path, tmp_path / "build")
-    cache.save_plan("program-a", "shown-1", b"plan bytes")
-    raw, start = cache.saved_plan("program-a", "shown-1")
+    cache.save_plan("shown-1", b"plan bytes")
+    raw, start = cache.saved_plan("shown-1")
     assert raw[start:] == b"plan bytes"
-    assert cache.saved_plan("program-b", "shown-1") is None  # another version of digest made it
-    assert cache.saved_plan("program-a", "shown-2") is None  # for other articles
+    monkeypatch.setattr(cache_module, "_stamp", lambda: b"digest-cache 6 another program")
+    assert cache.saved_plan("shown-1") is None  # another version of digest made it
+    monkeypatch.undo()
+    assert cache.saved_plan("shown-2") is None  # for other articles
     (saved,) = (tmp_path / ".digest-cache").glob("plan-*.pickle")
     raw = bytearray(saved.read_bytes())
     raw[-1] ^= 1
     saved.write_bytes(bytes(raw))
-    assert cache.saved_plan("program-a", "shown-1") is None  # changed since it was signed
+    assert cache.saved_plan("shown-1") is None  # changed since it was signed
     write_signed(tmp_path / "x", [b"ab", b"", b"cd"])
     raw, start = read_signed(tmp_path / "x")
     assert raw[start:] == b"abcd"
