@@ -132,17 +132,14 @@ def _run(command: list[str], cancel: Callable[[], bool] | None) -> tuple[int | N
                     process.wait(timeout=0.05)
                     break
                 except subprocess.TimeoutExpired:
-                    late = time.monotonic() > deadline
-                    if late or stop():
-                        process.kill()
-                        process.wait()
-                        if late:
-                            raise subprocess.TimeoutExpired(command, TIMEOUT) from None
+                    if time.monotonic() > deadline:
+                        raise subprocess.TimeoutExpired(command, TIMEOUT) from None
+                    if stop():
                         return None, ""
-        except BaseException:  # Ctrl-C, SIGTERM (see `digest.cli`): no Pagefind left running
-            process.kill()
-            process.wait()
-            raise
+        finally:  # cancelled, too late, Ctrl-C or SIGTERM (see `digest.cli`): no Pagefind left running
+            if process.poll() is None:
+                process.kill()
+                process.wait()
         log.seek(0)
         return process.returncode, log.read().decode("utf-8", "replace")
 
