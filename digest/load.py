@@ -509,12 +509,19 @@ def _drop_secured(value: Any, secrets: frozenset[str] = frozenset(), field: tupl
     and without any string among ``secrets`` (a copy of the secret, e.g. a YAML alias of it:
     reported on ``report`` as at ``field``)."""
     if isinstance(value, dict):
-        return {k: _drop_secured(v, secrets, (*field, k), report) for k, v in value.items()
-                if not _dropped(k) and not (isinstance(v, str) and v in secrets and _leak(report, (*field, k)))}
-    if isinstance(value, list):
-        return [_drop_secured(v, secrets, (*field, n), report) for n, v in enumerate(value)
-                if not (isinstance(v, str) and v in secrets and _leak(report, (*field, n)))]
-    return value
+        entries = ((key, item) for key, item in value.items() if not _dropped(key))
+    elif isinstance(value, list):
+        entries = enumerate(value)
+    else:
+        return value
+    kept = []
+    for key, item in entries:
+        if isinstance(item, str) and item in secrets:
+            if report is not None:
+                report.warn((*field, key), "holds the secured value; dropped")
+        else:
+            kept.append((key, _drop_secured(item, secrets, (*field, key), report)))
+    return dict(kept) if isinstance(value, dict) else [item for _, item in kept]
 
 
 def _secrets(value: Any, inside: bool = False) -> set[str]:
@@ -529,12 +536,6 @@ def _secrets(value: Any, inside: bool = False) -> set[str]:
     elif inside and isinstance(value, str) and value.strip():
         found.add(value)
     return found
-
-
-def _leak(report: _RecordProblems | None, field: tuple) -> bool:
-    if report is not None:
-        report.warn(field, "holds the secured value; dropped")
-    return True
 
 
 def _list(data: dict, key: str, report: _RecordProblems, what: str) -> list:
