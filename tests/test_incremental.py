@@ -294,7 +294,8 @@ def test_an_unusable_saved_plan_means_planning_from_scratch(make_site, tmp_path)
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**16),
-       actions=st.lists(st.sampled_from(["edit", "excerpt", "note", "template", "noop", "add", "redate"]),
+       actions=st.lists(st.sampled_from(["edit", "excerpt", "note", "template", "noop", "add", "redate",
+                                         "delete", "unpublish", "topics", "rank", "relink"]),
                         min_size=1, max_size=6))
 def test_commands_from_a_saved_plan_equal_clean_builds(tmp_path_factory, seed, actions):
     """Every step is a new process's build (the plan read back from disk, as `digest build` does)."""
