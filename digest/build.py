@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 from pathlib import Path
 
 from digest import toolchain
@@ -152,7 +153,8 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         pagefind = pagefind_executable() if config.search else None
         # A fresh process first checks whether anything changed at all; one that kept its
         # last plan (a server) goes straight on: deriving the next plan is as cheap.
-        fingerprint = None if "plan" in cache.memory else _fingerprint(site, drafts, pagefind)
+        stats: dict[str, os.stat_result] = {}
+        fingerprint = None if "plan" in cache.memory else _fingerprint(site, drafts, pagefind, stats)
         unchanged_build = cache.last_build(fingerprint) if fingerprint else None
     search_pending = cache.search_pending
     if (unchanged_build is not None and _search_intact(out, config, unchanged_build.search)
@@ -169,6 +171,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         env = make_environment(site, templates["compiled"])
 
     with phase("load"):
+        cache.records.stats = stats  # the fingerprint's walk stat'ed every record file already
         loaded = load_content(site, site / "content", jobs, cache.records)
         cache.save_records_early(fork=jobs > 1)  # written by a child while this process plans
 
@@ -269,7 +272,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         if (search.status == "cancelled") != search_pending:
             cache.mark_search(search.status == "cancelled")
 
-    kinds = Counter(p.kind for p in plan.pages)
+    kinds = Counter(map(attrgetter("kind"), plan.pages))
     kinds["static"] += sum(1 for p in outputs if p.startswith("static/"))
     built = BuildResult(
         out=out, config=config, problems=problems, files=loaded.files,
@@ -314,15 +317,17 @@ def _search_intact(out: Path, config: Config, last: str) -> bool:
     return not config.search or "skipped" in last or (out / BUNDLE / "pagefind.js").is_file()
 
 
-def _fingerprint(site: Path, drafts: bool, pagefind: str | None) -> str:
-    """Digest of everything a build reads: content, templates, static files, config, program."""
+def _fingerprint(site: Path, drafts: bool, pagefind: str | None,
+                 stats: dict[str, os.stat_result] | None = None) -> str:
+    """Digest of everything a build reads: content, templates, static files, config, program
+    (``stats`` receives the stat of each file read, see `digest.cache.inputs_fingerprint`)."""
     theme = theme_dir()
     program = Path(__file__).resolve().parent
     extra = f"{toolchain()}|drafts={drafts}|search={pagefind}"
     return inputs_fingerprint(
         [site / "content", site / "templates", site / "static", theme / "templates", theme / "static"],
         [site / CONFIG_NAME, *sorted(program.rglob("*.py"))],
-        extra,
+        extra, stats,
     )
 
 

@@ -34,7 +34,7 @@ from digest.load import FileResult
 from digest.write import OutputRecord, intact
 
 CACHE_DIR = ".digest-cache"
-FORMAT = 6
+FORMAT = 7
 """Bump when the layout of cached data changes."""
 
 
@@ -244,6 +244,9 @@ class RecordCache:
         """Shards whose last write failed: rewritten with the next save."""
         self._shards: dict[str, int] = {}
         """Memo of `shard_of`."""
+        self.stats: dict[str, os.stat_result] = {}
+        """Stats this build already took of record files, by path (from `inputs_fingerprint`,
+        moments earlier): `lookup` uses them instead of asking again."""
 
     def shard(self, source: str) -> int:
         return _memo_shard(self._shards, source, SHARDS)
@@ -254,15 +257,18 @@ class RecordCache:
         self.hits = 0
         self.changed = False
         self._dirty = set()
+        self.stats = {}
 
     def lookup(self, path: str, source: str) -> FileResult | None:
         entry = self.entries.get(source)
         if entry is None:
             return None
-        try:
-            st = os.stat(path)
-        except OSError:
-            return None
+        st = self.stats.get(path)
+        if st is None:
+            try:
+                st = os.stat(path)
+            except OSError:
+                return None
         size, mtime_ns, digest, result = entry
         if st.st_size == size and st.st_mtime_ns == mtime_ns:
             self.used[source] = entry
@@ -317,7 +323,7 @@ class RecordCache:
                 part = parts.get(self.shard(source))
                 if part is not None:
                     part[source] = entry
-        return dirty, [(shard_name(index), parts[index] or None) for index in dirty]
+        return dirty, [(shard_name(index), (index, parts[index]) if parts[index] else None) for index in dirty]
 
     def saved(self, folder: Path, dirty: list[int], done: int) -> list[Path]:
         """After the first ``done`` of the ``dirty`` shards were written: the bookkeeping of `save`."""
@@ -327,11 +333,13 @@ class RecordCache:
         return [folder / shard_name(index) for index in dirty[:done]]
 
 
-def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str) -> str:
+def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str,
+                       stats: dict[str, os.stat_result] | None = None) -> str:
     """Digest of every input's path, size and mtime (plus ``extra``): equal means nothing changed.
 
     ``roots`` are walked recursively (hidden entries skipped, links followed as
-    the loader does); ``files`` are single files that may be missing.
+    the loader does); ``files`` are single files that may be missing. ``stats``, when
+    given, receives the stat of every file under the roots, by path (see `RecordCache.stats`).
     """
     h = hashlib.blake2b(extra.encode(), digest_size=16)
 
@@ -352,6 +360,8 @@ def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str) -> str:
                 st = entry.stat()
             except OSError:
                 continue
+            if stats is not None:
+                stats[entry.path] = st
             h.update(f"f\0{entry.path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode(
                 "utf-8", "surrogateescape"))
 
@@ -509,15 +519,14 @@ class BuildCache:
             for index in range(SHARDS):
                 name = shard_name(index)
                 part = self._read(name)
-                if not isinstance(part, dict):
+                # Signed, so made by this program: only a file copied over another shard's
+                # (its index says so) is refused, not each entry checked.
+                if not (isinstance(part, tuple) and len(part) == 2 and part[0] == index
+                        and isinstance(part[1], dict)):
                     if self._seen[name] is not None:
                         records._unsaved.add(index)  # unusable: rewritten (or deleted) by the next save
                     continue
-                for source, entry in part.items():
-                    if isinstance(source, str) and records.shard(source) == index:
-                        entries[source] = entry
-                    else:
-                        records._unsaved.add(index)
+                entries.update(part[1])
             self._records = records
         return self._records
 
@@ -534,16 +543,12 @@ class BuildCache:
             self._parts.append(mine)
             if self._seen[name] is None:
                 continue
-            if not (isinstance(part, tuple) and len(part) == 2
+            if not (isinstance(part, tuple) and len(part) == 3 and part[2] == index
                     and isinstance(part[0], dict) and isinstance(part[1], dict)):
-                self._unsaved.add(name)
+                self._unsaved.add(name)  # (signed: only a shard's file copied over another's fails)
                 continue
-            for values, into, kind in ((part[0], mine[0], OutputRecord), (part[1], mine[1], str)):
-                for path, value in values.items():
-                    if isinstance(path, str) and isinstance(value, kind) and self._out_shard(path) == index:
-                        into[path] = value
-                    else:
-                        self._unsaved.add(name)
+            mine = (part[0], part[1])
+            self._parts[-1] = mine
             outputs.update(mine[0])
             keys.update(mine[1])
         self._outputs, self._keys, self._state = outputs, keys, None
@@ -756,7 +761,7 @@ class BuildCache:
                     else:
                         values[path] = value
             self._parts[index] = part  # type: ignore[assignment]
-        self._put([(self._shard_name(index), self._parts[index] if any(self._parts[index]) else None)
+        self._put([(self._shard_name(index), (*self._parts[index], index) if any(self._parts[index]) else None)
                    for index in pending], write)
 
     def _put(self, parts: list[tuple[str, Any]], write: bool) -> bool:

@@ -179,10 +179,10 @@ def test_a_foreign_or_misplaced_shard_is_ignored_and_replaced(tmp_path, junk):
     build_once(site)
     name = shard_name(shard_of("content/r003.md"))
     path = site / CACHE_DIR / name
-    if junk is None:  # validly signed, but holding a record that belongs to another shard
+    if junk is None:  # validly signed, but another shard's (copied over this one)
         other = next(f"content/r{i:03d}.md" for i in range(20) if shard_name(shard_of(f"content/r{i:03d}.md")) != name)
         entries = BuildCache(site, site / "build").records.entries
-        write_blob(path, {other: entries[other]})
+        write_blob(path, (shard_of(other), {other: entries[other]}))
     else:
         path.write_bytes(junk)
     cache, loaded = build_once(site)
