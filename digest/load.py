@@ -33,6 +33,7 @@ from digest.text import (
     short_hash,
     slugify,
     term_key,
+    url_identity,
 )
 
 RECORD_SUFFIXES = (".md", ".markdown", ".txt")
@@ -789,11 +790,13 @@ def deduplicate(articles: Iterable[Article]) -> tuple[list[Article], list[Proble
     """Keep one record per story (``webUrl``, else ``originalUrl``); warn for the others.
 
     The winner is published over unpublished, then the most recently updated,
-    then the first by path: deterministic whatever the file order.
+    then the first by path: deterministic whatever the file order. Spellings of one URL
+    (``http``/``https``, host case, ``//host``, a fragment) are one story (`url_identity`);
+    each record keeps the id made from its own spelling, so no page moves.
     """
     by_id: dict[str, list[Article]] = {}
     for article in articles:
-        by_id.setdefault(article.id, []).append(article)
+        by_id.setdefault(url_identity(article.web_url) if article.web_url else article.id, []).append(article)
     kept: list[Article] = []
     problems: list[Problem] = []
     for group in by_id.values():
