@@ -84,8 +84,10 @@ def safe_url(value: object, schemes: frozenset[str] = LINK_SCHEMES) -> str | Non
     """``value`` as a URL allowed to become a link, or None.
 
     Only the given schemes pass (http/https by default); ``//host/x`` means ``https:``;
-    URLs with control characters, whitespace, or no host (or one without a letter or
-    digit) are refused.
+    URLs with control characters, whitespace, credentials (``https://bank.example@evil.example/``),
+    or no host name (one without a letter or digit, with an empty label or odd characters)
+    are refused. Characters a URL may not hold (``<>"`{}|^[]\\``, a second ``#``, a ``%``
+    not followed by two hex digits) are percent-escaped, so the link is valid HTML.
     """
     if not isinstance(value, str):
         return None
@@ -108,9 +110,30 @@ def safe_url(value: object, schemes: frozenset[str] = LINK_SCHEMES) -> str | Non
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         return None
-    if not host or any(c in host for c in "<>\"'`\\") or not any(c.isalnum() for c in host):
+    if not host or "@" in parts.netloc or "\\" in parts.netloc or not any(c.isalnum() for c in host):
         return None  # (a host of dots or dashes only, such as https://../x, names nothing)
+    if not (_IPV6_NETLOC.match(parts.netloc) or _DOMAIN.fullmatch(host)):
+        return None
+    # The rest of the URL (after ``scheme://netloc``) with what a URL may not hold escaped.
+    start = url.index("//") + 2 + len(parts.netloc)
+    rest = url[start:]
+    if _URL_ILLEGAL.search(rest) or rest.count("#") > 1:
+        path, hash_, fragment = rest.partition("#")
+        rest = _URL_ILLEGAL.sub(_percent, path) + hash_ + _URL_ILLEGAL.sub(_percent, fragment).replace("#", "%23")
+        url = url[:start] + rest
     return url
+
+
+_DOMAIN = re.compile(r"(?:[\w-]+\.)*[\w-]+\.?")
+"""A host name: labels of letters, digits, ``-`` and ``_`` (none empty), a final dot allowed."""
+_IPV6_NETLOC = re.compile(r"\[[0-9A-Fa-f:.]+\](?::[0-9]*)?$")
+_URL_ILLEGAL = re.compile(r'["<>\\^`{|}\[\]]|%(?![0-9A-Fa-f]{2})')
+"""Characters no URL path, query or fragment may hold (browsers escape them when they follow
+a link; HTML validators reject them), and a ``%`` that escapes nothing."""
+
+
+def _percent(match: re.Match[str]) -> str:
+    return f"%{ord(match.group()):02X}"
 
 
 _REPARSED = re.compile(r"[#\t\r\n]|\?$")

@@ -5,7 +5,11 @@ Each test is a defect once found (see tests/test_hostile.py for the first sweep)
 
 from __future__ import annotations
 
+import pytest
+
+from digest.build import build
 from digest.load import load_content
+from digest.text import safe_url
 
 from .conftest import record
 
@@ -21,3 +25,33 @@ def test_one_story_in_different_spellings_of_its_web_url_is_kept_once(make_site)
     assert [a.source for a in loaded.articles] == ["content/0.md"]
     assert [str(p) for p in loaded.problems] == [
         f"content/{n}.md: warning: webUrl: same story as content/0.md; this copy is skipped" for n in (1, 2)]
+
+
+# --------------------------------------------------------------------------- links
+
+
+@pytest.mark.parametrize(("given", "link"), [
+    # Characters a URL may not hold (the Nu checker: "Illegal character in query"): escaped.
+    ('https://a.example/x?a=1&b=<2>"x', "https://a.example/x?a=1&b=%3C2%3E%22x"),
+    ("https://a.example/p[1]/{x}|^`?q=[a]", "https://a.example/p%5B1%5D/%7Bx%7D%7C%5E%60?q=%5Ba%5D"),
+    ("https://a.example/100%/x?d=5%&e=%41", "https://a.example/100%25/x?d=5%25&e=%41"),
+    ("https://a.example/x#a#b<", "https://a.example/x#a%23b%3C"),
+    ("https://a.example/a\\b", "https://a.example/a%5Cb"),
+    ("https://[::1]:8080/x", "https://[::1]:8080/x"),
+    ("https://bücher.de/é?q=ü", "https://bücher.de/é?q=ü"),
+    # Credentials (`https://bank.example@evil.example/`) and hosts that are no domain name: refused.
+    ("https://user:pw@a.example/", None), ("https://bank.example@evil.example/", None),
+    ("https://a.example\\@evil.example/", None), ("https://a..example/", None),
+    ("https://a%20b.example/", None), ("https://a!b.example/", None), ("https://[zz]/", None),
+])
+def test_links_are_valid_urls_or_refused(given, link):
+    assert safe_url(given) == link
+
+
+def test_an_odd_web_url_becomes_a_valid_link_on_the_page_and_in_the_feeds(make_site):
+    site = make_site({"content/a.md": record("Odd", webUrl='"https://a.example/x?a=1&b=<2>\\"x"'),
+                      "digest.toml": "search = false\n"})
+    build(site, jobs=1)
+    pages = [p.read_text(encoding="utf-8") for p in (site / "build").rglob("*") if p.suffix in (".html", ".xml", ".json")]
+    assert any("https://a.example/x?a=1&amp;b=%3C2%3E%22x" in text for text in pages)
+    assert not any("b=<2>" in text or "b=&lt;2&gt;" in text for text in pages)
