@@ -26,6 +26,7 @@ from digest import yamlfast
 from digest.errors import Problem
 from digest.model import Article, ImageRef, Provider, RelatedRef
 from digest.text import (
+    language_tag,
     plain_text,
     provider_key,
     render_note,
@@ -159,7 +160,6 @@ def load_yaml(text: str, duplicates: list[tuple[tuple[Any, ...], int, int]] | No
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 """A key shown as it is in a problem's field name (others are shown quoted, as ``repr``)."""
 _TOP_KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)[ \t]*:(?:[ \t]|$)", re.MULTILINE)
-_LOCALE = re.compile(r"^[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*$")
 _DROPPED = frozenset({"secured"})
 _KNOWN = frozenset({
     "title", "excerpt", "publishedDateTime", "updatedDateTime", "category", "type",
@@ -718,11 +718,11 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     locale = data.get("locale")
     if locale is None:
         locale = ""
-    elif not isinstance(locale, str) or not _LOCALE.match(locale.strip()):
+    elif not isinstance(locale, str) or (tag := language_tag(locale)) is None:
         report.warn(("locale",), "expected a language tag such as en-us; ignored")
         locale = ""
     else:
-        locale = locale.strip().replace("_", "-")
+        locale = tag
 
     if report.has_errors:
         return FileResult(None, tuple(report.items))

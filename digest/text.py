@@ -136,6 +136,76 @@ def _percent(match: re.Match[str]) -> str:
     return f"%{ord(match.group()):02X}"
 
 
+def language_tag(value: str) -> str | None:
+    """``value`` as a BCP 47 tag that HTML validators accept (``en-us``, ``pt-BR``, ``zh-Hant-TW``,
+    ``es-419``; ``_`` becomes ``-``), or None.
+
+    Only language[-script][-region] with subtags from the registry lists below: a tag shaped
+    right but naming no language (``zz``, ``english``, ``en-zzzzzzzz``) is an error in a page's
+    ``lang`` and is refused.
+    """
+    parts = value.strip().replace("_", "-").split("-")
+    if not 1 <= len(parts) <= 3 or parts[0].lower() not in _LANGUAGES:
+        return None
+    rest = [p.lower() for p in parts[1:]]
+    if rest and rest[0] in _SCRIPTS and len(rest[0]) == 4:
+        rest = rest[1:]
+    if len(rest) > 1 or (rest and rest[0] not in _REGIONS):
+        return None
+    return "-".join(parts)
+
+
+_LANGUAGES = frozenset((
+    "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy "
+    "da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu "
+    "hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb "
+    "lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om "
+    "or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw "
+    "ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu ace "
+    "ach ada ady afa afh ain akk ale alg alt ang anp apa arc arn arp art arw ast ath aus awa bad "
+    "bai bal ban bas bat bej bem ber bho bik bin bla bnt bra btk bua bug byn cad cai car cau ceb "
+    "cel chb chg chk chm chn cho chp chr chy cmc cnr cop cpe cpf cpp crh crp csb cus dak dar day "
+    "del den dgr din doi dra dsb dua dum dyu efi egy eka elx enm ewo fan fat fil fiu fon frm fro "
+    "frr frs fur gaa gay gba gem gez gil gmh goh gon gor got grb grc gsw gwi hai haw hil him hit "
+    "hmn hsb hup iba ijo ilo inc ine inh ira iro jbo jpr jrb kaa kab kac kam kar kaw kbd kha khi "
+    "kho kmb kok kos kpe krc krl kro kru kum kut lad lah lam lez lol loz lua lui lun luo lus mad "
+    "mag mai mak man map mas mdf mdr men mga mic min mkh mnc mni mno moh mos mun mus mwl mwr myn "
+    "myv nah nai nap nds new nia nic niu nog non nqo nso nub nwc nym nyn nyo nzi osa ota oto paa "
+    "pag pal pam pap pau peo phi phn pon pra pro raj rap rar roa rom rup sad sah sai sal sam sas "
+    "sat scn sco sel sem sga sgn shn sid sio sit sla sma smi smj smn sms snk sog son srn srr ssa "
+    "suk sus sux syc syr tai tem ter tet tig tiv tkl tlh tli tmh tog tpi tsi tum tup tut tvl tyv "
+    "udm uga umb vai vot wak wal war was wen xal yao yap ypk zap zbl zen zgh znd zun zza"
+).split())
+"""Primary language subtags of BCP 47 (IANA registry): ISO 639-1, and ISO 639-2 where it has no 639-1 code."""
+_SCRIPTS = frozenset((
+    "adlm afak aghb ahom arab aran armi armn avst bali bamu bass batk beng bhks blis bopo brah "
+    "brai bugi buhd cakm cans cari cham cher cirt copt cprt cyrl cyrs deva dsrt dupl egyd egyh "
+    "egyp elba ethi geok geor glag goth gran grek gujr guru hanb hang hani hano hans hant hatr "
+    "hebr hira hluw hmng hrkt hung inds ital jamo java jpan jurc kali kana khar khmr khoj kitl "
+    "kits knda kore kpel kthi lana laoo latf latg latn leke lepc limb lina linb lisu loma lyci "
+    "lydi mahj mand mani marc maya mend merc mero mlym modi mong moon mroo mtei mult mymr narb "
+    "nbat newa nkgb nkoo nshu ogam olck orkh orya osge osma palm pauc perm phag phli phlp phlv "
+    "phnx piqd plrd prti qaaa qabx rjng roro runr samr sara sarb saur sgnw shaw shrd sidd sind "
+    "sinh sora sund sylo syrc syre syrj syrn tagb takr tale talu taml tang tavt telu teng tfng "
+    "tglg thaa thai tibt tirh ugar vaii visp wara wole xpeo xsux yiii zinh zmth zsye zsym zxxx "
+    "zyyy zzzz"
+).split())
+"""Script subtags (ISO 15924), lower-cased."""
+_REGIONS = frozenset((
+    "ad ae af ag ai al am ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bl bm bn bo bq br "
+    "bs bt bv bw by bz ca cc cd cf cg ch ci ck cl cm cn co cr cu cv cw cx cy cz de dj dk dm do dz "
+    "ec ee eg eh er es et fi fj fk fm fo fr ga gb gd ge gf gg gh gi gl gm gn gp gq gr gs gt gu gw "
+    "gy hk hm hn hr ht hu id ie il im in io iq ir is it je jm jo jp ke kg kh ki km kn kp kr kw ky "
+    "kz la lb lc li lk lr ls lt lu lv ly ma mc md me mf mg mh mk ml mm mn mo mp mq mr ms mt mu mv "
+    "mw mx my mz na nc ne nf ng ni nl no np nr nu nz om pa pe pf pg ph pk pl pm pn pr ps pt pw py "
+    "qa re ro rs ru rw sa sb sc sd se sg sh si sj sk sl sm sn so sr ss st sv sx sy sz tc td tf tg "
+    "th tj tk tl tm tn to tr tt tv tw tz ua ug um us uy uz va vc ve vg vi vn vu wf ws ye yt za zm "
+    "zw 001 002 003 005 009 011 013 014 015 017 018 019 021 029 030 034 035 039 053 054 057 061 "
+    "142 143 145 150 151 154 155 202 419"
+).split())
+"""Region subtags: ISO 3166-1 alpha-2 (lower-cased) and the UN M.49 areas of the IANA registry."""
+
+
 _REPARSED = re.compile(r"[#\t\r\n]|\?$")
 """What parsing changes in an ``https://`` URL with a lower-case host: a fragment, the tabs
 and line breaks `urlsplit` drops, an empty query."""

@@ -8,10 +8,17 @@ from __future__ import annotations
 import pytest
 
 from digest.build import build
-from digest.load import load_content
+from digest.load import load_content, parse_record
 from digest.text import safe_url
 
 from .conftest import record
+
+
+def article(text: str):
+    result = parse_record(text.encode("utf-8"), "content/x.md")
+    assert result.article is not None, [str(p) for p in result.problems]
+    return result.article, [str(p) for p in result.problems]
+
 
 # --------------------------------------------------------------------------- duplicates
 
@@ -55,3 +62,19 @@ def test_an_odd_web_url_becomes_a_valid_link_on_the_page_and_in_the_feeds(make_s
     pages = [p.read_text(encoding="utf-8") for p in (site / "build").rglob("*") if p.suffix in (".html", ".xml", ".json")]
     assert any("https://a.example/x?a=1&amp;b=%3C2%3E%22x" in text for text in pages)
     assert not any("b=<2>" in text or "b=&lt;2&gt;" in text for text in pages)
+
+
+# --------------------------------------------------------------------------- locale
+
+
+@pytest.mark.parametrize(("given", "lang"), [
+    ("en-us", "en-us"), ("pt_BR", "pt-BR"), ("zh-Hant-TW", "zh-Hant-TW"), ("es-419", "es-419"),
+    ("fil", "fil"), ("de", "de"),
+    # Shaped like a tag but no language (the Nu checker: "not a valid ISO language part"): ignored.
+    ("zz", None), ("xx-yy", None), ("en-ZZZZZZZZ", None), ("english", None), ("en-999", None),
+    ("en-a-bbb", None), ("eng", None),
+])
+def test_a_locale_becomes_the_page_language_only_when_it_is_a_real_language_tag(given, lang):
+    a, problems = article(record(locale=f'"{given}"'))
+    assert a.locale == (lang or "")
+    assert problems == ([] if lang else ["content/x.md:4: warning: locale: expected a language tag such as en-us; ignored"])
