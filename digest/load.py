@@ -49,6 +49,8 @@ MAX_TOPICS = 50
 topics, so thousands in one record made a build quadratic."""
 MAX_EXCERPT = 5_000
 """Characters kept of an excerpt (real ones have a few hundred; Pagefind takes minutes on megabytes)."""
+MAX_NUMBER = 10**15
+"""Integer fields (quality, heat, image sizes) hold less than this in magnitude, or are unknown."""
 
 try:
     _Loader = yaml.CSafeLoader
@@ -58,13 +60,28 @@ except AttributeError:  # pragma: no cover - PyYAML without libyaml
 
 
 class _TextDatesLoader(_Loader):
-    """The safe loader with implicit timestamps left as strings (fallback for impossible dates)."""
+    """The safe loader with implicit timestamps left as strings (fallback for impossible dates),
+    and integers too long to read as `_TooLong` text (so the field check names them)."""
 
 
 _TextDatesLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in _Loader.yaml_implicit_resolvers.items()
 }
+
+
+class _TooLong(str):
+    """The text of an integer too long for Python to read (more than 4,300 digits)."""
+
+
+def _int_or_text(loader: SafeConstructor, node: yaml.ScalarNode) -> Any:
+    try:
+        return SafeConstructor.construct_yaml_int(loader, node)
+    except ValueError:
+        return _TooLong(node.value)
+
+
+_TextDatesLoader.add_constructor("tag:yaml.org,2002:int", _int_or_text)
 
 _STR = "tag:yaml.org,2002:str"
 _SEQ = "tag:yaml.org,2002:seq"
@@ -336,6 +353,8 @@ def _kind(value: Any) -> str:
         return "nothing (null)"
     if isinstance(value, bool):
         return f"a boolean ({str(value).lower()})"
+    if isinstance(value, _TooLong) or (isinstance(value, int) and not -MAX_NUMBER < value < MAX_NUMBER):
+        return "an integer out of range"
     if isinstance(value, str):
         return "a string"
     if isinstance(value, int):
@@ -434,17 +453,19 @@ def _text(value: Any) -> str | None:
 
 
 def _int(value: Any) -> int | None:
+    """An integer field's value (a float or numeric text is rounded), or None; magnitudes from
+    `MAX_NUMBER` up are None too (no float holds a 400-digit quality: ranking stopped the build)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value == value and abs(value) < 1e15:
-        return round(value)
+        return value if -MAX_NUMBER < value < MAX_NUMBER else None
     if isinstance(value, str):
         try:
-            return round(float(value.strip()))
-        except (ValueError, OverflowError):
+            value = float(value.strip())
+        except ValueError:
             return None
+    if isinstance(value, float) and abs(value) < MAX_NUMBER:  # (False for NaN and infinities)
+        return round(value)
     return None
 
 

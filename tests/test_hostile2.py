@@ -78,3 +78,31 @@ def test_a_locale_becomes_the_page_language_only_when_it_is_a_real_language_tag(
     a, problems = article(record(locale=f'"{given}"'))
     assert a.locale == (lang or "")
     assert problems == ([] if lang else ["content/x.md:4: warning: locale: expected a language tag such as en-us; ignored"])
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def test_huge_quality_and_heat_are_unknown_with_a_warning_and_the_site_builds(make_site):
+    # A 400-digit quality stopped the whole build (no float holds it: OverflowError in ranking),
+    # and a 5,000-digit one (past Python's int conversion limit) made the record "invalid YAML".
+    numbers = {"q400": ("9" * 400, "5"), "h400": ("5", "-" + "9" * 400), "q5000": ("9" * 5000, "1"),
+               "text": ('"1e308"', '"-1e20"')}
+    site = make_site({"digest.toml": "search = false\n", **{
+        f"content/{name}.md": record(name, quality=quality, heat=heat) for name, (quality, heat) in numbers.items()}})
+    result = build(site, jobs=1)
+    warnings = sorted(str(p) for p in result.problems)
+    assert warnings == sorted([
+        "content/q400.md:4: warning: quality: expected an integer, got an integer out of range; treated as unknown",
+        "content/h400.md:5: warning: heat: expected an integer, got an integer out of range; treated as unknown",
+        "content/q5000.md:4: warning: quality: expected an integer, got an integer out of range; treated as unknown",
+        "content/text.md:4: warning: quality: expected an integer, got a string; treated as unknown",
+        "content/text.md:5: warning: heat: expected an integer, got a string; treated as unknown",
+    ])
+    assert len(list((site / "build" / "2024").glob("*/*/*/index.html"))) == 4
+
+
+def test_an_image_size_written_as_text_is_not_printed_as_a_300_digit_number():
+    _, problems = article(record(images='[{url: "https://i.example/a.jpg", width: "1e300", height: 2e9}]'))
+    assert problems == ["content/x.md:4: warning: images[0].width: expected a positive integer, got a string",
+                        "content/x.md:4: warning: images[0].height: expected a positive integer, got 2000000000"]
