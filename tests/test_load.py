@@ -408,3 +408,14 @@ def test_one_bad_file_does_not_stop_the_others(make_site):
     result = load_content(site, site / "content")
     assert [a.source for a in result.articles] == ["content/good.md"]
     assert len(result.problems) == 2 and result.files == 3
+
+
+def test_a_record_file_is_read_whole_or_refused_past_the_limit(tmp_path):
+    from digest.load import MAX_RECORD_BYTES, read_record
+
+    path = tmp_path / "x.md"
+    path.write_bytes(("---\n" + GOOD + "---\n").encode() + b"note " * 1000)
+    assert read_record(path, "content/x.md").article.body_html.count("note") == 1000
+    path.write_bytes(("---\n" + GOOD + "---\n").encode() + b"x" * MAX_RECORD_BYTES)
+    (problem,) = read_record(path, "content/x.md").problems
+    assert "file too large for a record" in problem.message
