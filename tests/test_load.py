@@ -419,3 +419,18 @@ def test_a_record_file_is_read_whole_or_refused_past_the_limit(tmp_path):
     path.write_bytes(("---\n" + GOOD + "---\n").encode() + b"x" * MAX_RECORD_BYTES)
     (problem,) = read_record(path, "content/x.md").problems
     assert "file too large for a record" in problem.message
+
+
+def test_two_stories_whose_ids_collide_both_build(make_site):
+    """The first 10 hex digits of the SHA-256 of these two URLs are equal (b9bc9eacf1)."""
+    from digest.build import build
+    from tests.conftest import record
+
+    urls = ["https://news.example.com/c/710857", "https://news.example.com/c/824363"]
+    site = make_site({f"content/{n}.md": record("Same title", webUrl=f'"{url}"') for n, url in enumerate(urls)}
+                     | {"digest.toml": "search = false\n"})
+    result = build(site, jobs=1)
+    assert result.articles == 2 and not result.problems
+    ids = sorted(p.stem for p in (site / "build" / "api" / "articles").glob("*.json"))
+    assert ids[0] == "b9bc9eacf1" and ids[1].startswith("b9bc9eacf1") and len(ids[1]) == 64
+    assert len(list((site / "build" / "2024" / "01" / "02").iterdir())) == 2  # two article pages
