@@ -193,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "jobs", 1) is not None and getattr(args, "jobs", 1) < 1:
         parser.error("--jobs must be at least 1")
+    cap = 4 * (os.cpu_count() or 1)
+    if (getattr(args, "jobs", None) or 1) > cap:  # each is a process: -j 100000 forked until memory ran out
+        print(f"digest: -j {args.jobs}: using {cap} worker processes (4 per core at most)", file=sys.stderr)
+        args.jobs = cap
     try:
         return args.func(args)
     except ConfigError as exc:

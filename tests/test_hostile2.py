@@ -106,3 +106,28 @@ def test_an_image_size_written_as_text_is_not_printed_as_a_300_digit_number():
     _, problems = article(record(images='[{url: "https://i.example/a.jpg", width: "1e300", height: 2e9}]'))
     assert problems == ["content/x.md:4: warning: images[0].width: expected a positive integer, got a string",
                         "content/x.md:4: warning: images[0].height: expected a positive integer, got 2000000000"]
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_an_absurd_job_count_is_capped_not_forked(make_site, monkeypatch, capsys):
+    # `-j 100000` forked processes until memory ran out, and left thousands of orphans.
+    import os
+
+    import digest.build
+    from digest.cli import main
+    from digest.errors import DigestError
+
+    seen = {}
+
+    def fake_build(site, out=None, drafts=False, jobs=None, progress=None):
+        seen["jobs"] = jobs
+        raise DigestError("stop here")
+
+    monkeypatch.setattr(digest.build, "build", fake_build)
+    site = make_site({"content/a.md": record("A")})
+    assert main(["build", str(site), "-j", "100000"]) == 1
+    cap = 4 * (os.cpu_count() or 1)
+    assert seen["jobs"] == cap
+    assert f"-j 100000: using {cap} worker processes (4 per core at most)" in capsys.readouterr().err
