@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "jobs", 1) is not None and getattr(args, "jobs", 1) < 1:
         parser.error("--jobs must be at least 1")
     cap = 4 * (os.cpu_count() or 1)
-    if (getattr(args, "jobs", None) or 1) > cap:  # each is a process: -j 100000 forked until memory ran out
+    if args.command == "build" and (args.jobs or 1) > cap:  # -j 100000 forked until memory ran out
         print(f"digest: -j {args.jobs}: using {cap} worker processes (4 per core at most)", file=sys.stderr)
         args.jobs = cap
     try:

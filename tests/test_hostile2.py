@@ -131,3 +131,9 @@ def test_an_absurd_job_count_is_capped_not_forked(make_site, monkeypatch, capsys
     cap = 4 * (os.cpu_count() or 1)
     assert seen["jobs"] == cap
     assert f"-j 100000: using {cap} worker processes (4 per core at most)" in capsys.readouterr().err
+    # (publish's -j counts upload threads, not processes: not capped)
+    import digest.publish.command
+
+    monkeypatch.setattr(digest.publish.command, "run", lambda args, *_: seen.update(jobs=args.jobs) or 0)
+    assert main(["publish", str(site), "--to", "x", "-j", str(cap + 1)]) == 0
+    assert seen["jobs"] == cap + 1
