@@ -19,9 +19,12 @@ MAX_SLUG = 80
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
-"""Characters that are errors in HTML and XML text (controls, lone surrogates, noncharacters),
-tab and line breaks excepted: content text never needs them, so they are removed at load."""
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
+                          + "".join(chr(plane * 0x10000 + 0xFFFE) + chr(plane * 0x10000 + 0xFFFF)
+                                    for plane in range(1, 17)) + "]")
+"""Characters that are errors in HTML and XML text (controls, lone surrogates, noncharacters
+of every plane: U+1FFFE is an "astral non-character" to the Nu checker), tab and line breaks
+excepted: content text never needs them, so they are removed at load."""
 _ODD_TEXT = re.compile(f"[^\\S ]| {{2}}|{_UNPRINTABLE.pattern}")
 """What `plain_text` changes: whitespace other than a single space, and `_UNPRINTABLE`."""
 _BLOCK_GAP = re.compile(r"(\n[ \t]*\n)")
@@ -270,6 +273,9 @@ def render_note(text: str) -> str:
     ).strip()
     if "\ufdd0" in clean or "\ufdd1" in clean:
         clean = re.sub("[\ufdd0\ufdd1]", lambda m: _SHOW[m.group()], clean)
+    # Character references (&#xFFFF;, &#11;) are decoded by Markdown, after load removed such characters.
+    if "&#" in text:
+        clean = _UNPRINTABLE.sub("", clean)
     # A link whose URL was refused keeps only its text (an <a> without href is invalid HTML).
     return _ANCHOR.sub(_unwrap_dead_link, clean) if "<a" in clean else clean
 

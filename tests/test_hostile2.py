@@ -5,6 +5,8 @@ Each test is a defect once found (see tests/test_hostile.py for the first sweep)
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from digest.build import build
@@ -137,3 +139,26 @@ def test_an_absurd_job_count_is_capped_not_forked(make_site, monkeypatch, capsys
     monkeypatch.setattr(digest.publish.command, "run", lambda args, *_: seen.update(jobs=args.jobs) or 0)
     assert main(["publish", str(site), "--to", "x", "-j", str(cap + 1)]) == 0
     assert seen["jobs"] == cap + 1
+
+
+# --------------------------------------------------------------------------- characters
+
+# What the Nu checker calls "Forbidden code point" or "Astral non-character" in HTML text.
+FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
+                       + "".join(chr(plane * 0x10000 + 0xFFFE) + chr(plane * 0x10000 + 0xFFFF) for plane in range(1, 17))
+                       + "]")
+
+
+def test_character_references_in_a_note_never_make_forbidden_characters():
+    # Python-Markdown decodes &#xFFFF; and &#11; itself, after load removed such characters.
+    a, _ = article(record() + "a &#xFFFF; &#xFFFE; &#x1FFFE; &#x10FFFF; &#11; &#127; &#x85; &#1; b\n")
+    assert not FORBIDDEN.search(a.body_html), repr(a.body_html)
+    assert a.body_html.startswith("<p>a ") and a.body_html.endswith(" b</p>")
+
+
+def test_astral_noncharacters_never_reach_text_fields():
+    a, _ = article(record(title=r"x \U0001FFFE y \U0010FFFF", excerpt=r'"e \U0002FFFF"',
+                          topics=r'["t\U0001FFFF"]') + "note \U0001fffe \U000effff\n")
+    for value in (a.title, a.excerpt, a.topics[0], a.body_html):
+        assert not FORBIDDEN.search(value), repr(value)
+    assert (a.title, a.excerpt, a.topics) == ("x y", "e", ("t",))
