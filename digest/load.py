@@ -500,7 +500,8 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
         return None
     title = _text(entry.get("title"))
     if not title:
-        report.warn(where + ("title",), f"expected a non-empty string, got {_kind(entry.get('title'))}; entry ignored")
+        got = "an empty string" if isinstance(entry.get("title"), str) else _kind(entry.get("title"))
+        report.warn(where + ("title",), f"expected a non-empty string, got {got}; entry ignored")
         return None
     web_url = entry.get("webUrl") if isinstance(entry.get("webUrl"), str) else ""
     link = safe_url(web_url) or safe_url(entry.get("originalUrl"))

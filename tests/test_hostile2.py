@@ -162,3 +162,11 @@ def test_astral_noncharacters_never_reach_text_fields():
     for value in (a.title, a.excerpt, a.topics[0], a.body_html):
         assert not FORBIDDEN.search(value), repr(value)
     assert (a.title, a.excerpt, a.topics) == ("x y", "e", ("t",))
+
+
+def test_a_related_entry_with_an_empty_title_says_so():
+    _, problems = article(record(related='[{title: "  ", webUrl: "https://r.example/1"}, {webUrl: "https://r.example/2"}]'))
+    assert problems == [
+        "content/x.md:4: warning: related[0].title: expected a non-empty string, got an empty string; entry ignored",
+        "content/x.md:4: warning: related[1].title: expected a non-empty string, got nothing (null); entry ignored",
+    ]
