@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from digest.errors import ConfigError, Problem
+from digest.text import safe_url
 
 CONFIG_NAME = "digest.toml"
 
@@ -101,9 +102,17 @@ def _check_bool(value: Any) -> str | None:
 def _check_base_url(value: Any) -> str | None:
     if not isinstance(value, str):
         return "an absolute http(s) URL"
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = urlsplit("")
+    # Its path prefixes every link of the site: it must be a valid URL as written (`safe_url`
+    # would escape or refuse what is not).
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         return "an absolute http(s) URL without query or fragment, e.g. https://example.org/news/"
+    if safe_url(value) != value:
+        return ("a URL without credentials, with a host name, and with spaces and other characters a URL "
+                "may not hold percent-escaped (%20), e.g. https://example.org/my%20news/")
     return None
 
 

@@ -170,3 +170,27 @@ def test_a_related_entry_with_an_empty_title_says_so():
         "content/x.md:4: warning: related[0].title: expected a non-empty string, got an empty string; entry ignored",
         "content/x.md:4: warning: related[1].title: expected a non-empty string, got nothing (null); entry ignored",
     ]
+
+
+# --------------------------------------------------------------------------- digest.toml
+
+
+@pytest.mark.parametrize("url", ["https://example.org/my news/", "https://example.org/<x>/",
+                                 "https://user:pw@example.org/", "https://exa mple.org/", "https://example.org/100%/"])
+def test_a_base_url_that_would_make_every_link_invalid_is_a_config_problem(url):
+    # Its path prefixes every link of the site: a space or '<' made every page invalid HTML.
+    from digest.config import parse_config
+    from digest.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        parse_config(f'base_url = "{url}"\n')
+    assert [str(p) for p in caught.value.problems] == [
+        "digest.toml:1: base_url: expected a URL without credentials, with a host name, and with spaces and "
+        "other characters a URL may not hold percent-escaped (%20), e.g. https://example.org/my%20news/, "
+        f"got a string '{url}'"]
+
+
+def test_a_percent_escaped_base_url_is_fine():
+    from digest.config import parse_config
+
+    assert parse_config('base_url = "https://example.org/my%20news/"\n').base_url == "https://example.org/my%20news/"
