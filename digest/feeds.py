@@ -89,8 +89,12 @@ def xml_text(value: str) -> str:
 
 
 def rfc3339(when: datetime) -> str:
-    """``2021-11-30T20:18:00Z``: UTC, seconds, upper-case T and Z (Atom, JSON Feed, sitemap)."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``2021-11-30T20:18:00Z``: UTC, seconds, upper-case T and Z (Atom, JSON Feed, sitemap).
+
+    (Not ``strftime("%Y")``, which writes the year 2 as ``2``: four digits, always.)"""
+    utc = when.astimezone(UTC)
+    return (f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T"
+            f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z")
 
 
 def rfc822(when: datetime) -> str:

@@ -6,6 +6,7 @@ Each test is a defect once found (see tests/test_hostile.py for the first sweep)
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -194,3 +195,19 @@ def test_a_percent_escaped_base_url_is_fine():
     from digest.config import parse_config
 
     assert parse_config('base_url = "https://example.org/my%20news/"\n').base_url == "https://example.org/my%20news/"
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def test_an_early_year_is_written_with_four_digits_in_feeds_and_sitemap(make_site):
+    # strftime("%Y") writes year 2 as "2": every Atom, JSON Feed and sitemap date of it was invalid.
+    from digest.feeds import rfc3339
+
+    assert rfc3339(datetime(2, 1, 1, 0, 0, tzinfo=UTC)) == "0002-01-01T00:00:00Z"
+    site = make_site({"digest.toml": "search = false\n",
+                      "content/a.md": record("Old", when='"0002-01-01T00:00:00Z"', topics="[t]")})
+    build(site, jobs=1)
+    for name in ("atom.xml", "feed.json", "sitemap.xml", "topics/t/atom.xml"):
+        text = (site / "build" / name).read_text(encoding="utf-8")
+        assert "0002-01-01T00:00:00Z" in text and '"2-01-01' not in text and ">2-01-01" not in text, name
