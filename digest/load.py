@@ -51,6 +51,11 @@ MAX_EXCERPT = 5_000
 """Characters kept of an excerpt (real ones have a few hundred; Pagefind takes minutes on megabytes)."""
 MAX_NUMBER = 10**15
 """Integer fields (quality, heat, image sizes) hold less than this in magnitude, or are unknown."""
+MAX_TITLE = 1_000
+"""Characters kept of a title (record or related entry): a headline, shown on every card of it."""
+MAX_NAME = 200
+"""Characters kept of a topic or provider name (each is on every card that has it, and a page)."""
+"""Integer fields (quality, heat, image sizes) hold less than this in magnitude, or are unknown."""
 
 try:
     _Loader = yaml.CSafeLoader
@@ -452,6 +457,14 @@ def _text(value: Any) -> str | None:
     return None
 
 
+def _cut(text: str, limit: int, field: tuple[Any, ...], report: _RecordProblems) -> str:
+    """``text`` cut to ``limit`` characters (ending in an ellipsis), with a warning when it was."""
+    if len(text) <= limit:
+        return text
+    report.warn(field, f"longer than {limit} characters; cut")
+    return text[:limit - 1].rstrip() + "…"
+
+
 def _int(value: Any) -> int | None:
     """An integer field's value (a float or numeric text is rounded), or None; magnitudes from
     `MAX_NUMBER` up are None too (no float holds a 400-digit quality: ranking stopped the build)."""
@@ -503,6 +516,7 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
         got = "an empty string" if isinstance(entry.get("title"), str) else _kind(entry.get("title"))
         report.warn(where + ("title",), f"expected a non-empty string, got {got}; entry ignored")
         return None
+    title = _cut(title, MAX_TITLE, where + ("title",), report)
     web_url = entry.get("webUrl") if isinstance(entry.get("webUrl"), str) else ""
     link = safe_url(web_url) or safe_url(entry.get("originalUrl"))
     provider = entry.get("provider")
@@ -645,6 +659,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     if not title:
         got = "an empty string" if isinstance(data.get("title"), str) else _kind(data.get("title"))
         report.add(("title",), f"expected a non-empty string, got {got}")
+    else:
+        title = _cut(title, MAX_TITLE, ("title",), report)
     published = _datetime(data.get("publishedDateTime"))
     if published is None:
         raw_date = data.get("publishedDateTime")
@@ -698,15 +714,16 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     raw_provider = data.get("provider")
     if raw_provider is not None:
         if isinstance(raw_provider, dict):
-            name = _text(raw_provider.get("name")) or ""
+            name = _cut(_text(raw_provider.get("name")) or "", MAX_NAME, ("provider", "name"), report)
             domain = raw_provider.get("domain") if isinstance(raw_provider.get("domain"), str) else ""
+            domain = _cut(domain.strip(), MAX_NAME, ("provider", "domain"), report)
             key = provider_key(name, domain)
             if key:
                 provider = Provider(key=key, name=name or key, domain=domain.strip())
             else:
                 report.warn(("provider",), "has neither a name nor a domain; ignored")
         elif isinstance(raw_provider, str) and raw_provider.strip():
-            name = plain_text(html.unescape(raw_provider))
+            name = _cut(plain_text(html.unescape(raw_provider)), MAX_NAME, ("provider",), report)
             provider = Provider(key=provider_key(name, ""), name=name, domain="")
         else:
             report.add(("provider",), f"expected a mapping with name and domain, got {_kind(raw_provider)}")
@@ -718,8 +735,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         report.add(("topics",), "expected a list of strings, got a list with "
                    + _kind(next(t for t in raw_topics if not isinstance(t, str | int | float) or isinstance(t, bool))))
     else:
-        for topic in _list(data, "topics", report, "a list of strings"):
-            name = plain_text(html.unescape(str(topic)))
+        for index, topic in enumerate(_list(data, "topics", report, "a list of strings")):
+            name = _cut(plain_text(html.unescape(str(topic))), MAX_NAME, ("topics", index), report)
             key = term_key(name)
             if key and key not in seen_topics:
                 if len(topics) == MAX_TOPICS:

@@ -211,3 +211,23 @@ def test_an_early_year_is_written_with_four_digits_in_feeds_and_sitemap(make_sit
     for name in ("atom.xml", "feed.json", "sitemap.xml", "topics/t/atom.xml"):
         text = (site / "build" / name).read_text(encoding="utf-8")
         assert "0002-01-01T00:00:00Z" in text and '"2-01-01' not in text and ">2-01-01" not in text, name
+
+
+# --------------------------------------------------------------------------- sizes
+
+
+def test_megabyte_names_are_cut_with_a_warning():
+    # A 3 MB title is on every listing, feed and sidebar that shows its card: a 59 MB site from 20 records.
+    big = "word " * 200_000
+    a, problems = article(record(title=big, topics=f'["{big}", "short"]', provider=f'{{name: "{big}"}}',
+                                 related=f'[{{title: "{big}", webUrl: "https://r.example/1"}}]'))
+    assert len(a.title) <= 1000 and a.title.endswith("…")
+    assert [len(t) <= 200 for t in a.topics] == [True, True] and a.topics[1] == "short"
+    assert len(a.provider.name) <= 200 and len(a.provider.key) < 210  # (NFKC makes "…" "...")
+    assert len(a.related[0].title) <= 1000
+    assert problems == [
+        "content/x.md:2: warning: title: longer than 1000 characters; cut",
+        "content/x.md:5: warning: provider.name: longer than 200 characters; cut",
+        "content/x.md:4: warning: topics[0]: longer than 200 characters; cut",
+        "content/x.md:6: warning: related[0].title: longer than 1000 characters; cut",
+    ]
