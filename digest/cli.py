@@ -104,6 +104,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     from digest.render import theme_dir
 
     target = Path(args.dir)
+    if target.exists() and not target.is_dir():
+        print(f"digest: {target} exists and is not a folder; choose a new folder", file=sys.stderr)
+        return 1
     if target.exists() and any(target.iterdir()):
         print(f"digest: {target} exists and is not empty; choose a new folder", file=sys.stderr)
         return 1
@@ -111,7 +114,11 @@ def cmd_init(args: argparse.Namespace) -> int:
     sample = theme / "sample-content"
     if not sample.is_dir():
         sample = theme / "content"
-    target.mkdir(parents=True, exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"digest: cannot create {target}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     shutil.copytree(sample, target / "content")
     (target / "digest.toml").write_text(
         '# Settings for this digest; every key is optional (see the README).\n'

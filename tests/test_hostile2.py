@@ -231,3 +231,15 @@ def test_megabyte_names_are_cut_with_a_warning():
         "content/x.md:4: warning: topics[0]: longer than 200 characters; cut",
         "content/x.md:6: warning: related[0].title: longer than 1000 characters; cut",
     ]
+
+
+def test_init_over_a_file_is_a_clear_error_not_a_traceback(tmp_path, capsys):
+    from digest.cli import main
+
+    (tmp_path / "taken").write_text("x")
+    assert main(["init", str(tmp_path / "taken")]) == 1
+    assert main(["init", str(tmp_path / "taken" / "sub")]) == 1
+    err = capsys.readouterr().err
+    assert f"digest: {tmp_path / 'taken'} exists and is not a folder; choose a new folder" in err
+    assert f"digest: cannot create {tmp_path / 'taken' / 'sub'}: Not a directory" in err
+    assert (tmp_path / "taken").read_text() == "x"
