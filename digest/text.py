@@ -107,7 +107,7 @@ def safe_url(value: object, schemes: frozenset[str] = LINK_SCHEMES) -> str | Non
     if scheme not in schemes:
         return None
     if scheme == "mailto":
-        return url if parts.path else None
+        return _escape_after(url, len("mailto:")) if parts.path else None
     try:
         host = parts.hostname
         parts.port  # noqa: B018 - raises ValueError on a bad port
@@ -117,14 +117,17 @@ def safe_url(value: object, schemes: frozenset[str] = LINK_SCHEMES) -> str | Non
         return None  # (a host of dots or dashes only, such as https://../x, names nothing)
     if not (_IPV6_NETLOC.match(parts.netloc) or _DOMAIN.fullmatch(host)):
         return None
-    # The rest of the URL (after ``scheme://netloc``) with what a URL may not hold escaped.
-    start = url.index("//") + 2 + len(parts.netloc)
+    return _escape_after(url, url.index("//") + 2 + len(parts.netloc))
+
+
+def _escape_after(url: str, start: int) -> str:
+    """``url`` with what a URL may not hold escaped from ``start`` on (after the host)."""
     rest = url[start:]
-    if _URL_ILLEGAL.search(rest) or rest.count("#") > 1:
-        path, hash_, fragment = rest.partition("#")
-        rest = _URL_ILLEGAL.sub(_percent, path) + hash_ + _URL_ILLEGAL.sub(_percent, fragment).replace("#", "%23")
-        url = url[:start] + rest
-    return url
+    if _URL_ILLEGAL.search(rest) is None and rest.count("#") <= 1:
+        return url
+    path, hash_, fragment = rest.partition("#")
+    return (url[:start] + _URL_ILLEGAL.sub(_percent, path) + hash_
+            + _URL_ILLEGAL.sub(_percent, fragment).replace("#", "%23"))
 
 
 _DOMAIN = re.compile(r"(?:[\w-]+\.)*[\w-]+\.?")

@@ -58,6 +58,15 @@ def test_links_are_valid_urls_or_refused(given, link):
     assert safe_url(given) == link
 
 
+def test_mailto_links_in_notes_are_valid_urls():
+    from digest.text import render_note
+
+    html = render_note('[m](mailto:a@b.example?subject=a|b{c}) [n](mailto:a@b.example?x=%zz) [p](mailto:a"b@c.example)')
+    assert 'href="mailto:a@b.example?subject=a%7Cb%7Bc%7D"' in html
+    assert 'href="mailto:a@b.example?x=%25zz"' in html
+    assert 'href="mailto:a%22b@c.example"' in html
+
+
 def test_an_odd_web_url_becomes_a_valid_link_on_the_page_and_in_the_feeds(make_site):
     site = make_site({"content/a.md": record("Odd", webUrl='"https://a.example/x?a=1&b=<2>\\"x"'),
                       "digest.toml": "search = false\n"})
