@@ -434,3 +434,15 @@ def test_two_stories_whose_ids_collide_both_build(make_site):
     ids = sorted(p.stem for p in (site / "build" / "api" / "articles").glob("*.json"))
     assert ids[0] == "b9bc9eacf1" and ids[1].startswith("b9bc9eacf1") and len(ids[1]) == 64
     assert len(list((site / "build" / "2024" / "01" / "02").iterdir())) == 2  # two article pages
+
+
+def test_no_shorter_key_can_fold_to_secured():
+    """`_dropped` skips keys shorter than ``secured``: true only while no character folds to
+    several that occur in the word (folding never drops one)."""
+    import sys
+
+    from digest.load import _DROPPED
+
+    for word in _DROPPED:
+        assert not [c for c in range(sys.maxunicode + 1)
+                    if len(chr(c).casefold()) > 1 and chr(c).casefold() in word]
