@@ -6,6 +6,7 @@ import hashlib
 import re
 import unicodedata
 from functools import cache, lru_cache
+from html.parser import HTMLParser
 from urllib.parse import urlsplit, urlunsplit
 
 import markdown
@@ -280,7 +281,94 @@ def render_note(text: str) -> str:
     if "&#" in text:
         clean = _UNPRINTABLE.sub("", clean)
     # A link whose URL was refused keeps only its text (an <a> without href is invalid HTML).
-    return _ANCHOR.sub(_unwrap_dead_link, clean) if "<a" in clean else clean
+    if "<a" in clean:
+        clean = _ANCHOR.sub(_unwrap_dead_link, clean)
+    # Raw HTML can put allowed tags where HTML does not allow them (the sanitizer keeps
+    # <pre><p>, <li> outside a list): Markdown's own output is always nested right.
+    return _Nesting.fix(clean) if "<" in text else clean
+
+
+_PHRASING = frozenset({"a", "em", "strong", "b", "i", "code", "del", "sup", "sub", "abbr", "br"})
+_PHRASING_ONLY = frozenset({"p", "pre", "h3", "h4", "h5", "h6"}) | (_PHRASING - {"br"})
+"""Elements whose descendants may only be phrasing content (``a`` and ``del`` are counted here,
+though transparent: a note's are in paragraphs)."""
+_HEADINGS = frozenset({"h3", "h4", "h5", "h6"})
+_LISTS = frozenset({"ul", "ol"})
+_VOID = frozenset({"br", "hr"})
+
+
+class _Nesting(HTMLParser):
+    """Sanitized note HTML (well-formed, allowed tags only) re-nested as HTML's content models
+    require: a tag not allowed where it stands is dropped and its content kept (``<pre><p>x``
+    is ``<pre>x``; an ``<li>`` outside a list, a heading in a ``<th>``), and what a list holds
+    outside its items gets an item of its own."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.out: list[str] = []
+        self.tags: list[tuple[str, bool]] = []
+        """Every open tag, and whether it was kept."""
+        self.kept: list[tuple[str, bool]] = []
+        """The open tags that were kept, and whether each is an item this class added."""
+
+    @classmethod
+    def fix(cls, html: str) -> str:
+        parser = cls()
+        parser.feed(html)
+        parser.close()
+        return "".join(parser.out)
+
+    def _item_for_list_content(self) -> None:
+        if self.kept and self.kept[-1][0] in _LISTS:
+            self.out.append("<li>")
+            self.kept.append(("li", True))
+
+    def _close_added_item(self) -> None:
+        if self.kept and self.kept[-1] == ("li", True):
+            self.out.append("</li>")
+            self.kept.pop()
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "li":
+            self._close_added_item()
+        else:
+            self._item_for_list_content()
+        parent = self.kept[-1][0] if self.kept else ""
+        open_tags = [name for name, _ in self.kept]
+        keep = not (
+            (tag not in _PHRASING and any(name in _PHRASING_ONLY for name in open_tags))
+            or (tag in _HEADINGS and "th" in open_tags)
+            or (tag == "li" and parent not in _LISTS)
+        )
+        if keep:
+            self.out.append(self.get_starttag_text() or f"<{tag}>")
+        if tag not in _VOID:
+            self.tags.append((tag, keep))
+            if keep:
+                self.kept.append((tag, False))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _VOID or not self.tags:
+            return
+        name, kept = self.tags.pop()
+        if kept:
+            if name in _LISTS:
+                self._close_added_item()
+            self.out.append(f"</{name}>")
+            self.kept.pop()
+
+    def handle_data(self, data: str) -> None:
+        if data.strip():
+            self._item_for_list_content()
+        self.out.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        self._item_for_list_content()
+        self.out.append(f"&{name};")
+
+    def handle_charref(self, name: str) -> None:
+        self._item_for_list_content()
+        self.out.append(f"&#{name};")
 
 
 def _defuse_inline(text: str) -> str:

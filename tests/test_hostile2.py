@@ -252,3 +252,26 @@ def test_init_over_a_file_is_a_clear_error_not_a_traceback(tmp_path, capsys):
     assert f"digest: {tmp_path / 'taken'} exists and is not a folder; choose a new folder" in err
     assert f"digest: cannot create {tmp_path / 'taken' / 'sub'}: Not a directory" in err
     assert (tmp_path / "taken").read_text() == "x"
+
+
+# --------------------------------------------------------------------------- note markup
+
+
+@pytest.mark.parametrize(("note", "html"), [
+    # Allowed tags in places HTML does not allow them (the Nu checker: "not allowed as child"):
+    # the misplaced tag is dropped, its text kept; a list's stray content gets its own item.
+    ("<li>x</li>", "x"),
+    ("<pre><p>x</p></pre>", "<pre>x</pre>"),
+    ("<pre><pre>x</pre></pre>", "<pre>x</pre>"),
+    ("<h3><p>x</p></h3>", "<h3>x</h3>"),
+    ("<table><tr><th><h4>x</h4></th></tr></table>", "<table><tbody><tr><th>x</th></tr></tbody></table>"),
+    ("<ul><p>x</p></ul>", "<ul><li><p>x</p></li></ul>"),
+    ("<ul>text<li>y</li></ul>", "<ul><li>text</li><li>y</li></ul>"),
+    ("<ol><ol><li>x</li></ol></ol>", "<ol><li><ol><li>x</li></ol></li></ol>"),
+    ("<table><li>x</li></table>", "x<table></table>"),
+    ("<em>a <b>b</b> &amp; &lt;c&gt; &#169;</em>", "<p><em>a <b>b</b> &amp; &lt;c&gt; ©</em></p>"),
+])
+def test_raw_html_in_a_note_is_nested_as_html_allows(note, html):
+    from digest.text import render_note
+
+    assert render_note(note + "\n") == html
