@@ -275,3 +275,16 @@ def test_raw_html_in_a_note_is_nested_as_html_allows(note, html):
     from digest.text import render_note
 
     assert render_note(note + "\n") == html
+
+
+def test_an_output_folder_that_is_a_file_is_a_clear_error(make_site, tmp_path, capsys):
+    from digest.cli import main
+
+    site = make_site({"content/a.md": record("A")})
+    (tmp_path / "taken").write_text("x")
+    assert main(["build", str(site), "-o", str(tmp_path / "taken"), "-j", "1"]) == 1
+    assert main(["build", str(site), "-o", str(tmp_path / "taken" / "sub"), "-j", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.count(f"digest: error: cannot build into {tmp_path / 'taken'}: it is a file, not a folder") == 1
+    assert f"digest: error: cannot build into {tmp_path / 'taken' / 'sub'}: {tmp_path / 'taken'} is a file, not a folder" in err
+    assert (tmp_path / "taken").read_text() == "x"
