@@ -20,12 +20,16 @@ MAX_SLUG = 80
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
-                          + "".join(chr(plane * 0x10000 + 0xFFFE) + chr(plane * 0x10000 + 0xFFFF)
-                                    for plane in range(1, 17)) + "]")
-"""Characters that are errors in HTML and XML text (controls, lone surrogates, noncharacters
-of every plane: U+1FFFE is an "astral non-character" to the Nu checker), tab and line breaks
-excepted: content text never needs them, so they are removed at load."""
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+"""Characters that are errors in HTML and XML text (controls, lone surrogates, noncharacters),
+tab and line breaks excepted: content text never needs them, so they are removed at load
+(with `_ASTRAL_NONCHARACTER`: see `drop_unprintable`)."""
+_ASTRAL_NONCHARACTER = re.compile("[" + "".join(chr(plane * 0x10000 + 0xFFFE) + chr(plane * 0x10000 + 0xFFFF)
+                                                for plane in range(1, 17)) + "]")
+"""The noncharacters beyond the first plane (U+1FFFE is an "astral non-character" to the Nu
+checker). A class of its own: in `_UNPRINTABLE` it made every search of it 2.5 times slower
+(a class with characters past U+FFFF is no longer a bitmap), and only text that holds such
+characters is searched for them."""
 _ODD_TEXT = re.compile(f"[^\\S ]| {{2}}|{_UNPRINTABLE.pattern}")
 """What `plain_text` changes: whitespace other than a single space, and `_UNPRINTABLE`."""
 _BLOCK_GAP = re.compile(r"(\n[ \t]*\n)")
@@ -252,9 +256,20 @@ def _markdown() -> markdown.Markdown:
     return markdown.Markdown(extensions=["sane_lists", "tables"], output_format="html")
 
 
+def _astral(text: str) -> bool:
+    """Whether ``text`` holds a character beyond the first plane (in C: no regex needed)."""
+    return not text.isascii() and max(text) > "\uffff"
+
+
+def drop_unprintable(text: str) -> str:
+    """``text`` without `_UNPRINTABLE` characters and astral noncharacters."""
+    text = _UNPRINTABLE.sub("", text)
+    return _ASTRAL_NONCHARACTER.sub("", text) if _astral(text) else text
+
+
 def render_note(text: str) -> str:
     """Markdown note -> HTML cleaned by an allow-list (no scripts, images, styles or raw HTML)."""
-    text = _UNPRINTABLE.sub("", text)
+    text = drop_unprintable(text)
     if not text.strip():
         return ""
     if len(text) > MAX_NOTE_MARKDOWN:
@@ -279,7 +294,7 @@ def render_note(text: str) -> str:
         clean = re.sub("[\ufdd0\ufdd1]", lambda m: _SHOW[m.group()], clean)
     # Character references (&#xFFFF;, &#11;) are decoded by Markdown, after load removed such characters.
     if "&#" in text:
-        clean = _UNPRINTABLE.sub("", clean)
+        clean = drop_unprintable(clean)
     # A link whose URL was refused keeps only its text (an <a> without href is invalid HTML).
     if "<a" in clean:
         clean = _ANCHOR.sub(_unwrap_dead_link, clean)
@@ -400,8 +415,8 @@ def plain_text(value: str) -> str:
 
     (It is escaped at render time, never trusted.)
     """
-    if _ODD_TEXT.search(value) is None:  # the common case: both substitutions would change nothing
-        text = value.strip()
+    if _ODD_TEXT.search(value) is None and not (_astral(value) and _ASTRAL_NONCHARACTER.search(value)):
+        text = value.strip()  # the common case: both substitutions would change nothing
     else:
-        text = _SPACE.sub(" ", _UNPRINTABLE.sub("", value)).strip()
+        text = _SPACE.sub(" ", drop_unprintable(value)).strip()
     return text if text.isascii() else unicodedata.normalize("NFC", text)
