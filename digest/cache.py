@@ -342,8 +342,16 @@ def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str,
     given, receives the stat of every file under the roots, by path (see `RecordCache.stats`).
     """
     h = hashlib.blake2b(extra.encode(), digest_size=16)
+    seen: set[str] = set()
 
     def walk(folder: Path) -> None:
+        # Each real folder once, as the loader does: a link to a parent (a loop) would
+        # otherwise be walked again at every depth until the system's link limit.
+        real = os.path.realpath(folder)
+        if real in seen:
+            h.update(f"seen\0{folder}\0{real}\0".encode("utf-8", "surrogateescape"))
+            return
+        seen.add(real)
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError:

@@ -551,3 +551,19 @@ def test_a_saved_plan_is_read_back_only_signed_and_by_the_same_program(tmp_path,
     raw, start = read_signed(tmp_path / "x")
     assert raw[start:] == b"abcd"
     assert read_signed(tmp_path / "missing") is None
+
+
+def test_folder_links_that_loop_are_walked_once(make_site):
+    """The no-change check walks content/ as the loader does: a link to a parent folder
+    (a loop) used to be walked again at every depth, and the build never finished."""
+    import os
+
+    site = make_site({"content/a.md": record("One"), "content/deep/b.md": record("Two"),
+                      "digest.toml": "search = false\n"})
+    os.symlink("..", site / "content" / "deep" / "up")
+    os.symlink(".", site / "content" / "self")
+    first = build(site, jobs=1)
+    assert first.articles == 2
+    assert build(site, jobs=1).written == 0  # and the check still sees nothing changed
+    (site / "content" / "deep" / "b.md").write_text(record("Two, again"), encoding="utf-8")
+    assert build(site, jobs=1).rendered > 0
