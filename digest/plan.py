@@ -35,7 +35,7 @@ from digest.meta import page_meta
 from digest.model import Article, Edition, PageSpec, Provider, Topic, input_key
 from digest.related import Doc, RelatedState, compute_related, doc_text, docs_for, pick
 from digest.search import search_page
-from digest.text import short_hash, slugify, term_key, url_identity
+from digest.text import safe_url, short_hash, slugify, term_key, url_identity
 
 _UNSAFE_PATH = re.compile(r"(?:^|/)\.{0,2}(?:/|$)|\\")
 """An empty, ``.`` or ``..`` segment (so also a leading or trailing ``/``), or a backslash."""
@@ -278,7 +278,7 @@ class _Planner:
 
     def article_path(self, article: Article) -> str:
         local = article.published.astimezone(self.tz)
-        return f"{local:%Y/%m/%d}/{article.slug}/"
+        return f"{local.year:04d}/{local:%m/%d}/{article.slug}/"  # (%Y writes the year 2 as 2)
 
     def provider_path(self, provider: Provider | None) -> str | None:
         if provider is None or provider.key not in self.providers:
@@ -343,8 +343,9 @@ class _Planner:
         first = article.images[0] if article.images else None
         image = None
         if first is not None:
+            hotlinked = safe_url(first.url) if self.config.hotlink_images else None
             image = dict(self.images.get(first.url) or {
-                "src": first.url if (self.config.hotlink_images and first.url.startswith("https://")) else None,
+                "src": hotlinked if hotlinked and hotlinked.startswith("https://") else None,
                 "srcset": "", "sizes": "", "sources": [], "largest": None,
                 "width": first.width or 16, "height": first.height or 9,
             })
@@ -627,7 +628,7 @@ class _Planner:
         months: dict[str, list[Article]] = defaultdict(list)
         for article in self.newest:
             local = article.published.astimezone(self.tz)
-            months[f"{local:%Y/%m}"].append(article)
+            months[f"{local.year:04d}/{local:%m}"].append(article)
         pages = []
         index = []
         for month in sorted(months, reverse=True):

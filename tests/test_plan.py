@@ -436,3 +436,23 @@ def test_every_spelling_of_a_url_has_one_identity(spelling):
     from digest.text import url_identity
 
     assert url_identity(spelling) == "https://a.example/x"
+
+
+def test_years_before_1000_keep_four_digits_in_paths(make_site):
+    """``%Y`` writes the year 2 as ``2``; the README promises ``/YYYY/MM/DD/``."""
+    site = make_site({"content/a.md": rec("Ancient", "0002-03-04T10:00:00Z")})
+    paths = {p.path for p in plan_site(articles_of(site), Config()).pages}
+    assert "0002/03/04/ancient-" in next(p for p in paths if p.endswith("index.html") and "ancient" in p)[:19]
+    assert "archive/0002/03/index.html" in paths
+
+
+def test_a_hotlinked_image_is_a_safe_url_or_none(make_site):
+    images = ('[{url: "https://img.example.com/a<c>.jpg", width: 10, height: 10, isCached: false}]',
+              '[{url: "https://user@img.example.com/x.jpg", width: 10, height: 10, isCached: false}]',
+              '[{url: "//img.example.com/y.jpg", width: 10, height: 10, isCached: false}]',
+              '[{url: "https://img.example.com/a b.jpg", width: 10, height: 10, isCached: false}]')
+    site = make_site({f"content/{n}.md": rec(f"Story {n}", images=value) for n, value in enumerate(images)})
+    planner = plan_site(articles_of(site), Config(hotlink_images=True)).reuse.planner
+    srcs = {a.title: planner.card(a)["image"]["src"] for a in planner.articles}
+    assert srcs == {"Story 0": "https://img.example.com/a%3Cc%3E.jpg", "Story 1": None,
+                    "Story 2": "https://img.example.com/y.jpg", "Story 3": None}
