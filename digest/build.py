@@ -92,12 +92,19 @@ def content_problems(site: Path) -> list[Problem]:
 
 
 def resolve_out(site: Path, config: Config, out: Path | None) -> Path:
-    """The output folder; refuses one that would overwrite the site's own sources."""
+    """The output folder; refuses one that would overwrite the site's own sources, or that
+    is (or lies under) a file (``-o`` or ``output_dir`` alike)."""
     target = (out if out is not None else site / config.output_dir).resolve()
     root = site.resolve()
     protected = [root, root / "content", root / "templates", root / "static"]
     if target in protected or any(p in target.parents for p in protected[1:]) or target in root.parents:
         raise BuildError(f"refusing to build into {target}: it holds the site's own files")
+    for path in (target, *target.parents):  # the first that exists must be a folder
+        if path.exists() or path.is_symlink():
+            if not path.is_dir():
+                where = "it is" if path == target else f"{path} is"
+                raise BuildError(f"cannot build into {target}: {where} a file, not a folder")
+            break
     return target
 
 

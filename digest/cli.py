@@ -47,22 +47,9 @@ def _count(problems: list[Problem]) -> tuple[int, int]:
     return errors, len(problems) - errors
 
 
-def _not_a_folder(out: Path) -> str | None:
-    """Why ``out`` cannot be an output folder (it, or a folder above it, is a file), or None."""
-    for path in (out, *out.parents):
-        if path.exists() or path.is_symlink():
-            if path.is_dir():
-                return None
-            return "it is a file, not a folder" if path == out else f"{path} is a file, not a folder"
-    return None
-
-
 def cmd_build(args: argparse.Namespace) -> int:
     from digest.build import build
 
-    if args.output and (reason := _not_a_folder(Path(args.output))):
-        print(f"digest: error: cannot build into {args.output}: {reason}", file=sys.stderr)
-        return 1
     result = build(Path(args.site), Path(args.output) if args.output else None,
                    drafts=args.drafts, jobs=args.jobs, progress=_ProgressBar())
     _print_problems(result.problems)

@@ -288,3 +288,12 @@ def test_an_output_folder_that_is_a_file_is_a_clear_error(make_site, tmp_path, c
     assert err.count(f"digest: error: cannot build into {tmp_path / 'taken'}: it is a file, not a folder") == 1
     assert f"digest: error: cannot build into {tmp_path / 'taken' / 'sub'}: {tmp_path / 'taken'} is a file, not a folder" in err
     assert (tmp_path / "taken").read_text() == "x"
+
+
+def test_an_output_dir_setting_that_is_a_file_is_a_clear_error(make_site, capsys):
+    from digest.cli import main
+
+    site = make_site({"content/a.md": record("A"), "digest.toml": 'output_dir = "out.txt"\n', "out.txt": "x"})
+    assert main(["build", str(site), "-j", "1"]) == 1
+    assert f"digest: error: cannot build into {site / 'out.txt'}: it is a file, not a folder" in capsys.readouterr().err
+    assert (site / "out.txt").read_text() == "x"
