@@ -691,7 +691,7 @@ def _problems(url: str, uses: Sequence[tuple[Article, int]], reason: str,
     """Warnings for one image URL, one per record entry that uses it."""
     problems = []
     for article, index in uses:
-        where = f"images[{index}]"
+        where = f"images[{article.images[index].position}]"
         if reason or info is None:
             problems.append(Problem(article.source, None, where,
                                     f"{url}: {reason}; shown as a placeholder", "warning"))

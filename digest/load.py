@@ -45,6 +45,9 @@ MAX_NODES = 20_000
 """Front matter with more YAML nodes than this (alias bombs, generated junk) is refused."""
 MAX_SLUG_BODY = 60
 MAX_TOPICS = 50
+MAX_ENTRIES = 100
+"""Entries kept of a record's ``images`` and of its ``related`` list (real ones have a few; 50,000
+related entries made one page of 7 MB)."""
 """Topics kept per record (real ones have a few): each is a page listing every card with its
 topics, so thousands in one record made a build quadratic."""
 MAX_EXCERPT = 5_000
@@ -505,7 +508,7 @@ def _image(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Image
         report.warn(where + ("isCached",), f"expected true or false, got {_kind(cached)}")
         cached = False
     title = _text(entry.get("title")) or ""
-    return ImageRef(url=url, width=size[0], height=size[1], is_cached=cached, title=title)
+    return ImageRef(url=url, width=size[0], height=size[1], is_cached=cached, title=title, position=where[-1])
 
 
 def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> RelatedRef | None:
@@ -582,6 +585,15 @@ def _secrets(value: Any) -> set[str]:
             elif isinstance(item, (dict, list)):
                 todo.append((item, inside or _dropped(key)))
     return found
+
+
+def _entries(data: dict, key: str, report: _RecordProblems, what: str) -> list:
+    """`_list`, cut to its first `MAX_ENTRIES` entries (with a warning when it was)."""
+    items = _list(data, key, report, what)
+    if len(items) > MAX_ENTRIES:
+        report.warn((key,), f"{len(items)} entries; the first {MAX_ENTRIES} are kept")
+        return items[:MAX_ENTRIES]
+    return items
 
 
 def _list(data: dict, key: str, report: _RecordProblems, what: str) -> list:
@@ -755,11 +767,11 @@ def parse_record(raw: bytes, source: str) -> FileResult:
                 topics.append(name)
 
     images = [
-        image for index, entry in enumerate(_list(data, "images", report, "a list of images"))
+        image for index, entry in enumerate(_entries(data, "images", report, "a list of images"))
         if (image := _image(entry, ("images", index), report)) is not None
     ]
     related = [
-        ref for index, entry in enumerate(_list(data, "related", report, "a list of related articles"))
+        ref for index, entry in enumerate(_entries(data, "related", report, "a list of related articles"))
         if (ref := _related(entry, ("related", index), report)) is not None
     ]
 

@@ -41,6 +41,9 @@ class ImageRef:
     """True when the record says a local copy exists in ``content/images/``."""
     title: str = ""
     """Caption or alt text, when the record has one."""
+    position: int = 0
+    """Index of the entry in the record's ``images`` list (entries before it may have been
+    dropped as unusable), for messages about it."""
 
 
 @dataclass(frozen=True)

@@ -297,3 +297,22 @@ def test_an_output_dir_setting_that_is_a_file_is_a_clear_error(make_site, capsys
     assert main(["build", str(site), "-j", "1"]) == 1
     assert f"digest: error: cannot build into {site / 'out.txt'}: it is a file, not a folder" in capsys.readouterr().err
     assert (site / "out.txt").read_text() == "x"
+
+
+def test_images_and_related_lists_are_cut_at_a_hundred_entries_with_a_warning():
+    images = "[" + ", ".join(f'{{url: "https://i.example.com/{n}.jpg"}}' for n in range(150)) + "]"
+    related = "[" + ", ".join(f'{{title: "R{n}", webUrl: "https://r.example.com/{n}"}}' for n in range(120)) + "]"
+    result = parse_record(record("Many", images=images, related=related).encode(), "content/x.md")
+    assert len(result.article.images) == 100 and len(result.article.related) == 100
+    assert [str(p) for p in result.problems] == [
+        "content/x.md:4: warning: images: 150 entries; the first 100 are kept",
+        "content/x.md:5: warning: related: 120 entries; the first 100 are kept",
+    ]
+
+
+def test_an_image_warning_names_the_entry_as_the_record_numbers_it(make_site):
+    images = ('[{url: 5}, {url: "https://i.example.com/missing.jpg", width: 10, height: 10, isCached: true}]')
+    site = make_site({"content/a.md": record("A", images=images), "digest.toml": "search = false\n"})
+    messages = [str(p) for p in build(site, jobs=1).problems]
+    assert any("images[1]" in m and "missing.jpg" in m for m in messages), messages
+    assert not any("images[0]" in m and "missing.jpg" in m for m in messages)
