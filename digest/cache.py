@@ -59,7 +59,19 @@ def _key() -> bytes:
         return b""  # no writable home: caching is simply off
 
 
-def _stamp() -> bytes:
+_LASTING = "outputs-"
+"""Cache files whose name starts so hold the output manifest: facts about files on disk
+(their paths, sizes, mtimes and digests), true whatever program wrote them. They are
+stamped with the format only, so that after an upgrade of digest (or of a library) the
+next build still knows which files it made, and removes those no longer produced; the
+page keys beside them hold the program's digest, so every page is made again."""
+
+
+def _stamp(name: str = "") -> bytes:
+    """What a cache file named ``name`` is stamped with: the format and this program
+    (see `digest.toolchain`), or the format only for `_LASTING` files."""
+    if name.startswith(_LASTING):
+        return f"digest-cache {FORMAT} lasting".encode()
     return f"digest-cache {FORMAT} {toolchain()}".encode()
 
 
@@ -72,7 +84,7 @@ def read_blob(path: Path) -> Any | None:
         raw = path.read_bytes()
     except OSError:
         return None
-    stamp = _stamp()
+    stamp = _stamp(path.name)
     if len(raw) < 32 + len(stamp) or raw[32: 32 + len(stamp)] != stamp:
         return None
     body = raw[32:]
@@ -89,7 +101,7 @@ def write_blob(path: Path, value: Any) -> None:
     key = _key()
     if not key:
         return
-    body = _stamp() + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    body = _stamp(path.name) + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     signature = hmac.new(key, body, hashlib.sha256).digest()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")

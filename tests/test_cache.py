@@ -538,7 +538,7 @@ def test_a_saved_plan_is_read_back_only_signed_and_by_the_same_program(tmp_path,
     cache.save_plan("shown-1", b"plan bytes")
     raw, start = cache.saved_plan("shown-1")
     assert raw[start:] == b"plan bytes"
-    monkeypatch.setattr(cache_module, "_stamp", lambda: b"digest-cache 6 another program")
+    monkeypatch.setattr(cache_module, "_stamp", lambda name="": b"digest-cache 6 another program")
     assert cache.saved_plan("shown-1") is None  # another version of digest made it
     monkeypatch.undo()
     assert cache.saved_plan("shown-2") is None  # for other articles
@@ -567,3 +567,27 @@ def test_folder_links_that_loop_are_walked_once(make_site):
     assert build(site, jobs=1).written == 0  # and the check still sees nothing changed
     (site / "content" / "deep" / "b.md").write_text(record("Two, again"), encoding="utf-8")
     assert build(site, jobs=1).rendered > 0
+
+
+def test_after_an_upgrade_the_build_still_removes_what_the_old_program_made(make_site, tmp_path, monkeypatch):
+    """The output manifest outlives a change of program (its other caches do not): a page
+    the new program no longer makes is removed, as a clean build would not have it."""
+    import digest.build as build_module
+    import digest.cache as cache_module
+    import digest.plan as plan_module
+
+    site = make_site({"content/a.md": record("First title"), "content/b.md": record("Other"),
+                      "digest.toml": "search = false\n"})
+    build(site, jobs=1)
+    before = set(tree(site / "build"))
+    for module in (build_module, cache_module, plan_module):  # another version of digest
+        monkeypatch.setattr(module, "toolchain", lambda: "digest 99 (upgraded)")
+    path = site / "content" / "a.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("First title", "New title"), encoding="utf-8")
+    result = build(site, jobs=1)
+    assert result.removed > 0 and not any("first-title" in p for p in tree(site / "build"))
+    clean = tmp_path / "clean"
+    shutil.copytree(site, clean, ignore=shutil.ignore_patterns("build", ".digest-cache"))
+    build(clean, jobs=1)
+    assert tree(site / "build") == tree(clean / "build")
+    assert any("first-title" in p for p in before)
