@@ -180,6 +180,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
     with phase("load"):
         cache.records.stats = stats  # the fingerprint's walk stat'ed every record file already
         loaded = load_content(site, site / "content", jobs, cache.records)
+        cache.records.stats = stats = {}  # (100,000 of them are tens of megabytes)
         cache.save_records_early(fork=jobs > 1)  # written by a child while this process plans
 
     staging = staging_dir(out)
