@@ -143,7 +143,8 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
            committed: Committed | None = None, kept: BuildCache | None = None,
            cancel_search: Callable[[], bool] | None = None) -> BuildResult:
     site = require_site(site)
-    jobs = jobs or os.cpu_count() or 1
+    cores = os.cpu_count() or 1
+    jobs = min(jobs or cores, 4 * cores)  # each is a process: more buy nothing (see `digest.cli`)
     timings: dict[str, float] = {}
 
     @contextmanager

@@ -316,3 +316,22 @@ def test_an_image_warning_names_the_entry_as_the_record_numbers_it(make_site):
     messages = [str(p) for p in build(site, jobs=1).problems]
     assert any("images[1]" in m and "missing.jpg" in m for m in messages), messages
     assert not any("images[0]" in m and "missing.jpg" in m for m in messages)
+
+
+def test_the_build_function_caps_its_worker_processes_too(make_site, monkeypatch):
+    """Serve and other callers reach `build` without the command's check."""
+    import os
+
+    import digest.build
+
+    seen = {}
+    real = digest.build.render_all
+
+    def spy(*args):
+        seen["jobs"] = args[7]
+        return real(*args)
+
+    monkeypatch.setattr(digest.build, "render_all", spy)
+    site = make_site({"content/a.md": record("A"), "digest.toml": "search = false\n"})
+    build(site, jobs=100000)
+    assert seen["jobs"] == 4 * (os.cpu_count() or 1)
