@@ -70,8 +70,9 @@ page keys beside them hold the program's digest, so every page is made again."""
 def _stamp(name: str = "") -> bytes:
     """What a cache file named ``name`` is stamped with: the format and this program
     (see `digest.toolchain`), or the format only for `_LASTING` files."""
-    if name.startswith(_LASTING):
-        return f"digest-cache {FORMAT} lasting".encode()
+    if name.startswith(_LASTING):  # (the manifest's record layout, so that a change to it is never misread)
+        layout = ",".join(f.name for f in dataclasses.fields(OutputRecord))
+        return f"digest-cache {FORMAT} lasting {layout}".encode()
     return f"digest-cache {FORMAT} {toolchain()}".encode()
 
 

@@ -591,3 +591,11 @@ def test_after_an_upgrade_the_build_still_removes_what_the_old_program_made(make
     build(clean, jobs=1)
     assert tree(site / "build") == tree(clean / "build")
     assert any("first-title" in p for p in before)
+
+
+def test_the_lasting_manifest_is_stamped_with_its_record_layout():
+    """It outlives program changes, so a change to `OutputRecord` itself must not be misread."""
+    from digest.cache import _stamp
+
+    assert b"digest,size,mtime_ns" in _stamp("outputs-abc-00.pickle")
+    assert _stamp("outputs-abc-00.pickle") != _stamp("records-00.pickle")
