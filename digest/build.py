@@ -76,6 +76,12 @@ class BuildResult:
     """True when the plan was derived from this process's previous one (`digest.plan.replan`)."""
 
 
+def max_jobs() -> int:
+    """The most worker processes a build forks: 4 per core (more buy nothing; ``-j 100000``
+    forked until memory ran out, whoever asked: the command, a server or a script)."""
+    return 4 * (os.cpu_count() or 1)
+
+
 def require_site(site: Path) -> Path:
     """The resolved site folder; a missing one is an error, not an empty site."""
     resolved = site.resolve()
@@ -143,8 +149,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
            committed: Committed | None = None, kept: BuildCache | None = None,
            cancel_search: Callable[[], bool] | None = None) -> BuildResult:
     site = require_site(site)
-    cores = os.cpu_count() or 1
-    jobs = min(jobs or cores, 4 * cores)  # each is a process: more buy nothing (see `digest.cli`)
+    jobs = min(jobs or os.cpu_count() or 1, max_jobs())
     timings: dict[str, float] = {}
 
     @contextmanager

@@ -560,16 +560,12 @@ class BuildCache:
         for index in range(OUTPUT_SHARDS):
             name = self._shard_name(index)
             part = self._read(name)
-            mine: tuple[dict, dict] = ({}, {})
-            self._parts.append(mine)
-            if self._seen[name] is None:
-                continue
-            if not (isinstance(part, tuple) and len(part) == 3 and part[2] == index
-                    and isinstance(part[0], dict) and isinstance(part[1], dict)):
+            usable = (isinstance(part, tuple) and len(part) == 3 and part[2] == index
+                      and isinstance(part[0], dict) and isinstance(part[1], dict))
+            if not usable and self._seen[name] is not None:
                 self._unsaved.add(name)  # (signed: only a shard's file copied over another's fails)
-                continue
-            mine = (part[0], part[1])
-            self._parts[-1] = mine
+            mine: tuple[dict, dict] = (part[0], part[1]) if usable else ({}, {})
+            self._parts.append(mine)
             outputs.update(mine[0])
             keys.update(mine[1])
         self._outputs, self._keys, self._state = outputs, keys, None

@@ -48,8 +48,11 @@ def _count(problems: list[Problem]) -> tuple[int, int]:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from digest.build import build
+    from digest.build import build, max_jobs
 
+    if (args.jobs or 1) > max_jobs():  # (`build` caps it anyway: this says so)
+        print(f"digest: -j {args.jobs}: using {max_jobs()} worker processes (4 per core at most)", file=sys.stderr)
+        args.jobs = max_jobs()
     result = build(Path(args.site), Path(args.output) if args.output else None,
                    drafts=args.drafts, jobs=args.jobs, progress=_ProgressBar())
     _print_problems(result.problems)
@@ -200,10 +203,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "jobs", 1) is not None and getattr(args, "jobs", 1) < 1:
         parser.error("--jobs must be at least 1")
-    cap = 4 * (os.cpu_count() or 1)
-    if args.command == "build" and (args.jobs or 1) > cap:  # -j 100000 forked until memory ran out
-        print(f"digest: -j {args.jobs}: using {cap} worker processes (4 per core at most)", file=sys.stderr)
-        args.jobs = cap
     try:
         return args.func(args)
     except ConfigError as exc:

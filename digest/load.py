@@ -45,11 +45,11 @@ MAX_NODES = 20_000
 """Front matter with more YAML nodes than this (alias bombs, generated junk) is refused."""
 MAX_SLUG_BODY = 60
 MAX_TOPICS = 50
+"""Topics kept per record (real ones have a few): each is a page listing every card with its
+topics, so thousands in one record made a build quadratic."""
 MAX_ENTRIES = 100
 """Entries kept of a record's ``images`` and of its ``related`` list (real ones have a few; 50,000
 related entries made one page of 7 MB)."""
-"""Topics kept per record (real ones have a few): each is a page listing every card with its
-topics, so thousands in one record made a build quadratic."""
 MAX_EXCERPT = 5_000
 """Characters kept of an excerpt (real ones have a few hundred; Pagefind takes minutes on megabytes)."""
 MAX_NUMBER = 10**15
@@ -58,7 +58,6 @@ MAX_TITLE = 1_000
 """Characters kept of a title (record or related entry): a headline, shown on every card of it."""
 MAX_NAME = 200
 """Characters kept of a topic or provider name (each is on every card that has it, and a page)."""
-"""Integer fields (quality, heat, image sizes) hold less than this in magnitude, or are unknown."""
 
 try:
     _Loader = yaml.CSafeLoader
@@ -859,12 +858,12 @@ def deduplicate(articles: Iterable[Article]) -> tuple[list[Article], list[Proble
     (``http``/``https``, host case, ``//host``, a fragment) are one story (`url_identity`);
     each record keeps the id made from its own spelling, so no page moves.
     """
-    by_id: dict[str, list[Article]] = {}
+    by_story: dict[str, list[Article]] = {}
     for article in articles:
-        by_id.setdefault(url_identity(article.web_url) if article.web_url else article.id, []).append(article)
+        by_story.setdefault(url_identity(article.web_url) if article.web_url else article.id, []).append(article)
     kept: list[Article] = []
     problems: list[Problem] = []
-    for group in by_id.values():
+    for group in by_story.values():
         if len(group) > 1:
             group.sort(key=_preference)
         winner = group[0]

@@ -349,10 +349,9 @@ class _Nesting(HTMLParser):
         else:
             self._item_for_list_content()
         parent = self.kept[-1][0] if self.kept else ""
-        open_tags = [name for name, _ in self.kept]
         keep = not (
-            (tag not in _PHRASING and any(name in _PHRASING_ONLY for name in open_tags))
-            or (tag in _HEADINGS and "th" in open_tags)
+            (tag not in _PHRASING and any(name in _PHRASING_ONLY for name, _ in self.kept))
+            or (tag in _HEADINGS and any(name == "th" for name, _ in self.kept))
             or (tag == "li" and parent not in _LISTS)
         )
         if keep:
