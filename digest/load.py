@@ -311,8 +311,22 @@ class _RecordProblems:
 
     def line_of(self, field: tuple[Any, ...]) -> int | None:
         """1-based file line of a (nested) field, found by composing the YAML once."""
+        line = self._locate(field)[0]
+        return None if line is None else line + self.first_line
+
+    def source_text(self, field: tuple[Any, ...]) -> str | None:
+        """A field's plain (unquoted) scalar as written (``NO``, ``1e3``, ``12:30``), or None
+        when the field is no plain scalar. YAML reads such text as a boolean, number or date."""
+        node = self._locate(field)[1]
+        if isinstance(node, yaml.ScalarNode) and not node.style and node.value.strip():
+            return node.value
+        return None
+
+    def _locate(self, field: tuple[Any, ...]) -> tuple[int | None, Any]:
+        """(0-based line in the front matter, node) of a (nested) field: the line of the
+        deepest part found, and the node only when the whole path was found."""
         if not field:
-            return None
+            return None, None
         if self._root is None:
             try:
                 self._root = yaml.compose(self.front, Loader=_Loader) or False
@@ -327,15 +341,15 @@ class _RecordProblems:
                         line, node = key.start_mark.line, value
                         break
                 else:
-                    break
+                    return line, None
             elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
                 if part >= len(node.value):
-                    break
+                    return line, None
                 node = node.value[part]
                 line = node.start_mark.line
             else:
-                break
-        return None if line is None else line + self.first_line
+                return line, None
+        return line, node
 
     def add(self, field: tuple[Any, ...], message: str, severity: str = "error") -> None:
         name = _field_name(field)
@@ -451,13 +465,30 @@ def _datetime(value: Any) -> datetime | None:
     return dt
 
 
-def _text(value: Any) -> str | None:
-    """A plain-text field as str (HTML entities decoded), or None when not text."""
-    if isinstance(value, bool) or value is None:
+_TEXT_ITEMS = (str, int, float, date, type(None))
+"""What a list of strings may hold: text, and what YAML reads from unquoted text (`_text`)."""
+
+
+def _text(value: Any, field: tuple[Any, ...] = (), report: _RecordProblems | None = None,
+          name: bool = False) -> str | None:
+    """A plain-text field as str (HTML entities decoded), or None when not text.
+
+    Unquoted text that YAML reads as a number or a date is the text as written when ``field``
+    locates it: a title ``1e3``, ``010`` or ``12:30``, a category ``2024-01-01``. So is text
+    read as a boolean in a ``name`` (a title, topic or provider name): the topic ``NO``
+    (Norway), the headline ``Yes``. Without ``field``, numbers are text as Python writes them.
+    """
+    if isinstance(value, str):
+        return plain_text(html.unescape(value))
+    if value is None or not isinstance(value, int | float | date) or (isinstance(value, bool) and not name):
         return None
-    if isinstance(value, str | int | float):
-        return plain_text(html.unescape(str(value)))
-    return None
+    if report is not None and field:
+        written = report.source_text(field)
+        if written is not None:
+            return plain_text(html.unescape(written))
+    if isinstance(value, bool | date):
+        return None
+    return plain_text(html.unescape(str(value)))
 
 
 def _cut(text: str, limit: int, field: tuple[Any, ...], report: _RecordProblems) -> str:
@@ -506,7 +537,7 @@ def _image(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Image
     if not isinstance(cached, bool):
         report.warn(where + ("isCached",), f"expected true or false, got {_kind(cached)}")
         cached = False
-    title = _text(entry.get("title")) or ""
+    title = _text(entry.get("title"), where + ("title",), report, name=True) or ""
     return ImageRef(url=url, width=size[0], height=size[1], is_cached=cached, title=title, position=where[-1])
 
 
@@ -514,7 +545,7 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
     if not isinstance(entry, dict):
         report.warn(where, f"expected a mapping with title and webUrl, got {_kind(entry)}; entry ignored")
         return None
-    title = _text(entry.get("title"))
+    title = _text(entry.get("title"), where + ("title",), report, name=True)
     if not title:
         got = "an empty string" if isinstance(entry.get("title"), str) else _kind(entry.get("title"))
         report.warn(where + ("title",), f"expected a non-empty string, got {got}; entry ignored")
@@ -523,14 +554,15 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
     web_url = entry.get("webUrl") if isinstance(entry.get("webUrl"), str) else ""
     link = safe_url(web_url) or safe_url(entry.get("originalUrl"))
     provider = entry.get("provider")
-    provider_name = _text(provider.get("name")) or "" if isinstance(provider, dict) else ""
+    provider_name = (_text(provider.get("name"), where + ("provider", "name"), report, name=True) or ""
+                     if isinstance(provider, dict) else "")
     return RelatedRef(
         title=title,
         web_url=web_url.strip(),
         link=link,
         provider_name=provider_name,
         published=_datetime(entry.get("publishedDateTime")),
-        excerpt=_text(entry.get("excerpt")) or "",
+        excerpt=_text(entry.get("excerpt"), where + ("excerpt",), report) or "",
     )
 
 
@@ -675,7 +707,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         report.warn((), f"field name {bad!r} is not a string; ignored")
         data = {k: v for k, v in data.items() if isinstance(k, str)}
 
-    title = _text(data.get("title"))
+    title = _text(data.get("title"), ("title",), report, name=True)
     if not title:
         got = "an empty string" if isinstance(data.get("title"), str) else _kind(data.get("title"))
         report.add(("title",), f"expected a non-empty string, got {got}")
@@ -695,9 +727,10 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     strings = {}
     for key in ("excerpt", "category", "type"):
         value = data.get(key)
-        if value is not None and _text(value) is None:
+        text = _text(value, (key,), report)
+        if value is not None and text is None:
             report.add((key,), f"expected a string, got {_kind(value)}")
-        strings[key] = _text(value) or ""
+        strings[key] = text or ""
     if len(strings["excerpt"]) > MAX_EXCERPT:
         strings["excerpt"] = strings["excerpt"][:MAX_EXCERPT - 1].rstrip() + "…"
         report.warn(("excerpt",), f"longer than {MAX_EXCERPT} characters; cut")
@@ -734,7 +767,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     raw_provider = data.get("provider")
     if raw_provider is not None:
         if isinstance(raw_provider, dict):
-            name = _cut(_text(raw_provider.get("name")) or "", MAX_NAME, ("provider", "name"), report)
+            name = _cut(_text(raw_provider.get("name"), ("provider", "name"), report, name=True) or "", MAX_NAME,
+                        ("provider", "name"), report)
             domain = raw_provider.get("domain") if isinstance(raw_provider.get("domain"), str) else ""
             domain = _cut(domain.strip(), MAX_NAME, ("provider", "domain"), report)
             key = provider_key(name, domain)
@@ -751,12 +785,16 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     topics: list[str] = []
     seen_topics: set[str] = set()
     raw_topics = data.get("topics")
-    if isinstance(raw_topics, list) and not all(isinstance(t, str | int | float) and not isinstance(t, bool) for t in raw_topics):
-        report.add(("topics",), "expected a list of strings, got a list with "
-                   + _kind(next(t for t in raw_topics if not isinstance(t, str | int | float) or isinstance(t, bool))))
+    if isinstance(raw_topics, list) and not all(isinstance(t, _TEXT_ITEMS) for t in raw_topics):
+        bad = next(t for t in raw_topics if not isinstance(t, _TEXT_ITEMS))
+        report.add(("topics",), f"expected a list of strings, got a list with {_kind(bad)}")
     else:
         for index, topic in enumerate(_list(data, "topics", report, "a list of strings")):
-            name = _cut(plain_text(html.unescape(str(topic))), MAX_NAME, ("topics", index), report)
+            if topic is None:  # an empty item (`- ` alone on its line)
+                report.warn(("topics", index), "expected a string, got nothing (null); ignored")
+                continue
+            name = _cut(_text(topic, ("topics", index), report, name=True) or "", MAX_NAME, ("topics", index),
+                        report)
             key = term_key(name)
             if key and key not in seen_topics:
                 if len(topics) == MAX_TOPICS:
