@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from digest.errors import ConfigError, Problem
-from digest.text import safe_url
+from digest.text import language_tag, plain_text, safe_url
 
 CONFIG_NAME = "digest.toml"
 
@@ -141,7 +141,9 @@ def _check_formats(value: Any) -> str | None:
 
 
 def _check_language(value: Any) -> str | None:
-    if isinstance(value, str) and value and all(c.isalnum() or c == "-" for c in value):
+    # Every page's `lang`: a tag shaped right but naming no language ("english", "zz", "-") is
+    # an error there (as a record's `locale` is; `en_US` is `en-US`, as there).
+    if isinstance(value, str) and language_tag(value) is not None:
         return None
     return "a language tag such as en or pt-BR"
 
@@ -222,6 +224,12 @@ def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
             value = tuple(value)
         if key == "base_url" and not value.endswith("/"):
             value += "/"
+        elif key == "language":
+            value = language_tag(value)
+        elif key in ("title", "description"):
+            # On every page and feed: control characters (TOML's "\u0001") and noncharacters
+            # are errors in HTML and XML, dropped as in records' text; whitespace collapsed.
+            value = plain_text(value)
         values[key] = value
     if problems:
         raise ConfigError(problems)

@@ -33,7 +33,7 @@ from urllib.parse import quote
 
 from digest.config import Config
 from digest.model import Article, Edition, PageSpec, Provider, Topic, fixed, input_key
-from digest.text import safe_url, term_key
+from digest.text import domain_url, safe_url, term_key
 
 FORMATS = (
     ("rss", "rss.xml", "feed.rss.xml", "application/rss+xml", "RSS"),
@@ -145,9 +145,7 @@ class Entries:
         author = None
         if article.provider:
             provider = self.planner.providers[article.provider.key][0]
-            domain = provider.key if "." in provider.key else ""
-            author = {"name": xml_text(provider.name),
-                      "uri": safe_url(f"https://{domain}/") if domain else None}
+            author = {"name": xml_text(provider.name), "uri": domain_url(provider.key)}
         image = None
         largest = (card.get("image") or {}).get("largest")
         if largest:

@@ -826,7 +826,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
 
     identity = urls["webUrl"] or urls["originalUrl"] or "path:" + source
     article_id = short_hash(identity)
-    body_slug = slugify(title, MAX_SLUG_BODY) or "article"
+    body_slug = slugify(title, MAX_SLUG_BODY).rstrip("_") or "article"  # (con_-3fa2c1: no device name)
     secrets = frozenset(_secrets(data)) if _SECURED_WORD.search(raw) else frozenset()
     extra = _drop_secured({k: v for k, v in data.items() if k not in _KNOWN and not _dropped(k)}, secrets, (),
                           report)

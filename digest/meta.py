@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from digest.config import Config
+from digest.text import domain_url
 
 LISTING_KINDS = frozenset({"home", "topic", "source", "archive", "edition", "editions",
                            "topics", "sources", "archive-index"})
@@ -83,8 +84,9 @@ def _news_article(article: Mapping[str, Any], page: Mapping[str, Any], descripti
         data["isBasedOn"] = article["link"]
     if article.get("provider"):
         source = {"@type": "Organization", "name": article["provider"]["name"]}
-        if "." in article["provider"].get("domain", ""):
-            source["url"] = f"https://{article['provider']['domain']}/"
+        url = domain_url(article["provider"].get("domain", ""))
+        if url:
+            source["url"] = url
         data["author"] = source
         data["sourceOrganization"] = source
     if image:

@@ -30,8 +30,15 @@ _ASTRAL_NONCHARACTER = re.compile("[" + "".join(chr(plane * 0x10000 + 0xFFFE) + 
 checker). A class of its own: in `_UNPRINTABLE` it made every search of it 2.5 times slower
 (a class with characters past U+FFFF is no longer a bitmap), and only text that holds such
 characters is searched for them."""
-_ODD_TEXT = re.compile(f"[^\\S ]| {{2}}|{_UNPRINTABLE.pattern}")
-"""What `plain_text` changes: whitespace other than a single space, and `_UNPRINTABLE`."""
+_BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
+"""Bidirectional embeddings, overrides and isolates (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI,
+PDI). A field is shown inline beside other text (a card's title, source and date; a page's
+``<title>`` with the site name), and an unclosed override there reverses what follows it:
+``U+202E`` in a title made the site name read backwards. `plain_text` drops them; the
+implicit bidirectional algorithm still orders right-to-left text (LRM and RLM are kept)."""
+_ODD_TEXT = re.compile(f"[^\\S ]| {{2}}|{_UNPRINTABLE.pattern}|{_BIDI_CONTROL.pattern}")
+"""What `plain_text` changes: whitespace other than a single space, `_UNPRINTABLE` and
+`_BIDI_CONTROL`."""
 _BLOCK_GAP = re.compile(r"(\n[ \t]*\n)")
 MAX_NOTE_MARKDOWN = 50_000
 """Notes longer than this (in characters) are shown as plain-text paragraphs, not Markdown:
@@ -55,15 +62,23 @@ _NOTE_TAGS = {
 _NOTE_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "th": {"align"}, "td": {"align"}}
 
 
+_WINDOWS_RESERVED = frozenset(["con", "prn", "aux", "nul"] + [f"{d}{n}" for d in ("com", "lpt") for n in range(10)])
+"""Names Windows gives to devices in every folder: a page at ``topics/con/`` cannot be written,
+copied or checked out there."""
+
+
 def slugify(text: str, max_len: int = MAX_SLUG) -> str:
-    """ASCII slug of ``text``: transliterated, lower-case, hyphenated; may be empty."""
+    """ASCII slug of ``text``: transliterated, lower-case, hyphenated; may be empty.
+
+    A slug that is a Windows device name (``con``, ``nul``, ``com1``...) ends in ``_``, which
+    no other slug holds: ``con_``."""
     ascii_text = anyascii(unicodedata.normalize("NFKC", text)).lower()
     slug = _NON_ALNUM.sub("-", ascii_text).strip("-")
     if len(slug) > max_len:
         cut = slug[:max_len]
         slug = cut.rsplit("-", 1)[0] if "-" in cut[max_len // 2:] else cut
         slug = slug.strip("-")
-    return slug
+    return slug + "_" if slug in _WINDOWS_RESERVED else slug
 
 
 def short_hash(text: str, length: int = 10) -> str:
@@ -86,6 +101,17 @@ def provider_key(name: str, domain: str) -> str:
     if host.startswith("www."):
         host = host[4:]
     return host or term_key(name)
+
+
+def domain_url(domain: str) -> str | None:
+    """``https://<domain>/`` for a provider's domain that is a host name as written, else None.
+
+    (A record's domain is any text: ``evil.example"><x>`` or ``a.example?q`` make no home page.)
+    """
+    url = f"https://{domain}/"
+    if "." not in domain or safe_url(url) != url or urlsplit(url).netloc != domain:
+        return None
+    return url
 
 
 def safe_url(value: object, schemes: frozenset[str] = LINK_SCHEMES) -> str | None:
@@ -410,12 +436,13 @@ def _unwrap_dead_link(match: re.Match) -> str:
 
 
 def plain_text(value: str) -> str:
-    """Collapse whitespace of a plain-text field, drop the characters HTML and XML refuse, NFC.
+    """Collapse whitespace of a plain-text field, drop the characters HTML and XML refuse and
+    bidirectional controls (`_BIDI_CONTROL`), NFC.
 
     (It is escaped at render time, never trusted.)
     """
     if _ODD_TEXT.search(value) is None and not (_astral(value) and _ASTRAL_NONCHARACTER.search(value)):
         text = value.strip()  # the common case: both substitutions would change nothing
     else:
-        text = _SPACE.sub(" ", drop_unprintable(value)).strip()
+        text = _SPACE.sub(" ", _BIDI_CONTROL.sub("", drop_unprintable(value))).strip()
     return text if text.isascii() else unicodedata.normalize("NFC", text)

@@ -6,6 +6,9 @@ first two sweeps).
 
 from __future__ import annotations
 
+import pytest
+
+from digest.build import build
 from digest.load import parse_record
 
 from .conftest import record
@@ -38,3 +41,75 @@ def test_an_empty_topic_item_is_ignored_with_a_warning_and_the_record_builds():
     a, problems = article(record(topics="\n  - Politics\n  -\n  - Europe"))
     assert a.topics == ("Politics", "Europe")
     assert problems == ["content/x.md:6: warning: topics[1]: expected a string, got nothing (null); ignored"]
+
+
+# --------------------------------------------------------------------------- characters
+
+
+def test_bidirectional_overrides_never_reach_text_fields():
+    # An unclosed RLO (U+202E) in a title reversed what follows it on the same line: the
+    # site name in <title>, the source and date of a card.
+    a, _ = article(record(title=r"Bank \u202Egnp.exe\u202C news", excerpt=r'"\u2067x\u2069 \u202Ay"',
+                          topics=r'["\u202Dt"]', provider=r'{name: "P\u202E", domain: p.example}'))
+    assert (a.title, a.excerpt, a.topics, a.provider.name) == ("Bank gnp.exe news", "x y", ("t",), "P")
+    # Marks and joiners are text: kept (an emoji sequence, a right-to-left mark).
+    b, _ = article(record(title="\u05e9\u05dc\u05d5\u05dd\u200f \U0001f469\u200d\U0001f4bb"))
+    assert b.title == "\u05e9\u05dc\u05d5\u05dd\u200f \U0001f469\u200d\U0001f4bb"
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+def test_a_provider_domain_that_is_no_host_name_is_no_link_in_json_ld_or_feeds(make_site):
+    site = make_site({"digest.toml": "search = false\n", "content/a.md": record(
+        "A", provider='{name: "Evil", domain: "evil.example\\"><script>"}'), "content/b.md": record(
+        "B", provider='{name: "Good", domain: "www.Good.example"}')})
+    build(site, jobs=1)
+    pages = {p.parent.name[0]: p.read_text(encoding="utf-8") for p in (site / "build" / "2024").rglob("index.html")}
+    assert '"author":{"@type":"Organization","name":"Evil"}' in pages["a"]
+    assert '"author":{"@type":"Organization","name":"Good","url":"https://good.example/"}' in pages["b"]
+    atom = (site / "build" / "atom.xml").read_text(encoding="utf-8")
+    assert "<author><name>Good</name><uri>https://good.example/</uri></author>" in atom
+    assert "<author><name>Evil</name></author>" in atom
+
+
+# --------------------------------------------------------------------------- digest.toml
+
+
+def test_control_characters_in_the_site_title_and_description_are_dropped(make_site):
+    # TOML's "\u0001" escape put a control character on every page and feed: invalid XML.
+    from digest.config import parse_config
+
+    config = parse_config('title = "My\\u0001 \\u0000news\\uFFFF"\ndescription = "A\\u0007  B\\u202E"\n')
+    assert (config.title, config.description) == ("My news", "A B")
+
+
+@pytest.mark.parametrize(("given", "lang"), [("en", "en"), ("en_US", "en-US"), ("pt-BR", "pt-BR"),
+                                             ("english", None), ("zz", None), ("-", None), ("en--", None)])
+def test_the_site_language_is_a_real_language_tag(given, lang):
+    # It is every page's `lang`: "english" or "-" made every page invalid; "en_US" was refused.
+    from digest.config import parse_config
+    from digest.errors import ConfigError
+
+    if lang:
+        assert parse_config(f'language = "{given}"\n').language == lang
+    else:
+        with pytest.raises(ConfigError) as caught:
+            parse_config(f'language = "{given}"\n')
+        assert [str(p) for p in caught.value.problems] == [
+            f"digest.toml:1: language: expected a language tag such as en or pt-BR, got a string '{given}'"]
+
+
+# --------------------------------------------------------------------------- slugs
+
+
+def test_topics_and_sources_named_like_windows_devices_get_a_folder_windows_can_hold(make_site):
+    # topics/con/, sources/nul/: Windows cannot create, copy or check out such folders.
+    site = make_site({"digest.toml": "search = false\n", "content/a.md": record(
+        "Con", topics="[CON, Aux, com1, Lpt9, console]", provider="{name: Nul, domain: nul}")})
+    build(site, jobs=1)
+    out = site / "build"
+    assert sorted(p.name for p in (out / "topics").iterdir() if p.is_dir()) == [
+        "aux_", "com1_", "con_", "console", "lpt9_"]
+    assert [p.name for p in (out / "sources").iterdir() if p.is_dir()] == ["nul_"]
+    assert [p.parent.name for p in (out / "2024").rglob("index.html")][0].startswith("con-")
