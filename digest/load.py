@@ -336,7 +336,7 @@ class _RecordProblems:
         line = None
         for part in field:
             if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-                for key, value in node.value:
+                for key, value in reversed(node.value):  # a key given twice: the last one counts
                     if getattr(key, "value", None) == part:
                         line, node = key.start_mark.line, value
                         break
@@ -637,6 +637,47 @@ def _list(data: dict, key: str, report: _RecordProblems, what: str) -> list:
     return value
 
 
+_BUILD_ERRORS = (ValueError, OverflowError, TypeError, KeyError, IndexError, AttributeError)
+"""What PyYAML's constructors raise for a value that does not fit its explicit tag: an impossible
+date (ValueError), ``!!bool maybe`` (KeyError), ``!!float`` with no text (IndexError),
+``!!timestamp 2024`` (AttributeError). Each stopped the whole build with a traceback."""
+
+
+def _unreadable(source: str, front: str, first_line: int, exc: BaseException) -> Problem:
+    """The problem of front matter that composes (or nests too deeply to) but cannot be built:
+    a value whose explicit tag does not fit it (``!!timestamp 2024-13-01``, ``!!float abc``),
+    with the line and field of the first such value; nesting past the parser's recursion."""
+    if isinstance(exc, RecursionError):
+        return Problem(source, None, None, "front matter too large or too deeply nested "
+                       f"(more than {MAX_NODES} values or 50 levels)")
+    try:
+        root = yaml.compose(front, Loader=_Loader)
+    except (yaml.YAMLError, RecursionError):
+        root = None
+    todo: list[tuple[Any, tuple[Any, ...]]] = [(root, ())] if root is not None else []
+    seen: set[int] = set()
+    while todo:  # depth first, in document order
+        node, field = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            todo.extend((value, (*field, getattr(key, "value", "?"))) for key, value in reversed(node.value))
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend((item, (*field, index)) for index, item in reversed(list(enumerate(node.value))))
+        elif isinstance(node, yaml.ScalarNode) and node.tag in _SAFE_SCALARS:
+            try:
+                _SAFE_SCALARS[node.tag](_constructor(), node)
+            except (yaml.YAMLError, *_BUILD_ERRORS) as failure:
+                kind = node.tag.rsplit(":", 1)[-1]
+                shown = tuple(part if type(part) is int or (type(part) is str and _PLAIN_KEY.fullmatch(part))
+                              else repr(part)[:60] for part in field)
+                why = f" ({failure})" if kind == "timestamp" and type(failure) is ValueError else ""
+                return Problem(source, node.start_mark.line + first_line, _field_name(shown) or None,
+                               f"invalid YAML: {node.value[:60]!r} is not a valid {kind}{why}")
+    return Problem(source, None, None, f"invalid YAML: {exc.__class__.__name__}: {str(exc)[:200]}")
+
+
 def parse_record(raw: bytes, source: str) -> FileResult:
     """Bytes of one record file -> an `Article` (or None) and its problems. Pure."""
     report = _RecordProblems(source, "", 2)
@@ -671,15 +712,15 @@ def parse_record(raw: bytes, source: str) -> FileResult:
             else:
                 reason = f"{exc.context}: {reason}"
         return FileResult(None, (Problem(source, line, None, f"invalid YAML: {reason}"),))
-    except (ValueError, OverflowError, TypeError):
+    except _BUILD_ERRORS:
         # An impossible implicit date (2021-13-45): read dates as text, so the field
         # check below names the field, its line and the value.
         try:
             data = yaml.load(front, Loader=_TextDatesLoader)
-        except (yaml.YAMLError, RecursionError, ValueError, OverflowError, TypeError) as exc:
-            return FileResult(None, (Problem(source, None, None, f"invalid YAML: {exc.__class__.__name__}"),))
+        except (yaml.YAMLError, RecursionError, *_BUILD_ERRORS) as exc:
+            return FileResult(None, (_unreadable(source, front, first_line, exc),))
     except (yaml.YAMLError, RecursionError) as exc:
-        return FileResult(None, (Problem(source, None, None, f"invalid YAML: {exc.__class__.__name__}"),))
+        return FileResult(None, (_unreadable(source, front, first_line, exc),))
     if not isinstance(data, dict):
         return FileResult(None, (Problem(source, first_line, None, f"front matter must be a mapping of fields, got {_kind(data)}"),))
     if ("*" in front or "<<" in front) and _count_nodes(data, MAX_NODES) < 0:  # aliases can explode

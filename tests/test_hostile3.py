@@ -113,3 +113,43 @@ def test_topics_and_sources_named_like_windows_devices_get_a_folder_windows_can_
         "aux_", "com1_", "con_", "console", "lpt9_"]
     assert [p.name for p in (out / "sources").iterdir() if p.is_dir()] == ["nul_"]
     assert [p.parent.name for p in (out / "2024").rglob("index.html")][0].startswith("con-")
+
+
+# --------------------------------------------------------------------------- problem messages
+
+
+def problems_of(text: str) -> list[str]:
+    return [str(p) for p in parse_record(text.encode("utf-8"), "content/x.md").problems]
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    # Each stopped the whole build with a traceback (KeyError, IndexError, AttributeError).
+    ("!!bool maybe", "published: invalid YAML: 'maybe' is not a valid bool"),
+    ("!!float", "published: invalid YAML: '' is not a valid float"),
+    ("!!timestamp 2024", "published: invalid YAML: '2024' is not a valid timestamp"),
+    ("[!!int '']", "published[0]: invalid YAML: '' is not a valid int"),
+    # Was "content/x.md: invalid YAML: ValueError": no line, no field, no reason.
+    ("!!timestamp '2024-13-01'", "published: invalid YAML: '2024-13-01' is not a valid timestamp (month must be in 1..12)"),
+    ("!!float abc", "published: invalid YAML: 'abc' is not a valid float"),
+])
+def test_a_value_that_does_not_fit_its_explicit_tag_is_a_problem_of_its_record(make_site, value, expected):
+    site = make_site({"digest.toml": "search = false\n", "content/bad.md": record("Bad", published=value),
+                      "content/good.md": record("Good")})
+    result = build(site, jobs=1)
+    assert [str(p) for p in result.problems] == [f"content/bad.md:4: {expected}"]
+    assert len(list((site / "build" / "2024").rglob("index.html"))) == 1
+
+
+def test_front_matter_nested_past_the_parser_recursion_says_so():
+    # Was "invalid YAML: RecursionError".
+    text = record(x="[" * 990 + "]" * 990)
+    assert problems_of(text) == [
+        "content/x.md: front matter too large or too deeply nested (more than 20000 values or 50 levels)"]
+
+
+def test_a_problem_in_a_field_given_twice_points_at_the_value_used():
+    # The last of two `title:` lines counts; the error pointed at the first one.
+    assert problems_of("---\ntitle: A\npublishedDateTime: 2024-01-01T00:00:00Z\ntitle: ''\n---\n") == [
+        "content/x.md:4: warning: title: given twice (first on line 2); the last one is used",
+        "content/x.md:4: title: expected a non-empty string, got an empty string",
+    ]
