@@ -21,6 +21,7 @@ Paths (relative to the site root)::
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 from collections import defaultdict
@@ -249,6 +250,11 @@ def public_value(key: str, value: Any) -> Any:
         return value if math.isfinite(value) else None
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, set | frozenset):  # YAML's !!set: in a stable order (a set's varies per run)
+        items = [public_value(key, v) for v in value]
+        return sorted((v for v in items if v is not _DROP), key=lambda v: (type(v).__name__, str(v)))
+    if isinstance(value, bytes):  # YAML's !!binary: as it was written (not Python's b'...')
+        return base64.b64encode(value).decode("ascii")
     return str(value)
 
 

@@ -153,3 +153,18 @@ def test_a_problem_in_a_field_given_twice_points_at_the_value_used():
         "content/x.md:4: warning: title: given twice (first on line 2); the last one is used",
         "content/x.md:4: title: expected a non-empty string, got an empty string",
     ]
+
+
+# --------------------------------------------------------------------------- JSON API
+
+
+def test_extra_fields_of_yaml_sets_and_binary_are_stable_json_not_python_reprs(make_site):
+    # A !!set was written as Python's "{'b', 'a'}", in an order that changes from run to run
+    # (so rebuilds were not byte-identical); !!binary as "b'hello'".
+    import json
+
+    site = make_site({"digest.toml": "search = false\n", "content/a.md": record(
+        "A", tags="!!set {beta, alpha, gamma}", blob="!!binary aGVsbG8=", when_seen="2024-01-01")})
+    build(site, jobs=1)
+    doc = json.loads(next((site / "build" / "api" / "articles").glob("*.json")).read_text(encoding="utf-8"))
+    assert (doc["tags"], doc["blob"], doc["when_seen"]) == (["alpha", "beta", "gamma"], "aGVsbG8=", "2024-01-01")
