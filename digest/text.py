@@ -435,12 +435,37 @@ def _unwrap_dead_link(match: re.Match) -> str:
     return match.group(0) if _HREF.search(match.group(1)) else match.group(2)
 
 
+_MOJIBAKE_HINT = re.compile("[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
+                            "\u02c6\u02dc\u2013\u2014\u2018-\u201a\u201c-\u201e\u2020-\u2022\u2026\u2030"
+                            "\u2039\u203a\u20ac\u2122]")
+"""A UTF-8 lead byte then a continuation byte, both read as Windows-1252: the start of mojibake
+such as ``â€™`` (a ’ whose UTF-8 bytes were decoded as Windows-1252, seen in real records)."""
+
+
+def repair_mojibake(text: str) -> str:
+    """``text`` decoded right when all of it is UTF-8 read as Windows-1252 (``â€˜Dataâ€™`` is
+    ``‘Data’``), else ``text`` unchanged.
+
+    Only the whole text is repaired, never a part: text with one character that Windows-1252
+    cannot encode, or whose bytes are no valid UTF-8 (``Café``, ``«IRMÃ»``, ``São``), is real
+    text, and is left alone.
+    """
+    if text.isascii() or _MOJIBAKE_HINT.search(text) is None:
+        return text
+    try:
+        return text.encode("cp1252").decode("utf-8")
+    except UnicodeError:
+        return text
+
+
 def plain_text(value: str) -> str:
     """Collapse whitespace of a plain-text field, drop the characters HTML and XML refuse and
-    bidirectional controls (`_BIDI_CONTROL`), NFC.
+    bidirectional controls (`_BIDI_CONTROL`), repair mojibake (`repair_mojibake`), NFC.
 
     (It is escaped at render time, never trusted.)
     """
+    if not value.isascii():
+        value = repair_mojibake(value)
     if _ODD_TEXT.search(value) is None and not (_astral(value) and _ASTRAL_NONCHARACTER.search(value)):
         text = value.strip()  # the common case: both substitutions would change nothing
     else:

@@ -168,3 +168,19 @@ def test_extra_fields_of_yaml_sets_and_binary_are_stable_json_not_python_reprs(m
     build(site, jobs=1)
     doc = json.loads(next((site / "build" / "api" / "articles").glob("*.json")).read_text(encoding="utf-8"))
     assert (doc["tags"], doc["blob"], doc["when_seen"]) == (["alpha", "beta", "gamma"], "aGVsbG8=", "2024-01-01")
+
+
+# --------------------------------------------------------------------------- mojibake
+
+
+@pytest.mark.parametrize(("given", "shown"), [
+    # UTF-8 read as Windows-1252 by a scraper (a real record's title): repaired as a whole.
+    ("Changes Following â€˜Sensitive Dataâ€™ Exposure", "Changes Following ‘Sensitive Data’ Exposure"),
+    ("CafÃ© â€” naÃ¯ve", "Café — naïve"),
+    # Real text, or mojibake mixed with real text: left alone.
+    ("«CAFÉ» São Paulo – Ça va", "«CAFÉ» São Paulo – Ça va"),
+    ("Zürich Ã¼", "Zürich Ã¼"),
+])
+def test_mojibake_in_text_fields_is_repaired_only_when_all_of_it_is(given, shown):
+    a, _ = article(record(title=given, topics=f'["{given}"]'))
+    assert (a.title, a.topics) == (shown, (shown,))
