@@ -678,6 +678,11 @@ def _unreadable(source: str, front: str, first_line: int, exc: BaseException) ->
     return Problem(source, None, None, f"invalid YAML: {exc.__class__.__name__}: {str(exc)[:200]}")
 
 
+_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+              (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+"""Byte order marks of UTF-32 and UTF-16 (UTF-32's first: it starts like UTF-16's)."""
+
+
 def parse_record(raw: bytes, source: str) -> FileResult:
     """Bytes of one record file -> an `Article` (or None) and its problems. Pure."""
     report = _RecordProblems(source, "", 2)
@@ -686,7 +691,19 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     if len(raw) > MAX_RECORD_BYTES:
         return FileResult(None, (Problem(source, None, None, f"file too large for a record ({len(raw)} bytes; at most {MAX_RECORD_BYTES})"),))
     if b"\x00" in raw:
-        return FileResult(None, (Problem(source, None, None, "binary file (contains NUL bytes), not a record"),))
+        # Text saved as UTF-16 or UTF-32 (Windows editors do) is all NUL bytes: read it by its
+        # byte order mark, with a warning. (Then `raw` is UTF-8, which the rest expects.)
+        encoding = next((name for bom, name in _WIDE_BOMS if raw.startswith(bom)), None)
+        if encoding is None:
+            return FileResult(None, (Problem(source, None, None, "binary file (contains NUL bytes), not a record"),))
+        try:
+            raw = raw.decode(encoding).encode("utf-8", "surrogatepass")
+        except UnicodeError as exc:
+            return FileResult(None, (Problem(source, None, None, f"not valid {encoding.upper()} ({exc.reason})"),))
+        if b"\x00" in raw:
+            return FileResult(None, (Problem(source, None, None, "binary file (contains NUL bytes), not a record"),))
+        report.items.append(Problem(source, None, None, f"encoded as {encoding.upper()}, not UTF-8; read as "
+                                    f"{encoding.upper()} (save it as UTF-8)", "warning"))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

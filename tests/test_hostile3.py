@@ -184,3 +184,27 @@ def test_extra_fields_of_yaml_sets_and_binary_are_stable_json_not_python_reprs(m
 def test_mojibake_in_text_fields_is_repaired_only_when_all_of_it_is(given, shown):
     a, _ = article(record(title=given, topics=f'["{given}"]'))
     assert (a.title, a.topics) == (shown, (shown,))
+
+
+# --------------------------------------------------------------------------- encodings
+
+
+@pytest.mark.parametrize(("encoding", "bom"), [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"),
+                                               ("utf-32-le", b"\xff\xfe\x00\x00")])
+def test_a_record_saved_as_utf16_or_utf32_is_read_with_a_warning(encoding, bom):
+    # Was "binary file (contains NUL bytes), not a record": a Windows editor's save lost the story.
+    text = record("Café ’", secured='"SECRET"', mirror='"SECRET"') + "A note.\n"
+    result = parse_record(bom + text.encode(encoding), "content/x.md")
+    name = encoding[:6].upper()
+    assert result.article is not None and result.article.title == "Café ’"
+    assert result.article.extra == {} and result.article.body_html == "<p>A note.</p>"
+    assert [str(p) for p in result.problems] == [
+        f"content/x.md: warning: encoded as {name}, not UTF-8; read as {name} (save it as UTF-8)",
+        "content/x.md:5: warning: mirror: holds the secured value; dropped"]
+
+
+def test_binary_files_are_still_binary():
+    assert [str(p) for p in parse_record(b"\xff\xfe\x00\x00\x00\xd8\x00\x00", "content/x.md").problems] == [
+        "content/x.md: not valid UTF-32 (code point in surrogate code point range(0xd800, 0xe000))"]
+    assert [str(p) for p in parse_record(b"---\x00\x01", "content/x.md").problems] == [
+        "content/x.md: binary file (contains NUL bytes), not a record"]
