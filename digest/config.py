@@ -86,6 +86,13 @@ def _check_str(value: Any) -> str | None:
     return None if isinstance(value, str) else "a string"
 
 
+def _check_title(value: Any) -> str | None:
+    # Every page's <title> and the header's home link: empty, both are errors (HTML, accessibility).
+    if not isinstance(value, str):
+        return "a string"
+    return None if plain_text(value) else "a non-empty string"
+
+
 def _check_int(lo: int, hi: int):
     def check(value: Any) -> str | None:
         if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
@@ -155,7 +162,7 @@ def _check_relative_dir(value: Any) -> str | None:
 
 
 _CHECKS = {
-    "title": _check_str,
+    "title": _check_title,
     "description": _check_str,
     "base_url": _check_base_url,
     "language": _check_language,

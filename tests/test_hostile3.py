@@ -208,3 +208,15 @@ def test_binary_files_are_still_binary():
         "content/x.md: not valid UTF-32 (code point in surrogate code point range(0xd800, 0xe000))"]
     assert [str(p) for p in parse_record(b"---\x00\x01", "content/x.md").problems] == [
         "content/x.md: binary file (contains NUL bytes), not a record"]
+
+
+@pytest.mark.parametrize("title", ['""', '"  "', '"\\u0001\\u200b"'.replace("\\u200b", "\\u0002")])
+def test_an_empty_site_title_is_a_config_problem(title):
+    # Every page's <title> (an error in HTML when empty) and the header's home link (a link
+    # with no text: an accessibility violation).
+    from digest.config import parse_config
+    from digest.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        parse_config(f"title = {title}\n")
+    assert [p.message.split(", got")[0] for p in caught.value.problems] == ["expected a non-empty string"]
