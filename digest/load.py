@@ -678,6 +678,20 @@ def _unreadable(source: str, front: str, first_line: int, exc: BaseException) ->
     return Problem(source, None, None, f"invalid YAML: {exc.__class__.__name__}: {str(exc)[:200]}")
 
 
+def _report_missing(report: _RecordProblems, data: dict, name: str, message: str) -> None:
+    """Report a required field's problem; when it is missing but a key is it in another case or
+    spelling (``Title``, ``published_date_time``: ignored, as names are case-sensitive), say so,
+    at that key's line."""
+    if name not in data:
+        want = name.casefold()
+        for key in data:
+            if isinstance(key, str) and key.strip().replace("_", "").replace("-", "").casefold() == want:
+                report.items.append(Problem(report.path, report.line_of((key,)), name, f"{message} (found "
+                                            f"{key[:40]!r}: field names are case-sensitive; write {name!r})"))
+                return
+    report.add((name,), message)
+
+
 _WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
               (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 """Byte order marks of UTF-32 and UTF-16 (UTF-32's first: it starts like UTF-16's)."""
@@ -768,14 +782,15 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     title = _text(data.get("title"), ("title",), report, name=True)
     if not title:
         got = "an empty string" if isinstance(data.get("title"), str) else _kind(data.get("title"))
-        report.add(("title",), f"expected a non-empty string, got {got}")
+        _report_missing(report, data, "title", f"expected a non-empty string, got {got}")
     else:
         title = _cut(title, MAX_TITLE, ("title",), report)
     published = _datetime(data.get("publishedDateTime"))
     if published is None:
         raw_date = data.get("publishedDateTime")
         got = f"{raw_date!r}" if isinstance(raw_date, str) else _kind(raw_date)
-        report.add(("publishedDateTime",), f"expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got {got[:80]}")
+        _report_missing(report, data, "publishedDateTime",
+                        f"expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got {got[:80]}")
     updated = None
     if data.get("updatedDateTime") is not None:
         updated = _datetime(data["updatedDateTime"])

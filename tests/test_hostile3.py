@@ -220,3 +220,14 @@ def test_an_empty_site_title_is_a_config_problem(title):
     with pytest.raises(ConfigError) as caught:
         parse_config(f"title = {title}\n")
     assert [p.message.split(", got")[0] for p in caught.value.problems] == ["expected a non-empty string"]
+
+
+def test_a_required_field_in_another_case_is_named_in_the_problem():
+    # `Title:` from a scraper was "title: expected a non-empty string, got nothing (null)", with no
+    # line: the curator could not see why a title that is there was missing.
+    assert problems_of("---\nTitle: T\npublished_date_time: 2024-01-01T00:00:00Z\n---\n") == [
+        "content/x.md:2: title: expected a non-empty string, got nothing (null) "
+        "(found 'Title': field names are case-sensitive; write 'title')",
+        "content/x.md:3: publishedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, "
+        "got nothing (null) (found 'published_date_time': field names are case-sensitive; write 'publishedDateTime')",
+    ]
