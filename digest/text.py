@@ -92,11 +92,28 @@ def term_key(name: str) -> str:
     return _SPACE.sub(" ", unicodedata.normalize("NFKC", name).casefold()).strip()
 
 
+_BARE_HOST = re.compile(r"[a-z0-9.-]*")
+"""A domain as records mostly write it (checked first: no parsing needed)."""
+
+
+def _host_of(domain: str) -> str:
+    """The host of a domain written as a URL (``https://x/``, ``//x``) or with a port, path or
+    user (``x:443``, ``x/news?q``, ``me@x``); "" for a URL with none (``https://[x``, which
+    stopped the whole build); text that is no URL as it is."""
+    is_url = "://" in domain or domain.startswith("//")
+    url = domain if "://" in domain else "https:" + domain if is_url else "https://" + domain
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:  # an unclosed [IPv6] bracket
+        host = None
+    return host or ("" if is_url else domain)
+
+
 def provider_key(name: str, domain: str) -> str:
     """Identity of a provider: its domain lower-cased without ``www.``; else its name."""
     host = domain.strip().lower()
-    if "://" in host or host.startswith("//"):
-        host = urlsplit(host if "://" in host else "https:" + host).hostname or ""
+    if not _BARE_HOST.fullmatch(host):  # `https://x/`, `//x`, `example.com:443`, `a.example/x?q`: the host
+        host = _host_of(host)
     host = host.split("/")[0].rstrip(".")
     if host.startswith("www."):
         host = host[4:]

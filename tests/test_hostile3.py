@@ -231,3 +231,24 @@ def test_a_required_field_in_another_case_is_named_in_the_problem():
         "content/x.md:3: publishedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, "
         "got nothing (null) (found 'published_date_time': field names are case-sensitive; write 'publishedDateTime')",
     ]
+
+
+def test_a_provider_domain_with_a_port_path_or_query_is_one_source_with_its_host(make_site):
+    # `example.com:443` and `example.com/news?x=1` made sources of their own beside `example.com`.
+    from digest.load import load_content
+
+    domains = ["example.com", "example.com:443", "Example.com/news?x=1", "https://www.example.com/", "user@example.com"]
+    site = make_site({f"content/{n}.md": record(f"S{n}", provider=f'{{name: "Ex", domain: "{d}"}}')
+                      for n, d in enumerate(domains)})
+    loaded = load_content(site, site / "content")
+    assert {a.provider.key for a in loaded.articles} == {"example.com"}
+
+
+def test_a_provider_domain_with_an_unclosed_ipv6_bracket_does_not_stop_the_build(make_site):
+    # `https://[x` raised "ValueError: Invalid IPv6 URL" out of the whole build.
+    site = make_site({"digest.toml": "search = false\n", "content/a.md": record(
+        "A", provider='{name: "Bracket News", domain: "https://[x"}'), "content/b.md": record("B")})
+    result = build(site, jobs=1)
+    assert [str(p) for p in result.problems] == []
+    assert (site / "build" / "sources" / "bracket-news" / "index.html").is_file()
+    assert len(list((site / "build" / "2024").rglob("index.html"))) == 2
