@@ -12,7 +12,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from operator import attrgetter
 from pathlib import Path
@@ -28,7 +28,7 @@ from digest.model import Article
 from digest.plan import SitePlan, dump_plan, load_plan, plan_site, replan, select, shown_key
 from digest.render import make_environment, page_keys, render_all, template_memo, theme_dir
 from digest.search import BUNDLE, SearchIndex, index_site, pagefind_executable
-from digest.write import OutputRecord, commit, intact, record_of, stage, staging_dir, static_files
+from digest.write import OutputRecord, commit, record_of, stage, staging_dir, static_files
 
 Progress = Callable[[str, int, int], None]
 """Callback ``(phase, done, total)`` for progress display."""
@@ -138,7 +138,9 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _build(site, out, drafts, jobs, progress, commit_lock, committed, cache, cancel_search)
+        with ExitStack() as cleanup:  # (children a failed build leaves are stopped)
+            return _build(site, out, drafts, jobs, progress, commit_lock, committed, cache, cancel_search,
+                          cleanup)
     finally:
         if collecting:
             gc.enable()
@@ -146,8 +148,8 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
 
 def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
            progress: Progress | None, commit_lock: AbstractContextManager | None,
-           committed: Committed | None = None, kept: BuildCache | None = None,
-           cancel_search: Callable[[], bool] | None = None) -> BuildResult:
+           committed: Committed | None, kept: BuildCache | None,
+           cancel_search: Callable[[], bool] | None, cleanup: ExitStack) -> BuildResult:
     site = require_site(site)
     jobs = min(jobs or os.cpu_count() or 1, max_jobs())
     timings: dict[str, float] = {}
@@ -163,12 +165,16 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         out = resolve_out(site, config, out)
         cache = kept if kept is not None and kept.serves(site, out) else BuildCache(site, out)
         cache.begin()
+        # Whether each output the last build made is still as it left it (a stat each, a
+        # second per 200,000) is asked in a child while this process goes on (when it can
+        # fork; otherwise, and for a server, only if and when the answer is needed).
+        checking = cleanup.enter_context(Pending(cache.damaged, (out,), fork=jobs > 1))
         pagefind = pagefind_executable() if config.search else None
         # A fresh process first checks whether anything changed at all; one that kept its
         # last plan (a server) goes straight on: deriving the next plan is as cheap.
         stats: dict[str, os.stat_result] = {}
         fingerprint = None if "plan" in cache.memory else _fingerprint(site, drafts, pagefind, stats)
-        unchanged_build = cache.last_build(fingerprint) if fingerprint else None
+        unchanged_build = cache.last_build(fingerprint, checking.result) if fingerprint else None
     search_pending = cache.search_pending
     if (unchanged_build is not None and _search_intact(out, config, unchanged_build.search)
             and not search_pending):
@@ -229,10 +235,11 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
             # private SITE/.digest-cache/serve) trusts the output it wrote itself; any other
             # build checks every unchanged output's size and mtime.
             trusted = replanned and in_memory
+            damaged = frozenset() if trusted else checking.result()
             for spec, key in zip(plan.pages, keys, strict=True):
                 record = previous.get(spec.path)
                 if (record is not None and old_keys.get(spec.path) == key
-                        and (trusted or intact(out, spec.path, record))):
+                        and (trusted or spec.path not in damaged)):
                     outputs[spec.path] = record
                     unchanged += 1
                 else:

@@ -24,6 +24,7 @@ import os
 import pickle
 import secrets
 import tempfile
+from collections.abc import Callable
 from itertools import compress
 from pathlib import Path
 from typing import Any
@@ -643,16 +644,19 @@ class BuildCache:
                 self._state["page_keys"] = self._keys
         return self._state
 
-    def last_build(self, fingerprint: str) -> Any | None:
+    def last_build(self, fingerprint: str, damaged: Callable[[], frozenset[str]]) -> Any | None:
         """The summary saved by the previous build if its inputs had ``fingerprint``
-        and every output it made is still in place, unmodified; else None."""
+        and every output it made is still in place, unmodified (``damaged()`` is empty:
+        see `damaged`); else None."""
         saved = read_blob(self.dir / f"summary-{self.out_key}.pickle")
-        if not saved or saved[0] != fingerprint:
-            return None
-        out = saved[1]
-        if not all(intact(out, path, record) for path, record in self.outputs.items()):
+        if not saved or saved[0] != fingerprint or damaged():
             return None
         return saved[2]
+
+    def damaged(self, out: Path) -> frozenset[str]:
+        """The outputs in the manifest that are no longer as it noted them in ``out`` (changed,
+        replaced or gone): a stat each. (A build runs it in a child, see `digest.build`.)"""
+        return frozenset(path for path, record in self.outputs.items() if not intact(out, path, record))
 
     def save(self, outputs: dict[str, OutputRecord], state: dict[str, Any] | None = None) -> None:
         """Persist what this build used (entries for vanished records are dropped).

@@ -163,6 +163,26 @@ def test_edit_rerenders_only_pages_that_show_the_record(make_site):
     assert 0 < second.rendered < first.rendered / 2
 
 
+@pytest.mark.parametrize("jobs", [1, 2])  # (2: the outputs are checked in a forked child)
+@pytest.mark.parametrize("edit", [False, True])
+def test_outputs_changed_by_hand_are_made_again(make_site, tmp_path, jobs, edit):
+    rng = random.Random(3)
+    site = make_site({f"content/r{i}.md": new_record(rng, i) for i in range(4)} | {"digest.toml": "search = false\n"})
+    build(site, jobs=jobs)
+    out = site / "build"
+    page = next(p for p in sorted(out.glob("20*/*/*/*/index.html")))
+    page.write_bytes(page.read_bytes().replace(b"<title>", b"<title>X"))
+    (out / "topics" / "index.html").unlink()
+    (out / "feed.json").write_text("{}", encoding="utf-8")
+    if edit:
+        path = site / "content" / "r0.md"
+        path.write_text(path.read_text(encoding="utf-8").replace('excerpt: "', 'excerpt: "Now ', 1),
+                        encoding="utf-8")
+    again = build(site, jobs=jobs)
+    assert {page.relative_to(out).as_posix(), "topics/index.html", "feed.json"} <= set(again.changed_paths)
+    assert tree(out) == _clean_tree(site, tmp_path / "clean")
+
+
 def require_pagefind() -> None:
     from digest.search import pagefind_executable
 
