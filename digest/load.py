@@ -35,6 +35,7 @@ from digest.text import (
     slugify,
     term_key,
     url_identity,
+    visible,
 )
 
 RECORD_SUFFIXES = (".md", ".markdown", ".txt")
@@ -546,8 +547,8 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
         report.warn(where, f"expected a mapping with title and webUrl, got {_kind(entry)}; entry ignored")
         return None
     title = _text(entry.get("title"), where + ("title",), report, name=True)
-    if not title:
-        got = "an empty string" if isinstance(entry.get("title"), str) else _kind(entry.get("title"))
+    if not title or not visible(title):
+        got = _empty_kind(entry.get("title"), title)
         report.warn(where + ("title",), f"expected a non-empty string, got {got}; entry ignored")
         return None
     title = _cut(title, MAX_TITLE, where + ("title",), report)
@@ -692,6 +693,13 @@ def _report_missing(report: _RecordProblems, data: dict, name: str, message: str
     report.add((name,), message)
 
 
+def _empty_kind(value: Any, text: str | None) -> str:
+    """What a field that should be non-empty text was: nothing, another type, or empty text."""
+    if text:
+        return "only invisible characters (zero-width, combining marks...)"
+    return "an empty string" if isinstance(value, str) else _kind(value)
+
+
 _WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
               (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 """Byte order marks of UTF-32 and UTF-16 (UTF-32's first: it starts like UTF-16's)."""
@@ -780,8 +788,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         data = {k: v for k, v in data.items() if isinstance(k, str)}
 
     title = _text(data.get("title"), ("title",), report, name=True)
-    if not title:
-        got = "an empty string" if isinstance(data.get("title"), str) else _kind(data.get("title"))
+    if not title or not visible(title):
+        got = _empty_kind(data.get("title"), title)
         _report_missing(report, data, "title", f"expected a non-empty string, got {got}")
     else:
         title = _cut(title, MAX_TITLE, ("title",), report)
@@ -844,6 +852,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
                         ("provider", "name"), report)
             domain = raw_provider.get("domain") if isinstance(raw_provider.get("domain"), str) else ""
             domain = _cut(domain.strip(), MAX_NAME, ("provider", "domain"), report)
+            if name and not visible(name):
+                name = ""  # (the domain names it, or the provider is ignored below)
             key = provider_key(name, domain)
             if key:
                 provider = Provider(key=key, name=name or key, domain=domain.strip())
@@ -851,7 +861,10 @@ def parse_record(raw: bytes, source: str) -> FileResult:
                 report.warn(("provider",), "has neither a name nor a domain; ignored")
         elif isinstance(raw_provider, str) and raw_provider.strip():
             name = _cut(plain_text(html.unescape(raw_provider)), MAX_NAME, ("provider",), report)
-            provider = Provider(key=provider_key(name, ""), name=name, domain="")
+            if visible(name):
+                provider = Provider(key=provider_key(name, ""), name=name, domain="")
+            else:  # ("&nbsp;", "\u200b": a source with no name, linked by an empty link)
+                report.warn(("provider",), "has neither a name nor a domain; ignored")
         else:
             report.add(("provider",), f"expected a mapping with name and domain, got {_kind(raw_provider)}")
 
@@ -869,6 +882,9 @@ def parse_record(raw: bytes, source: str) -> FileResult:
             name = _cut(_text(topic, ("topics", index), report, name=True) or "", MAX_NAME, ("topics", index),
                         report)
             key = term_key(name)
+            if key and not visible(name):
+                report.warn(("topics", index), "only invisible characters (zero-width, combining marks...); ignored")
+                continue
             if key and key not in seen_topics:
                 if len(topics) == MAX_TOPICS:
                     report.warn(("topics",), f"more than {MAX_TOPICS} topics; the first {MAX_TOPICS} are kept")

@@ -252,3 +252,30 @@ def test_a_provider_domain_with_an_unclosed_ipv6_bracket_does_not_stop_the_build
     assert [str(p) for p in result.problems] == []
     assert (site / "build" / "sources" / "bracket-news" / "index.html").is_file()
     assert len(list((site / "build" / "2024").rglob("index.html"))) == 2
+
+
+# --------------------------------------------------------------------------- invisible text
+
+
+@pytest.mark.parametrize("blank", ["\u200b\u200b", "\u0301\u0301", "\u2800", "\u2060\ufeff", "&#8203;"])
+def test_a_title_topic_or_source_that_shows_nothing_is_treated_as_empty(blank):
+    # A title of zero-width spaces or combining marks was a link with no text on every card
+    # (an accessibility violation), a topic an invisible page; `provider: "&nbsp;"` a source
+    # with an empty name and key.
+    assert problems_of(record(title=blank)) == [
+        "content/x.md:2: title: expected a non-empty string, got only invisible characters (zero-width, combining marks...)"]
+    a, problems = article(record(topics=f'["{blank}", "Real"]', provider=f'"{blank}"',
+                                 related=f'[{{title: "{blank}", webUrl: "https://r.example/1"}}]'))
+    assert (a.topics, a.provider, a.related) == (("Real",), None, ())
+    assert problems == [
+        "content/x.md:5: warning: provider: has neither a name nor a domain; ignored",
+        "content/x.md:4: warning: topics[0]: only invisible characters (zero-width, combining marks...); ignored",
+        "content/x.md:6: warning: related[0].title: expected a non-empty string, got only invisible characters "
+        "(zero-width, combining marks...); entry ignored",
+    ]
+
+
+def test_a_provider_given_as_blank_text_is_ignored_with_a_warning():
+    a, problems = article(record(provider='"&nbsp; "'))
+    assert a.provider is None
+    assert problems == ["content/x.md:4: warning: provider: has neither a name nor a domain; ignored"]
