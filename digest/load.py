@@ -788,11 +788,14 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         data = {k: v for k, v in data.items() if isinstance(k, str)}
 
     title = _text(data.get("title"), ("title",), report, name=True)
-    if not title or not visible(title):
-        got = _empty_kind(data.get("title"), title)
+    if not title:
+        got = "an empty string" if isinstance(data.get("title"), str) else _kind(data.get("title"))
         _report_missing(report, data, "title", f"expected a non-empty string, got {got}")
     else:
         title = _cut(title, MAX_TITLE, ("title",), report)
+        if not visible(title):  # (still a title: the record builds, as any other non-empty text does)
+            report.warn(("title",), "only invisible characters (zero-width, combining marks...): "
+                        "its links show no text")
     published = _datetime(data.get("publishedDateTime"))
     if published is None:
         raw_date = data.get("publishedDateTime")

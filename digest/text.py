@@ -475,17 +475,19 @@ def repair_mojibake(text: str) -> str:
         return text
 
 
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Mn", "Me", "Zs", "Zl", "Zp", "Cc"})
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 """Characters of visible categories that show nothing (Hangul fillers, the blank Braille pattern)."""
 
 
 def visible(text: str) -> bool:
-    """Whether ``text`` (a `plain_text` value) shows anything: a letter, digit, punctuation or
-    symbol. A title of zero-width spaces, joiners, combining marks or tag characters is a link
-    with no text on every card that shows it."""
+    """Whether ``text`` (a `plain_text` value) shows anything: a character that is not a format
+    character (zero-width spaces and joiners, tags), a combining mark or a space. (Unassigned
+    and private-use characters show as a box or a glyph.) A name of the others alone is a
+    link with no text on every card that shows it."""
     if text.isascii():
         return bool(text)  # (plain_text removed ASCII controls and the spaces around)
-    return any(unicodedata.category(c)[0] in "LNPS" and c not in _BLANK_LETTERS for c in text)
+    return any(unicodedata.category(c) not in _INVISIBLE_CATEGORIES and c not in _BLANK_LETTERS for c in text)
 
 
 def plain_text(value: str) -> str:

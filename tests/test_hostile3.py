@@ -258,12 +258,13 @@ def test_a_provider_domain_with_an_unclosed_ipv6_bracket_does_not_stop_the_build
 
 
 @pytest.mark.parametrize("blank", ["\u200b\u200b", "\u0301\u0301", "\u2800", "\u2060\ufeff", "&#8203;"])
-def test_a_title_topic_or_source_that_shows_nothing_is_treated_as_empty(blank):
+def test_a_topic_source_or_related_title_that_shows_nothing_is_treated_as_empty(blank):
     # A title of zero-width spaces or combining marks was a link with no text on every card
     # (an accessibility violation), a topic an invisible page; `provider: "&nbsp;"` a source
     # with an empty name and key.
+    # (A title is still a title, the record builds: but the curator is told.)
     assert problems_of(record(title=blank)) == [
-        "content/x.md:2: title: expected a non-empty string, got only invisible characters (zero-width, combining marks...)"]
+        "content/x.md:2: warning: title: only invisible characters (zero-width, combining marks...): its links show no text"]
     a, problems = article(record(topics=f'["{blank}", "Real"]', provider=f'"{blank}"',
                                  related=f'[{{title: "{blank}", webUrl: "https://r.example/1"}}]'))
     assert (a.topics, a.provider, a.related) == (("Real",), None, ())
