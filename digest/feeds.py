@@ -52,6 +52,8 @@ _IMAGE_TYPES = {"webp": "image/webp", "avif": "image/avif", "jpg": "image/jpeg",
                 "png": "image/png", "gif": "image/gif"}
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.\-]*):(?![\s\d])")
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+_URL_IGNORED = re.compile("[\t\n\r]")
 _INTERNAL_KEYS = frozenset({"secured"})
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -240,7 +242,10 @@ def public_value(key: str, value: Any) -> Any:
     if isinstance(value, str):
         if key.lower().endswith("url"):
             return safe_url(value) or _DROP
-        match = _SCHEME.match(value)
+        # As a browser reads a link: C0 controls and spaces around it dropped, tabs and line
+        # breaks inside it removed (`java\nscript:`, `\x01javascript:` are javascript: URLs).
+        probe = _URL_IGNORED.sub("", value[:64].lstrip(_C0_AND_SPACE)) if ":" in value else ""
+        match = _SCHEME.match(probe)
         if match and match.group(1).lower() not in ("http", "https"):
             return _DROP
         return value

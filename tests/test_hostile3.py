@@ -280,3 +280,14 @@ def test_a_provider_given_as_blank_text_is_ignored_with_a_warning():
     a, problems = article(record(provider='"&nbsp; "'))
     assert a.provider is None
     assert problems == ["content/x.md:4: warning: provider: has neither a name nor a domain; ignored"]
+
+
+@pytest.mark.parametrize("link", ["java\nscript:alert(1)", "\x01javascript:alert(1)", "j\ta\rvascript:alert(1)",
+                                  " \x00 JavaScript:alert(1)"])
+def test_an_extra_field_that_a_browser_reads_as_a_javascript_link_is_not_published(link):
+    # Browsers drop leading controls and spaces and inner tabs and line breaks from a URL: these
+    # are `javascript:` links, and went out in the JSON API while `javascript:x` did not.
+    from digest.feeds import public_value
+
+    assert public_value("link", link) is not public_value("link", "https://ok.example/")
+    assert public_value("page", {"link": link, "keep": "Time: 10:30"}) == {"keep": "Time: 10:30"}
