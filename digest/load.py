@@ -700,6 +700,22 @@ def _empty_kind(value: Any, text: str | None) -> str:
     return "an empty string" if isinstance(value, str) else _kind(value)
 
 
+_HTTP_URL = re.compile(r"(?i)(?:https?:)?//")
+
+
+def _why_not_linked(url: str) -> str:
+    """The warning for a URL `safe_url` refused: not http(s), or an http(s) URL it cannot link."""
+    if _HTTP_URL.match(url) is None:
+        return "not an http(s) URL; it will not be linked"
+    if " " in url or any(c < " " or c == "\x7f" for c in url):
+        why = "it holds a space or a control character (write a space as %20)"
+    elif "@" in url.split("//", 1)[1].split("/", 1)[0]:
+        why = "it holds credentials (user@host)"
+    else:
+        why = "its host is no name, or its port no number"
+    return f"not a valid URL: {why}; it will not be linked"
+
+
 _WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
               (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 """Byte order marks of UTF-32 and UTF-16 (UTF-32's first: it starts like UTF-16's)."""
@@ -830,7 +846,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         else:
             urls[key] = value.strip()
             if value.strip() and safe_url(value) is None:
-                report.warn((key,), "not an http(s) URL; it will not be linked")
+                report.warn((key,), _why_not_linked(value.strip()))
     link = safe_url(urls["webUrl"]) or safe_url(urls["originalUrl"])
 
     numbers = {}

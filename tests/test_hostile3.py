@@ -291,3 +291,15 @@ def test_an_extra_field_that_a_browser_reads_as_a_javascript_link_is_not_publish
 
     assert public_value("link", link) is not public_value("link", "https://ok.example/")
     assert public_value("page", {"link": link, "keep": "Time: 10:30"}) == {"keep": "Time: 10:30"}
+
+
+@pytest.mark.parametrize(("url", "why"), [
+    ("javascript:alert(1)", "not an http(s) URL"),
+    # An http(s) URL refused for another reason was also "not an http(s) URL": the curator
+    # looking at https://... could not tell what was wrong.
+    ("https://news.example/a story", "not a valid URL: it holds a space or a control character (write a space as %20)"),
+    ("https://bank.example@evil.example/", "not a valid URL: it holds credentials (user@host)"),
+    ("https://../x", "not a valid URL: its host is no name, or its port no number"),
+])
+def test_a_source_url_that_is_not_linked_says_why(url, why):
+    assert problems_of(record(webUrl=f'"{url}"')) == [f"content/x.md:4: warning: webUrl: {why}; it will not be linked"]
