@@ -554,6 +554,16 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
     title = _cut(title, MAX_TITLE, where + ("title",), report)
     web_url = entry.get("webUrl") if isinstance(entry.get("webUrl"), str) else ""
     link = safe_url(web_url) or safe_url(entry.get("originalUrl"))
+    if link is None:  # (it is then shown only when its webUrl is a story of this site)
+        original = entry.get("originalUrl") if isinstance(entry.get("originalUrl"), str) else ""
+        if web_url.strip():
+            report.warn(where + ("webUrl",), _why_not_linked(web_url.strip()).rsplit(";", 1)[0]
+                        + "; shown only if it is a story of this site")
+        elif original.strip():
+            report.warn(where + ("originalUrl",), _why_not_linked(original.strip()).rsplit(";", 1)[0]
+                        + "; entry ignored")
+        else:
+            report.warn(where + ("webUrl",), f"expected a URL string, got {_kind(entry.get('webUrl'))}; entry ignored")
     provider = entry.get("provider")
     provider_name = (_text(provider.get("name"), where + ("provider", "name"), report, name=True) or ""
                      if isinstance(provider, dict) else "")

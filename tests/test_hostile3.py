@@ -303,3 +303,18 @@ def test_an_extra_field_that_a_browser_reads_as_a_javascript_link_is_not_publish
 ])
 def test_a_source_url_that_is_not_linked_says_why(url, why):
     assert problems_of(record(webUrl=f'"{url}"')) == [f"content/x.md:4: warning: webUrl: {why}; it will not be linked"]
+
+
+def test_a_related_entry_that_cannot_be_linked_is_reported(make_site):
+    # Such entries vanished from the sidebar without a word.
+    related = ('[{title: "JS", webUrl: "javascript:alert(1)"}, {title: "None"}, '
+               '{title: "Ours", webUrl: "https://news.example.com/ours"}]')
+    site = make_site({"digest.toml": "search = false\n", "content/a.md": record("A", related=related),
+                      "content/b.md": record("Ours", webUrl='"https://news.example.com/ours"')})
+    result = build(site, jobs=1)
+    assert sorted(str(p) for p in result.problems) == [
+        "content/a.md:4: warning: related[0].webUrl: not an http(s) URL; shown only if it is a story of this site",
+        "content/a.md:4: warning: related[1].webUrl: expected a URL string, got nothing (null); entry ignored",
+    ]
+    page = next((site / "build" / "2024").glob("*/*/a-*/index.html")).read_text(encoding="utf-8")
+    assert ">Ours</a>" in page and ">JS<" not in page and ">None<" not in page
