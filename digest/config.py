@@ -227,8 +227,8 @@ def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
         if expected:
             problems.append(Problem(path, line, key, f"expected {expected}, got {_describe(value)}"))
             continue
-        if isinstance(value, list):
-            value = tuple(value)
+        if isinstance(value, list):  # (a width or format given twice is one: a srcset with a width
+            value = tuple(dict.fromkeys(value))  # twice is invalid HTML, and each was encoded twice)
         if key == "base_url" and not value.endswith("/"):
             value += "/"
         elif key == "language":

@@ -318,3 +318,24 @@ def test_a_related_entry_that_cannot_be_linked_is_reported(make_site):
     ]
     page = next((site / "build" / "2024").glob("*/*/a-*/index.html")).read_text(encoding="utf-8")
     assert ">Ours</a>" in page and ">JS<" not in page and ">None<" not in page
+
+
+def test_a_thumbnail_width_or_format_given_twice_is_one(make_site):
+    # `thumbnail_widths = [320, 320]` wrote "a-320.webp 320w, a-320.webp 320w": a srcset with one
+    # width twice is invalid HTML, and each thumbnail was encoded twice.
+    from PIL import Image
+
+    from digest.config import parse_config
+    from digest.text import short_hash
+
+    config = parse_config('thumbnail_formats = ["webp", "jpeg", "webp"]\nthumbnail_widths = [320, 100, 320]\n')
+    assert (config.thumbnail_formats, config.thumbnail_widths) == (("webp", "jpeg"), (320, 100))
+    url = "https://i.example/a.jpg"
+    site = make_site({"digest.toml": "search = false\nthumbnail_widths = [320, 320, 100]\n", "content/a.md": record(
+        "A", images=f'[{{url: "{url}", width: 500, height: 400, isCached: true}}]')})
+    Image.new("RGB", (500, 400), "red").save(site / "content" / "images" / f"{short_hash(url, 64)}.jpg") \
+        if (site / "content" / "images").mkdir() is None else None
+    build(site, jobs=1)
+    page = next((site / "build" / "2024").rglob("index.html")).read_text(encoding="utf-8")
+    srcset = page.split('srcset="', 1)[1].split('"', 1)[0]
+    assert [part.rsplit(" ", 1)[1] for part in srcset.split(", ")] == ["100w", "320w"]
