@@ -347,7 +347,8 @@ class _RecordProblems:
                 if part >= len(node.value):
                     return line, None
                 node = node.value[part]
-                line = node.start_mark.line
+                # (an alias's node is the anchored one, which can stand on an earlier line)
+                line = max(node.start_mark.line, line if line is not None else node.start_mark.line)
             else:
                 return line, None
         return line, node
@@ -812,6 +813,13 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         bad = next(k for k in data if not isinstance(k, str))
         report.warn((), f"field name {bad!r} is not a string; ignored")
         data = {k: v for k, v in data.items() if isinstance(k, str)}
+    secrets = frozenset(_secrets(data)) if _SECURED_WORD.search(raw) else frozenset()
+    # A copy of the secret in a field of the record itself (a YAML alias `excerpt: *s`, or a
+    # scraper's copy) was published: every field loses it, with a warning. (Looked for only
+    # where a copy can be: an alias, or the secret's text twice.)
+    if secrets and (b"*" in raw or any(raw.count(secret.encode()) > 1 for secret in secrets)):
+        data = _drop_secured(data, secrets, (), report)
+        secrets = frozenset()
 
     title = _text(data.get("title"), ("title",), report, name=True)
     if not title:
@@ -945,7 +953,6 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     identity = urls["webUrl"] or urls["originalUrl"] or "path:" + source
     article_id = short_hash(identity)
     body_slug = slugify(title, MAX_SLUG_BODY).rstrip("_") or "article"  # (con_-3fa2c1: no device name)
-    secrets = frozenset(_secrets(data)) if _SECURED_WORD.search(raw) else frozenset()
     extra = _drop_secured({k: v for k, v in data.items() if k not in _KNOWN and not _dropped(k)}, secrets, (),
                           report)
     article = Article(

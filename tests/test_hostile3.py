@@ -339,3 +339,27 @@ def test_a_thumbnail_width_or_format_given_twice_is_one(make_site):
     page = next((site / "build" / "2024").rglob("index.html")).read_text(encoding="utf-8")
     srcset = page.split('srcset="', 1)[1].split('"', 1)[0]
     assert [part.rsplit(" ", 1)[1] for part in srcset.split(", ")] == ["100w", "320w"]
+
+
+# --------------------------------------------------------------------------- secured
+
+
+def test_a_copy_of_the_secret_in_a_field_of_the_record_itself_is_never_published(make_site):
+    # Only unknown (extra) fields lost a copy of the secret: an alias in the excerpt, a topic,
+    # the provider's name or an image's title was published on pages, feeds and the JSON API.
+    secret = "c2VjcmV0LWNpcGhlcnRleHQtMDEyMzQ1Njc4OQ==;aXYtMDEyMzQ1Njc4OQ=="
+    text = ("---\ntitle: \"A story\"\npublishedDateTime: 2024-01-02T10:00:00Z\n"
+            f"secured: &s \"{secret}\"\nexcerpt: *s\ncategory: *s\ntopics: [*s, Kept]\n"
+            "provider: {name: *s, domain: p.example}\n"
+            "images: [{url: \"https://i.example/a.jpg\", title: *s}]\n"
+            f"related: [{{title: R, webUrl: \"https://r.example/\", excerpt: \"{secret}\"}}]\n---\n")
+    site = make_site({"content/a.md": text, "digest.toml": "search = false\n"})
+    result = build(site, jobs=1)
+    for path in (site / "build").rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+    assert sorted(str(p) for p in result.problems) == sorted(
+        f"content/a.md:{line}: warning: {field}: holds the secured value; dropped" for line, field in [
+            (5, "excerpt"), (6, "category"), (7, "topics[0]"), (8, "provider.name"), (9, "images[0].title"),
+            (10, "related[0].excerpt")])
+    assert (site / "build" / "topics" / "kept" / "index.html").is_file()
