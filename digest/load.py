@@ -231,6 +231,7 @@ def record_files(site: Path, content_dir: Path) -> tuple[list[tuple[str, str]], 
     prefix = str(site) + os.sep
     root = site.resolve()
     images = (content_dir / IMAGES_DIR).resolve()
+    content_real = content_dir.resolve()
     seen_dirs: set[str] = set()
 
     def rel(p: Path) -> str:
@@ -267,11 +268,22 @@ def record_files(site: Path, content_dir: Path) -> tuple[list[tuple[str, str]], 
                     continue
             path = Path(entry.path)
             if entry.is_symlink():
-                target = path.resolve()
+                try:
+                    target = path.resolve()
+                except (RuntimeError, OSError):  # a loop (a -> b -> a): it stopped the whole build
+                    problems.append(Problem(rel(path), None, None,
+                                            "symbolic link loop (it leads back to itself); not followed",
+                                            "warning"))
+                    continue
                 if not inside(target):
                     problems.append(Problem(rel(path), None, None,
                                             "symbolic link points outside the site; not followed",
                                             "warning"))
+                    continue
+                if target in content_real.parents:  # (a link to content/ itself: visited once, below)
+                    # (to the site folder: its output folder's robots.txt became a "record")
+                    problems.append(Problem(rel(path), None, None, "symbolic link to a folder that holds the "
+                                            "content folder (a loop); not followed", "warning"))
                     continue
             try:
                 is_dir = entry.is_dir()

@@ -363,3 +363,30 @@ def test_a_copy_of_the_secret_in_a_field_of_the_record_itself_is_never_published
             (5, "excerpt"), (6, "category"), (7, "topics[0]"), (8, "provider.name"), (9, "images[0].title"),
             (10, "related[0].excerpt")])
     assert (site / "build" / "topics" / "kept" / "index.html").is_file()
+
+
+# --------------------------------------------------------------------------- symbolic links
+
+
+def test_symbolic_link_loops_and_links_to_the_site_folder_are_warnings(make_site):
+    # A loop (a -> b -> a) stopped the whole build with "RuntimeError: Symlink loop"; a link to
+    # the site folder made the output's robots.txt a record ("no front matter").
+    import os
+
+    site = make_site({"digest.toml": "search = false\n", "content/ok.md": record("Ok"), "content/sub/x.md": record("X")})
+    content = site / "content"
+    os.symlink("loop2.md", content / "loop1.md")
+    os.symlink("loop1.md", content / "loop2.md")
+    os.symlink("dir2", content / "dir1")
+    os.symlink("dir1", content / "dir2")
+    os.symlink("../..", content / "sub" / "up")
+    for _ in range(2):  # (the second time, the output folder exists)
+        result = build(site, jobs=1)
+        assert result.articles == 2
+        assert [str(p) for p in result.problems] == [
+            "content/dir1: warning: symbolic link loop (it leads back to itself); not followed",
+            "content/dir2: warning: symbolic link loop (it leads back to itself); not followed",
+            "content/loop1.md: warning: symbolic link loop (it leads back to itself); not followed",
+            "content/loop2.md: warning: symbolic link loop (it leads back to itself); not followed",
+            "content/sub/up: warning: symbolic link to a folder that holds the content folder (a loop); not followed",
+        ]
