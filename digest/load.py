@@ -219,6 +219,14 @@ class FileResult:
 # --------------------------------------------------------------------------- discovery
 
 
+def _real(path: Path) -> Path | None:
+    """``path`` resolved, or None when it is a symbolic link loop (`Path.resolve` raises)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        return None
+
+
 def record_files(site: Path, content_dir: Path) -> tuple[list[tuple[str, str]], list[Problem]]:
     """Every record file under ``content_dir`` (not ``images/``), sorted, plus link problems.
 
@@ -230,8 +238,8 @@ def record_files(site: Path, content_dir: Path) -> tuple[list[tuple[str, str]], 
     found: list[tuple[str, str]] = []
     prefix = str(site) + os.sep
     root = site.resolve()
-    images = (content_dir / IMAGES_DIR).resolve()
-    content_real = content_dir.resolve()
+    images = _real(content_dir / IMAGES_DIR)
+    content_real = _real(content_dir) or content_dir
     seen_dirs: set[str] = set()
 
     def rel(p: Path) -> str:
@@ -244,8 +252,8 @@ def record_files(site: Path, content_dir: Path) -> tuple[list[tuple[str, str]], 
         return p == root or root in p.parents
 
     def walk(folder: Path) -> None:
-        real = folder.resolve()
-        if str(real) in seen_dirs:
+        real = _real(folder)
+        if real is None or str(real) in seen_dirs:
             return
         seen_dirs.add(str(real))
         try:
@@ -268,9 +276,8 @@ def record_files(site: Path, content_dir: Path) -> tuple[list[tuple[str, str]], 
                     continue
             path = Path(entry.path)
             if entry.is_symlink():
-                try:
-                    target = path.resolve()
-                except (RuntimeError, OSError):  # a loop (a -> b -> a): it stopped the whole build
+                target = _real(path)
+                if target is None:  # a loop (a -> b -> a): it stopped the whole build
                     problems.append(Problem(rel(path), None, None,
                                             "symbolic link loop (it leads back to itself); not followed",
                                             "warning"))
@@ -290,7 +297,7 @@ def record_files(site: Path, content_dir: Path) -> tuple[list[tuple[str, str]], 
             except OSError:
                 continue
             if is_dir:
-                if path.resolve() == images:
+                if _real(path) == images:
                     continue
                 walk(path)
             elif entry.name.lower().endswith(RECORD_SUFFIXES):

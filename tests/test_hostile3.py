@@ -390,3 +390,19 @@ def test_symbolic_link_loops_and_links_to_the_site_folder_are_warnings(make_site
             "content/loop2.md: warning: symbolic link loop (it leads back to itself); not followed",
             "content/sub/up: warning: symbolic link to a folder that holds the content folder (a loop); not followed",
         ]
+
+
+def test_an_image_folder_or_content_folder_that_is_a_link_loop_does_not_stop_loading(make_site):
+    # `content/images -> images` raised "RuntimeError: Symlink loop" while listing records.
+    # (The images phase still stops on it: see the report of this sweep, digest/images.py.)
+    import os
+
+    from digest.load import load_content
+
+    site = make_site({"content/a.md": record("A")})
+    os.symlink("images", site / "content" / "images")
+    loaded = load_content(site, site / "content")
+    assert [a.title for a in loaded.articles] == ["A"]
+    looped = make_site({"digest.toml": ""})
+    os.symlink("content", looped / "content")
+    assert load_content(looped, looped / "content").articles == ()
