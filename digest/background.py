@@ -47,6 +47,12 @@ class Pending(Generic[T]):
         os.close(write)
         self._pid, self._read = pid, read
 
+    @property
+    def running(self) -> bool:
+        """True when a child computes the answer (until `result` or `close`); else `result`
+        will compute it here."""
+        return self._pid != 0
+
     def result(self) -> T:
         """The answer: the child's, or (without a child, or if it failed) computed here."""
         if not self._pid:

@@ -191,6 +191,9 @@ _OLD_RECORDS = "records.pickle"
 _GONE: Any = object()
 """Marks a removed entry."""
 
+KEPT: Any = object()
+"""Stands in `BuildCache.save`'s state for a value written already by `BuildCache.save_early`."""
+
 CHUNK = 512
 """A dataclass in the state whose fields are lists by position (the related-articles state) is
 kept in files of this many positions each, so that an edit rewrites the chunks it changed."""
@@ -696,17 +699,43 @@ class BuildCache:
 
         if state is not None:
             self._save_rest(rest, has_keys, write)
-            self._state = dict(state)
+            self._state = dict(state) if self._rest is not None else None
+
+    def save_early(self, name: str, value: Any) -> None:
+        """Write the state value ``name`` now (as `save` would: the chunks that changed and
+        the state file) and let go of it, and of the value it replaces: `save` is then
+        given `KEPT` for it. For a large value that a build no longer reads once it is
+        made (the related lists, hundreds of megabytes at 100,000 records), so that the
+        processes forked after (each render worker) do not carry it.
+
+        A value that cannot be written is simply not there for the next build (made again).
+        """
+        if self._outputs is None:
+            self._load_outputs()
+        if self._rest is None:
+            self._load_rest()
+        rest = dict(self._rest)  # type: ignore[arg-type]
+        rest[name] = value
+        self._save_rest(rest, self._has_keys, self._start_writing())
+        if name in self._heads:  # (a value kept in chunks; a small one stays as it is)
+            self._rest[name] = KEPT  # type: ignore[index]
+        self._state = None
 
     def _save_rest(self, rest: dict[str, Any], has_keys: bool, write: bool) -> None:
         """Write the state other than the page keys: the changed chunks of each chunked
-        value (new tokens), then the state file naming them, if anything changed."""
+        value (new tokens), then the state file naming them, if anything changed. A value
+        that is `KEPT` stays as `save_early` wrote it."""
         old_rest = self._rest or {}
         plain: dict[str, Any] = {}
         heads: dict[str, tuple] = {}
         writes: list[tuple[str, tuple]] = []
         keep: set[str] = set()
         for name, value in rest.items():
+            if value is KEPT:
+                if name in self._heads:
+                    heads[name] = self._heads[name]
+                    keep.update(self._chunk_name(name, index) for index in range(len(heads[name][3])))
+                continue
             layout = _layout(value) if name.isidentifier() else None
             if layout is None:
                 plain[name] = value
@@ -735,6 +764,8 @@ class BuildCache:
                    or any(value is not old_plain[name] and value != old_plain[name]
                           for name, value in plain.items()))
         gone = [name for name in self._rest_files if name not in keep]
+        if any(value is KEPT for value in rest.values()):
+            rest = None  # read back from the files on next use (no build of this object needs it)
         self._rest, self._has_keys, self._heads = rest, has_keys, heads
         self._rest_files = sorted(keep)
         if not (changed or self._state_name in self._unsaved):

@@ -14,6 +14,7 @@ import pytest
 from digest.build import build
 from digest.cache import (
     CACHE_DIR,
+    KEPT,
     OUTPUT_SHARDS,
     SHARDS,
     BuildCache,
@@ -429,6 +430,29 @@ def test_a_chunk_the_state_file_does_not_name_drops_the_value(tmp_path, monkeypa
     assert BuildCache(site, site / "build").state["related"] == value
     chunk.unlink()
     assert "related" not in BuildCache(site, site / "build").state
+
+
+def test_a_value_saved_early_is_kept_by_the_save_after(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache_mod, "CHUNK", 4)
+    site = site_with(tmp_path, 1)
+    first = Positions(own=list(range(10)), results=[(i,) for i in range(10)], count=3)
+    cache, _ = build_once(site, state={"related": first, "images": {"a": 1}})
+    second = Positions(own=list(first.own), results=list(first.results), count=3)
+    second.results[9] = (99,)
+    cache.begin()
+    before = state_files(site)
+    cache.save_early("related", second)
+    assert changed(before, state_files(site)) == {f"state-{cache.out_key}-related-002.pickle",
+                                                  f"state-{cache.out_key}.pickle"}
+    assert BuildCache(site, site / "build").state["related"] == second  # written, whatever comes next
+    before = state_files(site)
+    cache.save({}, {"related": KEPT, "images": {"a": 2}})
+    assert changed(before, state_files(site)) == {f"state-{cache.out_key}.pickle"}
+    assert BuildCache(site, site / "build").state == {"related": second, "images": {"a": 2}}
+    assert cache.state == {"related": second, "images": {"a": 2}}  # read back, never `KEPT`
+    cache.begin()
+    cache.save({}, {"related": first, "images": {"a": 2}})  # and a later save replaces it as usual
+    assert BuildCache(site, site / "build").state["related"] == first
 
 
 def test_unwritable_cache_folder_keeps_chunked_state_in_memory(tmp_path, monkeypatch):

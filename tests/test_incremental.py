@@ -183,6 +183,24 @@ def test_outputs_changed_by_hand_are_made_again(make_site, tmp_path, jobs, edit)
     assert tree(out) == _clean_tree(site, tmp_path / "clean")
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_command_leaves_the_related_state_for_the_next(make_site, jobs):
+    # (written before the pages render and let go: see `BuildCache.save_early`)
+    from digest.config import load_config
+    from digest.load import load_content
+    from digest.related import RelatedState, compute_related, docs_for
+
+    rng = random.Random(9)
+    site = make_site({f"content/r{i}.md": new_record(rng, i) for i in range(6)} | {"digest.toml": "search = false\n"})
+    for step in range(3):
+        build(site, jobs=jobs)
+        state = BuildCache(site, site / "build").state["related"]
+        articles = load_content(site, site / "content").articles
+        expected = compute_related(docs_for(articles), load_config(site).related_count)[1]
+        assert isinstance(state, RelatedState) and state.results == expected.results and len(state.own) == 6
+        apply(site, "excerpt" if step else "note", rng, [0])
+
+
 def require_pagefind() -> None:
     from digest.search import pagefind_executable
 
