@@ -11,6 +11,7 @@ import hashlib
 import html
 import os
 import re
+from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ MAX_RECORD_BYTES = 4 * 1024 * 1024
 """Records larger than this are refused (real ones are a few kB)."""
 MAX_NODES = 20_000
 """Front matter with more YAML nodes than this (alias bombs, generated junk) is refused."""
+_TOO_LARGE = f"front matter too large or too deeply nested (more than {MAX_NODES} values or 50 levels)"
 MAX_SLUG_BODY = 60
 MAX_TOPICS = 50
 """Topics kept per record (real ones have a few): each is a page listing every card with its
@@ -57,6 +59,11 @@ MAX_NUMBER = 10**15
 """Integer fields (quality, heat, image sizes) hold less than this in magnitude, or are unknown."""
 MAX_TITLE = 1_000
 """Characters kept of a title (record or related entry): a headline, shown on every card of it."""
+MAX_REPEATS_SHOWN = 20
+"""Warnings for top-level keys given twice, per record; past it, one more sums up the rest."""
+MAX_COMPOSE = 256 * 1024
+"""Front matter longer than this (in characters) is not composed again to find a problem's line:
+a multi-megabyte one took seconds for each, so its problems name the line of the top-level field."""
 MAX_NAME = 200
 """Characters kept of a topic or provider name (each is on every card that has it, and a page)."""
 
@@ -347,6 +354,11 @@ class _RecordProblems:
         deepest part found, and the node only when the whole path was found."""
         if not field:
             return None, None
+        if self._root is None and len(self.front) > MAX_COMPOSE:
+            if not isinstance(field[0], str):
+                return None, None
+            found = deque(re.finditer(rf"^{re.escape(field[0])}[ \t]*:", self.front, re.MULTILINE), maxlen=1)
+            return (self.front.count("\n", 0, found[0].start()) if found else None), None  # (the last counts)
         if self._root is None:
             try:
                 self._root = yaml.compose(self.front, Loader=_Loader) or False
@@ -679,8 +691,7 @@ def _unreadable(source: str, front: str, first_line: int, exc: BaseException) ->
     a value whose explicit tag does not fit it (``!!timestamp 2024-13-01``, ``!!float abc``),
     with the line and field of the first such value; nesting past the parser's recursion."""
     if isinstance(exc, RecursionError):
-        return Problem(source, None, None, "front matter too large or too deeply nested "
-                       f"(more than {MAX_NODES} values or 50 levels)")
+        return Problem(source, None, None, _TOO_LARGE)
     try:
         root = yaml.compose(front, Loader=_Loader)
     except (yaml.YAMLError, RecursionError):
@@ -783,6 +794,9 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         return FileResult(None, (Problem(source, 1, None, "no front matter: expected the file to start with a '---' line and the front matter to end with another"),))
     front, body, first_line = parts
     report.front, report.first_line = front, first_line
+    if len(front) > MAX_COMPOSE and front.count("\n") + front.count(",") > 5 * MAX_NODES:
+        # (Cheap, before parsing: 200,000 lines or flow items took PyYAML seconds per record.)
+        return FileResult(None, (Problem(source, None, None, _TOO_LARGE),))
     repeated: list[tuple[tuple[Any, ...], int, int]] = []
     try:
         data = load_yaml(front, repeated)
@@ -809,18 +823,23 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     if not isinstance(data, dict):
         return FileResult(None, (Problem(source, first_line, None, f"front matter must be a mapping of fields, got {_kind(data)}"),))
     if ("*" in front or "<<" in front) and _count_nodes(data, MAX_NODES) < 0:  # aliases can explode
-        return FileResult(None, (Problem(source, None, None, f"front matter too large or too deeply nested (more than {MAX_NODES} values or 50 levels)"),))
+        return FileResult(None, (Problem(source, None, None, _TOO_LARGE),))
     seen_keys: dict[str, int] = {}
-    for number, match in enumerate(_TOP_KEY.finditer(front)):
+    line, counted, repeats = first_line, 0, 0
+    for match in _TOP_KEY.finditer(front):
         key = match.group(1)
+        line += front.count("\n", counted, match.start())  # (counted on from the last key: linear)
+        counted = match.start()
         if key in seen_keys:
-            line = front.count("\n", 0, match.start()) + first_line
-            report.items.append(Problem(source, line, key, f"given twice (first on line {seen_keys[key]}); "
-                                        "the last one is used", "warning"))
+            repeats += 1
+            if repeats <= MAX_REPEATS_SHOWN:
+                report.items.append(Problem(source, line, key, f"given twice (first on line {seen_keys[key]}); "
+                                            "the last one is used", "warning"))
         else:
-            seen_keys[key] = front.count("\n", 0, match.start()) + first_line
-        if number > 500:
-            break
+            seen_keys[key] = line
+    if repeats > MAX_REPEATS_SHOWN:  # (200,000 repeats were 500 warnings, and a quadratic count of lines)
+        report.items.append(Problem(source, None, None, f"{repeats - MAX_REPEATS_SHOWN} more fields given "
+                                    "twice; the last of each is used", "warning"))
     for field, first, again in repeated[:100]:  # the top level's are reported above, from the text
         if len(field) > 1:
             shown = tuple(part if type(part) is int or (type(part) is str and _PLAIN_KEY.fullmatch(part))

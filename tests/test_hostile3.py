@@ -406,3 +406,39 @@ def test_an_image_folder_or_content_folder_that_is_a_link_loop_does_not_stop_loa
     looped = make_site({"digest.toml": ""})
     os.symlink("content", looped / "content")
     assert load_content(looped, looped / "content").articles == ()
+
+
+# --------------------------------------------------------------------------- sizes
+
+
+@pytest.mark.parametrize("junk", [
+    "topics:\n" + "".join(f"  - t{i}\n" for i in range(300_000)),
+    "images:\n" + "".join(f'  - {{url: "https://i.example/{i}.jpg"}}\n' for i in range(100_000)),
+    "x: [" + ", ".join(f"{{a: {i}}}" for i in range(150_000)) + "]\n",
+    "".join(f"k: v{i}\n" for i in range(200_000)),
+])
+def test_a_multi_megabyte_front_matter_of_values_is_refused_at_once(junk):
+    # Each took PyYAML seconds (then seconds more to find a warning's line): a few such files
+    # held a build for a minute.
+    import time
+
+    text = record() .replace("\n---\n", "\n" + junk + "---\n")
+    start = time.perf_counter()
+    assert problems_of(text) == [
+        "content/x.md: front matter too large or too deeply nested (more than 20000 values or 50 levels)"]
+    assert time.perf_counter() - start < 1
+
+
+def test_a_key_given_a_thousand_times_is_a_few_warnings_not_a_thousand():
+    text = record().replace("\n---\n", "\n" + "".join(f"k: v{i}\n" for i in range(1000)) + "---\n")
+    problems = problems_of(text)
+    assert len(problems) == 21
+    assert problems[0] == "content/x.md:6: warning: k: given twice (first on line 5); the last one is used"
+    assert problems[-1] == "content/x.md: warning: 979 more fields given twice; the last of each is used"
+
+
+def test_a_problem_in_a_large_front_matter_names_the_line_of_its_field():
+    # (Past 256 kB the YAML is not composed again to find a line: the top-level field's is used.)
+    text = record(excerpt='"' + "word " * 60_000 + '"', topics="[" + ", ".join(f"t{i}" for i in range(60)) + "]")
+    assert problems_of(text) == ["content/x.md:4: warning: excerpt: longer than 5000 characters; cut",
+                                 "content/x.md:5: warning: topics: more than 50 topics; the first 50 are kept"]
