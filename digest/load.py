@@ -926,7 +926,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
             name = _cut(_text(raw_provider.get("name"), ("provider", "name"), report, name=True) or "", MAX_NAME,
                         ("provider", "name"), report)
             domain = raw_provider.get("domain") if isinstance(raw_provider.get("domain"), str) else ""
-            domain = _cut(domain.strip(), MAX_NAME, ("provider", "domain"), report)
+            # (plain text too: it names the source where it has no name, and is shown beside it)
+            domain = _cut(plain_text(domain), MAX_NAME, ("provider", "domain"), report)
             if name and not visible(name):
                 name = ""  # (the domain names it, or the provider is ignored below)
             key = provider_key(name, domain)

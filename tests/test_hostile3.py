@@ -6,12 +6,16 @@ first two sweeps).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from digest.build import build
 from digest.load import parse_record
 
 from .conftest import record
+
+UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\u202e]")
 
 
 def article(text: str):
@@ -442,3 +446,17 @@ def test_a_problem_in_a_large_front_matter_names_the_line_of_its_field():
     text = record(excerpt='"' + "word " * 60_000 + '"', topics="[" + ", ".join(f"t{i}" for i in range(60)) + "]")
     assert problems_of(text) == ["content/x.md:4: warning: excerpt: longer than 5000 characters; cut",
                                  "content/x.md:5: warning: topics: more than 50 topics; the first 50 are kept"]
+
+
+def test_control_characters_in_a_provider_domain_never_reach_pages(make_site):
+    # The domain names a source that has no name: "\x01" went into every card of it
+    # ("Forbidden code point U+0001" on each page).
+    site = make_site({"digest.toml": "search = false\n", "content/a.md": record(
+        "A", provider='{domain: "evil\\x01.example\\uffff\\u202e"}'), "content/b.md": record(
+        "B", provider='{domain: "\\x01\\x02"}')})
+    result = build(site, jobs=1)
+    assert [str(p) for p in result.problems] == ["content/b.md:4: warning: provider: has neither a name nor a domain; ignored"]
+    for path in (site / "build").rglob("*"):
+        if path.is_file():
+            assert not UNPRINTABLE.search(path.read_bytes().decode("utf-8")), path
+    assert (site / "build" / "sources" / "evil-example" / "index.html").is_file()
