@@ -549,6 +549,9 @@ def _int(value: Any) -> int | None:
     return None
 
 
+_URL_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def _image(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> ImageRef | None:
     if not isinstance(entry, dict):
         report.warn(where, f"expected a mapping with url, width, height, got {_kind(entry)}; image ignored")
@@ -557,6 +560,9 @@ def _image(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Image
     if not isinstance(url, str) or not url.strip():
         report.warn(where + ("url",), f"expected a URL string, got {_kind(url)}; image ignored")
         return None
+    if not url.isprintable() and _URL_CONTROL.search(url):  # (no URL holds them; shown raw in the
+        report.warn(where + ("url",), "holds control characters, so it is no URL; image ignored")
+        return None  # image warnings, "\x1b[2J" cleared the terminal)
     size = []
     for key in ("width", "height"):
         raw = entry.get(key)

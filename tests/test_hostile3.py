@@ -460,3 +460,16 @@ def test_control_characters_in_a_provider_domain_never_reach_pages(make_site):
         if path.is_file():
             assert not UNPRINTABLE.search(path.read_bytes().decode("utf-8")), path
     assert (site / "build" / "sources" / "evil-example" / "index.html").is_file()
+
+
+def test_an_image_url_with_control_characters_is_ignored_not_printed(make_site, capsys):
+    # Image warnings print the URL: "\x1b[2J" in one cleared the terminal of whoever built the site.
+    from digest.cli import main
+
+    images = '[{url: "https://i.example/\\x1b[2Ja.jpg", isCached: true}, {url: "https://i.example/b.jpg", isCached: true}]'
+    site = make_site({"digest.toml": "search = false\n", "content/a.md": record("A", images=images)})
+    assert main(["check", str(site)]) == 0
+    err = capsys.readouterr().err
+    assert "\x1b" not in err
+    assert "content/a.md:4: warning: images[0].url: holds control characters, so it is no URL; image ignored" in err
+    assert "images[1]: https://i.example/b.jpg: isCached is true but there is no file" in err
