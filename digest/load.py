@@ -726,6 +726,21 @@ def _unreadable(source: str, front: str, first_line: int, exc: BaseException) ->
     return Problem(source, None, None, f"invalid YAML: {exc.__class__.__name__}: {str(exc)[:200]}")
 
 
+_FOLDED_KNOWN = {name.casefold(): name for name in _KNOWN if name != "secured"}
+
+
+def _misspelled(data: dict) -> dict[str, str]:
+    """Known field name -> the key of ``data`` that is it in another case or spelling
+    (``Published``, ``web_url``, ``Topics ``): such a key is not the field, and is kept as an extra."""
+    found: dict[str, str] = {}
+    for key in data:
+        if key not in _KNOWN and type(key) is str and len(key) < 40 and key.isprintable():
+            name = _FOLDED_KNOWN.get(key.strip().replace("_", "").replace("-", "").casefold())
+            if name is not None and name not in found:
+                found[name] = key
+    return found
+
+
 def _report_missing(report: _RecordProblems, data: dict, name: str, message: str) -> None:
     """Report a required field's problem; when it is missing but a key is it in another case or
     spelling (``Title``, ``published_date_time``: ignored, as names are case-sensitive), say so,
@@ -919,6 +934,16 @@ def parse_record(raw: bytes, source: str) -> FileResult:
             report.warn((key,), f"expected an integer, got {_kind(value)}; treated as unknown")
         numbers[key] = default if number is None else number
 
+    misspelled = _misspelled(data)
+    for name, key in misspelled.items():
+        if name in ("title", "publishedDateTime") and name not in data:
+            continue  # (reported as the required field's problem)
+        if name == "published" and "published" not in data and data[key] is False:
+            report.warn((key,), "not a field (names are case-sensitive: 'published'); read as published: "
+                        "false all the same, so that a draft is not published")
+            data = {**data, "published": False}
+        else:
+            report.warn((key,), f"not a field (names are case-sensitive: {name!r}); kept as an extra field")
     flag = data.get("published", True)
     if flag is None:
         flag = True

@@ -473,3 +473,18 @@ def test_an_image_url_with_control_characters_is_ignored_not_printed(make_site, 
     assert "\x1b" not in err
     assert "content/a.md:4: warning: images[0].url: holds control characters, so it is no URL; image ignored" in err
     assert "images[1]: https://i.example/b.jpg: isCached is true but there is no file" in err
+
+
+def test_a_known_field_in_another_case_is_reported_and_a_draft_stays_a_draft(make_site):
+    # `Published: false` (a scraper's capital) was an unknown extra field: the draft was published.
+    site = make_site({"digest.toml": "search = false\n", "content/a.md": record(
+        "Secret draft", Published="false", Topics="[a]", web_url='"https://x.example/"')})
+    result = build(site, jobs=1)
+    assert [str(p) for p in result.problems] == [
+        "content/a.md:4: warning: Published: not a field (names are case-sensitive: 'published'); "
+        "read as published: false all the same, so that a draft is not published",
+        "content/a.md:5: warning: Topics: not a field (names are case-sensitive: 'topics'); kept as an extra field",
+        "content/a.md:6: warning: web_url: not a field (names are case-sensitive: 'webUrl'); kept as an extra field",
+    ]
+    assert result.articles == 0
+    assert not any(b"Secret draft" in p.read_bytes() for p in (site / "build").rglob("*") if p.is_file())
