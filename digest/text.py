@@ -467,12 +467,14 @@ def repair_mojibake(text: str) -> str:
     cannot encode, or whose bytes are no valid UTF-8 (``Café``, ``«IRMÃ»``, ``São``), is real
     text, and is left alone.
     """
-    if text.isascii() or _MOJIBAKE_HINT.search(text) is None:
-        return text
-    try:
-        return text.encode("cp1252").decode("utf-8")
-    except UnicodeError:
-        return text
+    for _ in range(3):  # (mojibake of mojibake, as text passes through two such scrapers)
+        if text.isascii() or _MOJIBAKE_HINT.search(text) is None:
+            return text
+        try:
+            text = text.encode("cp1252").decode("utf-8")
+        except UnicodeError:
+            return text
+    return text
 
 
 _INVISIBLE_CATEGORIES = frozenset({"Cf", "Mn", "Me", "Zs", "Zl", "Zp", "Cc"})

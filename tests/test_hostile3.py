@@ -181,6 +181,7 @@ def test_extra_fields_of_yaml_sets_and_binary_are_stable_json_not_python_reprs(m
     # UTF-8 read as Windows-1252 by a scraper (a real record's title): repaired as a whole.
     ("Changes Following â€˜Sensitive Dataâ€™ Exposure", "Changes Following ‘Sensitive Data’ Exposure"),
     ("CafÃ© â€” naÃ¯ve", "Café — naïve"),
+    ("CafÃƒÂ© naÃƒÂ¯ve Ã¢â‚¬â€œ donÃ¢â‚¬â„¢t", "Café naïve – don’t"),  # (mojibake of mojibake)
     # Real text, or mojibake mixed with real text: left alone.
     ("«CAFÉ» São Paulo – Ça va", "«CAFÉ» São Paulo – Ça va"),
     ("Zürich Ã¼", "Zürich Ã¼"),
