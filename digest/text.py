@@ -171,8 +171,11 @@ def safe_url(value: object, schemes: frozenset[str] = LINK_SCHEMES) -> str | Non
 def _escape_after(url: str, start: int) -> str:
     """``url`` with what a URL may not hold escaped from ``start`` on (after the host)."""
     rest = url[start:]
-    if _URL_ILLEGAL.search(rest) is None and rest.count("#") <= 1:
+    odd = not rest.isascii() and _IRI_ILLEGAL.search(rest) is not None
+    if _URL_ILLEGAL.search(rest) is None and rest.count("#") <= 1 and not odd:
         return url
+    if odd:
+        rest = _IRI_ILLEGAL.sub(_percent, rest)
     path, hash_, fragment = rest.partition("#")
     return (url[:start] + _URL_ILLEGAL.sub(_percent, path) + hash_
             + _URL_ILLEGAL.sub(_percent, fragment).replace("#", "%23"))
@@ -187,7 +190,15 @@ a link; HTML validators reject them), and a ``%`` that escapes nothing."""
 
 
 def _percent(match: re.Match[str]) -> str:
-    return f"%{ord(match.group()):02X}"
+    return "".join(f"%{byte:02X}" for byte in match.group().encode("utf-8", "surrogatepass"))
+
+
+_IRI_ILLEGAL = re.compile("[\ue000-\uf8ff\ufdd0-\ufdef\ufff0-\uffff\U000e0000-\U000e0fff\U000f0000-\U0010ffff"
+                          + "".join(chr(plane * 0x10000 + 0xFFFE) + chr(plane * 0x10000 + 0xFFFF) for plane in range(1, 14))
+                          + "]")
+"""Characters beyond ASCII that an IRI may not hold as they are (RFC 3987's ``ucschar`` leaves them
+out: private use, noncharacters, the specials block): percent-escaped as UTF-8. (The HTML checker:
+"Illegal character in path segment".) Searched only in URLs that are not all ASCII."""
 
 
 def language_tag(value: str) -> str | None:
@@ -315,6 +326,8 @@ def render_note(text: str) -> str:
     text = drop_unprintable(text)
     if not text.strip():
         return ""
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)  # (as the text fields: HTML wants NFC)
     if len(text) > MAX_NOTE_MARKDOWN:
         return "\n".join(f"<p>{escape(block.strip())}</p>" for block in _BLOCK_GAP.split(text)[::2]
                          if block.strip())

@@ -489,3 +489,26 @@ def test_a_known_field_in_another_case_is_reported_and_a_draft_stays_a_draft(mak
     ]
     assert result.articles == 0
     assert not any(b"Secret draft" in p.read_bytes() for p in (site / "build").rglob("*") if p.is_file())
+
+
+# --------------------------------------------------------------------------- Unicode in URLs and notes
+
+
+@pytest.mark.parametrize(("given", "link"), [
+    # RFC 3987 leaves private use, noncharacters and the specials block out of IRIs (the HTML
+    # checker: "Illegal character in path segment"): escaped as UTF-8, as browsers send them.
+    ("https://r.example/17/\ufff3Y", "https://r.example/17/%EF%BF%B3Y"),
+    ("https://r.example/\ue000?q=\ue001#\ue002", "https://r.example/%EE%80%80?q=%EE%80%81#%EE%80%82"),
+    ("https://r.example/\U0010fffd", "https://r.example/%F4%8F%BF%BD"),
+    ("https://bücher.de/é?q=ü", "https://bücher.de/é?q=ü"),
+])
+def test_characters_an_iri_may_not_hold_are_escaped_in_links(given, link):
+    from digest.text import safe_url
+
+    assert safe_url(given) == link
+
+
+def test_a_note_is_stored_in_nfc_as_text_fields_are():
+    # (The HTML checker: "Text run is not in Unicode Normalization Form C".)
+    a, _ = article(record() + "Cafe\u0301 *re\u0301sume\u0301*\n")
+    assert a.body_html == "<p>Caf\u00e9 <em>r\u00e9sum\u00e9</em></p>"
