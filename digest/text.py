@@ -56,7 +56,7 @@ NOTE_SCHEMES = frozenset({"http", "https", "mailto"})
 
 _NOTE_TAGS = {
     "p", "br", "hr", "a", "em", "strong", "b", "i", "code", "pre", "blockquote",
-    "ul", "ol", "li", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td",
+    "ul", "ol", "li", "h3", "h4", "h5", "h6", "table", "caption", "thead", "tbody", "tr", "th", "td",
     "del", "sup", "sub", "abbr",
 }
 _NOTE_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "th": {"align"}, "td": {"align"}}
@@ -366,13 +366,21 @@ though transparent: a note's are in paragraphs)."""
 _HEADINGS = frozenset({"h3", "h4", "h5", "h6"})
 _LISTS = frozenset({"ul", "ol"})
 _VOID = frozenset({"br", "hr"})
+_TABLE_WRAPPERS = {"table": ("tbody", "tr", "td"), "thead": ("tr", "td"), "tbody": ("tr", "td"),
+                   "tfoot": ("tr", "td"), "tr": ("td",)}
+"""What content found directly in a table part is wrapped in (``<table>c<tbody>``: a cell)."""
+_TABLE_HOLDERS = {"td": ("tr",), "th": ("tr",), "tr": ("tbody", "thead", "tfoot"),
+                  "tbody": (), "thead": (), "tfoot": (), "caption": ()}
+"""Table parts, and the added parts that may stay open around them."""
+_TABLE_PARTS = frozenset({"table", "caption", "thead", "tbody", "tfoot", "tr", "td", "th"})
 
 
 class _Nesting(HTMLParser):
     """Sanitized note HTML (well-formed, allowed tags only) re-nested as HTML's content models
     require: a tag not allowed where it stands is dropped and its content kept (``<pre><p>x``
     is ``<pre>x``; an ``<li>`` outside a list, a heading in a ``<th>``), and what a list holds
-    outside its items gets an item of its own."""
+    outside its items gets an item of its own, and what a table holds outside its cells (the text
+    of a ``<caption>``, which the sanitizer drops) a cell of its own."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=False)
@@ -381,6 +389,8 @@ class _Nesting(HTMLParser):
         """Every open tag, and whether it was kept."""
         self.kept: list[tuple[str, bool]] = []
         """The open tags that were kept, and whether each is an item this class added."""
+        self.tables: list[bool] = []
+        """For each open table, whether anything was written in it yet (a caption must come first)."""
 
     @classmethod
     def fix(cls, html: str) -> str:
@@ -390,9 +400,25 @@ class _Nesting(HTMLParser):
         return "".join(parser.out)
 
     def _item_for_list_content(self) -> None:
-        if self.kept and self.kept[-1][0] in _LISTS:
+        """Open an item (or a table cell) for content about to be written in a list (or table)."""
+        if not self.kept:
+            return
+        parent = self.kept[-1][0]
+        if parent == "table":
+            self.tables[-1] = True
+        if parent in _LISTS:
             self.out.append("<li>")
             self.kept.append(("li", True))
+        elif parent in _TABLE_WRAPPERS:
+            for wrapper in _TABLE_WRAPPERS[parent]:
+                self.out.append(f"<{wrapper}>")
+                self.kept.append((wrapper, True))
+
+    def _close_added_cells(self, tag: str) -> None:
+        """Close the table parts this class added that cannot hold ``tag`` (a table part)."""
+        holders = _TABLE_HOLDERS.get(tag, ())
+        while self.kept and self.kept[-1][1] and self.kept[-1][0] not in holders:
+            self.out.append(f"</{self.kept.pop()[0]}>")
 
     def _close_added_item(self) -> None:
         if self.kept and self.kept[-1] == ("li", True):
@@ -402,6 +428,8 @@ class _Nesting(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list) -> None:
         if tag == "li":
             self._close_added_item()
+        elif tag in _TABLE_HOLDERS:
+            self._close_added_cells(tag)
         else:
             self._item_for_list_content()
         parent = self.kept[-1][0] if self.kept else ""
@@ -409,23 +437,31 @@ class _Nesting(HTMLParser):
             (tag not in _PHRASING and any(name in _PHRASING_ONLY for name, _ in self.kept))
             or (tag in _HEADINGS and any(name == "th" for name, _ in self.kept))
             or (tag == "li" and parent not in _LISTS)
+            or (tag == "caption" and (parent != "table" or self.tables[-1]))
+            or (tag in _TABLE_PARTS and any(name == "caption" for name, _ in self.kept))
         )
+        if parent == "table":
+            self.tables[-1] = True
         if keep:
             self.out.append(self.get_starttag_text() or f"<{tag}>")
         if tag not in _VOID:
             self.tags.append((tag, keep))
             if keep:
                 self.kept.append((tag, False))
+                if tag == "table":
+                    self.tables.append(False)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _VOID or not self.tags:
             return
         name, kept = self.tags.pop()
         if kept:
-            if name in _LISTS:
-                self._close_added_item()
+            while self.kept[-1][1]:  # what this class added inside it (an item, a cell)
+                self.out.append(f"</{self.kept.pop()[0]}>")
             self.out.append(f"</{name}>")
             self.kept.pop()
+            if name == "table":
+                self.tables.pop()
 
     def handle_data(self, data: str) -> None:
         if data.strip():

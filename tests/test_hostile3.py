@@ -512,3 +512,21 @@ def test_a_note_is_stored_in_nfc_as_text_fields_are():
     # (The HTML checker: "Text run is not in Unicode Normalization Form C".)
     a, _ = article(record() + "Cafe\u0301 *re\u0301sume\u0301*\n")
     assert a.body_html == "<p>Caf\u00e9 <em>r\u00e9sum\u00e9</em></p>"
+
+
+@pytest.mark.parametrize(("note", "html"), [
+    # The sanitizer dropped <caption> and kept its text right inside <table>: "Misplaced non-space
+    # characters inside a table", after which the HTML checker gave up on the page.
+    ("<table><caption>c</caption><tr><td>1</td></tr></table>",
+     "<table><caption>c</caption><tbody><tr><td>1</td></tr></tbody></table>"),
+    ("<table><caption><em>c</em> d</caption><thead><tr><th>h</th></tr></thead><tr><td>1</td></tr></table>",
+     "<table><caption><em>c</em> d</caption><thead><tr><th>h</th></tr></thead><tbody><tr><td>1</td></tr></tbody></table>"),
+    # A caption that is not a table's first child is not one: its text gets a cell.
+    ("<table><tr><td>1</td></tr><caption>late</caption></table>",
+     "<table><tbody><tr><td>1</td></tr></tbody><tbody><tr><td>late</td></tr></tbody></table>"),
+    ("<caption>alone</caption>", "<p>alone</p>"),
+])
+def test_a_table_caption_in_a_note_is_valid_html(note, html):
+    from digest.text import render_note
+
+    assert render_note(note + "\n") == html
