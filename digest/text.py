@@ -356,7 +356,30 @@ def render_note(text: str) -> str:
         clean = _ANCHOR.sub(_unwrap_dead_link, clean)
     # Raw HTML can put allowed tags where HTML does not allow them (the sanitizer keeps
     # <pre><p>, <li> outside a list): Markdown's own output is always nested right.
-    return _Nesting.fix(clean) if "<" in text else clean
+    if "<" in text:
+        clean = _Nesting.fix(clean)
+    return _even_headings(clean) if "<h" in clean else clean
+
+
+_HEADING_TAG = re.compile(r"<(/?)h([3-6])>")
+
+
+def _even_headings(html: str) -> str:
+    """``html`` with its headings renumbered so that none skips a level: the note stands under
+    the page's ``<h2>``, and a first ``####`` (h4) there is an error to the HTML checker ("skipping
+    1 heading level"). Each heading is at most one level below the one before (the first an h3)."""
+    last = 2
+    opened: list[int] = []
+
+    def renumber(match: re.Match[str]) -> str:
+        nonlocal last
+        if match.group(1):
+            return f"</h{opened.pop()}>" if opened else match.group()
+        last = min(int(match.group(2)), last + 1)
+        opened.append(last)
+        return f"<h{last}>"
+
+    return _HEADING_TAG.sub(renumber, html)
 
 
 _PHRASING = frozenset({"a", "em", "strong", "b", "i", "code", "del", "sup", "sub", "abbr", "br"})
@@ -372,6 +395,7 @@ _TABLE_WRAPPERS = {"table": ("tbody", "tr", "td"), "thead": ("tr", "td"), "tbody
 _TABLE_HOLDERS = {"td": ("tr",), "th": ("tr",), "tr": ("tbody", "thead", "tfoot"),
                   "tbody": (), "thead": (), "tfoot": (), "caption": ()}
 """Table parts, and the added parts that may stay open around them."""
+_EMPTY, _CAPTION, _HEAD, _BODY = range(4)
 _TABLE_PARTS = frozenset({"table", "caption", "thead", "tbody", "tfoot", "tr", "td", "th"})
 
 
@@ -389,8 +413,9 @@ class _Nesting(HTMLParser):
         """Every open tag, and whether it was kept."""
         self.kept: list[tuple[str, bool]] = []
         """The open tags that were kept, and whether each is an item this class added."""
-        self.tables: list[bool] = []
-        """For each open table, whether anything was written in it yet (a caption must come first)."""
+        self.tables: list[int] = []
+        """For each open table, what was written in it yet: `_EMPTY`, `_CAPTION`, `_HEAD` or
+        `_BODY` (a caption must come first, a head before the body)."""
 
     @classmethod
     def fix(cls, html: str) -> str:
@@ -405,7 +430,7 @@ class _Nesting(HTMLParser):
             return
         parent = self.kept[-1][0]
         if parent == "table":
-            self.tables[-1] = True
+            self.tables[-1] = _BODY
         if parent in _LISTS:
             self.out.append("<li>")
             self.kept.append(("li", True))
@@ -437,19 +462,24 @@ class _Nesting(HTMLParser):
             (tag not in _PHRASING and any(name in _PHRASING_ONLY for name, _ in self.kept))
             or (tag in _HEADINGS and any(name == "th" for name, _ in self.kept))
             or (tag == "li" and parent not in _LISTS)
-            or (tag == "caption" and (parent != "table" or self.tables[-1]))
+            or (tag == "caption" and (parent != "table" or self.tables[-1] != _EMPTY))
             or (tag in _TABLE_PARTS and any(name == "caption" for name, _ in self.kept))
         )
-        if parent == "table":
-            self.tables[-1] = True
+        if keep and parent == "table":
+            if tag == "thead" and self.tables[-1] >= _HEAD:
+                tag = "tbody"  # (a second head, or one after the body, is body)
+            elif tag == "tr":  # (a row right in a table gets a body: rows beside a tbody are invalid)
+                self.out.append("<tbody>")
+                self.kept.append(("tbody", True))
+            self.tables[-1] = {"caption": _CAPTION, "thead": _HEAD}.get(tag, _BODY)
         if keep:
-            self.out.append(self.get_starttag_text() or f"<{tag}>")
+            self.out.append(f"<{tag}>" if tag in _TABLE_PARTS else self.get_starttag_text() or f"<{tag}>")
         if tag not in _VOID:
             self.tags.append((tag, keep))
             if keep:
                 self.kept.append((tag, False))
                 if tag == "table":
-                    self.tables.append(False)
+                    self.tables.append(_EMPTY)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _VOID or not self.tags:

@@ -530,3 +530,31 @@ def test_a_table_caption_in_a_note_is_valid_html(note, html):
     from digest.text import render_note
 
     assert render_note(note + "\n") == html
+
+
+@pytest.mark.parametrize(("note", "html"), [
+    # A thead after the body, a row beside a tbody (a dropped tfoot's), a second thead: invalid tables.
+    ("<table><tr><td>1</td></tr><thead><tr><th>h</th></tr></thead></table>",
+     "<table><tbody><tr><td>1</td></tr></tbody><tbody><tr><th>h</th></tr></tbody></table>"),
+    ("<table><tr><td>1</td></tr><tfoot><tr><td>f</td></tr></tfoot></table>",
+     "<table><tbody><tr><td>1</td></tr></tbody><tbody><tr><td>f</td></tr></tbody></table>"),
+    ("<table><thead><tr><th>a</th></tr></thead><thead><tr><th>b</th></tr></thead></table>",
+     "<table><thead><tr><th>a</th></tr></thead><tbody><tr><th>b</th></tr></tbody></table>"),
+])
+def test_table_parts_in_a_note_come_in_the_order_html_allows(note, html):
+    from digest.text import render_note
+
+    assert render_note(note + "\n") == html
+
+
+@pytest.mark.parametrize(("note", "html"), [
+    # The note stands under the page's <h2>: a first "####" was an h4 right after it, an error to
+    # the HTML checker ("skipping 1 heading level").
+    ("#### Background", "<h3>Background</h3>"),
+    ("### A\n\n##### B\n\n###### C\n\n### D", "<h3>A</h3>\n<h4>B</h4>\n<h5>C</h5>\n<h3>D</h3>"),
+    ("<h6>raw</h6>", "<h3>raw</h3>"),
+])
+def test_headings_in_a_note_never_skip_a_level(note, html):
+    from digest.text import render_note
+
+    assert render_note(note + "\n") == html
