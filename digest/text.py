@@ -6,6 +6,7 @@ import hashlib
 import re
 import unicodedata
 from functools import cache, lru_cache
+from html import unescape as unescape_html
 from html.parser import HTMLParser
 from urllib.parse import urlsplit, urlunsplit
 
@@ -524,11 +525,21 @@ def _defuse_inline(text: str) -> str:
 
 
 _ANCHOR = re.compile(r'<a((?:\s+[a-z-]+="[^"]*")*)>(.*?)</a>', re.S)
-_HREF = re.compile(r'\shref="')
+_HREF = re.compile(r'\shref="([^"]*)"')
+_TAG = re.compile(r"<[^>]*>")
 
 
 def _unwrap_dead_link(match: re.Match) -> str:
-    return match.group(0) if _HREF.search(match.group(1)) else match.group(2)
+    """A link whose URL was refused: its text alone. A link with no text to show (``[](url)``,
+    an image link once the image is gone): its URL as its text, not an empty link (an
+    accessibility violation: a link must have a name)."""
+    href = _HREF.search(match.group(1))
+    if href is None:
+        return match.group(2)
+    inner = match.group(2)
+    if visible(unescape_html(_TAG.sub("", inner)).strip()):
+        return match.group(0)
+    return f"<a{match.group(1)}>{href.group(1)}</a>"
 
 
 _MOJIBAKE_HINT = re.compile("[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"

@@ -558,3 +558,20 @@ def test_headings_in_a_note_never_skip_a_level(note, html):
     from digest.text import render_note
 
     assert render_note(note + "\n") == html
+
+
+@pytest.mark.parametrize(("note", "html"), [
+    # An empty link is an accessibility violation ("links must have discernible text"): an image
+    # link once the sanitizer drops the image, `[](url)`, a zero-width space.
+    ("[](https://a.example/?a=1&b=2)",
+     '<p><a href="https://a.example/?a=1&amp;b=2" rel="noopener noreferrer">https://a.example/?a=1&amp;b=2</a></p>'),
+    ("[![photo](https://i.example/x.png)](https://a.example/)",
+     '<p><a href="https://a.example/" rel="noopener noreferrer">https://a.example/</a></p>'),
+    ('<a href="https://a.example/">\u200b<em></em></a>',
+     '<p><a href="https://a.example/" rel="noopener noreferrer">https://a.example/</a></p>'),
+    ("[*e*](https://a.example/)", '<p><a href="https://a.example/" rel="noopener noreferrer"><em>e</em></a></p>'),
+])
+def test_a_link_in_a_note_always_has_text(note, html):
+    from digest.text import render_note
+
+    assert render_note(note + "\n") == html
