@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import hashlib
 import hmac
+import io
 import operator
 import os
 import pickle
@@ -32,6 +33,7 @@ from typing import Any
 from digest import toolchain
 from digest.background import Pending
 from digest.load import FileResult
+from digest.model import Article, pack_article
 from digest.write import OutputRecord, intact
 
 CACHE_DIR = ".digest-cache"
@@ -98,12 +100,30 @@ def read_blob(path: Path) -> Any | None:
         return None
 
 
-def write_blob(path: Path, value: Any) -> None:
-    """Pickle ``value`` to ``path`` atomically, signed with this machine's key."""
+class _RecordsPickler(pickle.Pickler):
+    """Pickles articles with most fields packed (see `digest.model.pack_article`)."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        return pack_article(obj) if type(obj) is Article else NotImplemented
+
+
+def dump_records(value: Any) -> bytes:
+    """``pickle.dumps(value)``, articles as `_RecordsPickler` packs them (for record shards)."""
+    buffer = io.BytesIO()
+    _RecordsPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    return buffer.getvalue()
+
+
+def _dumps(value: Any) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def write_blob(path: Path, value: Any, dumps: Callable[[Any], bytes] = _dumps) -> None:
+    """Pickle ``value`` (with ``dumps``) to ``path`` atomically, signed with this machine's key."""
     key = _key()
     if not key:
         return
-    body = _stamp(path.name) + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    body = _stamp(path.name) + dumps(value)
     signature = hmac.new(key, body, hashlib.sha256).digest()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -161,7 +181,8 @@ def read_signed(path: Path, head: bytes = b"") -> tuple[bytes, int] | None:
     return raw, 32 + len(stamp)
 
 
-def write_parts(folder: Path, parts: list[tuple[str, Any]], write: bool = True) -> int:
+def write_parts(folder: Path, parts: list[tuple[str, Any]], write: bool = True,
+                dumps: Callable[[Any], bytes] = _dumps) -> int:
     """Write ``(file name, value)`` parts into ``folder`` in order (a None value deletes the
     file) until one cannot be written; how many were done (none when ``write`` is false).
 
@@ -175,7 +196,7 @@ def write_parts(folder: Path, parts: list[tuple[str, Any]], write: bool = True) 
             if value is None:
                 (folder / name).unlink(missing_ok=True)
             else:
-                write_blob(folder / name, value)
+                write_blob(folder / name, value, dumps)
         except OSError:
             return done
     return len(parts)
@@ -329,7 +350,7 @@ class RecordCache:
         shard files written or deleted.
         """
         dirty, parts = self.shard_parts(write)
-        return self.saved(folder, dirty, write_parts(folder, parts, write))
+        return self.saved(folder, dirty, write_parts(folder, parts, write, dump_records))
 
     def shard_parts(self, write: bool = True) -> tuple[list[int], list[tuple[str, dict | None]]]:
         """The dirty shards and, for `write_parts`, their file names and contents (None: delete)."""
@@ -490,7 +511,7 @@ class BuildCache:
             return
         write = self._start_writing()
         dirty, parts = self._records.shard_parts(write)
-        self._early = (dirty, Pending(write_parts, (self.dir, parts, write)))
+        self._early = (dirty, Pending(write_parts, (self.dir, parts, write, dump_records)))
 
     def _start_writing(self) -> bool:
         """Remove the last build's summary (the cache is about to change); False when the

@@ -33,7 +33,7 @@ from digest.errors import BuildError
 from digest.feeds import Entries, plan_feeds, plan_sitemap, sitemap_entries, sitemap_loc
 from digest.meta import page_meta
 from digest.model import Article, Edition, PageSpec, Provider, Topic, input_key
-from digest.related import Doc, RelatedState, compute_related, doc_text, docs_for, pick
+from digest.related import Doc, RelatedState, SavedDoc, compute_related, docs_for, pick
 from digest.search import search_page
 from digest.text import safe_url, short_hash, slugify, term_key, url_identity
 
@@ -882,7 +882,7 @@ class _PlanPickler(pickle.Pickler):
         kind = type(obj)
         if kind is Article:
             return _article_ref, (obj.id,)
-        if kind is Doc:  # its text is its article's, as it was when saved (see `_PlanUnpickler._doc`)
+        if kind is Doc or kind is SavedDoc:  # its text is its article's (see `_PlanUnpickler._doc`)
             return _doc_ref, (obj.id, obj.topics, obj.digest)
         # An article page's builder (`_Planner.page`'s partial of ``_context``, whose lazy
         # part is ``partial(_article, article_id, ...)``) is kept as the article's id: its
@@ -910,8 +910,7 @@ class _PlanUnpickler(pickle.Unpickler):
     def _doc(self, article_id: str, topics: tuple[str, ...], digest: bytes) -> Doc:
         """The doc saved with ``digest``, its words taken from the article as it is now: the
         same words unless the article changed since, and then `replan` makes a fresh doc."""
-        article = self.by_id[article_id]
-        return Doc.restored(article.id, article.published, doc_text(article), topics, digest)
+        return SavedDoc(self.by_id[article_id], topics, digest)
 
 
 def dump_plan(plan: SitePlan) -> bytes:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from itertools import chain
+from typing import Any
 
 from digest.background import split_map
 from digest.text import term_key
@@ -81,6 +82,22 @@ class Doc:
                             ("digest", digest)):
             object.__setattr__(doc, name, value)
         return doc
+
+
+class SavedDoc(Doc):
+    """A `Doc` read back with a saved plan, made from its article as it is now: the words are
+    made only if read (an unchanged doc's never are: `compute_related` compares digests)."""
+
+    __slots__ = ("_article",)
+
+    def __init__(self, article: Any, topics: tuple[str, ...], digest: bytes):
+        for name, value in (("id", article.id), ("published", article.published), ("topics", topics),
+                            ("digest", digest), ("_article", article)):
+            object.__setattr__(self, name, value)
+
+    @property
+    def text(self) -> str:  # type: ignore[override]
+        return doc_text(self._article)
 
 
 @dataclass

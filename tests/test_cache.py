@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import pickle
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from digest.cache import (
     OUTPUT_SHARDS,
     SHARDS,
     BuildCache,
+    dump_records,
     read_blob,
     shard_name,
     shard_of,
@@ -85,6 +87,29 @@ def test_records_are_spread_over_shards_and_read_back(tmp_path):
     loaded = load(site, fresh)
     assert fresh.records.hits == 60 and not fresh.records.dirty
     assert same(loaded, load(site))
+
+
+def test_articles_read_back_unpack_their_fields_on_first_use(tmp_path):
+    site = site_with(tmp_path, 3)
+    (site / "content" / "r000.md").write_text(
+        record("One", webUrl='"https://news.example.com/1"', topics='["AI"]', extra_field='"x"')
+        + "A *note*.\n", encoding="utf-8")
+    build_once(site)
+    original = load(site).articles
+    entry = BuildCache(site, site / "build").records.entries["content/r000.md"]
+    article = entry[3].article
+    assert "_packed" in vars(article) and "title" not in vars(article)  # packed as read
+    assert article.id and article.slug and article.images == original[0].images  # there at once
+    assert "_packed" in vars(article)
+    assert article.title == "One" and "_packed" not in vars(article)  # the rest, on first read
+    assert article == next(a for a in original if a.id == article.id)
+    assert article.extra == {"extra_field": "x"} and "<em>note</em>" in article.body_html
+    assert not hasattr(article, "no_such_field")
+    other = BuildCache(site, site / "build").records.entries["content/r001.md"][3].article
+    packed = vars(other)["_packed"]
+    again = pickle.loads(dump_records(other))  # re-saved unread: the very same packed bytes
+    assert vars(again)["_packed"] == packed and again == other
+    assert pickle.loads(pickle.dumps(other)) == other  # plain pickling (to a child) keeps it packed
 
 
 def test_editing_one_record_rewrites_only_its_shard(tmp_path):
@@ -278,7 +303,7 @@ def test_a_failed_shard_write_is_retried_by_the_next_save(tmp_path, monkeypatch)
                                               encoding="utf-8")
     real = cache_mod.write_blob
 
-    def broken(path, value):
+    def broken(path, value, dumps=None):
         raise OSError("disk full")
 
     monkeypatch.setattr(cache_mod, "write_blob", broken)
