@@ -226,6 +226,12 @@ class FileResult:
 # --------------------------------------------------------------------------- discovery
 
 
+def _printable(name: str) -> str:
+    """A file name as problems show it: control and other unprintable characters escaped
+    (``\\x1b``), as a record's name is printed on terminals (an escape in it could clear one)."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in name)
+
+
 def _real(path: Path) -> Path | None:
     """``path`` resolved, or None when it is a symbolic link loop (`Path.resolve` raises)."""
     try:
@@ -251,9 +257,10 @@ def record_files(site: Path, content_dir: Path) -> tuple[list[tuple[str, str]], 
 
     def rel(p: Path) -> str:
         try:
-            return p.relative_to(site).as_posix()
+            shown = p.relative_to(site).as_posix()
         except ValueError:
-            return p.as_posix()
+            shown = p.as_posix()
+        return shown if shown.isprintable() else _printable(shown)
 
     def inside(p: Path) -> bool:
         return p == root or root in p.parents
@@ -279,7 +286,7 @@ def record_files(site: Path, content_dir: Path) -> tuple[list[tuple[str, str]], 
                 if regular:
                     name = entry.path
                     source = (name[len(prefix):] if name.startswith(prefix) else name).replace(os.sep, "/")
-                    found.append((name, source))
+                    found.append((name, source if source.isprintable() else _printable(source)))
                     continue
             path = Path(entry.path)
             if entry.is_symlink():
@@ -778,6 +785,16 @@ def _why_not_linked(url: str) -> str:
     return f"not a valid URL: {why}; it will not be linked"
 
 
+_SURROGATE_PAIR = re.compile(r"(?<!\\)((?:\\\\)*)\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.IGNORECASE)
+"""A JSON escape of a character past U+FFFF as two UTF-16 halves (``\\ud83d\\ude00``), not after
+another backslash."""
+
+
+def _astral_escape(match: re.Match[str]) -> str:
+    high, low = int(match.group(2), 16), int(match.group(3), 16)
+    return f"{match.group(1)}\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08X}"
+
+
 _WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
               (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 """Byte order marks of UTF-32 and UTF-16 (UTF-32's first: it starts like UTF-16's)."""
@@ -820,7 +837,16 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         return FileResult(None, (Problem(source, None, None, _TOO_LARGE),))
     repeated: list[tuple[tuple[Any, ...], int, int]] = []
     try:
-        data = load_yaml(front, repeated)
+        try:
+            data = load_yaml(front, repeated)
+        except yaml.MarkedYAMLError as exc:
+            # JSON front matter from `json.dumps` (ASCII by default) spells an emoji as a UTF-16
+            # pair, "\ud83d\ude00", which YAML refuses: every such record was "invalid YAML".
+            if exc.problem != "found invalid Unicode character escape code" or not _SURROGATE_PAIR.search(front):
+                raise
+            front = _SURROGATE_PAIR.sub(_astral_escape, front)
+            report.front = front
+            data = load_yaml(front, repeated)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + first_line if mark else None

@@ -575,3 +575,16 @@ def test_a_link_in_a_note_always_has_text(note, html):
     from digest.text import render_note
 
     assert render_note(note + "\n") == html
+
+
+def test_a_record_file_name_with_control_characters_is_shown_escaped(make_site, capsys):
+    # The name was printed as it is: "\x1b[2J" in it cleared the terminal, "\n" forged a line.
+    from digest.cli import main
+
+    site = make_site({"digest.toml": "search = false\n", "content/ok.md": record("Ok")})
+    (site / "content" / "evil\x1b[2J\nfake.md").write_text("---\ntitle: [x\n---\n", encoding="utf-8")
+    assert main(["check", str(site)]) == 1  # (a record with an error)
+    err = capsys.readouterr().err
+    assert "\x1b" not in err
+    assert "content/evil\\x1b[2J\\nfake.md:3: invalid YAML:" in err
+    assert build(site, jobs=1).articles == 1
