@@ -588,3 +588,18 @@ def test_a_record_file_name_with_control_characters_is_shown_escaped(make_site, 
     assert "\x1b" not in err
     assert "content/evil\\x1b[2J\\nfake.md:3: invalid YAML:" in err
     assert build(site, jobs=1).articles == 1
+
+
+def test_json_front_matter_with_an_emoji_escaped_as_two_halves_is_read():
+    # `json.dumps` (ASCII by default) writes 😀 as "\ud83d\ude00", which YAML refuses: every such
+    # record was "invalid YAML: ... found invalid Unicode character escape code".
+    import json
+
+    data = {"title": "Launch \U0001f680 day", "publishedDateTime": "2024-01-01T00:00:00Z", "topics": ["\U0001f600"],
+            "kept": "a literal \\ud83d\\ude00"}
+    a, problems = article("---\n" + json.dumps(data) + "\n---\n")
+    assert problems == []
+    assert (a.title, a.topics, a.extra) == ("Launch \U0001f680 day", ("\U0001f600",), {"kept": "a literal \\ud83d\\ude00"})
+    # A lone half is no character: still invalid, as YAML says.
+    assert problems_of('---\n{"title": "x \\ud800", "publishedDateTime": "2024-01-01T00:00:00Z"}\n---\n') == [
+        "content/x.md:2: invalid YAML: while parsing a quoted scalar: found invalid Unicode character escape code"]
