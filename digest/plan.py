@@ -82,16 +82,28 @@ def newest_key(article: Article) -> tuple:
 
 
 def _unique_slugs(items: list[tuple[str, str, int]], prefix: str) -> dict[str, str]:
-    """Slug per key from (key, display name, weight); collisions get a key-derived suffix."""
+    """Slug per key from (key, display name, weight); collisions get a key-derived suffix.
+
+    Of the keys whose names make one slug, the heaviest keeps it; the others take it with
+    six hex digits of their key, more when that is taken already (by another's name, as
+    ``c-cedb1b`` beside ``c++`` and ``c#``), so that no two ever share a page."""
     by_slug: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for key, name, weight in items:
         by_slug[slugify(name) or f"{prefix}-{short_hash(key, 8)}"].append((key, weight))
     slugs = {}
+    taken = set(by_slug)
     for slug, group in by_slug.items():
         group.sort(key=lambda kw: (-kw[1], kw[0]))
         slugs[group[0][0]] = slug
         for key, _ in group[1:]:
-            slugs[key] = f"{slug[:70]}-{short_hash(key, 6)}"
+            digest = short_hash(key, 64)
+            length = 6
+            while (candidate := f"{slug[:70]}-{digest[:length]}") in taken and length < 64:
+                length += 2
+            while candidate in taken:  # (64 hex digits taken: only a name chosen to be)
+                candidate += "-"
+            taken.add(candidate)
+            slugs[key] = candidate
     return slugs
 
 

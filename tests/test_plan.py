@@ -19,6 +19,7 @@ from digest.errors import BuildError
 from digest.load import load_content, parse_record
 from digest.model import PageSpec, fixed
 from digest.plan import check_paths, plan_site, story_score
+from digest.text import short_hash, term_key
 from tests.conftest import record
 
 
@@ -178,6 +179,22 @@ def test_topics_whose_slugs_collide_get_distinct_stable_pages(make_site):
     paths = sorted(p.path for p in plan.pages if p.kind == "topic")
     assert len(paths) == 4 and len(set(paths)) == 4
     assert all(re.fullmatch(r"topics/[a-z0-9-]+/index\.html", p) for p in paths)
+
+
+def test_a_collision_suffix_never_takes_a_slug_already_taken(make_site):
+    # "c++" and "c#" both slugify to "c"; the second's suffix "c-<6 hex>" is another topic's name.
+    taken = f"c-{short_hash(term_key('c#'), 6)}"
+    site = make_site({
+        "content/a.md": rec("One", topics='["c++", "c#"]'),
+        "content/b.md": rec("Two", topics=f'["c++", "{taken}"]'),
+        "content/c.md": rec("Three", provider="{name: A, domain: a.example}"),
+        "content/d.md": rec("Four", provider="{name: B, domain: a-example}"),
+    })
+    plan = plan_site(articles_of(site), Config())  # raised: two pages planned at topics/c-.../
+    topics = {t.name: t.slug for t in plan.topics.values()}
+    assert len(set(topics.values())) == 3 and topics["c++"] == "c" and topics[taken] == taken
+    assert topics["c#"].startswith(taken)
+    assert len({p.path for p in plan.pages if p.kind == "source"}) == 2
 
 
 def test_providers_are_identified_by_domain(make_site):
