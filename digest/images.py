@@ -543,6 +543,14 @@ def _scan(folder: Path) -> dict[str, list[str]]:
     return names
 
 
+def _real(path: Path) -> Path | None:
+    """``path.resolve()``, or None for a symbolic link loop."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # (RuntimeError: Python before 3.13)
+        return None
+
+
 def _locate(folder: Path, root: Path, names: dict[str, list[str]], url: str) -> tuple[Path | None, str]:
     """The cache file of ``url`` (resolved, inside the cache) or None and why not."""
     stem = hashlib.sha256(url.encode("utf-8")).hexdigest()
@@ -551,7 +559,9 @@ def _locate(folder: Path, root: Path, names: dict[str, list[str]], url: str) -> 
         return None, f"isCached is true but there is no file content/{IMAGES_DIR}/{stem}.*"
     path = folder / candidates[0]
     if path.is_symlink():
-        real = path.resolve()
+        real = _real(path)
+        if real is None:
+            return None, f"content/{IMAGES_DIR}/{candidates[0]} is a symbolic link loop; not read"
         if root not in real.parents:
             return None, (f"content/{IMAGES_DIR}/{candidates[0]} is a symbolic link out of the "
                           "image cache; not read")
@@ -568,7 +578,7 @@ def build_images(site: Path, articles: Sequence[Article], config: Config, drafts
     started = time.perf_counter()
     params = params_of(config)
     folder = site / "content" / IMAGES_DIR
-    root = folder.resolve()
+    root = _real(folder) or folder  # (a loop: nothing is listed in it either)
     names = _scan(folder)
     old_state = old_state or {}
     result = ImageSet()
@@ -659,7 +669,7 @@ def check_images(site: Path, articles: Sequence[Article], config: Config,
     """The image problems a build would report, from file headers only: nothing is decoded or
     written (so a file truncated after an intact header is found only by a build)."""
     folder = site / "content" / IMAGES_DIR
-    root = folder.resolve()
+    root = _real(folder) or folder  # (a loop: nothing is listed in it either)
     names = _scan(folder)
     uses = _uses(articles, config, drafts)
     infos: dict[str, SourceInfo] = {}

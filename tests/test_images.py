@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageOps
 
-from digest.build import build
+from digest.build import build, check
 from digest.cli import main
 from digest.config import Config
 from digest.images import SourceInfo, image_entry, params_of, plan_thumbs, probe
@@ -281,6 +281,25 @@ def test_symlink_inside_the_cache_is_followed(make_site):
     (site / cache_name(URL, "jpg")).symlink_to(site / cache_name(other, "jpg"))
     result = build(site)
     assert warnings_of(result) == [] and len(thumbs(site)) == 3
+
+
+def test_a_cached_image_that_is_a_symbolic_link_loop_is_a_warning(make_site):
+    site = one_image_site(make_site, None)
+    link = site / cache_name(URL, "jpg")
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(link)  # (a traceback stopped both commands)
+    for problems in (warnings_of(build(site)), [str(p) for p in check(site)[0]]):
+        (warning,) = problems
+        assert "symbolic link loop" in warning and URL in warning
+    assert 'placeholder" style="aspect-ratio: 800 / 600"' in article_html(site)
+
+
+def test_an_image_folder_that_is_a_symbolic_link_loop_does_not_stop_the_build(make_site):
+    site = one_image_site(make_site, None)
+    (site / "content" / "images").symlink_to(site / "content" / "images")
+    result = build(site)
+    assert any("no file" in w and URL in w for w in warnings_of(result))
+    assert any("no file" in str(p) for p in check(site)[0])
 
 
 def test_size_disagreeing_with_the_record_trusts_the_file(make_site):
