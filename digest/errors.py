@@ -31,10 +31,13 @@ class Problem:
     """``error`` (the record is skipped) or ``warning`` (it builds, with a caveat)."""
 
     def __str__(self) -> str:
+        """The one line printed; unprintable characters (from file names, fields and values
+        quoted in messages) escaped as ``\\x1b``: an escape sequence could clear a terminal."""
         where = self.path if self.line is None else f"{self.path}:{self.line}"
         what = self.message if not self.field else f"{self.field}: {self.message}"
         prefix = "warning: " if self.severity == "warning" else ""
-        return f"{where}: {prefix}{what}"
+        text = f"{where}: {prefix}{what}"
+        return text if text.isprintable() else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 class DigestError(Exception):

@@ -603,3 +603,13 @@ def test_json_front_matter_with_an_emoji_escaped_as_two_halves_is_read():
     # A lone half is no character: still invalid, as YAML says.
     assert problems_of('---\n{"title": "x \\ud800", "publishedDateTime": "2024-01-01T00:00:00Z"}\n---\n') == [
         "content/x.md:2: invalid YAML: while parsing a quoted scalar: found invalid Unicode character escape code"]
+
+
+def test_every_problem_line_escapes_unprintable_characters():
+    # Whoever makes a problem (an image URL, a template path, a config value), the line printed
+    # to a terminal holds no escape sequence: `Problem.__str__` escapes what cannot be printed.
+    from digest.errors import Problem
+
+    problem = Problem("content/a\x1b[2J.md", 3, "images[0]", "https://x.example/\x07 \u202e: no file", "warning")
+    assert str(problem) == "content/a\\x1b[2J.md:3: warning: images[0]: https://x.example/\\x07 \\u202e: no file"
+    assert str(Problem("content/é.md", None, None, "fine as it is")) == "content/é.md: fine as it is"
