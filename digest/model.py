@@ -118,10 +118,11 @@ class Article:
         # Called only for an attribute not in the instance: the fields an article read back
         # from the records cache keeps packed (see `pack_article`) are unpacked on first use.
         state = self.__dict__
-        packed = state.pop("_packed", None)
+        packed = state.get("_packed")
         if packed is None:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         state.update(zip(_PACKED, pickle.loads(packed), strict=True))
+        state.pop("_packed", None)  # (after: another thread reading a field meanwhile finds one or the other)
         return getattr(self, name)
 
 
