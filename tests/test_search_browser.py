@@ -14,11 +14,8 @@ import pytest
 
 from digest.build import build
 from digest.search import pagefind_executable
+from tests.browser import ARGS, CHROMIUM
 from tests.conftest import record
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]'")
 if not Path(CHROMIUM).exists():

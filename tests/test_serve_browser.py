@@ -8,13 +8,11 @@ import socket
 import pytest
 
 from digest.serve import running
+from tests.browser import ARGS, CHROMIUM
 from tests.conftest import record
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WAIT_MS = 15_000
 
 pytestmark = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason="needs /usr/bin/chromium")
