@@ -53,8 +53,14 @@ def cmd_build(args: argparse.Namespace) -> int:
     if (args.jobs or 1) > max_jobs():  # (`build` caps it anyway: this says so)
         print(f"digest: -j {args.jobs}: using {max_jobs()} worker processes (4 per core at most)", file=sys.stderr)
         args.jobs = max_jobs()
-    result = build(Path(args.site), Path(args.output) if args.output else None,
-                   drafts=args.drafts, jobs=args.jobs, progress=_ProgressBar())
+    site = Path(args.site)
+    with _site_lock(site):
+        try:
+            result = build(site, Path(args.output) if args.output else None,
+                           drafts=args.drafts, jobs=args.jobs, progress=_ProgressBar())
+        except BaseException:
+            _discard_staging(site, args.output)
+            raise
     _print_problems(result.problems)
     errors, warnings = _count(result.problems)
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(result.pages.items(), key=lambda kv: -kv[1]))
@@ -76,6 +82,58 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"--strict: {len(result.problems)} problems", file=sys.stderr)
         return 1
     return 0
+
+
+def _site_lock(site: Path):
+    """One build of a site at a time (see `digest.write.exclusive`); the second one waits."""
+    from contextlib import nullcontext
+
+    from digest.cache import CACHE_DIR
+    from digest.write import exclusive
+
+    if not site.is_dir():
+        return nullcontext(False)  # (the build says so; nothing is made here)
+
+    def waiting() -> None:
+        print(f"digest: another build of {site} is running; waiting for it to finish",
+              file=sys.stderr, flush=True)
+
+    return exclusive(site / CACHE_DIR / "build.lock", waiting)
+
+
+def _discard_staging(site: Path, output: str | None) -> None:
+    """Remove the staged files of a build that failed before its swap (a full disk, a
+    read-only folder): left there, they held the very space a retry needs."""
+    from digest.build import resolve_out
+    from digest.config import load_config
+    from digest.write import discard_staging
+
+    try:
+        root = site.resolve()
+        discard_staging(resolve_out(root, load_config(root), Path(output) if output else None))
+    except Exception:  # noqa: BLE001 - best effort: the build's own error is the one to show
+        return
+
+
+def _port(text: str) -> int:
+    """``--port``: a TCP port number (0 to 65535)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: expected a number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {value}: expected 0 to 65535")
+    return value
+
+
+def _describe_os_error(exc: OSError) -> str:
+    """An operating-system error as a person reads it: the file, then what went wrong."""
+    what = exc.strerror or str(exc) or exc.__class__.__name__
+    if exc.filename is not None and exc.filename2 is not None:
+        return f"{os.fsdecode(exc.filename)} -> {os.fsdecode(exc.filename2)}: {what}"
+    if exc.filename is not None:
+        return f"{os.fsdecode(exc.filename)}: {what}"
+    return what
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -160,7 +218,7 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="preview the site with live reload")
     p.add_argument("site", nargs="?", default=".", help="site folder (default: .)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    p.add_argument("--port", type=int, default=None,
+    p.add_argument("--port", type=_port, default=None,
                    help="port (default: 8000, or the next free one when it is taken)")
     p.add_argument("--drafts", action="store_true", help="include records with published: false")
     p.add_argument("--open", action="store_true", help="open the site in a web browser")
@@ -211,8 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     except DigestError as exc:
         print(f"digest: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a full disk, a read-only or vanished folder: no traceback
+        print(f"digest: error: {_describe_os_error(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        print("digest: interrupted; the output folder was left as it was", file=sys.stderr)
+        print("digest: interrupted; the output folder holds the last complete build "
+              "(the next build finishes the work)", file=sys.stderr)
         return 130
 
 

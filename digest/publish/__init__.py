@@ -9,6 +9,7 @@ they share is in `digest.publish.common`.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,14 +80,40 @@ def publish(site: Path, target: str, options: Options | None = None, *, build: b
             dry_run: bool = False, drafts: bool = False, progress: Progress | None = None
             ) -> PublishResult:
     """Build ``site`` (unless ``build`` is false) and publish its output folder to ``target``."""
+
+    options = options or Options()
+    site = site.resolve()
+    adapter = open_target(target, options)  # a bad target fails before a long build
+    with _one_at_a_time(site, create=build):
+        return _publish(site, adapter, options, build, dry_run, drafts, progress)
+
+
+def _one_at_a_time(site: Path, create: bool):
+    """While a build of ``site`` runs (``digest build``, another publish), wait for it: two at
+    once shared one staging folder, failed, and left the output half old, half new (and a
+    ``--no-build`` publish would send a half-swapped folder; it makes no lock file)."""
+    from contextlib import nullcontext
+
+    from digest.cache import CACHE_DIR
+    from digest.write import exclusive
+
+    if not site.is_dir():
+        return nullcontext(False)
+
+    def waiting() -> None:
+        print(f"digest: another build of {site} is running; waiting for it to finish",
+              file=sys.stderr, flush=True)
+
+    return exclusive(site / CACHE_DIR / "build.lock", waiting, create=create)
+
+
+def _publish(site: Path, adapter: Adapter, options: Options, build: bool, dry_run: bool,
+             drafts: bool, progress: Progress | None) -> PublishResult:
     from digest.build import build as build_site
     from digest.build import resolve_out
     from digest.config import load_config
 
-    options = options or Options()
-    site = site.resolve()
     built = None
-    adapter = open_target(target, options)  # a bad target fails before a long build
     try:
         if build:
             built = build_site(site, None, drafts=drafts, progress=progress)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import suppress
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -97,7 +98,10 @@ class FolderTarget:
                 progress("publish", done, total)
         for path in plan.deletes:
             target = self.root / path
-            target.unlink(missing_ok=True)
+            try:
+                target.unlink(missing_ok=True)
+            except OSError as exc:
+                raise PublishError(f"cannot delete {target}: {exc.strerror or exc}") from exc
             self._prune_empty(target.parent)
             done += 1
             if progress:
@@ -105,12 +109,15 @@ class FolderTarget:
 
     def _copy(self, source: Path, path: str) -> None:
         dest = self.root / path
+        temp = dest.parent / f"{TEMP_PREFIX}{os.getpid()}-{dest.name}"
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            temp = dest.parent / f"{TEMP_PREFIX}{os.getpid()}-{dest.name}"
             shutil.copyfile(source, temp)
             os.replace(temp, dest)
         except OSError as exc:
+            # A partial copy (a full disk) is removed at once: it held space the rerun needs.
+            with suppress(OSError):
+                temp.unlink(missing_ok=True)
             raise PublishError(f"cannot write {dest}: {exc.strerror or exc}") from exc
 
     def _prune_empty(self, folder: Path) -> None:

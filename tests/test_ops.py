@@ -1,0 +1,287 @@
+"""Operations: interrupted, concurrent and starved builds, and misuse of the command line.
+
+Each test runs real ``python -m digest`` processes where that is how the fault shows (a
+signal, a second process, a full or read-only file system). Tests that need a small
+file system of their own mount a tmpfs, and are skipped where that is not allowed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from digest.cli import main
+from tests.conftest import record
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``python -m digest ARGS`` in a real process."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "digest", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def corpus(count: int, title: str = "Old Digest", note: str = "") -> dict[str, str]:
+    """A site of ``count`` records on a few topics, without a search index (no Pagefind)."""
+    files = {"digest.toml": f'title = "{title}"\nsearch = false\n'}
+    for i in range(count):
+        files[f"content/{i:04d}.md"] = record(
+            f"Story number {i}", f"2024-01-{1 + i % 28:02d}T{i % 24:02d}:00:00Z",
+            webUrl=f'"https://news.example.com/{i}"', topics=f'["topic {i % 7}", "beat {i % 3}"]',
+            provider=f'{{name: "Source {i % 5}", domain: "source{i % 5}.example"}}') + note
+    return files
+
+
+def with_image(files: dict[str, str | bytes]) -> dict[str, str | bytes]:
+    """``files`` plus a record whose picture is in the image cache (thumbnails get made)."""
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    url = "https://img.example.com/picture.png"
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), (200, 80, 40)).save(buffer, "PNG")
+    files = dict(files)
+    files[f"content/images/{hashlib.sha256(url.encode()).hexdigest()}.png"] = buffer.getvalue()
+    files["content/pictured.md"] = record(
+        "A pictured story", images=f'[{{url: "{url}", width: 640, height: 480, isCached: true}}]')
+    return files
+
+
+def set_title(site: Path, title: str) -> None:
+    (site / "digest.toml").write_text(f'title = "{title}"\nsearch = false\n', encoding="utf-8")
+
+
+def pages(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.html"))
+
+
+@contextlib.contextmanager
+def tmpfs(size: str) -> Path:
+    """A fresh tmpfs of ``size`` (e.g. ``"600k"``), unmounted afterwards; skips unless root."""
+    if os.name != "posix" or os.geteuid() != 0:
+        pytest.skip("mounting a small file system needs root")
+    where = Path(tempfile.mkdtemp(prefix="digest-ops-fs-"))
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+                          capture_output=True, text=True)
+    if made.returncode != 0:
+        where.rmdir()
+        pytest.skip(f"cannot mount a tmpfs: {made.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+        with contextlib.suppress(OSError):
+            where.rmdir()
+
+
+# --------------------------------------------------------------------------- interrupted builds
+
+
+INTERRUPT_MID_SWAP = """
+import os, signal, sys, types
+import digest.write as write
+from digest import cli
+
+# Only digest.write's own calls are counted: the third file moved into the output folder
+# sends SIGTERM (what `timeout` or a CI runner sends) to this very process.
+moved = []
+def replace(src, dst, _real=os.replace):
+    _real(src, dst)
+    moved.append(dst)
+    if len(moved) == 3:
+        os.kill(os.getpid(), signal.SIGTERM)
+write.os = types.SimpleNamespace(**{k: getattr(os, k) for k in dir(os) if not k.startswith("__")})
+write.os.replace = replace
+cli.interrupt_on_sigterm()
+code = cli.main(sys.argv[1:])
+print("moved", len(moved))
+sys.exit(code)
+"""
+
+
+def test_sigterm_during_the_swap_finishes_it_and_the_next_build_repairs(make_site, tmp_path):
+    """SIGTERM (or Ctrl-C) while staged files were moved in left some pages old and some new
+    (2,249 old beside 1,728 new on a 1,500-record site), and said the output was untouched."""
+    site = make_site(corpus(30))
+    assert main(["build", str(site), "-j", "1"]) == 0
+    out = site / "build"
+    before = pages(out)
+    assert all(b"Old Digest" in p.read_bytes() for p in before)
+
+    set_title(site, "New Digest")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-c", INTERRUPT_MID_SWAP, "build", str(site), "-j", "1"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 130, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "the output folder holds the last complete build" in proc.stderr
+    moved = int(proc.stdout.split("moved")[-1])
+    assert moved > 3  # the swap went on past the signal ...
+    mixed = [p.relative_to(out).as_posix() for p in pages(out) if b"Old Digest" in p.read_bytes()]
+    assert mixed == []  # ... to the end: every page is the new site's
+    assert len(pages(out)) == len(before)
+    assert not (site / ".build.digest-staging").exists()
+
+    # The interrupted build saved no cache: the next one checks everything, rewrites
+    # nothing (the bytes are in place) and matches a clean build exactly.
+    again = run("build", str(site), "-j", "1")
+    assert again.returncode == 0, again.stderr
+    assert "Wrote 0 files" in again.stdout
+    clean = tmp_path / "clean"
+    assert main(["build", str(site), "-o", str(clean), "-j", "1"]) == 0
+    assert files_of(out) == files_of(clean)
+
+
+def test_sigkill_mid_build_then_rebuild_gives_the_clean_site(make_site, tmp_path):
+    """SIGKILL cannot be caught: whatever it leaves, the next build makes the exact clean site."""
+    site = make_site(corpus(120, note="A note. " * 200))
+    assert run("build", str(site), "-j", "2").returncode == 0
+    set_title(site, "New Digest")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    for delay in (0.3, 0.8):
+        proc = subprocess.Popen([sys.executable, "-m", "digest", "build", str(site), "-j", "2"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.kill()
+        proc.wait(timeout=30)
+    again = run("build", str(site), "-j", "2")
+    assert again.returncode == 0, again.stderr
+    clean = tmp_path / "clean"
+    assert main(["build", str(site), "-o", str(clean), "-j", "1"]) == 0
+    assert files_of(site / "build") == files_of(clean)
+    assert not (site / ".build.digest-staging").exists()
+
+
+# --------------------------------------------------------------------------- two builds at once
+
+
+def test_two_builds_of_one_site_at_once_both_succeed_and_the_output_is_whole(make_site, tmp_path):
+    """Two builds at once shared one staging folder: each removed the other's staged files,
+    both failed with a FileNotFoundError traceback and the output was left half old, half new."""
+    site = make_site(corpus(150, note="A note. " * 100))
+    assert main(["build", str(site), "-j", "1"]) == 0
+    set_title(site, "New Digest")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = [subprocess.Popen([sys.executable, "-m", "digest", "build", str(site), "-j", "1"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    for code, _out, err in results:
+        assert code == 0, err
+        assert "Traceback" not in err
+    assert any("another build of" in err and "waiting for it to finish" in err for _, _, err in results)
+    clean = tmp_path / "clean"
+    assert main(["build", str(site), "-o", str(clean), "-j", "1"]) == 0
+    assert files_of(site / "build") == files_of(clean)
+    assert not (site / ".build.digest-staging").exists()
+
+
+def test_a_publish_waits_for_a_running_build_of_the_same_site(make_site, tmp_path):
+    """``digest publish`` builds into the same folder: it waits too, and publishes a whole site."""
+    site = make_site(corpus(150, note="A note. " * 100))
+    assert main(["build", str(site), "-j", "1"]) == 0
+    set_title(site, "New Digest")
+    www = tmp_path / "www"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    builder = subprocess.Popen([sys.executable, "-m", "digest", "build", str(site), "-j", "1"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    published = run("publish", str(site), "--to", www.as_uri())
+    assert builder.wait(timeout=120) == 0, builder.communicate()[1]
+    assert published.returncode == 0, published.stderr
+    assert files_of(www) == files_of(site / "build")
+    assert all(b"New Digest" in p.read_bytes() for p in pages(www))
+
+
+# --------------------------------------------------------------------------- starved or broken folders
+
+
+def test_full_disk_during_a_build_is_one_clear_error_and_frees_its_staging(make_site):
+    """A full disk under the output folder printed a traceback from a worker process and left
+    the staged files behind, holding the very space a retry needs."""
+    site = make_site(corpus(60, note="A long note. " * 400))
+    with tmpfs("400k") as fs:
+        out = fs / "out"
+        proc = run("build", str(site), "-o", str(out), "-j", "2")
+        assert proc.returncode == 1
+        assert "Traceback" not in proc.stderr
+        assert "digest: error: " in proc.stderr and "No space left on device" in proc.stderr
+        assert str(fs) in proc.stderr  # the file it could not write
+        assert sorted(p.name for p in fs.iterdir()) == []  # no staging folder, no output
+        # Room again: the same command completes.
+        subprocess.run(["mount", "-o", "remount,size=16m", str(fs)], check=True)
+        again = run("build", str(site), "-o", str(out), "-j", "2")
+        assert again.returncode == 0, again.stderr
+        assert len(pages(out)) > 60
+
+
+def test_read_only_output_folder_is_one_clear_error_and_the_site_stays(make_site):
+    site = make_site(corpus(20))
+    with tmpfs("8m") as fs:
+        out = fs / "out"
+        assert main(["build", str(site), "-o", str(out), "-j", "1"]) == 0
+        before = files_of(out)
+        subprocess.run(["mount", "-o", "remount,ro", str(fs)], check=True)
+        set_title(site, "New Digest")
+        proc = run("build", str(site), "-o", str(out), "-j", "1")
+        assert proc.returncode == 1
+        assert "Traceback" not in proc.stderr
+        assert f"digest: error: {fs}/.out.digest-staging" in proc.stderr
+        assert "Read-only file system" in proc.stderr
+        assert files_of(out) == before
+
+
+def test_a_file_where_the_cache_folder_goes_is_a_clear_error(make_site):
+    """``.digest-cache`` being a file gave a NotADirectoryError traceback (see the report:
+    it should be a clean build without a cache; until then, at least one readable line)."""
+    site = make_site(with_image(corpus(5)))
+    (site / ".digest-cache").write_text("not a folder")
+    proc = run("build", str(site), "-j", "1")
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("digest: error: ")
+    assert ".digest-cache" in proc.stderr and "Not a directory" in proc.stderr
+
+
+def test_folder_publish_on_a_full_disk_leaves_no_partial_file_and_a_rerun_completes(make_site):
+    site = make_site(corpus(40, note="A long note. " * 300))
+    assert main(["build", str(site), "-j", "1"]) == 0
+    with tmpfs("300k") as fs:
+        www = fs / "www"
+        proc = run("publish", str(site), "--no-build", "--to", www.as_uri())
+        assert proc.returncode == 1
+        assert "Traceback" not in proc.stderr
+        assert "No space left on device" in proc.stderr
+        leftovers = [p for p in www.rglob(".digest-publish-*")]
+        assert leftovers == []  # the partial copy was removed at once
+        subprocess.run(["mount", "-o", "remount,size=16m", str(fs)], check=True)
+        again = run("publish", str(site), "--no-build", "--to", www.as_uri())
+        assert again.returncode == 0, again.stderr
+        assert files_of(www) == files_of(site / "build")
+
+
+# --------------------------------------------------------------------------- command-line misuse
+
+
+@pytest.mark.parametrize("port", ["70000", "-1", "http"])
+def test_serve_with_an_impossible_port_is_a_usage_error(make_site, port):
+    """``--port 70000`` (or ``-1``) ended in an OverflowError traceback and exit code 1."""
+    site = make_site(corpus(1))
+    proc = run("serve", str(site), "--port", port, timeout=30)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "argument --port: invalid port" in proc.stderr
