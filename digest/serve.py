@@ -192,6 +192,39 @@ def _template_problem(site: Path, exc: TemplateError) -> Problem:
     return Problem(_site_relative(site, problem.path), problem.line, problem.field, message)
 
 
+def _claim_folder(cache: Path, name: str) -> tuple[Path, int | None]:
+    """The preview folder of this server: ``cache/name``, or ``name-2``... when another server
+    of the same site holds it; (folder, file descriptor of its held lock, if any).
+
+    Two servers of one site (two terminals, a forgotten one) built into one folder: each
+    removed the other's staged files, and every build of both failed. Each folder is held
+    with a kernel lock (``flock``) on ``<folder>.lock`` for the server's life; a killed
+    server never leaves it held.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: one folder, as before
+        return cache / name, None
+    for number in range(1, 17):
+        folder = cache / (name if number == 1 else f"{name}-{number}")
+        try:
+            cache.mkdir(exist_ok=True)
+            fd = os.open(folder.with_name(folder.name + ".lock"),
+                         os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        except OSError:
+            return cache / name, None  # (an unwritable cache: the build says so)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        except OSError:  # a file system without locks
+            os.close(fd)
+            return cache / name, None
+        return folder, fd
+    return cache / name, None
+
+
 class Preview:
     """The builds of one served site: debounced, one at a time, each a new `Outcome`."""
 
@@ -201,7 +234,11 @@ class Preview:
         self.site = site.resolve()
         self.drafts = drafts
         self.jobs = jobs
-        self.out = (out or self.site / CACHE_DIR / ("serve-drafts" if drafts else "serve")).resolve()
+        self._claim: int | None = None
+        """The locked file that keeps the preview folder this server's (see `_claim_folder`)."""
+        if out is None:
+            out, self._claim = _claim_folder(self.site / CACHE_DIR, "serve-drafts" if drafts else "serve")
+        self.out = out.resolve()
         """Private output folder: the user's ``build/`` is never touched."""
         self.quiet = quiet
         self.max_wait = max_wait
@@ -394,6 +431,10 @@ class Preview:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
+        if self._claim is not None and not self._building:
+            with suppress(OSError):
+                os.close(self._claim)
+            self._claim = None
 
     def host_allowed(self, header: str | None, bound: str) -> bool:
         """Whether a request's ``Host`` header may be answered.
@@ -853,6 +894,7 @@ def serve(site: Path, host: str = "127.0.0.1", port: int | None = None, drafts: 
         else:
             print(f"digest serve: error: cannot listen on {host}:{port or 8000}: {exc.strerror or exc}",
                   file=err)
+        preview.stop()  # (lets go of its preview folder)
         return 1
 
     def report(outcome: Outcome) -> None:

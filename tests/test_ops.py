@@ -285,3 +285,59 @@ def test_serve_with_an_impossible_port_is_a_usage_error(make_site, port):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "argument --port: invalid port" in proc.stderr
+
+
+# --------------------------------------------------------------------------- digest serve
+
+
+def _start_server(site: Path) -> tuple[subprocess.Popen, int]:
+    import select
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "digest", "serve", str(site), "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    buffer, end = b"", time.monotonic() + 60
+    while b"Serving" not in buffer and proc.poll() is None and time.monotonic() < end:
+        if select.select([proc.stderr], [], [], 0.2)[0]:
+            buffer += os.read(proc.stderr.fileno(), 65536)
+    assert b"Serving" in buffer, buffer.decode()
+    return proc, port
+
+
+def _get(port: int, path: str = "/") -> bytes:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+        return response.read()
+
+
+def test_two_servers_of_one_site_both_keep_building(make_site):
+    """Two ``digest serve`` of one site (two terminals, a forgotten one) built into one preview
+    folder: each removed the other's staged files, and from then on every build of both
+    failed with FileNotFoundError while the pages stayed stale."""
+    site = make_site(corpus(40))
+    servers = [_start_server(site) for _ in range(2)]
+    try:
+        for round_ in range(3):
+            for i in range(40):
+                path = site / "content" / f"{i:04d}.md"
+                path.write_text(path.read_text().replace(
+                    f'title: "Story number {i}', f'title: "Edit {round_} of story {i}').replace(
+                    f'title: "Edit {round_ - 1} of story {i}', f'title: "Edit {round_} of story {i}'))
+            want = f"Edit {round_} of story 27<".encode()  # the newest: on the front page
+            end = time.monotonic() + 30
+            while time.monotonic() < end and not all(want in _get(port) for _, port in servers):
+                time.sleep(0.1)
+            assert all(want in _get(port) for _, port in servers)
+    finally:
+        logs = []
+        for proc, _ in servers:
+            proc.send_signal(2)
+            logs.append(proc.communicate(timeout=30)[1].decode())
+    for log in logs:
+        assert "failed" not in log and "Traceback" not in log, log
+    assert (site / ".digest-cache" / "serve").is_dir() and (site / ".digest-cache" / "serve-2").is_dir()
