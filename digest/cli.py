@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import re
 import shutil
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -126,8 +128,28 @@ def _port(text: str) -> int:
     return value
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _reason(error: object) -> str:
+    """What went wrong, without the file names: ``No space left on device``."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    text = str(error)
+    found = re.match(r"\[Errno \d+\] ([^:]+)", text)
+    return found.group(1) if found else text
+
+
 def _describe_os_error(exc: OSError) -> str:
     """An operating-system error as a person reads it: the file, then what went wrong."""
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list) and exc.args[0]:
+        # ``copytree`` gathers one error per file (a full disk: every file): the first says it.
+        _source, dest, why = exc.args[0][0]
+        more = len(exc.args[0]) - 1
+        return f"{dest}: {_reason(why)}" + (f" (and {more} more files)" if more else "")
     what = exc.strerror or str(exc) or exc.__class__.__name__
     if exc.filename is not None and exc.filename2 is not None:
         return f"{os.fsdecode(exc.filename)} -> {os.fsdecode(exc.filename2)}: {what}"
@@ -175,22 +197,39 @@ def cmd_init(args: argparse.Namespace) -> int:
     sample = theme / "sample-content"
     if not sample.is_dir():
         sample = theme / "content"
+    # Made in a sibling folder, then renamed into place: a full disk or Ctrl-C halfway
+    # left a half-made site that the retry then refused ("exists and is not empty").
+    existed = target.is_dir()
     try:
-        target.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.digest-init-", dir=target.parent))
     except OSError as exc:
         print(f"digest: cannot create {target}: {exc.strerror or exc}", file=sys.stderr)
         return 1
-    shutil.copytree(sample, target / "content")
-    (target / "digest.toml").write_text(
-        '# Settings for this digest; every key is optional (see the README).\n'
-        'title = "My News Digest"\n'
-        'description = "Stories worth reading, picked by hand."\n'
-        'base_url = "http://localhost:8000/"\n'
-        'language = "en"\n'
-        'timezone = "UTC"\n'
-        'page_size = 20\n', encoding="utf-8")
-    (target / "templates").mkdir(exist_ok=True)
-    (target / "static").mkdir(exist_ok=True)
+    try:
+        shutil.copytree(sample, staging / "content")
+        (staging / "digest.toml").write_text(
+            '# Settings for this digest; every key is optional (see the README).\n'
+            'title = "My News Digest"\n'
+            'description = "Stories worth reading, picked by hand."\n'
+            'base_url = "http://localhost:8000/"\n'
+            'language = "en"\n'
+            'timezone = "UTC"\n'
+            'page_size = 20\n', encoding="utf-8")
+        (staging / "templates").mkdir()
+        (staging / "static").mkdir()
+        staging.chmod(0o777 & ~_umask())  # (mkdtemp makes it private)
+        os.replace(staging, target)  # (onto an empty folder, too)
+    except BaseException as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if existed:
+            target.mkdir(exist_ok=True)
+        if not isinstance(exc, OSError):
+            raise
+        why = exc.args[0][0][2] if isinstance(exc, shutil.Error) and exc.args and exc.args[0] else exc
+        print(f"digest: cannot create the site in {target}: {_reason(why)}; nothing was left behind",
+              file=sys.stderr)
+        return 1
     count = sum(1 for p in (target / "content").rglob("*") if p.is_file())
     print(f"Created a new site in {target} ({count} sample files).")
     print(f"Next: digest build {target}   (or: digest serve {target})")
@@ -273,8 +312,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"digest: error: {_describe_os_error(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("digest: interrupted; the output folder holds the last complete build "
-              "(the next build finishes the work)", file=sys.stderr)
+        if args.command == "build":
+            print("digest: interrupted; the output folder holds the last complete build "
+                  "(the next build finishes the work)", file=sys.stderr)
+        else:
+            print("digest: interrupted", file=sys.stderr)
         return 130
 
 

@@ -341,3 +341,35 @@ def test_two_servers_of_one_site_both_keep_building(make_site):
     for log in logs:
         assert "failed" not in log and "Traceback" not in log, log
     assert (site / ".digest-cache" / "serve").is_dir() and (site / ".digest-cache" / "serve-2").is_dir()
+
+
+# --------------------------------------------------------------------------- digest init
+
+
+def test_init_on_a_full_disk_is_one_line_leaves_nothing_and_a_retry_works():
+    """``digest init`` on a full disk printed a 30 kB list of every file copytree could not
+    copy, and left a half-made site that the retry refused as "exists and is not empty"."""
+    with tmpfs("200k") as fs:
+        target = fs / "my news ü"
+        proc = run("init", str(target))
+        assert proc.returncode == 1
+        assert proc.stderr == (f"digest: cannot create the site in {target}: No space left on device; "
+                               "nothing was left behind\n")
+        assert list(fs.iterdir()) == []
+        subprocess.run(["mount", "-o", "remount,size=16m", str(fs)], check=True)
+        again = run("init", str(target))
+        assert again.returncode == 0, again.stderr
+        assert sorted(p.name for p in target.iterdir()) == ["content", "digest.toml", "static", "templates"]
+        assert [p.name for p in fs.iterdir()] == [target.name]  # no staging folder left
+
+
+def test_init_into_an_empty_folder_with_spaces_and_unicode_then_build(tmp_path):
+    target = tmp_path / "ma revue de presse é"
+    target.mkdir()
+    made = run("init", str(target))
+    assert made.returncode == 0, made.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
+    assert oct(target.stat().st_mode & 0o777) != oct(0o700)  # not private, as a new folder is
+    built = run("build", str(target), "-j", "1")
+    assert built.returncode == 0, built.stderr
+    assert (target / "build" / "index.html").is_file()
