@@ -15,6 +15,7 @@ import hashlib
 import os
 import shutil
 import signal
+import stat
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -252,6 +253,11 @@ def static_files(folders: list[Path]) -> dict[str, Path]:
                     real = path.resolve()
                     if folder.resolve() not in real.parents:
                         continue
+                try:  # only regular files: reading a named pipe (a FIFO) waited forever
+                    if not stat.S_ISREG(os.stat(path).st_mode):
+                        continue
+                except OSError:  # a link to nothing
+                    continue
                 rel = path.relative_to(folder).as_posix()
                 files["static/" + rel] = path
     return files

@@ -373,3 +373,17 @@ def test_init_into_an_empty_folder_with_spaces_and_unicode_then_build(tmp_path):
     built = run("build", str(target), "-j", "1")
     assert built.returncode == 0, built.stderr
     assert (target / "build" / "index.html").is_file()
+
+
+# --------------------------------------------------------------------------- odd files
+
+
+def test_a_named_pipe_in_static_is_skipped_instead_of_hanging_the_build(make_site):
+    """``static/`` holding a FIFO (or a link to nothing) made the build wait forever on it."""
+    site = make_site({**corpus(2), "static/site.css": "body{}"})
+    os.mkfifo(site / "static" / "pipe.css")
+    (site / "static" / "gone.css").symlink_to(site / "static" / "missing.css")
+    proc = run("build", str(site), "-j", "1", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    built = sorted(p.name for p in (site / "build" / "static").iterdir())
+    assert "site.css" in built and "pipe.css" not in built and "gone.css" not in built
