@@ -387,3 +387,15 @@ def test_a_named_pipe_in_static_is_skipped_instead_of_hanging_the_build(make_sit
     assert proc.returncode == 0, proc.stderr
     built = sorted(p.name for p in (site / "build" / "static").iterdir())
     assert "site.css" in built and "pipe.css" not in built and "gone.css" not in built
+
+
+@pytest.mark.parametrize("value", ["-5", "-2", "many"])
+def test_publish_max_deletes_below_minus_one_is_a_usage_error(make_site, tmp_path, value):
+    """``--max-deletes -5`` was taken as "no cap" (as -1 is): the one safety against a mass
+    delete was lifted by a typo."""
+    site = make_site(corpus(1))
+    proc = run("publish", str(site), "--to", (tmp_path / "www").as_uri(), "--delete",
+               "--max-deletes", value)
+    assert proc.returncode == 2
+    assert "argument --max-deletes: invalid count" in proc.stderr
+    assert not (tmp_path / "www").exists() and not (site / "build").exists()

@@ -12,6 +12,18 @@ from digest.publish import Options, PublishResult, publish
 from digest.publish.common import PublishPlan
 
 
+def _max_deletes(text: str) -> int:
+    """``--max-deletes``: a count, or -1 for no cap (``-5`` lifted the cap as -1 does: the
+    one safety against a mass delete, gone by a typo)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid count {text!r}: expected a number") from None
+    if value < -1:
+        raise argparse.ArgumentTypeError(f"invalid count {value}: expected 0 or more (or -1: no cap)")
+    return value
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``digest publish``."""
     p.add_argument("site", nargs="?", default=".", help="site folder (default: .)")
@@ -21,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="print what would be uploaded, changed and deleted; change nothing")
     p.add_argument("--delete", action=argparse.BooleanOptionalAction, default=False,
                    help="delete target files the build no longer has (default: keep them)")
-    p.add_argument("--max-deletes", type=int, default=256, metavar="N",
+    p.add_argument("--max-deletes", type=_max_deletes, default=256, metavar="N",
                    help="with more stale files than N, delete none (default 256; -1: no cap)")
     p.add_argument("--force", action="store_true", help="delete even past --max-deletes")
     p.add_argument("--build", action=argparse.BooleanOptionalAction, default=True,
