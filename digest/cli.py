@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import os
 import re
@@ -204,7 +205,9 @@ def cmd_init(args: argparse.Namespace) -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.digest-init-", dir=target.parent))
     except OSError as exc:
-        print(f"digest: cannot create {target}: {exc.strerror or exc}", file=sys.stderr)
+        # (a file where a parent folder should be: mkdir says "File exists", the truth is this)
+        why = os.strerror(errno.ENOTDIR) if isinstance(exc, FileExistsError) else exc.strerror or exc
+        print(f"digest: cannot create {target}: {why}", file=sys.stderr)
         return 1
     try:
         shutil.copytree(sample, staging / "content")
