@@ -399,3 +399,17 @@ def test_publish_max_deletes_below_minus_one_is_a_usage_error(make_site, tmp_pat
     assert proc.returncode == 2
     assert "argument --max-deletes: invalid count" in proc.stderr
     assert not (tmp_path / "www").exists() and not (site / "build").exists()
+
+
+def test_publish_whose_build_fills_the_disk_is_one_line_and_frees_the_staging(make_site, tmp_path):
+    with tmpfs("400k") as fs:
+        site = make_site(corpus(60, note="A long note. " * 400))
+        (fs / "out").mkdir()
+        (site / "build").symlink_to(fs / "out")  # the output folder is on the small disk
+        proc = run("publish", str(site), "--to", (tmp_path / "www").as_uri())
+        assert proc.returncode == 1
+        assert "Traceback" not in proc.stderr
+        assert proc.stderr.startswith(f"digest: error: {fs}/.out.digest-staging/")
+        assert proc.stderr.endswith(": No space left on device\n")
+        assert [p.name for p in fs.iterdir()] == ["out"]  # no staging folder holding the space
+        assert not (tmp_path / "www").exists()

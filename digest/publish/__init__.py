@@ -107,6 +107,18 @@ def _one_at_a_time(site: Path, create: bool):
     return exclusive(site / CACHE_DIR / "build.lock", waiting, create=create)
 
 
+def _discard_staging(site: Path) -> None:
+    """Remove what a failed build staged (on a full disk it holds the space a retry needs)."""
+    from digest.build import resolve_out
+    from digest.config import load_config
+    from digest.write import discard_staging
+
+    try:
+        discard_staging(resolve_out(site, load_config(site), None))
+    except Exception:  # noqa: BLE001 - best effort: the build's own error is the one to show
+        return
+
+
 def _publish(site: Path, adapter: Adapter, options: Options, build: bool, dry_run: bool,
              drafts: bool, progress: Progress | None) -> PublishResult:
     from digest.build import build as build_site
@@ -116,7 +128,11 @@ def _publish(site: Path, adapter: Adapter, options: Options, build: bool, dry_ru
     built = None
     try:
         if build:
-            built = build_site(site, None, drafts=drafts, progress=progress)
+            try:
+                built = build_site(site, None, drafts=drafts, progress=progress)
+            except BaseException:
+                _discard_staging(site)
+                raise
             out = built.out
         else:
             out = resolve_out(site, load_config(site), None)
