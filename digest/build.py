@@ -86,7 +86,8 @@ def require_site(site: Path) -> Path:
     """The resolved site folder; a missing one is an error, not an empty site."""
     resolved = site.resolve()
     if not resolved.is_dir():
-        raise BuildError(f"site folder not found: {site}")
+        raise BuildError(f"site folder not found: {site}" if not resolved.exists()
+                         else f"not a site folder: {site} is a file")
     return resolved
 
 
@@ -197,6 +198,8 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
 
     staging = staging_dir(out)
     shutil.rmtree(staging, ignore_errors=True)
+    cleanup.callback(shutil.rmtree, staging, ignore_errors=True)  # (whichever phase fails)
+    had_output = out.is_dir()
     previous: dict[str, OutputRecord] = cache.outputs
     with phase("images"):
         images = build_images(site, loaded.articles, config, drafts, out, staging, previous,
@@ -268,6 +271,9 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
             unchanged += len(staged) - len(changed)
 
         with phase("write"):
+            if had_output and not out.is_dir():
+                # Its unchanged files went with it: the staged ones alone would be a partial site.
+                raise BuildError(f"the output folder {out} was removed during the build; build again")
             produced = set(outputs) | set(digests)
             stale = sorted(p for p in previous if p not in produced)
             with commit_lock if commit_lock is not None else nullcontext():

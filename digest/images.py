@@ -25,6 +25,7 @@ the output: only re-encoded thumbnails, without metadata (EXIF, ICC, XMP).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import math
@@ -455,7 +456,8 @@ def _process(job: _Job, task: _Task) -> _Done:
             return _Done(task.name, SourceInfo(info.digest, 0, 0, info.stored,
                                                f"the file is {reason} ({type(exc).__name__}: {exc})"))
         for path, data in made.items():
-            _store_write(job.store / path, data)
+            with contextlib.suppress(OSError):  # the store is a cache: unwritable, it is only slower
+                _store_write(job.store / path, data)
             digest, changed = stage(job.out, job.staging, path, data, job.previous.get(path))
             staged.append((path, digest, changed))
     return _Done(task.name, info, tuple(kept), tuple(staged), reused, len(missing))

@@ -245,16 +245,20 @@ def test_read_only_output_folder_is_one_clear_error_and_the_site_stays(make_site
         assert files_of(out) == before
 
 
-def test_a_file_where_the_cache_folder_goes_is_a_clear_error(make_site):
-    """``.digest-cache`` being a file gave a NotADirectoryError traceback (see the report:
-    it should be a clean build without a cache; until then, at least one readable line)."""
-    site = make_site(with_image(corpus(5)))
+def test_a_file_where_the_cache_folder_goes_means_a_build_without_a_cache(make_site, tmp_path):
+    """``.digest-cache`` being a file gave a NotADirectoryError traceback: the cache is a
+    cache, so the site builds without one (the same as a clean build), every time."""
+    files = with_image(corpus(5))
+    site = make_site(files)
     (site / ".digest-cache").write_text("not a folder")
-    proc = run("build", str(site), "-j", "1")
-    assert proc.returncode == 1
-    assert "Traceback" not in proc.stderr
-    assert proc.stderr.startswith("digest: error: ")
-    assert ".digest-cache" in proc.stderr and "Not a directory" in proc.stderr
+    for _ in range(2):
+        proc = run("build", str(site), "-j", "1")
+        assert proc.returncode == 0, proc.stderr
+        assert "Traceback" not in proc.stderr
+    assert (site / ".digest-cache").read_text() == "not a folder"
+    clean = make_site(files)
+    assert run("build", str(clean), "-j", "1").returncode == 0
+    assert files_of(site / "build") == files_of(clean / "build")
 
 
 def test_folder_publish_on_a_full_disk_leaves_no_partial_file_and_a_rerun_completes(make_site):
@@ -413,3 +417,60 @@ def test_publish_whose_build_fills_the_disk_is_one_line_and_frees_the_staging(ma
         assert proc.stderr.endswith(": No space left on device\n")
         assert [p.name for p in fs.iterdir()] == ["out"]  # no staging folder holding the space
         assert not (tmp_path / "www").exists()
+
+
+def test_an_output_folder_removed_during_the_build_is_an_error_not_a_partial_site(make_site, monkeypatch):
+    """Its unchanged files went with it: committing the staged (changed) files alone left a
+    site without them in place."""
+    import shutil
+
+    import digest.build as build_module
+    from digest.build import build
+    from digest.errors import BuildError
+
+    site = make_site(corpus(12))
+    build(site, jobs=1)
+    set_title(site, "New Digest")
+    real = build_module.render_all
+
+    def render_then_lose_the_output(*args, **kwargs):
+        done = real(*args, **kwargs)
+        shutil.rmtree(site / "build")
+        return done
+
+    monkeypatch.setattr(build_module, "render_all", render_then_lose_the_output)
+    with pytest.raises(BuildError, match="removed during the build"):
+        build(site, jobs=1)
+    assert not (site / "build").exists()
+    assert not any(p.name.endswith("digest-staging") for p in site.iterdir())
+    monkeypatch.setattr(build_module, "render_all", real)
+    build(site, jobs=1)  # and the next build makes it whole
+    clean = make_site(corpus(12))
+    set_title(clean, "New Digest")
+    build(clean, jobs=1)
+    assert files_of(site / "build") == files_of(clean / "build")
+
+
+def test_a_phase_that_fails_before_the_render_leaves_no_staged_files(make_site, monkeypatch):
+    import digest.build as build_module
+    from digest.build import build
+
+    site = make_site(corpus(3))
+
+    def failing_images(site_, articles, config, drafts, out, staging, *rest):
+        (staging / "thumbs").mkdir(parents=True)
+        (staging / "thumbs" / "x.webp").write_bytes(b"half made")
+        raise OSError(28, "No space left on device", str(staging / "thumbs" / "y.webp"))
+
+    monkeypatch.setattr(build_module, "build_images", failing_images)
+    with pytest.raises(OSError):
+        build(site, jobs=1)
+    assert not any(p.name.endswith("digest-staging") for p in site.iterdir())  # (nor a build/)
+    assert not (site / "build").exists()
+
+
+def test_a_site_that_is_a_file_is_named_as_such(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    proc = run("build", str(tmp_path / "notes.txt"))
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"digest: error: not a site folder: {tmp_path / 'notes.txt'} is a file"
