@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -247,6 +248,8 @@ def load_config(site: Path) -> Config:
     """Read ``SITE/digest.toml`` (a missing file means all defaults)."""
     path = site / CONFIG_NAME
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # (opening a named pipe waits for a writer forever)
+            raise ConfigError([Problem(CONFIG_NAME, None, None, "not a regular file")])
         raw = path.read_bytes()
     except FileNotFoundError:
         return Config()

@@ -474,3 +474,13 @@ def test_a_site_that_is_a_file_is_named_as_such(tmp_path):
     proc = run("build", str(tmp_path / "notes.txt"))
     assert proc.returncode == 1
     assert proc.stderr.strip() == f"digest: error: not a site folder: {tmp_path / 'notes.txt'} is a file"
+
+
+@pytest.mark.parametrize("command", ["build", "check"])
+def test_a_config_that_is_a_named_pipe_is_an_error_not_a_hang(make_site, command):
+    site = make_site(corpus(2))
+    (site / "digest.toml").unlink()
+    os.mkfifo(site / "digest.toml")
+    proc = run(command, str(site), timeout=30)  # (it waited for a writer forever, deaf to SIGTERM)
+    assert proc.returncode == 1
+    assert "digest.toml: not a regular file" in proc.stderr
