@@ -84,12 +84,14 @@ def read_blob(path: Path) -> Any | None:
     key = _key()
     if not key:
         return None
-    try:
-        raw = path.read_bytes()
-    except OSError:
-        return None
     stamp = _stamp(path.name)
-    if len(raw) < 32 + len(stamp) or raw[32: 32 + len(stamp)] != stamp:
+    try:
+        with open(path, "rb") as handle:  # the stamp first: a file of another kind is not read on
+            head = handle.read(32 + len(stamp))
+            if len(head) < 32 + len(stamp) or head[32:] != stamp:
+                return None
+            raw = head + handle.read()
+    except OSError:
         return None
     body = raw[32:]
     if not hmac.compare_digest(raw[:32], hmac.new(key, body, hashlib.sha256).digest()):

@@ -648,3 +648,21 @@ def test_the_lasting_manifest_is_stamped_with_its_record_layout():
 
     assert b"digest,size,mtime_ns" in _stamp("outputs-abc-00.pickle")
     assert _stamp("outputs-abc-00.pickle") != _stamp("records-00.pickle")
+
+
+def test_a_huge_foreign_cache_file_is_not_read_whole(tmp_path):
+    # A cache file is read only once its first bytes say it is one of ours (the stamp): a
+    # 400 MB file of zeros in place of a shard cost 400 MB of memory before it was refused.
+    import subprocess
+    import sys
+
+    site = site_with(tmp_path, 3)
+    build_once(site)
+    with open(site / CACHE_DIR / shard_name(0), "wb") as handle:
+        handle.truncate(400 * 2**20)  # (sparse: no disk used)
+    code = ("import resource, sys; from pathlib import Path; from digest.cache import read_blob; "
+            f"assert read_blob(Path({str(site / CACHE_DIR / shard_name(0))!r})) is None; "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    peak_kib = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                  check=True).stdout)
+    assert peak_kib < 200 * 1024, peak_kib
