@@ -192,7 +192,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
 
     with phase("load"):
         cache.records.stats = stats  # the fingerprint's walk stat'ed every record file already
-        loaded = load_content(site, site / "content", jobs, cache.records)
+        loaded = load_content(site, site / "content", jobs, cache.records, _phase_progress(progress, "parse"))
         cache.records.stats = stats = {}  # (100,000 of them are tens of megabytes)
         cache.save_records_early(fork=jobs > 1)  # written by a child while this process plans
 
@@ -203,7 +203,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
     previous: dict[str, OutputRecord] = cache.outputs
     with phase("images"):
         images = build_images(site, loaded.articles, config, drafts, out, staging, previous,
-                              cache.state.get("images"), jobs)
+                              cache.state.get("images"), jobs, _phase_progress(progress, "images"))
 
     with phase("plan"):
         # The last plan of this process, if any, is consumed here and kept again only
@@ -320,6 +320,11 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
     if fingerprint and search.status not in ("failed", "cancelled"):
         cache.save_summary(fingerprint, out, built)
     return built
+
+
+def _phase_progress(progress: Progress | None, name: str) -> Callable[[int, int], None] | None:
+    """``progress`` for one phase, as ``(done, total)``."""
+    return (lambda done, total: progress(name, done, total)) if progress else None
 
 
 _DRIFT = 64

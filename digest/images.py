@@ -35,7 +35,7 @@ import signal
 import tempfile
 import time
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -575,8 +575,10 @@ def _locate(folder: Path, root: Path, names: dict[str, list[str]], url: str) -> 
 
 def build_images(site: Path, articles: Sequence[Article], config: Config, drafts: bool,
                  out: Path, staging: Path, previous: Mapping[str, OutputRecord],
-                 old_state: Mapping[str, tuple] | None, jobs: int) -> ImageSet:
-    """The images phase: locate, probe (only new files), plan and make every missing thumbnail."""
+                 old_state: Mapping[str, tuple] | None, jobs: int,
+                 progress: Callable[[int, int], None] | None = None) -> ImageSet:
+    """The images phase: locate, probe (only new files), plan and make every missing thumbnail
+    (``progress(done, total)`` follows the image files probed or encoded)."""
     started = time.perf_counter()
     params = params_of(config)
     folder = site / "content" / IMAGES_DIR
@@ -630,7 +632,9 @@ def build_images(site: Path, articles: Sequence[Article], config: Config, drafts
     job = _Job(params, out, staging, site / CACHE_DIR, previous)
     reused = len(result.kept)
     encoded = 0
-    for done in _run(job, list(tasks.values()), jobs):
+    for count, done in enumerate(_run(job, list(tasks.values()), jobs), 1):
+        if progress:
+            progress(count, len(tasks))
         infos[done.name] = done.info
         task = tasks[done.name]
         if task.info is None or done.info is not task.info:

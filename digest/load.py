@@ -12,7 +12,7 @@ import html
 import os
 import re
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -1145,12 +1145,14 @@ class RecordCache(Protocol):
 
 
 def load_content(site: Path, content_dir: Path, jobs: int = 1,
-                 cache: RecordCache | None = None) -> LoadResult:
-    """Load every record under ``content_dir``, parsing only what ``cache`` does not hold."""
+                 cache: RecordCache | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> LoadResult:
+    """Load every record under ``content_dir``, parsing only what ``cache`` does not hold
+    (``progress(done, total)`` follows the parsing)."""
     items, problems = record_files(site, content_dir)
     results: list[FileResult | None] = [cache.lookup(*item) if cache else None for item in items]
     missing = [i for i, r in enumerate(results) if r is None]
-    parsed = parse_parallel([items[i] for i in missing], jobs)
+    parsed = parse_parallel([items[i] for i in missing], jobs, progress)
     for index, result in zip(missing, parsed, strict=True):
         results[index] = result
         if cache:
@@ -1201,14 +1203,22 @@ def distinct_slugs(articles: list[Article]) -> list[Article]:
     return [dataclasses.replace(a, slug=a.slug[:-6] + a.id) if count[a.slug] > 1 else a for a in articles]
 
 
-def parse_parallel(items: list[tuple[str, str]], jobs: int) -> list[FileResult]:
-    """Read and parse ``(path, source)`` items in ``jobs`` processes, in order; serial when few."""
+def parse_parallel(items: list[tuple[str, str]], jobs: int,
+                   progress: Callable[[int, int], None] | None = None) -> list[FileResult]:
+    """Read and parse ``(path, source)`` items in ``jobs`` processes, in order; serial when few.
+    ``progress(done, total)`` is called as they come in."""
+    out: list[FileResult] = []
     if jobs <= 1 or len(items) < 400:
-        return _read_many(items)
-    size = max(50, len(items) // (jobs * 4))
+        for start in range(0, len(items), 500):
+            out += _read_many(items[start:start + 500])
+            if progress:
+                progress(len(out), len(items))
+        return out
+    size = max(50, min(1000, len(items) // (jobs * 4)))
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        out: list[FileResult] = []
         for part in pool.map(_read_many, chunks):
             out.extend(part)
+            if progress:
+                progress(len(out), len(items))
     return out

@@ -8,6 +8,7 @@ file system of their own mount a tmpfs, and are skipped where that is not allowe
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import subprocess
 import sys
@@ -484,3 +485,17 @@ def test_a_config_that_is_a_named_pipe_is_an_error_not_a_hang(make_site, command
     proc = run(command, str(site), timeout=30)  # (it waited for a writer forever, deaf to SIGTERM)
     assert proc.returncode == 1
     assert "digest.toml: not a regular file" in proc.stderr
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_progress_follows_parsing_images_and_rendering(make_site, jobs):
+    """Only the render reported progress: a cold 100k build parsed for 40 s in silence."""
+    from digest.build import build
+
+    site = make_site(with_image(corpus(450)))
+    seen: dict[str, list[tuple[int, int]]] = {}
+    build(site, jobs=jobs, progress=lambda phase, done, total: seen.setdefault(phase, []).append((done, total)))
+    assert set(seen) == {"parse", "images", "render"}
+    for phase, calls in seen.items():
+        assert calls[-1][0] == calls[-1][1] and all(a[0] < b[0] for a, b in itertools.pairwise(calls)), phase
+    assert seen["parse"][-1] == (451, 451) and seen["images"][-1] == (1, 1)
