@@ -121,10 +121,12 @@ def provider_key(name: str, domain: str) -> str:
     return host or term_key(name)
 
 
+@lru_cache(maxsize=4096)
 def domain_url(domain: str) -> str | None:
     """``https://<domain>/`` for a provider's domain that is a host name as written, else None.
 
-    (A record's domain is any text: ``evil.example"><x>`` or ``a.example?q`` make no home page.)
+    (A record's domain is any text: ``evil.example"><x>`` or ``a.example?q`` make no home page.
+    Memoized: every article page asks it of its source, a site has few.)
     """
     url = f"https://{domain}/"
     if "." not in domain or safe_url(url) != url or urlsplit(url).netloc != domain:
