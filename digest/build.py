@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import os
 import shutil
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from digest import toolchain
 from digest.background import Pending
-from digest.cache import KEPT, BuildCache, inputs_fingerprint
+from digest.cache import CACHE_DIR, KEPT, BuildCache, inputs_fingerprint
 from digest.config import CONFIG_NAME, Config, load_config
 from digest.errors import BuildError, Problem
 from digest.images import ThumbnailCounts, build_images, check_images
@@ -28,7 +29,15 @@ from digest.model import Article
 from digest.plan import SitePlan, dump_plan, load_plan, plan_site, replan, select, shown_key
 from digest.render import make_environment, page_keys, render_all, template_memo, theme_dir
 from digest.search import BUNDLE, SearchIndex, index_site, pagefind_executable
-from digest.write import OutputRecord, commit, record_of, stage, staging_dir, static_files
+from digest.write import (
+    OutputRecord,
+    commit,
+    exclusive,
+    record_of,
+    stage,
+    staging_dir,
+    static_files,
+)
 
 Progress = Callable[[str, int, int], None]
 """Callback ``(phase, done, total)`` for progress display."""
@@ -80,6 +89,19 @@ def max_jobs() -> int:
     """The most worker processes a build forks: 4 per core (more buy nothing; ``-j 100000``
     forked until memory ran out, whoever asked: the command, a server or a script)."""
     return 4 * (os.cpu_count() or 1)
+
+
+def site_lock(site: Path, create: bool = True) -> AbstractContextManager[bool]:
+    """One command building ``site`` at a time (`digest.write.exclusive` on a file in its
+    cache; ``create`` as there): two at once shared one staging folder and left the output
+    half old, half new. The one that waits says so on stderr, once."""
+    if not site.is_dir():
+        return nullcontext(False)  # (the build says so; nothing is made here)
+
+    def waiting() -> None:
+        print(f"digest: another build of {site} is running; waiting for it to finish", file=sys.stderr, flush=True)
+
+    return exclusive(site / CACHE_DIR / "build.lock", waiting, create=create)
 
 
 def require_site(site: Path) -> Path:

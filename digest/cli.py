@@ -51,19 +51,15 @@ def _count(problems: list[Problem]) -> tuple[int, int]:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from digest.build import build, max_jobs
+    from digest.build import build, max_jobs, site_lock
 
     if (args.jobs or 1) > max_jobs():  # (`build` caps it anyway: this says so)
         print(f"digest: -j {args.jobs}: using {max_jobs()} worker processes (4 per core at most)", file=sys.stderr)
         args.jobs = max_jobs()
     site = Path(args.site)
-    with _site_lock(site):
-        try:
-            result = build(site, Path(args.output) if args.output else None,
-                           drafts=args.drafts, jobs=args.jobs, progress=_ProgressBar())
-        except BaseException:
-            _discard_staging(site, args.output)
-            raise
+    with site_lock(site):  # (a failed build removes what it staged itself)
+        result = build(site, Path(args.output) if args.output else None,
+                       drafts=args.drafts, jobs=args.jobs, progress=_ProgressBar())
     _print_problems(result.problems)
     errors, warnings = _count(result.problems)
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(result.pages.items(), key=lambda kv: -kv[1]))
@@ -85,37 +81,6 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"--strict: {len(result.problems)} problems", file=sys.stderr)
         return 1
     return 0
-
-
-def _site_lock(site: Path):
-    """One build of a site at a time (see `digest.write.exclusive`); the second one waits."""
-    from contextlib import nullcontext
-
-    from digest.cache import CACHE_DIR
-    from digest.write import exclusive
-
-    if not site.is_dir():
-        return nullcontext(False)  # (the build says so; nothing is made here)
-
-    def waiting() -> None:
-        print(f"digest: another build of {site} is running; waiting for it to finish",
-              file=sys.stderr, flush=True)
-
-    return exclusive(site / CACHE_DIR / "build.lock", waiting)
-
-
-def _discard_staging(site: Path, output: str | None) -> None:
-    """Remove the staged files of a build that failed before its swap (a full disk, a
-    read-only folder): left there, they held the very space a retry needs."""
-    from digest.build import resolve_out
-    from digest.config import load_config
-    from digest.write import discard_staging
-
-    try:
-        root = site.resolve()
-        discard_staging(resolve_out(root, load_config(root), Path(output) if output else None))
-    except Exception:  # noqa: BLE001 - best effort: the build's own error is the one to show
-        return
 
 
 def _port(text: str) -> int:

@@ -263,12 +263,6 @@ def static_files(folders: list[Path]) -> dict[str, Path]:
     return files
 
 
-def discard_staging(out: Path) -> None:
-    """Remove what a failed build of ``out`` staged (on a full disk, it holds the space a
-    retry needs)."""
-    shutil.rmtree(staging_dir(out), ignore_errors=True)
-
-
 @contextlib.contextmanager
 def exclusive(lock_file: Path, waiting: Callable[[], None] | None = None,
               create: bool = True) -> Iterator[bool]:

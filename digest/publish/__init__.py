@@ -9,7 +9,6 @@ they share is in `digest.publish.common`.
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,43 +79,15 @@ def publish(site: Path, target: str, options: Options | None = None, *, build: b
             dry_run: bool = False, drafts: bool = False, progress: Progress | None = None
             ) -> PublishResult:
     """Build ``site`` (unless ``build`` is false) and publish its output folder to ``target``."""
+    from digest.build import site_lock
 
     options = options or Options()
     site = site.resolve()
     adapter = open_target(target, options)  # a bad target fails before a long build
-    with _one_at_a_time(site, create=build):
+    # While another build of the site runs, wait (a --no-build publish would send a
+    # half-swapped folder; it makes no lock file).
+    with site_lock(site, create=build):
         return _publish(site, adapter, options, build, dry_run, drafts, progress)
-
-
-def _one_at_a_time(site: Path, create: bool):
-    """While a build of ``site`` runs (``digest build``, another publish), wait for it: two at
-    once shared one staging folder, failed, and left the output half old, half new (and a
-    ``--no-build`` publish would send a half-swapped folder; it makes no lock file)."""
-    from contextlib import nullcontext
-
-    from digest.cache import CACHE_DIR
-    from digest.write import exclusive
-
-    if not site.is_dir():
-        return nullcontext(False)
-
-    def waiting() -> None:
-        print(f"digest: another build of {site} is running; waiting for it to finish",
-              file=sys.stderr, flush=True)
-
-    return exclusive(site / CACHE_DIR / "build.lock", waiting, create=create)
-
-
-def _discard_staging(site: Path) -> None:
-    """Remove what a failed build staged (on a full disk it holds the space a retry needs)."""
-    from digest.build import resolve_out
-    from digest.config import load_config
-    from digest.write import discard_staging
-
-    try:
-        discard_staging(resolve_out(site, load_config(site), None))
-    except Exception:  # noqa: BLE001 - best effort: the build's own error is the one to show
-        return
 
 
 def _publish(site: Path, adapter: Adapter, options: Options, build: bool, dry_run: bool,
@@ -128,11 +99,7 @@ def _publish(site: Path, adapter: Adapter, options: Options, build: bool, dry_ru
     built = None
     try:
         if build:
-            try:
-                built = build_site(site, None, drafts=drafts, progress=progress)
-            except BaseException:
-                _discard_staging(site)
-                raise
+            built = build_site(site, None, drafts=drafts, progress=progress)
             out = built.out
         else:
             out = resolve_out(site, load_config(site), None)
