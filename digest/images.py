@@ -47,7 +47,7 @@ from PIL import Image, ImageCms, features
 from digest.cache import CACHE_DIR
 from digest.config import Config
 from digest.errors import Problem
-from digest.load import IMAGES_DIR
+from digest.load import IMAGES_DIR, real_path
 from digest.model import Article
 from digest.plan import select
 from digest.write import OutputRecord, intact, stage
@@ -545,14 +545,6 @@ def _scan(folder: Path) -> dict[str, list[str]]:
     return names
 
 
-def _real(path: Path) -> Path | None:
-    """``path.resolve()``, or None for a symbolic link loop."""
-    try:
-        return path.resolve()
-    except (OSError, RuntimeError):  # (RuntimeError: Python before 3.13)
-        return None
-
-
 def _locate(folder: Path, root: Path, names: dict[str, list[str]], url: str) -> tuple[Path | None, str]:
     """The cache file of ``url`` (resolved, inside the cache) or None and why not."""
     stem = hashlib.sha256(url.encode("utf-8")).hexdigest()
@@ -561,7 +553,7 @@ def _locate(folder: Path, root: Path, names: dict[str, list[str]], url: str) -> 
         return None, f"isCached is true but there is no file content/{IMAGES_DIR}/{stem}.*"
     path = folder / candidates[0]
     if path.is_symlink():
-        real = _real(path)
+        real = real_path(path)
         if real is None:
             return None, f"content/{IMAGES_DIR}/{candidates[0]} is a symbolic link loop; not read"
         if root not in real.parents:
@@ -582,7 +574,7 @@ def build_images(site: Path, articles: Sequence[Article], config: Config, drafts
     started = time.perf_counter()
     params = params_of(config)
     folder = site / "content" / IMAGES_DIR
-    root = _real(folder) or folder  # (a loop: nothing is listed in it either)
+    root = real_path(folder) or folder  # (a loop: nothing is listed in it either)
     names = _scan(folder)
     old_state = old_state or {}
     result = ImageSet()
@@ -675,7 +667,7 @@ def check_images(site: Path, articles: Sequence[Article], config: Config,
     """The image problems a build would report, from file headers only: nothing is decoded or
     written (so a file truncated after an intact header is found only by a build)."""
     folder = site / "content" / IMAGES_DIR
-    root = _real(folder) or folder  # (a loop: nothing is listed in it either)
+    root = real_path(folder) or folder  # (a loop: nothing is listed in it either)
     names = _scan(folder)
     uses = _uses(articles, config, drafts)
     infos: dict[str, SourceInfo] = {}

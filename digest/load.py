@@ -226,14 +226,9 @@ class FileResult:
 # --------------------------------------------------------------------------- discovery
 
 
-def _printable(name: str) -> str:
-    """A file name as problems show it: control and other unprintable characters escaped
-    (``\\x1b``), as a record's name is printed on terminals (an escape in it could clear one)."""
-    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in name)
-
-
-def _real(path: Path) -> Path | None:
-    """``path`` resolved, or None when it is a symbolic link loop (`Path.resolve` raises)."""
+def real_path(path: Path) -> Path | None:
+    """``path`` resolved, or None when it is a symbolic link loop (`Path.resolve` raises:
+    RuntimeError before Python 3.13, OSError since)."""
     try:
         return path.resolve()
     except (RuntimeError, OSError):
@@ -251,22 +246,21 @@ def record_files(site: Path, content_dir: Path) -> tuple[list[tuple[str, str]], 
     found: list[tuple[str, str]] = []
     prefix = str(site) + os.sep
     root = site.resolve()
-    images = _real(content_dir / IMAGES_DIR)
-    content_real = _real(content_dir) or content_dir
+    images = real_path(content_dir / IMAGES_DIR)
+    content_real = real_path(content_dir) or content_dir
     seen_dirs: set[str] = set()
 
     def rel(p: Path) -> str:
-        try:
-            shown = p.relative_to(site).as_posix()
+        try:  # (control characters in a name are escaped by `Problem.__str__`)
+            return p.relative_to(site).as_posix()
         except ValueError:
-            shown = p.as_posix()
-        return shown if shown.isprintable() else _printable(shown)
+            return p.as_posix()
 
     def inside(p: Path) -> bool:
         return p == root or root in p.parents
 
     def walk(folder: Path) -> None:
-        real = _real(folder)
+        real = real_path(folder)
         if real is None or str(real) in seen_dirs:
             return
         seen_dirs.add(str(real))
@@ -286,11 +280,11 @@ def record_files(site: Path, content_dir: Path) -> tuple[list[tuple[str, str]], 
                 if regular:
                     name = entry.path
                     source = (name[len(prefix):] if name.startswith(prefix) else name).replace(os.sep, "/")
-                    found.append((name, source if source.isprintable() else _printable(source)))
+                    found.append((name, source))
                     continue
             path = Path(entry.path)
             if entry.is_symlink():
-                target = _real(path)
+                target = real_path(path)
                 if target is None:  # a loop (a -> b -> a): it stopped the whole build
                     problems.append(Problem(rel(path), None, None,
                                             "symbolic link loop (it leads back to itself); not followed",
@@ -311,7 +305,7 @@ def record_files(site: Path, content_dir: Path) -> tuple[list[tuple[str, str]], 
             except OSError:
                 continue
             if is_dir:
-                if _real(path) == images:
+                if real_path(path) == images:
                     continue
                 walk(path)
             elif entry.name.lower().endswith(RECORD_SUFFIXES):

@@ -74,15 +74,6 @@ class Doc:
     def __post_init__(self) -> None:
         object.__setattr__(self, "digest", _hash(self))
 
-    @classmethod
-    def restored(cls, id: str, published: datetime, text: str, topics: tuple[str, ...], digest: bytes) -> Doc:
-        """A doc whose `digest` is known (read back with a saved plan): not hashed again."""
-        doc = object.__new__(cls)
-        for name, value in (("id", id), ("published", published), ("text", text), ("topics", topics),
-                            ("digest", digest)):
-            object.__setattr__(doc, name, value)
-        return doc
-
 
 class SavedDoc(Doc):
     """A `Doc` read back with a saved plan, made from its article as it is now: the words are
