@@ -31,11 +31,11 @@ from digest.render import make_environment, page_keys, render_all, template_memo
 from digest.search import BUNDLE, SearchIndex, index_site, pagefind_executable
 from digest.write import (
     OutputRecord,
+    Staging,
     commit,
     exclusive,
     record_of,
     stage,
-    staging_dir,
     static_files,
 )
 
@@ -218,10 +218,10 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         cache.records.stats = stats = {}  # (100,000 of them are tens of megabytes)
         cache.save_records_early(fork=jobs > 1)  # written by a child while this process plans
 
-    staging = staging_dir(out)
-    shutil.rmtree(staging, ignore_errors=True)
-    cleanup.callback(shutil.rmtree, staging, ignore_errors=True)  # (whichever phase fails)
-    had_output = out.is_dir()
+    staging = Staging.for_output(out)
+    shutil.rmtree(staging.root, ignore_errors=True)
+    cleanup.callback(shutil.rmtree, staging.root, ignore_errors=True)  # (whichever phase fails)
+    had_output = staging.flat  # (an output folder to stage beside)
     previous: dict[str, OutputRecord] = cache.outputs
     with phase("images"):
         images = build_images(site, loaded.articles, config, drafts, out, staging, previous,
@@ -307,7 +307,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
             saving.close()
         raise
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging.root, ignore_errors=True)
     if committed is not None:  # the pages are in place: open pages may reload now
         committed(config, list(changed), result.removed, list(problems))
     with phase("cache"):

@@ -50,7 +50,7 @@ from digest.errors import Problem
 from digest.load import IMAGES_DIR, real_path
 from digest.model import Article
 from digest.plan import select
-from digest.write import OutputRecord, intact, stage
+from digest.write import OutputRecord, Staging, intact, stage
 
 RECIPE = 2
 """Bump when the way thumbnails are made changes: every thumbnail gets a new name."""
@@ -167,7 +167,7 @@ class _Job:
 
     params: _Params
     out: Path
-    staging: Path
+    staging: Staging
     store: Path
     """The cache folder; thumbnail ``thumbs/xx/name`` is kept at ``store/thumbs/xx/name``."""
     previous: Mapping[str, OutputRecord]
@@ -566,7 +566,7 @@ def _locate(folder: Path, root: Path, names: dict[str, list[str]], url: str) -> 
 
 
 def build_images(site: Path, articles: Sequence[Article], config: Config, drafts: bool,
-                 out: Path, staging: Path, previous: Mapping[str, OutputRecord],
+                 out: Path, staging: Staging, previous: Mapping[str, OutputRecord],
                  old_state: Mapping[str, tuple] | None, jobs: int,
                  progress: Callable[[int, int], None] | None = None) -> ImageSet:
     """The images phase: locate, probe (only new files), plan and make every missing thumbnail

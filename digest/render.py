@@ -21,7 +21,7 @@ from jinja2.compiler import CodeGenerator
 
 from digest.errors import TemplateError
 from digest.model import PageSpec
-from digest.write import OutputRecord, stage
+from digest.write import OutputRecord, Staging, stage
 
 
 def theme_dir() -> Path:
@@ -416,7 +416,7 @@ class _Job:
     pages: Sequence[PageSpec]
     keys: Sequence[str]
     out: Path
-    staging: Path
+    staging: Staging
     previous: Mapping[str, OutputRecord]
     env: jinja2.Environment
     """The parent's environment: forked workers use their copy (templates already compiled)."""
@@ -453,7 +453,7 @@ def _worker_run(bounds: tuple[int, int]) -> list[Rendered]:
 
 
 def render_all(site: Path, env: jinja2.Environment, pages: Sequence[PageSpec], keys: Sequence[str],
-               out: Path, staging: Path, previous: Mapping[str, OutputRecord], jobs: int,
+               out: Path, staging: Staging, previous: Mapping[str, OutputRecord], jobs: int,
                progress: Callable[[int], None] | None = None) -> list[Rendered]:
     """Render and stage ``pages``; in ``jobs`` forked processes when there are many.
 

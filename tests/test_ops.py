@@ -459,9 +459,9 @@ def test_a_phase_that_fails_before_the_render_leaves_no_staged_files(make_site, 
     site = make_site(corpus(3))
 
     def failing_images(site_, articles, config, drafts, out, staging, *rest):
-        (staging / "thumbs").mkdir(parents=True)
-        (staging / "thumbs" / "x.webp").write_bytes(b"half made")
-        raise OSError(28, "No space left on device", str(staging / "thumbs" / "y.webp"))
+        (staging.root / "thumbs").mkdir(parents=True)
+        (staging.root / "thumbs" / "x.webp").write_bytes(b"half made")
+        raise OSError(28, "No space left on device", str(staging.root / "thumbs" / "y.webp"))
 
     monkeypatch.setattr(build_module, "build_images", failing_images)
     with pytest.raises(OSError):

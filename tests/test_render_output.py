@@ -12,7 +12,7 @@ from markupsafe import Markup
 from digest.errors import TemplateError
 from digest.model import PageSpec, fixed
 from digest.render import JsonMemo, _DataEnvironment, _json_text, make_environment, render_page
-from digest.write import stage
+from digest.write import Staging, stage
 
 
 class _StockEnvironment(_DataEnvironment):
@@ -106,7 +106,8 @@ def test_json_memo_makes_the_same_text_as_json_dumps():
 
 
 def test_stage_makes_folders_once_and_still_skips_identical_bytes(tmp_path):
-    out, staging = tmp_path / "out", tmp_path / "stage"
+    out, root = tmp_path / "out", tmp_path / "stage"
+    staging = Staging(root, flat=False)
     (out / "a").mkdir(parents=True)
     (out / "a" / "same.html").write_bytes(b"same")
     made: set[str] = set()
@@ -114,11 +115,11 @@ def test_stage_makes_folders_once_and_still_skips_identical_bytes(tmp_path):
     assert stage(out, staging, "a/b/c/new.html", b"new", None, made)[1] is True
     assert stage(out, staging, "a/b/c/two.html", b"two", None, made)[1] is True
     assert stage(out, staging, "a/b/other.html", b"o", None, made)[1] is True
-    assert (staging / "a" / "b" / "c" / "new.html").read_bytes() == b"new"
-    assert (staging / "a" / "b" / "other.html").read_bytes() == b"o"
-    assert str(staging / "a" / "b" / "c") in made and str(staging / "a" / "b") in made
-    assert not (staging / "a" / "same.html").exists()
-    (staging / "file").write_bytes(b"x")
+    assert (root / "a" / "b" / "c" / "new.html").read_bytes() == b"new"
+    assert (root / "a" / "b" / "other.html").read_bytes() == b"o"
+    assert str(root / "a" / "b" / "c") in made and str(root / "a" / "b") in made
+    assert not (root / "a" / "same.html").exists()
+    (root / "file").write_bytes(b"x")
     with pytest.raises(FileExistsError):
         stage(out, staging, "file/inside.html", b"x", None, made)
 

@@ -6,7 +6,7 @@ import pytest
 
 from digest.build import build
 from digest.errors import BuildError, TemplateError
-from digest.write import commit, stage, staging_dir, static_files
+from digest.write import Staging, commit, stage, staging_dir, static_files
 from tests.conftest import record
 
 
@@ -108,17 +108,52 @@ def test_build_refuses_to_write_over_its_sources(make_site):
 
 
 def test_stage_skips_identical_bytes(tmp_path):
-    out, staging = tmp_path / "out", tmp_path / "stage"
+    out = tmp_path / "out"
     out.mkdir()
+    staging = Staging.for_output(out)
     (out / "a.html").write_bytes(b"same")
     assert stage(out, staging, "a.html", b"same", None)[1] is False
     assert stage(out, staging, "a.html", b"diff", None)[1] is True
-    assert (staging / "a.html").read_bytes() == b"diff"
+    assert open(staging.place("a.html"), "rb").read() == b"diff"
     assert (out / "a.html").read_bytes() == b"same"  # nothing touched before commit
 
 
+def test_an_output_folder_is_staged_flat_and_committed_into_place(tmp_path):
+    """Beside an output folder, staged files have no folders of their own (each made and
+    removed again cost a second inode per page); the commit makes the new folders."""
+    out = tmp_path / "out"
+    (out / "old" / "x").mkdir(parents=True)
+    (out / "old" / "x" / "index.html").write_text("v1")
+    (out / "dir-now-file").mkdir()
+    (out / "dir-now-file" / "inner.html").write_text("gone")
+    staging = Staging.for_output(out)
+    assert staging.flat and staging.root == staging_dir(out)
+    pages = {"old/x/index.html": b"v2", "2026/01/02/new/index.html": b"new", "dir-now-file": b"file"}
+    for path, data in pages.items():
+        assert stage(out, staging, path, data, None)[1] is True
+    assert all(p.is_file() for p in staging.root.iterdir())  # flat: no folders staged
+    assert len(list(staging.root.iterdir())) == 3
+    assert commit(out, staging, sorted(pages), ["old/y.html"]).written == 3
+    for path, data in pages.items():
+        assert (out / path).read_bytes() == data
+    assert not staging.root.exists()
+
+
+def test_commit_refuses_a_folder_linked_outside_the_output(tmp_path):
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    (out / "a").mkdir(parents=True)
+    elsewhere.mkdir()
+    (out / "a" / "link").symlink_to(elsewhere)
+    staging = Staging.for_output(out)
+    stage(out, staging, "a/link/index.html", b"x", None)
+    with pytest.raises(BuildError):
+        commit(out, staging, ["a/link/index.html"], [])
+    assert list(elsewhere.iterdir()) == []
+
+
 def test_commit_refuses_paths_outside_the_output(tmp_path):
-    out, staging = tmp_path / "out", tmp_path / "stage"
+    out, root = tmp_path / "out", tmp_path / "stage"
+    staging = Staging(root, flat=True)
     out.mkdir()
     (tmp_path / "victim.txt").write_text("keep")
     with pytest.raises(BuildError):
@@ -127,13 +162,14 @@ def test_commit_refuses_paths_outside_the_output(tmp_path):
 
 
 def test_commit_replaces_a_folder_with_a_file_and_cold_builds_rename(tmp_path):
-    out, staging = tmp_path / "out", tmp_path / "stage"
-    (staging / "x").mkdir(parents=True)
-    (staging / "x" / "index.html").write_text("v1")
+    out, root = tmp_path / "out", tmp_path / "stage"
+    staging = Staging(root, flat=False)
+    (root / "x").mkdir(parents=True)
+    (root / "x" / "index.html").write_text("v1")
     assert commit(out, staging, ["x/index.html"], []).written == 1
-    assert (out / "x" / "index.html").read_text() == "v1" and not staging.exists()
-    staging.mkdir()
-    (staging / "x").write_text("now a file")
+    assert (out / "x" / "index.html").read_text() == "v1" and not root.exists()
+    root.mkdir()
+    (root / "x").write_text("now a file")
     commit(out, staging, ["x"], [])
     assert (out / "x").read_text() == "now a file"
 
