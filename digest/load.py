@@ -13,7 +13,6 @@ import os
 import re
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -1210,6 +1209,8 @@ def parse_parallel(items: list[tuple[str, str]], jobs: int,
         return out
     size = max(50, min(1000, len(items) // (jobs * 4)))
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415 - only when many records changed
+
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         for part in pool.map(_read_many, chunks):
             out.extend(part)

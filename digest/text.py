@@ -8,9 +8,9 @@ import unicodedata
 from functools import cache, lru_cache
 from html import unescape as unescape_html
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import markdown
 import nh3
 from anyascii import anyascii
 from markupsafe import escape
@@ -308,8 +308,12 @@ def _filter_note_attribute(tag: str, attribute: str, value: str) -> str | None:
 
 
 @cache
-def _markdown() -> markdown.Markdown:
-    """One reusable converter per process (building one costs more than converting a note)."""
+def _markdown() -> Any:
+    """One reusable converter per process (building one costs more than converting a note).
+    Markdown is imported here, by the first note: a build that parses no record (most
+    rebuilds) does without its import (a hundredth of a second)."""
+    import markdown  # noqa: PLC0415
+
     return markdown.Markdown(extensions=["sane_lists", "tables"], output_format="html")
 
 
