@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from digest.errors import ConfigError, Problem
@@ -121,6 +121,12 @@ def _check_base_url(value: Any) -> str | None:
     if safe_url(value) != value:
         return ("a URL without credentials, with a host name, and with spaces and other characters a URL "
                 "may not hold percent-escaped (%20), e.g. https://example.org/my%20news/")
+    # Its path starts every link: `//news/` made each one protocol-relative (`href="//news/..."`
+    # leads to a host named `news`), and `.`/`..` segments (also `%2e`) are folded away by
+    # browsers, so no link would lead where the site is.
+    segments = parts.path.split("/")[1:-1] if parts.path.endswith("/") else parts.path.split("/")[1:]
+    if any(seg.lower().replace("%2e", ".") in ("", ".", "..") for seg in segments):
+        return "an absolute http(s) URL whose path has no empty, '.' or '..' parts, e.g. https://example.org/news/"
     return None
 
 
@@ -144,7 +150,7 @@ def _check_widths(value: Any) -> str | None:
 
 
 def _check_formats(value: Any) -> str | None:
-    ok = isinstance(value, list) and value and all(v in _FORMATS for v in value)
+    ok = isinstance(value, list) and value and all(isinstance(v, str) and v in _FORMATS for v in value)
     return None if ok else f"a non-empty list from {sorted(_FORMATS)}"
 
 
@@ -157,9 +163,16 @@ def _check_language(value: Any) -> str | None:
 
 
 def _check_relative_dir(value: Any) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return None
-    return "a folder name"
+    # A digest.toml travels with a site (a clone, a pull request): `/etc`, `/home/me` or
+    # `../../x` there would have a build write (and prune) files anywhere the user can.
+    # A folder elsewhere is asked for on the command line (`-o`), where it is seen.
+    expected = "a folder inside the site, such as build or public (-o OUT builds anywhere else)"
+    if not isinstance(value, str) or not value.strip() or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return expected
+    parts = re.split(r"[/\\]", value)
+    if value.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", value) or ".." in parts:
+        return expected
+    return None
 
 
 _CHECKS = {
@@ -192,14 +205,56 @@ def _describe(value: Any) -> str:
     return f"{kind} {text if len(text) <= 60 else text[:57] + '...'}"
 
 
-def _line_of(text: str, key: str) -> int | None:
+def _statements(text: str) -> list[tuple[int, str]]:
+    """(line number, stripped line) of every line that starts a TOML statement: lines inside
+    a multi-line string (a description quoting ``page_size = 5``) are not keys."""
+    found = []
+    inside: str | None = None
     for number, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if stripped.startswith(key) and stripped[len(key):].lstrip().startswith("="):
-            return number
-        if stripped.strip("[]").strip() == key and stripped.startswith("["):
+        if inside is None:
+            found.append((number, line.strip()))
+        for quote in re.findall(r'"""|\'\'\'', line):
+            if inside is None:
+                inside = quote
+            elif quote == inside:
+                inside = None
+    return found
+
+
+def _key_of(stripped: str) -> tuple[str, str] | None:
+    """The top-level key a statement line sets or opens (``key =``, ``"key" =``, ``key.x =``,
+    ``[key]``, ``[[key]]``) and what follows it (``=``, ``.`` or ``]``), or None."""
+    match = re.match(r"""\[{0,2}\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*([=.\]])""", stripped)
+    if match is None or (stripped.startswith("[") and match.group(4) == "="):
+        return None
+    return next(g for g in match.groups()[:3] if g is not None), match.group(4)
+
+
+def _line_of(text: str, key: str) -> int | None:
+    for number, stripped in _statements(text):
+        found = _key_of(stripped)
+        if found is not None and found[0] == key:
             return number
     return None
+
+
+def _duplicates(text: str, path: str) -> list[Problem]:
+    """A top-level key given twice, each on the line of its second setting."""
+    first: dict[str, int] = {}
+    problems = []
+    for number, stripped in _statements(text):
+        if stripped.startswith("["):
+            break  # (keys of a table are not top-level keys)
+        found = _key_of(stripped)
+        if found is None or found[1] != "=":
+            continue
+        key = found[0]
+        if key in first:
+            problems.append(Problem(path, number, key, f"given twice (first on line {first[key]}); "
+                                                       "keep one"))
+        else:
+            first[key] = number
+    return problems
 
 
 def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
@@ -207,6 +262,9 @@ def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        twice = _duplicates(text, path) if "Cannot overwrite" in str(exc) else []
+        if twice:  # ("Cannot overwrite a value (at end of document)" named neither key nor line)
+            raise ConfigError(twice) from None
         line = getattr(exc, "lineno", None)  # Python 3.14+; parse the message before that
         if line is None:
             found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
@@ -230,8 +288,12 @@ def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
             continue
         if isinstance(value, list):  # (a width or format given twice is one: a srcset with a width
             value = tuple(dict.fromkeys(value))  # twice is invalid HTML, and each was encoded twice)
-        if key == "base_url" and not value.endswith("/"):
-            value += "/"
+        if key == "base_url":
+            # Scheme and host are case-insensitive: written in lower case in every link.
+            split = urlsplit(value)
+            value = urlunsplit(split._replace(scheme=split.scheme.lower(), netloc=split.netloc.lower()))
+            if not value.endswith("/"):
+                value += "/"
         elif key == "language":
             value = language_tag(value)
         elif key in ("title", "description"):

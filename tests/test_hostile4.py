@@ -169,3 +169,70 @@ def test_serve_listens_on_loopback_unless_asked(monkeypatch):
 _ = threading  # (kept for the publish tests below)
 _ = Path
 _ = pytest
+
+
+# --------------------------------------------------------------------------- digest.toml
+
+
+def config_problems(text: str) -> list[str]:
+    from digest.config import parse_config
+    from digest.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_a_thumbnail_format_that_is_a_list_or_table_is_a_config_problem_not_a_traceback():
+    # `thumbnail_formats = [["webp"]]` raised TypeError: unhashable type: 'list'.
+    assert config_problems('thumbnail_formats = [["webp"]]\n') == [
+        "digest.toml:1: thumbnail_formats: expected a non-empty list from ['avif', 'jpeg', 'png', 'webp'], "
+        "got a list [['webp']]"]
+    assert len(config_problems('thumbnail_formats = [{a = 1}]\n')) == 1
+
+
+@pytest.mark.parametrize("url", ["https://example.org//news/", "https://example.org/news//x/",
+                                 "https://example.org/a/../b/", "https://example.org/./",
+                                 "https://example.org/a/%2E%2e/"])
+def test_a_base_url_whose_path_browsers_would_rewrite_is_a_config_problem(url):
+    # `//news/` made every link protocol-relative: href="//news/2024/..." leads to a host named news.
+    (problem,) = config_problems(f'base_url = "{url}"\n')
+    assert problem.startswith("digest.toml:1: base_url: expected an absolute http(s) URL whose path has no "
+                              "empty, '.' or '..' parts")
+
+
+def test_a_base_url_in_capitals_is_written_in_lower_case():
+    from digest.config import parse_config
+
+    config = parse_config('base_url = "HTTPS://News.Example.ORG/Digest"\n')
+    assert config.base_url == "https://news.example.org/Digest/" and config.base_path == "/Digest/"
+
+
+@pytest.mark.parametrize("value", ["/etc", "/", "../elsewhere", "public/../../x", "C:\\\\www", "a\\u0000b",
+                                   "\\\\\\\\server\\\\share"])
+def test_an_output_dir_outside_the_site_is_a_config_problem(value):
+    # A digest.toml comes with a site (a clone, a pull request): `/etc` or `../..` built (and
+    # pruned) wherever the user may write. Such a folder is asked for with -o instead.
+    (problem,) = config_problems(f'output_dir = "{value}"\n')
+    assert problem.startswith("digest.toml:1: output_dir: expected a folder inside the site")
+
+
+def test_an_output_dir_inside_the_site_is_fine():
+    from digest.config import parse_config
+
+    assert parse_config('output_dir = "public/site"\n').output_dir == "public/site"
+
+
+def test_a_key_given_twice_names_the_key_and_both_lines():
+    # tomllib said only "Cannot overwrite a value (at end of document)": neither key nor line.
+    assert config_problems('page_size = 5\ntitle = "x"\n"page_size" = 6\n') == [
+        "digest.toml:3: page_size: given twice (first on line 1); keep one"]
+
+
+def test_a_problem_names_the_line_of_a_quoted_or_dotted_key_not_a_line_inside_a_string():
+    assert config_problems('"page_size" = 0\n') == [
+        "digest.toml:1: page_size: expected an integer from 1 to 1000, got an integer 0"]
+    assert config_problems('title = "x"\nsite.name = "y"\n') == [
+        "digest.toml:2: site: unknown key (did you mean 'title'?)"]
+    assert config_problems('description = """\npage_size = 5\n"""\npage_size = 0\n') == [
+        "digest.toml:4: page_size: expected an integer from 1 to 1000, got an integer 0"]
