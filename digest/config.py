@@ -135,9 +135,20 @@ def _check_timezone(value: Any) -> str | None:
         return "an IANA timezone name such as Europe/Berlin"
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        return "an IANA timezone name such as Europe/Berlin"
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # (OSError: a name too long for a file)
+        # Names are case-sensitive on most systems: `europe/berlin` or `Europe/Berlin ` says which.
+        wanted = value.strip().replace(" ", "_").lower()
+        close = [zone for zone in _zones() if zone.lower() == wanted]
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"an IANA timezone name such as Europe/Berlin{hint}"
     return None
+
+
+@lru_cache(maxsize=1)
+def _zones() -> tuple[str, ...]:
+    from zoneinfo import available_timezones
+
+    return tuple(sorted(available_timezones()))
 
 
 def _check_widths(value: Any) -> str | None:

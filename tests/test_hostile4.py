@@ -236,3 +236,10 @@ def test_a_problem_names_the_line_of_a_quoted_or_dotted_key_not_a_line_inside_a_
         "digest.toml:2: site: unknown key (did you mean 'title'?)"]
     assert config_problems('description = """\npage_size = 5\n"""\npage_size = 0\n') == [
         "digest.toml:4: page_size: expected an integer from 1 to 1000, got an integer 0"]
+
+
+def test_a_time_zone_in_the_wrong_case_or_with_spaces_says_which_name_was_meant():
+    # `europe/berlin` is not found on Linux (names are file names there): say which one exists.
+    assert config_problems('timezone = "america/new york"\n') == [
+        "digest.toml:1: timezone: expected an IANA timezone name such as Europe/Berlin "
+        "(did you mean 'America/New_York'?), got a string 'america/new york'"]
