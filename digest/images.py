@@ -237,7 +237,7 @@ def params_of(config: Config) -> _Params:
 
 
 def _sniff(raw: bytes) -> str:
-    head = raw[:512].lstrip().lower()
+    head = raw[:512].removeprefix(b"\xef\xbb\xbf").lstrip().lower()  # (an editor's UTF-8 mark)
     if not raw:
         return "the file is empty (0 bytes), not an image"
     if head.startswith(b"<svg") or b"<svg" in head:

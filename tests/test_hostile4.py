@@ -243,3 +243,75 @@ def test_a_time_zone_in_the_wrong_case_or_with_spaces_says_which_name_was_meant(
     assert config_problems('timezone = "america/new york"\n') == [
         "digest.toml:1: timezone: expected an IANA timezone name such as Europe/Berlin "
         "(did you mean 'America/New_York'?), got a string 'america/new york'"]
+
+
+# --------------------------------------------------------------------------- cached images
+
+
+def _cached_image_site(make_site, entries: dict[str, tuple[str, bytes | None, str]]):
+    """One record per entry: name -> (image URL, cache file bytes or None, cache file extension)."""
+    import hashlib
+
+    files: dict[str, str | bytes] = {"digest.toml": "search = false\n"}
+    for name, (url, data, ext) in entries.items():
+        files[f"content/{name}.md"] = record(
+            name, images=f'[{{url: "{url}", width: 300, height: 200, isCached: true}}]')
+        if data is not None:
+            files[f"content/images/{hashlib.sha256(url.encode()).hexdigest()}.{ext}"] = data
+    return make_site(files)
+
+
+def _animation(fmt: str) -> bytes:
+    import io
+
+    from PIL import Image
+
+    frames = [Image.new("RGB", (300, 200), colour) for colour in ((200, 30, 30), (30, 200, 30), (30, 30, 200))]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    return buffer.getvalue()
+
+
+def test_animated_webp_and_png_give_their_first_frame(make_site):
+    from PIL import Image
+
+    from digest.build import build
+
+    site = _cached_image_site(make_site, {
+        "webp": ("https://img.example/a.webp", _animation("WEBP"), "webp"),
+        "apng": ("https://img.example/a.png", _animation("PNG"), "png")})
+    result = build(site, jobs=1)
+    assert [p for p in result.problems] == []
+    made = list((site / "build" / "thumbs").rglob("*.webp"))
+    assert len(made) == 2
+    for file in made:
+        with Image.open(file) as im:
+            assert not getattr(im, "is_animated", False)
+            red, green, blue = im.convert("RGB").getpixel((10, 10))
+            assert red > 150 and green < 90 and blue < 90
+
+
+def test_image_urls_that_are_paths_and_cache_files_that_are_no_images_read_nothing_outside(make_site, tmp_path):
+    import os
+
+    from digest.build import build
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    site = _cached_image_site(make_site, {
+        "dotdot": ("../../../secret.txt", None, "jpg"), "absolute": (str(secret), None, "jpg"),
+        "encoded": ("%2e%2e/%2e%2e/secret.txt", None, "jpg"), "file": (secret.as_uri(), None, "jpg"),
+        "bom": ("https://img.example/page.jpg", b"\xef\xbb\xbf<html><script>alert(1)</script></html>", "jpg"),
+        "pipe": ("https://img.example/pipe.jpg", None, "jpg")})
+    import hashlib
+    os.mkfifo(site / "content" / "images" / (hashlib.sha256(b"https://img.example/pipe.jpg").hexdigest() + ".jpg"))
+    result = build(site, jobs=1)  # (a named pipe opened for reading would wait forever)
+    lines = sorted(str(p) for p in result.problems)
+    assert len(lines) == 6 and all(": warning: images[0]: " in line and "\n" not in line for line in lines)
+    assert sum("isCached is true but there is no file" in line for line in lines) == 4
+    assert any(line.startswith("content/bom.md: ") and "HTML or XML" in line for line in lines)
+    assert any(line.startswith("content/pipe.md: ") and "not a regular file" in line for line in lines)
+    for path in (site / "build").rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert b"TOP-SECRET" not in data and b"alert(1)" not in data, path
