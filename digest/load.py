@@ -14,7 +14,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -461,6 +461,116 @@ def split_front_matter(text: str) -> tuple[str, str, int] | None:
 
 _REAL_OFFSETS = (timedelta(hours=-12), timedelta(hours=14))
 
+_MONTHS = {name: number for number, name in enumerate(
+    "jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+_WEEKDAYS = "mon tue wed thu fri sat sun".split()
+_ZONES = {"gmt": 0, "ut": 0, "utc": 0, "z": 0, "est": -5, "edt": -4, "cst": -6, "cdt": -5,
+          "mst": -7, "mdt": -6, "pst": -8, "pdt": -7}
+"""The zone names RFC 822 defines (and UTC). Others (``IST``: India, Israel or Ireland?) are
+ambiguous, and so are the military letters (RFC 2822 says their sign was wrong in RFC 822)."""
+_OFFSET = r"(?:([+-])(\d\d):?(\d\d)|([a-z]{1,3}))"
+_RFC822 = re.compile(
+    r"(?i)(?:([a-z]{3})[a-z]*,?\s+)?(\d{1,2})[\s-]+([a-z]{3})[a-z]*\.?[\s-]+(\d{4}|\d\d)\s+"
+    r"(\d\d?):(\d\d)(?::(\d\d))?(?:\s*" + _OFFSET + r")?")
+"""RSS dates (RFC 822 and RFC 2822): ``Thu, 26 Nov 2026 10:00:00 GMT``, ``26 Nov 26 10:00 +0100``."""
+_CTIME = re.compile(r"(?i)([a-z]{3})\s+([a-z]{3})\s+(\d{1,2})\s+(\d\d):(\d\d):(\d\d)\s+" + _OFFSET
+                    + r"\s+(\d{4})")
+"""The Twitter API's ``created_at``: ``Thu Nov 26 10:00:00 +0000 2026``."""
+_DOTNET = re.compile(r"\\?/Date\((-?\d{1,15})(?:([+-])(\d\d)(\d\d))?\)\\?/")
+""".NET's JSON date: ``/Date(1795687200000)/`` (milliseconds), ``/Date(1795687200000+0530)/``."""
+_BRACKET_ZONE = re.compile(r"([^\[]+)\[([A-Za-z0-9_+/-]{1,60})\](?:\[[^\]]*\])*")
+"""RFC 9557 (Java's ``ZonedDateTime``): ``2026-11-26T15:30:00+05:30[Asia/Kolkata]``."""
+_LEAP = re.compile(r"(?<=\d\d:\d\d:)60(?=$|[.,]\d*|[^\d])")
+
+
+def _epoch(value: float) -> datetime | None:
+    """A number of seconds (10 digits) or milliseconds (13 digits) since 1970 (UTC): the years
+    2001 to 2286. Other numbers (``20240101``) are no time anyone means: None."""
+    if 1e9 <= value < 1e10:
+        return datetime.fromtimestamp(int(value), UTC)
+    if 1e12 <= value < 1e13:
+        return datetime.fromtimestamp(int(value) // 1000, UTC)
+    return None
+
+
+def _zone(sign: str | None, hours: str | None, minutes: str | None, name: str | None) -> tzinfo | None:
+    """The offset of an RFC 822 zone (``+0100``, ``-0000``, ``GMT``, ``EST``), or None."""
+    if name is not None:
+        hours_east = _ZONES.get(name.lower())
+        return None if hours_east is None else timezone(timedelta(hours=hours_east))
+    delta = timedelta(hours=int(hours or 0), minutes=int(minutes or 0))
+    return timezone(-delta if sign == "-" else delta)
+
+
+def _other_datetime(text: str) -> datetime | None:
+    """A date-time in a form records carry besides ISO 8601, read only when it means one instant:
+    RFC 822 (RSS), Twitter's, epoch seconds or milliseconds, .NET's ``/Date(ms)/``, RFC 9557's
+    ``[zone]`` suffix, a leap second (``23:59:60``: the last second of its day, ``23:59:59``).
+    A weekday that disagrees with its date, a zone name RFC 822 does not define: None."""
+    try:
+        if text.isascii() and text.isdigit():
+            return _epoch(int(text))
+        if match := _RFC822.fullmatch(text):
+            weekday, day, month, year, hour, minute, second, *zone = match.groups()
+            if len(year) == 2:  # (RFC 2822: 00-49 are 2000-2049, 50-99 are 1950-1999)
+                year = str(int(year) + (2000 if int(year) < 50 else 1900))
+            when = (int(year), _MONTHS.get(month.lower(), 0), int(day), int(hour), int(minute), int(second or 0))
+        elif match := _CTIME.fullmatch(text):
+            weekday, month, day, hour, minute, second, *zone, year = match.groups()
+            when = (int(year), _MONTHS.get(month.lower(), 0), int(day), int(hour), int(minute), int(second))
+        elif match := _DOTNET.fullmatch(text):
+            instant = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(match.group(1)))
+            if match.group(2) is None:
+                return instant
+            return instant.astimezone(_zone(match.group(2), match.group(3), match.group(4), None))
+        elif match := _BRACKET_ZONE.fullmatch(text):
+            stamp, name = match.groups()
+            inner = _datetime(stamp)
+            if inner is None or datetime.fromisoformat(_UTC_SUFFIX.sub("+00:00", stamp.strip())).tzinfo:
+                return inner  # (an offset says the instant; the name adds nothing)
+            from zoneinfo import ZoneInfo  # noqa: PLC0415 - rare
+
+            return inner.replace(tzinfo=ZoneInfo(name))  # (a local time in that zone)
+        elif _LEAP.search(text):
+            inner = _datetime(_LEAP.sub("59", text, 1))
+            if inner is None or inner.astimezone(UTC).time().replace(microsecond=0) != time(23, 59, 59):
+                return None  # (a second 60 is a leap second only at the end of a UTC day)
+            return inner
+        else:
+            return None
+    except (ValueError, OverflowError, KeyError, OSError):  # (ZoneInfo raises ValueError or KeyError)
+        return None
+    leap = when[5] == 60
+    tz = _zone(*zone) if any(zone) else UTC  # (no zone: UTC, as for ISO 8601)
+    if tz is None:
+        return None
+    try:
+        dt = datetime(*when[:5], 59 if leap else when[5], tzinfo=tz)
+    except ValueError:  # an impossible date (31 Feb)
+        return None
+    if weekday is not None and _WEEKDAYS[dt.weekday()] != weekday.lower():
+        return None
+    if leap and dt.astimezone(UTC).time() != time(23, 59, 59):
+        return None
+    return dt
+
+
+def _why_no_date(text: str) -> str:
+    """Why an RSS or Twitter date was refused, when it was for its weekday or its zone name."""
+    match = _RFC822.fullmatch(text) or _CTIME.fullmatch(text)
+    if match is None:
+        return ""
+    name = match.group(11 if match.re is _RFC822 else 10)
+    if name and name.lower() not in _ZONES:
+        return f" (the zone {name!r} is ambiguous: write an offset such as +0530)"
+    weekday = match.group(1)
+    if weekday is not None and match.re is _RFC822 and _other_datetime(text[match.end(1):].lstrip(", ")):
+        return f" ({weekday} is not the day of that date)"
+    return ""
+
+
+_UTC_SUFFIX = re.compile(r"[Zz]$")
+
 
 def _datetime(value: Any) -> datetime | None:
     if isinstance(value, datetime):
@@ -474,7 +584,15 @@ def _datetime(value: Any) -> datetime | None:
         try:
             dt = datetime.fromisoformat(text)
         except ValueError:
+            found = _other_datetime(value.strip())  # (only after the common form failed)
+            if found is None:
+                return None
+            dt = found
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        found = _epoch(value)
+        if found is None:
             return None
+        dt = found
     else:
         return None
     if dt.tzinfo is None:
@@ -912,8 +1030,13 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     if published is None:
         raw_date = data.get("publishedDateTime")
         got = f"{raw_date!r}" if isinstance(raw_date, str) else _kind(raw_date)
+        if isinstance(raw_date, date):  # (an unquoted date out of range: .NET's 0001-01-01 for none)
+            written = report.source_text(("publishedDateTime",)) or raw_date.isoformat()
+            got = f"{written!r} (a year out of range)"
+        elif isinstance(raw_date, str):
+            got = got[:80] + _why_no_date(raw_date.strip())
         _report_missing(report, data, "publishedDateTime",
-                        f"expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got {got[:80]}")
+                        f"expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got {got[:160]}")
     updated = None
     if data.get("updatedDateTime") is not None:
         updated = _datetime(data["updatedDateTime"])

@@ -1,0 +1,130 @@
+"""Real-world shapes of the record fields: what scrapers and API exporters (Bing News, RSS,
+Jekyll, JSON dumps) write for the same contract fields. Each shape either loads with the
+value it means, or is one clear problem naming the file, line and field; never a silently
+wrong value. End-to-end checks look at the built pages, feeds and JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from digest.build import build
+from digest.load import parse_record
+
+HEAD = "title: A story\nwebUrl: https://news.example.com/a\n"
+
+
+def parse(front: str, body: str = "", name: str = "content/x.md"):
+    """(article or None, problems as printed) of one record with ``front`` as its front matter."""
+    result = parse_record(f"---\n{front}\n---\n{body}".encode(), name)
+    return result.article, [str(p) for p in result.problems]
+
+
+def published(value: str) -> tuple[str | None, list[str]]:
+    article, problems = parse(f"{HEAD}publishedDateTime: {value}")
+    return (article.published.isoformat() if article else None), problems
+
+
+def site_json(make_site, files: dict[str, str]) -> tuple[dict, list[str], object]:
+    """Build a site of ``files`` (under content/); its article JSON by title, problems, output folder."""
+    site = make_site({"digest.toml": "search = false\n"} | {f"content/{n}": t for n, t in files.items()})
+    result = build(site, jobs=1)
+    out = site / "build"
+    docs = [json.loads(p.read_text("utf-8")) for p in sorted((out / "api" / "articles").glob("*.json"))]
+    return {d["title"]: d for d in docs}, [str(p) for p in result.problems], out
+
+
+# --------------------------------------------------------------------------- dates
+
+@pytest.mark.parametrize(("given", "instant"), [
+    # RSS (RFC 822 / RFC 2822), as feeds and feed scrapers give it
+    ("Thu, 26 Nov 2026 10:00:00 GMT", "2026-11-26T10:00:00+00:00"),
+    ("'Thu, 26 Nov 2026 10:00:00 +0100'", "2026-11-26T10:00:00+01:00"),
+    ("Thu, 26 Nov 2026 10:00:00 -0330", "2026-11-26T10:00:00-03:30"),
+    ("Thu, 26 Nov 2026 10:00:00 EST", "2026-11-26T10:00:00-05:00"),
+    ("Thu, 26 Nov 2026 10:00:00 PDT", "2026-11-26T10:00:00-07:00"),
+    ("Thu, 26 Nov 2026 10:00:00 UT", "2026-11-26T10:00:00+00:00"),
+    ("Thu, 26 Nov 2026 10:00 UTC", "2026-11-26T10:00:00+00:00"),
+    ("26 Nov 2026 10:00:00 Z", "2026-11-26T10:00:00+00:00"),
+    ("Thu, 26 Nov 2026 10:00:00 -0000", "2026-11-26T10:00:00+00:00"),
+    ("Thursday, 26 November 2026 10:00:00 GMT", "2026-11-26T10:00:00+00:00"),
+    ("Thu, 26 Nov 26 10:00:00 GMT", "2026-11-26T10:00:00+00:00"),
+    ("Thu, 26 Nov 2026 10:00:00", "2026-11-26T10:00:00+00:00"),
+    # the Twitter API's created_at
+    ("Thu Nov 26 10:00:00 +0000 2026", "2026-11-26T10:00:00+00:00"),
+    # epoch seconds and milliseconds (JSON APIs)
+    ("1795687200", "2026-11-26T10:00:00+00:00"),
+    ("1795687200000", "2026-11-26T10:00:00+00:00"),
+    ("1795687200.75", "2026-11-26T10:00:00+00:00"),
+    ("'1795687200'", "2026-11-26T10:00:00+00:00"),
+    # .NET's JSON dates
+    ("'/Date(1795687200000)/'", "2026-11-26T10:00:00+00:00"),
+    ("'/Date(1795687200000+0530)/'", "2026-11-26T15:30:00+05:30"),
+    # Java's ZonedDateTime, RFC 9557
+    ("'2026-11-26T15:30:00+05:30[Asia/Kolkata]'", "2026-11-26T15:30:00+05:30"),
+    ("'2026-11-26T10:00:00[Europe/Paris]'", "2026-11-26T10:00:00+01:00"),
+    # a leap second is the last second of its day (whole seconds are kept)
+    ("2016-12-31T23:59:60Z", "2016-12-31T23:59:59+00:00"),
+    ("'2016-12-31T23:59:60.5Z'", "2016-12-31T23:59:59+00:00"),
+    ("'2017-01-01T05:29:60+05:30'", "2017-01-01T05:29:59+05:30"),
+    ("Sat, 31 Dec 2016 23:59:60 GMT", "2016-12-31T23:59:59+00:00"),
+])
+def test_dates_in_the_shapes_feeds_and_apis_write_them_are_read(given, instant):
+    assert published(given) == (instant, [])
+
+
+@pytest.mark.parametrize(("given", "shown"), [
+    # the weekday disagrees with the date: which one is wrong?
+    ("Wed, 26 Nov 2026 10:00:00 GMT", "'Wed, 26 Nov 2026 10:00:00 GMT' (Wed is not the day of that date)"),
+    # a zone name RFC 822 does not define (IST is India, Israel or Ireland)
+    ("Thu, 26 Nov 2026 10:00:00 IST",
+     "'Thu, 26 Nov 2026 10:00:00 IST' (the zone 'IST' is ambiguous: write an offset such as +0530)"),
+    ("Thu, 26 Nov 2026 10:00:00 A",
+     "'Thu, 26 Nov 2026 10:00:00 A' (the zone 'A' is ambiguous: write an offset such as +0530)"),
+    ("Thu, 31 Feb 2026 10:00:00 GMT", "'Thu, 31 Feb 2026 10:00:00 GMT'"),
+    ("'11/26/2026'", "'11/26/2026'"),  # November 26th or the 11th of month 26?
+    ("'2026-11-26T10:00:00[Mars/Olympus]'", "'2026-11-26T10:00:00[Mars/Olympus]'"),
+    # a second 60 that is no leap second (not the last minute of a UTC day)
+    ("'2026-11-26T10:30:60Z'", "'2026-11-26T10:30:60Z'"),
+    # numbers that are no epoch time in seconds or milliseconds
+    ("17956872", "an integer"),
+    ("'17956872000000000'", "'17956872000000000'"),
+])
+def test_dates_that_cannot_be_read_surely_are_one_problem(given, shown):
+    assert published(given) == (None, [
+        "content/x.md:4: publishedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, "
+        f"got {shown}"])
+
+
+@pytest.mark.parametrize("given", ["0001-01-01T00:00:00Z", "0001-01-01", "9999-12-31T23:59:59Z"])
+def test_a_placeholder_date_out_of_range_says_what_it_is(given):
+    # .NET's DateTime.MinValue / MaxValue, which exporters write for "no date"
+    written = given
+    assert published(given) == (None, [
+        "content/x.md:4: publishedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, "
+        f"got {written!r} (a year out of range)"])
+
+
+def test_other_date_fields_read_the_same_shapes(make_site):
+    record = ("---\ntitle: Dated\npublishedDateTime: Thu, 26 Nov 2026 10:00:00 +0100\n"
+              "updatedDateTime: 1795694400\nwebUrl: https://news.example.com/d\n"
+              "related:\n  - title: Elsewhere\n    webUrl: https://other.example/e\n"
+              "    publishedDateTime: Thu, 26 Nov 2026 09:00:00 GMT\n---\n")
+    docs, problems, out = site_json(make_site, {"d.md": record})
+    assert problems == []
+    doc = docs["Dated"]
+    assert doc["publishedDateTime"] == "2026-11-26T10:00:00+01:00"
+    assert doc["updatedDateTime"] == "2026-11-26T12:00:00+00:00"
+    assert doc["related"][0]["publishedDateTime"] == "2026-11-26T09:00:00+00:00"
+    page = next(out.glob("2026/11/26/dated-*/index.html")).read_text("utf-8")
+    assert 'datetime="2026-11-26T10:00:00+01:00"' in page
+
+
+@pytest.mark.parametrize(("given", "instant"), [
+    ("'2026-07-01T10:00:00Z[Europe/Paris]'", "2026-07-01T10:00:00+00:00"),  # the offset decides
+    ("'2026-07-01T10:00:00[Europe/Paris]'", "2026-07-01T10:00:00+02:00"),  # a local time there
+    ("'2026-07-01[Europe/Paris]'", "2026-07-01T00:00:00+02:00"),
+])
+def test_a_zone_name_in_brackets_never_moves_a_time_that_has_its_offset(given, instant):
+    assert published(given) == (instant, [])
