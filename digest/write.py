@@ -165,13 +165,26 @@ class _Inside:
     or a folder in ``out`` that is a link to elsewhere). Each folder is looked at once
     (``lstat``), not resolved again for every file in it."""
 
-    def __init__(self, out: Path):
+    def __init__(self, out: Path, doomed: frozenset[str] = frozenset()):
         self.out = str(out)
+        self.doomed = doomed
+        """Files this commit removes before it writes: where one is a folder to be, no error."""
         self.root = os.path.realpath(out)
         self.real: set[str] = set()
         """Folders (relative to ``out``) known to be real folders inside it, or absent."""
 
     def target(self, path: str) -> str:
+        """``out/path`` to write, checked; a file where one of its folders goes is an error."""
+        found = self._check(path, writing=True)
+        assert found is not None  # (writing: an error instead)
+        return found
+
+    def old(self, path: str) -> str | None:
+        """``out/path`` to remove, checked; None when one of its folders is a file (so it
+        is not there)."""
+        return self._check(path, writing=False)
+
+    def _check(self, path: str, writing: bool) -> str | None:
         parts = path.split("/")
         if "" in parts or "." in parts or ".." in parts:
             return self._resolved(path)
@@ -184,8 +197,15 @@ class _Inside:
                 mode = os.lstat(os.path.join(self.out, folder)).st_mode
             except (FileNotFoundError, NotADirectoryError):
                 break  # the rest is made by the commit, as real folders
-            if not stat.S_ISDIR(mode):  # a link (checked in full) or a file (the commit fails on it)
+            if stat.S_ISLNK(mode):
                 return self._resolved(path)
+            if not stat.S_ISDIR(mode):
+                if not writing:
+                    return None
+                if folder in self.doomed:
+                    break
+                raise BuildError(f"cannot write {path} into {self.out}: {folder} is a file there "
+                                 "that this site does not make; move it away")
             self.real.add(folder)
         return os.path.join(self.out, path)
 
@@ -250,11 +270,24 @@ def _commit(out: Path, staging: Staging, changed: list[str], stale: list[str]) -
         shutil.rmtree(staging.root, ignore_errors=True)
         return CommitResult(len(changed), 0)
     out.mkdir(parents=True, exist_ok=True)
-    inside = _Inside(out)
-    # Assets (anything not HTML) first, so a page never points at a file not yet there.
+    # A stale file where a folder of this build goes (``static/a`` is now ``static/a/b.css``)
+    # is removed first: moving the new file in would fail on it, build after build.
+    folders = {path[:cut] for path in changed for cut in _slashes(path)}
+    doomed = frozenset(path for path in stale if path in folders)
+    inside = _Inside(out, doomed)
+    # Every target is checked before anything moves (a file in the way that this site did not
+    # make stops the build with the output untouched). Assets (anything not HTML) go first,
+    # so that a page never points at a file not yet there.
     ordered = sorted(changed, key=lambda p: (p.endswith(".html"), p))
-    for path in ordered:
-        target = inside.target(path)
+    targets = [inside.target(path) for path in ordered]
+    removed = 0
+    for path in sorted(doomed):
+        found = inside.old(path)
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+            if found is not None:
+                os.unlink(found)
+                removed += 1
+    for path, target in zip(ordered, targets, strict=True):
         source = staging.place(path)
         try:
             os.replace(source, target)
@@ -264,9 +297,11 @@ def _commit(out: Path, staging: Staging, changed: list[str], stale: list[str]) -
         except IsADirectoryError:  # a folder where the file goes now
             shutil.rmtree(target)
             os.replace(source, target)
-    removed = 0
     for path in stale:
-        target = Path(inside.target(path))
+        found = inside.old(path)
+        if found is None:
+            continue
+        target = Path(found)
         try:
             if target.is_file() or target.is_symlink():
                 target.unlink()
@@ -282,6 +317,14 @@ def _commit(out: Path, staging: Staging, changed: list[str], stale: list[str]) -
             parent = parent.parent
     shutil.rmtree(staging.root, ignore_errors=True)
     return CommitResult(len(changed), removed)
+
+
+def _slashes(path: str) -> Iterator[int]:
+    """Where each ``/`` in ``path`` is (the ends of its folders)."""
+    at = path.find("/")
+    while at > 0:
+        yield at
+        at = path.find("/", at + 1)
 
 
 def intact(out: Path, path: str, record: OutputRecord | None) -> bool:

@@ -186,3 +186,34 @@ def test_static_files_skip_hidden_and_links_out(tmp_path):
     (site_static / "leak").symlink_to(tmp_path / "secret")
     files = static_files([theme, site_static])
     assert files == {"static/css/a.css": site_static / "css" / "a.css"}
+
+
+def test_a_static_file_that_becomes_a_folder_builds(make_site):
+    """``static/a`` made by one build and ``static/a/b.css`` by the next: the stale file was
+    in the way of the new folder and every later build failed on it."""
+    site = make_site({"content/a.md": record("One"), "static/a": "a file"})
+    build(site)
+    (site / "static" / "a").unlink()
+    (site / "static" / "a").mkdir()
+    (site / "static" / "a" / "b.css").write_text("b {}")
+    build(site)
+    assert (site / "build" / "static" / "a" / "b.css").read_text() == "b {}"
+    (site / "static" / "a" / "b.css").unlink()
+    (site / "static" / "a").rmdir()
+    (site / "static" / "a").write_text("a file again")
+    build(site)
+    assert (site / "build" / "static" / "a").read_text() == "a file again"
+
+
+def test_a_foreign_file_in_the_way_stops_the_build_with_the_output_untouched(make_site):
+    site = make_site({"content/a.md": record("One")})
+    build(site)
+    before = {p: p.read_bytes() for p in (site / "build").rglob("*") if p.is_file()}
+    (site / "build" / "static" / "x").write_text("mine, not digest's")
+    (site / "static" / "x").mkdir(parents=True)
+    (site / "static" / "x" / "y.css").write_text("y {}")
+    (site / "content" / "a.md").write_text(record("One, edited"))
+    with pytest.raises(BuildError, match="static/x is a file there"):
+        build(site)
+    after = {p: p.read_bytes() for p in (site / "build").rglob("*") if p.is_file()}
+    assert after == {**before, site / "build" / "static" / "x": b"mine, not digest's"}
