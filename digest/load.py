@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import html
+import html.entities
 import os
 import re
 from collections import deque
@@ -620,6 +621,24 @@ _TEXT_ITEMS = (str, int, float, date, type(None))
 """What a list of strings may hold: text, and what YAML reads from unquoted text (`_text`)."""
 
 
+_ESCAPED_ENTITY = re.compile(r"&amp;(#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{1,31};)")
+"""An entity escaped once more (``&amp;#39;``, ``&amp;quot;``): text a scraper escaped twice."""
+
+
+def _unescape(text: str) -> str:
+    """``text`` with its HTML entities decoded, and those of text escaped twice or three times
+    by scrapers (``It&amp;#39;s``, ``AT&amp;amp;T``): decoded again while such a pair holds a
+    real entity. (``&amp;madeup;`` is text as written.)"""
+    if "&" not in text:
+        return text
+    for _ in range(3):
+        if "&amp;" not in text or not any(m.group(1)[0] == "#" or m.group(1) in html.entities.html5
+                                          for m in _ESCAPED_ENTITY.finditer(text)):
+            return html.unescape(text)
+        text = html.unescape(text)
+    return html.unescape(text)
+
+
 def _text(value: Any, field: tuple[Any, ...] = (), report: _RecordProblems | None = None,
           name: bool = False) -> str | None:
     """A plain-text field as str (HTML entities decoded), or None when not text.
@@ -630,16 +649,16 @@ def _text(value: Any, field: tuple[Any, ...] = (), report: _RecordProblems | Non
     (Norway), the headline ``Yes``. Without ``field``, numbers are text as Python writes them.
     """
     if isinstance(value, str):
-        return plain_text(html.unescape(value))
+        return plain_text(_unescape(value))
     if value is None or not isinstance(value, int | float | date) or (isinstance(value, bool) and not name):
         return None
     if report is not None and field:
         written = report.source_text(field)
         if written is not None:
-            return plain_text(html.unescape(written))
+            return plain_text(_unescape(written))
     if isinstance(value, bool | date):
         return None
-    return plain_text(html.unescape(str(value)))
+    return plain_text(_unescape(str(value)))
 
 
 def _cut(text: str, limit: int, field: tuple[Any, ...], report: _RecordProblems) -> str:
@@ -1109,7 +1128,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
             else:
                 report.warn(("provider",), "has neither a name nor a domain; ignored")
         elif isinstance(raw_provider, str) and raw_provider.strip():
-            name = _cut(plain_text(html.unescape(raw_provider)), MAX_NAME, ("provider",), report)
+            name = _cut(plain_text(_unescape(raw_provider)), MAX_NAME, ("provider",), report)
             if visible(name):
                 provider = Provider(key=provider_key(name, ""), name=name, domain="")
             else:  # ("&nbsp;", "\u200b": a source with no name, linked by an empty link)

@@ -37,7 +37,11 @@ PDI). A field is shown inline beside other text (a card's title, source and date
 ``<title>`` with the site name), and an unclosed override there reverses what follows it:
 ``U+202E`` in a title made the site name read backwards. `plain_text` drops them; the
 implicit bidirectional algorithm still orders right-to-left text (LRM and RLM are kept)."""
-_ODD_TEXT = re.compile(f"[^\\S ]| {{2}}|{_UNPRINTABLE.pattern}|{_BIDI_CONTROL.pattern}")
+_NO_TEXT = re.compile("[\u00ad\ue000\ue001]")
+"""Characters that are no part of a plain-text field's words: the soft hyphen (a real title began
+with two; ``Data\u00adverse`` was a topic apart from ``Dataverse``, and no search found the word)
+and Bing's raw-text hit highlighting marks (U+E000 and U+E001 around the words that matched)."""
+_ODD_TEXT = re.compile(f"[^\\S ]| {{2}}|{_UNPRINTABLE.pattern}|{_BIDI_CONTROL.pattern}|{_NO_TEXT.pattern}")
 """What `plain_text` changes: whitespace other than a single space, `_UNPRINTABLE` and
 `_BIDI_CONTROL`."""
 _BLOCK_GAP = re.compile(r"(\n[ \t]*\n)")
@@ -599,5 +603,5 @@ def plain_text(value: str) -> str:
     if _ODD_TEXT.search(value) is None and not (_astral(value) and _ASTRAL_NONCHARACTER.search(value)):
         text = value.strip()  # the common case: both substitutions would change nothing
     else:
-        text = _SPACE.sub(" ", _BIDI_CONTROL.sub("", drop_unprintable(value))).strip()
+        text = _SPACE.sub(" ", _NO_TEXT.sub("", _BIDI_CONTROL.sub("", drop_unprintable(value)))).strip()
     return text if text.isascii() else unicodedata.normalize("NFC", text)

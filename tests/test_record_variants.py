@@ -128,3 +128,33 @@ def test_other_date_fields_read_the_same_shapes(make_site):
 ])
 def test_a_zone_name_in_brackets_never_moves_a_time_that_has_its_offset(given, instant):
     assert published(given) == (instant, [])
+
+
+# --------------------------------------------------------------------------- text
+
+@pytest.mark.parametrize(("given", "shown"), [
+    ("It&amp;#39;s here", "It's here"),  # escaped twice by a scraper: &#39; then &amp;#39;
+    ("AT&amp;amp;T &amp;quot;deal&amp;quot;", 'AT&T "deal"'),
+    ("Caf&amp;eacute; &amp;#x1F600;", "Café 😀"),
+    ("Tom &amp;amp;amp; Jerry", "Tom & Jerry"),  # three times
+    ("Q&amp;A: a &amp; b", "Q&A: a & b"),  # once: as before
+    ("&amp;madeup; stays", "&madeup; stays"),  # no entity under the escape: text as written
+])
+def test_entities_escaped_twice_by_a_scraper_are_decoded(given, shown):
+    article, problems = parse(f'{HEAD}publishedDateTime: 2026-11-26T10:00:00Z\nexcerpt: "{given}"\n'
+                              f'topics: ["{given}"]\nprovider: "{given}"')
+    assert problems == []
+    assert article.excerpt == shown and article.topics == (shown,) and article.provider.name == shown
+
+
+def test_soft_hyphens_and_bing_highlight_marks_are_dropped_from_text_fields():
+    # (a real record's title starts with two soft hyphens; Bing's raw text format marks the
+    # words that matched the query with U+E000 and U+E001)
+    article, problems = parse("title: \"\u00ad\u00adDataverse Low Code Plug-ins now in public preview\"\n"
+                              "webUrl: https://news.example.com/a\npublishedDateTime: 2026-11-26T10:00:00Z\n"
+                              "excerpt: \"The \ue000Dataverse\ue001 team ex\u00adplains\"\n"
+                              "topics: [\"Data\u00adverse\", \"Dataverse\"]")
+    assert problems == []
+    assert article.title == "Dataverse Low Code Plug-ins now in public preview"
+    assert article.excerpt == "The Dataverse team explains"
+    assert article.topics == ("Dataverse",)
