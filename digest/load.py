@@ -689,7 +689,17 @@ def _int(value: Any) -> int | None:
 _URL_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
-def _image(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> ImageRef | None:
+def _image(entry: Any, where: tuple[Any, ...], report: _RecordProblems, position: int) -> ImageRef | None:
+    if isinstance(entry, str) and safe_url(entry):
+        entry = {"url": entry}  # (a list of image URLs: images of unknown size)
+    if isinstance(entry, dict) and entry.get("url") is None:
+        # Bing's `{thumbnail: {contentUrl, width, height}}` and schema.org's `{contentUrl, ...}`
+        inner = entry.get("thumbnail")
+        if isinstance(inner, dict) and isinstance(inner.get("contentUrl") or inner.get("url"), str):
+            where = (*where, "thumbnail")
+            entry = {**entry, **inner, "url": inner.get("contentUrl") or inner.get("url")}
+        elif isinstance(entry.get("contentUrl"), str):
+            entry = {**entry, "url": entry["contentUrl"]}
     if not isinstance(entry, dict):
         report.warn(where, f"expected a mapping with url, width, height, got {_kind(entry)}; image ignored")
         return None
@@ -714,7 +724,7 @@ def _image(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Image
         report.warn(where + ("isCached",), f"expected true or false, got {_kind(cached)}")
         cached = False
     title = _text(entry.get("title"), where + ("title",), report, name=True) or ""
-    return ImageRef(url=url, width=size[0], height=size[1], is_cached=cached, title=title, position=where[-1])
+    return ImageRef(url=url, width=size[0], height=size[1], is_cached=cached, title=title, position=position)
 
 
 def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> RelatedRef | None:
@@ -740,8 +750,12 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
         else:
             report.warn(where + ("webUrl",), f"expected a URL string, got {_kind(entry.get('webUrl'))}; entry ignored")
     provider = entry.get("provider")
-    provider_name = (_text(provider.get("name"), where + ("provider", "name"), report, name=True) or ""
-                     if isinstance(provider, dict) else "")
+    at = (*where, "provider")
+    if isinstance(provider, list) and provider and isinstance(provider[0], dict):  # (Bing's list)
+        provider, at = provider[0], (*at, 0)
+    if isinstance(provider, dict):
+        provider, at = provider.get("name"), (*at, "name")
+    provider_name = _text(provider, at, report, name=True) or ""  # (a name as text: a scraper's)
     return RelatedRef(
         title=title,
         web_url=web_url.strip(),
@@ -1113,13 +1127,19 @@ def parse_record(raw: bytes, source: str) -> FileResult:
 
     provider = None
     raw_provider = data.get("provider")
+    at: tuple[Any, ...] = ("provider",)
+    if isinstance(raw_provider, list) and all(isinstance(item, dict) for item in raw_provider):
+        # (Bing's news API gives a list of organizations: the first is the source)
+        if len(raw_provider) > 1:
+            report.warn(at, f"{len(raw_provider)} providers; the first is used")
+        raw_provider, at = (raw_provider[0], ("provider", 0)) if raw_provider else (None, at)
     if raw_provider is not None:
         if isinstance(raw_provider, dict):
-            name = _cut(_text(raw_provider.get("name"), ("provider", "name"), report, name=True) or "", MAX_NAME,
-                        ("provider", "name"), report)
+            name = _cut(_text(raw_provider.get("name"), (*at, "name"), report, name=True) or "", MAX_NAME,
+                        (*at, "name"), report)
             domain = raw_provider.get("domain") if isinstance(raw_provider.get("domain"), str) else ""
             # (plain text too: it names the source where it has no name, and is shown beside it)
-            domain = _cut(plain_text(domain), MAX_NAME, ("provider", "domain"), report)
+            domain = _cut(plain_text(domain), MAX_NAME, (*at, "domain"), report)
             if name and not visible(name):
                 name = ""  # (the domain names it, or the provider is ignored below)
             key = provider_key(name, domain)
@@ -1160,9 +1180,17 @@ def parse_record(raw: bytes, source: str) -> FileResult:
                 seen_topics.add(key)
                 topics.append(name)
 
+    images_key = "images"
+    if data.get("images") is None and isinstance(data.get("image"), dict):
+        images_key = "image"  # (Bing's field: one image, `{thumbnail: {contentUrl, width, height}}`)
+    raw_images = data.get(images_key)
+    if isinstance(raw_images, dict) or (isinstance(raw_images, str) and safe_url(raw_images)):
+        raw_images = [raw_images]  # (one image, or its URL, rather than a list of one)
     images = [
-        image for index, entry in enumerate(_entries(data, "images", report, "a list of images"))
-        if (image := _image(entry, ("images", index), report)) is not None
+        image for index, entry in enumerate(_entries({images_key: raw_images}, images_key, report,
+                                                      "a list of images"))
+        if (image := _image(entry, (images_key, index) if images_key == "images" else (images_key,), report,
+                            index)) is not None
     ]
     related = [
         ref for index, entry in enumerate(_entries(data, "related", report, "a list of related articles"))

@@ -158,3 +158,70 @@ def test_soft_hyphens_and_bing_highlight_marks_are_dropped_from_text_fields():
     assert article.title == "Dataverse Low Code Plug-ins now in public preview"
     assert article.excerpt == "The Dataverse team explains"
     assert article.topics == ("Dataverse",)
+
+
+# --------------------------------------------------------------------------- structure variants
+
+DATED = HEAD + "publishedDateTime: 2026-11-26T10:00:00Z\n"
+
+
+def test_a_provider_given_as_a_list_of_mappings_as_bing_gives_it_is_read(make_site):
+    bing = ("provider:\n  - _type: Organization\n    name: Reuters\n    image:\n      thumbnail:\n"
+            "        contentUrl: https://www.bing.com/th?id=ODF.x\n")
+    article, problems = parse(DATED + bing)
+    assert problems == []
+    assert (article.provider.name, article.provider.key) == ("Reuters", "reuters")
+    docs, problems, out = site_json(make_site, {"a.md": f"---\n{DATED}{bing}---\n"})
+    assert problems == [] and docs["A story"]["provider"] == {"name": "Reuters", "domain": ""}
+    assert (out / "sources" / "reuters" / "index.html").is_file()
+
+
+def test_a_provider_list_of_two_keeps_the_first_with_a_warning():
+    article, problems = parse(DATED + "provider:\n  - {name: Reuters, domain: reuters.com}\n  - {name: AP}")
+    assert article.provider.key == "reuters.com"
+    assert problems == ["content/x.md:5: warning: provider: 2 providers; the first is used"]
+
+
+def test_an_empty_provider_list_is_no_provider():
+    article, problems = parse(DATED + "provider: []")
+    assert (article.provider, problems) == (None, [])
+
+
+def test_a_related_entry_s_provider_as_a_list_or_text_is_read():
+    article, problems = parse(DATED + "related:\n"
+                              "  - {title: One, webUrl: 'https://o.example/1', provider: [{name: Reuters}]}\n"
+                              "  - {title: Two, webUrl: 'https://o.example/2', provider: AP &amp; Co}")
+    assert problems == []
+    assert [r.provider_name for r in article.related] == ["Reuters", "AP & Co"]
+
+
+IMG = "https://cdn.example/a.jpg"
+
+
+@pytest.mark.parametrize("images", [
+    f"images:\n  url: {IMG}\n  width: 640\n  height: 480",  # one mapping, not a list of one
+    f"images:\n  - thumbnail:\n      contentUrl: {IMG}\n      width: 640\n      height: 480",  # Bing's nesting
+    f"images:\n  - contentUrl: {IMG}\n    width: 640\n    height: 480",  # schema.org's ImageObject
+    f"image:\n  thumbnail:\n    contentUrl: {IMG}\n    width: 640\n    height: 480",  # Bing's own field
+    f"image:\n  url: {IMG}\n  width: 640\n  height: 480",
+])
+def test_an_image_in_the_shapes_scrapers_give_is_read(images):
+    article, problems = parse(DATED + images)
+    assert problems == []
+    assert [(i.url, i.width, i.height, i.is_cached) for i in article.images] == [(IMG, 640, 480, False)]
+
+
+@pytest.mark.parametrize("images", [f"images: {IMG}", f"images: ['{IMG}', '//cdn.example/b.jpg']"])
+def test_images_given_as_urls_are_images_of_unknown_size(images):
+    article, problems = parse(DATED + images)
+    assert problems == []
+    assert article.images[0].url == IMG and (article.images[0].width, article.images[0].height) == (None, None)
+
+
+def test_an_image_given_as_bing_gives_it_builds_and_is_in_the_json(make_site):
+    front = f"{DATED}image:\n  thumbnail:\n    contentUrl: {IMG}\n    width: 640\n    height: 480\n"
+    docs, problems, _ = site_json(make_site, {"a.md": f"---\n{front}---\n"})
+    assert problems == []
+    doc = docs["A story"]
+    assert doc["images"] == [{"url": IMG, "width": 640, "height": 480, "isCached": False}]
+    assert doc["image"] == {"thumbnail": {"contentUrl": IMG, "width": 640, "height": 480}}  # kept as it was
