@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import html
 import html.entities
+import json
 import os
 import re
 from collections import deque
@@ -972,9 +973,29 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         return FileResult(None, (Problem(source, line, None, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})"),))
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     parts = split_front_matter(text)
+    json_data: Any = None
+    if parts is None and text.lstrip()[:1] == "{":
+        # Front matter that is a JSON object with no '---' lines, as Hugo reads it (exporters
+        # write such files): the object, then the note.
+        start = len(text) - len(text.lstrip())
+        try:
+            json_data, end = json.JSONDecoder().raw_decode(text, start)
+        except json.JSONDecodeError as exc:
+            return FileResult(None, (Problem(source, exc.lineno, None, f"invalid JSON front matter: {exc.msg} "
+                                             f"(column {exc.colno})"),))
+        except RecursionError:
+            return FileResult(None, (Problem(source, None, None, _TOO_LARGE),))
+        # (its text is YAML too, read again only to find a problem's line: with an emoji as two halves
+        # made one, as YAML refuses them)
+        parts = (_SURROGATE_PAIR.sub(_astral_escape, text[start:end]),
+                 text[end:].lstrip(" \t").removeprefix("\n"), text.count("\n", 0, start) + 1)
     if parts is None:
         return FileResult(None, (Problem(source, 1, None, "no front matter: expected the file to start with a '---' line and the front matter to end with another"),))
     front, body, first_line = parts
+    if not front.isascii() and ("\u2028" in front or "\u2029" in front or "\x85" in front):
+        # (YAML reads these as line breaks: one in a value, from text copied off a web page,
+        # broke the front matter. Every text field makes them a space.)
+        front = front.replace("\u2028", " ").replace("\u2029", " ").replace("\x85", " ")
     report.front, report.first_line = front, first_line
     if len(front) > MAX_COMPOSE and front.count("\n") + front.count(",") > 5 * MAX_NODES:
         # (Cheap, before parsing: 200,000 lines or flow items took PyYAML seconds per record.)
@@ -982,7 +1003,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     repeated: list[tuple[tuple[Any, ...], int, int]] = []
     try:
         try:
-            data = load_yaml(front, repeated)
+            data = json_data if json_data is not None else load_yaml(front, repeated)
         except yaml.MarkedYAMLError as exc:
             # JSON front matter from `json.dumps` (ASCII by default) spells an emoji as a UTF-16
             # pair, "\ud83d\ude00", which YAML refuses: every such record was "invalid YAML".
@@ -995,6 +1016,9 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + first_line if mark else None
         reason = exc.problem or str(exc)
+        where = front.split("\n")[mark.line:mark.line + 1] if mark is not None and "\t" in front else []
+        if where and "tab" not in reason and "\t" in where[0][:len(where[0]) - len(where[0].lstrip(" \t"))]:
+            reason += " (a tab indents this line: YAML indents with spaces)"
         if exc.context:
             start = exc.context_mark
             if start is not None and mark is not None and start.line != mark.line:

@@ -348,6 +348,8 @@ def render_note(text: str) -> str:
         html = converter.convert(text)
     finally:
         converter.reset()
+    if "<h1" in html or "<h2" in html:
+        html = _below_page_headings(html)
     clean = nh3.clean(
         html,
         tags=_NOTE_TAGS,
@@ -373,6 +375,15 @@ def render_note(text: str) -> str:
 
 
 _HEADING_TAG = re.compile(r"<(/?)h([3-6])>")
+_ANY_HEADING = re.compile(r"<(/?)h([1-6])(?=[\s/>])", re.IGNORECASE)
+
+
+def _below_page_headings(html: str) -> str:
+    """``html`` with every heading moved down as far as its top level needs to be an ``<h3>``
+    (``#`` and ``##``, a setext heading under a line of ``---``: the sanitizer allows no h1
+    or h2, as the page has them, and their text was left bare, run into the next paragraph)."""
+    shift = 3 - min(int(match.group(2)) for match in _ANY_HEADING.finditer(html))
+    return _ANY_HEADING.sub(lambda m: f"<{m.group(1)}h{min(6, int(m.group(2)) + shift)}", html)
 
 
 def _even_headings(html: str) -> str:

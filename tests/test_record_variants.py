@@ -225,3 +225,62 @@ def test_an_image_given_as_bing_gives_it_builds_and_is_in_the_json(make_site):
     doc = docs["A story"]
     assert doc["images"] == [{"url": IMG, "width": 640, "height": 480, "isCached": False}]
     assert doc["image"] == {"thumbnail": {"contentUrl": IMG, "width": 640, "height": 480}}  # kept as it was
+
+
+# --------------------------------------------------------------------------- whole files
+
+JSON_RECORD = ('{\n  "title": "From JSON",\n  "publishedDateTime": "2026-11-26T10:00:00Z",\n'
+               '  "webUrl": "https://news.example.com/j",\n  "topics": ["AI", "Robots"],\n'
+               '  "provider": {"name": "Robot News", "domain": "robots.example"},\n'
+               '  "quality": "7", "published": true, "emoji": "\\ud83d\\ude00"\n}\n')
+
+
+def test_a_file_that_is_json_front_matter_without_dashes_is_read(make_site):
+    # (Hugo reads a file that starts with a JSON object this way; exporters write such files)
+    result = parse_record((JSON_RECORD + "\nThe *note*.\n").encode(), "content/j.md")
+    assert result.problems == ()
+    article = result.article
+    assert (article.title, article.topics, article.quality, article.provider.key) == (
+        "From JSON", ("AI", "Robots"), 7, "robots.example")
+    assert article.body_html == "<p>The <em>note</em>.</p>" and article.extra == {"emoji": "😀"}
+    docs, problems, _ = site_json(make_site, {"j.md": JSON_RECORD.replace("\n", "\r\n")})
+    assert problems == [] and docs["From JSON"]["topics"] == ["AI", "Robots"]
+
+
+def test_a_field_problem_in_json_front_matter_names_its_line():
+    raw = JSON_RECORD.replace('"quality": "7"', '"quality": "high"').replace('["AI", "Robots"]', '"AI"')
+    assert [str(p) for p in parse_record(raw.encode(), "content/j.md").problems] == [
+        "content/j.md:7: warning: quality: expected an integer, got a string; treated as unknown",
+        "content/j.md:5: topics: expected a list of strings, got a string"]
+
+
+def test_invalid_json_front_matter_is_one_problem_with_its_line():
+    raw = JSON_RECORD.replace('"AI", "Robots"', '"AI" "Robots"')
+    assert [str(p) for p in parse_record(raw.encode(), "content/j.md").problems] == [
+        "content/j.md:5: invalid JSON front matter: Expecting ',' delimiter (column 19)"]
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"])
+def test_a_unicode_line_separator_in_a_value_does_not_break_the_front_matter(separator):
+    # (text copied from web pages and JSON carries U+2028; YAML reads it as a line break)
+    article, problems = parse(f"{DATED}excerpt: First part{separator}second part\ncategory: news")
+    assert problems == []
+    assert (article.excerpt, article.category) == ("First part second part", "news")
+
+
+def test_a_tab_that_indents_front_matter_is_named_in_the_problem():
+    article, problems = parse(f"{DATED}provider:\n\tname: Reuters")
+    assert article is None
+    assert problems == ["content/x.md:6: invalid YAML: while scanning for the next token: found character "
+                        "that cannot start any token (a tab indents this line: YAML indents with spaces)"]
+
+
+@pytest.mark.parametrize(("note", "html"), [
+    ("# Big\n\ntext", "<h3>Big</h3>\n<p>text</p>"),
+    ("Intro\n\n---\n\nAfter rule\n---\n", "<p>Intro</p>\n<hr>\n<h3>After rule</h3>"),
+    ("# One\n\n## Two\n\n### Three", "<h3>One</h3>\n<h4>Two</h4>\n<h5>Three</h5>"),
+    ("### Three\n\n#### Four", "<h3>Three</h3>\n<h4>Four</h4>"),
+])
+def test_a_note_s_top_level_headings_stay_headings(note, html):
+    article, problems = parse(DATED, note)
+    assert problems == [] and article.body_html == html
