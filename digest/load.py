@@ -830,8 +830,10 @@ def _entries(data: dict, key: str, report: _RecordProblems, what: str) -> list:
 
 def _list(data: dict, key: str, report: _RecordProblems, what: str) -> list:
     value = data.get(key)
-    if value is None:
-        return []
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return []  # (an exporter's "" for an empty column: nothing, not a wrong type)
+    if isinstance(value, dict) and key == "related":
+        return [value]  # (one entry, not a list of one)
     if not isinstance(value, list):
         report.add((key,), f"expected {what}, got {_kind(value)}")
         return []
@@ -1095,7 +1097,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         _report_missing(report, data, "publishedDateTime",
                         f"expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got {got[:160]}")
     updated = None
-    if data.get("updatedDateTime") is not None:
+    if data.get("updatedDateTime") is not None and not (isinstance(data["updatedDateTime"], str)
+                                                         and not data["updatedDateTime"].strip()):
         updated = _datetime(data["updatedDateTime"])
         if updated is None:
             report.warn(("updatedDateTime",), "expected an ISO 8601 date-time; ignored")
@@ -1151,6 +1154,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
 
     provider = None
     raw_provider = data.get("provider")
+    if isinstance(raw_provider, str) and not raw_provider.strip():
+        raw_provider = None  # (an exporter's "" for no source)
     at: tuple[Any, ...] = ("provider",)
     if isinstance(raw_provider, list) and all(isinstance(item, dict) for item in raw_provider):
         # (Bing's news API gives a list of organizations: the first is the source)
@@ -1209,7 +1214,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         images_key = "image"  # (Bing's field: one image, `{thumbnail: {contentUrl, width, height}}`)
     raw_images = data.get(images_key)
     if isinstance(raw_images, dict) or (isinstance(raw_images, str) and safe_url(raw_images)):
-        raw_images = [raw_images]  # (one image, or its URL, rather than a list of one)
+        raw_images = [raw_images] if raw_images else []  # (one image, or its URL, not a list of one)
     images = [
         image for index, entry in enumerate(_entries({images_key: raw_images}, images_key, report,
                                                       "a list of images"))
@@ -1222,7 +1227,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     ]
 
     locale = data.get("locale")
-    if locale is None:
+    if locale is None or (isinstance(locale, str) and not locale.strip()):
         locale = ""
     elif not isinstance(locale, str) or (tag := language_tag(locale)) is None:
         report.warn(("locale",), "expected a language tag such as en-us; ignored")

@@ -284,3 +284,26 @@ def test_a_tab_that_indents_front_matter_is_named_in_the_problem():
 def test_a_note_s_top_level_headings_stay_headings(note, html):
     article, problems = parse(DATED, note)
     assert problems == [] and article.body_html == html
+
+
+# --------------------------------------------------------------------------- empty values
+
+@pytest.mark.parametrize("field", ["provider", "topics", "images", "related", "updatedDateTime", "locale"])
+@pytest.mark.parametrize("empty", ['""', "''", '" "', "~"])
+def test_an_empty_string_where_a_list_mapping_or_date_goes_is_no_value(field, empty):
+    # (exporters write "" for a column with no value; it skipped the whole record)
+    article, problems = parse(f"{DATED}{field}: {empty}")
+    assert problems == []
+    assert (article.provider, article.topics, article.images, article.related, article.updated,
+            article.locale) == (None, (), (), (), None, "")
+
+
+def test_one_related_mapping_instead_of_a_list_is_one_entry():
+    article, problems = parse(f"{DATED}related:\n  title: Elsewhere\n  webUrl: https://other.example/e")
+    assert problems == []
+    assert [(r.title, r.link) for r in article.related] == [("Elsewhere", "https://other.example/e")]
+
+
+def test_an_empty_images_mapping_is_no_image():
+    article, problems = parse(f"{DATED}images: {{}}")
+    assert (article.images, problems) == ((), [])
