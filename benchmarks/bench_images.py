@@ -78,6 +78,7 @@ def phase_only(site: Path, jobs: int) -> dict[str, float]:
     from digest.config import load_config
     from digest.images import build_images
     from digest.load import load_content
+    from digest.write import Staging
 
     config = load_config(site)
     loaded = load_content(site, site / "content", jobs)
@@ -86,7 +87,8 @@ def phase_only(site: Path, jobs: int) -> dict[str, float]:
         shutil.rmtree(folder, ignore_errors=True)
     before = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     start = time.perf_counter()
-    result = build_images(site, loaded.articles, config, False, out, staging, {}, None, jobs)
+    result = build_images(site, loaded.articles, config, False, out, Staging(staging, flat=False), {}, None,
+                          jobs)
     wall = time.perf_counter() - start
     after = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     cpu = sum(a.ru_utime + a.ru_stime - b.ru_utime - b.ru_stime for a, b in zip(after, before, strict=True))

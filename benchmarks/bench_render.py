@@ -62,6 +62,7 @@ def inprocess(site: Path, runs: int) -> None:
     from digest.load import load_content
     from digest.plan import plan_site
     from digest.render import make_environment, render_all, render_page
+    from digest.write import Staging
 
     gc.disable()
     config = load_config(site)
@@ -85,7 +86,7 @@ def inprocess(site: Path, runs: int) -> None:
         with tempfile.TemporaryDirectory(dir="/tmp") as tmp:
             out, staging = Path(tmp) / "out", Path(tmp) / "staging"
             start = os.times()
-            render_all(site, env, pages, ["k"] * len(pages), out, staging, {}, 1)
+            render_all(site, env, pages, ["k"] * len(pages), out, Staging(staging, flat=False), {}, 1)
             end = os.times()
             best_stage = min(best_stage, (end.user + end.system - start.user - start.system,
                                           end.user - start.user, end.system - start.system))
