@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -690,6 +691,11 @@ def _int(value: Any) -> int | None:
 _URL_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
+_TEXT_BOOLEANS = {"true": True, "yes": True, "false": False, "no": False}
+"""Text read as a boolean in ``isCached`` (not in ``published``: a quoted "false" there is an error,
+so that no draft is published by a reading nobody meant)."""
+
+
 def _image(entry: Any, where: tuple[Any, ...], report: _RecordProblems, position: int) -> ImageRef | None:
     if isinstance(entry, str) and safe_url(entry):
         entry = {"url": entry}  # (a list of image URLs: images of unknown size)
@@ -721,6 +727,8 @@ def _image(entry: Any, where: tuple[Any, ...], report: _RecordProblems, position
             number = None
         size.append(number)
     cached = entry.get("isCached", False)
+    if isinstance(cached, str) and cached.strip().lower() in _TEXT_BOOLEANS:
+        cached = _TEXT_BOOLEANS[cached.strip().lower()]  # (an exporter's "true": it only shows a picture)
     if not isinstance(cached, bool):
         report.warn(where + ("isCached",), f"expected true or false, got {_kind(cached)}")
         cached = False
@@ -1167,6 +1175,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
             name = _cut(_text(raw_provider.get("name"), (*at, "name"), report, name=True) or "", MAX_NAME,
                         (*at, "name"), report)
             domain = raw_provider.get("domain") if isinstance(raw_provider.get("domain"), str) else ""
+            if not domain.strip() and isinstance(raw_provider.get("url"), str) and safe_url(raw_provider["url"]):
+                domain = urlsplit(safe_url(raw_provider["url"])).hostname or ""  # (a scraper's {name, url})
             # (plain text too: it names the source where it has no name, and is shown beside it)
             domain = _cut(plain_text(domain), MAX_NAME, (*at, "domain"), report)
             if name and not visible(name):

@@ -307,3 +307,20 @@ def test_one_related_mapping_instead_of_a_list_is_one_entry():
 def test_an_empty_images_mapping_is_no_image():
     article, problems = parse(f"{DATED}images: {{}}")
     assert (article.images, problems) == ((), [])
+
+
+@pytest.mark.parametrize(("given", "cached"), [("'true'", True), ('"True"', True), ("'yes'", True),
+                                               ("'false'", False), ("'no'", False)])
+def test_is_cached_written_as_text_by_an_exporter_is_read(given, cached):
+    article, problems = parse(f"{DATED}images:\n  - url: {IMG}\n    isCached: {given}")
+    assert problems == [] and article.images[0].is_cached is cached
+
+
+def test_a_provider_with_a_url_and_no_domain_is_known_by_the_url_s_host(make_site):
+    front = f"{DATED}provider:\n  name: Reuters\n  url: https://www.reuters.com/world/\n"
+    article, problems = parse(front)
+    assert problems == []
+    assert (article.provider.key, article.provider.domain) == ("reuters.com", "www.reuters.com")
+    docs, problems, out = site_json(make_site, {"a.md": f"---\n{front}---\n"})
+    assert problems == [] and docs["A story"]["provider"] == {"name": "Reuters", "domain": "www.reuters.com"}
+    assert (out / "sources" / "reuters-com" / "index.html").is_file()
