@@ -483,6 +483,7 @@ _DOTNET = re.compile(r"\\?/Date\((-?\d{1,15})(?:([+-])(\d\d)(\d\d))?\)\\?/")
 """.NET's JSON date: ``/Date(1795687200000)/`` (milliseconds), ``/Date(1795687200000+0530)/``."""
 _BRACKET_ZONE = re.compile(r"([^\[]+)\[([A-Za-z0-9_+/-]{1,60})\](?:\[[^\]]*\])*")
 """RFC 9557 (Java's ``ZonedDateTime``): ``2026-11-26T15:30:00+05:30[Asia/Kolkata]``."""
+_ISO_UTC_NAME = re.compile(r"(\d{4}-\d\d-\d\d[T ][0-9:.,]+?)\s*(?:UTC|GMT)", re.IGNORECASE)
 _LEAP = re.compile(r"(?<=\d\d:\d\d:)60(?=$|[.,]\d*|[^\d])")
 
 
@@ -521,6 +522,9 @@ def _other_datetime(text: str) -> datetime | None:
         elif match := _CTIME.fullmatch(text):
             weekday, month, day, hour, minute, second, *zone, year = match.groups()
             when = (int(year), _MONTHS.get(month.lower(), 0), int(day), int(hour), int(minute), int(second))
+        elif match := _ISO_UTC_NAME.fullmatch(text):  # (Ruby's `2026-11-26 10:00:00 UTC`)
+            inner = datetime.fromisoformat(match.group(1))
+            return None if inner.tzinfo else inner.replace(tzinfo=UTC)
         elif match := _DOTNET.fullmatch(text):
             instant = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(match.group(1)))
             if match.group(2) is None:

@@ -51,6 +51,9 @@ def site_json(make_site, files: dict[str, str]) -> tuple[dict, list[str], object
     ("Thursday, 26 November 2026 10:00:00 GMT", "2026-11-26T10:00:00+00:00"),
     ("Thu, 26 Nov 26 10:00:00 GMT", "2026-11-26T10:00:00+00:00"),
     ("Thu, 26 Nov 2026 10:00:00", "2026-11-26T10:00:00+00:00"),
+    # Ruby's Time#to_s and other ISO-like dates with a zone name
+    ("2026-11-26 10:00:00 UTC", "2026-11-26T10:00:00+00:00"),
+    ("'2026-11-26T10:00:00 GMT'", "2026-11-26T10:00:00+00:00"),
     # the Twitter API's created_at
     ("Thu Nov 26 10:00:00 +0000 2026", "2026-11-26T10:00:00+00:00"),
     # epoch seconds and milliseconds (JSON APIs)
