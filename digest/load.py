@@ -774,9 +774,20 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
         web_url=web_url.strip(),
         link=link,
         provider_name=provider_name,
-        published=_datetime(entry.get("publishedDateTime")),
+        published=_related_date(entry, where, report),
         excerpt=_text(entry.get("excerpt"), where + ("excerpt",), report) or "",
     )
+
+
+def _related_date(entry: dict, where: tuple[Any, ...], report: _RecordProblems) -> datetime | None:
+    """A related entry's ``publishedDateTime``, or None (with a warning when it is there but unreadable)."""
+    value = entry.get("publishedDateTime")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    found = _datetime(value)
+    if found is None:
+        report.warn((*where, "publishedDateTime"), "expected an ISO 8601 date-time; ignored")
+    return found
 
 
 _SECURED_WORD = re.compile(rb"(?i)secured")

@@ -327,3 +327,11 @@ def test_a_provider_with_a_url_and_no_domain_is_known_by_the_url_s_host(make_sit
     docs, problems, out = site_json(make_site, {"a.md": f"---\n{front}---\n"})
     assert problems == [] and docs["A story"]["provider"] == {"name": "Reuters", "domain": "www.reuters.com"}
     assert (out / "sources" / "reuters-com" / "index.html").is_file()
+
+
+def test_a_related_entry_s_unreadable_date_is_a_warning_not_silently_dropped():
+    article, problems = parse(f"{DATED}related:\n  - title: Elsewhere\n    webUrl: https://other.example/e\n"
+                              "    publishedDateTime: last Tuesday")
+    assert [(r.title, r.published) for r in article.related] == [("Elsewhere", None)]
+    assert problems == ["content/x.md:8: warning: related[0].publishedDateTime: expected an ISO 8601 date-time; "
+                        "ignored"]
