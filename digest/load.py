@@ -167,7 +167,8 @@ def _constructor() -> SafeConstructor:
     return SafeConstructor()
 
 
-def load_yaml(text: str, duplicates: list[tuple[tuple[Any, ...], int, int]] | None = None) -> Any:
+def load_yaml(text: str, duplicates: list[tuple[tuple[Any, ...], int, int]] | None = None,
+              fast: bool = True) -> Any:
     """``yaml.load(text, CSafeLoader)``, built from the C-composed node tree directly.
 
     PyYAML's constructor spends more time in its generic machinery than in
@@ -176,9 +177,8 @@ def load_yaml(text: str, duplicates: list[tuple[tuple[Any, ...], int, int]] | No
     every document with a repeated key to the tree). ``duplicates`` collects the keys
     given twice in one mapping (see `_construct`; not for documents PyYAML builds).
     """
-    fast = yamlfast.load(text, _Loader)
-    if fast is not yamlfast.DECLINE:
-        return fast
+    if fast and (value := yamlfast.load(text, _Loader)) is not yamlfast.DECLINE:
+        return value  # (``fast=False``: the caller tried it)
     node = yaml.compose(text, Loader=_Loader)
     if node is None:
         return None
@@ -444,6 +444,21 @@ def _count_nodes(value: Any, budget: int, depth: int = 0) -> int:
             if budget < 0:
                 return budget
     return budget
+
+
+def _too_deep(value: Any, limit: int = 50) -> bool:
+    """Whether ``value`` nests more than ``limit`` levels (walked without recursion: each
+    container once, so shared YAML aliases cost no more than their text)."""
+    todo = [(value, 0)]
+    seen: set[int] = set()
+    while todo:
+        item, depth = todo.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict | list) and id(item) not in seen:
+            seen.add(id(item))
+            todo.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
 
 
 def split_front_matter(text: str) -> tuple[str, str, int] | None:
@@ -1026,9 +1041,15 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         # (Cheap, before parsing: 200,000 lines or flow items took PyYAML seconds per record.)
         return FileResult(None, (Problem(source, None, None, _TOO_LARGE),))
     repeated: list[tuple[tuple[Any, ...], int, int]] = []
+    fast = json_data is None
     try:
         try:
-            data = json_data if json_data is not None else load_yaml(front, repeated)
+            # (yamlfast reads ordinary front matter, never deeper than 50 levels; what it declines,
+            # and JSON, may nest deeper: checked below)
+            data = json_data if json_data is not None else yamlfast.load(front, _Loader)
+            if data is yamlfast.DECLINE:
+                fast = False
+                data = load_yaml(front, repeated, fast=False)
         except yaml.MarkedYAMLError as exc:
             # JSON front matter from `json.dumps` (ASCII by default) spells an emoji as a UTF-16
             # pair, "\ud83d\ude00", which YAML refuses: every such record was "invalid YAML".
@@ -1036,7 +1057,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
                 raise
             front = _SURROGATE_PAIR.sub(_astral_escape, front)
             report.front = front
-            data = load_yaml(front, repeated)
+            data = load_yaml(front, repeated, fast=False)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + first_line if mark else None
@@ -1054,6 +1075,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     except _BUILD_ERRORS:
         # An impossible implicit date (2021-13-45): read dates as text, so the field
         # check below names the field, its line and the value.
+        fast = False
         try:
             data = yaml.load(front, Loader=_TextDatesLoader)
         except (yaml.YAMLError, RecursionError, *_BUILD_ERRORS) as exc:
@@ -1063,6 +1085,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     if not isinstance(data, dict):
         return FileResult(None, (Problem(source, first_line, None, f"front matter must be a mapping of fields, got {_kind(data)}"),))
     if ("*" in front or "<<" in front) and _count_nodes(data, MAX_NODES) < 0:  # aliases can explode
+        return FileResult(None, (Problem(source, None, None, _TOO_LARGE),))
+    if not fast and _too_deep(data):  # (700 levels in 4 kB stopped the whole build as it was cached)
         return FileResult(None, (Problem(source, None, None, _TOO_LARGE),))
     seen_keys: dict[str, int] = {}
     line, counted, repeats = first_line, 0, 0

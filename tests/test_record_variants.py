@@ -335,3 +335,13 @@ def test_a_related_entry_s_unreadable_date_is_a_warning_not_silently_dropped():
     assert [(r.title, r.published) for r in article.related] == [("Elsewhere", None)]
     assert problems == ["content/x.md:8: warning: related[0].publishedDateTime: expected an ISO 8601 date-time; "
                         "ignored"]
+
+
+@pytest.mark.parametrize("wrap", [("---\n", "\n---\n"), ("", "\n")])  # YAML flow, and JSON with no dashes
+def test_front_matter_nested_hundreds_deep_is_a_problem_not_a_crash_of_the_build(make_site, wrap):
+    deep = '{"a": ' * 700 + "1" + "}" * 700
+    raw = f'{wrap[0]}{{"title": "Deep", "publishedDateTime": "2026-11-26T10:00:00Z", "x": {deep}}}{wrap[1]}'
+    docs, problems, _ = site_json(make_site, {"deep.md": raw, "ok.md": f"---\n{DATED}---\n"})
+    assert list(docs) == ["A story"]
+    assert problems == ["content/deep.md: front matter too large or too deeply nested "
+                        "(more than 20000 values or 50 levels)"]
