@@ -690,6 +690,12 @@ def _cut(text: str, limit: int, field: tuple[Any, ...], report: _RecordProblems)
     return text[:limit - 1].rstrip() + "…"
 
 
+_NUMBER_TEXT = re.compile(r"((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?) ?([kKmMbB]|px|PX|)")
+"""A number as scrapers copy it off a page: ``1,234`` (thousands grouped by threes: ``1,5`` is
+ambiguous, and refused), ``1.2K``, ``3.5M`` (views, shares), ``640px`` (an image size)."""
+_SCALES = {"": 1, "px": 1, "k": 10**3, "m": 10**6, "b": 10**9}
+
+
 def _int(value: Any) -> int | None:
     """An integer field's value (a float or numeric text is rounded), or None; magnitudes from
     `MAX_NUMBER` up are None too (no float holds a 400-digit quality: ranking stopped the build)."""
@@ -701,7 +707,10 @@ def _int(value: Any) -> int | None:
         try:
             value = float(value.strip())
         except ValueError:
-            return None
+            match = _NUMBER_TEXT.fullmatch(value.strip())  # (only after the plain number failed)
+            if match is None:
+                return None
+            value = float(match.group(1).replace(",", "")) * _SCALES[match.group(2).lower()]
     if isinstance(value, float) and abs(value) < MAX_NUMBER:  # (False for NaN and infinities)
         return round(value)
     return None

@@ -345,3 +345,22 @@ def test_front_matter_nested_hundreds_deep_is_a_problem_not_a_crash_of_the_build
     assert list(docs) == ["A story"]
     assert problems == ["content/deep.md: front matter too large or too deeply nested "
                         "(more than 20000 values or 50 levels)"]
+
+
+@pytest.mark.parametrize(("given", "heat"), [("'1,234'", 1234), ("'12,345,678'", 12345678), ("'1.2K'", 1200),
+                                             ("'3.5M'", 3500000), ("' 7 '", 7), ("'7.5'", 8)])
+def test_popularity_as_scraped_text_is_read(given, heat):
+    article, problems = parse(f"{DATED}heat: {given}")
+    assert problems == [] and article.heat == heat
+
+
+@pytest.mark.parametrize("given", ["'1,5'", "'high'", "'12 views'", "'1,23'"])
+def test_popularity_text_that_is_no_sure_number_is_unknown_with_a_warning(given):
+    article, problems = parse(f"{DATED}heat: {given}")
+    assert article.heat == -1
+    assert problems == ["content/x.md:5: warning: heat: expected an integer, got a string; treated as unknown"]
+
+
+def test_an_image_size_in_pixels_as_css_writes_it_is_read():
+    article, problems = parse(f"{DATED}images:\n  - {{url: '{IMG}', width: 640px, height: '480 px'}}")
+    assert problems == [] and (article.images[0].width, article.images[0].height) == (640, 480)
