@@ -1021,6 +1021,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         line = raw[: exc.start].count(b"\n") + 1
         return FileResult(None, (Problem(source, line, None, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})"),))
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text.startswith("\ufeff"):  # (a second byte order mark: a tool added one to a file that had one)
+        text = text.lstrip("\ufeff")
     parts = split_front_matter(text)
     json_data: Any = None
     if parts is None and text.lstrip()[:1] == "{":

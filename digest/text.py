@@ -37,10 +37,11 @@ PDI). A field is shown inline beside other text (a card's title, source and date
 ``<title>`` with the site name), and an unclosed override there reverses what follows it:
 ``U+202E`` in a title made the site name read backwards. `plain_text` drops them; the
 implicit bidirectional algorithm still orders right-to-left text (LRM and RLM are kept)."""
-_NO_TEXT = re.compile("[\u00ad\ue000\ue001]")
+_NO_TEXT = re.compile("[\u00ad\ue000\ue001\ufeff]")
 """Characters that are no part of a plain-text field's words: the soft hyphen (a real title began
-with two; ``Data\u00adverse`` was a topic apart from ``Dataverse``, and no search found the word)
-and Bing's raw-text hit highlighting marks (U+E000 and U+E001 around the words that matched)."""
+with two; ``Data\u00adverse`` was a topic apart from ``Dataverse``, and no search found the word),
+Bing's raw-text hit highlighting marks (U+E000 and U+E001 around the words that matched) and a
+byte order mark (a CSV export's, in its first cell)."""
 _ODD_TEXT = re.compile(f"[^\\S ]| {{2}}|{_UNPRINTABLE.pattern}|{_BIDI_CONTROL.pattern}|{_NO_TEXT.pattern}")
 """What `plain_text` changes: whitespace other than a single space, `_UNPRINTABLE` and
 `_BIDI_CONTROL`."""

@@ -364,3 +364,11 @@ def test_popularity_text_that_is_no_sure_number_is_unknown_with_a_warning(given)
 def test_an_image_size_in_pixels_as_css_writes_it_is_read():
     article, problems = parse(f"{DATED}images:\n  - {{url: '{IMG}', width: 640px, height: '480 px'}}")
     assert problems == [] and (article.images[0].width, article.images[0].height) == (640, 480)
+
+
+def test_a_byte_order_mark_inside_a_value_or_given_twice_is_not_text():
+    # (a CSV export's BOM ends up in its first cell; a tool that adds a BOM to a file that has one)
+    raw = f"\ufeff\ufeff---\n{HEAD}publishedDateTime: 2026-11-26T10:00:00Z\nexcerpt: \"\ufeffSummary\"\n---\n"
+    result = parse_record(raw.encode(), "content/x.md")
+    assert result.problems == ()
+    assert (result.article.title, result.article.excerpt) == ("A story", "Summary")
