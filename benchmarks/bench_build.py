@@ -157,20 +157,33 @@ def settle(seconds: float) -> None:
     """Let the file system forget what was just deleted before anything is timed.
 
     On ext4 without a journal (these machines), a new inode skips every inode freed in the
-    last 60 s (300 s while its table block is unwritten), one lookup each: a build that
-    creates 35,000 files right after 35,000 were deleted spent more time in the kernel than
-    in Python. So every folder is deleted up front, the file system synced, and nothing is
-    deleted again until the timed runs are over (each run builds into new folders).
+    last minute (six while its table block is unwritten), one lookup each: 25,000 files
+    took 0.8 s to create in a quiet file system and 7-9 s after as many were deleted, by
+    anyone, nearby (`perf`: two thirds of the time in ``recently_deleted``). So every
+    folder is deleted up front, nothing is deleted again until the timed runs are over
+    (each builds into new folders), and this waits, up to ``seconds``, until creating
+    files is as quick as in a quiet file system (a probe of 1,000 files every 20 s,
+    kept until the next benchmark: deleting them would undo the wait).
     """
     subprocess.run(["sync"], check=False)
-    if seconds > 0:
-        print(f"(waiting {seconds:.0f} s for deleted inodes to age: see settle())", flush=True)
-        time.sleep(seconds)
+    deadline = time.monotonic() + seconds
+    for attempt in range(10**6):
+        probe = WORK / f"probe-{os.getpid()}-{attempt}"
+        probe.mkdir(parents=True)
+        start = time.perf_counter()
+        for i in range(1000):
+            (probe / f"{i % 50}").mkdir(exist_ok=True)
+            (probe / f"{i % 50}" / f"{i}.html").write_bytes(b"x" * 4096)
+        per_file = (time.perf_counter() - start) / 1000 * 1e3
+        if per_file < 0.08 or time.monotonic() > deadline:
+            print(f"(file system: {per_file:.3f} ms per new file after {attempt * 20} s of waiting)", flush=True)
+            return
+        time.sleep(20)
 
 
 def clear(size: int) -> None:
     """Remove every site and Hugo output of earlier runs for ``size`` records."""
-    for path in WORK.glob(f"site-{size}*"):
+    for path in [*WORK.glob(f"site-{size}*"), *WORK.glob("probe-*")]:
         shutil.rmtree(path, ignore_errors=True)
     for variant in ("rel", "norel"):
         work = WORK / f"hugo-{size}-{variant}"
@@ -189,8 +202,9 @@ def main() -> None:
     parser.add_argument("--hugo", action="store_true", help="also build the Hugo anchor site")
     parser.add_argument("--no-search", action="store_true",
                         help="search = false: leave out the Pagefind index (Hugo's site has no search)")
-    parser.add_argument("--settle", type=float, default=65,
-                        help="seconds to wait after deleting earlier runs' files, before timing (see settle())")
+    parser.add_argument("--settle", type=float, default=420,
+                        help="at most this many seconds to wait, after deleting earlier runs' files, for the file "
+                             "system to be quick again (see settle())")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     # An installed wheel comes with compiled bytecode; an editable checkout run with
