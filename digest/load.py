@@ -627,7 +627,7 @@ def _datetime(value: Any) -> datetime | None:
     if offset is not None and (offset.seconds % 60 or offset.microseconds
                                or not _REAL_OFFSETS[0] <= offset <= _REAL_OFFSETS[1]):
         try:
-            dt = dt.astimezone(UTC)
+            dt = dt.astimezone(UTC).replace(microsecond=0)  # (an offset's fraction of a second moved it)
         except (OverflowError, ValueError):
             return None
     try:

@@ -372,3 +372,9 @@ def test_a_byte_order_mark_inside_a_value_or_given_twice_is_not_text():
     result = parse_record(raw.encode(), "content/x.md")
     assert result.problems == ()
     assert (result.article.title, result.article.excerpt) == ("A story", "Summary")
+
+
+def test_an_offset_with_a_fraction_of_a_second_still_gives_whole_seconds():
+    # (Python reads "-00002026" as an offset of -00:00:20.26; HTML allows at most 3 fraction digits)
+    instant, problems = published("'2016-12-31T23:59:00-00:00:20.260000'")
+    assert (instant, problems) == ("2016-12-31T23:59:20+00:00", [])
