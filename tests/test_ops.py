@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from digest.build import site_lock
 from digest.cli import main
 from tests.conftest import record
 
@@ -178,10 +179,18 @@ def test_two_builds_of_one_site_at_once_both_succeed_and_the_output_is_whole(mak
     assert main(["build", str(site), "-j", "1"]) == 0
     set_title(site, "New Digest")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    procs = [subprocess.Popen([sys.executable, "-m", "digest", "build", str(site), "-j", "1"],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
-    results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    errs = [tmp_path / f"err-{n}" for n in range(2)]
+    # Both start while the lock is held here, until each says it waits (on a busy machine the
+    # first could otherwise finish before the second starts); then they race for it.
+    with site_lock(site):
+        procs = [subprocess.Popen([sys.executable, "-m", "digest", "build", str(site), "-j", "1"],
+                                  env=env, stdout=subprocess.PIPE, stderr=err.open("w"), text=True)
+                 for err in errs]
+        deadline = time.monotonic() + 60
+        while not all("waiting for it to finish" in err.read_text() for err in errs):
+            assert time.monotonic() < deadline, [err.read_text() for err in errs]
+            time.sleep(0.05)
+    results = [(p.wait(timeout=120), p.communicate()[0], err.read_text()) for p, err in zip(procs, errs, strict=True)]
     for code, _out, err in results:
         assert code == 0, err
         assert "Traceback" not in err
