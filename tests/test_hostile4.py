@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import inspect
 import socket
-import threading
 import time
 from pathlib import Path
 
@@ -166,11 +165,6 @@ def test_serve_listens_on_loopback_unless_asked(monkeypatch):
     assert inspect.signature(running).parameters["host"].default == "127.0.0.1"
 
 
-_ = threading  # (kept for the publish tests below)
-_ = Path
-_ = pytest
-
-
 # --------------------------------------------------------------------------- digest.toml
 
 
@@ -315,3 +309,244 @@ def test_image_urls_that_are_paths_and_cache_files_that_are_no_images_read_nothi
         if path.is_file():
             data = path.read_bytes()
             assert b"TOP-SECRET" not in data and b"alert(1)" not in data, path
+
+
+# --------------------------------------------------------------------------- digest publish
+
+ODD_NAMES = ["a b.txt", "x#y.txt", "q?.txt", "p%20c.txt", "\u00fcn\u00ef\u30c6.txt", "new\nline.txt",
+             "cr\rx.txt", "tab\t.txt", " lead.txt", "trail .txt", "semi;colon+plus&amp.txt"]
+"""Output file names from static/ that a key or path must carry exactly."""
+
+
+def odd_site(make_site, names=ODD_NAMES, raw_names: tuple[bytes, ...] = ()):
+    import os
+
+    from digest.build import build
+
+    files = {"digest.toml": "search = false\n", "content/a.md": record("Alpha story")}
+    files.update({f"static/odd/{name}": f"body of {name}" for name in names})
+    site = make_site(files)
+    for raw in raw_names:  # (a name that is not UTF-8 at all)
+        with open(os.fsencode(site / "static" / "odd") + b"/" + raw, "wb") as handle:
+            handle.write(b"body of " + raw)
+    build(site, jobs=1)
+    return site
+
+
+def published_tree(site: Path) -> dict[str, bytes]:
+    import os
+
+    root = os.fsencode(site / "build")
+    found = {}
+    for dirpath, _, filenames in os.walk(root):
+        for name in filenames:
+            full = os.path.join(dirpath, name)
+            with open(full, "rb") as handle:
+                found[os.path.relpath(full, root)] = handle.read()
+    return found
+
+
+def test_git_publish_carries_every_odd_file_name_exactly_and_then_sends_nothing(make_site, tmp_path):
+    # A name with a newline broke `hash-object --stdin-paths` and one that is not UTF-8 raised
+    # UnicodeEncodeError: the publish died with a traceback.
+    import subprocess
+
+    from digest.publish import publish
+
+    site = odd_site(make_site, raw_names=(b"bad\xff.txt",))
+    bare = tmp_path / "pages.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    target = f"git+{bare.as_uri()}#gh-pages"
+    publish(site, target, build=False)
+    listing = subprocess.run(["git", "--git-dir", str(bare), "ls-tree", "-r", "-z", "--name-only", "gh-pages"],
+                             capture_output=True, check=True).stdout.split(b"\0")
+    on_branch = {}
+    for path in filter(None, listing):
+        on_branch[path] = subprocess.run(["git", "--git-dir", str(bare), "cat-file", "blob", b"gh-pages:" + path],
+                                         capture_output=True, check=True).stdout
+    assert on_branch.pop(b".nojekyll") == b""
+    assert on_branch == published_tree(site)
+    assert b"static/odd/new\nline.txt" in on_branch and b"static/odd/bad\xff.txt" in on_branch
+    assert publish(site, target, build=False).plan.empty
+
+
+def test_a_file_name_in_a_plan_listing_is_one_escaped_line(make_site, tmp_path, capsys):
+    from digest.cli import main
+
+    site = odd_site(make_site, names=["x\n  delete     index.html", "esc\x1b[2J.txt"])
+    assert main(["publish", str(site), "--no-build", "--dry-run", "--to", (tmp_path / "www").as_uri()]) == 0
+    out = capsys.readouterr().out
+    assert "  upload     static/odd/x\\n  delete     index.html  (" in out
+    assert "static/odd/esc\\x1b[2J.txt" in out and "\x1b" not in out
+    assert not any(line.startswith("  delete") for line in out.splitlines())
+
+
+@pytest.mark.parametrize("branch", ["a..b", "-x", "main.lock", "a b", "refs/heads/x", "HEAD", "x/", "x\ny"])
+def test_a_branch_name_git_would_refuse_or_misread_is_refused_before_anything(make_site, tmp_path, branch):
+    # Accepted before: `refs/heads/x` made a branch named refs/heads/refs/heads/x, `HEAD` one
+    # named HEAD; the others failed at the push, after the whole plan was made.
+    import subprocess
+
+    from digest.publish import PublishError, publish
+
+    site = odd_site(make_site, names=[])
+    bare = tmp_path / "pages.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    with pytest.raises(PublishError, match="is not a branch name git accepts"):
+        publish(site, f"git+{bare.as_uri()}#{branch}", build=False)
+    refs = subprocess.run(["git", "--git-dir", str(bare), "for-each-ref"], capture_output=True, text=True).stdout
+    assert refs == ""
+
+
+@pytest.mark.parametrize("target", [
+    "s3://AKIAEXAMPLE:s3cr3t-t0ken@bucket/site",
+    "file://user:s3cr3t-t0ken@localhost/tmp/www",
+    "git+https://user:s3cr3t-t0ken@[::1/repo.git#gh-pages",
+    "https://user:s3cr3t-t0ken@[::1/repo.git",
+])
+def test_credentials_in_a_target_are_never_printed(make_site, capsys, target):
+    # The S3 bucket was printed with its user-info; an unparseable git URL was a traceback.
+    from digest.cli import main
+
+    site = odd_site(make_site, names=[])
+    for extra in ([], ["--dry-run"]):
+        assert main(["publish", str(site), "--no-build", "--to", target, *extra]) == 1
+        captured = capsys.readouterr()
+        assert "s3cr3t-t0ken" not in captured.out + captured.err
+        assert captured.err.startswith("digest: error: ") and captured.err.count("\n") == 1
+
+
+def test_credentials_in_the_endpoint_url_are_refused_unprinted(make_site, capsys, monkeypatch):
+    # botocore printed the whole endpoint in "Could not connect to the endpoint URL: ...".
+    pytest.importorskip("boto3")
+    from digest.cli import main
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
+    site = odd_site(make_site, names=[])
+    assert main(["publish", str(site), "--no-build", "--dry-run", "--to", "s3://bucket/site",
+                 "--endpoint-url", "http://key:s3cr3t-t0ken@127.0.0.1:9"]) == 1
+    captured = capsys.readouterr()
+    assert "s3cr3t-t0ken" not in captured.out + captured.err and "***@127.0.0.1:9" in captured.err
+
+
+@pytest.mark.parametrize("inside", ["content/published", "static", "templates/x"])
+def test_a_folder_target_inside_the_sites_sources_is_refused(make_site, inside):
+    # The pages were published into content/ (the next build read robots.txt as a record) or
+    # static/ (the next build copied the whole site into itself, one level deeper each time).
+    from digest.publish import PublishError, publish
+
+    site = odd_site(make_site, names=[])
+    with pytest.raises(PublishError, match=f"inside the site's {inside.split('/')[0]}/ folder"):
+        publish(site, (site / inside).as_uri(), build=False)
+    assert not (site / inside / "index.html").exists()
+
+
+def test_a_site_with_an_empty_output_folder_is_not_published_over_itself(make_site):
+    # The overlap check looked at the files to send: with none, `--delete --force` into the site
+    # folder itself deleted the records.
+    import shutil
+
+    from digest.publish import Options, PublishError, publish
+
+    site = odd_site(make_site, names=[])
+    shutil.rmtree(site / "build")
+    (site / "build").mkdir()
+    with pytest.raises(PublishError, match="one holds the other"):
+        publish(site, site.as_uri(), Options(delete=True, force=True), build=False)
+    assert (site / "content" / "a.md").exists()
+
+
+@pytest.mark.parametrize("url_tail", ["my#site", "my?site", "nul%00byte"])
+def test_a_folder_url_that_would_name_another_folder_is_refused(make_site, tmp_path, url_tail):
+    # `file:///srv/my#site` published into /srv/my; a %00 raised ValueError (a traceback).
+    from digest.publish import PublishError, publish
+
+    site = odd_site(make_site, names=[])
+    with pytest.raises(PublishError):
+        publish(site, tmp_path.as_uri() + "/" + url_tail, build=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in tmp_path.iterdir()
+                                                                if p.name.startswith("site"))
+
+
+def test_a_folder_of_the_target_linking_elsewhere_is_never_written_through(make_site, tmp_path):
+    from digest.publish import PublishError, publish
+
+    site = odd_site(make_site, names=[])
+    www, elsewhere = tmp_path / "www", tmp_path / "elsewhere"
+    www.mkdir()
+    elsewhere.mkdir()
+    (www / "static").symlink_to(elsewhere)
+    with pytest.raises(PublishError, match="leads out of the target folder"):
+        publish(site, www.as_uri(), build=False)
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_links_in_the_output_folder_never_publish_what_lies_outside_it(make_site, tmp_path):
+    # The scan followed every link: a link to a secret published it, and a link to a folder
+    # holding it made the walk endless (the publish hung).
+    import os
+
+    from digest.publish import PublishError, publish
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    site = odd_site(make_site, names=[])
+    out = site / "build"
+    www = tmp_path / "www"
+    (out / "same.html").symlink_to(out / "index.html")  # inside: published as a copy
+    os.mkfifo(out / "pipe")  # skipped (opening it for reading waited forever)
+    publish(site, www.as_uri(), build=False)
+    assert (www / "same.html").read_bytes() == (out / "index.html").read_bytes()
+    assert not (www / "pipe").exists()
+    for name, points_to, why in (("leak.txt", secret, "outside the output folder"),
+                                 ("up", tmp_path, "outside the output folder"),
+                                 ("loop", out, "a folder that holds it"),
+                                 ("dangling", tmp_path / "none", "outside the output folder")):
+        (out / name).symlink_to(points_to)
+        start = time.monotonic()
+        with pytest.raises(PublishError, match=why):
+            publish(site, (tmp_path / f"www-{name}").as_uri(), build=False)
+        assert time.monotonic() - start < 10
+        assert not (tmp_path / f"www-{name}").exists()
+        (out / name).unlink()
+
+
+# -- S3, against the real server of tests/test_publish_s3.py
+
+from tests import test_publish_s3  # noqa: E402
+
+seaweed = test_publish_s3.seaweed  # (the fixtures: a real S3 server, a fresh bucket in it)
+s3 = test_publish_s3.s3
+objects = test_publish_s3.objects
+
+
+def test_s3_keys_carry_every_odd_file_name_and_prefix_exactly_and_then_nothing_is_sent(
+        make_site, s3, seaweed):
+    # (A backslash is left out: SeaweedFS stores `a\\b` as `a/b`; AWS keeps it.)
+    from digest.publish import Options, publish
+
+    client, bucket = s3
+    site = odd_site(make_site)
+    options = Options(endpoint_url=seaweed.endpoint)
+    # The prefix is read literally, as the AWS CLI reads it (it was cut at # and ?).
+    publish(site, f"s3://{bucket}/pre fix#1?v=2%20", options, build=False)
+    keys = objects(client, bucket)
+    expected = {f"pre fix#1?v=2%20/{path.decode()}" for path in published_tree(site)}
+    assert set(keys) == expected
+    for name in ODD_NAMES:
+        body = client.get_object(Bucket=bucket, Key=f"pre fix#1?v=2%20/static/odd/{name}")["Body"].read()
+        assert body == f"body of {name}".encode()
+    assert publish(site, f"s3://{bucket}/pre fix#1?v=2%20", options, build=False).plan.empty
+
+
+def test_s3_a_file_name_that_is_not_utf8_stops_the_publish_before_anything_is_sent(
+        make_site, s3, seaweed):
+    # UnicodeEncodeError (a traceback) in the middle of the uploads.
+    from digest.publish import Options, PublishError, publish
+
+    client, bucket = s3
+    site = odd_site(make_site, names=["fine.txt"], raw_names=(b"bad\xff.txt",))
+    with pytest.raises(PublishError, match=r"not UTF-8 cannot be S3 keys, e\.g\. static/odd/bad\\udcff\.txt"):
+        publish(site, f"s3://{bucket}/site", Options(endpoint_url=seaweed.endpoint), build=False)
+    assert objects(client, bucket) == {}

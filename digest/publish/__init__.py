@@ -61,7 +61,10 @@ class PublishResult:
 
 def open_target(url: str, options: Options) -> Adapter:
     """The adapter for ``url``, chosen by its scheme."""
-    scheme = urlsplit(url).scheme.lower()
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:  # (an unclosed IPv6 bracket)
+        raise PublishError(f"cannot read the target {redact(url)!r} as a URL") from None
     if scheme == "file":
         from digest.publish.folder import FolderTarget
         return FolderTarget(url)
@@ -103,6 +106,7 @@ def _publish(site: Path, adapter: Adapter, options: Options, build: bool, dry_ru
             out = built.out
         else:
             out = resolve_out(site, load_config(site), None)
+        adapter.check(site, out)
         start = time.perf_counter()
         files = scan_folder(out)
         scanned = time.perf_counter()

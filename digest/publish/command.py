@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from digest.publish import Options, PublishResult, publish
-from digest.publish.common import PublishPlan
+from digest.publish.common import PublishPlan, shown
 
 
 def _max_deletes(text: str) -> int:
@@ -57,10 +57,11 @@ def _size(n: int) -> str:
 
 
 def _listing(plan: PublishPlan, verb_new: str, verb_changed: str, verb_delete: str) -> None:
+    # One file a line whatever its name (`x\n  delete index.html` forged a line of the plan).
     for u in plan.uploads:
-        print(f"  {verb_new if u.new else verb_changed:<10} {u.path}  ({_size(u.size)})")
+        print(f"  {verb_new if u.new else verb_changed:<10} {shown(u.path)}  ({_size(u.size)})")
     for path in plan.deletes:
-        print(f"  {verb_delete:<10} {path}")
+        print(f"  {verb_delete:<10} {shown(path)}")
 
 
 def run(args: argparse.Namespace, progress: Callable[[str, int, int], None],
@@ -107,7 +108,7 @@ def report(result: PublishResult, options: Options, verbose: bool = False) -> No
     if plan.capped:
         if verbose or result.dry_run:
             for path in plan.withheld:
-                print(f"  {'withheld':<10} {path}")
+                print(f"  {'withheld':<10} {shown(path)}")
         print(f"digest: refused to delete {len(plan.withheld)} stale files: more than "
               f"--max-deletes {options.max_deletes}; check the list with --dry-run, then rerun with "
               f"--max-deletes {len(plan.withheld)} or --force", file=sys.stderr)

@@ -131,6 +131,10 @@ class Adapter(Protocol):
         """Carry out ``plan``: every upload in order, then the deletes."""
         ...
 
+    def check(self, site: Path, out: Path) -> None:
+        """Refuse, before anything is read or sent, a target that cannot take ``out`` of ``site``."""
+        ...
+
     def close(self) -> None:
         """Release anything the adapter holds (temporary folders, connections)."""
         ...
@@ -146,6 +150,15 @@ def file_md5(path: Path | str) -> str:
     return h.hexdigest()
 
 
+def shown(text: object) -> str:
+    """``text`` for a message or a listing: unprintable characters (a newline or an escape
+    sequence in a file name) escaped as ``\\n``, so one file is one line and a listing
+    cannot be forged."""
+    text = str(text)
+    return text if text.isprintable() else "".join(
+        c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
 def _hashed(root: str, rel: str) -> LocalFile | None:
     source = os.path.join(root, rel)
     try:
@@ -159,24 +172,74 @@ def _hashed(root: str, rel: str) -> LocalFile | None:
     except IsADirectoryError:
         return None
     except OSError as exc:
-        raise PublishError(f"cannot read {source}: {exc.strerror or exc}") from exc
+        raise PublishError(f"cannot read {shown(source)}: {exc.strerror or exc}") from exc
     return LocalFile(rel.replace(os.sep, "/"), Path(source), size, digest)
 
 
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _walk(base: str) -> list[str]:
+    """Paths (relative to ``base``) of the regular files to publish.
+
+    A symbolic link is followed only while it stays inside the output folder: one leading
+    out (to a secret, to ``/``) is refused before anything is sent, and so is a folder link
+    back to a folder it sits in (it made the walk endless: the publish hung). Named pipes,
+    sockets and devices are skipped (opening a pipe waits forever). ``.git`` is skipped.
+    """
+    real_base = os.path.realpath(base)
+    rels: list[str] = []
+
+    def refuse(rel: str, why: str) -> PublishError:
+        return PublishError(f"{shown(os.path.join(base, rel))} {why}; nothing was published "
+                            "(remove it from the output folder, or rebuild into a clean one)")
+
+    def visit(folder: str, rel_folder: str, ancestors: tuple[str, ...]) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            raise PublishError(f"cannot read {shown(folder)}: {exc.strerror or exc}") from exc
+        for entry in entries:
+            rel = entry.name if not rel_folder else os.path.join(rel_folder, entry.name)
+            try:
+                link = entry.is_symlink()
+                if link:
+                    real = os.path.realpath(entry.path)
+                    is_dir = os.path.isdir(real)
+                    is_file = not is_dir and os.path.isfile(real)
+                else:  # (no system call: a real folder's real path is its parent's plus its name)
+                    real = os.path.join(ancestors[-1], entry.name)
+                    is_dir = entry.is_dir(follow_symlinks=False)
+                    is_file = not is_dir and entry.is_file(follow_symlinks=False)
+            except OSError:
+                continue
+            if link and not _inside(real, real_base):
+                raise refuse(rel, f"is a symbolic link to {shown(real)}, outside the output folder")
+            if is_dir:
+                if entry.name == ".git":
+                    continue
+                if link and real in ancestors:
+                    raise refuse(rel, "is a symbolic link to a folder that holds it (a loop)")
+                visit(entry.path, rel, (*ancestors, real))
+            elif is_file:
+                rels.append(rel)
+            elif link and not os.path.exists(real):
+                raise refuse(rel, "is a symbolic link to nothing")
+
+    visit(base, "", (real_base,))
+    return rels
+
+
 def scan_folder(root: Path) -> dict[str, LocalFile]:
-    """Every regular file under ``root`` (symbolic links followed, ``.git`` skipped), by path.
+    """Every regular file under ``root``, by path (see `_walk` for links; ``.git`` skipped).
 
     Hashing runs on a few threads: ``hashlib`` and file reads release the GIL.
     """
     if not root.is_dir():
         raise PublishError(f"{root} is not a folder; build the site first (or drop --no-build)")
     base = str(root)
-    rels: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(base, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if d != ".git")
-        prefix = os.path.relpath(dirpath, base)
-        for name in sorted(filenames):
-            rels.append(name if prefix == "." else os.path.join(prefix, name))
+    rels = _walk(base)
     with ThreadPoolExecutor(4) as pool:
         found = pool.map(lambda rel: _hashed(base, rel), rels, chunksize=64)
         return {f.path: f for f in found if f is not None}

@@ -22,6 +22,8 @@ from digest.publish.common import (
     PublishPlan,
     decide,
     file_md5,
+    redact,
+    shown,
 )
 
 TEMP_PREFIX = ".digest-publish-"
@@ -32,12 +34,23 @@ class FolderTarget:
     """A folder on this machine (or a mounted share)."""
 
     def __init__(self, url: str):
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            raise PublishError(f"cannot read the target {redact(url)!r} as a URL") from None
+        if "@" in parts.netloc:
+            raise PublishError(f"{redact(url)}: a file:// target holds no user name or password")
         if parts.netloc not in ("", "localhost"):
-            raise PublishError(f"file:// targets must be local (file:///path), got host {parts.netloc!r}")
-        if not parts.path:
+            host = parts.netloc.rpartition("@")[2]  # (never a password given before the host)
+            raise PublishError(f"file:// targets must be local (file:///path), got host {shown(host)!r}")
+        if parts.query or parts.fragment or url.endswith(("?", "#")):
+            # `file:///srv/my#site` published into /srv/my: a URL ends its path at # and ?.
+            raise PublishError(f"{shown(url)}: a # or ? in a folder name is written %23 or %3F "
+                               "(a URL's path ends at either)")
+        path = unquote(parts.path)
+        if not parts.path or "\x00" in path:
             raise PublishError("file:// target needs a path, e.g. file:///var/www/site")
-        self.root = Path(unquote(parts.path))
+        self.root = Path(path)
         self.label = f"file://{self.root}"
         self._sizes: dict[str, int] = {}
         self._leftovers: list[Path] = []
@@ -70,18 +83,22 @@ class FolderTarget:
         except OSError:
             return False
 
-    def _refuse_overlap(self, files: dict[str, LocalFile]) -> None:
-        """A target that is, holds or sits inside the build would copy or delete the site's own files."""
-        if not files:
-            return
-        any_file = next(iter(files.values()))
-        out = Path(str(any_file.source)[: -len(any_file.path)]).resolve()
+    def check(self, site: Path, out: Path) -> None:
+        """A target that is, holds or sits inside the build would copy or delete the site's own
+        files; one inside the site's sources (``content/``, ``static/``, ``templates/``) would
+        be read back by the next build (its pages taken for records, its files copied again)."""
+        out = out.resolve()
         root = self.root.resolve()
         if root == out or root in out.parents or out in root.parents:
-            raise PublishError(f"refusing to publish {out} into {root}: one holds the other")
+            raise PublishError(f"refusing to publish {shown(out)} into {shown(root)}: one holds the other")
+        site = site.resolve()
+        for name in ("content", "static", "templates"):
+            sources = site / name
+            if root == sources or sources in root.parents:
+                raise PublishError(f"refusing to publish into {shown(root)}: it is inside the site's "
+                                   f"{name}/ folder, which the next build would read back")
 
     def plan(self, files: dict[str, LocalFile], options: Options) -> PublishPlan:
-        self._refuse_overlap(files)
         remote = self._remote()
         return decide(self.label, files, remote, self._same, options)
 
@@ -101,7 +118,7 @@ class FolderTarget:
             try:
                 target.unlink(missing_ok=True)
             except OSError as exc:
-                raise PublishError(f"cannot delete {target}: {exc.strerror or exc}") from exc
+                raise PublishError(f"cannot delete {shown(target)}: {exc.strerror or exc}") from exc
             self._prune_empty(target.parent)
             done += 1
             if progress:
@@ -112,13 +129,20 @@ class FolderTarget:
         temp = dest.parent / f"{TEMP_PREFIX}{os.getpid()}-{dest.name}"
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
+            real_root = self.root.resolve()
+            folder = dest.parent.resolve()
+            if folder != real_root and real_root not in folder.parents:
+                # A folder of the target that is a link elsewhere (`static -> /etc`): never
+                # write through it.
+                raise PublishError(f"cannot write {shown(dest)}: {shown(dest.parent)} leads out of "
+                                   f"the target folder (to {shown(folder)})")
             shutil.copyfile(source, temp)
             os.replace(temp, dest)
         except OSError as exc:
             # A partial copy (a full disk) is removed at once: it held space the rerun needs.
             with suppress(OSError):
                 temp.unlink(missing_ok=True)
-            raise PublishError(f"cannot write {dest}: {exc.strerror or exc}") from exc
+            raise PublishError(f"cannot write {shown(dest)}: {exc.strerror or exc}") from exc
 
     def _prune_empty(self, folder: Path) -> None:
         while folder != self.root and self.root in folder.parents:

@@ -22,7 +22,7 @@ import os
 import subprocess
 import tempfile
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from digest.publish.common import (
     LocalFile,
@@ -33,6 +33,7 @@ from digest.publish.common import (
     decide,
     redact,
     scrub,
+    shown,
     with_retries,
 )
 
@@ -44,9 +45,31 @@ _TRANSIENT = ("could not resolve host", "connection", "timed out", "early eof",
               "rpc failed", "the remote end hung up", "temporary failure")
 
 
+def _raw(path: str) -> bytes:
+    """A path as the bytes the file system has for it (``os.walk`` decoded them so)."""
+    return os.fsencode(path)
+
+
 def blob_sha(data: bytes) -> str:
     """The git object id of a blob holding ``data``."""
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def _check_branch(branch: str) -> None:
+    """Refuse a ``#branch`` git would refuse (``a..b``, ``x.lock``, a space) or misread
+    (``-x`` as an option, ``refs/heads/x`` as ``refs/heads/refs/heads/x``, ``HEAD``) before
+    the site is built and sent."""
+    bad = branch.startswith(("-", "refs/")) or branch in ("HEAD", "@") or not branch.isprintable()
+    if not bad:
+        try:
+            done = subprocess.run(["git", "check-ref-format", f"refs/heads/{branch}"],
+                                  capture_output=True, check=False)
+        except FileNotFoundError:
+            raise PublishError("git targets need the git command on PATH") from None
+        bad = done.returncode != 0
+    if bad:
+        raise PublishError(f"{shown(branch)!r} is not a branch name git accepts (see git "
+                           "check-ref-format): write the name alone after #, e.g. #gh-pages")
 
 
 class _GitFailed(Exception):
@@ -62,16 +85,21 @@ class GitTarget:
         rest = url[len("git+"):]
         remote, _, branch = rest.partition("#")
         self.branch = branch or DEFAULT_BRANCH
-        if not remote or not urlsplit(remote).scheme:
+        try:
+            parts = urlsplit(remote)
+        except ValueError:  # (an unclosed IPv6 bracket: a traceback, the URL in its locals)
+            raise PublishError(f"cannot read the git target {redact(url)!r} as a URL") from None
+        if not remote or not parts.scheme:
             raise PublishError("git target needs a URL, e.g. git+ssh://host/repo.git#gh-pages")
         self.remote = remote
-        self.label = f"git+{redact(remote)}#{self.branch}"
-        parts = urlsplit(remote)
+        self.label = f"git+{redact(remote)}#{shown(self.branch)}"
+        _check_branch(self.branch)
         # A token may stand in either half of https user-info; ssh user names are not secret.
         userinfo = [parts.password]
         if parts.scheme != "ssh":
             userinfo.append(parts.username)
-        self._secrets = [s for s in userinfo if s]
+        # git prints the user-info percent-decoded too (`p%40ss` as `p@ss`).
+        self._secrets = sorted({v for s in userinfo if s for v in (s, unquote(s))}, key=len, reverse=True)
         self._tmp = tempfile.TemporaryDirectory(prefix="digest-publish-git-")
         self.repo = Path(self._tmp.name) / "repo.git"
         self.tip: str | None = None
@@ -133,6 +161,9 @@ class GitTarget:
             if kind == "blob":
                 self._remote_tree[path.decode("utf-8", "surrogateescape")] = sha
 
+    def check(self, site: Path, out: Path) -> None:
+        """Nothing to check before the files are known."""
+
     def _same(self, local: LocalFile, remote_sha: str | None) -> bool:
         return self._blobs[local.path] == remote_sha
 
@@ -172,17 +203,13 @@ class GitTarget:
             self._git("read-tree", self.tip, env=env)
         else:
             self._git("read-tree", "--empty", env=env)
-        sources = "\n".join(str(files[u.path].source) for u in plan.uploads)
-        if sources:
-            shas = self._git("hash-object", "-w", "--stdin-paths", stdin=sources.encode() + b"\n",
-                             env=env).decode().split()
-        else:
-            shas = []
-        lines = [f"100644 {sha}\t{u.path}" for u, sha in zip(plan.uploads, shas, strict=True)]
-        lines += [f"0 {'0' * 40}\t{path}" for path in plan.deletes]
+        shas = self._hash_objects([files[u.path].source for u in plan.uploads], env)
+        # Paths go to git as the bytes they are on disk (a name that is not UTF-8 too), NUL-ended
+        # (a newline in a name is a character like any other).
+        lines = [b"100644 %s\t%s" % (sha.encode(), _raw(u.path)) for u, sha in zip(plan.uploads, shas, strict=True)]
+        lines += [b"0 %s\t%s" % (b"0" * 40, _raw(path)) for path in plan.deletes]
         if lines:
-            self._git("update-index", "-z", "--index-info",
-                      stdin="\0".join(lines).encode() + b"\0", env=env)
+            self._git("update-index", "-z", "--index-info", stdin=b"\0".join(lines) + b"\0", env=env)
         if progress:
             progress("publish", len(plan.uploads) // 2, len(plan.uploads))
         tree = self._git("write-tree", env=env).decode().strip()
@@ -196,6 +223,17 @@ class GitTarget:
                   network=True)
         if progress:
             progress("publish", len(plan.uploads), len(plan.uploads))
+
+    def _hash_objects(self, sources: list[Path], env: dict[str, str]) -> list[str]:
+        """Write each file as a blob; their ids in order. ``--stdin-paths`` reads one path a
+        line, so a file whose path holds a newline is sent alone, as its bytes."""
+        listed = [source for source in sources if b"\n" not in _raw(str(source))]
+        shas = iter(self._git("hash-object", "-w", "--stdin-paths",
+                              stdin=b"".join(_raw(str(source)) + b"\n" for source in listed),
+                              env=env).decode().split() if listed else [])
+        return [next(shas) if b"\n" not in _raw(str(source)) else
+                self._git("hash-object", "-w", "--stdin", stdin=source.read_bytes(), env=env).decode().strip()
+                for source in sources]
 
     def _identity(self, env: dict[str, str]) -> dict[str, str]:
         """Commit as the user's git identity, or as ``digest`` if none is configured."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby
-from urllib.parse import urlsplit
 
 from digest.publish.common import (
     LocalFile,
@@ -30,6 +29,8 @@ from digest.publish.common import (
     content_type,
     decide,
     is_page,
+    redact,
+    shown,
 )
 
 MD5_META = "digest-md5"
@@ -48,17 +49,34 @@ def _boto3():
     return boto3, botocore
 
 
+def _is_utf8(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:  # (os.walk decodes such bytes to lone surrogates)
+        return False
+    return True
+
+
 class S3Target:
     """A bucket, or a prefix in one."""
 
     def __init__(self, url: str, options: Options):
-        parts = urlsplit(url)
-        if not parts.netloc:
+        # Read as the AWS CLI reads it: bucket, then the prefix literally (`#`, `?`, `%` and
+        # spaces are characters of a key; a URL parser cut the prefix at `#` or `?`).
+        bucket, _, prefix = url[len("s3://"):].partition("/")
+        if not bucket or not url.lower().startswith("s3://"):
             raise PublishError("s3:// target needs a bucket, e.g. s3://my-bucket/site")
-        self.bucket = parts.netloc
-        prefix = parts.path.strip("/")
+        if "@" in bucket:
+            raise PublishError(f"{redact('s3://' + bucket)}: an s3:// target holds no credentials; they "
+                               "come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE or ~/.aws/")
+        if options.endpoint_url and "@" in options.endpoint_url.partition("//")[2].partition("/")[0]:
+            # botocore printed the whole endpoint in its connection errors.
+            raise PublishError(f"--endpoint-url {redact(options.endpoint_url)}: credentials do not go in "
+                               "the endpoint URL; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        self.bucket = bucket
+        prefix = prefix.strip("/")
         self.prefix = f"{prefix}/" if prefix else ""
-        self.label = f"s3://{self.bucket}/{self.prefix}"
+        self.label = shown(f"s3://{self.bucket}/{self.prefix}")
         boto3, botocore = _boto3()
         self._botocore = botocore
         # "standard" retry mode: throttling, 5xx and connection errors are retried up to
@@ -111,7 +129,16 @@ class S3Target:
             Bucket=self.bucket, Key=self.prefix + local.path))
         return head.get("Metadata", {}).get(MD5_META) == local.md5
 
+    def check(self, site, out) -> None:
+        """Nothing to check before the files are known."""
+
     def plan(self, files: dict[str, LocalFile], options: Options) -> PublishPlan:
+        # A key is UTF-8: a file name that is not (copied from static/) cannot be one. Said
+        # before anything is sent (it raised UnicodeEncodeError halfway through the uploads).
+        unsendable = [path for path in files if not _is_utf8(path)]
+        if unsendable:
+            raise PublishError(f"{self.label}: {len(unsendable)} file name(s) not UTF-8 cannot be "
+                               f"S3 keys, e.g. {shown(unsendable[0])}; rename them (nothing was published)")
         return decide(self.label, files, self._remote(), self._same, options)
 
     # -- writing ------------------------------------------------------------------------------
