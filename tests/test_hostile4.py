@@ -550,3 +550,25 @@ def test_s3_a_file_name_that_is_not_utf8_stops_the_publish_before_anything_is_se
     with pytest.raises(PublishError, match=r"not UTF-8 cannot be S3 keys, e\.g\. static/odd/bad\\udcff\.txt"):
         publish(site, f"s3://{bucket}/site", Options(endpoint_url=seaweed.endpoint), build=False)
     assert objects(client, bucket) == {}
+
+
+WRONG_VALUES = ['[]', '{}', '"x"', '1.5', 'true', '1979-05-27T07:32:00Z', '[[1]]', '[{a = 1}]', '-1', '0',
+                '99999999999999999999', '"\\u0000"', '[true]', '["a", 1]', 'nan', '-inf', '""', '"   "', '[""]']
+
+
+def test_a_wrong_value_of_any_key_is_one_problem_naming_key_and_line_never_a_traceback():
+    from digest.config import _CHECKS, parse_config
+    from digest.errors import ConfigError
+
+    for key in _CHECKS:
+        for value in WRONG_VALUES:
+            try:
+                parse_config(f'title = "t"\n{key} = {value}\n')
+            except ConfigError as exc:
+                assert [(p.line, p.field) for p in exc.problems] == [(2, key)], (key, value)
+
+
+def test_thousands_of_thumbnail_widths_are_a_config_problem():
+    # Each width is encoded for every cached image: 4,081 widths, 4,081 files per picture.
+    (problem,) = config_problems(f"thumbnail_widths = {list(range(16, 4097))}\n")
+    assert problem.startswith("digest.toml:1: thumbnail_widths: expected a non-empty list of at most 16 integers")
