@@ -572,3 +572,23 @@ def test_thousands_of_thumbnail_widths_are_a_config_problem():
     # Each width is encoded for every cached image: 4,081 widths, 4,081 files per picture.
     (problem,) = config_problems(f"thumbnail_widths = {list(range(16, 4097))}\n")
     assert problem.startswith("digest.toml:1: thumbnail_widths: expected a non-empty list of at most 16 integers")
+
+
+@pytest.mark.parametrize("prefix", ["../site", "a/./b", "a//b"])
+def test_s3_a_prefix_a_store_would_read_as_another_folder_is_refused(make_site, prefix):
+    pytest.importorskip("boto3")
+    from digest.publish import Options, PublishError, publish
+
+    site = odd_site(make_site, names=[])
+    with pytest.raises(PublishError, match="the prefix has an empty, '.' or '..' part"):
+        publish(site, f"s3://bucket/{prefix}", Options(endpoint_url="http://127.0.0.1:9"), build=False)
+
+
+def test_s3_a_path_too_long_for_a_key_stops_the_publish_before_anything_is_sent(make_site, s3, seaweed):
+    from digest.publish import Options, PublishError, publish
+
+    client, bucket = s3
+    site = odd_site(make_site, names=["fine.txt", "/".join(["d" * 200] * 6) + ".txt"])
+    with pytest.raises(PublishError, match="longer than the 1024 bytes of an S3 key"):
+        publish(site, f"s3://{bucket}/site", Options(endpoint_url=seaweed.endpoint), build=False)
+    assert objects(client, bucket) == {}

@@ -36,6 +36,9 @@ from digest.publish.common import (
 MD5_META = "digest-md5"
 """Object metadata key holding the MD5 hex of the bytes."""
 
+MAX_KEY_BYTES = 1024
+"""Longest S3 object key (UTF-8 bytes); a longer one failed halfway through the uploads."""
+
 _PLAIN_MD5 = re.compile(r'^"?([0-9a-f]{32})"?$')
 
 
@@ -75,6 +78,11 @@ class S3Target:
                                "the endpoint URL; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
         self.bucket = bucket
         prefix = prefix.strip("/")
+        if prefix and any(part in ("", ".", "..") for part in prefix.split("/")):
+            # S3-compatible stores (SeaweedFS, MinIO) and CDNs read keys as paths: `../x` or
+            # `a//b` land beside the prefix, where its listing never finds them.
+            raise PublishError(f"{shown(url)}: the prefix has an empty, '.' or '..' part; write it "
+                               "as plain folder names, e.g. s3://bucket/news/site")
         self.prefix = f"{prefix}/" if prefix else ""
         self.label = shown(f"s3://{self.bucket}/{self.prefix}")
         boto3, botocore = _boto3()
@@ -139,6 +147,10 @@ class S3Target:
         if unsendable:
             raise PublishError(f"{self.label}: {len(unsendable)} file name(s) not UTF-8 cannot be "
                                f"S3 keys, e.g. {shown(unsendable[0])}; rename them (nothing was published)")
+        too_long = [path for path in files if len((self.prefix + path).encode()) > MAX_KEY_BYTES]
+        if too_long:
+            raise PublishError(f"{self.label}: {len(too_long)} path(s) longer than the {MAX_KEY_BYTES} bytes "
+                               f"of an S3 key, e.g. {shown(too_long[0][:80])}...; nothing was published")
         return decide(self.label, files, self._remote(), self._same, options)
 
     # -- writing ------------------------------------------------------------------------------
