@@ -219,7 +219,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         cache.save_records_early(fork=jobs > 1)  # written by a child while this process plans
 
     staging = Staging.for_output(out)
-    staging.prepare()
+    shutil.rmtree(staging.root, ignore_errors=True)
     cleanup.callback(shutil.rmtree, staging.root, ignore_errors=True)  # (whichever phase fails)
     had_output = staging.flat  # (an output folder to stage beside)
     previous: dict[str, OutputRecord] = cache.outputs

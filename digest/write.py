@@ -16,8 +16,6 @@ import os
 import shutil
 import signal
 import stat
-import struct
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -75,51 +73,12 @@ class Staging:
         """Flat unless ``out`` does not exist yet."""
         return cls(staging_dir(out), out.is_dir())
 
-    def prepare(self) -> None:
-        """Make the (empty) staging folder, flagged as the top of a folder tree (`_spread`)."""
-        shutil.rmtree(self.root, ignore_errors=True)
-        try:
-            self.root.mkdir(parents=True)
-        except OSError:
-            return  # (`stage` makes it when a file is staged, and reports what stops it)
-        _spread(self.root)
-
     def place(self, path: str) -> str:
         """Where the output ``path`` is staged."""
-        if self.flat:  # (in a folder of the staging folder: see `_spread`)
+        if self.flat:
             name = hashlib.blake2b(path.encode("utf-8", "surrogateescape"), digest_size=15).hexdigest()
-            return os.path.join(self.root, "flat", name)
+            return os.path.join(self.root, name)
         return os.path.join(self.root, path)
-
-
-_GETFLAGS, _SETFLAGS, _TOPDIR = 0x80086601, 0x40086602, 0x00020000
-"""Linux ``FS_IOC_GETFLAGS``, ``FS_IOC_SETFLAGS`` and ``FS_TOPDIR_FL`` (``chattr +T``)."""
-
-
-def _spread(folder: Path) -> None:
-    """Flag ``folder`` as the top of a folder tree, where the file system supports it (ext4).
-
-    ext4 then places each folder made in it in a block group of its own, with room,
-    rather than in the group of the folder above, and a folder's files follow it. That
-    group is where the last build's replaced and removed files were freed, and on ext4
-    without a journal each new inode skips every one freed in the last minutes, one
-    lookup each: staging 25,000 files took 8 s instead of 0.8 s after as many had been
-    freed nearby. Elsewhere (or if not allowed) nothing happens.
-    """
-    if fcntl is None or not sys.platform.startswith("linux"):
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        flags = bytearray(struct.pack("i", 0))
-        fcntl.ioctl(fd, _GETFLAGS, flags)
-        fcntl.ioctl(fd, _SETFLAGS, struct.pack("i", struct.unpack("i", flags)[0] | _TOPDIR))
-    except OSError:
-        pass  # (a file system without the flag, or not ours to set)
-    finally:
-        os.close(fd)
 
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
