@@ -793,6 +793,10 @@ class PreviewServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128
+    """Connections the kernel holds until accepted: with the default 5, a burst (a page and its
+    thumbnails, several tabs reloading at once) had connections dropped, each retried by the
+    client after 1, 3, 7 s: 200 at once took up to 8 s, some timed out."""
 
     def __init__(self, address: tuple[str, int], preview: Preview):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
