@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -689,20 +690,31 @@ def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
                 else:
                     self._not_found(head)
                 return
+            data: bytes | BinaryIO | None = None
             try:
                 with preview.lock.read():
                     kind, file = resolve_request(preview.out, path[len(base):])
-                    data = file.read_bytes() if file is not None else None
+                    if file is not None:
+                        # A page is read whole (the reload script goes in); any other file is
+                        # only opened here and streamed after the lock is let go (a video in
+                        # static/ was read whole into memory by every range request). An open
+                        # file keeps its bytes while a build swaps a new one in by rename.
+                        data = (file.read_bytes() if content_type(file.name).startswith("text/html")
+                                else open(file, "rb"))  # noqa: SIM115 - closed below
                     state = self._state()
             except (OSError, UnicodeDecodeError):
                 kind, data = "missing", None
-            if kind == "slash":
-                self._redirect(path + "/" + (f"?{query}" if query else ""))
-            elif data is None:
-                self._not_found(head)
-            else:
-                assert file is not None
-                self._send(HTTPStatus.OK, content_type(file.name), data, state, head)
+            try:
+                if kind == "slash":
+                    self._redirect(path + "/" + (f"?{query}" if query else ""))
+                elif data is None:
+                    self._not_found(head)
+                else:
+                    assert file is not None
+                    self._send(HTTPStatus.OK, content_type(file.name), data, state, head)
+            finally:
+                if data is not None and not isinstance(data, bytes):
+                    data.close()
 
         def _state(self) -> dict:
             current = preview.current
@@ -730,35 +742,50 @@ def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
 
-        def _send(self, status: HTTPStatus, ctype: str, data: bytes, state: dict, head: bool) -> None:
-            if ctype.startswith("text/html"):
+        def _send(self, status: HTTPStatus, ctype: str, data: bytes | BinaryIO, state: dict,
+                  head: bool) -> None:
+            """Answer with ``data`` (bytes, or a file open for reading: streamed), or the one
+            byte range the request asks for."""
+            if isinstance(data, bytes) and ctype.startswith("text/html"):
                 data = inject(data, state)
+            size = len(data) if isinstance(data, bytes) else os.fstat(data.fileno()).st_size
             span = None
             if status == HTTPStatus.OK and "If-Range" not in self.headers:
-                span = byte_range(self.headers.get_all("Range") or [], len(data))
+                span = byte_range(self.headers.get_all("Range") or [], size)
             if span == "unsatisfiable":
                 self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
-                self.send_header("Content-Range", f"bytes */{len(data)}")
+                self.send_header("Content-Range", f"bytes */{size}")
                 self.send_header("Content-Length", "0")
                 self.send_header("Cache-Control", "no-store")
                 self.end_headers()
                 return
-            size = len(data)
+            first, last = span if isinstance(span, tuple) else (0, size - 1)
             if isinstance(span, tuple):
                 status = HTTPStatus.PARTIAL_CONTENT
-                data = data[span[0]:span[1] + 1]
             self.send_response(status)
             self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Content-Length", str(last - first + 1))
             if status != HTTPStatus.NOT_FOUND:
                 self.send_header("Accept-Ranges", "bytes")
             if isinstance(span, tuple):
-                self.send_header("Content-Range", f"bytes {span[0]}-{span[1]}/{size}")
+                self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
             self.send_header("Cache-Control", "no-store")
             self.send_header("X-Content-Type-Options", "nosniff")
             self.end_headers()
-            if not head:
-                self.wfile.write(data)
+            if head:
+                return
+            if isinstance(data, bytes):
+                self.wfile.write(data[first:last + 1])
+                return
+            data.seek(first)
+            left = last - first + 1
+            while left > 0:
+                chunk = data.read(min(left, 1 << 20))
+                if not chunk:  # (cannot happen: the open file keeps its bytes)
+                    self.close_connection = True
+                    return
+                self.wfile.write(chunk)
+                left -= len(chunk)
 
         def _events(self, token: str, head: bool) -> None:
             self.close_connection = True

@@ -116,6 +116,31 @@ def test_range_requests_get_the_bytes_asked_for(make_site):
     assert byte_range(["bytes=0-1", "bytes=2-3"], 10) is None
 
 
+def test_a_large_file_is_streamed_not_read_whole_for_each_request(make_site):
+    # Every request (each range request of a <video>) read the whole file into memory.
+    import tracemalloc
+
+    site = serve_site(make_site)
+    with open(site / "static" / "big.bin", "wb") as handle:
+        handle.truncate(100 << 20)
+        handle.seek((100 << 20) - 4)
+        handle.write(b"tail")
+    with running(site, jobs=1) as handle:
+        tracemalloc.start()
+        try:
+            answer = raw_request(handle, b"GET /static/big.bin HTTP/1.1\r\nHost: localhost\r\n"
+                                         b"Range: bytes=-6\r\nConnection: close\r\n\r\n")
+            whole = raw_request(handle, b"HEAD /static/big.bin HTTP/1.1\r\nHost: localhost\r\n"
+                                        b"Connection: close\r\n\r\n")
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    status, headers, body = head_and_body(answer)
+    assert (status, body, headers["content-range"]) == (206, b"\0\0tail", f"bytes {(100 << 20) - 6}-{(100 << 20) - 1}/{100 << 20}")
+    assert head_and_body(whole)[1]["content-length"] == str(100 << 20)
+    assert peak < 32 << 20, peak
+
+
 def test_error_pages_escape_the_request_text(make_site):
     with running(serve_site(make_site), jobs=1) as handle:
         answer = raw_request(handle, b"GET /<script>alert(1)</script> HTTP/1.1 <img src=x onerror=alert(2)>\r\n\r\n")
