@@ -477,6 +477,22 @@ def test_credentials_in_the_endpoint_url_are_refused_unprinted(make_site, capsys
     assert "s3cr3t-t0ken" not in captured.out + captured.err and "***@127.0.0.1:9" in captured.err
 
 
+@pytest.mark.parametrize("endpoint", ["localhost:9000", "http://[::1", "ftp://host", "http://127.0.0.1:9/\nx",
+                                      "http://host:port/"])
+def test_an_endpoint_url_that_is_no_http_url_is_one_line_not_a_traceback(make_site, capsys, monkeypatch, endpoint):
+    pytest.importorskip("boto3")
+    from digest.cli import main
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
+    site = odd_site(make_site, names=[])
+    assert main(["publish", str(site), "--no-build", "--dry-run", "--to", "s3://bucket/site",
+                 "--endpoint-url", endpoint]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("digest: error: --endpoint-url ") and "expected an http(s) URL" in err
+    assert err.count("\n") == 1
+
+
 @pytest.mark.parametrize("inside", ["content/published", "static", "templates/x"])
 def test_a_folder_target_inside_the_sites_sources_is_refused(make_site, inside):
     # The pages were published into content/ (the next build read robots.txt as a record) or

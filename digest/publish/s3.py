@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby
+from urllib.parse import urlsplit
 
 from digest.publish.common import (
     LocalFile,
@@ -52,6 +53,24 @@ def _boto3():
     return boto3, botocore
 
 
+def _check_endpoint(url: str) -> None:
+    """``--endpoint-url`` must be an http(s) URL without credentials (botocore printed the whole
+    endpoint in its connection errors, and raised ValueError, a traceback, on one without a
+    scheme such as ``localhost:9000``)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is no number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname \
+            or not url.isprintable():
+        raise PublishError(f"--endpoint-url {shown(redact(url))}: expected an http(s) URL such as "
+                           "http://127.0.0.1:9000")
+    if "@" in parts.netloc:
+        raise PublishError(f"--endpoint-url {redact(url)}: credentials do not go in the endpoint URL; "
+                           "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+
+
 def _is_utf8(path: str) -> bool:
     try:
         path.encode("utf-8")
@@ -72,10 +91,8 @@ class S3Target:
         if "@" in bucket:
             raise PublishError(f"{redact('s3://' + bucket)}: an s3:// target holds no credentials; they "
                                "come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE or ~/.aws/")
-        if options.endpoint_url and "@" in options.endpoint_url.partition("//")[2].partition("/")[0]:
-            # botocore printed the whole endpoint in its connection errors.
-            raise PublishError(f"--endpoint-url {redact(options.endpoint_url)}: credentials do not go in "
-                               "the endpoint URL; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        if options.endpoint_url:
+            _check_endpoint(options.endpoint_url)
         self.bucket = bucket
         prefix = prefix.strip("/")
         if prefix and any(part in ("", ".", "..") for part in prefix.split("/")):
@@ -96,8 +113,8 @@ class S3Target:
         try:
             self.client = boto3.session.Session().client(
                 "s3", endpoint_url=options.endpoint_url, config=config)
-        except botocore.exceptions.BotoCoreError as exc:
-            raise PublishError(f"cannot set up S3 client: {exc}") from exc
+        except (botocore.exceptions.BotoCoreError, ValueError) as exc:
+            raise PublishError(f"cannot set up S3 client: {shown(exc)}") from None
         self.jobs = max(options.jobs, 1)
 
     # -- reading ------------------------------------------------------------------------------
