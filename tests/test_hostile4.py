@@ -426,6 +426,11 @@ def test_a_file_name_in_a_plan_listing_is_one_escaped_line(make_site, tmp_path, 
     assert "  upload     static/odd/x\\n  delete     index.html  (" in out
     assert "static/odd/esc\\x1b[2J.txt" in out and "\x1b" not in out
     assert not any(line.startswith("  delete") for line in out.splitlines())
+    # A target folder whose name holds a newline (%0A) is published into, and named on one line.
+    assert main(["publish", str(site), "--no-build", "--to", (tmp_path / "www").as_uri() + "%0Anext"]) == 0
+    out = capsys.readouterr().out
+    assert (tmp_path / "www\nnext" / "index.html").exists()
+    assert [line for line in out.splitlines() if line.startswith("Published ")][0].endswith("s).")
 
 
 @pytest.mark.parametrize("branch", ["a..b", "-x", "main.lock", "a b", "refs/heads/x", "HEAD", "x/", "x\ny"])

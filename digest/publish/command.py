@@ -88,10 +88,10 @@ def report(result: PublishResult, options: Options, verbose: bool = False) -> No
     if result.build is not None:
         built = result.build
         print(f"Built {built.articles} articles: {built.written} files written, "
-              f"{built.unchanged} unchanged, {built.removed} removed in {built.out}")
+              f"{built.unchanged} unchanged, {built.removed} removed in {shown(built.out)}")
     new, changed = len(plan.new), len(plan.changed)
     if result.dry_run:
-        print(f"Dry run: publishing {result.out} to {plan.target} would")
+        print(f"Dry run: publishing {shown(result.out)} to {shown(plan.target)} would")
         _listing(plan, "upload", "change", "delete")
         print(f"Would upload {new + changed} files ({new} new, {changed} changed, "
               f"{_size(plan.bytes_to_send)}), leave {plan.unchanged} unchanged, "
@@ -99,7 +99,7 @@ def report(result: PublishResult, options: Options, verbose: bool = False) -> No
     else:
         if verbose:
             _listing(plan, "uploaded", "changed", "deleted")
-        print(f"Published {result.out} to {plan.target}: {result.uploaded} uploaded ({new} new, "
+        print(f"Published {shown(result.out)} to {shown(plan.target)}: {result.uploaded} uploaded ({new} new, "
               f"{changed} changed), {plan.unchanged} unchanged, {result.deleted} deleted; "
               f"{_size(result.bytes_sent)} sent in {result.seconds:.2f}s "
               f"({', '.join(f'{k} {v:.2f}s' for k, v in result.timings.items())}).")

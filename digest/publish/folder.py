@@ -51,7 +51,7 @@ class FolderTarget:
         if not parts.path or "\x00" in path:
             raise PublishError("file:// target needs a path, e.g. file:///var/www/site")
         self.root = Path(path)
-        self.label = f"file://{self.root}"
+        self.label = shown(f"file://{self.root}")
         self._sizes: dict[str, int] = {}
         self._leftovers: list[Path] = []
 
