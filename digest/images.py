@@ -52,7 +52,7 @@ from digest.model import Article
 from digest.plan import select
 from digest.write import OutputRecord, Staging, intact, stage
 
-RECIPE = 2
+RECIPE = 3
 """Bump when the way thumbnails are made changes: every thumbnail gets a new name."""
 MAX_PIXELS = 40_000_000
 """Largest source image decoded (pixels, from its header); bigger is a decompression bomb."""
@@ -306,6 +306,10 @@ def _to_srgb(im: Image.Image) -> Image.Image:
         im = im.convert("RGBA" if im.mode == "PA" or "transparency" in im.info else "RGB")
     elif im.mode == "1":
         im = im.convert("L")
+    if im.mode in ("RGB", "L") and "transparency" in im.info:
+        # A PNG colour key (tRNS: "this colour is transparent"): it came out as that colour
+        # (a logo on black) instead of transparent.
+        im = im.convert("RGBA" if im.mode == "RGB" else "LA")
     alpha = im.mode in ("RGBA", "LA", "La", "RGBa")
     target = "RGBA" if alpha else "RGB"
     icc = im.info.get("icc_profile")

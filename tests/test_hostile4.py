@@ -660,3 +660,31 @@ def test_s3_a_path_too_long_for_a_key_stops_the_publish_before_anything_is_sent(
     with pytest.raises(PublishError, match="longer than the 1024 bytes of an S3 key"):
         publish(site, f"s3://{bucket}/site", Options(endpoint_url=seaweed.endpoint), build=False)
     assert objects(client, bucket) == {}
+
+
+def test_a_png_colour_key_stays_transparent_in_thumbnails(make_site):
+    # An RGB or grey PNG whose tRNS chunk makes one colour transparent (logos): that colour
+    # came out opaque (black here) instead of transparent, or white in a JPEG thumbnail.
+    import io
+
+    from PIL import Image
+
+    from digest.build import build
+
+    entries = {}
+    for mode, key in (("RGB", (0, 0, 0)), ("L", 0)):
+        im = Image.new(mode, (300, 200), key)
+        im.paste((200, 30, 30) if mode == "RGB" else 200, (0, 0, 150, 200))
+        buffer = io.BytesIO()
+        im.save(buffer, "PNG", transparency=key)
+        entries[mode.lower()] = (f"https://img.example/{mode}.png", buffer.getvalue(), "png")
+    site = _cached_image_site(make_site, entries)
+    (site / "digest.toml").write_text('search = false\nthumbnail_formats = ["webp", "jpeg"]\n')
+    assert build(site, jobs=1).problems == []
+    for file in (site / "build" / "thumbs").rglob("*.*"):
+        with Image.open(file) as im:
+            right = im.convert("RGBA").getpixel((im.width * 3 // 4, im.height // 2))
+            if file.suffix == ".webp":
+                assert right[3] == 0, (file.name, right)
+            else:
+                assert min(right[:3]) > 240, (file.name, right)  # flattened on white
