@@ -989,6 +989,9 @@ def _astral_escape(match: re.Match[str]) -> str:
     return f"{match.group(1)}\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08X}"
 
 
+_JSON_START = re.compile(r'\s*\{\s*["}]')
+"""A file that starts as a JSON object does (not a Liquid tag's ``{%``)."""
+
 _WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
               (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 """Byte order marks of UTF-32 and UTF-16 (UTF-32's first: it starts like UTF-16's)."""
@@ -1025,7 +1028,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         text = text.lstrip("\ufeff")
     parts = split_front_matter(text)
     json_data: Any = None
-    if parts is None and text.lstrip()[:1] == "{":
+    if parts is None and text.lstrip()[:1] == "{" and _JSON_START.match(text):
         # Front matter that is a JSON object with no '---' lines, as Hugo reads it (exporters
         # write such files): the object, then the note.
         start = len(text) - len(text.lstrip())

@@ -378,3 +378,10 @@ def test_an_offset_with_a_fraction_of_a_second_still_gives_whole_seconds():
     # (Python reads "-00002026" as an offset of -00:00:20.26; HTML allows at most 3 fraction digits)
     instant, problems = published("'2016-12-31T23:59:00-00:00:20.260000'")
     assert (instant, problems) == ("2016-12-31T23:59:20+00:00", [])
+
+
+def test_a_file_that_starts_with_a_brace_but_no_json_object_has_no_front_matter():
+    # (a Jekyll page that starts with a Liquid tag is no record, and no broken JSON either)
+    assert [str(p) for p in parse_record(b"{% raw %}\nText\n", "content/x.md").problems] == [
+        "content/x.md:1: no front matter: expected the file to start with a '---' line and the front matter "
+        "to end with another"]
