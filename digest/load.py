@@ -491,14 +491,17 @@ _RFC822 = re.compile(
     r"(?i)(?:([a-z]{3})[a-z]*,?\s+)?(\d{1,2})[\s-]+([a-z]{3})[a-z]*\.?[\s-]+(\d{4}|\d\d)\s+"
     r"(\d\d?):(\d\d)(?::(\d\d))?(?:\s*" + _OFFSET + r")?")
 """RSS dates (RFC 822 and RFC 2822): ``Thu, 26 Nov 2026 10:00:00 GMT``, ``26 Nov 26 10:00 +0100``."""
-_CTIME = re.compile(r"(?i)([a-z]{3})\s+([a-z]{3})\s+(\d{1,2})\s+(\d\d):(\d\d):(\d\d)\s+" + _OFFSET
-                    + r"\s+(\d{4})")
-"""The Twitter API's ``created_at``: ``Thu Nov 26 10:00:00 +0000 2026``."""
+_CTIME = re.compile(r"(?i)([a-z]{3})\s+([a-z]{3})\s+(\d{1,2})\s+(\d\d):(\d\d):(\d\d)(?:\s+" + _OFFSET
+                    + r")?\s+(\d{4})")
+"""The Twitter API's ``created_at``: ``Thu Nov 26 10:00:00 +0000 2026``; C's ``asctime`` (no zone)."""
 _DOTNET = re.compile(r"\\?/Date\((-?\d{1,15})(?:([+-])(\d\d)(\d\d))?\)\\?/")
 """.NET's JSON date: ``/Date(1795687200000)/`` (milliseconds), ``/Date(1795687200000+0530)/``."""
 _BRACKET_ZONE = re.compile(r"([^\[]+)\[([A-Za-z0-9_+/-]{1,60})\](?:\[[^\]]*\])*")
 """RFC 9557 (Java's ``ZonedDateTime``): ``2026-11-26T15:30:00+05:30[Asia/Kolkata]``."""
-_ISO_UTC_NAME = re.compile(r"(\d{4}-\d\d-\d\d[T ][0-9:.,]+?)\s*(?:UTC|GMT)", re.IGNORECASE)
+_ISO_UTC_NAME = re.compile(r"(\d{4}-\d\d-\d\d[T ][0-9:.,]+?)\s*(?:([+-]\d\d:?\d\d)\s*[A-Za-z]{1,5}|UTC|GMT)"
+                           r"(?: m=[+-][0-9.]+)?", re.IGNORECASE)
+"""Ruby's ``2026-11-26 10:00:00 UTC``, Go's ``2026-11-26 10:00:00 -0500 EST m=+0.001`` (the offset
+decides; the zone's name is only a name)."""
 _LEAP = re.compile(r"(?<=\d\d:\d\d:)60(?=$|[.,]\d*|[^\d])")
 
 
@@ -537,9 +540,9 @@ def _other_datetime(text: str) -> datetime | None:
         elif match := _CTIME.fullmatch(text):
             weekday, month, day, hour, minute, second, *zone, year = match.groups()
             when = (int(year), _MONTHS.get(month.lower(), 0), int(day), int(hour), int(minute), int(second))
-        elif match := _ISO_UTC_NAME.fullmatch(text):  # (Ruby's `2026-11-26 10:00:00 UTC`)
-            inner = datetime.fromisoformat(match.group(1))
-            return None if inner.tzinfo else inner.replace(tzinfo=UTC)
+        elif match := _ISO_UTC_NAME.fullmatch(text):
+            inner = datetime.fromisoformat(match.group(1) + (match.group(2) or ""))
+            return inner if match.group(2) else None if inner.tzinfo else inner.replace(tzinfo=UTC)
         elif match := _DOTNET.fullmatch(text):
             instant = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(match.group(1)))
             if match.group(2) is None:

@@ -54,6 +54,11 @@ def site_json(make_site, files: dict[str, str]) -> tuple[dict, list[str], object
     # Ruby's Time#to_s and other ISO-like dates with a zone name
     ("2026-11-26 10:00:00 UTC", "2026-11-26T10:00:00+00:00"),
     ("'2026-11-26T10:00:00 GMT'", "2026-11-26T10:00:00+00:00"),
+    # Go's time.Time printed as it is (%v), monotonic clock reading included
+    ("2026-11-26 10:00:00 +0000 UTC", "2026-11-26T10:00:00+00:00"),
+    ("2026-11-26 05:00:00.123456789 -0500 EST m=+0.001", "2026-11-26T05:00:00-05:00"),
+    # C's asctime, no zone: UTC
+    ("Thu Nov 26 10:00:00 2026", "2026-11-26T10:00:00+00:00"),
     # the Twitter API's created_at
     ("Thu Nov 26 10:00:00 +0000 2026", "2026-11-26T10:00:00+00:00"),
     # epoch seconds and milliseconds (JSON APIs)
