@@ -1276,8 +1276,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
                 topics.append(name)
 
     images_key = "images"
-    if data.get("images") is None and isinstance(data.get("image"), dict):
-        images_key = "image"  # (Bing's field: one image, `{thumbnail: {contentUrl, width, height}}`)
+    if data.get("images") is None and (isinstance(data.get("image"), dict) or safe_url(data.get("image"))):
+        images_key = "image"  # (Bing's field: one image, `{thumbnail: {contentUrl, width, height}}`; a URL)
     raw_images = data.get(images_key)
     if isinstance(raw_images, dict) or (isinstance(raw_images, str) and safe_url(raw_images)):
         raw_images = [raw_images] if raw_images else []  # (one image, or its URL, not a list of one)

@@ -390,3 +390,10 @@ def test_a_file_that_starts_with_a_brace_but_no_json_object_has_no_front_matter(
     assert [str(p) for p in parse_record(b"{% raw %}\nText\n", "content/x.md").problems] == [
         "content/x.md:1: no front matter: expected the file to start with a '---' line and the front matter "
         "to end with another"]
+
+
+def test_an_image_field_that_is_a_url_is_an_image_and_a_site_path_stays_an_extra_field():
+    article, problems = parse(f"{DATED}image: {IMG}")
+    assert problems == [] and [(i.url, i.width) for i in article.images] == [(IMG, None)]
+    article, problems = parse(f"{DATED}image: /assets/a.jpg")  # (a Jekyll theme's own path)
+    assert problems == [] and article.images == () and article.extra == {"image": "/assets/a.jpg"}
