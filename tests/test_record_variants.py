@@ -397,3 +397,13 @@ def test_an_image_field_that_is_a_url_is_an_image_and_a_site_path_stays_an_extra
     assert problems == [] and [(i.url, i.width) for i in article.images] == [(IMG, None)]
     article, problems = parse(f"{DATED}image: /assets/a.jpg")  # (a Jekyll theme's own path)
     assert problems == [] and article.images == () and article.extra == {"image": "/assets/a.jpg"}
+
+
+def test_the_secured_field_of_json_front_matter_is_never_published(make_site):
+    secret = "c2VjcmV0LXBheWxvYWQ=;aXYtdmFsdWU="
+    raw = JSON_RECORD.replace('"quality": "7"', f'"quality": "7", "secured": "{secret}", '
+                              '"extra": {"Secured": "bmVzdGVk"}')
+    docs, problems, out = site_json(make_site, {"j.md": raw})
+    assert problems == [] and "secured" not in docs["From JSON"] and docs["From JSON"]["extra"] == {}
+    everything = b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
+    assert b"c2VjcmV0LXBheWxvYWQ" not in everything and b"bmVzdGVk" not in everything
