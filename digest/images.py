@@ -481,19 +481,25 @@ def _worker_run(task: _Task) -> _Done:
 
 
 def _run(job: _Job, tasks: list[_Task], jobs: int) -> Iterable[_Done]:
-    """Process ``tasks`` on ``jobs`` forked workers (in-process when few or without fork).
+    """Process ``tasks`` on ``jobs`` forked workers (each of a few in a child of its own).
 
     Decoders are C code fed untrusted bytes: if one kills its worker, the pool breaks, and
     every task not finished yet is run again alone, each in a child of its own, so only the
-    file that kills its process is lost (as a warning) and the build never hangs.
+    file that kills its process is lost (as a warning) and the build never hangs. Never in
+    the build's own process: with ``-j 1`` or a few images (a rebuild after one edit, in
+    ``digest serve``) such a file killed the build, or the server, and every build after it.
     """
-    if jobs <= 1 or len(tasks) < _SERIAL_LIMIT or "fork" not in multiprocessing.get_all_start_methods():
+    if "fork" not in multiprocessing.get_all_start_methods():
         for task in tasks:
             yield _process(job, task)
         return
     context = multiprocessing.get_context("fork")
+    if len(tasks) < _SERIAL_LIMIT:  # (a pool costs more than a fork or two)
+        for task in tasks:
+            yield _isolated(job, task, context)
+        return
     finished: set[str] = set()
-    pool = ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=context,
+    pool = ProcessPoolExecutor(max(1, min(jobs, len(tasks))), mp_context=context,
                                initializer=_worker_init, initargs=(job,))
     try:
         for future in as_completed([pool.submit(_worker_run, task) for task in tasks]):
@@ -515,10 +521,17 @@ def _isolated(job: _Job, task: _Task, context: Any) -> _Done:
     child.start()
     send.close()
     try:
-        done = receive.recv()
-    except EOFError:
-        done = None
-    child.join()
+        try:
+            done = receive.recv()
+        except EOFError:
+            done = None
+        child.join()
+    except BaseException:  # Ctrl-C: the child stops with the build
+        child.kill()
+        child.join()
+        raise
+    finally:
+        receive.close()
     if done is None:
         digest = task.info.digest if task.info is not None else ""
         return _Done(task.name, SourceInfo(digest, 0, 0, (0, 0),
@@ -528,7 +541,8 @@ def _isolated(job: _Job, task: _Task, context: Any) -> _Done:
 
 
 def _isolated_main(job: _Job, task: _Task, send: Any) -> None:
-    send.send(_process(job, task))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's (a child it killed
+    send.send(_process(job, task))                # would mark its image as crashing the decoder)
     send.close()
 
 

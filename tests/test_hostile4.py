@@ -688,3 +688,41 @@ def test_a_png_colour_key_stays_transparent_in_thumbnails(make_site):
                 assert right[3] == 0, (file.name, right)
             else:
                 assert min(right[:3]) > 240, (file.name, right)  # flattened on white
+
+
+@pytest.mark.parametrize("jobs", [1, 4])
+def test_an_image_that_kills_its_decoder_costs_one_image_even_with_one_job_or_one_image(make_site, jobs):
+    # With -j 1 or fewer than 4 images to make (a rebuild after one edit, as in digest serve)
+    # images were decoded in the build's own process: a file that crashes the decoder killed
+    # the build (or the server) and every build after it. No real file crashes Pillow on
+    # demand: a stand-in dies on a marked file, in a process of its own (this one must live).
+    import subprocess
+    import sys
+    import textwrap
+
+    site = _cached_image_site(make_site, {
+        "good": ("https://img.example/good.png", _animation("PNG"), "png"),
+        "evil": ("https://img.example/evil.png", _animation("PNG") + b"KILLME", "png")})
+    script = textwrap.dedent(f"""
+        import os, sys
+        from pathlib import Path
+        import digest.images as images
+        real = images.make_thumbnails
+        def dying(raw, info, thumbs, quality):
+            if raw.endswith(b"KILLME"):
+                os._exit(70)
+            return real(raw, info, thumbs, quality)
+        images.make_thumbnails = dying
+        from digest.build import build
+        result = build(Path(sys.argv[1]), jobs={jobs})
+        print(result.articles, result.thumbnails.sources)
+        for problem in result.problems:
+            print(problem)
+    """)
+    done = subprocess.run([sys.executable, "-c", script, str(site)], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert lines[0] == "2 1"
+    assert len(lines) == 2 and lines[1].startswith("content/evil.md: warning: images[0]: ")
+    assert "crashed" in lines[1]
