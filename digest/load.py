@@ -992,6 +992,7 @@ def _astral_escape(match: re.Match[str]) -> str:
     return f"{match.group(1)}\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08X}"
 
 
+_NBSP_INDENT = re.compile(r"^[ \xa0]*\xa0[ \xa0]*", re.MULTILINE)
 _JSON_START = re.compile(r'\s*\{\s*["}]')
 """A file that starts as a JSON object does (not a Liquid tag's ``{%``)."""
 
@@ -1053,6 +1054,10 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         # (YAML reads these as line breaks: one in a value, from text copied off a web page,
         # broke the front matter. Every text field makes them a space.)
         front = front.replace("\u2028", " ").replace("\u2029", " ").replace("\x85", " ")
+    if not front.isascii() and "\xa0" in front and _NBSP_INDENT.search(front):
+        # (indentation copied off a web page is no-break spaces: YAML reads them as text, and a
+        # provider's `\xa0 name:` became a field of its own while the provider was lost)
+        front = _NBSP_INDENT.sub(lambda m: " " * len(m.group()), front)
     report.front, report.first_line = front, first_line
     if len(front) > MAX_COMPOSE and front.count("\n") + front.count(",") > 5 * MAX_NODES:
         # (Cheap, before parsing: 200,000 lines or flow items took PyYAML seconds per record.)

@@ -407,3 +407,10 @@ def test_the_secured_field_of_json_front_matter_is_never_published(make_site):
     assert problems == [] and "secured" not in docs["From JSON"] and docs["From JSON"]["extra"] == {}
     everything = b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
     assert b"c2VjcmV0LXBheWxvYWQ" not in everything and b"bmVzdGVk" not in everything
+
+
+def test_front_matter_indented_with_no_break_spaces_copied_from_a_web_page_is_read():
+    article, problems = parse(f"{DATED}provider:\n\u00a0 name: Reuters\n\u00a0 domain: reuters.com\n"
+                              "topics:\n\u00a0\u00a0- AI\nexcerpt: \"Keep\u00a0this\"")
+    assert problems == []
+    assert (article.provider.key, article.topics, article.extra) == ("reuters.com", ("AI",), {})
