@@ -38,7 +38,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -347,7 +347,7 @@ class Preview:
             self.base_host = (urlsplit(config.base_url).hostname or "").lower()
             reload = removed > 0 or any(
                 not p.endswith(".css") and not p.endswith(_NO_RELOAD_SUFFIXES) for p in changed)
-            css = tuple(sorted(config.base_path + p for p in changed if p.endswith(".css")))
+            css = tuple(sorted(url_path(config.base_path + p) for p in changed if p.endswith(".css")))
             early.append(self._publish(Outcome(0, True, reload, css, tuple(problems),
                                                time.perf_counter() - start)))
 
@@ -616,6 +616,33 @@ def request_target(raw: str, hosts: list[str]) -> tuple[str | None, str, str] | 
     return host, "/" + path.lstrip("/"), query
 
 
+_PATH_SAFE = "/%!$&'()*+,;=:@[]\\^|"
+"""ASCII a browser leaves as it is in a URL's path (besides letters, digits and ``-._~``)."""
+
+
+def url_path(path: str) -> str:
+    """``path`` as a browser sends it: non-ASCII and the characters a path escapes, %-escaped
+    (a base_url of ``https://example.org/über/`` is asked for as ``/%C3%BCber/``)."""
+    return quote(path, safe=_PATH_SAFE)
+
+
+def below(path: str, base: str) -> str | None:
+    """The rest of a request's ``path`` (as sent, %-escaped) under ``base`` (as in base_url,
+    where it may be an IRI: ``/über/``), still as sent; None when it is not under it.
+
+    Segments are compared decoded, so ``/%C3%BCber/x`` and ``/%c3%bcber/x`` are both under
+    ``/über/`` (a plain prefix test answered 404 to every request of such a site); the rest
+    is decoded only once, by `resolve_request`.
+    """
+    wanted = [unquote(part) for part in base.strip("/").split("/")] if base.strip("/") else []
+    segments = path[1:].split("/")
+    if len(segments) <= len(wanted):
+        return None
+    if any(unquote(part) != want for part, want in zip(segments, wanted, strict=False)):
+        return None
+    return "/".join(segments[len(wanted):])
+
+
 def byte_range(headers: list[str], size: int) -> tuple[int, int] | str | None:
     """The one ``Range: bytes=...`` of a request as (first, last) byte, ``"unsatisfiable"``, or
     None to send the whole file (no header, several ranges, another unit or a malformed one:
@@ -684,16 +711,17 @@ def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
             if path == base + EVENTS or path.endswith("/" + EVENTS):  # also from an old base_url
                 self._events(parse_qs(query).get("since", [""])[0], head)
                 return
-            if not path.startswith(base):
-                if path + "/" == base or path == "/":
-                    self._redirect(base)
+            rest = below(path, base)
+            if rest is None:
+                if below(path + "/", base) == "" or path == "/":
+                    self._redirect(url_path(base))
                 else:
                     self._not_found(head)
                 return
             data: bytes | BinaryIO | None = None
             try:
                 with preview.lock.read():
-                    kind, file = resolve_request(preview.out, path[len(base):])
+                    kind, file = resolve_request(preview.out, rest)
                     if file is not None:
                         # A page is read whole (the reload script goes in); any other file is
                         # only opened here and streamed after the lock is let go (a video in

@@ -96,6 +96,31 @@ def test_no_redirect_leaves_the_preview_and_a_folder_redirect_is_permanent(make_
     assert request_target("//evil.example/x", ["localhost"]) == ("localhost", "/evil.example/x", "")
 
 
+def test_a_base_url_path_with_non_ascii_letters_is_served(make_site):
+    # base_url = "https://example.org/nachrichten/über/": browsers ask for /nachrichten/%C3%BCber/,
+    # which a plain prefix test never matched: every request was a 404, and `/` redirected
+    # to a Location header in Latin-1.
+    site = serve_site(make_site, **{"digest.toml": 'search = false\nbase_url = "https://example.org/nachrichten/über/"\n'})
+    with running(site, jobs=1) as handle:
+        def get(target: bytes) -> tuple[int, dict[str, str], bytes]:
+            return head_and_body(raw_request(handle, b"GET " + target + b" HTTP/1.1\r\nHost: localhost\r\n"
+                                                                         b"Connection: close\r\n\r\n"))
+
+        status, headers, _ = get(b"/")
+        assert (status, headers["location"]) == (301, "/nachrichten/%C3%BCber/")
+        assert get(b"/nachrichten/%C3%BCber")[1]["location"] == "/nachrichten/%C3%BCber/"
+        status, _, body = get(b"/nachrichten/%C3%BCber/")
+        assert status == 200 and b"Alpha story" in body
+        assert get(b"/nachrichten/%c3%bcber/static/clip.bin")[0] == 200
+        assert get(b"/nachrichten/%C3%BCber/../%C3%BCber/static/clip.bin")[0] == 404
+        assert get(b"/nachrichten/ueber/static/clip.bin")[0] == 404
+        before = handle.preview.builds
+        (site / "static" / "extra.css").write_text("body { color: red }\n", encoding="utf-8")
+        handle.preview.touch()
+        outcome = handle.preview.wait_for_build(before + 1, TIMEOUT)
+        assert outcome is not None and outcome.css == ("/nachrichten/%C3%BCber/static/extra.css",)
+
+
 def test_range_requests_get_the_bytes_asked_for(make_site):
     # A Range was ignored (200, whole file): Safari plays no <video> or <audio> without 206.
     with running(serve_site(make_site), jobs=1) as handle:
