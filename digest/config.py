@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from digest.errors import ConfigError, Problem
@@ -124,10 +124,28 @@ def _check_base_url(value: Any) -> str | None:
     # Its path starts every link: `//news/` made each one protocol-relative (`href="//news/..."`
     # leads to a host named `news`), and `.`/`..` segments (also `%2e`) are folded away by
     # browsers, so no link would lead where the site is.
+    try:
+        _ascii_url(value)
+    except (UnicodeError, ValueError):  # (a host label IDNA cannot write: empty, over 63 letters)
+        return "an absolute http(s) URL whose host is a valid domain name, e.g. https://example.org/news/"
     segments = parts.path.split("/")[1:-1] if parts.path.endswith("/") else parts.path.split("/")[1:]
     if any(seg.lower().replace("%2e", ".") in ("", ".", "..") for seg in segments):
         return "an absolute http(s) URL whose path has no empty, '.' or '..' parts, e.g. https://example.org/news/"
     return None
+
+
+def _ascii_url(value: str) -> str:
+    """A checked base_url as every link writes it: scheme and host in lower case, an
+    international host name in its ASCII form (``bücher.example`` is
+    ``xn--bcher-kva.example``) and non-ASCII path letters %-escaped as UTF-8 (``/über/`` is
+    ``/%C3%BCber/``): sitemaps, RSS and HTTP headers take URLs, not IRIs. Ends with ``/``."""
+    split = urlsplit(value)
+    host = (split.hostname or "").encode("idna").decode("ascii")
+    host = f"[{host}]" if ":" in host else host
+    netloc = host if split.port is None else f"{host}:{split.port}"
+    path = quote(split.path, safe="/%!$&'()*+,;=:@~")
+    value = urlunsplit((split.scheme.lower(), netloc, path, "", ""))
+    return value if value.endswith("/") else value + "/"
 
 
 def _check_timezone(value: Any) -> str | None:
@@ -230,10 +248,10 @@ def _statements(text: str) -> list[tuple[int, str]]:
     for number, line in enumerate(text.splitlines(), 1):
         if inside is None:
             found.append((number, line.strip()))
-        for quote in re.findall(r'"""|\'\'\'', line):
+        for mark in re.findall(r'"""|\'\'\'', line):
             if inside is None:
-                inside = quote
-            elif quote == inside:
+                inside = mark
+            elif mark == inside:
                 inside = None
     return found
 
@@ -306,11 +324,7 @@ def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
         if isinstance(value, list):  # (a width or format given twice is one: a srcset with a width
             value = tuple(dict.fromkeys(value))  # twice is invalid HTML, and each was encoded twice)
         if key == "base_url":
-            # Scheme and host are case-insensitive: written in lower case in every link.
-            split = urlsplit(value)
-            value = urlunsplit(split._replace(scheme=split.scheme.lower(), netloc=split.netloc.lower()))
-            if not value.endswith("/"):
-                value += "/"
+            value = _ascii_url(value)
         elif key == "language":
             value = language_tag(value)
         elif key in ("title", "description"):

@@ -751,3 +751,15 @@ def test_an_image_that_kills_its_decoder_costs_one_image_even_with_one_job_or_on
     assert lines[0] == "2 1"
     assert len(lines) == 2 and lines[1].startswith("content/evil.md: warning: images[0]: ")
     assert "crashed" in lines[1]
+
+
+def test_an_international_base_url_is_written_as_a_url_in_every_link():
+    # An IRI went as it was into sitemaps and RSS (which take URLs only) and HTTP headers.
+    from digest.config import parse_config
+
+    config = parse_config('base_url = "https://Bücher.example/nachrichten/über"\n')
+    assert config.base_url == "https://xn--bcher-kva.example/nachrichten/%C3%BCber/"
+    assert config.base_path == "/nachrichten/%C3%BCber/"
+    assert parse_config('base_url = "https://[::1]:8443/my%20news/"\n').base_url == "https://[::1]:8443/my%20news/"
+    (problem,) = config_problems(f'base_url = "https://{"a" * 64}.example/"\n')
+    assert "whose host is a valid domain name" in problem
