@@ -502,16 +502,17 @@ _ISO_UTC_NAME = re.compile(r"(\d{4}-\d\d-\d\d[T ][0-9:.,]+?)\s*(?:([+-]\d\d:?\d\
                            r"(?: m=[+-][0-9.]+)?", re.IGNORECASE)
 """Ruby's ``2026-11-26 10:00:00 UTC``, Go's ``2026-11-26 10:00:00 -0500 EST m=+0.001`` (the offset
 decides; the zone's name is only a name)."""
-_LEAP = re.compile(r"(?<=\d\d:\d\d:)60(?=$|[.,]\d*|[^\d])")
+_LEAP = re.compile(r"(\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:)60((?:[.,]\d+)?\s*(?:[Zz]|[+-]\d\d(?::?\d\d)?)?)")
+"""An ISO 8601 date-time at a leap second (``2016-12-31T23:59:60Z``)."""
 
 
 def _epoch(value: float) -> datetime | None:
-    """A number of seconds (10 digits) or milliseconds (13 digits) since 1970 (UTC): the years
-    2001 to 2286. Other numbers (``20240101``) are no time anyone means: None."""
-    if 1e9 <= value < 1e10:
-        return datetime.fromtimestamp(int(value), UTC)
-    if 1e12 <= value < 1e13:
-        return datetime.fromtimestamp(int(value) // 1000, UTC)
+    """A number of seconds (10 digits), milliseconds (13), microseconds (16) or nanoseconds (19,
+    Go's UnixNano) since 1970 (UTC): the years 2001 to 2286. Other numbers (``20240101``) are no
+    time anyone means: None."""
+    for unit in (1, 10**3, 10**6, 10**9):
+        if 1e9 * unit <= value < 1e10 * unit:
+            return datetime.fromtimestamp(int(value) // unit, UTC)
     return None
 
 
@@ -556,9 +557,10 @@ def _other_datetime(text: str) -> datetime | None:
             from zoneinfo import ZoneInfo  # noqa: PLC0415 - rare
 
             return inner.replace(tzinfo=ZoneInfo(name))  # (a local time in that zone)
-        elif _LEAP.search(text):
-            inner = _datetime(_LEAP.sub("59", text, 1))
-            if inner is None or inner.astimezone(UTC).time().replace(microsecond=0) != time(23, 59, 59):
+        elif match := _LEAP.fullmatch(text):
+            inner = datetime.fromisoformat(_UTC_SUFFIX.sub("+00:00", f"{match.group(1)}59{match.group(2)}"))
+            inner = inner if inner.tzinfo else inner.replace(tzinfo=UTC)
+            if inner.astimezone(UTC).time().replace(microsecond=0) != time(23, 59, 59):
                 return None  # (a second 60 is a leap second only at the end of a UTC day)
             return inner
         else:
@@ -606,6 +608,8 @@ def _datetime(value: Any) -> datetime | None:
         text = value.strip()
         if text.endswith(("z", "Z")):
             text = text[:-1] + "+00:00"
+        elif text.isdigit() and len(text) != 8:  # (fromisoformat reads 20 digits as 1111-11-11T11:11:11)
+            return _other_datetime(text)  # (epoch time; 20261126 is an ISO 8601 date)
         try:
             dt = datetime.fromisoformat(text)
         except ValueError:

@@ -66,6 +66,9 @@ def site_json(make_site, files: dict[str, str]) -> tuple[dict, list[str], object
     ("1795687200000", "2026-11-26T10:00:00+00:00"),
     ("1795687200.75", "2026-11-26T10:00:00+00:00"),
     ("'1795687200'", "2026-11-26T10:00:00+00:00"),
+    ("'1795687200000000'", "2026-11-26T10:00:00+00:00"),  # microseconds
+    ("'1795687200123456789'", "2026-11-26T10:00:00+00:00"),  # nanoseconds (Go's UnixNano)
+    ("'20261126'", "2026-11-26T00:00:00+00:00"),  # ISO 8601's basic date
     # .NET's JSON dates
     ("'/Date(1795687200000)/'", "2026-11-26T10:00:00+00:00"),
     ("'/Date(1795687200000+0530)/'", "2026-11-26T15:30:00+05:30"),
@@ -98,6 +101,7 @@ def test_dates_in_the_shapes_feeds_and_apis_write_them_are_read(given, instant):
     # numbers that are no epoch time in seconds or milliseconds
     ("17956872", "an integer"),
     ("'17956872000000000'", "'17956872000000000'"),
+    ("'11111111111111111111'", "'11111111111111111111'"),  # (Python's fromisoformat: 1111-11-11T11:11:11)
 ])
 def test_dates_that_cannot_be_read_surely_are_one_problem(given, shown):
     assert published(given) == (None, [
@@ -414,3 +418,10 @@ def test_front_matter_indented_with_no_break_spaces_copied_from_a_web_page_is_re
                               "topics:\n\u00a0\u00a0- AI\nexcerpt: \"Keep\u00a0this\"")
     assert problems == []
     assert (article.provider.key, article.topics, article.extra) == ("reuters.com", ("AI",), {})
+
+
+@pytest.mark.parametrize("given", [":60" * 3000, "1" * 5000, "a" * 100_000, "Thu, " + " " * 100_000 + "x",
+                                   "2016-12-31T23:59:60:60:60Z", "[" * 1000 + "]" * 1000])
+def test_a_long_or_odd_date_is_one_problem_in_no_time(given):
+    instant, problems = published(f"'{given}'")
+    assert instant is None and len(problems) == 1 and "publishedDateTime: expected an ISO 8601" in problems[0]
