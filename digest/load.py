@@ -502,6 +502,11 @@ _ISO_UTC_NAME = re.compile(r"(\d{4}-\d\d-\d\d[T ][0-9:.,]+?)\s*(?:([+-]\d\d:?\d\
                            r"(?: m=[+-][0-9.]+)?", re.IGNORECASE)
 """Ruby's ``2026-11-26 10:00:00 UTC``, Go's ``2026-11-26 10:00:00 -0500 EST m=+0.001`` (the offset
 decides; the zone's name is only a name)."""
+_ZONE_SUFFIX = r"\s*(?:[Zz]|[+-]\d\d(?::?\d\d)?)?"
+_SLASHED = re.compile(r"(\d{4})/(\d\d?)/(\d\d?)((?:[Tt ]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?" + _ZONE_SUFFIX + ")?)")
+"""``2026/11/26 10:00``: year first (no one writes year, day, month)."""
+_END_OF_DAY = re.compile(r"(\d{4}-\d\d-\d\d)[Tt ]24(?::00){1,2}(?:[.,]0+)?(" + _ZONE_SUFFIX + ")")
+"""ISO 8601's end of a day, ``2026-11-26T24:00``: the next day's 00:00."""
 _LEAP = re.compile(r"(\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:)60((?:[.,]\d+)?\s*(?:[Zz]|[+-]\d\d(?::?\d\d)?)?)")
 """An ISO 8601 date-time at a leap second (``2016-12-31T23:59:60Z``)."""
 
@@ -544,6 +549,13 @@ def _other_datetime(text: str) -> datetime | None:
         elif match := _ISO_UTC_NAME.fullmatch(text):
             inner = datetime.fromisoformat(match.group(1) + (match.group(2) or ""))
             return inner if match.group(2) else None if inner.tzinfo else inner.replace(tzinfo=UTC)
+        elif match := _SLASHED.fullmatch(text):
+            year, month, day, rest = match.groups()
+            inner = datetime.fromisoformat(_UTC_SUFFIX.sub("+00:00", f"{year}-{month:0>2}-{day:0>2}{rest}"))
+            return inner if inner.tzinfo else inner.replace(tzinfo=UTC)
+        elif match := _END_OF_DAY.fullmatch(text):
+            inner = datetime.fromisoformat(_UTC_SUFFIX.sub("+00:00", f"{match.group(1)}T00:00{match.group(2)}"))
+            return (inner if inner.tzinfo else inner.replace(tzinfo=UTC)) + timedelta(days=1)
         elif match := _DOTNET.fullmatch(text):
             instant = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(match.group(1)))
             if match.group(2) is None:

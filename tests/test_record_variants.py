@@ -59,6 +59,12 @@ def site_json(make_site, files: dict[str, str]) -> tuple[dict, list[str], object
     ("2026-11-26 05:00:00.123456789 -0500 EST m=+0.001", "2026-11-26T05:00:00-05:00"),
     # C's asctime, no zone: UTC
     ("Thu Nov 26 10:00:00 2026", "2026-11-26T10:00:00+00:00"),
+    # year first with slashes (no country writes year, day, month), ISO 8601's 24:00 (the day's end)
+    ("'2026/11/26'", "2026-11-26T00:00:00+00:00"),
+    ("'2026/11/26 10:00'", "2026-11-26T10:00:00+00:00"),
+    ("'2026/11/26 10:00:00 +0100'", "2026-11-26T10:00:00+01:00"),
+    ("'2026-11-26T24:00:00Z'", "2026-11-27T00:00:00+00:00"),
+    ("'2026-12-31T24:00+05:30'", "2027-01-01T00:00:00+05:30"),
     # the Twitter API's created_at
     ("Thu Nov 26 10:00:00 +0000 2026", "2026-11-26T10:00:00+00:00"),
     # epoch seconds and milliseconds (JSON APIs)
@@ -95,6 +101,8 @@ def test_dates_in_the_shapes_feeds_and_apis_write_them_are_read(given, instant):
      "'Thu, 26 Nov 2026 10:00:00 A' (the zone 'A' is ambiguous: write an offset such as +0530)"),
     ("Thu, 31 Feb 2026 10:00:00 GMT", "'Thu, 31 Feb 2026 10:00:00 GMT'"),
     ("'11/26/2026'", "'11/26/2026'"),  # November 26th or the 11th of month 26?
+    ("'05-11-2026'", "'05-11-2026'"),  # 5 November or May 11th?
+    ("'2026-11-26T24:00:01Z'", "'2026-11-26T24:00:01Z'"),
     ("'2026-11-26T10:00:00[Mars/Olympus]'", "'2026-11-26T10:00:00[Mars/Olympus]'"),
     # a second 60 that is no leap second (not the last minute of a UTC day)
     ("'2026-11-26T10:30:60Z'", "'2026-11-26T10:30:60Z'"),
