@@ -406,9 +406,14 @@ def odd_site(make_site, names=ODD_NAMES, raw_names: tuple[bytes, ...] = ()):
 
 
 def published_tree(site: Path) -> dict[str, bytes]:
+    return folder_tree(site / "build")
+
+
+def folder_tree(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` by its path as bytes (a name need not be UTF-8)."""
     import os
 
-    root = os.fsencode(site / "build")
+    root = os.fsencode(folder)
     found = {}
     for dirpath, _, filenames in os.walk(root):
         for name in filenames:
@@ -763,3 +768,31 @@ def test_an_international_base_url_is_written_as_a_url_in_every_link():
     assert parse_config('base_url = "https://[::1]:8443/my%20news/"\n').base_url == "https://[::1]:8443/my%20news/"
     (problem,) = config_problems(f'base_url = "https://{"a" * 64}.example/"\n')
     assert "whose host is a valid domain name" in problem
+
+
+def test_a_folder_target_converges_when_a_file_became_a_folder_or_back(make_site, tmp_path, capsys):
+    # "cannot write www/static/z: Is a directory" (or "File exists") on every run: the target
+    # could not follow a build where a file became a folder, or a folder a file.
+    import shutil
+
+    from digest.build import build
+    from digest.cli import main
+
+    site = odd_site(make_site, names=["x", "z/w"])
+    www = tmp_path / "www"
+    assert main(["publish", str(site), "--no-build", "--to", www.as_uri()]) == 0
+    (site / "static" / "odd" / "x").unlink()
+    (site / "static" / "odd" / "x" / "y.css").parent.mkdir()
+    (site / "static" / "odd" / "x" / "y.css").write_text("y")
+    shutil.rmtree(site / "static" / "odd" / "z")
+    (site / "static" / "odd" / "z").write_text("now a file")
+    build(site, jobs=1)
+    capsys.readouterr()
+    assert main(["publish", str(site), "--no-build", "--dry-run", "--to", www.as_uri()]) == 1
+    err = capsys.readouterr().err
+    assert "is a file where the build has a folder" in err or "is a folder where the build has a file" in err
+    assert "publish with --delete" in err and err.count("\n") == 1
+    assert main(["publish", str(site), "--no-build", "--delete", "--to", www.as_uri()]) == 0
+    assert folder_tree(www) == published_tree(site)
+    assert main(["publish", str(site), "--no-build", "--delete", "--to", www.as_uri()]) == 0
+    assert " 0 uploaded" in capsys.readouterr().out.splitlines()[-1]
