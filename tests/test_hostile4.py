@@ -796,3 +796,20 @@ def test_a_folder_target_converges_when_a_file_became_a_folder_or_back(make_site
     assert folder_tree(www) == published_tree(site)
     assert main(["publish", str(site), "--no-build", "--delete", "--to", www.as_uri()]) == 0
     assert " 0 uploaded" in capsys.readouterr().out.splitlines()[-1]
+
+
+def test_an_absurd_upload_count_is_capped(make_site, monkeypatch):
+    # `-j 100000` made a thread and an HTTP connection for every file.
+    import digest.publish.command as command
+
+    seen = {}
+
+    def fake(site, target, options, **_):
+        seen["jobs"] = options.jobs
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(command, "publish", fake)
+    from digest.cli import main
+
+    assert main(["publish", ".", "--to", "s3://bucket/x", "-j", "100000"]) == 130
+    assert seen["jobs"] == 64

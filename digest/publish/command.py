@@ -11,6 +11,9 @@ from pathlib import Path
 from digest.publish import Options, PublishResult, publish
 from digest.publish.common import PublishPlan, shown
 
+MAX_UPLOADS = 64
+"""Most parallel uploads: `-j 100000` started a thread and a connection for each file."""
+
 
 def _max_deletes(text: str) -> int:
     """``--max-deletes``: a count, or -1 for no cap (``-5`` lifted the cap as -1 does: the
@@ -68,7 +71,8 @@ def run(args: argparse.Namespace, progress: Callable[[str, int, int], None],
         print_problems: Callable[[list], None]) -> int:
     """Carry out ``digest publish``; the exit code."""
     options = Options(delete=args.delete, max_deletes=args.max_deletes, force=args.force,
-                      squash=args.squash, endpoint_url=args.endpoint_url, jobs=max(args.jobs, 1))
+                      squash=args.squash, endpoint_url=args.endpoint_url,
+                      jobs=max(1, min(args.jobs, MAX_UPLOADS)))
     try:
         result = publish(Path(args.site), args.to, options, build=args.build,
                          dry_run=args.dry_run, drafts=args.drafts, progress=progress)
