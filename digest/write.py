@@ -171,7 +171,7 @@ class _Inside:
         """Files this commit removes before it writes: where one is a folder to be, no error."""
         self.root = os.path.realpath(out)
         self.real: set[str] = set()
-        """Folders (relative to ``out``) known to be real folders inside it, or absent."""
+        """Folders (relative to ``out``) known to be real folders, not links."""
 
     def target(self, path: str) -> str:
         """``out/path`` to write, checked; a file where one of its folders goes is an error."""
