@@ -207,6 +207,14 @@ def _check_relative_dir(value: Any) -> str | None:
     parts = re.split(r"[/\\]", value)
     if value.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", value) or ".." in parts:
         return expected
+    from digest.cache import CACHE_DIR  # (imported here: the cache module reads configs)
+
+    first = next((part for part in parts if part not in ("", ".")), "")
+    if first in ("", "content", "static", "templates", CACHE_DIR):
+        # The site's own sources (the build refuses them too, without a line), or the cache:
+        # deleting the cache (safe, says the README) deleted the site.
+        return (f"a folder inside the site other than the site itself, content/, static/, "
+                f"templates/ and {CACHE_DIR}/, such as build or public")
     return None
 
 

@@ -813,3 +813,12 @@ def test_an_absurd_upload_count_is_capped(make_site, monkeypatch):
 
     assert main(["publish", ".", "--to", "s3://bucket/x", "-j", "100000"]) == 130
     assert seen["jobs"] == 64
+
+
+@pytest.mark.parametrize("value", [".digest-cache", "./content/pages", "static", ".", "templates/"])
+def test_an_output_dir_that_is_the_site_its_sources_or_its_cache_is_a_config_problem_on_its_line(value):
+    # `.digest-cache` mixed the site into the cache (deleting the cache, which is safe, deleted
+    # the site); the sources were refused by the build without naming digest.toml's line.
+    (problem,) = config_problems(f'title = "t"\noutput_dir = "{value}"\n')
+    assert problem.startswith("digest.toml:2: output_dir: expected a folder inside the site other than the site "
+                              "itself, content/, static/, templates/ and .digest-cache/")
