@@ -244,7 +244,10 @@ def _describe(value: Any) -> str:
     names = {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
              list: "a list", dict: "a table"}
     kind = names.get(type(value), type(value).__name__)
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an integer of over 4,300 digits (TOML reads a hexadecimal one)
+        return f"{kind} holding a number of over 4,300 digits"
     return f"{kind} {text if len(text) <= 60 else text[:57] + '...'}"
 
 
@@ -313,6 +316,12 @@ def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
             found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
             line = int(found.group(1)) if found else None
         raise ConfigError([Problem(path, line, None, f"invalid TOML: {exc}")]) from None
+    except ValueError as exc:  # int() of a number of over 4,300 digits (not a TOMLDecodeError)
+        line = next((number for number, text_line in enumerate(text.splitlines(), 1)
+                     if re.search(r"[0-9a-fA-F_]{1000,}", text_line)), None)
+        if "digits" not in str(exc):
+            raise
+        raise ConfigError([Problem(path, line, None, "invalid TOML: a number of more than 4,300 digits")]) from None
     except RecursionError:  # tomllib recurses once per nested array or inline table
         raise ConfigError([Problem(path, None, None, "invalid TOML: nested too deeply to read")]) from None
     problems: list[Problem] = []

@@ -823,3 +823,13 @@ def test_an_output_dir_that_is_the_site_its_sources_or_its_cache_is_a_config_pro
     (problem,) = config_problems(f'title = "t"\noutput_dir = "{value}"\n')
     assert problem.startswith("digest.toml:2: output_dir: expected a folder inside the site other than the site "
                               "itself, content/, static/, templates/ and .digest-cache/")
+
+
+def test_a_number_of_thousands_of_digits_is_a_config_problem_not_a_traceback():
+    # Python refuses to read (or print) an integer of over 4,300 decimal digits: ValueError.
+    assert config_problems('title = "t"\npage_size = ' + "9" * 5000 + "\n") == [
+        "digest.toml:2: invalid TOML: a number of more than 4,300 digits"]
+    assert config_problems("page_size = 0x" + "f" * 5000 + "\n") == [
+        "digest.toml:1: page_size: expected an integer from 1 to 1000, got an integer holding a number of "
+        "over 4,300 digits"]
+    assert len(config_problems("thumbnail_widths = [0x" + "f" * 5000 + "]\n")) == 1
