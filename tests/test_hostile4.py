@@ -541,6 +541,19 @@ def test_a_folder_target_inside_the_sites_sources_is_refused(make_site, inside):
     assert not (site / inside / "index.html").exists()
 
 
+def test_a_folder_target_inside_records_the_content_folder_links_to_is_refused(make_site, tmp_path):
+    import shutil
+
+    from digest.publish import PublishError, publish
+
+    site = odd_site(make_site, names=[])
+    records = tmp_path / "records"
+    shutil.move(site / "content", records)
+    (site / "content").symlink_to(records)
+    with pytest.raises(PublishError, match="inside the site's content/ folder"):
+        publish(site, (records / "www").as_uri(), build=False)
+
+
 def test_a_site_with_an_empty_output_folder_is_not_published_over_itself(make_site):
     # The overlap check looked at the files to send: with none, `--delete --force` into the site
     # folder itself deleted the records.

@@ -116,7 +116,7 @@ class FolderTarget:
             raise PublishError(f"refusing to publish {shown(out)} into {shown(root)}: one holds the other")
         site = site.resolve()
         for name in ("content", "static", "templates"):
-            sources = site / name
+            sources = (site / name).resolve()  # (content/ may be a link to the records elsewhere)
             if root == sources or sources in root.parents:
                 raise PublishError(f"refusing to publish into {shown(root)}: it is inside the site's "
                                    f"{name}/ folder, which the next build would read back")
