@@ -177,6 +177,18 @@ def test_error_pages_escape_the_request_text(make_site):
         assert answer.startswith(b"HTTP/1.1 501 Not Implemented\r\n") and b"<svg" not in answer
 
 
+def test_huge_request_lines_and_headers_are_refused_and_the_server_answers_on(make_site):
+    with running(serve_site(make_site), jobs=1) as handle:
+        for request, status in ((b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", b"414"),
+                                (b"GET / HTTP/1.1\r\n" + b"X-A: b\r\n" * 200 + b"\r\n", b"431"),
+                                (b"GET / HTTP/1.1\r\nX-A: " + b"b" * 70_000 + b"\r\n\r\n", b"431"),
+                                (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(200) + b"\r\n\r\n", b"400")):
+            answer = raw_request(handle, request)
+            assert answer.startswith(b"HTTP/1.1 " + status) or b"Error code: " + status in answer, answer[:80]
+        answer = raw_request(handle, b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        assert b"Alpha story" in answer
+
+
 def test_idle_connections_and_many_event_streams_block_neither_readers_nor_the_rebuild(make_site):
     site = serve_site(make_site)
     with running(site, jobs=1, quiet=0.05) as handle:
