@@ -117,7 +117,10 @@ def _check_base_url(value: Any) -> str | None:
     # Its path prefixes every link of the site: it must be a valid URL as written (`safe_url`
     # would escape or refuse what is not).
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        return "an absolute http(s) URL without query or fragment, e.g. https://example.org/news/"
+        hint = ""
+        if not parts.scheme and not parts.netloc and re.match(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:\d+)?(/|$)", value):
+            hint = f" (did you mean {'https://' + value.rstrip('/') + '/'!r}?)"  # `example.org/news`
+        return f"an absolute http(s) URL without query or fragment, e.g. https://example.org/news/{hint}"
     if safe_url(value) != value:
         return ("a URL without credentials, with a host name, and with spaces and other characters a URL "
                 "may not hold percent-escaped (%20), e.g. https://example.org/my%20news/")

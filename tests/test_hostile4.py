@@ -858,3 +858,12 @@ def test_a_number_of_thousands_of_digits_is_a_config_problem_not_a_traceback():
         "digest.toml:1: page_size: expected an integer from 1 to 1000, got an integer holding a number of "
         "over 4,300 digits"]
     assert len(config_problems("thumbnail_widths = [0x" + "f" * 5000 + "]\n")) == 1
+
+
+def test_a_base_url_without_its_scheme_says_which_url_was_meant():
+    assert config_problems('base_url = "news.example.org/digest"\n') == [
+        "digest.toml:1: base_url: expected an absolute http(s) URL without query or fragment, e.g. "
+        "https://example.org/news/ (did you mean 'https://news.example.org/digest/'?), got a string "
+        "'news.example.org/digest'"]
+    (problem,) = config_problems('base_url = "javascript:alert(1)//"\n')
+    assert "did you mean" not in problem
