@@ -867,3 +867,17 @@ def test_a_base_url_without_its_scheme_says_which_url_was_meant():
         "'news.example.org/digest'"]
     (problem,) = config_problems('base_url = "javascript:alert(1)//"\n')
     assert "did you mean" not in problem
+
+
+def test_credentials_in_an_endpoint_from_the_environment_are_never_printed(make_site, capsys, monkeypatch):
+    pytest.importorskip("boto3")
+    from digest.cli import main
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://key:s3cr3t-t0ken@127.0.0.1:9")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    site = odd_site(make_site, names=[])
+    assert main(["publish", str(site), "--no-build", "--dry-run", "--to", "s3://bucket/site"]) == 1
+    captured = capsys.readouterr()
+    assert "s3cr3t-t0ken" not in captured.out + captured.err and "digest: error: " in captured.err

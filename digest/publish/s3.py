@@ -31,6 +31,7 @@ from digest.publish.common import (
     decide,
     is_page,
     redact,
+    scrub,
     shown,
 )
 
@@ -116,6 +117,10 @@ class S3Target:
         except (botocore.exceptions.BotoCoreError, ValueError) as exc:
             raise PublishError(f"cannot set up S3 client: {shown(exc)}") from None
         self.jobs = max(options.jobs, 1)
+        # An endpoint from the environment (AWS_ENDPOINT_URL) is not checked like --endpoint-url:
+        # user-info in it is at least never printed (botocore quotes the endpoint in errors).
+        endpoint = urlsplit(self.client.meta.endpoint_url or "")
+        self._secrets = [s for s in (endpoint.password, endpoint.username) if s]
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -128,7 +133,7 @@ class S3Target:
                 "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)") from None
         except (self._botocore.exceptions.BotoCoreError,
                 self._botocore.exceptions.ClientError) as exc:
-            raise PublishError(f"{self.label}: {what} failed: {exc}") from None
+            raise PublishError(scrub(f"{self.label}: {what} failed: {exc}", self._secrets)) from None
 
     def _remote(self) -> dict[str, str | None]:
         """Keys under the prefix -> MD5 hex (``None``: the ETag is not a plain MD5)."""
