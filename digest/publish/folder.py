@@ -84,7 +84,7 @@ class FolderTarget:
         if not self.root.exists():
             return found
         if not self.root.is_dir():
-            raise PublishError(f"{self.root} exists and is not a folder")
+            raise PublishError(f"{shown(self.root)} exists and is not a folder")
         for dirpath, dirnames, filenames in os.walk(self.root):
             dirnames[:] = [d for d in dirnames if d != ".git"]
             for name in filenames:
