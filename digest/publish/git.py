@@ -98,7 +98,7 @@ class GitTarget:
         userinfo = [parts.password]
         if parts.scheme != "ssh":
             userinfo.append(parts.username)
-        # git prints the user-info percent-decoded too (`p%40ss` as `p@ss`).
+        # Scrubbed as typed and percent-decoded (`p%40ss` and `p@ss`): either may show in messages.
         self._secrets = sorted({v for s in userinfo if s for v in (s, unquote(s))}, key=len, reverse=True)
         self._tmp = tempfile.TemporaryDirectory(prefix="digest-publish-git-")
         self.repo = Path(self._tmp.name) / "repo.git"
