@@ -1009,6 +1009,8 @@ def _astral_escape(match: re.Match[str]) -> str:
 
 
 _NBSP_INDENT = re.compile(r"^[ \xa0]*\xa0[ \xa0]*", re.MULTILINE)
+_HOST_NAME = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
+"""A host name (``reuters.com``, ``www.bbc.co.uk``) given as a provider's text."""
 _JSON_START = re.compile(r'\s*\{\s*["}]')
 """A file that starts as a JSON object does (not a Liquid tag's ``{%``)."""
 
@@ -1265,8 +1267,14 @@ def parse_record(raw: bytes, source: str) -> FileResult:
                 report.warn(("provider",), "has neither a name nor a domain; ignored")
         elif isinstance(raw_provider, str) and raw_provider.strip():
             name = _cut(plain_text(_unescape(raw_provider)), MAX_NAME, ("provider",), report)
+            # (a scraper's text is the source's name, or its host or home page: then its domain too,
+            # so that it is one source with the records that give {name, domain})
+            link = safe_url(name) if "/" in name else None
+            domain = (urlsplit(link).hostname or "") if link else name.lower() if _HOST_NAME.fullmatch(name) else ""
+            if link and domain:
+                name = domain
             if visible(name):
-                provider = Provider(key=provider_key(name, ""), name=name, domain="")
+                provider = Provider(key=provider_key(name, domain), name=name, domain=domain)
             else:  # ("&nbsp;", "\u200b": a source with no name, linked by an empty link)
                 report.warn(("provider",), "has neither a name nor a domain; ignored")
         else:

@@ -433,3 +433,25 @@ def test_front_matter_indented_with_no_break_spaces_copied_from_a_web_page_is_re
 def test_a_long_or_odd_date_is_one_problem_in_no_time(given):
     instant, problems = published(f"'{given}'")
     assert instant is None and len(problems) == 1 and "publishedDateTime: expected an ISO 8601" in problems[0]
+
+
+@pytest.mark.parametrize(("given", "key", "name", "domain"), [
+    ("Reuters", "reuters", "Reuters", ""),
+    ("reuters.com", "reuters.com", "reuters.com", "reuters.com"),
+    ("www.Reuters.com", "reuters.com", "www.Reuters.com", "www.reuters.com"),
+    ("https://www.reuters.com/world/", "reuters.com", "www.reuters.com", "www.reuters.com"),
+    ("Reuters.com News", "reuters.com news", "Reuters.com News", ""),
+])
+def test_a_provider_given_as_text_is_a_name_or_when_it_is_a_host_or_url_a_domain(given, key, name, domain):
+    article, problems = parse(f"{DATED}provider: '{given}'")
+    assert problems == []
+    assert (article.provider.key, article.provider.name, article.provider.domain) == (key, name, domain)
+
+
+def test_a_provider_given_as_its_domain_is_one_source_with_records_that_give_a_mapping(make_site):
+    files = {"a.md": f"---\n{DATED}provider: www.reuters.com\n---\n",
+             "b.md": "---\ntitle: Another\npublishedDateTime: 2026-11-26T11:00:00Z\nwebUrl: https://n.example/b\n"
+                     "provider: {name: Reuters, domain: reuters.com}\n---\n"}
+    docs, problems, out = site_json(make_site, files)
+    assert problems == []
+    assert sorted(p.name for p in (out / "sources").iterdir() if p.is_dir()) == ["reuters-com"]
