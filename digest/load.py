@@ -502,6 +502,7 @@ _ISO_UTC_NAME = re.compile(r"(\d{4}-\d\d-\d\d[T ][0-9:.,]+?)\s*(?:([+-]\d\d:?\d\
                            r"(?: m=[+-][0-9.]+)?", re.IGNORECASE)
 """Ruby's ``2026-11-26 10:00:00 UTC``, Go's ``2026-11-26 10:00:00 -0500 EST m=+0.001`` (the offset
 decides; the zone's name is only a name)."""
+_EPOCH_FRACTION = re.compile(r"\d{10}(?:\d{3})?\.\d{1,9}")
 _ZONE_SUFFIX = r"\s*(?:[Zz]|[+-]\d\d(?::?\d\d)?)?"
 _SLASHED = re.compile(r"(\d{4})/(\d\d?)/(\d\d?)((?:[Tt ]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?" + _ZONE_SUFFIX + ")?)")
 """``2026/11/26 10:00``: year first (no one writes year, day, month)."""
@@ -538,6 +539,8 @@ def _other_datetime(text: str) -> datetime | None:
     try:
         if text.isascii() and text.isdigit():
             return _epoch(int(text))
+        if _EPOCH_FRACTION.fullmatch(text):  # (Reddit's created_utc, quoted: "1795687200.5")
+            return _epoch(float(text))
         if match := _RFC822.fullmatch(text):
             weekday, day, month, year, hour, minute, second, *zone = match.groups()
             if len(year) == 2:  # (RFC 2822: 00-49 are 2000-2049, 50-99 are 1950-1999)
