@@ -1273,7 +1273,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
             # (a scraper's text is the source's name, or its host or home page: then its domain too,
             # so that it is one source with the records that give {name, domain})
             link = safe_url(name) if "/" in name else None
-            domain = (urlsplit(link).hostname or "") if link else name.lower() if _HOST_NAME.fullmatch(name) else ""
+            host = _HOST_NAME.fullmatch(name) and (name.islower() or name[:4].lower() == "www.")  # (not St.Louis)
+            domain = (urlsplit(link).hostname or "") if link else name.lower() if host else ""
             if link and domain:
                 name = domain
             if visible(name):

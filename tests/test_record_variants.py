@@ -442,6 +442,7 @@ def test_a_long_or_odd_date_is_one_problem_in_no_time(given):
     ("www.Reuters.com", "reuters.com", "www.Reuters.com", "www.reuters.com"),
     ("https://www.reuters.com/world/", "reuters.com", "www.reuters.com", "www.reuters.com"),
     ("Reuters.com News", "reuters.com news", "Reuters.com News", ""),
+    ("St.Louis", "st.louis", "St.Louis", ""),  # (a name with a dot is no host name unless written as one)
 ])
 def test_a_provider_given_as_text_is_a_name_or_when_it_is_a_host_or_url_a_domain(given, key, name, domain):
     article, problems = parse(f"{DATED}provider: '{given}'")
