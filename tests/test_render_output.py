@@ -153,3 +153,25 @@ def test_the_rewriting_generator_is_used_only_where_it_matches_jinja(tmp_path, m
         monkeypatch.undo()
         render._generator.cache_clear()
     assert make_environment(tmp_path).code_generator_class is render._OutputGenerator
+
+
+def test_an_article_in_another_language_marks_its_own_text_not_the_page(make_site):
+    """An Arabic article's page said ``<html lang="ar">`` around English navigation, and no
+    title said which way it runs: now the page is in the site's language, the title and
+    excerpt carry the article's, and titles and excerpts take their direction from their text."""
+    from digest.build import build
+    from tests.conftest import record
+
+    site = make_site({
+        "content/ar.md": record("تحقيق: الرقابة على الصحفيين", locale="ar", excerpt='"ملخص الخبر."'),
+        "content/en.md": record("An English story", when="2024-01-01T10:00:00Z"),
+    })
+    build(site, jobs=1)
+    pages = {p.read_text(encoding="utf-8") for p in (site / "build").glob("2024/*/*/*/index.html")}
+    arabic = next(text for text in pages if "تحقيق" in text)
+    english = next(text for text in pages if "An English story" in text)
+    assert '<html lang="en">' in arabic and '<html lang="en">' in english
+    assert '<h1 lang="ar" dir="auto">' in arabic and '<p class="lede" lang="ar" dir="auto">' in arabic
+    assert '<h1 dir="auto">An English story</h1>' in english
+    home = (site / "build" / "index.html").read_text(encoding="utf-8")
+    assert '<article class="card" lang="ar">' in home and 'class="card-title" dir="auto"' in home

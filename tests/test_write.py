@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from digest.build import build
@@ -114,7 +116,7 @@ def test_stage_skips_identical_bytes(tmp_path):
     (out / "a.html").write_bytes(b"same")
     assert stage(out, staging, "a.html", b"same", None)[1] is False
     assert stage(out, staging, "a.html", b"diff", None)[1] is True
-    assert open(staging.place("a.html"), "rb").read() == b"diff"
+    assert Path(staging.place("a.html")).read_bytes() == b"diff"
     assert (out / "a.html").read_bytes() == b"same"  # nothing touched before commit
 
 
