@@ -847,11 +847,16 @@ def _dropped(key: Any) -> bool:
     return isinstance(key, str) and len(key) >= _DROPPED_LENGTH and key.strip().casefold() in _DROPPED
 
 
+_HUGE_INT = 10**100
+"""An integer in an extra field this large or larger is dropped, with a warning (an id or a count
+never is; thousands of digits stopped the whole build when its JSON was written)."""
+
+
 def _drop_secured(value: Any, secrets: frozenset[str] = frozenset(), field: tuple = (),
                   report: _RecordProblems | None = None) -> Any:
     """``value`` without any ``secured`` key at any depth (extra fields reach templates and JSON),
-    and without any string among ``secrets`` (a copy of the secret, e.g. a YAML alias of it:
-    reported on ``report`` as at ``field``)."""
+    without any string among ``secrets`` (a copy of the secret, e.g. a YAML alias of it:
+    reported on ``report`` as at ``field``) and without integers too long to publish."""
     if isinstance(value, dict):
         entries = ((key, item) for key, item in value.items() if not _dropped(key))
     elif isinstance(value, list):
@@ -863,6 +868,10 @@ def _drop_secured(value: Any, secrets: frozenset[str] = frozenset(), field: tupl
         if isinstance(item, str) and item in secrets:
             if report is not None:
                 report.warn((*field, key), "holds the secured value; dropped")
+        elif type(item) is int and not -_HUGE_INT < item < _HUGE_INT:
+            if report is not None:  # (past 4,300 digits Python will not even print it: the build stopped)
+                report.warn((*field, key), f"an integer of about {int(item.bit_length() * 0.30103) + 1} "
+                                           "digits is too long to publish; dropped")
         else:
             kept.append((key, _drop_secured(item, secrets, (*field, key), report)))
     return dict(kept) if isinstance(value, dict) else [item for _, item in kept]

@@ -613,3 +613,18 @@ def test_every_problem_line_escapes_unprintable_characters():
     problem = Problem("content/a\x1b[2J.md", 3, "images[0]", "https://x.example/\x07 \u202e: no file", "warning")
     assert str(problem) == "content/a\\x1b[2J.md:3: warning: images[0]: https://x.example/\\x07 \\u202e: no file"
     assert str(Problem("content/é.md", None, None, "fine as it is")) == "content/é.md: fine as it is"
+
+
+def test_an_integer_too_long_to_print_in_an_extra_field_is_dropped_not_a_stopped_build(make_site):
+    """``customCount: 0xfff…`` (5,000 digits) stopped the whole build when the record's JSON
+    was written (Python prints no integer past 4,300 digits); found by the fourth sweep."""
+    site = make_site({
+        "content/a.md": record("Huge", customCount="0x" + "f" * 5000, tweetId=1900000000000000001),
+        "content/b.md": record("Other"),
+    })
+    result = build(site, jobs=1)
+    assert any(p.field == "customCount" and "too long to publish" in p.message for p in result.problems)
+    assert result.articles == 2
+    docs = [p.read_text() for p in (site / "build" / "api" / "articles").glob("*.json")]
+    huge = next(doc for doc in docs if '"Huge"' in doc)
+    assert "customCount" not in huge and '"tweetId":1900000000000000001' in huge
