@@ -47,7 +47,7 @@ from PIL import Image, ImageCms, features
 from digest.cache import CACHE_DIR
 from digest.config import Config
 from digest.errors import Problem
-from digest.load import IMAGES_DIR, real_path
+from digest.load import IMAGES_DIR, field_locator, real_path
 from digest.model import Article
 from digest.plan import select
 from digest.write import OutputRecord, Staging, intact, stage
@@ -662,10 +662,11 @@ def build_images(site: Path, articles: Sequence[Article], config: Config, drafts
     planned = 0
     failed_files = set()
     used_files = set()
+    lines = _Lines(site)
     for url in sorted(uses):
         info = infos.get(file_of.get(url, ""))
         reason = failures.get(url) or (info.error if info is not None else "")
-        result.problems += _problems(url, uses[url], reason, info)
+        result.problems += _problems(url, uses[url], reason, info, lines)
         if reason or info is None:
             failed_files.add(file_of.get(url, url))
             continue
@@ -690,6 +691,7 @@ def check_images(site: Path, articles: Sequence[Article], config: Config,
     uses = _uses(articles, config, drafts)
     infos: dict[str, SourceInfo] = {}
     problems: list[Problem] = []
+    lines = _Lines(site)
     for url in sorted(uses):
         path, reason = _locate(folder, root, names, url)
         if path is not None and path.name not in infos:
@@ -698,7 +700,7 @@ def check_images(site: Path, articles: Sequence[Article], config: Config,
             except (OSError, ValueError) as exc:
                 infos[path.name] = SourceInfo("", 0, 0, (0, 0), f"the file cannot be read ({exc})")
         info = infos.get(path.name) if path is not None else None
-        problems += _problems(url, uses[url], reason or (info.error if info else ""), info)
+        problems += _problems(url, uses[url], reason or (info.error if info else ""), info, lines)
     return problems
 
 
@@ -712,20 +714,36 @@ def _uses(articles: Sequence[Article], config: Config, drafts: bool) -> dict[str
     return uses
 
 
+class _Lines:
+    """The lines of records' image entries, for warnings: each record with one is read again
+    (see `digest.load.field_locator`), once per build, only when it has a warning."""
+
+    def __init__(self, site: Path):
+        self.site = site
+        self.locators: dict[str, Callable[[tuple[Any, ...]], int | None]] = {}
+
+    def of(self, article: Article, position: int) -> int | None:
+        locate = self.locators.get(article.source)
+        if locate is None:
+            locate = self.locators[article.source] = field_locator(self.site / article.source)
+        return locate(("images", position))
+
+
 def _problems(url: str, uses: Sequence[tuple[Article, int]], reason: str,
-              info: SourceInfo | None) -> list[Problem]:
+              info: SourceInfo | None, lines: _Lines) -> list[Problem]:
     """Warnings for one image URL, one per record entry that uses it."""
     problems = []
     for article, index in uses:
-        where = f"images[{article.images[index].position}]"
+        position = article.images[index].position
+        where = f"images[{position}]"
         if reason or info is None:
-            problems.append(Problem(article.source, None, where,
+            problems.append(Problem(article.source, lines.of(article, position), where,
                                     f"{url}: {reason}; shown as a placeholder", "warning"))
             continue
         ref = article.images[index]
         if ref.width is not None and ref.height is not None \
                 and (ref.width, ref.height) not in (info.stored, (info.width, info.height)):
-            problems.append(Problem(article.source, None, where,
+            problems.append(Problem(article.source, lines.of(article, position), where,
                                     f"{url}: the record says {ref.width}x{ref.height} but the file "
                                     f"is {info.width}x{info.height}; using the file's size", "warning"))
     return problems

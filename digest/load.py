@@ -329,6 +329,33 @@ def record_files(site: Path, content_dir: Path) -> tuple[list[tuple[str, str]], 
 # --------------------------------------------------------------------------- parsing
 
 
+def field_locator(path: Path) -> Callable[[tuple[Any, ...]], int | None]:
+    """Where fields are in the record file ``path``, read again: a function from a field path
+    (``("images", 2)``) to its 1-based line, or None. For problems found after loading (an
+    image's, see `digest.images`); the file is read and its front matter composed once, at
+    the first question, and a file that is no longer a readable record answers None."""
+    found: list[_RecordProblems | None] = []
+
+    def line(field: tuple[Any, ...]) -> int | None:
+        if not found:
+            found.append(_reread(path))
+        return found[0].line_of(field) if found[0] is not None else None
+
+    return line
+
+
+def _reread(path: Path) -> _RecordProblems | None:
+    try:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if len(raw) > MAX_RECORD_BYTES or "\x00" in text:
+        return None
+    parts = split_front_matter(text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff"))
+    return _RecordProblems(str(path), parts[0], parts[2]) if parts is not None else None
+
+
 class _RecordProblems:
     """Collects problems for one file, locating fields in the front matter lazily."""
 

@@ -245,7 +245,7 @@ def test_odd_file_is_a_warning_and_a_placeholder(make_site, case):
     result = build(site)
     assert result.articles == 1
     (warning,) = warnings_of(result)
-    assert warning.startswith("content/a.md: warning: images[0]: " + URL), warning
+    assert re.match(r"content/a\.md:\d+: warning: images\[0\]: " + re.escape(URL), warning), warning
     assert words.lower() in warning.lower()
     assert thumbs(site) == {}
     html = article_html(site)
@@ -262,6 +262,22 @@ def test_missing_file_for_a_cached_image_is_a_warning(make_site):
     (warning,) = warnings_of(result)
     assert "images[0]" in warning and URL in warning and "no file" in warning
     assert 'placeholder" style="aspect-ratio: 800 / 600"' in article_html(site)
+
+
+def test_an_image_warning_names_the_line_of_its_entry(make_site):
+    """Image problems are found after the records are read; they now name the entry's line
+    as every other problem does (the record is read again only when one has a warning)."""
+    other = "https://img.example.com/photos/b.jpg"
+    images = (f'\n  - {{url: "{URL}", width: 800, height: 600, isCached: true}}'
+              f'\n  - {{url: "{other}", width: 800, height: 600, isCached: true}}')
+    site = make_site({"content/a.md": record("Two images", images=images),
+                      cache_name(URL, "jpg"): image_bytes("JPEG")})
+    text = (site / "content" / "a.md").read_text().splitlines()
+    line = next(n for n, row in enumerate(text, 1) if other in row)
+    expected = f"content/a.md:{line}: warning: images[1]: {other}"
+    for problems in (warnings_of(build(site)), [str(p) for p in check(site)[0]]):
+        (warning,) = problems
+        assert warning.startswith(expected), warning
 
 
 def test_symlink_out_of_the_cache_is_not_read(make_site):
@@ -534,7 +550,7 @@ def test_check_reports_image_problems_without_writing(make_site, capsys):
     })
     assert main(["check", str(site)]) == 0
     err = capsys.readouterr().err
-    assert "content/a.md: warning: images[0]: " + URL + ": the file is HTML" in err
+    assert re.search(r"content/a\.md:\d+: warning: images\[0\]: " + re.escape(URL) + ": the file is HTML", err)
     assert "record says 10x10 but the file is 300x200" in err and "there is no file" in err
     assert not (site / "build").exists() and not (site / ".digest-cache" / "thumbs").exists()
     assert main(["check", "--strict", str(site)]) == 1
