@@ -371,5 +371,8 @@ def load_config(site: Path) -> Config:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ConfigError([Problem(CONFIG_NAME, None, None, f"not valid UTF-8 ({exc.reason})")]) from None
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError([Problem(CONFIG_NAME, line, None, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at "
+                                   f"column {column}: {exc.reason}; save the file as UTF-8)")]) from None
     return parse_config(text, CONFIG_NAME)

@@ -93,7 +93,8 @@ def test_good_values_are_normalised():
 def test_bom_is_accepted_and_invalid_utf8_reported(tmp_path):
     (tmp_path / "digest.toml").write_bytes('\ufefftitle = "Café"\n'.encode())
     assert load_config(tmp_path).title == "Café"
-    (tmp_path / "digest.toml").write_bytes(b'title = "\xff"\n')
+    (tmp_path / "digest.toml").write_bytes(b'# news\ntitle = "Caf\xe9"\n')  # (Latin-1, as old editors save)
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path)
-    assert [str(p) for p in caught.value.problems] == ["digest.toml: not valid UTF-8 (invalid start byte)"]
+    assert [str(p) for p in caught.value.problems] == [
+        "digest.toml:2: not valid UTF-8 (byte 0xe9 at column 13: invalid continuation byte; save the file as UTF-8)"]
