@@ -155,6 +155,11 @@ def safe_url(value: object, schemes: frozenset[str] = LINK_SCHEMES) -> str | Non
         return None
     if url.startswith("//"):
         url = "https:" + url
+    plain = _PLAIN_HTTP.match(url)
+    if plain is not None and plain.group(1) in schemes:  # (most URLs: what the rest would answer)
+        rest = url[plain.end():]
+        if rest.isascii() and _URL_ILLEGAL.search(rest) is None and rest.count("#") <= 1:
+            return url
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -189,6 +194,10 @@ def _escape_after(url: str, start: int) -> str:
             + _URL_ILLEGAL.sub(_percent, fragment).replace("#", "%23"))
 
 
+_PLAIN_HTTP = re.compile(r"(https?)://((?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)*"
+                         r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.?)(?=[/?#]|\Z)")
+"""The common case of `safe_url`: ``http(s)://`` and an ASCII host name with no port, user or
+odd character (a strict part of what the full check accepts), so only the rest is checked."""
 _DOMAIN = re.compile(r"(?:[\w-]+\.)*[\w-]+\.?")
 """A host name: labels of letters, digits, ``-`` and ``_`` (none empty), a final dot allowed."""
 _IPV6_NETLOC = re.compile(r"\[[0-9A-Fa-f:.]+\](?::[0-9]*)?$")

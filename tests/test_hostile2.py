@@ -335,3 +335,32 @@ def test_the_build_function_caps_its_worker_processes_too(make_site, monkeypatch
     site = make_site({"content/a.md": record("A"), "digest.toml": "search = false\n"})
     build(site, jobs=100000)
     assert seen["jobs"] == 4 * (os.cpu_count() or 1)
+
+
+def test_the_common_url_shortcut_answers_as_the_full_check(monkeypatch):
+    """`safe_url` takes a shortcut for plain ``http(s)://host/...`` URLs (three times faster,
+    a few percent of reading every record): over URLs shaped like real ones and random
+    ones, it answers exactly what the full check answers, for every set of schemes."""
+    import random
+    import string
+
+    import digest.text as text
+
+    rnd = random.Random(7)
+    alphabet = string.ascii_letters + string.digits + "-._~:/?#[]@!$&'()*+,;=%<>\"{}|\\^` \té\u0430."
+    starts = ["http://", "https://", "HTTP://", "//", "ftp://", "http:///", "https://a", "http://a.b",
+              "https://x.example", "https://x.example:8080", "http://user@x.example", "https://x-.example"]
+    urls = [rnd.choice(starts) + "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 24)))
+            for _ in range(20000)]
+    urls += ["https://news.example.com/2024/01/a-story?id=1&x=%41#top", "http://a.b.", "https://a..b/",
+             "https://x.example/a#b#c", "https://x.example/%zz", "https://x.example/é"]
+    fast = {(url, schemes): text.safe_url(url, schemes)
+            for url in urls for schemes in (text.LINK_SCHEMES, text.NOTE_SCHEMES, frozenset({"https"}))}
+
+    class Never:
+        def match(self, url):
+            return None
+
+    monkeypatch.setattr(text, "_PLAIN_HTTP", Never())
+    assert {key: text.safe_url(*key) for key in fast} == fast
+    assert sum(value is not None for value in fast.values()) > 1000  # (both kinds of answer occur)
