@@ -183,7 +183,7 @@ def settle(seconds: float) -> None:
 
 def clear(size: int) -> None:
     """Remove every site and Hugo output of earlier runs for ``size`` records."""
-    for path in [*WORK.glob(f"site-{size}*"), *WORK.glob("probe-*")]:
+    for path in [*WORK.glob(f"site-{size}-*"), WORK / f"site-{size}", *WORK.glob("probe-*")]:
         shutil.rmtree(path, ignore_errors=True)
     for variant in ("rel", "norel"):
         work = WORK / f"hugo-{size}-{variant}"
