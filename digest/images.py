@@ -532,6 +532,8 @@ def _isolated(job: _Job, task: _Task, context: Any) -> _Done:
         raise
     finally:
         receive.close()
+    if isinstance(done, BaseException):  # (a full disk while staging: the build's error, not the file's)
+        raise done
     if done is None:
         digest = task.info.digest if task.info is not None else ""
         return _Done(task.name, SourceInfo(digest, 0, 0, (0, 0),
@@ -542,7 +544,14 @@ def _isolated(job: _Job, task: _Task, context: Any) -> _Done:
 
 def _isolated_main(job: _Job, task: _Task, send: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's (a child it killed
-    send.send(_process(job, task))                # would mark its image as crashing the decoder)
+    try:                                          # would mark its image as crashing the decoder)
+        done: Any = _process(job, task)
+    except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
+        done = exc  # (`_process` reports what is wrong with the file; what is left is the build's)
+    try:
+        send.send(done)
+    except Exception:  # noqa: BLE001 - an exception that cannot be pickled: its text
+        send.send(OSError(f"{type(done).__name__}: {done}"))
     send.close()
 
 

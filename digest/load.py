@@ -615,13 +615,36 @@ def _other_datetime(text: str) -> datetime | None:
         return None
     try:
         dt = datetime(*when[:5], 59 if leap else when[5], tzinfo=tz)
-    except ValueError:  # an impossible date (31 Feb)
-        return None
-    if weekday is not None and _WEEKDAYS[dt.weekday()] != weekday.lower():
-        return None
-    if leap and dt.astimezone(UTC).time() != time(23, 59, 59):
+        if weekday is not None and _WEEKDAYS[dt.weekday()] != weekday.lower():
+            return None
+        if leap and dt.astimezone(UTC).time() != time(23, 59, 59):
+            return None
+    except (ValueError, OverflowError):  # an impossible date (31 Feb), or one past year 9999 in UTC
         return None
     return dt
+
+
+def _brief(value: Any) -> str:
+    """``repr(value)`` cut to 60 characters, for a message (an integer of thousands of digits,
+    which Python will not print, is described)."""
+    if type(value) is int and not -_HUGE_INT < value < _HUGE_INT:
+        return f"<an integer of about {int(value.bit_length() * 0.30103) + 1} digits>"
+    return repr(value)[:60]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _whole_characters(value: Any) -> Any:
+    """JSON data with each half of a UTF-16 pair left alone (``"\\ud800"``: JSON allows it,
+    UTF-8 cannot hold it, and writing the record's page stopped the build) made U+FFFD."""
+    if isinstance(value, str):
+        return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_whole_characters(key): _whole_characters(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_characters(item) for item in value]
+    return value
 
 
 def _why_no_date(text: str) -> str:
@@ -892,7 +915,11 @@ def _drop_secured(value: Any, secrets: frozenset[str] = frozenset(), field: tupl
         return value
     kept = []
     for key, item in entries:
-        if isinstance(item, str) and item in secrets:
+        if type(key) is int and not -_HUGE_INT < key < _HUGE_INT and isinstance(value, dict):
+            if report is not None:  # (the key itself cannot be named: it is the problem)
+                report.warn(field, f"a key that is an integer of about {int(key.bit_length() * 0.30103) + 1} "
+                                   "digits is too long to publish; dropped")
+        elif isinstance(item, str) and item in secrets:
             if report is not None:
                 report.warn((*field, key), "holds the secured value; dropped")
         elif type(item) is int and not -_HUGE_INT < item < _HUGE_INT:
@@ -1095,9 +1122,12 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         start = len(text) - len(text.lstrip())
         try:
             json_data, end = json.JSONDecoder().raw_decode(text, start)
+            json_data = _whole_characters(json_data)
         except json.JSONDecodeError as exc:
             return FileResult(None, (Problem(source, exc.lineno, None, f"invalid JSON front matter: {exc.msg} "
                                              f"(column {exc.colno})"),))
+        except ValueError as exc:  # (a number of thousands of digits: Python will not read it)
+            return FileResult(None, (Problem(source, None, None, f"invalid JSON front matter: {exc}"),))
         except RecursionError:
             return FileResult(None, (Problem(source, None, None, _TOO_LARGE),))
         # (its text is YAML too, read again only to find a problem's line: with an emoji as two halves
@@ -1185,14 +1215,15 @@ def parse_record(raw: bytes, source: str) -> FileResult:
                                     "twice; the last of each is used", "warning"))
     for field, first, again in repeated[:100]:  # the top level's are reported above, from the text
         if len(field) > 1:
-            shown = tuple(part if type(part) is int or (type(part) is str and _PLAIN_KEY.fullmatch(part))
-                          else repr(part)[:60] for part in field)  # no control characters printed
+            shown = tuple(part if (type(part) is int and -_HUGE_INT < part < _HUGE_INT)
+                          or (type(part) is str and _PLAIN_KEY.fullmatch(part))
+                          else _brief(part) for part in field)  # no control characters printed
             report.items.append(Problem(source, again + first_line, _field_name(shown),
                                         f"given twice (first on line {first + first_line}); "
                                         "the last one is used", "warning"))
     if not all(isinstance(k, str) for k in data):
         bad = next(k for k in data if not isinstance(k, str))
-        report.warn((), f"field name {bad!r} is not a string; ignored")
+        report.warn((), f"field name {_brief(bad)} is not a string; ignored")
         data = {k: v for k, v in data.items() if isinstance(k, str)}
     secrets = frozenset(_secrets(data)) if _SECURED_WORD.search(raw) else frozenset()
     # A copy of the secret in a field of the record itself (a YAML alias `excerpt: *s`, or a

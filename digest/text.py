@@ -392,7 +392,10 @@ def _below_page_headings(html: str) -> str:
     """``html`` with every heading moved down as far as its top level needs to be an ``<h3>``
     (``#`` and ``##``, a setext heading under a line of ``---``: the sanitizer allows no h1
     or h2, as the page has them, and their text was left bare, run into the next paragraph)."""
-    shift = 3 - min(int(match.group(2)) for match in _ANY_HEADING.finditer(html))
+    levels = [int(match.group(2)) for match in _ANY_HEADING.finditer(html)]
+    shift = 3 - min(levels) if levels else 0  # (text such as "<h2o>" is no heading)
+    if shift <= 0:
+        return html
     return _ANY_HEADING.sub(lambda m: f"<{m.group(1)}h{min(6, int(m.group(2)) + shift)}", html)
 
 

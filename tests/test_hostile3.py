@@ -628,3 +628,68 @@ def test_an_integer_too_long_to_print_in_an_extra_field_is_dropped_not_a_stopped
     docs = [p.read_text() for p in (site / "build" / "api" / "articles").glob("*.json")]
     huge = next(doc for doc in docs if '"Huge"' in doc)
     assert "customCount" not in huge and '"tweetId":1900000000000000001' in huge
+
+
+# --------------------------------------------------------------------------- found by the session's review
+
+
+def test_a_note_with_text_like_a_heading_tag_builds():
+    from digest.text import render_note
+
+    assert render_note("Water, or <h2o>, is wet.") == "<p>Water, or , is wet.</p>"  # (min() of nothing)
+    assert render_note("# Top\n\n<h1x> and <h10>") .startswith("<h3>Top</h3>")
+
+
+@pytest.mark.parametrize("when", ["31 Dec 9999 23:59:60 -0100", "Fri, 31 Dec 9999 23:59:60 -0100"])
+def test_a_leap_second_past_the_last_year_is_a_problem_not_a_crash(when):
+    result = parse_record(record("Late", when=f'"{when}"').encode(), "a.md")
+    assert result.article is None and "publishedDateTime" in str(result.problems[0])
+
+
+def test_json_front_matter_with_a_huge_number_or_half_a_character_is_handled():
+    head = '{"title": "T", "publishedDateTime": "2024-01-01T00:00:00Z", "webUrl": "https://a.example/1"'
+    huge = parse_record((head + ', "views": ' + "1" * 5000 + "}\n").encode(), "a.md")
+    assert huge.article is None and "invalid JSON front matter" in str(huge.problems[0])
+    half = parse_record((head + r', "extra": "z\ud800", "emoji": "\ud83d\ude00"}' + "\n").encode(), "b.md")
+    assert half.article.extra == {"extra": "z\ufffd", "emoji": "\U0001f600"}
+
+
+def test_an_integer_key_too_long_to_print_is_dropped_with_a_warning(make_site):
+    huge = "0x" + "f" * 4000
+    text = (f'---\ntitle: "Keys"\npublishedDateTime: 2024-01-02T10:00:00Z\nwebUrl: "https://k.example/1"\n'
+            f"stats: {{? {huge} : 1, ok: 2}}\n? {huge}\n: 3\n---\n")
+    site = make_site({"content/a.md": text})
+    result = build(site, jobs=1)
+    assert result.articles == 1
+    messages = [str(p) for p in result.problems]
+    assert any("stats: a key that is an integer of about 4817 digits" in m for m in messages)
+    assert any("field name <an integer of about 4817 digits> is not a string" in m for m in messages)
+
+
+def test_a_full_disk_while_staging_a_thumbnail_is_the_builds_error_not_the_images(make_site, monkeypatch):
+    """A small rebuild decodes in a child: its OSError (a full disk) was taken for a decoder
+    crash, cached, and the image stayed a placeholder after space was freed."""
+    import errno
+    import hashlib
+
+    from PIL import Image
+
+    import digest.images as images
+
+    url = "https://img.example/pic.png"
+    entry = f'[{{url: "{url}", width: 800, height: 600, isCached: true}}]'
+    site = make_site({"content/a.md": record("Pic", images=entry)})
+    (site / "content" / "images").mkdir()
+    Image.new("RGB", (800, 600), (200, 30, 30)).save(
+        site / "content" / "images" / (hashlib.sha256(url.encode()).hexdigest() + ".png"))
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(images, "stage", full)
+    with pytest.raises(OSError, match="No space left"):
+        build(site, jobs=1)
+    monkeypatch.undo()
+    result = build(site, jobs=1)
+    assert [p for p in result.problems if "crashed" in p.message] == []
+    assert len(list((site / "build").rglob("*.webp"))) == 3
