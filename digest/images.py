@@ -148,8 +148,9 @@ class ImageSet:
     """Thumbnails already in place in the output folder (manifest records to carry over)."""
     staged: dict[str, tuple[str, bool]] = field(default_factory=dict)
     """Thumbnails staged by this build: path -> (digest, changed)."""
-    state: dict[str, tuple] = field(default_factory=dict)
-    """Cache file name -> (size, mtime_ns, inode, SourceInfo), to persist in the build state."""
+    state: dict[Any, Any] = field(default_factory=dict)
+    """Cache file name -> (size, mtime_ns, inode, SourceInfo), to persist in the build state; and
+    ``("lines", record, content hash)`` -> the lines of its image entries with a warning (`_Lines`)."""
     counts: ThumbnailCounts = field(default_factory=ThumbnailCounts)
     """Counts for the summary."""
 
@@ -671,7 +672,7 @@ def build_images(site: Path, articles: Sequence[Article], config: Config, drafts
     planned = 0
     failed_files = set()
     used_files = set()
-    lines = _Lines(site)
+    lines = _Lines(site, old_state, result.state)
     for url in sorted(uses):
         info = infos.get(file_of.get(url, ""))
         reason = failures.get(url) or (info.error if info is not None else "")
@@ -724,18 +725,29 @@ def _uses(articles: Sequence[Article], config: Config, drafts: bool) -> dict[str
 
 
 class _Lines:
-    """The lines of records' image entries, for warnings: each record with one is read again
-    (see `digest.load.field_locator`), once per build, only when it has a warning."""
+    """The lines of records' image entries, for warnings: a record with one is read again (see
+    `digest.load.field_locator`) once, and the answer kept in the images state (``known``, the
+    last build's; ``keep``, this build's) by its content hash: a site with thousands of records
+    whose images are missing read them all again at every build."""
 
-    def __init__(self, site: Path):
+    def __init__(self, site: Path, known: Mapping[Any, Any] | None = None, keep: dict[Any, Any] | None = None):
         self.site = site
+        self.known = known or {}
+        self.keep = keep if keep is not None else {}
         self.locators: dict[str, Callable[[tuple[Any, ...]], int | None]] = {}
 
     def of(self, article: Article, position: int) -> int | None:
-        locate = self.locators.get(article.source)
-        if locate is None:
-            locate = self.locators[article.source] = field_locator(self.site / article.source)
-        return locate(("images", position))
+        key = ("lines", article.source, article.content_hash)  # (no cache file is named by a tuple)
+        lines = self.keep.get(key)
+        if lines is None:
+            found = self.known.get(key)
+            lines = self.keep[key] = dict(found) if isinstance(found, dict) else {}
+        if position not in lines:
+            locate = self.locators.get(article.source)
+            if locate is None:
+                locate = self.locators[article.source] = field_locator(self.site / article.source)
+            lines[position] = locate(("images", position))
+        return lines[position]
 
 
 def _problems(url: str, uses: Sequence[tuple[Article, int]], reason: str,

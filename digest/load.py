@@ -13,6 +13,7 @@ import html.entities
 import json
 import os
 import re
+import stat
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -346,6 +347,8 @@ def field_locator(path: Path) -> Callable[[tuple[Any, ...]], int | None]:
 
 def _reread(path: Path) -> _RecordProblems | None:
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # (a named pipe put there since waits forever)
+            return None
         raw = path.read_bytes()
         text = raw.decode("utf-8-sig")
     except (OSError, UnicodeDecodeError):

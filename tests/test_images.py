@@ -595,3 +595,21 @@ def test_a_decoder_that_kills_its_process_costs_one_image_not_the_build(make_sit
     assert result.articles == 6 and result.thumbnails.sources == 5 and len(thumbs(site)) == 5
     again = build(site, jobs=2)
     assert warnings_of(again) == [warning] and again.thumbnails.encoded == 0
+
+
+def test_the_lines_of_image_warnings_are_kept_not_read_again_each_build(make_site, monkeypatch):
+    """Finding an image entry's line reads its record again: done once, then kept in the images
+    state by the record's content hash (thousands of records whose images are missing were
+    all read again at every build)."""
+    import digest.images as images
+
+    site = make_site({f"content/r{n}.md": image_record(f"Story {n}", url=f"https://img.example.com/{n}.jpg")
+                      for n in range(3)})
+    first = warnings_of(build(site))
+    calls = []
+    real = images.field_locator
+    monkeypatch.setattr(images, "field_locator", lambda path: calls.append(path) or real(path))
+    (site / "content" / "r0.md").write_text(image_record("Story 0, edited", url="https://img.example.com/0.jpg"))
+    again = warnings_of(build(site))
+    assert [p.name for p in calls] == ["r0.md"]  # only the edited record is read again
+    assert sorted(again) == sorted(first) and all(re.match(r"content/r\d\.md:\d+: ", w) for w in again)
