@@ -371,8 +371,10 @@ def load_config(site: Path) -> Config:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ConfigError([Problem(CONFIG_NAME, line, None, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at "
+        body = raw.removeprefix(b"\xef\xbb\xbf")  # (utf-8-sig counts after the byte order mark)
+        at = exc.start
+        line = body.count(b"\n", 0, at) + 1
+        column = at - (body.rfind(b"\n", 0, at) + 1) + 1
+        raise ConfigError([Problem(CONFIG_NAME, line, None, f"not valid UTF-8 (byte 0x{body[at]:02x} at "
                                    f"column {column}: {exc.reason}; save the file as UTF-8)")]) from None
     return parse_config(text, CONFIG_NAME)

@@ -187,7 +187,7 @@ class _Inside:
     def _check(self, path: str, writing: bool) -> str | None:
         parts = path.split("/")
         if "" in parts or "." in parts or ".." in parts:
-            return self._resolved(path)
+            return self._resolved(path, writing)
         folder = ""
         for part in parts[:-1]:
             folder = f"{folder}/{part}" if folder else part
@@ -198,7 +198,7 @@ class _Inside:
             except (FileNotFoundError, NotADirectoryError):
                 break  # the rest is made by the commit, as real folders
             if stat.S_ISLNK(mode):
-                return self._resolved(path)
+                return self._resolved(path, writing)
             if not stat.S_ISDIR(mode):
                 if not writing:
                     return None
@@ -209,9 +209,11 @@ class _Inside:
             self.real.add(folder)
         return os.path.join(self.out, path)
 
-    def _resolved(self, path: str) -> str:
+    def _resolved(self, path: str, writing: bool) -> str | None:
         parent = os.path.realpath(os.path.dirname(os.path.join(self.out, path)))
         if parent != self.root and not parent.startswith(self.root.rstrip("/") + "/"):
+            if not writing:  # (not ours to remove, and the new files are in place by then)
+                return None
             raise BuildError(f"refusing to write outside the output folder: {path}")
         return os.path.join(self.out, path)
 

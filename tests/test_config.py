@@ -98,3 +98,7 @@ def test_bom_is_accepted_and_invalid_utf8_reported(tmp_path):
         load_config(tmp_path)
     assert [str(p) for p in caught.value.problems] == [
         "digest.toml:2: not valid UTF-8 (byte 0xe9 at column 13: invalid continuation byte; save the file as UTF-8)"]
+    (tmp_path / "digest.toml").write_bytes(b'\xef\xbb\xbftitle = "a\xff"\n')  # (the mark is not counted twice)
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert str(caught.value.problems[0]).startswith("digest.toml:1: not valid UTF-8 (byte 0xff at column 11:")

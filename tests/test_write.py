@@ -158,9 +158,26 @@ def test_commit_refuses_paths_outside_the_output(tmp_path):
     staging = Staging(root, flat=True)
     out.mkdir()
     (tmp_path / "victim.txt").write_text("keep")
-    with pytest.raises(BuildError):
-        commit(out, staging, [], ["../victim.txt"])
+    with pytest.raises(BuildError):  # a file to write there: before anything moves
+        commit(out, staging, ["../victim.txt"], [])
+    commit(out, staging, [], ["../victim.txt"])  # one to remove there: not ours, left alone
     assert (tmp_path / "victim.txt").read_text() == "keep"
+
+
+def test_a_stale_file_behind_a_link_out_of_the_output_is_left_alone_after_the_swap(tmp_path):
+    """Removing stale files comes after the new ones are in place: one whose folder is now a
+    link leading out of the output raised there, leaving the build reported failed though
+    its files had moved."""
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "old.html").write_text("someone else's")
+    (out / "gone").symlink_to(elsewhere)
+    staging = Staging.for_output(out)
+    stage(out, staging, "new.html", b"new", None)
+    assert commit(out, staging, ["new.html"], ["gone/old.html"]).written == 1
+    assert (out / "new.html").read_bytes() == b"new"
+    assert (elsewhere / "old.html").read_text() == "someone else's"
 
 
 def test_commit_replaces_a_folder_with_a_file_and_cold_builds_rename(tmp_path):
