@@ -494,6 +494,10 @@ def _run(job: _Job, tasks: list[_Task], jobs: int) -> Iterable[_Done]:
         for task in tasks:
             yield _process(job, task)
         return
+    # Every format plugin is imported here, before forking: a child of a process with threads
+    # (`digest serve`) that imports one itself can wait forever for an import lock a thread
+    # held at the fork.
+    Image.init()
     context = multiprocessing.get_context("fork")
     if len(tasks) < _SERIAL_LIMIT:  # (a pool costs more than a fork or two)
         for task in tasks:
