@@ -331,32 +331,28 @@ def record_files(site: Path, content_dir: Path) -> tuple[list[tuple[str, str]], 
 
 
 def field_locator(path: Path) -> Callable[[tuple[Any, ...]], int | None]:
-    """Where fields are in the record file ``path``, read again: a function from a field path
-    (``("images", 2)``) to its 1-based line, or None. For problems found after loading (an
-    image's, see `digest.images`); the file is read and its front matter composed once, at
-    the first question, and a file that is no longer a readable record answers None."""
-    found: list[_RecordProblems | None] = []
-
-    def line(field: tuple[Any, ...]) -> int | None:
-        if not found:
-            found.append(_reread(path))
-        return found[0].line_of(field) if found[0] is not None else None
-
-    return line
-
-
-def _reread(path: Path) -> _RecordProblems | None:
+    """Where fields are in the record file ``path``, read again now: a function from a field
+    path (``("images", 2)``) to its 1-based line, or None. For problems found after loading
+    (an image's, see `digest.images`); a file that is no longer a readable record answers None."""
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):  # (a named pipe put there since waits forever)
-            return None
+            return _no_line
         raw = path.read_bytes()
         text = raw.decode("utf-8-sig")
     except (OSError, UnicodeDecodeError):
-        return None
-    if len(raw) > MAX_RECORD_BYTES or "\x00" in text:
-        return None
-    parts = split_front_matter(text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff"))
-    return _RecordProblems(str(path), parts[0], parts[2]) if parts is not None else None
+        return _no_line
+    parts = split_front_matter(_lines_of(text)) if len(raw) <= MAX_RECORD_BYTES and "\x00" not in text else None
+    return _no_line if parts is None else _RecordProblems(str(path), parts[0], parts[2]).line_of
+
+
+def _no_line(field: tuple[Any, ...]) -> None:
+    return None
+
+
+def _lines_of(text: str) -> str:
+    """A record's decoded text with ``\n`` line ends, without a byte order mark left in front
+    (a second one: a tool added one to a file that had one)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
 
 
 class _RecordProblems:
@@ -565,7 +561,8 @@ def _other_datetime(text: str) -> datetime | None:
     """A date-time in a form records carry besides ISO 8601, read only when it means one instant:
     RFC 822 (RSS), Twitter's, epoch seconds or milliseconds, .NET's ``/Date(ms)/``, RFC 9557's
     ``[zone]`` suffix, a leap second (``23:59:60``: the last second of its day, ``23:59:59``).
-    A weekday that disagrees with its date, a zone name RFC 822 does not define: None."""
+    A weekday that disagrees with its date, a zone name RFC 822 does not define: None. A time
+    written without an offset comes back naive (`_datetime` makes every such time UTC)."""
     try:
         if text.isascii() and text.isdigit():
             return _epoch(int(text))
@@ -584,11 +581,10 @@ def _other_datetime(text: str) -> datetime | None:
             return inner if match.group(2) else None if inner.tzinfo else inner.replace(tzinfo=UTC)
         elif match := _SLASHED.fullmatch(text):
             year, month, day, rest = match.groups()
-            inner = datetime.fromisoformat(_UTC_SUFFIX.sub("+00:00", f"{year}-{month:0>2}-{day:0>2}{rest}"))
-            return inner if inner.tzinfo else inner.replace(tzinfo=UTC)
+            return datetime.fromisoformat(_UTC_SUFFIX.sub("+00:00", f"{year}-{month:0>2}-{day:0>2}{rest}"))
         elif match := _END_OF_DAY.fullmatch(text):
-            inner = datetime.fromisoformat(_UTC_SUFFIX.sub("+00:00", f"{match.group(1)}T00:00{match.group(2)}"))
-            return (inner if inner.tzinfo else inner.replace(tzinfo=UTC)) + timedelta(days=1)
+            return datetime.fromisoformat(_UTC_SUFFIX.sub("+00:00", f"{match.group(1)}T00:00{match.group(2)}")) \
+                + timedelta(days=1)  # (a time without offset is made UTC by `_datetime`, as every one)
         elif match := _DOTNET.fullmatch(text):
             instant = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(match.group(1)))
             if match.group(2) is None:
@@ -630,9 +626,14 @@ def _other_datetime(text: str) -> datetime | None:
 def _brief(value: Any) -> str:
     """``repr(value)`` cut to 60 characters, for a message (an integer of thousands of digits,
     which Python will not print, is described)."""
-    if type(value) is int and not -_HUGE_INT < value < _HUGE_INT:
-        return f"<an integer of about {int(value.bit_length() * 0.30103) + 1} digits>"
-    return repr(value)[:60]
+    return f"<{_huge(value)}>" if _huge(value) else repr(value)[:60]
+
+
+def _huge(value: Any) -> str:
+    """``"an integer of about N digits"`` for an integer too long to publish (`_HUGE_INT`), else ``""``."""
+    if type(value) is not int or -_HUGE_INT < value < _HUGE_INT:
+        return ""
+    return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -918,17 +919,15 @@ def _drop_secured(value: Any, secrets: frozenset[str] = frozenset(), field: tupl
         return value
     kept = []
     for key, item in entries:
-        if type(key) is int and not -_HUGE_INT < key < _HUGE_INT and isinstance(value, dict):
+        if isinstance(value, dict) and _huge(key):
             if report is not None:  # (the key itself cannot be named: it is the problem)
-                report.warn(field, f"a key that is an integer of about {int(key.bit_length() * 0.30103) + 1} "
-                                   "digits is too long to publish; dropped")
+                report.warn(field, f"a key that is {_huge(key)} is too long to publish; dropped")
         elif isinstance(item, str) and item in secrets:
             if report is not None:
                 report.warn((*field, key), "holds the secured value; dropped")
-        elif type(item) is int and not -_HUGE_INT < item < _HUGE_INT:
+        elif _huge(item):
             if report is not None:  # (past 4,300 digits Python will not even print it: the build stopped)
-                report.warn((*field, key), f"an integer of about {int(item.bit_length() * 0.30103) + 1} "
-                                           "digits is too long to publish; dropped")
+                report.warn((*field, key), f"{_huge(item)} is too long to publish; dropped")
         else:
             kept.append((key, _drop_secured(item, secrets, (*field, key), report)))
     return dict(kept) if isinstance(value, dict) else [item for _, item in kept]
@@ -1114,9 +1113,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         return FileResult(None, (Problem(source, line, None, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})"),))
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if text.startswith("\ufeff"):  # (a second byte order mark: a tool added one to a file that had one)
-        text = text.lstrip("\ufeff")
+    text = _lines_of(text)
     parts = split_front_matter(text)
     json_data: Any = None
     if parts is None and text.lstrip()[:1] == "{" and _JSON_START.match(text):
@@ -1218,7 +1215,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
                                     "twice; the last of each is used", "warning"))
     for field, first, again in repeated[:100]:  # the top level's are reported above, from the text
         if len(field) > 1:
-            shown = tuple(part if (type(part) is int and -_HUGE_INT < part < _HUGE_INT)
+            shown = tuple(part if (type(part) is int and not _huge(part))
                           or (type(part) is str and _PLAIN_KEY.fullmatch(part))
                           else _brief(part) for part in field)  # no control characters printed
             report.items.append(Problem(source, again + first_line, _field_name(shown),
