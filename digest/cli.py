@@ -94,6 +94,43 @@ def _port(text: str) -> int:
     return value
 
 
+def _max_deletes(text: str) -> int:
+    """``--max-deletes``: a count, or -1 for no cap (``-5`` lifted the cap as -1 does: the
+    one safety against a mass delete, gone by a typo)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid count {text!r}: expected a number") from None
+    if value < -1:
+        raise argparse.ArgumentTypeError(f"invalid count {value}: expected 0 or more (or -1: no cap)")
+    return value
+
+
+def _publish_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``digest publish`` (here, not beside its code: importing that costs
+    every command, ``build`` included, a twentieth of a second)."""
+    p.add_argument("site", nargs="?", default=".", help="site folder (default: .)")
+    p.add_argument("--to", required=True, metavar="TARGET",
+                   help="file:///path, git+file|ssh|https://...repo.git#branch, or s3://bucket/prefix")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print what would be uploaded, changed and deleted; change nothing")
+    p.add_argument("--delete", action=argparse.BooleanOptionalAction, default=False,
+                   help="delete target files the build no longer has (default: keep them)")
+    p.add_argument("--max-deletes", type=_max_deletes, default=256, metavar="N",
+                   help="with more stale files than N, delete none (default 256; -1: no cap)")
+    p.add_argument("--force", action="store_true", help="delete even past --max-deletes")
+    p.add_argument("--build", action=argparse.BooleanOptionalAction, default=True,
+                   help="build the site first (default) or publish the output folder as it is")
+    p.add_argument("--drafts", action="store_true", help="build with records marked published: false")
+    p.add_argument("--squash", action="store_true",
+                   help="git: replace the branch history with a single commit")
+    p.add_argument("--endpoint-url", metavar="URL",
+                   help="s3: an S3-compatible endpoint (R2, MinIO, SeaweedFS, ...)")
+    p.add_argument("-j", "--jobs", type=int, default=min(16, 4 * (os.cpu_count() or 1)),
+                   help="parallel uploads (s3)")
+    p.add_argument("-v", "--verbose", action="store_true", help="list every file sent or deleted")
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -232,8 +269,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("publish", help="push the built site to static hosting (only what changed)")
-    from digest.publish.command import add_arguments as add_publish_arguments
-    add_publish_arguments(p)
+    _publish_arguments(p)
     p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("init", help="create a new site with sample content")

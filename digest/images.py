@@ -490,6 +490,8 @@ def _run(job: _Job, tasks: list[_Task], jobs: int) -> Iterable[_Done]:
     the build's own process: with ``-j 1`` or a few images (a rebuild after one edit, in
     ``digest serve``) such a file killed the build, or the server, and every build after it.
     """
+    if not tasks:  # (a rebuild after an edit, mostly: no plugin import, no fork)
+        return
     if "fork" not in multiprocessing.get_all_start_methods():
         for task in tasks:
             yield _process(job, task)

@@ -1,9 +1,8 @@
-"""The ``digest publish`` subcommand: its arguments, and what it prints (plan, summary)."""
+"""The ``digest publish`` subcommand: what it runs and prints (plan, summary); its arguments are in `digest.cli`."""
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,42 +12,6 @@ from digest.publish.common import PublishPlan, shown
 
 MAX_UPLOADS = 64
 """Most parallel uploads: `-j 100000` started a thread and a connection for each file."""
-
-
-def _max_deletes(text: str) -> int:
-    """``--max-deletes``: a count, or -1 for no cap (``-5`` lifted the cap as -1 does: the
-    one safety against a mass delete, gone by a typo)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid count {text!r}: expected a number") from None
-    if value < -1:
-        raise argparse.ArgumentTypeError(f"invalid count {value}: expected 0 or more (or -1: no cap)")
-    return value
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The options of ``digest publish``."""
-    p.add_argument("site", nargs="?", default=".", help="site folder (default: .)")
-    p.add_argument("--to", required=True, metavar="TARGET",
-                   help="file:///path, git+file|ssh|https://...repo.git#branch, or s3://bucket/prefix")
-    p.add_argument("--dry-run", action="store_true",
-                   help="print what would be uploaded, changed and deleted; change nothing")
-    p.add_argument("--delete", action=argparse.BooleanOptionalAction, default=False,
-                   help="delete target files the build no longer has (default: keep them)")
-    p.add_argument("--max-deletes", type=_max_deletes, default=256, metavar="N",
-                   help="with more stale files than N, delete none (default 256; -1: no cap)")
-    p.add_argument("--force", action="store_true", help="delete even past --max-deletes")
-    p.add_argument("--build", action=argparse.BooleanOptionalAction, default=True,
-                   help="build the site first (default) or publish the output folder as it is")
-    p.add_argument("--drafts", action="store_true", help="build with records marked published: false")
-    p.add_argument("--squash", action="store_true",
-                   help="git: replace the branch history with a single commit")
-    p.add_argument("--endpoint-url", metavar="URL",
-                   help="s3: an S3-compatible endpoint (R2, MinIO, SeaweedFS, ...)")
-    p.add_argument("-j", "--jobs", type=int, default=min(16, 4 * (os.cpu_count() or 1)),
-                   help="parallel uploads (s3)")
-    p.add_argument("-v", "--verbose", action="store_true", help="list every file sent or deleted")
 
 
 def _size(n: int) -> str:
