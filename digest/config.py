@@ -254,50 +254,119 @@ def _describe(value: Any) -> str:
     return f"{kind} {text if len(text) <= 60 else text[:57] + '...'}"
 
 
-def _statements(text: str) -> list[tuple[int, str]]:
-    """(line number, stripped line) of every line that starts a TOML statement: lines inside
-    a multi-line string (a description quoting ``page_size = 5``) are not keys."""
+_STRING_ENDS = {
+    '"""': re.compile(r'(?:[^"\\]|\\[\s\S]|"(?!""))*"{3,5}'),
+    "'''": re.compile(r"(?:[^']|'(?!''))*'{3,5}"),
+    '"': re.compile(r'(?:[^"\\\n]|\\.)*"?'),
+    "'": re.compile(r"[^'\n]*'?"),
+}
+"""The rest of a TOML string after its opening quotes: a multi-line string ends at the first
+three quotes not escaped, which take up to two more quotes of its text with them (``'''it'''''``);
+a one-line string ends at its quote or, unclosed, before the line's end."""
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_BLANK = re.compile(r"[ \t]*")
+
+
+def _skip_string(text: str, at: int) -> int:
+    """Where the TOML string that opens at ``at`` ends (an unclosed one: at the text's end)."""
+    quote = text[at:at + 3] if text[at:at + 3] in ('"""', "'''") else text[at]
+    match = _STRING_ENDS[quote].match(text, at + len(quote))
+    return match.end() if match else len(text)
+
+
+def _key_path(text: str, at: int) -> tuple[tuple[str, ...], int]:
+    """The dotted key that starts at ``at`` (``a``, ``"a b".c``, ``site . name``, ``'x'``) as its
+    parts, read as TOML reads them (``"ti\\u0074le"`` is ``title``), and where it ends; no
+    parts when none starts there."""
+    parts: list[str] = []
+    while True:
+        at = _BLANK.match(text, at).end()
+        if text.startswith(('"', "'"), at):
+            end = _skip_string(text, at)
+            written = text[at:end]
+            if written.startswith('"') and "\\" in written:
+                try:
+                    parts.append(next(iter(tomllib.loads(f"{written} = 0"))))
+                except (tomllib.TOMLDecodeError, StopIteration):
+                    parts.append(written[1:-1])
+            else:
+                parts.append(written[1:-1])
+        elif match := _BARE_KEY.match(text, at):
+            end = match.end()
+            parts.append(match.group())
+        else:
+            return tuple(parts), at
+        at = _BLANK.match(text, end).end()
+        if not text.startswith(".", at):
+            return tuple(parts), at
+        at += 1
+
+
+def _statements(text: str) -> list[tuple[int, tuple[str, ...], str]]:
+    """(line, key parts, ``=`` or ``[``) of every key/value pair and table header of a TOML
+    text, read as TOML reads it: a line inside a multi-line string (a description quoting
+    ``page_size = 5``), an array or inline table spanning lines, or a comment is not a
+    statement, and three quotes inside a one-line string or a comment open nothing. Lines are
+    counted at line feeds only, as TOML (and tomllib's messages) count them: a U+2028 or NEL
+    in a string is no new line. Invalid TOML gives some answer, never an error."""
     found = []
-    inside: str | None = None
-    for number, line in enumerate(text.splitlines(), 1):
-        if inside is None:
-            found.append((number, line.strip()))
-        for mark in re.findall(r'"""|\'\'\'', line):
-            if inside is None:
-                inside = mark
-            elif mark == inside:
-                inside = None
+    at, line, depth, starting = 0, 1, 0, True
+    size = len(text)
+    while at < size:
+        char = text[at]
+        if char == "\n":
+            line += 1
+            at += 1
+            starting = starting or depth == 0
+        elif char in " \t\r":
+            at += 1
+        elif char == "#":
+            end = text.find("\n", at)
+            at = size if end < 0 else end
+        elif starting:  # (a key, or a table header, at the start of a line outside any value)
+            starting = False
+            header = char == "["
+            start = at + (2 if text.startswith("[[", at) else 1) if header else at
+            parts, at = _key_path(text, start)
+            if parts:
+                found.append((line, parts, "[" if header else "="))
+            if header:
+                at = _BLANK.match(text, at).end()
+                at += len(text[at:at + 2]) - len(text[at:at + 2].lstrip("]"))
+            elif text.startswith("=", at):
+                at += 1
+        elif char in "\"'":
+            end = _skip_string(text, at)
+            line += text.count("\n", at, end)
+            at = end
+        else:
+            depth += 1 if char in "[{" else -1 if char in "]}" and depth else 0
+            at += 1
     return found
 
 
-def _key_of(stripped: str) -> tuple[str, str] | None:
-    """The top-level key a statement line sets or opens (``key =``, ``"key" =``, ``key.x =``,
-    ``[key]``, ``[[key]]``) and what follows it (``=``, ``.`` or ``]``), or None."""
-    match = re.match(r"""\[{0,2}\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*([=.\]])""", stripped)
-    if match is None or (stripped.startswith("[") and match.group(4) == "="):
-        return None
-    return next(g for g in match.groups()[:3] if g is not None), match.group(4)
-
-
-def _line_of(text: str, key: str) -> int | None:
-    for number, stripped in _statements(text):
-        found = _key_of(stripped)
-        if found is not None and found[0] == key:
-            return number
-    return None
+def _key_lines(text: str) -> dict[str, int]:
+    """The line that first sets or opens each top-level key (``key = ...``, ``key.x = ...``,
+    ``[key]``, ``[[key.x]]``); keys set inside a table are not top-level keys."""
+    lines: dict[str, int] = {}
+    in_table = False
+    for line, parts, kind in _statements(text):
+        in_table = in_table or kind == "["
+        if kind == "[" or not in_table:
+            lines.setdefault(parts[0], line)
+    return lines
 
 
 def _duplicates(text: str, path: str) -> list[Problem]:
     """A top-level key given twice, each on the line of its second setting."""
     first: dict[str, int] = {}
     problems = []
-    for number, stripped in _statements(text):
-        if stripped.startswith("["):
+    for number, parts, kind in _statements(text):
+        if kind == "[":
             break  # (keys of a table are not top-level keys)
-        found = _key_of(stripped)
-        if found is None or found[1] != "=":
-            continue
-        key = found[0]
+        if len(parts) != 1:
+            continue  # (`a.b = 1` and `a.c = 2` set one table twice, rightly)
+        key = parts[0]
         if key in first:
             problems.append(Problem(path, number, key, f"given twice (first on line {first[key]}); "
                                                        "keep one"))
@@ -320,7 +389,7 @@ def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
             line = int(found.group(1)) if found else None
         raise ConfigError([Problem(path, line, None, f"invalid TOML: {exc}")]) from None
     except ValueError as exc:  # int() of a number of over 4,300 digits (not a TOMLDecodeError)
-        line = next((number for number, text_line in enumerate(text.splitlines(), 1)
+        line = next((number for number, text_line in enumerate(text.split("\n"), 1)
                      if re.search(r"[0-9a-fA-F_]{1000,}", text_line)), None)
         if "digits" not in str(exc):
             raise
@@ -330,8 +399,9 @@ def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
     problems: list[Problem] = []
     values: dict[str, Any] = {}
     known = [f.name for f in fields(Config)]
+    key_lines = _key_lines(text)
     for key, value in data.items():
-        line = _line_of(text, key)
+        line = key_lines.get(key)
         if key not in _CHECKS:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
