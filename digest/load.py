@@ -548,6 +548,25 @@ def _epoch(value: float) -> datetime | None:
     return None
 
 
+COMPACT_YEARS = (1900, 2299)
+"""Years an 8-digit ``YYYYMMDD`` may name (a number outside them is no date anyone means)."""
+
+
+def _compact_date(digits: str) -> datetime | None:
+    """ISO 8601's basic date ``YYYYMMDD`` (``20261126``): midnight UTC of that day, the same
+    whether YAML or JSON gives it as text or, unquoted, as an integer (it was an error then);
+    a year outside `COMPACT_YEARS` or no such day (``20261399``, ``20260230``): None."""
+    if len(digits) != 8 or not digits.isascii() or not digits.isdigit():
+        return None
+    year, month, day = int(digits[:4]), int(digits[4:6]), int(digits[6:])
+    if not COMPACT_YEARS[0] <= year <= COMPACT_YEARS[1]:
+        return None
+    try:
+        return datetime(year, month, day, tzinfo=UTC)
+    except ValueError:  # (month 13, 30 February)
+        return None
+
+
 def _zone(sign: str | None, hours: str | None, minutes: str | None, name: str | None) -> tzinfo | None:
     """The offset of an RFC 822 zone (``+0100``, ``-0000``, ``GMT``, ``EST``), or None."""
     if name is not None:
@@ -677,8 +696,8 @@ def _datetime(value: Any) -> datetime | None:
         text = value.strip()
         if text.endswith(("z", "Z")):
             text = text[:-1] + "+00:00"
-        elif text.isdigit() and len(text) != 8:  # (fromisoformat reads 20 digits as 1111-11-11T11:11:11)
-            return _other_datetime(text)  # (epoch time; 20261126 is an ISO 8601 date)
+        elif text.isdigit():  # (fromisoformat reads 20 digits as 1111-11-11T11:11:11)
+            return _compact_date(text) if len(text) == 8 else _other_datetime(text)  # (or epoch time)
         try:
             dt = datetime.fromisoformat(text)
         except ValueError:
@@ -687,7 +706,7 @@ def _datetime(value: Any) -> datetime | None:
                 return None
             dt = found
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        found = _epoch(value)
+        found = _compact_date(str(value)) if type(value) is int and 0 < value < 10**8 else _epoch(value)
         if found is None:
             return None
         dt = found

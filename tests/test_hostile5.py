@@ -82,3 +82,70 @@ def test_line_lookup_is_not_quadratic_in_the_number_of_keys():
     found = config_problems(text)
     assert len(found) == 20000 and found[-1].startswith("digest.toml:20000: key19999: unknown key")
     assert time.monotonic() - start < 5
+
+
+# --------------------------------------------------------------------------- compact dates
+
+HEAD = "title: A story\nwebUrl: https://news.example.com/a\n"
+DATE_PROBLEM = ("content/x.md:4: publishedDateTime: expected an ISO 8601 date-time such as "
+                "2021-11-30T20:18:00Z, got ")
+
+
+def parse(front: str) -> tuple[object, list[str]]:
+    from digest.load import parse_record
+
+    result = parse_record(f"---\n{front}\n---\n".encode(), "content/x.md")
+    return result.article, [str(p) for p in result.problems]
+
+
+def published(value: str) -> tuple[str | None, list[str]]:
+    article, problems = parse(f"{HEAD}publishedDateTime: {value}")
+    return (article.published.isoformat() if article else None), problems
+
+
+@pytest.mark.parametrize("given", ["20261126", "'20261126'", '"20261126"', " 20261126 "])
+def test_a_compact_date_is_the_same_date_quoted_or_not(given):
+    # `"20261126"` was ISO 8601's basic date, `20261126` (an integer to YAML) an error.
+    assert published(given) == ("2026-11-26T00:00:00+00:00", [])
+
+
+def test_a_compact_date_in_json_front_matter_and_in_other_date_fields():
+    from digest.load import parse_record
+
+    raw = ('{"title": "A story", "webUrl": "https://news.example.com/a", "publishedDateTime": 20261126,\n'
+           ' "updatedDateTime": 20261127}\n')
+    result = parse_record(raw.encode(), "content/x.md")
+    assert list(result.problems) == []
+    assert (result.article.published.isoformat(), result.article.updated.isoformat()) == (
+        "2026-11-26T00:00:00+00:00", "2026-11-27T00:00:00+00:00")
+    article, problems = parse(f"{HEAD}publishedDateTime: 20261126\nupdatedDateTime: 20261127")
+    assert problems == [] and article.updated.isoformat() == "2026-11-27T00:00:00+00:00"
+
+
+@pytest.mark.parametrize(("given", "shown"), [
+    ("20261399", "an integer"),  # month 13
+    ("'20261399'", "'20261399'"),
+    ("20260230", "an integer"),  # 30 February
+    ("'20260230'", "'20260230'"),
+    ("18991231", "an integer"),  # years before 1900 or after 2299: no date anyone means
+    ("'18991231'", "'18991231'"),
+    ("23000101", "an integer"),
+    ("'23000101'", "'23000101'"),
+    ("'00010101'", "'00010101'"),
+    ("12345678", "an integer"),
+    ("'1234567'", "'1234567'"),  # seven digits, nine digits
+    ("123456789", "an integer"),
+])
+def test_an_eight_digit_value_that_is_no_date_is_one_problem_quoted_or_not(given, shown):
+    assert published(given) == (None, [DATE_PROBLEM + shown])
+
+
+@pytest.mark.parametrize(("given", "instant"), [
+    ("1795687200", "2026-11-26T10:00:00+00:00"),  # epoch seconds, as before
+    ("'1795687200'", "2026-11-26T10:00:00+00:00"),
+    ("1795687200000", "2026-11-26T10:00:00+00:00"),  # milliseconds
+    ("'1795687200000'", "2026-11-26T10:00:00+00:00"),
+    ("'20261126T103000Z'", "2026-11-26T10:30:00+00:00"),  # ISO 8601's basic date-time
+])
+def test_ten_and_thirteen_digit_numbers_stay_epoch_times(given, instant):
+    assert published(given) == (instant, [])

@@ -101,7 +101,7 @@ FIELD_ERRORS = [
      "content/x.md: publishedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got nothing (null)"),
     ("date words", "---\ntitle: ok\npublishedDateTime: yesterday\n---\n",
      "content/x.md:3: publishedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got 'yesterday'"),
-    ("date integer", "---\ntitle: ok\npublishedDateTime: 20240101\n---\n",
+    ("date integer", "---\ntitle: ok\npublishedDateTime: 20241301\n---\n",
      "content/x.md:3: publishedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got an integer"),
     ("date impossible", "---\ntitle: ok\npublishedDateTime: '2024-02-30T10:00:00Z'\n---\n",
      "content/x.md:3: publishedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got '2024-02-30T10:00:00Z'"),
