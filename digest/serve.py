@@ -646,30 +646,52 @@ def below(path: str, base: str) -> str | None:
 def byte_range(headers: list[str], size: int) -> tuple[int, int] | str | None:
     """The one ``Range: bytes=...`` of a request as (first, last) byte, ``"unsatisfiable"``, or
     None to send the whole file (no header, several ranges, another unit or a malformed one:
-    RFC 9110 14.2 lets a server ignore those). Media players (Safari's <video>) need 206."""
+    RFC 9110 14.2 lets a server ignore those). Media players (Safari's <video>) need 206.
+
+    A number is read at any length (RFC 9110 sets none): a last byte past the end is the end,
+    a suffix longer than the file is the whole file (206), a first byte past the end is 416,
+    as for the same request written with small numbers."""
     if len(headers) != 1:
         return None
     unit, _, spec = headers[0].strip().partition("=")
     if unit.strip().lower() != "bytes" or "," in spec:
         return None
-    first, dash, last = spec.strip().partition("-")
-    first, last = first.strip(), last.strip()
-    if not dash or not (first.isdigit() or first == "") or not (last.isdigit() or last == "") \
-            or not first.isascii() or not last.isascii() or (first == last == "") \
-            or len(first) > 18 or len(last) > 18:  # (int() refuses 4,300 digits: a crash)
+    first_text, dash, last_text = spec.strip().partition("-")
+    first_text, last_text = first_text.strip(), last_text.strip()
+    if not dash or (first_text == last_text == ""):
         return None
-    if first == "":  # the last N bytes
-        count = int(last)
-        if count == 0 or size == 0:
+    first, last = _position(first_text), _position(last_text)
+    if first is None or last is None:
+        return None
+    if first_text == "":  # the last N bytes
+        if last == 0 or size == 0:
             return "unsatisfiable"
-        return max(0, size - count), size - 1
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if last and int(last) < start:
+        return max(0, size - last), size - 1
+    if last_text and _order(last_text) < _order(first_text):  # (exact, past 18 digits too)
         return None
-    if start >= size:
+    if first >= size:
         return "unsatisfiable"
-    return start, end
+    return first, min(last, size - 1) if last_text else size - 1
+
+
+_PAST_ANY_FILE = 10**19
+"""Stands for a byte position of over 18 digits: past the end of any file there is."""
+
+
+def _order(digits: str) -> tuple[int, str]:
+    """A key that orders numbers written in ASCII digits as their values, at any length."""
+    digits = digits.lstrip("0")
+    return len(digits), digits
+
+
+def _position(digits: str) -> int | None:
+    """A range's byte position (``""`` is 0: the side left out), or None when it is not ASCII
+    digits. A number of over 18 digits (leading zeros aside) is `_PAST_ANY_FILE`: it acts as
+    any number past the end does, and int() of one of 4,300 digits would raise."""
+    if not digits.isascii() or not (digits.isdigit() or digits == ""):
+        return None
+    digits = digits.lstrip("0")
+    return _PAST_ANY_FILE if len(digits) > 18 else int(digits or "0")
 
 
 def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:

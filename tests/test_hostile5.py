@@ -149,3 +149,77 @@ def test_an_eight_digit_value_that_is_no_date_is_one_problem_quoted_or_not(given
 ])
 def test_ten_and_thirteen_digit_numbers_stay_epoch_times(given, instant):
     assert published(given) == (instant, [])
+
+
+# --------------------------------------------------------------------------- digest serve: ranges
+
+TIMEOUT = 10.0
+HUGE = "9" * 23
+
+
+def range_get(handle, range_header: str) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers (lower-case names) and body of a GET of /static/clip.bin (100 bytes)."""
+    import socket
+
+    host, port = handle.server.server_address[:2]
+    with socket.create_connection((host, port), timeout=TIMEOUT) as conn:
+        conn.sendall(("GET /static/clip.bin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                      f"Range: {range_header}\r\n\r\n").encode())
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {name.strip().lower(): value.strip()
+               for name, _, value in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+def seen(answer: tuple[int, dict[str, str], bytes]) -> tuple:
+    """What a client acts on (not the Date header, which may tick between two requests)."""
+    status, headers, body = answer
+    return status, headers.get("content-range"), headers.get("content-length"), body
+
+
+def test_huge_numbers_in_a_range_act_as_their_small_equivalents(make_site):
+    # `bytes=0-99999999999999999999999` (past 18 digits) was taken for a malformed header:
+    # 200 and the whole file. RFC 9110 14.1.2: a last byte past the end means the end, a
+    # suffix longer than the file the whole file, a first byte past the end 416.
+    from digest.serve import running
+
+    from .conftest import record
+
+    site = make_site({"digest.toml": "search = false\n", "content/a.md": record("Alpha story"),
+                      "static/clip.bin": bytes(range(100))})
+    with running(site, jobs=1) as handle:
+        for huge, small in ((f"bytes=0-{HUGE}", "bytes=0-999999"),
+                            (f"bytes=10-{HUGE}", "bytes=10-"),
+                            (f"bytes=-{HUGE}", "bytes=-999999"),
+                            (f"bytes={HUGE}-", "bytes=100-"),
+                            (f"bytes={HUGE}-{HUGE}", "bytes=999999-999999"),
+                            ("bytes=0000000000000000000000000010-0000000000000000000000019", "bytes=10-19"),
+                            (f"bytes={'9' * 5000}-", "bytes=100-"),
+                            (f"bytes={HUGE}-1", "bytes=5-1")):  # (last before first: ignored, as small)
+            assert seen(range_get(handle, huge)) == seen(range_get(handle, small)), huge
+        status, headers, body = range_get(handle, f"bytes=0-{HUGE}")
+        assert (status, headers["content-range"], body) == (206, "bytes 0-99/100", bytes(range(100)))
+        status, headers, body = range_get(handle, f"bytes=-{HUGE}")
+        assert (status, headers["content-range"], body) == (206, "bytes 0-99/100", bytes(range(100)))
+        status, headers, body = range_get(handle, f"bytes={HUGE}-")
+        assert (status, headers["content-range"], body) == (416, "bytes */100", b"")
+        for malformed in (f"bytes=x{HUGE}-", f"bytes={HUGE}", f"bytes=-{HUGE}-", "bytes=1e99-",
+                          f"bytes=0-{HUGE},5-6", f"bytes= 0 - {HUGE}x"):
+            status, _, body = range_get(handle, malformed)
+            assert (status, len(body)) == (200, 100), malformed
+
+
+def test_byte_range_of_huge_numbers_needs_no_huge_integers():
+    from digest.serve import byte_range
+
+    assert byte_range([f"bytes=0-{'9' * 60000}"], 10) == (0, 9)
+    assert byte_range([f"bytes=-{'9' * 60000}"], 10) == (0, 9)
+    assert byte_range([f"bytes={'9' * 60000}-"], 10) == "unsatisfiable"
+    assert byte_range([f"bytes={'0' * 60000}5-"], 10) == (5, 9)
+    assert byte_range([f"bytes=-{'0' * 60000}"], 10) == "unsatisfiable"  # (as bytes=-0)
+    assert byte_range([f"bytes={'9' * 25}-{'9' * 24}"], 10) is None  # (last before first, as bytes=5-1)
+    assert byte_range([f"bytes={'9' * 25}-{'9' * 25}"], 10) == "unsatisfiable"
