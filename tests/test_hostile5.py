@@ -7,7 +7,12 @@ for the fourth sweep).
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
+
+from .conftest import record
 
 # --------------------------------------------------------------------------- digest.toml lines
 
@@ -187,7 +192,6 @@ def test_huge_numbers_in_a_range_act_as_their_small_equivalents(make_site):
     # suffix longer than the file the whole file, a first byte past the end 416.
     from digest.serve import running
 
-    from .conftest import record
 
     site = make_site({"digest.toml": "search = false\n", "content/a.md": record("Alpha story"),
                       "static/clip.bin": bytes(range(100))})
@@ -223,3 +227,276 @@ def test_byte_range_of_huge_numbers_needs_no_huge_integers():
     assert byte_range([f"bytes=-{'0' * 60000}"], 10) == "unsatisfiable"  # (as bytes=-0)
     assert byte_range([f"bytes={'9' * 25}-{'9' * 24}"], 10) is None  # (last before first, as bytes=5-1)
     assert byte_range([f"bytes={'9' * 25}-{'9' * 25}"], 10) == "unsatisfiable"
+
+
+# --------------------------------------------------------------------------- publish: git over https
+
+TOKEN = "ghp_s3cr3tT0ken4242"
+
+
+class _GitHttp:
+    """A git smart-HTTP server on 127.0.0.1 (``git http-backend`` behind HTTP Basic
+    authentication): pushing to it over http needs the user name and token."""
+
+    def __init__(self, root: Path, user: str, password: str):
+        import base64
+        import http.server
+        import threading
+
+        expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        self.seen_users: list[str] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, format, *args):  # noqa: A002 - the base class's name
+                pass
+
+            def do_GET(self):
+                self._cgi()
+
+            def do_POST(self):
+                self._cgi()
+
+            def _body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    parts = []
+                    while size := int(self.rfile.readline().split(b";")[0], 16):
+                        parts.append(self.rfile.read(size))
+                        self.rfile.readline()
+                    self.rfile.readline()
+                    return b"".join(parts)
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def _cgi(self):
+                import subprocess
+
+                body = self._body() if self.command == "POST" else b""
+                if self.headers.get("Authorization") != expected:
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="pages"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                outer.seen_users.append(user)
+                path, _, query = self.path.partition("?")
+                env = {"GIT_PROJECT_ROOT": str(root), "GIT_HTTP_EXPORT_ALL": "1", "PATH_INFO": path,
+                       "QUERY_STRING": query, "REQUEST_METHOD": self.command, "REMOTE_USER": user,
+                       "REMOTE_ADDR": "127.0.0.1", "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+                       "CONTENT_LENGTH": str(len(body)), "PATH": os.environ["PATH"],
+                       "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
+                       "GIT_PROTOCOL": self.headers.get("Git-Protocol", "")}
+                done = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True,
+                                      check=False)
+                head, _, out = done.stdout.partition(b"\r\n\r\n")
+                status = 200
+                headers = []
+                for line in head.decode("latin-1").split("\r\n"):
+                    name, _, value = line.partition(":")
+                    if name.lower() == "status":
+                        status = int(value.split()[0])
+                    elif name:
+                        headers.append((name, value.strip()))
+                self.send_response(status)
+                for name, value in headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _git_logging_path(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """An environment whose ``git`` (first on PATH) logs its argv, one call a line, then runs
+    the real git; GIT_TRACE logs the argv of every process git starts (remote helpers,
+    credential helpers) to the same file."""
+    import shutil
+
+    real = shutil.which("git")
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    log = tmp_path / "git-argv.log"
+    (shim / "git").write_text(f'#!/bin/sh\nprintf "argv: %s\\n" "$*" >> "{log}"\nexec "{real}" "$@"\n')
+    (shim / "git").chmod(0o755)
+    env = {"PATH": f"{shim}{os.pathsep}{os.environ['PATH']}", "GIT_TRACE": str(log)}
+    return env, log
+
+
+def _bare_repo(path: Path) -> Path:
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", "--bare", str(path)], check=True)
+    return path
+
+
+def _branch_files(repo: Path) -> set[str]:
+    import subprocess
+
+    done = subprocess.run(["git", "--git-dir", str(repo), "ls-tree", "-r", "--name-only", "gh-pages"],
+                          capture_output=True, text=True, check=True)
+    return set(done.stdout.split())
+
+
+@pytest.mark.skipif(__import__("shutil").which("git") is None, reason="git is not installed")
+def test_a_token_in_an_https_git_target_never_reaches_a_command_line_or_the_output(
+        make_site, tmp_path, monkeypatch, capsys):
+    # `git push https://user:TOKEN@host/...` showed the token to every user of the machine (ps).
+    from digest.build import build
+    from digest.cli import main
+
+    site = make_site({"digest.toml": "search = false\n", "content/a.md": record("Alpha story")})
+    build(site, jobs=1)
+    repos = tmp_path / "served"
+    repos.mkdir()
+    _bare_repo(repos / "pages.git")
+    env, log = _git_logging_path(tmp_path)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with _GitHttp(repos, "publisher", TOKEN) as server:
+        target = f"git+http://publisher:{TOKEN}@127.0.0.1:{server.port}/pages.git#gh-pages"
+        code = main(["publish", str(site), "--no-build", "--to", target])
+        captured = capsys.readouterr()
+        assert code == 0, captured.err
+        assert server.seen_users  # (it did authenticate)
+        assert "index.html" in _branch_files(repos / "pages.git")
+        # A second publish reads the branch back (ls-remote and fetch authenticate too).
+        (site / "content" / "b.md").write_text(record("Beta story"), encoding="utf-8")
+        build(site, jobs=1)
+        code = main(["publish", str(site), "--no-build", "--to", target])
+        captured2 = capsys.readouterr()
+        assert code == 0, captured2.err
+    argv = log.read_text("utf-8", "replace")
+    assert "argv: " in argv and "push" in argv and "ls-remote" in argv and "git-remote-http" in argv
+    assert TOKEN not in argv and "publisher:" not in argv
+    for out in (captured.out, captured.err, captured2.out, captured2.err):
+        assert TOKEN not in out
+
+
+@pytest.mark.skipif(__import__("shutil").which("git") is None, reason="git is not installed")
+def test_a_wrong_token_fails_without_a_prompt_and_without_showing_it(make_site, tmp_path, capsys):
+    from digest.build import build
+    from digest.cli import main
+
+    site = make_site({"digest.toml": "search = false\n", "content/a.md": record("Alpha story")})
+    build(site, jobs=1)
+    repos = tmp_path / "served"
+    repos.mkdir()
+    _bare_repo(repos / "pages.git")
+    with _GitHttp(repos, "publisher", TOKEN) as server:
+        wrong = "wr0ng-t0ken-123"
+        target = f"git+http://publisher:{wrong}@127.0.0.1:{server.port}/pages.git#gh-pages"
+        code = main(["publish", str(site), "--no-build", "--to", target])
+        captured = capsys.readouterr()
+    assert code == 1 and wrong not in captured.out + captured.err
+    assert "***@127.0.0.1" in captured.err and not server.seen_users
+
+
+@pytest.mark.skipif(__import__("shutil").which("git") is None, reason="git is not installed")
+def test_the_credentials_reach_git_through_its_credential_protocol_only():
+    import subprocess
+
+    from digest.publish.git import GitTarget
+
+    target = GitTarget(f"git+https://x-access-token:{TOKEN}@git.example.com:8443/u/site.git#pages")
+    try:
+        assert target.remote == "https://git.example.com:8443/u/site.git"
+        options, env = target.credentials()
+        assert TOKEN not in " ".join(options) and env["DIGEST_GIT_PASSWORD"] == TOKEN
+        done = subprocess.run(["git", *options, "credential", "fill"], input=b"protocol=https\n"
+                              b"host=git.example.com:8443\npath=u/site.git\n\n",
+                              env=dict(os.environ, **env, GIT_TERMINAL_PROMPT="0"), capture_output=True,
+                              check=True)
+        assert f"username=x-access-token\npassword={TOKEN}\n".encode() in done.stdout
+    finally:
+        target.close()
+    # Percent-escapes in user-info are the characters they stand for, as git reads them.
+    target = GitTarget("git+https://me%40corp:p%2Fss%3Aw@host.example/r.git")
+    try:
+        assert target.remote == "https://host.example/r.git"
+        assert target.credentials()[1] == {"DIGEST_GIT_USERNAME": "me@corp", "DIGEST_GIT_PASSWORD": "p/ss:w"}
+    finally:
+        target.close()
+
+
+@pytest.mark.skipif(__import__("shutil").which("git") is None, reason="git is not installed")
+@pytest.mark.parametrize("url", ["git+ssh://git@github.com/u/site.git#gh-pages",
+                                 "git+file:///srv/pages.git#gh-pages",
+                                 "git+https://github.com/u/site.git#gh-pages"])
+def test_targets_without_a_password_go_to_git_as_written(url):
+    from digest.publish.git import GitTarget
+
+    target = GitTarget(url)
+    try:
+        assert target.remote == url[len("git+"):].partition("#")[0]
+        assert target.credentials() == ([], {})
+    finally:
+        target.close()
+
+
+@pytest.mark.skipif(__import__("shutil").which("git") is None, reason="git is not installed")
+def test_credentials_with_a_line_break_are_refused_before_git_runs():
+    from digest.publish import PublishError
+    from digest.publish.git import GitTarget
+
+    with pytest.raises(PublishError) as caught:
+        GitTarget("git+https://me:tok%0Aen@host.example/r.git")
+    assert "tok" not in str(caught.value) and "line break" in str(caught.value)
+
+
+@pytest.mark.skipif(__import__("shutil").which("git") is None, reason="git is not installed")
+def test_a_user_name_alone_still_gets_its_password_from_the_users_credential_helper(
+        make_site, tmp_path, monkeypatch, capsys):
+    # `https://alice@bitbucket.org/...` (Bitbucket's own clone URLs): the password comes from the
+    # user's keychain. The name leaves the command line too (a token may stand there alone).
+    from digest.build import build
+    from digest.cli import main
+    from digest.publish.git import GitTarget
+
+    monkeypatch.delenv("GIT_CONFIG_COUNT", raising=False)
+    target = GitTarget("git+https://publisher@host.example/r.git")
+    try:
+        assert target.remote == "https://host.example/r.git"
+        assert target.credentials() == ([], {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "credential.username",
+                                             "GIT_CONFIG_VALUE_0": "publisher"})
+    finally:
+        target.close()
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")  # (one of the user's own is kept)
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "user.name")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "Someone")
+    target = GitTarget("git+https://publisher@host.example/r.git")
+    try:
+        assert target.credentials()[1]["GIT_CONFIG_COUNT"] == "2"
+        assert target.credentials()[1]["GIT_CONFIG_VALUE_1"] == "publisher"
+    finally:
+        target.close()
+
+    site = make_site({"digest.toml": "search = false\n", "content/a.md": record("Alpha story")})
+    build(site, jobs=1)
+    repos = tmp_path / "served"
+    repos.mkdir()
+    _bare_repo(repos / "pages.git")
+    keychain = tmp_path / "gitconfig"  # (a helper that knows the password of `publisher` only)
+    keychain.write_text('[credential]\n\thelper = "!f() { cat > ' + str(tmp_path / "asked") + '; '
+                        'grep -qx username=publisher ' + str(tmp_path / "asked") + ' && echo password='
+                        + TOKEN + '; }; f"\n')
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(keychain))
+    env, log = _git_logging_path(tmp_path)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with _GitHttp(repos, "publisher", TOKEN) as server:
+        code = main(["publish", str(site), "--no-build", "--to",
+                     f"git+http://publisher@127.0.0.1:{server.port}/pages.git#gh-pages"])
+        captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert server.seen_users and "index.html" in _branch_files(repos / "pages.git")
+    assert "publisher@" not in log.read_text("utf-8", "replace")

@@ -13,6 +13,10 @@ removed; ``.nojekyll`` is added so GitHub Pages serves folders that start with
 (history kept), or a single parentless commit with ``--squash``, is pushed in one
 go: readers see the old site or the new one, and an interrupted publish changes
 nothing on the remote. Nothing is pushed when the tree did not change.
+
+A user name and password (or token) in an http(s) URL, ``git+https://user:TOKEN@host/r.git``,
+never reach a command line, where every user of the machine sees them (``ps``): git gets the URL
+without them, and asks for them through its credential protocol (see `GitTarget.credentials`).
 """
 
 from __future__ import annotations
@@ -41,6 +45,15 @@ DEFAULT_BRANCH = "gh-pages"
 KEPT = ("CNAME",)
 """Target files never deleted: a GitHub Pages custom domain lives in ``CNAME``."""
 NOJEKYLL = ".nojekyll"
+_CREDENTIAL_SCHEMES = ("http", "https", "ftp", "ftps")
+"""Transports through which git sends a URL's user name and password (curl's); an ssh URL's user
+name is the account to log in as, not a secret, and goes to git as written."""
+_CREDENTIAL_HELPER = (
+    "!f() { test \"$1\" = get || exit 0; cat >/dev/null; "
+    "printf 'username=%s\\npassword=%s\\n' \"$DIGEST_GIT_USERNAME\" \"$DIGEST_GIT_PASSWORD\"; }; f")
+"""A git credential helper (a shell snippet, run by git's own shell) that answers ``get`` with the
+user name and password from the environment of the git process, and ignores ``store`` and
+``erase``: its text holds the names of the variables only."""
 _TRANSIENT = ("could not resolve host", "connection", "timed out", "early eof",
               "rpc failed", "the remote end hung up", "temporary failure")
 
@@ -72,6 +85,20 @@ def _check_branch(branch: str) -> None:
                            "check-ref-format): write the name alone after #, e.g. #gh-pages")
 
 
+def _without_userinfo(remote: str, netloc: str) -> tuple[str, str, str | None]:
+    """``remote`` without its user-info (``https://host/r.git``), and the user name and password
+    (None when the URL gives none) it held, percent-decoded as git decodes them."""
+    userinfo, _, host = netloc.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    found = (unquote(user), unquote(password) if colon else None)
+    if any(c in value for value in found if value for c in "\n\r\0"):
+        # (git refuses them too: a line break would end the credential protocol's line)
+        raise PublishError("the user name or password of the git target holds a line break or a "
+                           "NUL character (%0A, %0D, %00); git cannot send it")
+    start = remote.index("//") + 2  # (urlsplit's netloc is what follows the first //)
+    return remote[:start] + host + remote[start + len(netloc):], *found
+
+
 class _GitFailed(Exception):
     def __init__(self, message: str):
         super().__init__(message)
@@ -100,6 +127,10 @@ class GitTarget:
             userinfo.append(parts.username)
         # Scrubbed as typed and percent-decoded (`p%40ss` and `p@ss`): either may show in messages.
         self._secrets = sorted({v for s in userinfo if s for v in (s, unquote(s))}, key=len, reverse=True)
+        self._user: str | None = None
+        self._password: str | None = None
+        if parts.scheme.lower() in _CREDENTIAL_SCHEMES and "@" in parts.netloc:
+            self.remote, self._user, self._password = _without_userinfo(remote, parts.netloc)
         self._tmp = tempfile.TemporaryDirectory(prefix="digest-publish-git-")
         self.repo = Path(self._tmp.name) / "repo.git"
         self.tip: str | None = None
@@ -116,9 +147,39 @@ class GitTarget:
         env.pop("GIT_INDEX_FILE", None)
         return env
 
+    def credentials(self) -> tuple[list[str], dict[str, str]]:
+        """The git options and environment variables that give git the target URL's user name
+        and password, or ``([], {})`` when it has none: never a command line, which every user
+        of the machine sees (``ps``), while an environment is seen by its owner only.
+
+        With a password, the options reset git's list of credential helpers (those of the
+        user's config would be asked first, and ``store`` would write the token into
+        ``~/.git-credentials`` after the push) to one that answers with the user name and
+        password from the environment; git runs it whenever the server asks to authenticate
+        (ls-remote, fetch, push). (A ``GIT_ASKPASS`` script would need a file on disk and still
+        lose to a configured helper.)
+
+        A user name alone (``https://alice@bitbucket.org/...``) is git's ``credential.username``,
+        set through the environment (``GIT_CONFIG_COUNT``, git 2.31 and later), so that the
+        user's credential helpers (a keychain) still give its password, as they did when it
+        stood in the URL; git before 2.31 does not see it."""
+        if self._password is not None:
+            return (["-c", "credential.helper=", "-c", f"credential.helper={_CREDENTIAL_HELPER}"],
+                    {"DIGEST_GIT_USERNAME": self._user or "", "DIGEST_GIT_PASSWORD": self._password})
+        if not self._user:
+            return [], {}
+        count = os.environ.get("GIT_CONFIG_COUNT", "0")
+        count = int(count) if count.isascii() and count.isdigit() and len(count) < 6 else 0
+        return [], {"GIT_CONFIG_COUNT": str(count + 1), f"GIT_CONFIG_KEY_{count}": "credential.username",
+                    f"GIT_CONFIG_VALUE_{count}": self._user}
+
     def _git(self, *args: str, cwd: str | None = None, stdin: bytes | None = None,
              env: dict[str, str] | None = None, network: bool = False) -> bytes:
         command = ["git", *args] if cwd else ["git", "--git-dir", str(self.repo), *args]
+        if network:
+            options, secrets = self.credentials()
+            command[1:1] = options
+            env = dict(env or self._env(), **secrets) if secrets else env
 
         def run() -> bytes:
             try:
