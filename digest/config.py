@@ -151,9 +151,25 @@ def _ascii_url(value: str) -> str:
     return value if value.endswith("/") else value + "/"
 
 
+def system_zone_file(name: str) -> bool:
+    """Whether ``name`` is a file of the system's zone database that is no IANA zone name:
+    ``localtime`` (the zone of the machine at hand: a site built on another machine would get
+    other editions and article URLs), ``posixrules``, and the ``posix/`` and ``right/`` copies
+    of every zone (``right/`` ones count leap seconds, and zoneinfo reads them wrong:
+    ``right/Europe/Paris`` was +02:00 in November). They load with ZoneInfo all the same."""
+    return name in ("localtime", "posixrules") or name.startswith(("posix/", "right/"))
+
+
 def _check_timezone(value: Any) -> str | None:
     if not isinstance(value, str):
         return "an IANA timezone name such as Europe/Berlin"
+    if system_zone_file(value):
+        if value == "localtime":
+            return ("an IANA timezone name such as Europe/Berlin (localtime is the zone of the machine "
+                    "that builds: name that zone)")
+        rest = value.partition("/")[2]
+        hint = f" (did you mean {rest!r}?)" if "/" in value and _check_timezone(rest) is None else ""
+        return f"an IANA timezone name such as Europe/Berlin{hint}"
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # (OSError: a name too long for a file)

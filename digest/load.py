@@ -27,6 +27,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 
 from digest import yamlfast
+from digest.config import system_zone_file
 from digest.errors import Problem
 from digest.model import Article, ImageRef, Provider, RelatedRef
 from digest.text import (
@@ -611,6 +612,8 @@ def _other_datetime(text: str) -> datetime | None:
             return instant.astimezone(_zone(match.group(2), match.group(3), match.group(4), None))
         elif match := _BRACKET_ZONE.fullmatch(text):
             stamp, name = match.groups()
+            if system_zone_file(name):  # (`[localtime]`: the zone of whichever machine builds)
+                return None
             inner = _datetime(stamp)
             if inner is None or datetime.fromisoformat(_UTC_SUFFIX.sub("+00:00", stamp.strip())).tzinfo:
                 return inner  # (an offset says the instant; the name adds nothing)

@@ -500,3 +500,26 @@ def test_a_user_name_alone_still_gets_its_password_from_the_users_credential_hel
     assert code == 0, captured.err
     assert server.seen_users and "index.html" in _branch_files(repos / "pages.git")
     assert "publisher@" not in log.read_text("utf-8", "replace")
+
+
+# --------------------------------------------------------------------------- zone names of the system
+
+@pytest.mark.parametrize(("name", "hint"), [
+    ("localtime", " (localtime is the zone of the machine that builds: name that zone)"),
+    ("posixrules", ""),
+    ("right/Europe/Paris", " (did you mean 'Europe/Paris'?)"),  # (zoneinfo read it as +02:00 in November)
+    ("posix/Europe/Paris", " (did you mean 'Europe/Paris'?)"),
+])
+def test_a_timezone_that_is_a_file_of_the_system_not_an_iana_name_is_a_config_problem(name, hint):
+    # `localtime` built the site in the build machine's own zone: other editions and article URLs
+    # on another machine; `right/Europe/Paris` (leap seconds) was an hour off in winter.
+    assert config_problems(f'title = "x"\ntimezone = "{name}"\n') == [
+        f"digest.toml:2: timezone: expected an IANA timezone name such as Europe/Berlin{hint}, "
+        f"got a string {name!r}"]
+
+
+@pytest.mark.parametrize("name", ["localtime", "posixrules", "right/Europe/Paris", "posix/Europe/Paris"])
+def test_a_zone_suffix_that_is_a_file_of_the_system_is_a_date_problem(name):
+    given = f"'2026-11-26T10:00:00[{name}]'"
+    assert published(given) == (None, [DATE_PROBLEM + given])
+    assert published("'2026-11-26T10:00:00[Europe/Paris]'") == ("2026-11-26T10:00:00+01:00", [])
