@@ -229,7 +229,9 @@ def _check_relative_dir(value: Any) -> str | None:
     from digest.cache import CACHE_DIR  # (imported here: the cache module reads configs)
 
     first = next((part for part in parts if part not in ("", ".")), "")
-    if first in ("", "content", "static", "templates", CACHE_DIR):
+    # (compared as macOS and Windows file systems compare names: `Content` is content/ there,
+    # and so, on Windows, are `content.` and `content `)
+    if first.rstrip(". ").casefold() in ("", "content", "static", "templates", CACHE_DIR.casefold()):
         # The site's own sources (the build refuses them too, without a line), or the cache:
         # deleting the cache (safe, says the README) deleted the site.
         return (f"a folder inside the site other than the site itself, content/, static/, "

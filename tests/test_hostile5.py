@@ -523,3 +523,22 @@ def test_a_zone_suffix_that_is_a_file_of_the_system_is_a_date_problem(name):
     given = f"'2026-11-26T10:00:00[{name}]'"
     assert published(given) == (None, [DATE_PROBLEM + given])
     assert published("'2026-11-26T10:00:00[Europe/Paris]'") == ("2026-11-26T10:00:00+01:00", [])
+
+
+# --------------------------------------------------------------------------- output_dir spellings
+
+@pytest.mark.parametrize("value", ["Content", "STATIC/x", "./Templates", "content.", "content ", ".Digest-Cache",
+                                   "static. /x"])
+def test_an_output_dir_that_is_a_source_folder_on_some_file_system_is_a_config_problem(value):
+    # macOS and Windows file systems ignore case (and Windows trailing dots and spaces): `Content`
+    # is the site's content/ folder there, and the build wrote its pages into it.
+    (problem,) = config_problems(f'output_dir = "{value}"\n')
+    assert problem.startswith("digest.toml:1: output_dir: expected a folder inside the site other than "
+                              "the site itself, content/"), problem
+
+
+@pytest.mark.parametrize("value", ["build", "public/site", "contents", "static-site", "_site"])
+def test_other_output_dirs_are_still_fine(value):
+    from digest.config import parse_config
+
+    assert parse_config(f'output_dir = "{value}"\n').output_dir == value
