@@ -377,11 +377,13 @@ def _edition_html(top: Sequence[Article], entries: Entries) -> str:
 
 
 def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config,
-               day_name: Callable[[str], str]) -> tuple[list[PageSpec], dict[tuple[str, str], list[dict]]]:
+               day_name: Callable[[str], str], documents: Mapping[str, PageSpec] | None = None,
+               ) -> tuple[list[PageSpec], dict[tuple[str, str], list[dict]]]:
     """Every feed, the OPML list and the JSON API; plus discovery links by (page kind, key).
 
     Discovery keys: ``("home", "")``, ``("edition", "")``, ``("topic", topic key)``,
-    ``("source", provider key)``.
+    ``("source", provider key)``. ``documents`` are API documents of articles (by id) planned
+    before and still right (see `digest.plan.replan`): they are taken as they are.
     """
     entries = planner.entries
     articles = [a for a in planner.newest if a.is_published]  # newest first
@@ -442,7 +444,7 @@ def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config
         "groups": [{"title": g, "feeds": f} for g, f in outline.items() if f],
     }
     pages.append(output("feeds.opml", "feeds.opml", "opml", planner, (opml,), fixed(opml)))
-    pages += _api_pages(planner, config, entries, articles, by_topic, by_provider)
+    pages += _api_pages(planner, config, entries, articles, by_topic, by_provider, documents or {})
     return pages, links
 
 
@@ -469,9 +471,9 @@ def _api_collection(entries: Entries, doc: dict, ids: tuple[str, ...], next_page
 
 def _api_pages(planner: PlannerView, config: Config, entries: Entries, articles: list[Article],
                by_topic: Mapping[str, list[Article]],
-               by_provider: Mapping[str, list[Article]]) -> list[PageSpec]:
-    pages = [output(f"api/articles/{a.id}.json", "json:api", "api", planner, (),
-                    partial(_api_document, entries, a.id), (a.id,))
+               by_provider: Mapping[str, list[Article]], documents: Mapping[str, PageSpec]) -> list[PageSpec]:
+    pages = [documents.get(a.id) or output(f"api/articles/{a.id}.json", "json:api", "api", planner, (),
+                                           partial(_api_document, entries, a.id), (a.id,))
              for a in articles]
     size = config.page_size
     hot = config.api_min_heat > -1

@@ -252,6 +252,9 @@ class _Planner:
         self.related = related
         self.paths = {a.id: self.article_path(a) for a in articles}
         self.by_web_url = {url_identity(a.web_url): a for a in articles if a.web_url}
+        self.dangling: dict[str, set[str]] = {}
+        """Ids of the articles whose curated coverage names each URL identity no article has
+        (filled as their pages are planned): `replan` plans them again when one is added."""
         self.cards: dict[str, dict] = {}
         self.digests: dict[str, str] = {}
         self.links: dict[tuple[str, str], list[dict]] = {}
@@ -472,7 +475,12 @@ class _Planner:
         curated: list[tuple[str | None, int]] = []  # (internal target id or None, index of the ref)
         seen = {article.id}
         for index, ref in enumerate(article.related):
-            target = self.by_web_url.get(url_identity(ref.web_url)) if ref.web_url else None
+            target = None
+            if ref.web_url:
+                identity = url_identity(ref.web_url)
+                target = self.by_web_url.get(identity)
+                if target is None:
+                    self.dangling.setdefault(identity, set()).add(article.id)
             if target is not None:
                 if target.id not in seen:
                     seen.add(target.id)
@@ -716,9 +724,27 @@ def plan_site(
                                          parallel=parallel)
     planner = _Planner(shown, config, images or {}, related, drafts=drafts, search=search)
     editions = build_editions(shown, config)
-    feed_pages, planner.links = plan_feeds(planner, editions, config, _day_name)
+    pages, _links, span = _site_pages(planner, editions, search)
+    check_paths(pages)
+    return SitePlan(pages=pages, articles=shown, topics=planner.topics, editions=editions,
+                    urls=dict(planner.paths), related_state=new_state,
+                    reuse=_Reuse(planner, pages, docs, span) if reusable else None)
+
+
+def _site_pages(planner: _Planner, editions: list[Edition], search: bool,
+                articles: list[PageSpec] | None = None, documents: Mapping[str, PageSpec] | None = None,
+                ) -> tuple[list[PageSpec], dict[tuple[str, str], list[dict]], tuple[int, int]]:
+    """Every page of the site in its order, the feeds' discovery links, and where the sitemap is.
+
+    One place decides the order of the pages, for `plan_site` and for `replan` after
+    additions, which passes the article pages (``articles``, in the planner's article
+    order) and the articles' API documents (``documents``, by id, see `plan_feeds`) it
+    kept from the last plan instead of planning them all again.
+    """
+    feed_pages, links = plan_feeds(planner, editions, planner.config, _day_name, documents)
+    planner.links = links  # (the listings read them: discovery links)
     pages: list[PageSpec] = [planner.home_page(editions)]
-    pages += planner.article_pages()
+    pages += planner.article_pages() if articles is None else articles
     pages += planner.edition_pages(editions)
     pages += planner.edition_index(editions)
     pages += planner.taxonomy_pages()
@@ -731,10 +757,7 @@ def plan_site(
     pages += planner.sitemap(pages)
     end = len(pages)
     pages += feed_pages
-    check_paths(pages)
-    return SitePlan(pages=pages, articles=shown, topics=planner.topics, editions=editions,
-                    urls=dict(planner.paths), related_state=new_state,
-                    reuse=_Reuse(planner, pages, docs, (start, end)) if reusable else None)
+    return pages, links, (start, end)
 
 
 def replan(
@@ -747,30 +770,83 @@ def replan(
     search: bool = True,
     keep_tail: bool = True,
 ) -> SitePlan | None:
-    """`plan_site`'s answer, derived from ``previous`` when only article contents changed.
+    """`plan_site`'s answer, derived from ``previous`` when articles changed contents or were added.
 
-    That is: the same settings and planned images, the same articles, and each changed
-    one of the same `shape`. Then every page stays where it was (an article whose new
-    title gives it a new slug moves, and the sitemap follows); the changed articles'
-    own pages and those whose related lists moved are planned again, and the pages
-    that show a changed article get new keys. Otherwise (or without ``previous.reuse``)
-    the answer is None and the caller plans from scratch.
+    With the same settings, every article of ``previous`` still shown, each changed one of
+    the same `shape` (see `_replan_contents`) and the added ones joining the site's
+    existing structure (see `_replan_additions`: no new topic or source, no path or
+    identity taken), the answer equals `plan_site`'s, page for page and key for key.
+    Otherwise (or without ``previous.reuse``) the answer is None and the caller plans from
+    scratch: an article removed or unpublished, a changed structure, other settings.
 
     ``previous`` is consumed: its planner is brought up to date in place (its pages'
-    builders read it), so it must not be used afterwards. It may come from memory (the
-    last plan of this process) or from `load_plan`; then the changes are counted from
-    the articles as they were saved (`_Reuse.former`), so they add up until a new plan is
-    saved (`_Reuse.drift` counts them). ``keep_tail`` is as for `plan_site`.
+    builders read it), so it must not be used afterwards, not even after a None. It may
+    come from memory (the last plan of this process) or from `load_plan`; then the changes
+    are counted from the articles as they were saved (`_Reuse.former`), so they add up
+    until a new plan is saved (`_Reuse.drift` counts them). ``keep_tail`` is as for
+    `plan_site`.
     """
     reuse = previous.reuse
     if reuse is None:
         return None
     planner = reuse.planner
-    index = reuse.index(previous.pages)
     images = images or {}
     shown = sorted(select(articles, config, drafts), key=lambda a: a.id)
-    if (planner.options != (config, drafts, search) or len(shown) != len(planner.articles)
-            or (images is not planner.images and images != planner.images)):
+    if planner.options != (config, drafts, search):
+        return None
+    if len(shown) == len(planner.articles):
+        return _replan_contents(previous, shown, images, related_state, keep_tail)
+    known = [a for a in shown if a.id in planner.by_id]
+    added = [a for a in shown if a.id not in planner.by_id]
+    if (len(known) != len(planner.articles) or not _images_kept(planner.images, images, added)
+            or not _joins(planner, shown, added)):
+        return None
+    saved = reuse.former is not None
+    step = _replan_contents(previous, known, planner.images, related_state, keep_tail)
+    return None if step is None else _replan_additions(step, shown, added, images, saved, keep_tail)
+
+
+def _images_kept(old: Mapping[str, Any], new: Mapping[str, Any], added: Sequence[Article]) -> bool:
+    """Whether the planned images ``new`` give every article of ``old`` what it had, and differ
+    only by images of the ``added`` articles (which nothing else can show)."""
+    if new is old:
+        return True
+    missing = object()
+    if any(new.get(url, missing) != value for url, value in old.items()):
+        return False
+    own = {image.url for article in added for image in article.images}
+    return len(new) == len(old) or all(url in own for url in new.keys() - old.keys())
+
+
+def _joins(planner: _Planner, shown: Sequence[Article], added: Sequence[Article]) -> bool:
+    """Whether the ``added`` articles fit the site's structure as it stands: the topics and
+    sources stay as they are (names, slugs: no new one, whose slug could move another's)
+    and every added identity is new (two records of one story make `plan_site` choose)."""
+    if build_topics(shown) != planner.topics or build_providers(shown) != planner.providers:
+        return False
+    urls = [url_identity(a.web_url) for a in added if a.web_url]
+    return len(set(urls)) == len(urls) and not any(url in planner.by_web_url for url in urls)
+
+
+def _replan_contents(
+    previous: SitePlan,
+    shown: list[Article],
+    images: Mapping[str, Mapping[str, Any]],
+    related_state: RelatedState | None,
+    keep_tail: bool,
+) -> SitePlan | None:
+    """`replan` when only contents changed: the same articles (``shown``, selected and by id).
+
+    Each changed one must be of the same `shape`. Then every page stays where it was (an
+    article whose new title gives it a new slug moves, and the sitemap follows); the
+    changed articles' own pages and those whose related lists moved are planned again,
+    and the pages that show a changed article get new keys. Otherwise None.
+    """
+    reuse = previous.reuse
+    planner = reuse.planner
+    config = planner.config
+    index = reuse.index(previous.pages)
+    if len(shown) != len(planner.articles) or (images is not planner.images and images != planner.images):
         return None
     changed = []
     moves: dict[str, str] = {}  # article id -> its new site path
@@ -831,11 +907,16 @@ def replan(
     # A plan in memory keeps its index of which pages show which article up to date; a
     # saved one finds just the pages that show a changed article (a fresh page below has
     # its right key already, whether it shows one or not) and keeps no index.
+    # (Nothing changed, as before an addition: no index is needed nor made.)
+    again = list(dict.fromkeys([*(a.id for a in changed), *moved]))
+    if not again:
+        return SitePlan(pages=pages, articles=planner.articles, topics=planner.topics,
+                        editions=previous.editions, urls=previous.urls, related_state=new_state, reuse=reuse)
     complete = former is None or reuse._showing is not None
     showing = reuse.showing(previous.pages) if complete else _showing(previous.pages, {a.id for a in changed})
     if sitemap is not None:
         pages[reuse.sitemap[0]: reuse.sitemap[1]] = sitemap
-    for article_id in dict.fromkeys([*(a.id for a in changed), *moved]):
+    for article_id in again:
         position = index[planner.paths[article_id] + "index.html"]
         old_spec, spec = pages[position], planner.article_page(planner.by_id[article_id])
         if complete:
@@ -855,6 +936,84 @@ def replan(
                     editions=previous.editions, urls=dict(planner.paths) if moves else previous.urls,
                     related_state=new_state, reuse=reuse)
 
+
+def _replan_additions(
+    plan: SitePlan,
+    shown: list[Article],
+    added: list[Article],
+    images: Mapping[str, Mapping[str, Any]],
+    saved: bool,
+    keep_tail: bool,
+) -> SitePlan | None:
+    """`replan` after `_replan_contents`: the articles ``added`` (all of ``shown`` but those of
+    ``plan``) join the site, which `_joins` found they fit; None when a path is taken.
+
+    What an addition can touch is planned again: the new articles' pages, the pages of
+    older articles whose related lists moved or whose curated coverage links a new one,
+    every listing, feed and collection, and the sitemap (cheap next to the article pages
+    and documents, which are kept: those are most of the work). Editions are brought up
+    to date day by day, the related lists from the first new article on (see
+    `compute_related`), the planner's tables in place.
+    """
+    reuse = plan.reuse
+    planner = reuse.planner
+    config = planner.config
+    index = reuse.index(plan.pages)
+    paths = {a.id: planner.article_path(a) for a in added}
+    targets = {path + "index.html" for path in paths.values()}
+    if len(targets) < len(paths) or any(path in index for path in targets):
+        return None  # a page planned where another is: let a full plan report it
+
+    fresh = {a.id: doc for a, doc in zip(added, docs_for(added), strict=True)}
+    kept = {doc.id: doc for doc in reuse.docs}
+    docs = [kept.get(a.id) or fresh[a.id] for a in shown]
+    related, new_state = compute_related(docs, config.related_count, plan.related_state, keep_tail=keep_tail)
+    again = {i for i, ids in related.items() if ids != planner.related.get(i)}
+    for article in added:  # older pages whose curated coverage now links a new article
+        if article.web_url:
+            again.update(planner.dangling.get(url_identity(article.web_url), ()))
+    editions = _editions_with(plan.editions, added, planner)
+
+    old_pages = {a.id: spec for a, spec in zip(planner.articles, plan.pages[1:], strict=False)}
+    documents = {spec.deps[0]: spec for spec in plan.pages[reuse.sitemap[1]:]
+                 if spec.kind == "api" and spec.path.startswith("api/articles/")}
+    planner.articles = shown
+    planner.by_id.update((a.id, a) for a in added)
+    planner.newest = sorted([*planner.newest, *added], key=newest_key)
+    planner.paths.update(paths)
+    planner.by_web_url.update((url_identity(a.web_url), a) for a in added if a.web_url)
+    planner.images = images
+    planner.related = related
+    articles = []
+    for article in shown:
+        spec = old_pages.get(article.id)
+        if spec is None or article.id in again or spec.shows != (article.id,):
+            spec = planner.article_page(article)
+        articles.append(spec)
+    check_paths([articles[n] for n, a in enumerate(shown) if a.id in paths])
+    links = planner.links
+    pages, new_links, span = _site_pages(planner, editions, planner.options[2], articles, documents)
+    if new_links != links:
+        return None  # a feed begins (a first published article of a topic in a --drafts preview)
+    new_reuse = _Reuse(planner, pages, docs, span)
+    new_reuse.drift = reuse.drift + len(added) if saved else 0
+    return SitePlan(pages=pages, articles=shown, topics=planner.topics, editions=editions,
+                    urls=dict(planner.paths), related_state=new_state, reuse=new_reuse)
+
+
+def _editions_with(editions: list[Edition], added: Sequence[Article], planner: _Planner) -> list[Edition]:
+    """`build_editions`' answer for the planner's articles and ``added``, from ``editions``
+    (the answer without them): only the days the added articles join are ranked again."""
+    days = {edition.day: edition for edition in editions}
+    joining: dict[str, list[Article]] = defaultdict(list)
+    for article in added:
+        joining[article.published.astimezone(planner.tz).date().isoformat()].append(article)
+    for day, new in joining.items():
+        start = datetime.fromisoformat(day).replace(tzinfo=planner.tz)
+        members = [planner.by_id[i] for i in days[day].article_ids] if day in days else []
+        ranked = sorted([*members, *new], key=lambda a: rank_key(a, start))
+        days[day] = Edition(day=day, article_ids=tuple(a.id for a in ranked))
+    return [days[day] for day in sorted(days)]
 
 def _showing(pages: Sequence[PageSpec], wanted: set[str]) -> dict[str, set[int]]:
     """Positions of the pages whose ``deps`` include each article of ``wanted``."""
@@ -947,6 +1106,39 @@ def shown_key(shown: Iterable[Article]) -> str:
     ones is of no use (its structure differs), so it is not even read (see `load_plan`)."""
     ids = sorted(a.id for a in shown)
     return hashlib.blake2b("\0".join(ids).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def taxonomy_key(shown: Iterable[Article]) -> str:
+    """A digest of the topic and source identities of the articles ``shown``: additions that
+    bring a new one are planned from scratch (see `_joins`), so a plan is not read for them."""
+    topics: set[str] = set()
+    providers: set[str] = set()
+    for article in shown:
+        topics.update(map(term_key, article.topics))
+        if article.provider:
+            providers.add(article.provider.key)
+    text = "\0".join(sorted(topics)) + "\1" + "\0".join(sorted(providers))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+LABEL_SIZE = 78
+"""Characters of a `plan_label`."""
+
+
+def plan_label(shown: Sequence[Article]) -> str:
+    """What a saved plan is filed under (see `label_fits`): the `shown_key` of the articles it
+    was made for, their number and their `taxonomy_key` (`LABEL_SIZE` characters)."""
+    return f"{shown_key(shown)} {len(shown):012d} {taxonomy_key(shown)}"
+
+
+def label_fits(label: str, shown: Sequence[Article], key: str | None = None) -> bool:
+    """Whether a plan saved under ``label`` (a `plan_label`) can serve `replan` for the articles
+    ``shown`` (whose `shown_key` ``key`` is, if known): one made for the same articles, or for
+    fewer with the same topics and sources (articles added); others are not even read."""
+    saved_key, count, taxonomy = (label.split(" ") + ["", "", ""])[:3]
+    if saved_key == (key or shown_key(shown)):
+        return True
+    return count.isdigit() and int(count) < len(shown) and taxonomy == taxonomy_key(shown)
 
 
 def load_plan(data: bytes, articles: Sequence[Article], start: int = 0) -> SitePlan | None:
