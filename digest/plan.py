@@ -20,6 +20,7 @@ import io
 import math
 import pickle
 import re
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -30,7 +31,14 @@ from typing import Any
 from digest import __version__, toolchain
 from digest.config import Config
 from digest.errors import BuildError
-from digest.feeds import Entries, plan_feeds, plan_sitemap, sitemap_entries, sitemap_loc
+from digest.feeds import (
+    Entries,
+    plan_feeds,
+    plan_sitemap,
+    sitemap_entries,
+    sitemap_listed,
+    sitemap_loc,
+)
 from digest.meta import page_meta
 from digest.model import Article, Edition, PageSpec, Provider, Topic, input_key
 from digest.related import Doc, RelatedState, SavedDoc, compute_related, docs_for, pick
@@ -186,6 +194,12 @@ def shape(article: Article) -> str:
                      article.topics, tuple((ref.web_url, ref.link) for ref in article.related))
 
 
+def _dangling_key(identity: str) -> int:
+    """A short stand-in for a URL identity in `_Planner.dangling` (a saved plan holds one per
+    curated entry): two identities that share it only make a page or two planned again."""
+    return zlib.crc32(identity.encode("utf-8", "surrogatepass"))
+
+
 class _Reuse:
     """A plan's planner (whose tables its pages' builders read) and indexes over its pages."""
 
@@ -252,15 +266,23 @@ class _Planner:
         self.related = related
         self.paths = {a.id: self.article_path(a) for a in articles}
         self.by_web_url = {url_identity(a.web_url): a for a in articles if a.web_url}
-        self.dangling: dict[str, set[str]] = {}
-        """Ids of the articles whose curated coverage names each URL identity no article has
-        (filled as their pages are planned): `replan` plans them again when one is added."""
+        self.dangling: dict[int, set[str]] = {}
+        """Ids of the articles whose curated coverage names a URL identity no article has, by
+        the identity's `_dangling_key` (filled as their pages are planned): `replan` plans
+        them again when an article of that identity is added."""
         self.cards: dict[str, dict] = {}
         self.digests: dict[str, str] = {}
         self.links: dict[tuple[str, str], list[dict]] = {}
         self.entries = Entries(self, config)
         self.sitemap_entries: list[dict] = []
         """The sitemap's ``{loc, lastmod}`` entries, once `sitemap` made them."""
+        self.groups: dict[str, tuple[str, int]] = {}
+        """Groups of pages planned together (a listing's pages, a feed's formats...) by their
+        first page's path: a digest of what each was planned from and how many pages it has
+        (see `reused`; a digest, not the inputs, to keep a saved plan small)."""
+        self.former: tuple[list[PageSpec], Mapping[str, int]] | None = None
+        """While `replan` plans after additions: the last plan's pages and their positions by
+        path, whose groups `reused` gives back."""
         self.site = {
             "title": config.title,
             "description": config.description,
@@ -285,7 +307,34 @@ class _Planner:
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without the cards, which are made again on demand (see `dump_plan`)."""
-        return {**self.__dict__, "cards": {}}
+        return {**self.__dict__, "cards": {}, "former": None}
+
+    def reused(self, first: str, inputs: str) -> list[PageSpec] | None:
+        """The pages of the group at ``first`` as the last plan has them, if they were planned
+        from the same inputs (their digest ``inputs``: with the site's settings and the digests
+        of the articles they show they make the pages; `replan` re-keyed those of changed
+        articles already); else None."""
+        if self.former is None:
+            return None
+        found = self.groups.get(first)
+        if found is None or found[0] != inputs:
+            return None
+        pages, index = self.former
+        start = index.get(first)
+        group = pages[start: start + found[1]] if start is not None else []
+        return group if len(group) == found[1] and group[0].path == first else None
+
+    def grouped(self, first: str, inputs: tuple, plan: Callable[[], list[PageSpec]]) -> list[PageSpec]:
+        """The group of pages at ``first`` that ``plan()`` makes from ``inputs`` (plain data, all
+        it reads but the site's settings and the articles' contents): kept from the last plan
+        when it can be (see `reused`), and noted for the next."""
+        digest = input_key(*inputs)
+        found = self.reused(first, digest)
+        if found is not None:
+            return found
+        pages = plan()
+        self.groups[first] = (digest, len(pages))
+        return pages
 
     # urls ---------------------------------------------------------------
     def url(self, path: str) -> str:
@@ -440,6 +489,13 @@ class _Planner:
 
     def paginate(self, base: str, template: str, kind: str, title: str, description: str,
                  items: list[Article], feeds: tuple[str, str] | None = None, **extra: Any) -> list[PageSpec]:
+        """The pages of one listing of ``items`` at ``base`` (a group: see `grouped`)."""
+        inputs = (template, kind, title, description, tuple(a.id for a in items), feeds, extra)
+        return self.grouped(base + "index.html", inputs,
+                            partial(self._paginate, base, template, kind, title, description, items, feeds, extra))
+
+    def _paginate(self, base: str, template: str, kind: str, title: str, description: str,
+                  items: list[Article], feeds: tuple[str, str] | None, extra: dict[str, Any]) -> list[PageSpec]:
         size = self.config.page_size
         count = max(1, math.ceil(len(items) / size))
         pages = []
@@ -480,7 +536,7 @@ class _Planner:
                 identity = url_identity(ref.web_url)
                 target = self.by_web_url.get(identity)
                 if target is None:
-                    self.dangling.setdefault(identity, set()).add(article.id)
+                    self.dangling.setdefault(_dangling_key(identity), set()).add(article.id)
             if target is not None:
                 if target.id not in seen:
                     seen.add(target.id)
@@ -544,21 +600,26 @@ class _Planner:
     def edition_pages(self, editions: list[Edition]) -> list[PageSpec]:
         pages = []
         for index, edition in enumerate(editions):
-            ids = edition.article_ids
-            day = datetime.fromisoformat(edition.day)
-            title = f"Edition of {day.day} {MONTHS[day.month - 1]} {day.year}"
             prev_day = editions[index - 1].day if index > 0 else None
             next_day = editions[index + 1].day if index + 1 < len(editions) else None
-            pages.append(self.page(
-                f"editions/{edition.day}/index.html", "edition.html", "edition", title,
-                f"{len(ids)} stories from {day.day} {MONTHS[day.month - 1]} {day.year}.",
-                deps=ids, lazy=partial(self._edition, ids), feeds=("edition", ""),
-                shows=ids, heading=title, day=edition.day, total=len(ids),
-                breadcrumbs=self.crumbs(("Editions", "editions/"), (title, f"editions/{edition.day}/")),
-                prev=self.url(f"editions/{prev_day}/") if prev_day else None,
-                next=self.url(f"editions/{next_day}/") if next_day else None,
-            ))
+            pages += self.grouped(f"editions/{edition.day}/index.html",
+                                  (edition.day, edition.article_ids, prev_day, next_day),
+                                  partial(self._edition_page, edition, prev_day, next_day))
         return pages
+
+    def _edition_page(self, edition: Edition, prev_day: str | None, next_day: str | None) -> list[PageSpec]:
+        ids = edition.article_ids
+        day = datetime.fromisoformat(edition.day)
+        title = f"Edition of {day.day} {MONTHS[day.month - 1]} {day.year}"
+        return [self.page(
+            f"editions/{edition.day}/index.html", "edition.html", "edition", title,
+            f"{len(ids)} stories from {day.day} {MONTHS[day.month - 1]} {day.year}.",
+            deps=ids, lazy=partial(self._edition, ids), feeds=("edition", ""),
+            shows=ids, heading=title, day=edition.day, total=len(ids),
+            breadcrumbs=self.crumbs(("Editions", "editions/"), (title, f"editions/{edition.day}/")),
+            prev=self.url(f"editions/{prev_day}/") if prev_day else None,
+            next=self.url(f"editions/{next_day}/") if next_day else None,
+        )]
 
     def _edition(self, ids: tuple[str, ...]) -> dict:
         groups: dict[str, list[str]] = {}
@@ -646,9 +707,9 @@ class _Planner:
 
     def archive_pages(self) -> list[PageSpec]:
         months: dict[str, list[Article]] = defaultdict(list)
+        paths = self.paths
         for article in self.newest:
-            local = article.published.astimezone(self.tz)
-            months[f"{local.year:04d}/{local:%m}"].append(article)
+            months[paths[article.id][:7]].append(article)  # (its local year and month: `article_path`)
         pages = []
         index = []
         for month in sorted(months, reverse=True):
@@ -685,10 +746,23 @@ class _Planner:
     def _home(self, top: tuple[str, ...], latest_ids: tuple[str, ...]) -> dict:
         return {"top": self.cards_of(top), "latest": self.cards_of(latest_ids)}
 
-    def sitemap(self, pages: list[PageSpec]) -> list[PageSpec]:
-        drafts = {a.id for a in self.articles if not a.is_published}
-        self.sitemap_entries = sitemap_entries(pages, self.config, self.articles, drafts)
+    def sitemap(self, pages: list[PageSpec], kept: Mapping[str, tuple[PageSpec, dict]] | None = None,
+                ) -> list[PageSpec]:
+        """The sitemap of ``pages`` (``kept`` as for `digest.feeds.sitemap_entries`)."""
+        self.sitemap_entries = sitemap_entries(pages, self.config, self.articles, self.drafts(), kept)
         return plan_sitemap(self.sitemap_entries, self.config, self.site, site_key=self.site_key)
+
+    def drafts(self) -> set[str]:
+        """Ids of the articles shown that are not published (a ``--drafts`` preview)."""
+        return {a.id for a in self.articles if not a.is_published}
+
+    def sitemap_kept(self, pages: list[PageSpec], start: int) -> dict[str, tuple[PageSpec, dict]]:
+        """The sitemap entries made for ``pages`` (the plan's, the sitemap at ``start``) by
+        path, with the spec each was made for: what a later `sitemap` may keep."""
+        listed = sitemap_listed(pages[:start], self.drafts())
+        if len(listed) != len(self.sitemap_entries):
+            return {}
+        return {spec.path: (spec, entry) for spec, entry in zip(listed, self.sitemap_entries, strict=True)}
 
     def sitemap_loc(self, path: str) -> str:
         return sitemap_loc(self.config.absolute(path))
@@ -733,13 +807,15 @@ def plan_site(
 
 def _site_pages(planner: _Planner, editions: list[Edition], search: bool,
                 articles: list[PageSpec] | None = None, documents: Mapping[str, PageSpec] | None = None,
+                entries: Mapping[str, tuple[PageSpec, dict]] | None = None,
                 ) -> tuple[list[PageSpec], dict[tuple[str, str], list[dict]], tuple[int, int]]:
     """Every page of the site in its order, the feeds' discovery links, and where the sitemap is.
 
     One place decides the order of the pages, for `plan_site` and for `replan` after
     additions, which passes the article pages (``articles``, in the planner's article
-    order) and the articles' API documents (``documents``, by id, see `plan_feeds`) it
-    kept from the last plan instead of planning them all again.
+    order), the articles' API documents (``documents``, by id, see `plan_feeds`) and the
+    sitemap entries (``entries``, see `_Planner.sitemap_kept`) it kept from the last plan
+    instead of planning them all again.
     """
     feed_pages, links = plan_feeds(planner, editions, planner.config, _day_name, documents)
     planner.links = links  # (the listings read them: discovery links)
@@ -754,7 +830,7 @@ def _site_pages(planner: _Planner, editions: list[Edition], search: bool,
     if search:
         pages.append(search_page(planner))
     start = len(pages)
-    pages += planner.sitemap(pages)
+    pages += planner.sitemap(pages, entries)
     end = len(pages)
     pages += feed_pages
     return pages, links, (start, end)
@@ -802,7 +878,7 @@ def replan(
             or not _joins(planner, shown, added)):
         return None
     saved = reuse.former is not None
-    step = _replan_contents(previous, known, planner.images, related_state, keep_tail)
+    step = _replan_contents(previous, known, planner.images, related_state, keep_tail, relate=False)
     return None if step is None else _replan_additions(step, shown, added, images, saved, keep_tail)
 
 
@@ -834,6 +910,7 @@ def _replan_contents(
     images: Mapping[str, Mapping[str, Any]],
     related_state: RelatedState | None,
     keep_tail: bool,
+    relate: bool = True,
 ) -> SitePlan | None:
     """`replan` when only contents changed: the same articles (``shown``, selected and by id).
 
@@ -841,6 +918,10 @@ def _replan_contents(
     article whose new title gives it a new slug moves, and the sitemap follows); the
     changed articles' own pages and those whose related lists moved are planned again,
     and the pages that show a changed article get new keys. Otherwise None.
+
+    Without ``relate`` the related lists are left as they were (with the docs brought up to
+    date) and ``related_state`` is passed on: `_replan_additions` computes them next, for
+    all changes at once, and plans again every page whose list then moved.
     """
     reuse = previous.reuse
     planner = reuse.planner
@@ -880,8 +961,11 @@ def _replan_contents(
             return None  # the sitemap splits differently: positions would shift
     fresh = {a.id: doc for a, doc in zip(changed, docs_for(changed), strict=True)}
     docs = [fresh.get(doc.id, doc) for doc in reuse.docs]  # same order as planner.articles
-    related, new_state = compute_related(docs, config.related_count, related_state, keep_tail=keep_tail)
-    moved = [i for i, ids in related.items() if ids != planner.related.get(i)]
+    if relate:
+        related, new_state = compute_related(docs, config.related_count, related_state, keep_tail=keep_tail)
+        moved = [i for i, ids in related.items() if ids != planner.related.get(i)]
+    else:
+        related, new_state, moved = planner.related, related_state, []
     reuse.docs = docs
     reuse.drift = len(changed) if former is not None else 0
     reuse.former = None  # the planner's tables now hold what they compare with
@@ -971,9 +1055,10 @@ def _replan_additions(
     again = {i for i, ids in related.items() if ids != planner.related.get(i)}
     for article in added:  # older pages whose curated coverage now links a new article
         if article.web_url:
-            again.update(planner.dangling.get(url_identity(article.web_url), ()))
+            again.update(planner.dangling.get(_dangling_key(url_identity(article.web_url)), ()))
     editions = _editions_with(plan.editions, added, planner)
 
+    entries = planner.sitemap_kept(plan.pages, reuse.sitemap[0])
     old_pages = {a.id: spec for a, spec in zip(planner.articles, plan.pages[1:], strict=False)}
     documents = {spec.deps[0]: spec for spec in plan.pages[reuse.sitemap[1]:]
                  if spec.kind == "api" and spec.path.startswith("api/articles/")}
@@ -992,7 +1077,11 @@ def _replan_additions(
         articles.append(spec)
     check_paths([articles[n] for n, a in enumerate(shown) if a.id in paths])
     links = planner.links
-    pages, new_links, span = _site_pages(planner, editions, planner.options[2], articles, documents)
+    planner.former = (plan.pages, index)
+    try:
+        pages, new_links, span = _site_pages(planner, editions, planner.options[2], articles, documents, entries)
+    finally:
+        planner.former = None
     if new_links != links:
         return None  # a feed begins (a first published article of a topic in a --drafts preview)
     new_reuse = _Reuse(planner, pages, docs, span)
