@@ -257,7 +257,8 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
     # A server keeps its plan in memory; a command saves it for the next command (pickled
     # in a child process while the pages render, unless -j 1) when it made a new one.
     saving = (Pending(_save_plan, (cache, plan, os.getpid()), fork=jobs > 1)
-              if kept is None and (not replanned or plan.reuse.drift > max(_DRIFT, len(plan.articles) // 50))
+              if kept is None and (not replanned or plan.reuse.added
+                                   or plan.reuse.drift > max(_DRIFT, len(plan.articles) // 50))
               else None)
     if kept is None:
         # What only the next plan reads is let go now, so that the render workers forked next
@@ -361,8 +362,10 @@ def _phase_progress(progress: Progress | None, name: str) -> Callable[[int, int]
 
 
 _DRIFT = 64
-"""A build saves its plan when it was made from scratch, or when more articles than this (or
-than 2% of them) changed or were added since the saved one (each is derived again by every build)."""
+"""A build saves its plan when it was made from scratch, when articles were added since the
+saved one (its label no longer names the articles shown: edits after would derive the additions
+again each time), or when more articles than this (or than 2% of them) changed since the saved
+one (each is derived again by every build)."""
 
 
 def _saved_plan(cache: BuildCache, articles: Sequence[Article], config: Config, drafts: bool) -> SitePlan | None:

@@ -217,10 +217,14 @@ class _Reuse:
         planner's tables then hold the articles as they are now); None for a plan in memory."""
         self.drift = 0
         """How many articles differ from the saved plan's (see `load_plan`)."""
+        self.added = 0
+        """How many of those were added since the saved plan (see `replan`): a command saves
+        such a plan again, or every later build would derive the additions again."""
 
     def __getstate__(self) -> dict[str, Any]:
         # The docs go along, with their digests (`Doc.digest`): making them again costs more.
-        return {**self.__dict__, "_index": None, "_showing": None}
+        # A plan read back is the saved one: nothing differs from it yet.
+        return {**self.__dict__, "_index": None, "_showing": None, "drift": 0, "added": 0}
 
     def index(self, pages: list[PageSpec]) -> dict[str, int]:
         """Page position by output path (made on first use: only a server replans)."""
@@ -1086,6 +1090,7 @@ def _replan_additions(
         return None  # a feed begins (a first published article of a topic in a --drafts preview)
     new_reuse = _Reuse(planner, pages, docs, span)
     new_reuse.drift = reuse.drift + len(added) if saved else 0
+    new_reuse.added = reuse.added + len(added) if saved else 0
     return SitePlan(pages=pages, articles=shown, topics=planner.topics, editions=editions,
                     urls=dict(planner.paths), related_state=new_state, reuse=new_reuse)
 

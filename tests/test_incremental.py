@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from digest.build import build
 from digest.cache import BuildCache
+from digest.plan import LABEL_SIZE
 from tests.conftest import record, write_site
 
 TOPICS = ["AI", "Robots", "Privacy", "Space", "ai", "Climate"]
@@ -371,6 +372,10 @@ def test_added_records_are_planned_from_the_last_plan(make_site, tmp_path, kept)
     link = f'href="/{page_40[: -len("index.html")]}"'
     curating = [p for p in articles - new_pages if link in after[p].decode()]
     assert curating and not any(link in before[p].decode() for p in curating)  # r2's coverage now links it
+    if not kept:  # saved again at once, under the articles shown now: the next edit derives from it
+        labels: list[str] = []
+        BuildCache(site, site / "build").saved_plan(LABEL_SIZE, lambda label: labels.append(label) or False)
+        assert [int(label.split()[1]) for label in labels] == [18]
     again = build(site, jobs=1, cache=cache)
     assert again.rendered == 0 and again.written == 0
 
