@@ -9,8 +9,10 @@ contents: settings, its path, titles, the ids it lists, pagination) and of the
 digests of the articles it shows (``deps``); its context is made only if the key
 changed since the last build. `replan` derives the next plan from the last one
 (kept in memory by a server, or saved by the last command with `dump_plan` and read
-back with `load_plan`) when only article contents changed: it re-keys just the pages
-whose ``deps`` name a changed article.
+back with `load_plan`) when article contents changed, and when articles were added
+that join the site's existing topics and sources: it re-keys just the pages whose
+``deps`` name a changed article, and plans again only the groups of pages (listings,
+feeds, collections, editions) an added article joins (see `_Planner.grouped`).
 """
 
 from __future__ import annotations
@@ -284,7 +286,7 @@ class _Planner:
         """Groups of pages planned together (a listing's pages, a feed's formats...) by their
         first page's path: a digest of what each was planned from and how many pages it has
         (see `reused`; a digest, not the inputs, to keep a saved plan small)."""
-        self.former: tuple[list[PageSpec], Mapping[str, int]] | None = None
+        self.last_plan: tuple[list[PageSpec], Mapping[str, int]] | None = None
         """While `replan` plans after additions: the last plan's pages and their positions by
         path, whose groups `reused` gives back."""
         self.site = {
@@ -311,19 +313,19 @@ class _Planner:
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without the cards, which are made again on demand (see `dump_plan`)."""
-        return {**self.__dict__, "cards": {}, "former": None}
+        return {**self.__dict__, "cards": {}, "last_plan": None}
 
     def reused(self, first: str, inputs: str) -> list[PageSpec] | None:
         """The pages of the group at ``first`` as the last plan has them, if they were planned
         from the same inputs (their digest ``inputs``: with the site's settings and the digests
         of the articles they show they make the pages; `replan` re-keyed those of changed
         articles already); else None."""
-        if self.former is None:
+        if self.last_plan is None:
             return None
         found = self.groups.get(first)
         if found is None or found[0] != inputs:
             return None
-        pages, index = self.former
+        pages, index = self.last_plan
         start = index.get(first)
         group = pages[start: start + found[1]] if start is not None else []
         return group if len(group) == found[1] and group[0].path == first else None
@@ -794,6 +796,9 @@ def plan_site(
     ``parallel`` lets the related lists use a second process (see `compute_related`).
     ``keep_tail`` (default: ``reusable``) keeps the related lists' working structures for
     the next plan in this process (see `compute_related`).
+
+    This is the reference answer: `replan` must give exactly these pages, in this order,
+    with these keys and contexts, whenever it gives one (the page order is `_site_pages`').
     """
     shown = sorted(select(articles, config, drafts), key=lambda a: a.id)
     docs = docs_for(shown)
@@ -1081,11 +1086,11 @@ def _replan_additions(
         articles.append(spec)
     check_paths([articles[n] for n, a in enumerate(shown) if a.id in paths])
     links = planner.links
-    planner.former = (plan.pages, index)
+    planner.last_plan = (plan.pages, index)
     try:
         pages, new_links, span = _site_pages(planner, editions, planner.options[2], articles, documents, entries)
     finally:
-        planner.former = None
+        planner.last_plan = None
     if new_links != links:
         return None  # a feed begins (a first published article of a topic in a --drafts preview)
     new_reuse = _Reuse(planner, pages, docs, span)
