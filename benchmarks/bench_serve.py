@@ -63,9 +63,10 @@ def article_page(out: Path, record: Path) -> Path:
     text = record.read_text(encoding="utf-8")
     title = json.loads(re.search(r'^title: (".*")$', text, re.M).group(1))
     day = re.search(r"^publishedDateTime: (\d{4})-(\d\d)-(\d\d)", text, re.M).groups()
-    needle = b"<h1>" + html.escape(title, quote=False).encode() + b"<"  # not a sidebar's mention
+    # The heading, not a sidebar's mention (the heading carries attributes: lang, dir).
+    needle = re.compile(rb"<h1[^>]*>" + re.escape(html.escape(title, quote=False).encode()) + b"</h1>")
     for page in sorted((out / day[0] / day[1] / day[2]).glob("*/index.html")):
-        if needle in page.read_bytes():
+        if needle.search(page.read_bytes()):
             return page
     raise LookupError(f"no page for {record}")
 
