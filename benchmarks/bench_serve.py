@@ -24,7 +24,6 @@ kept in ``--work`` (default ``/tmp/digest-bench-serve``) for reuse.
 from __future__ import annotations
 
 import argparse
-import html
 import http.client
 import json
 import os
@@ -37,6 +36,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from markupsafe import escape  # noqa: E402
 
 from digest.serve import running  # noqa: E402
 
@@ -64,7 +65,7 @@ def article_page(out: Path, record: Path) -> Path:
     title = json.loads(re.search(r'^title: (".*")$', text, re.M).group(1))
     day = re.search(r"^publishedDateTime: (\d{4})-(\d\d)-(\d\d)", text, re.M).groups()
     # The heading, not a sidebar's mention (the heading carries attributes: lang, dir).
-    needle = re.compile(rb"<h1[^>]*>" + re.escape(html.escape(title, quote=False).encode()) + b"</h1>")
+    needle = re.compile(rb"<h1[^>]*>" + re.escape(str(escape(title)).encode()) + b"</h1>")  # (as Jinja escapes)
     for page in sorted((out / day[0] / day[1] / day[2]).glob("*/index.html")):
         if needle.search(page.read_bytes()):
             return page
