@@ -1041,11 +1041,12 @@ def _replan_additions(
     """`replan` after `_replan_contents`: the articles ``added`` (all of ``shown`` but those of
     ``plan``) join the site, which `_joins` found they fit; None when a path is taken.
 
-    What an addition can touch is planned again: the new articles' pages, the pages of
-    older articles whose related lists moved or whose curated coverage links a new one,
-    every listing, feed and collection, and the sitemap (cheap next to the article pages
-    and documents, which are kept: those are most of the work). Editions are brought up
-    to date day by day, the related lists from the first new article on (see
+    What an addition can touch is planned again: the new articles' pages and documents,
+    the pages of older articles whose related lists moved or whose curated coverage links
+    a new one, the groups of pages (listings, feeds, collections, editions) whose inputs
+    changed (see `_Planner.grouped`: the others are the last plan's), the single pages
+    (home, indexes) and the sitemap, whose entries are kept for kept pages. Editions are
+    brought up to date day by day, the related lists from the first new article on (see
     `compute_related`), the planner's tables in place.
     """
     reuse = plan.reuse
@@ -1113,6 +1114,7 @@ def _editions_with(editions: list[Edition], added: Sequence[Article], planner: _
         ranked = sorted([*members, *new], key=lambda a: rank_key(a, start))
         days[day] = Edition(day=day, article_ids=tuple(a.id for a in ranked))
     return [days[day] for day in sorted(days)]
+
 
 def _showing(pages: Sequence[PageSpec], wanted: set[str]) -> dict[str, set[int]]:
     """Positions of the pages whose ``deps`` include each article of ``wanted``."""
