@@ -8,9 +8,14 @@ the article's URL stays put) and measures, from just before the file is written:
 - **event**: until the reload event arrives (debounce + incremental build + swap);
 - **page**: until a fresh GET of the article page returns the new text.
 
+With ``--add``, each round saves a NEW record file instead (a copy of the newest record
+with its own title and webUrl: it joins that record's day, topics and source, as a
+curator's daily additions do), and **page** is until the new article's page is served;
+the added files are removed when the server stops.
+
 Usage::
 
-    .venv/bin/python benchmarks/bench_serve.py --records 1000 10000 [--edits 5] [--field title] [--newest] [--back-to-back]
+    .venv/bin/python benchmarks/bench_serve.py --records 1000 10000 [--edits 5] [--field title] [--newest] [--back-to-back] [--add]
 
 Corpora come from ``../shared/tools/gen_corpus.py`` (``--image-ratio 0``) and are
 kept in ``--work`` (default ``/tmp/digest-bench-serve``) for reuse.
@@ -19,7 +24,6 @@ kept in ``--work`` (default ``/tmp/digest-bench-serve``) for reuse.
 from __future__ import annotations
 
 import argparse
-import html
 import http.client
 import json
 import os
@@ -32,6 +36,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from markupsafe import escape  # noqa: E402
 
 from digest.serve import running  # noqa: E402
 
@@ -58,9 +64,10 @@ def article_page(out: Path, record: Path) -> Path:
     text = record.read_text(encoding="utf-8")
     title = json.loads(re.search(r'^title: (".*")$', text, re.M).group(1))
     day = re.search(r"^publishedDateTime: (\d{4})-(\d\d)-(\d\d)", text, re.M).groups()
-    needle = b"<h1>" + html.escape(title, quote=False).encode() + b"<"  # not a sidebar's mention
+    # The heading, not a sidebar's mention (the heading carries attributes: lang, dir).
+    needle = re.compile(rb"<h1[^>]*>" + re.escape(str(escape(title)).encode()) + b"</h1>")  # (as Jinja escapes)
     for page in sorted((out / day[0] / day[1] / day[2]).glob("*/index.html")):
-        if needle in page.read_bytes():
+        if needle.search(page.read_bytes()):
             return page
     raise LookupError(f"no page for {record}")
 
@@ -97,8 +104,31 @@ def fetch(port: int, path: str) -> bytes:
         conn.close()
 
 
+def added_record(records: list[Path], n: int) -> tuple[Path, str]:
+    """A new record file beside the newest record, a copy of it with its own title and webUrl."""
+    newest = max(records, key=lambda r: re.search(r"^publishedDateTime: (.*)$", r.read_text(encoding="utf-8"),
+                                                  re.M).group(1))
+    stamp = time.time_ns()
+    text = re.sub(r"^title: .*$", f'title: "Benchmark addition {n} {stamp}"', newest.read_text(encoding="utf-8"),
+                  count=1, flags=re.M)
+    text = re.sub(r"^webUrl: .*$", f'webUrl: "https://bench.example.org/added/{stamp}"', text, count=1, flags=re.M)
+    text = re.sub(r"^published: false$", "published: true", text, flags=re.M)
+    return newest.parent / f"bench-added-{n}-{stamp}.md", text
+
+
 def bench(site: Path, edits: int, jobs: int | None, back_to_back: bool = False, field: str = "excerpt",
-          newest: bool = False) -> dict:
+          newest: bool = False, add: bool = False) -> dict:
+    if add:
+        try:
+            return _bench(site, edits, jobs, back_to_back, field, newest, add)
+        finally:
+            for path in (site / "content").rglob("bench-added-*.md"):
+                path.unlink()
+    return _bench(site, edits, jobs, back_to_back, field, newest, add)
+
+
+def _bench(site: Path, edits: int, jobs: int | None, back_to_back: bool, field: str, newest: bool,
+           add: bool) -> dict:
     records = sorted((site / "content" / "articles").rglob("*.md"))  # by path: oldest first
     if newest:  # the records a curator edits most: today's
         records = records[::-1][: edits * 3]
@@ -114,11 +144,14 @@ def bench(site: Path, edits: int, jobs: int | None, back_to_back: bool = False, 
                   if "published: false" not in r.read_text(encoding="utf-8")][:edits]
         rows = []
         for n, record in enumerate(chosen):
-            page = article_page(preview.out, record)
-            url = "/" + page.parent.relative_to(preview.out).as_posix() + "/"
-            marker = f"Benchmark edit {n} {time.time_ns()}"
-            text = record.read_text(encoding="utf-8")
-            edited = re.sub(rf'^{field}: ".*"$', f'{field}: "{marker}"', text, count=1, flags=re.M)
+            if add:
+                record, edited = added_record(records, n)
+            else:
+                page = article_page(preview.out, record)
+                url = "/" + page.parent.relative_to(preview.out).as_posix() + "/"
+                marker = f"Benchmark edit {n} {time.time_ns()}"
+                text = record.read_text(encoding="utf-8")
+                edited = re.sub(rf'^{field}: ".*"$', f'{field}: "{marker}"', text, count=1, flags=re.M)
             client = EventClient(port, preview.token(preview.current))
             try:
                 t0 = time.perf_counter()
@@ -127,7 +160,10 @@ def bench(site: Path, edits: int, jobs: int | None, back_to_back: bool = False, 
                 t_event = time.perf_counter() - t0
             finally:
                 client.close()
-            while field == "excerpt" and marker.encode() not in fetch(port, url):  # a new title moves the page
+            if add:  # the new article's page, served
+                page = article_page(preview.out, record)
+                fetch(port, "/" + page.parent.relative_to(preview.out).as_posix() + "/")
+            while not add and field == "excerpt" and marker.encode() not in fetch(port, url):  # (a new title moves the page)
                 if time.perf_counter() - t0 > TIMEOUT:
                     raise RuntimeError("edit never showed up")
                 time.sleep(0.005)
@@ -155,6 +191,8 @@ def main() -> None:
                         help="edit the newest records (default: records spread over the archive)")
     parser.add_argument("--back-to-back", action="store_true",
                         help="edit again as soon as the previous edit shows (search indexing may still run)")
+    parser.add_argument("--add", action="store_true",
+                        help="save a new record file each round (a curator's addition) instead of editing one")
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--work", type=Path, default=Path("/tmp/digest-bench-serve"))
     parser.add_argument("--without-search", action="store_true",
@@ -169,7 +207,8 @@ def main() -> None:
           "| build (w/o search) | pages rendered | files written | build phases (median) |")
     print("|---:|---:|---:|---:|---:|---:|---:|---|")
     for count in args.records:
-        result = bench(corpus(args.work, count), args.edits, args.jobs, args.back_to_back, args.field, args.newest)
+        result = bench(corpus(args.work, count), args.edits, args.jobs, args.back_to_back, args.field, args.newest,
+                       args.add)
         rows = result["rows"]
         ms = lambda values: f"{statistics.median(values) * 1000:.0f} ms"  # noqa: E731
         events = [r["event"] for r in rows]

@@ -26,7 +26,18 @@ from digest.errors import BuildError, Problem
 from digest.images import ThumbnailCounts, build_images, check_images
 from digest.load import load_content
 from digest.model import Article
-from digest.plan import SitePlan, dump_plan, load_plan, plan_site, replan, select, shown_key
+from digest.plan import (
+    LABEL_SIZE,
+    SitePlan,
+    dump_plan,
+    label_fits,
+    load_plan,
+    plan_label,
+    plan_site,
+    replan,
+    select,
+    shown_key,
+)
 from digest.render import make_environment, page_keys, render_all, template_memo, theme_dir
 from digest.search import BUNDLE, SearchIndex, index_site, pagefind_executable
 from digest.write import (
@@ -246,7 +257,8 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
     # A server keeps its plan in memory; a command saves it for the next command (pickled
     # in a child process while the pages render, unless -j 1) when it made a new one.
     saving = (Pending(_save_plan, (cache, plan, os.getpid()), fork=jobs > 1)
-              if kept is None and (not replanned or plan.reuse.drift > max(_DRIFT, len(plan.articles) // 50))
+              if kept is None and (not replanned or plan.reuse.added
+                                   or plan.reuse.drift > max(_DRIFT, len(plan.articles) // 50))
               else None)
     if kept is None:
         # What only the next plan reads is let go now, so that the render workers forked next
@@ -350,14 +362,18 @@ def _phase_progress(progress: Progress | None, name: str) -> Callable[[int, int]
 
 
 _DRIFT = 64
-"""A build saves its plan when it was made from scratch, or when more articles than this (or
-than 2% of them) changed since the saved one (each is derived again by every build)."""
+"""A build saves its plan when it was made from scratch, when articles were added since the
+saved one (its label no longer names the articles shown: edits after would derive the additions
+again each time), or when more articles than this (or than 2% of them) changed since the saved
+one (each is derived again by every build)."""
 
 
 def _saved_plan(cache: BuildCache, articles: Sequence[Article], config: Config, drafts: bool) -> SitePlan | None:
     """The plan the last command saved, bound to ``articles``, if it was saved for the articles
     the site shows now (and, as all the cache, by this program: see `digest.toolchain`)."""
-    saved = cache.saved_plan(shown_key(select(articles, config, drafts)))
+    shown = select(articles, config, drafts)
+    key = shown_key(shown)
+    saved = cache.saved_plan(LABEL_SIZE, lambda label: label_fits(label, shown, key))
     if saved is None:
         return None
     data, start = saved
@@ -372,7 +388,7 @@ def _save_plan(cache: BuildCache, plan: SitePlan, parent: int) -> bool:
     """
     if os.getpid() != parent:
         os.nice(10)
-    cache.save_plan(shown_key(plan.articles), dump_plan(plan))
+    cache.save_plan(plan_label(plan.articles), dump_plan(plan))
     return True
 
 

@@ -160,11 +160,13 @@ def write_signed(path: Path, parts: list[bytes]) -> None:
         raise
 
 
-def read_signed(path: Path, head: bytes = b"") -> tuple[bytes, int] | None:
+def read_signed(path: Path, head: bytes = b"",
+                accept: Callable[[bytes], bool] | None = None) -> tuple[bytes, int] | None:
     """What `write_signed` wrote to ``path``: the file's bytes and where the parts start in
     them (no copy is made), if it is signed with this machine's key and stamped with this
-    program's version; else None. When its first part does not start with ``head``, the
-    rest of the file is not even read."""
+    program's version; else None. When its first part does not start with ``head`` (or, with
+    ``accept``, when ``accept`` refuses its first ``len(head)`` bytes), the rest of the file
+    is not even read."""
     key = _key()
     if not key:
         return None
@@ -172,7 +174,9 @@ def read_signed(path: Path, head: bytes = b"") -> tuple[bytes, int] | None:
     try:
         with open(path, "rb") as handle:
             start = handle.read(32 + len(stamp) + len(head))
-            if start[32: 32 + len(stamp)] != stamp or start[32 + len(stamp):] != head:
+            found = start[32 + len(stamp):]
+            if start[32: 32 + len(stamp)] != stamp or not (found == head if accept is None else
+                                                           len(found) == len(head) and accept(found)):
                 return None
             raw = start + handle.read()
     except OSError:
@@ -849,20 +853,25 @@ class BuildCache:
         self._unsaved.update(name for name, _ in parts[done:])
         return done == len(parts)
 
-    def saved_plan(self, shown: str) -> tuple[bytes, int] | None:
+    def saved_plan(self, size: int, accept: Callable[[str], bool]) -> tuple[bytes, int] | None:
         """The plan the last build saved for this output folder with `save_plan` (the file's
-        bytes and where the plan starts in them), if it was made for the articles ``shown``
-        (see `digest.plan.shown_key`) by this program (the stamp of every cache file); else
-        None, read no further than that."""
-        head = f"{shown}\n".encode()
-        saved = read_signed(self.dir / f"plan-{self.out_key}.pickle", head)
-        return None if saved is None else (saved[0], saved[1] + len(head))
+        bytes and where the plan starts in them), if ``accept`` takes the label it was saved
+        with (``size`` characters, see `digest.plan.plan_label`) and this program saved it
+        (the stamp of every cache file); else None, read no further than that."""
 
-    def save_plan(self, shown: str, data: bytes) -> None:
-        """Keep a plan (`digest.plan.dump_plan`) for the next build; an unwritable cache keeps
-        none. (Tens of megabytes at 10,000 records: it is written as it is, without copies.)"""
+        def usable(head: bytes) -> bool:
+            label = head[:-1].decode("ascii", "replace")
+            return head.endswith(b"\n") and len(label) == size and accept(label)
+
+        saved = read_signed(self.dir / f"plan-{self.out_key}.pickle", b"\0" * (size + 1), usable)
+        return None if saved is None else (saved[0], saved[1] + size + 1)
+
+    def save_plan(self, label: str, data: bytes) -> None:
+        """Keep a plan (`digest.plan.dump_plan`) under ``label`` for the next build; an unwritable
+        cache keeps none. (Tens of megabytes at 10,000 records: it is written as it is, without
+        copies.)"""
         with contextlib.suppress(OSError):
-            write_signed(self.dir / f"plan-{self.out_key}.pickle", [f"{shown}\n".encode(), data])
+            write_signed(self.dir / f"plan-{self.out_key}.pickle", [f"{label}\n".encode(), data])
 
     @property
     def search_pending(self) -> bool:

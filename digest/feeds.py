@@ -75,6 +75,8 @@ class PlannerView(Protocol):
 
     def rekey(self, struct: str, deps: tuple[str, ...]) -> str: ...
 
+    def grouped(self, first: str, inputs: tuple, plan: Callable[[], list[PageSpec]]) -> list[PageSpec]: ...
+
 
 def output(path: str, template: str, kind: str, planner: PlannerView, inputs: tuple,
            build: Callable[[], dict], deps: tuple[str, ...] = ()) -> PageSpec:
@@ -377,11 +379,13 @@ def _edition_html(top: Sequence[Article], entries: Entries) -> str:
 
 
 def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config,
-               day_name: Callable[[str], str]) -> tuple[list[PageSpec], dict[tuple[str, str], list[dict]]]:
+               day_name: Callable[[str], str], documents: Mapping[str, PageSpec] | None = None,
+               ) -> tuple[list[PageSpec], dict[tuple[str, str], list[dict]]]:
     """Every feed, the OPML list and the JSON API; plus discovery links by (page kind, key).
 
     Discovery keys: ``("home", "")``, ``("edition", "")``, ``("topic", topic key)``,
-    ``("source", provider key)``.
+    ``("source", provider key)``. ``documents`` are API documents of articles (by id) planned
+    before and still right (see `digest.plan.replan`): they are taken as they are.
     """
     entries = planner.entries
     articles = [a for a in planner.newest if a.is_published]  # newest first
@@ -403,8 +407,16 @@ def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config
     def article_feed(base: str, title: str, description: str, items: list[Article],
                      key: tuple[str, str], group: str) -> None:
         ids = tuple(a.id for a in items[:limit])
-        add(base, title, description, config.absolute(base), (), ids, partial(_article_entries, entries, ids),
-            key, group)
+        home = config.absolute(base)
+        # (The same inputs, the same three pages: a later plan may keep them, see `_Planner.grouped`.)
+        pages.extend(planner.grouped(base + FORMATS[0][1], ("feed", title, description, ids),
+                                     partial(_feed_pages, base, title, description, home, (), ids,
+                                             partial(_article_entries, entries, ids), config, site_author,
+                                             planner)))
+        links[key] = discovery_links(config, base, title)
+        outline[group].append({"title": xml_text(title), "html_url": home,
+                               "xml_url": config.absolute(base + "rss.xml"),
+                               "description": xml_text(description)})
 
     article_feed("", config.title, config.description, articles, ("home", ""), "Site")
     by_id = planner.by_id
@@ -442,7 +454,7 @@ def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config
         "groups": [{"title": g, "feeds": f} for g, f in outline.items() if f],
     }
     pages.append(output("feeds.opml", "feeds.opml", "opml", planner, (opml,), fixed(opml)))
-    pages += _api_pages(planner, config, entries, articles, by_topic, by_provider)
+    pages += _api_pages(planner, config, entries, articles, by_topic, by_provider, documents or {})
     return pages, links
 
 
@@ -467,23 +479,33 @@ def _api_collection(entries: Entries, doc: dict, ids: tuple[str, ...], next_page
     return {"data": {**doc, "value": [entries.record(by_id[i]) for i in ids], "nextPage": next_page}}
 
 
+def _api_collection_pages(planner: PlannerView, config: Config, entries: Entries, base: str, title: str,
+                          items: list[Article]) -> list[PageSpec]:
+    """The pages of one paginated API collection of ``items`` at ``base``."""
+    size = config.page_size
+    count = max(1, math.ceil(len(items) / size))
+    pages = []
+    for n in range(1, count + 1):
+        ids = tuple(a.id for a in items[(n - 1) * size: n * size])
+        doc = {"title": title, "page": n, "pages": count, "total": len(items)}
+        next_page = config.absolute(f"{base}{n + 1}.json") if n < count else None
+        pages.append(output(f"{base}{n}.json", "json:api", "api", planner, (doc, next_page),
+                            partial(_api_collection, entries, doc, ids, next_page), ids))
+    return pages
+
+
 def _api_pages(planner: PlannerView, config: Config, entries: Entries, articles: list[Article],
                by_topic: Mapping[str, list[Article]],
-               by_provider: Mapping[str, list[Article]]) -> list[PageSpec]:
-    pages = [output(f"api/articles/{a.id}.json", "json:api", "api", planner, (),
-                    partial(_api_document, entries, a.id), (a.id,))
+               by_provider: Mapping[str, list[Article]], documents: Mapping[str, PageSpec]) -> list[PageSpec]:
+    pages = [documents.get(a.id) or output(f"api/articles/{a.id}.json", "json:api", "api", planner, (),
+                                           partial(_api_document, entries, a.id), (a.id,))
              for a in articles]
     size = config.page_size
     hot = config.api_min_heat > -1
 
     def collection(base: str, title: str, items: list[Article]) -> dict:
-        count = max(1, math.ceil(len(items) / size))
-        for n in range(1, count + 1):
-            ids = tuple(a.id for a in items[(n - 1) * size: n * size])
-            doc = {"title": title, "page": n, "pages": count, "total": len(items)}
-            next_page = config.absolute(f"{base}{n + 1}.json") if n < count else None
-            pages.append(output(f"{base}{n}.json", "json:api", "api", planner, (doc, next_page),
-                                partial(_api_collection, entries, doc, ids, next_page), ids))
+        pages.extend(planner.grouped(f"{base}1.json", ("api", title, tuple(a.id for a in items)),
+                                     partial(_api_collection_pages, planner, config, entries, base, title, items)))
         return {"title": title, "url": config.absolute(f"{base}1.json"), "total": len(items)}
 
     def both(base: str, title: str, items: list[Article], **extra: Any) -> dict:
@@ -568,20 +590,30 @@ def plan_sitemap(entries: Sequence[Mapping[str, str]], config: Config, site: Map
     return pages
 
 
-def sitemap_entries(pages: Sequence[PageSpec], config: Config,
-                    articles: Sequence[Article], drafts: set[str]) -> list[dict]:
+def sitemap_listed(pages: Sequence[PageSpec], drafts: set[str]) -> list[PageSpec]:
+    """The pages the sitemap lists, in its order: HTML pages but 404 and draft articles'."""
+    return [spec for spec in pages if spec.path.endswith(".html") and spec.kind != "404"
+            and not (spec.kind == "article" and spec.shows[0] in drafts)]
+
+
+def sitemap_entries(pages: Sequence[PageSpec], config: Config, articles: Sequence[Article], drafts: set[str],
+                    kept: Mapping[str, tuple[PageSpec, dict]] | None = None) -> list[dict]:
     """One entry per HTML page except 404 and draft articles; lastmod from the records.
 
     An article page's lastmod is its record's update (else publication) time; a
-    listing's is the newest of the stories it shows (`PageSpec.shows`).
+    listing's is the newest of the stories it shows (`PageSpec.shows`). ``kept`` has
+    entries made before, by path with the spec each was made for: a page whose spec is
+    that very one (so it shows the same articles, which have not changed: see
+    `digest.plan.replan`) takes its entry as it is.
     """
     lastmod: dict[str, datetime] = {a.id: _updated(a) for a in articles}
     formatted: dict[str, str] = {}
     entries = []
-    for spec in pages:
-        if not spec.path.endswith(".html") or spec.kind == "404":
-            continue
-        if spec.kind == "article" and spec.shows[0] in drafts:
+    kept = kept or {}
+    for spec in sitemap_listed(pages, drafts):
+        found = kept.get(spec.path)
+        if found is not None and found[0] is spec:
+            entries.append(found[1])
             continue
         path = spec.path[: -len("index.html")] if spec.path.endswith("index.html") else spec.path
         shown = [i for i in spec.shows if i in lastmod]

@@ -9,8 +9,10 @@ contents: settings, its path, titles, the ids it lists, pagination) and of the
 digests of the articles it shows (``deps``); its context is made only if the key
 changed since the last build. `replan` derives the next plan from the last one
 (kept in memory by a server, or saved by the last command with `dump_plan` and read
-back with `load_plan`) when only article contents changed: it re-keys just the pages
-whose ``deps`` name a changed article.
+back with `load_plan`) when article contents changed, and when articles were added
+that join the site's existing topics and sources: it re-keys just the pages whose
+``deps`` name a changed article, and plans again only the groups of pages (listings,
+feeds, collections, editions) an added article joins (see `_Planner.grouped`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import io
 import math
 import pickle
 import re
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -30,7 +33,14 @@ from typing import Any
 from digest import __version__, toolchain
 from digest.config import Config
 from digest.errors import BuildError
-from digest.feeds import Entries, plan_feeds, plan_sitemap, sitemap_entries, sitemap_loc
+from digest.feeds import (
+    Entries,
+    plan_feeds,
+    plan_sitemap,
+    sitemap_entries,
+    sitemap_listed,
+    sitemap_loc,
+)
 from digest.meta import page_meta
 from digest.model import Article, Edition, PageSpec, Provider, Topic, input_key
 from digest.related import Doc, RelatedState, SavedDoc, compute_related, docs_for, pick
@@ -186,6 +196,12 @@ def shape(article: Article) -> str:
                      article.topics, tuple((ref.web_url, ref.link) for ref in article.related))
 
 
+def _dangling_key(identity: str) -> int:
+    """A short stand-in for a URL identity in `_Planner.dangling` (a saved plan holds one per
+    curated entry): two identities that share it only make a page or two planned again."""
+    return zlib.crc32(identity.encode("utf-8", "surrogatepass"))
+
+
 class _Reuse:
     """A plan's planner (whose tables its pages' builders read) and indexes over its pages."""
 
@@ -203,10 +219,14 @@ class _Reuse:
         planner's tables then hold the articles as they are now); None for a plan in memory."""
         self.drift = 0
         """How many articles differ from the saved plan's (see `load_plan`)."""
+        self.added = 0
+        """How many of those were added since the saved plan (see `replan`): a command saves
+        such a plan again, or every later build would derive the additions again."""
 
     def __getstate__(self) -> dict[str, Any]:
         # The docs go along, with their digests (`Doc.digest`): making them again costs more.
-        return {**self.__dict__, "_index": None, "_showing": None}
+        # A plan read back is the saved one: nothing differs from it yet.
+        return {**self.__dict__, "_index": None, "_showing": None, "drift": 0, "added": 0}
 
     def index(self, pages: list[PageSpec]) -> dict[str, int]:
         """Page position by output path (made on first use: only a server replans)."""
@@ -252,12 +272,23 @@ class _Planner:
         self.related = related
         self.paths = {a.id: self.article_path(a) for a in articles}
         self.by_web_url = {url_identity(a.web_url): a for a in articles if a.web_url}
+        self.dangling: dict[int, set[str]] = {}
+        """Ids of the articles whose curated coverage names a URL identity no article has, by
+        the identity's `_dangling_key` (filled as their pages are planned): `replan` plans
+        them again when an article of that identity is added."""
         self.cards: dict[str, dict] = {}
         self.digests: dict[str, str] = {}
         self.links: dict[tuple[str, str], list[dict]] = {}
         self.entries = Entries(self, config)
         self.sitemap_entries: list[dict] = []
         """The sitemap's ``{loc, lastmod}`` entries, once `sitemap` made them."""
+        self.groups: dict[str, tuple[str, int]] = {}
+        """Groups of pages planned together (a listing's pages, a feed's formats...) by their
+        first page's path: a digest of what each was planned from and how many pages it has
+        (see `reused`; a digest, not the inputs, to keep a saved plan small)."""
+        self.last_plan: tuple[list[PageSpec], Mapping[str, int]] | None = None
+        """While `replan` plans after additions: the last plan's pages and their positions by
+        path, whose groups `reused` gives back."""
         self.site = {
             "title": config.title,
             "description": config.description,
@@ -282,7 +313,34 @@ class _Planner:
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without the cards, which are made again on demand (see `dump_plan`)."""
-        return {**self.__dict__, "cards": {}}
+        return {**self.__dict__, "cards": {}, "last_plan": None}
+
+    def reused(self, first: str, inputs: str) -> list[PageSpec] | None:
+        """The pages of the group at ``first`` as the last plan has them, if they were planned
+        from the same inputs (their digest ``inputs``: with the site's settings and the digests
+        of the articles they show they make the pages; `replan` re-keyed those of changed
+        articles already); else None."""
+        if self.last_plan is None:
+            return None
+        found = self.groups.get(first)
+        if found is None or found[0] != inputs:
+            return None
+        pages, index = self.last_plan
+        start = index.get(first)
+        group = pages[start: start + found[1]] if start is not None else []
+        return group if len(group) == found[1] and group[0].path == first else None
+
+    def grouped(self, first: str, inputs: tuple, plan: Callable[[], list[PageSpec]]) -> list[PageSpec]:
+        """The group of pages at ``first`` that ``plan()`` makes from ``inputs`` (plain data, all
+        it reads but the site's settings and the articles' contents): kept from the last plan
+        when it can be (see `reused`), and noted for the next."""
+        digest = input_key(*inputs)
+        found = self.reused(first, digest)
+        if found is not None:
+            return found
+        pages = plan()
+        self.groups[first] = (digest, len(pages))
+        return pages
 
     # urls ---------------------------------------------------------------
     def url(self, path: str) -> str:
@@ -437,6 +495,13 @@ class _Planner:
 
     def paginate(self, base: str, template: str, kind: str, title: str, description: str,
                  items: list[Article], feeds: tuple[str, str] | None = None, **extra: Any) -> list[PageSpec]:
+        """The pages of one listing of ``items`` at ``base`` (a group: see `grouped`)."""
+        inputs = (template, kind, title, description, tuple(a.id for a in items), feeds, extra)
+        return self.grouped(base + "index.html", inputs,
+                            partial(self._paginate, base, template, kind, title, description, items, feeds, extra))
+
+    def _paginate(self, base: str, template: str, kind: str, title: str, description: str,
+                  items: list[Article], feeds: tuple[str, str] | None, extra: dict[str, Any]) -> list[PageSpec]:
         size = self.config.page_size
         count = max(1, math.ceil(len(items) / size))
         pages = []
@@ -472,7 +537,12 @@ class _Planner:
         curated: list[tuple[str | None, int]] = []  # (internal target id or None, index of the ref)
         seen = {article.id}
         for index, ref in enumerate(article.related):
-            target = self.by_web_url.get(url_identity(ref.web_url)) if ref.web_url else None
+            target = None
+            if ref.web_url:
+                identity = url_identity(ref.web_url)
+                target = self.by_web_url.get(identity)
+                if target is None:
+                    self.dangling.setdefault(_dangling_key(identity), set()).add(article.id)
             if target is not None:
                 if target.id not in seen:
                     seen.add(target.id)
@@ -536,21 +606,26 @@ class _Planner:
     def edition_pages(self, editions: list[Edition]) -> list[PageSpec]:
         pages = []
         for index, edition in enumerate(editions):
-            ids = edition.article_ids
-            day = datetime.fromisoformat(edition.day)
-            title = f"Edition of {day.day} {MONTHS[day.month - 1]} {day.year}"
             prev_day = editions[index - 1].day if index > 0 else None
             next_day = editions[index + 1].day if index + 1 < len(editions) else None
-            pages.append(self.page(
-                f"editions/{edition.day}/index.html", "edition.html", "edition", title,
-                f"{len(ids)} stories from {day.day} {MONTHS[day.month - 1]} {day.year}.",
-                deps=ids, lazy=partial(self._edition, ids), feeds=("edition", ""),
-                shows=ids, heading=title, day=edition.day, total=len(ids),
-                breadcrumbs=self.crumbs(("Editions", "editions/"), (title, f"editions/{edition.day}/")),
-                prev=self.url(f"editions/{prev_day}/") if prev_day else None,
-                next=self.url(f"editions/{next_day}/") if next_day else None,
-            ))
+            pages += self.grouped(f"editions/{edition.day}/index.html",
+                                  (edition.day, edition.article_ids, prev_day, next_day),
+                                  partial(self._edition_page, edition, prev_day, next_day))
         return pages
+
+    def _edition_page(self, edition: Edition, prev_day: str | None, next_day: str | None) -> list[PageSpec]:
+        ids = edition.article_ids
+        day = datetime.fromisoformat(edition.day)
+        title = f"Edition of {day.day} {MONTHS[day.month - 1]} {day.year}"
+        return [self.page(
+            f"editions/{edition.day}/index.html", "edition.html", "edition", title,
+            f"{len(ids)} stories from {day.day} {MONTHS[day.month - 1]} {day.year}.",
+            deps=ids, lazy=partial(self._edition, ids), feeds=("edition", ""),
+            shows=ids, heading=title, day=edition.day, total=len(ids),
+            breadcrumbs=self.crumbs(("Editions", "editions/"), (title, f"editions/{edition.day}/")),
+            prev=self.url(f"editions/{prev_day}/") if prev_day else None,
+            next=self.url(f"editions/{next_day}/") if next_day else None,
+        )]
 
     def _edition(self, ids: tuple[str, ...]) -> dict:
         groups: dict[str, list[str]] = {}
@@ -638,9 +713,9 @@ class _Planner:
 
     def archive_pages(self) -> list[PageSpec]:
         months: dict[str, list[Article]] = defaultdict(list)
+        paths = self.paths
         for article in self.newest:
-            local = article.published.astimezone(self.tz)
-            months[f"{local.year:04d}/{local:%m}"].append(article)
+            months[paths[article.id][:7]].append(article)  # (its local year and month: `article_path`)
         pages = []
         index = []
         for month in sorted(months, reverse=True):
@@ -677,10 +752,23 @@ class _Planner:
     def _home(self, top: tuple[str, ...], latest_ids: tuple[str, ...]) -> dict:
         return {"top": self.cards_of(top), "latest": self.cards_of(latest_ids)}
 
-    def sitemap(self, pages: list[PageSpec]) -> list[PageSpec]:
-        drafts = {a.id for a in self.articles if not a.is_published}
-        self.sitemap_entries = sitemap_entries(pages, self.config, self.articles, drafts)
+    def sitemap(self, pages: list[PageSpec], kept: Mapping[str, tuple[PageSpec, dict]] | None = None,
+                ) -> list[PageSpec]:
+        """The sitemap of ``pages`` (``kept`` as for `digest.feeds.sitemap_entries`)."""
+        self.sitemap_entries = sitemap_entries(pages, self.config, self.articles, self.drafts(), kept)
         return plan_sitemap(self.sitemap_entries, self.config, self.site, site_key=self.site_key)
+
+    def drafts(self) -> set[str]:
+        """Ids of the articles shown that are not published (a ``--drafts`` preview)."""
+        return {a.id for a in self.articles if not a.is_published}
+
+    def sitemap_kept(self, pages: list[PageSpec], start: int) -> dict[str, tuple[PageSpec, dict]]:
+        """The sitemap entries made for ``pages`` (the plan's, the sitemap at ``start``) by
+        path, with the spec each was made for: what a later `sitemap` may keep."""
+        listed = sitemap_listed(pages[:start], self.drafts())
+        if len(listed) != len(self.sitemap_entries):
+            return {}
+        return {spec.path: (spec, entry) for spec, entry in zip(listed, self.sitemap_entries, strict=True)}
 
     def sitemap_loc(self, path: str) -> str:
         return sitemap_loc(self.config.absolute(path))
@@ -708,6 +796,9 @@ def plan_site(
     ``parallel`` lets the related lists use a second process (see `compute_related`).
     ``keep_tail`` (default: ``reusable``) keeps the related lists' working structures for
     the next plan in this process (see `compute_related`).
+
+    This is the reference answer: `replan` must give exactly these pages, in this order,
+    with these keys and contexts, whenever it gives one (the page order is `_site_pages`').
     """
     shown = sorted(select(articles, config, drafts), key=lambda a: a.id)
     docs = docs_for(shown)
@@ -716,9 +807,29 @@ def plan_site(
                                          parallel=parallel)
     planner = _Planner(shown, config, images or {}, related, drafts=drafts, search=search)
     editions = build_editions(shown, config)
-    feed_pages, planner.links = plan_feeds(planner, editions, config, _day_name)
+    pages, _links, span = _site_pages(planner, editions, search)
+    check_paths(pages)
+    return SitePlan(pages=pages, articles=shown, topics=planner.topics, editions=editions,
+                    urls=dict(planner.paths), related_state=new_state,
+                    reuse=_Reuse(planner, pages, docs, span) if reusable else None)
+
+
+def _site_pages(planner: _Planner, editions: list[Edition], search: bool,
+                articles: list[PageSpec] | None = None, documents: Mapping[str, PageSpec] | None = None,
+                entries: Mapping[str, tuple[PageSpec, dict]] | None = None,
+                ) -> tuple[list[PageSpec], dict[tuple[str, str], list[dict]], tuple[int, int]]:
+    """Every page of the site in its order, the feeds' discovery links, and where the sitemap is.
+
+    One place decides the order of the pages, for `plan_site` and for `replan` after
+    additions, which passes the article pages (``articles``, in the planner's article
+    order), the articles' API documents (``documents``, by id, see `plan_feeds`) and the
+    sitemap entries (``entries``, see `_Planner.sitemap_kept`) it kept from the last plan
+    instead of planning them all again.
+    """
+    feed_pages, links = plan_feeds(planner, editions, planner.config, _day_name, documents)
+    planner.links = links  # (the listings read them: discovery links)
     pages: list[PageSpec] = [planner.home_page(editions)]
-    pages += planner.article_pages()
+    pages += planner.article_pages() if articles is None else articles
     pages += planner.edition_pages(editions)
     pages += planner.edition_index(editions)
     pages += planner.taxonomy_pages()
@@ -728,13 +839,10 @@ def plan_site(
     if search:
         pages.append(search_page(planner))
     start = len(pages)
-    pages += planner.sitemap(pages)
+    pages += planner.sitemap(pages, entries)
     end = len(pages)
     pages += feed_pages
-    check_paths(pages)
-    return SitePlan(pages=pages, articles=shown, topics=planner.topics, editions=editions,
-                    urls=dict(planner.paths), related_state=new_state,
-                    reuse=_Reuse(planner, pages, docs, (start, end)) if reusable else None)
+    return pages, links, (start, end)
 
 
 def replan(
@@ -747,30 +855,88 @@ def replan(
     search: bool = True,
     keep_tail: bool = True,
 ) -> SitePlan | None:
-    """`plan_site`'s answer, derived from ``previous`` when only article contents changed.
+    """`plan_site`'s answer, derived from ``previous`` when articles changed contents or were added.
 
-    That is: the same settings and planned images, the same articles, and each changed
-    one of the same `shape`. Then every page stays where it was (an article whose new
-    title gives it a new slug moves, and the sitemap follows); the changed articles'
-    own pages and those whose related lists moved are planned again, and the pages
-    that show a changed article get new keys. Otherwise (or without ``previous.reuse``)
-    the answer is None and the caller plans from scratch.
+    With the same settings, every article of ``previous`` still shown, each changed one of
+    the same `shape` (see `_replan_contents`) and the added ones joining the site's
+    existing structure (see `_replan_additions`: no new topic or source, no path or
+    identity taken), the answer equals `plan_site`'s, page for page and key for key.
+    Otherwise (or without ``previous.reuse``) the answer is None and the caller plans from
+    scratch: an article removed or unpublished, a changed structure, other settings.
 
     ``previous`` is consumed: its planner is brought up to date in place (its pages'
-    builders read it), so it must not be used afterwards. It may come from memory (the
-    last plan of this process) or from `load_plan`; then the changes are counted from
-    the articles as they were saved (`_Reuse.former`), so they add up until a new plan is
-    saved (`_Reuse.drift` counts them). ``keep_tail`` is as for `plan_site`.
+    builders read it), so it must not be used afterwards, not even after a None. It may
+    come from memory (the last plan of this process) or from `load_plan`; then the changes
+    are counted from the articles as they were saved (`_Reuse.former`), so they add up
+    until a new plan is saved (`_Reuse.drift` counts them). ``keep_tail`` is as for
+    `plan_site`.
     """
     reuse = previous.reuse
     if reuse is None:
         return None
     planner = reuse.planner
-    index = reuse.index(previous.pages)
     images = images or {}
     shown = sorted(select(articles, config, drafts), key=lambda a: a.id)
-    if (planner.options != (config, drafts, search) or len(shown) != len(planner.articles)
-            or (images is not planner.images and images != planner.images)):
+    if planner.options != (config, drafts, search):
+        return None
+    if len(shown) == len(planner.articles):
+        return _replan_contents(previous, shown, images, related_state, keep_tail)
+    known = [a for a in shown if a.id in planner.by_id]
+    added = [a for a in shown if a.id not in planner.by_id]
+    if (len(known) != len(planner.articles) or not _images_kept(planner.images, images, added)
+            or not _joins(planner, shown, added)):
+        return None
+    saved = reuse.former is not None
+    step = _replan_contents(previous, known, planner.images, related_state, keep_tail, relate=False)
+    return None if step is None else _replan_additions(step, shown, added, images, saved, keep_tail)
+
+
+def _images_kept(old: Mapping[str, Any], new: Mapping[str, Any], added: Sequence[Article]) -> bool:
+    """Whether the planned images ``new`` give every article of ``old`` what it had, and differ
+    only by images of the ``added`` articles (which nothing else can show)."""
+    if new is old:
+        return True
+    missing = object()
+    if any(new.get(url, missing) != value for url, value in old.items()):
+        return False
+    own = {image.url for article in added for image in article.images}
+    return len(new) == len(old) or all(url in own for url in new.keys() - old.keys())
+
+
+def _joins(planner: _Planner, shown: Sequence[Article], added: Sequence[Article]) -> bool:
+    """Whether the ``added`` articles fit the site's structure as it stands: the topics and
+    sources stay as they are (names, slugs: no new one, whose slug could move another's)
+    and every added identity is new (two records of one story make `plan_site` choose)."""
+    if build_topics(shown) != planner.topics or build_providers(shown) != planner.providers:
+        return False
+    urls = [url_identity(a.web_url) for a in added if a.web_url]
+    return len(set(urls)) == len(urls) and not any(url in planner.by_web_url for url in urls)
+
+
+def _replan_contents(
+    previous: SitePlan,
+    shown: list[Article],
+    images: Mapping[str, Mapping[str, Any]],
+    related_state: RelatedState | None,
+    keep_tail: bool,
+    relate: bool = True,
+) -> SitePlan | None:
+    """`replan` when only contents changed: the same articles (``shown``, selected and by id).
+
+    Each changed one must be of the same `shape`. Then every page stays where it was (an
+    article whose new title gives it a new slug moves, and the sitemap follows); the
+    changed articles' own pages and those whose related lists moved are planned again,
+    and the pages that show a changed article get new keys. Otherwise None.
+
+    Without ``relate`` the related lists are left as they were (with the docs brought up to
+    date) and ``related_state`` is passed on: `_replan_additions` computes them next, for
+    all changes at once, and plans again every page whose list then moved.
+    """
+    reuse = previous.reuse
+    planner = reuse.planner
+    config = planner.config
+    index = reuse.index(previous.pages)
+    if len(shown) != len(planner.articles) or (images is not planner.images and images != planner.images):
         return None
     changed = []
     moves: dict[str, str] = {}  # article id -> its new site path
@@ -804,8 +970,11 @@ def replan(
             return None  # the sitemap splits differently: positions would shift
     fresh = {a.id: doc for a, doc in zip(changed, docs_for(changed), strict=True)}
     docs = [fresh.get(doc.id, doc) for doc in reuse.docs]  # same order as planner.articles
-    related, new_state = compute_related(docs, config.related_count, related_state, keep_tail=keep_tail)
-    moved = [i for i, ids in related.items() if ids != planner.related.get(i)]
+    if relate:
+        related, new_state = compute_related(docs, config.related_count, related_state, keep_tail=keep_tail)
+        moved = [i for i, ids in related.items() if ids != planner.related.get(i)]
+    else:
+        related, new_state, moved = planner.related, related_state, []
     reuse.docs = docs
     reuse.drift = len(changed) if former is not None else 0
     reuse.former = None  # the planner's tables now hold what they compare with
@@ -831,11 +1000,16 @@ def replan(
     # A plan in memory keeps its index of which pages show which article up to date; a
     # saved one finds just the pages that show a changed article (a fresh page below has
     # its right key already, whether it shows one or not) and keeps no index.
+    # (Nothing changed, as before an addition: no index is needed nor made.)
+    again = list(dict.fromkeys([*(a.id for a in changed), *moved]))
+    if not again:
+        return SitePlan(pages=pages, articles=planner.articles, topics=planner.topics,
+                        editions=previous.editions, urls=previous.urls, related_state=new_state, reuse=reuse)
     complete = former is None or reuse._showing is not None
     showing = reuse.showing(previous.pages) if complete else _showing(previous.pages, {a.id for a in changed})
     if sitemap is not None:
         pages[reuse.sitemap[0]: reuse.sitemap[1]] = sitemap
-    for article_id in dict.fromkeys([*(a.id for a in changed), *moved]):
+    for article_id in again:
         position = index[planner.paths[article_id] + "index.html"]
         old_spec, spec = pages[position], planner.article_page(planner.by_id[article_id])
         if complete:
@@ -854,6 +1028,92 @@ def replan(
     return SitePlan(pages=pages, articles=planner.articles, topics=planner.topics,
                     editions=previous.editions, urls=dict(planner.paths) if moves else previous.urls,
                     related_state=new_state, reuse=reuse)
+
+
+def _replan_additions(
+    plan: SitePlan,
+    shown: list[Article],
+    added: list[Article],
+    images: Mapping[str, Mapping[str, Any]],
+    saved: bool,
+    keep_tail: bool,
+) -> SitePlan | None:
+    """`replan` after `_replan_contents`: the articles ``added`` (all of ``shown`` but those of
+    ``plan``) join the site, which `_joins` found they fit; None when a path is taken.
+
+    What an addition can touch is planned again: the new articles' pages and documents,
+    the pages of older articles whose related lists moved or whose curated coverage links
+    a new one, the groups of pages (listings, feeds, collections, editions) whose inputs
+    changed (see `_Planner.grouped`: the others are the last plan's), the single pages
+    (home, indexes) and the sitemap, whose entries are kept for kept pages. Editions are
+    brought up to date day by day, the related lists from the first new article on (see
+    `compute_related`), the planner's tables in place.
+    """
+    reuse = plan.reuse
+    planner = reuse.planner
+    config = planner.config
+    index = reuse.index(plan.pages)
+    paths = {a.id: planner.article_path(a) for a in added}
+    targets = {path + "index.html" for path in paths.values()}
+    if len(targets) < len(paths) or any(path in index for path in targets):
+        return None  # a page planned where another is: let a full plan report it
+
+    fresh = {a.id: doc for a, doc in zip(added, docs_for(added), strict=True)}
+    kept = {doc.id: doc for doc in reuse.docs}
+    docs = [kept.get(a.id) or fresh[a.id] for a in shown]
+    related, new_state = compute_related(docs, config.related_count, plan.related_state, keep_tail=keep_tail)
+    again = {i for i, ids in related.items() if ids != planner.related.get(i)}
+    for article in added:  # older pages whose curated coverage now links a new article
+        if article.web_url:
+            again.update(planner.dangling.get(_dangling_key(url_identity(article.web_url)), ()))
+    editions = _editions_with(plan.editions, added, planner)
+
+    entries = planner.sitemap_kept(plan.pages, reuse.sitemap[0])
+    old_pages = {a.id: spec for a, spec in zip(planner.articles, plan.pages[1:], strict=False)}
+    documents = {spec.deps[0]: spec for spec in plan.pages[reuse.sitemap[1]:]
+                 if spec.kind == "api" and spec.path.startswith("api/articles/")}
+    planner.articles = shown
+    planner.by_id.update((a.id, a) for a in added)
+    planner.newest = sorted([*planner.newest, *added], key=newest_key)
+    planner.paths.update(paths)
+    planner.by_web_url.update((url_identity(a.web_url), a) for a in added if a.web_url)
+    planner.images = images
+    planner.related = related
+    articles = []
+    for article in shown:
+        spec = old_pages.get(article.id)
+        if spec is None or article.id in again or spec.shows != (article.id,):
+            spec = planner.article_page(article)
+        articles.append(spec)
+    check_paths([articles[n] for n, a in enumerate(shown) if a.id in paths])
+    links = planner.links
+    planner.last_plan = (plan.pages, index)
+    try:
+        pages, new_links, span = _site_pages(planner, editions, planner.options[2], articles, documents, entries)
+    finally:
+        planner.last_plan = None
+    if new_links != links:
+        return None  # a feed begins (a first published article of a topic in a --drafts preview)
+    new_reuse = _Reuse(planner, pages, docs, span)
+    new_reuse.drift = reuse.drift + len(added) if saved else 0
+    new_reuse.added = reuse.added + len(added) if saved else 0
+    return SitePlan(pages=pages, articles=shown, topics=planner.topics, editions=editions,
+                    urls=dict(planner.paths), related_state=new_state, reuse=new_reuse)
+
+
+def _editions_with(editions: list[Edition], added: Sequence[Article], planner: _Planner) -> list[Edition]:
+    """`build_editions`' answer for the planner's articles and ``added``, from ``editions``
+    (the answer without them): only the days the added articles join are ranked again."""
+    days = {edition.day: edition for edition in editions}
+    joining: dict[str, list[Article]] = defaultdict(list)
+    for article in added:
+        joining[article.published.astimezone(planner.tz).date().isoformat()].append(article)
+    for day, new in joining.items():
+        start = datetime.fromisoformat(day).replace(tzinfo=planner.tz)
+        members = [planner.by_id[i] for i in days[day].article_ids] if day in days else []
+        ranked = sorted([*members, *new], key=lambda a: rank_key(a, start))
+        days[day] = Edition(day=day, article_ids=tuple(a.id for a in ranked))
+    return [days[day] for day in sorted(days)]
 
 
 def _showing(pages: Sequence[PageSpec], wanted: set[str]) -> dict[str, set[int]]:
@@ -947,6 +1207,39 @@ def shown_key(shown: Iterable[Article]) -> str:
     ones is of no use (its structure differs), so it is not even read (see `load_plan`)."""
     ids = sorted(a.id for a in shown)
     return hashlib.blake2b("\0".join(ids).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def taxonomy_key(shown: Iterable[Article]) -> str:
+    """A digest of the topic and source identities of the articles ``shown``: additions that
+    bring a new one are planned from scratch (see `_joins`), so a plan is not read for them."""
+    topics: set[str] = set()
+    providers: set[str] = set()
+    for article in shown:
+        topics.update(map(term_key, article.topics))
+        if article.provider:
+            providers.add(article.provider.key)
+    text = "\0".join(sorted(topics)) + "\1" + "\0".join(sorted(providers))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+LABEL_SIZE = 78
+"""Characters of a `plan_label`."""
+
+
+def plan_label(shown: Sequence[Article]) -> str:
+    """What a saved plan is filed under (see `label_fits`): the `shown_key` of the articles it
+    was made for, their number and their `taxonomy_key` (`LABEL_SIZE` characters)."""
+    return f"{shown_key(shown)} {len(shown):012d} {taxonomy_key(shown)}"
+
+
+def label_fits(label: str, shown: Sequence[Article], key: str | None = None) -> bool:
+    """Whether a plan saved under ``label`` (a `plan_label`) can serve `replan` for the articles
+    ``shown`` (whose `shown_key` ``key`` is, if known): one made for the same articles, or for
+    fewer with the same topics and sources (articles added); others are not even read."""
+    saved_key, count, taxonomy = (label.split(" ") + ["", "", ""])[:3]
+    if saved_key == (key or shown_key(shown)):
+        return True
+    return count.isdigit() and int(count) < len(shown) and taxonomy == taxonomy_key(shown)
 
 
 def load_plan(data: bytes, articles: Sequence[Article], start: int = 0) -> SitePlan | None:

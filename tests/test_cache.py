@@ -585,17 +585,18 @@ def test_a_saved_plan_is_read_back_only_signed_and_by_the_same_program(tmp_path,
 
     cache = BuildCache(tmp_path, tmp_path / "build")
     cache.save_plan("shown-1", b"plan bytes")
-    raw, start = cache.saved_plan("shown-1")
+    raw, start = cache.saved_plan(7, "shown-1".__eq__)
     assert raw[start:] == b"plan bytes"
     monkeypatch.setattr(cache_module, "_stamp", lambda name="": b"digest-cache 6 another program")
-    assert cache.saved_plan("shown-1") is None  # another version of digest made it
+    assert cache.saved_plan(7, "shown-1".__eq__) is None  # another version of digest made it
     monkeypatch.undo()
-    assert cache.saved_plan("shown-2") is None  # for other articles
+    assert cache.saved_plan(7, "shown-2".__eq__) is None  # for other articles
+    assert cache.saved_plan(6, lambda label: True) is None  # a label of another size
     (saved,) = (tmp_path / ".digest-cache").glob("plan-*.pickle")
     raw = bytearray(saved.read_bytes())
     raw[-1] ^= 1
     saved.write_bytes(bytes(raw))
-    assert cache.saved_plan("shown-1") is None  # changed since it was signed
+    assert cache.saved_plan(7, "shown-1".__eq__) is None  # changed since it was signed
     write_signed(tmp_path / "x", [b"ab", b"", b"cd"])
     raw, start = read_signed(tmp_path / "x")
     assert raw[start:] == b"abcd"

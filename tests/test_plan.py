@@ -445,6 +445,122 @@ def test_replan_equals_scratch_for_any_content_edits(make_site, edits):
         plan = derived
 
 
+def _added(name: str, when: str, url: str | None = None, **fields) -> dict[str, str]:
+    """One more record for `_records`' sites (topics and source of theirs unless told)."""
+    fields = {"topics": '["AI"]', "provider": "{name: P1, domain: p1.example}",
+              "excerpt": '"robot drone privacy court"', "quality": 3, **fields}
+    return {f"content/{name}.md": rec(f"Added {name}", when, url=url or name, **fields)}
+
+
+ADDITIONS = {
+    "newest": _added("a1", "2024-01-09T08:00:00Z") | _added("a2", "2024-01-09T09:30:00Z", quality=6),
+    "same day": _added("a1", "2024-01-03T23:00:00Z", quality=6, topics='["Robots", "AI"]'),
+    "new day between": _added("a1", "2024-01-07T12:00:00Z", provider="{name: P2, domain: p2.example}"),
+    "older new month": _added("a1", "2023-12-30T12:00:00Z") | _added("a2", "2024-01-02T01:00:00Z"),
+    "curated target": {"content/r14.md": _records(16)["content/r14.md"]},
+    "draft": _added("a1", "2024-01-05T12:00:00Z", published="false"),
+    "many": {name: text for i in range(7) for name, text in
+             _added(f"m{i}", f"2024-01-0{1 + i}T0{i}:15:00Z", topics='["Privacy"]', quality=i).items()},
+    "related at once": _added("a1", "2024-01-09T08:00:00Z",
+                              related='[{title: "Also", webUrl: "https://news.example.com/a2"}]')
+                       | _added("a2", "2024-01-09T07:00:00Z"),
+}
+
+
+def _base_records(overrides: dict | None = None) -> dict[str, str]:
+    """Fourteen of `_records(16)`: record 11's curated coverage names record 14's story."""
+    files = _records(16, overrides)
+    del files["content/r14.md"], files["content/r15.md"]
+    return files
+
+
+@pytest.mark.parametrize("drafts", [False, True])
+@pytest.mark.parametrize("shape", sorted(ADDITIONS))
+def test_replan_equals_planning_from_scratch_after_additions(make_site, shape, drafts):
+    from digest.plan import replan
+
+    config = Config(page_size=3, feed_items=4)
+    before = plan_site(articles_of(make_site(_base_records())), config, drafts=drafts)
+    articles = articles_of(make_site(_base_records() | ADDITIONS[shape]))
+    fresh = plan_site(articles, config, drafts=drafts, related_state=before.related_state)
+    derived = replan(before, articles, config, drafts=drafts, related_state=before.related_state)
+    if shape == "draft" and not drafts:
+        assert derived is not None  # nothing the site shows was added
+    assert derived is not None
+    _same_plans(derived, fresh)
+    assert derived.editions == fresh.editions and derived.urls == fresh.urls
+
+
+def test_a_curated_entry_naming_an_added_record_becomes_an_internal_link(make_site):
+    from digest.plan import replan
+
+    config = Config(page_size=3)
+    before = plan_site(articles_of(make_site(_base_records())), config)
+    articles = articles_of(make_site(_base_records() | ADDITIONS["curated target"]))
+    derived = replan(before, articles, config, related_state=before.related_state)
+    (page,) = [p for p in derived.pages if p.kind == "article" and p.build()["page"]["title"] == "Story 11"]
+    assert [link["internal"] for link in page.build()["page"]["curated"]] == [True]
+
+
+@pytest.mark.parametrize("extra", [
+    _added("a1", "2024-01-09T08:00:00Z", topics='["Space"]'),                       # a new topic
+    _added("a1", "2024-01-09T08:00:00Z", provider="{name: New, domain: new.example}"),  # a new source
+    {name: text for i in range(5)  # "robots" outnumbers "Robots": the topic's name changes
+     for name, text in _added(f"a{i}", f"2024-01-09T0{i}:00:00Z", topics='["robots"]').items()},
+    _added("a1", "2024-01-09T08:00:00Z", url="story-3"),      # another record of a story the site has
+])
+def test_replan_declines_additions_that_change_the_structure(make_site, extra):
+    from digest.plan import replan
+
+    config = Config(page_size=3)
+    before = plan_site(articles_of(make_site(_base_records())), config)
+    articles = articles_of(make_site(_base_records() | extra))
+    assert replan(before, articles, config, related_state=before.related_state) is None
+    assert plan_site(articles, config).pages  # (which plans from scratch)
+
+
+def test_replan_declines_removals(make_site):
+    from digest.plan import replan
+
+    config = Config(page_size=3)
+    before = plan_site(articles_of(make_site(_base_records())), config)
+    files = _base_records()
+    del files["content/r3.md"]
+    assert replan(before, articles_of(make_site(files)), config) is None
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.one_of(
+    st.tuples(st.just("add"), st.integers(0, 9), st.integers(1, 9), st.sampled_from(['["AI"]', '["Privacy", "AI"]', "[]"])),
+    st.tuples(st.just("edit"), st.integers(0, 13), st.sampled_from(["_title", "excerpt"]), st.sampled_from(["drone", "x"])),
+), min_size=1, max_size=5), saved=st.booleans())
+def test_replan_equals_scratch_for_chained_additions_and_edits(make_site, steps, saved):
+    """Each derived plan is the previous one for the next step (as in a server), or, with
+    ``saved``, each step starts from the first plan saved and read back (as a command does)."""
+    from digest.plan import dump_plan, load_plan, replan
+
+    config = Config(page_size=2, related_count=3, feed_items=5)
+    overrides: dict[int, dict] = {}
+    extra: dict[str, str] = {}
+    plan = plan_site(articles_of(make_site(_base_records())), config)
+    first = dump_plan(plan)
+    for k, step in enumerate(steps):
+        if step[0] == "add":
+            _, n, day, topics = step
+            extra |= _added(f"n{k}", f"2024-01-0{day}T{n:02d}:40:00Z", topics=topics,
+                            related='[{title: "Also", webUrl: "https://news.example.com/story-5"}]')
+        else:
+            _, index, field, value = step
+            overrides.setdefault(index, {})[field] = f"Story {index} {value}" if field == "_title" else f'"{value}"'
+        articles = articles_of(make_site(_base_records(overrides) | extra))
+        fresh = plan_site(articles, config)
+        previous = load_plan(first, articles) if saved else plan
+        derived = replan(previous, articles, config)
+        assert derived is not None
+        _same_plans(derived, fresh)
+        plan = derived
+
+
 @pytest.mark.parametrize("spelling", [
     "https://a.example/x", "http://A.example/x", "//a.example/x", "https://a.example/x#top",
     "https://a.example/x?", "https://a.example/\tx", "https://a.example/x\r\n", " https://a.example/x ",
