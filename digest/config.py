@@ -121,6 +121,12 @@ def _check_base_url(value: Any) -> str | None:
         if not parts.scheme and not parts.netloc and re.match(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:\d+)?(/|$)", value):
             hint = f" (did you mean {'https://' + value.rstrip('/') + '/'!r}?)"  # `example.org/news`
         return f"an absolute http(s) URL without query or fragment, e.g. https://example.org/news/{hint}"
+    try:
+        port = parts.port
+    except ValueError:  # (past 65535)
+        port = 0
+    if port == 0:  # (no server listens on port 0: every absolute link of the site would be dead)
+        return "an absolute http(s) URL whose port, if any, is 1 to 65535, e.g. https://example.org:8443/news/"
     if safe_url(value) != value:
         return ("a URL without credentials, with a host name, and with spaces and other characters a URL "
                 "may not hold percent-escaped (%20), e.g. https://example.org/my%20news/")
@@ -128,7 +134,9 @@ def _check_base_url(value: Any) -> str | None:
     # leads to a host named `news`), and `.`/`..` segments (also `%2e`) are folded away by
     # browsers, so no link would lead where the site is.
     try:
-        _ascii_url(value)
+        host = urlsplit(_ascii_url(value)).hostname or ""
+        if not host.startswith("["):  # (an IP literal has no labels)
+            host.encode("ascii").decode("idna")  # (an `xn--` label that is no Punycode: `xn--zz`)
     except (UnicodeError, ValueError):  # (a host label IDNA cannot write: empty, over 63 letters)
         return "an absolute http(s) URL whose host is a valid domain name, e.g. https://example.org/news/"
     segments = parts.path.split("/")[1:-1] if parts.path.endswith("/") else parts.path.split("/")[1:]

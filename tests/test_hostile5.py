@@ -542,3 +542,23 @@ def test_other_output_dirs_are_still_fine(value):
     from digest.config import parse_config
 
     assert parse_config(f'output_dir = "{value}"\n').output_dir == value
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    ("https://xn--/", "whose host is a valid domain name"),  # an empty Punycode label
+    ("https://xn--zz.example/", "whose host is a valid domain name"),  # no Punycode at all
+    ("https://news.example:0/", "whose port, if any, is 1 to 65535"),  # no server listens there
+    ("https://news.example:70000/", "whose port, if any, is 1 to 65535"),
+])
+def test_a_base_url_no_browser_can_reach_is_a_config_problem(value, why):
+    # Every feed, sitemap and canonical link is written from base_url: these made all of them dead.
+    (problem,) = config_problems(f'base_url = "{value}"\n')
+    assert problem.startswith(f"digest.toml:1: base_url: expected an absolute http(s) URL {why}"), problem
+
+
+@pytest.mark.parametrize("value", ["https://xn--bcher-kva.example/", "https://news.example:8443/",
+                                   "http://[::1]:8000/", "http://127.0.0.1:8000/x/"])
+def test_real_hosts_and_ports_in_a_base_url_are_still_fine(value):
+    from digest.config import parse_config
+
+    assert parse_config(f'base_url = "{value}"\n').base_url == value
