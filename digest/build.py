@@ -137,7 +137,8 @@ def resolve_out(site: Path, config: Config, out: Path | None) -> Path:
     target = (out if out is not None else site / config.output_dir).resolve()
     root = site.resolve()
     protected = [root, root / "content", root / "templates", root / "static"]
-    if target in protected or any(p in target.parents for p in protected[1:]) or target in root.parents:
+    if (target in protected or any(p in target.parents for p in protected[1:]) or target in root.parents
+            or _aliases(target, protected, root)):
         raise BuildError(f"refusing to build into {target}: it holds the site's own files")
     for path in (target, *target.parents):  # the first that exists must be a folder
         if path.exists() or path.is_symlink():
@@ -146,6 +147,26 @@ def resolve_out(site: Path, config: Config, out: Path | None) -> Path:
                 raise BuildError(f"cannot build into {target}: {where} a file, not a folder")
             break
     return target
+
+
+def _aliases(target: Path, protected: list[Path], root: Path) -> bool:
+    """Whether ``target`` is, by another name, one of the ``protected`` folders or the site's
+    parent, or lies in ``content/``, ``templates/`` or ``static/``: compared by file identity,
+    since names differ where a file system ignores case (``-o Content`` is ``content/`` on
+    macOS and Windows) or a folder is mounted twice."""
+
+    def identity(path: Path) -> tuple[int, int] | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino)
+
+    sources = {identity(p) for p in protected[1:]} - {None}
+    whole = {identity(p) for p in (root, *root.parents)} - {None}
+    itself = identity(target)
+    return ((itself is not None and itself in sources | whole)
+            or any(identity(parent) in sources for parent in target.parents))
 
 
 def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int | None = None,

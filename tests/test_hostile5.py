@@ -562,3 +562,50 @@ def test_real_hosts_and_ports_in_a_base_url_are_still_fine(value):
     from digest.config import parse_config
 
     assert parse_config(f'base_url = "{value}"\n').base_url == value
+
+
+# --------------------------------------------------------------------------- -o into the sources
+
+
+def _files_under(folder: Path) -> dict[str, bytes]:
+    """Every file below ``folder`` but the build cache's (its lock is taken before the output
+    folder is checked)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and ".digest-cache" not in p.parts}
+
+
+@pytest.mark.parametrize("out", ["content", "content/more", ".", "..", "static", "templates/x"])
+def test_building_into_the_sites_own_folders_is_refused_and_writes_nothing(make_site, capsys, out):
+    from digest.cli import main
+
+    site = make_site({"content/a.md": record("A story"), "static/extra.css": "body{}\n",
+                      "templates/extra.html": "<p>extra</p>\n"})
+    before = _files_under(site.parent)
+    assert main(["build", str(site), "-o", str(site / out), "-j", "1"]) == 1
+    assert "it holds the site's own files" in capsys.readouterr().err
+    assert _files_under(site.parent) == before
+
+
+def test_an_output_folder_that_is_the_content_folder_under_another_name_is_refused(make_site, tmp_path, capsys):
+    # Where a file system ignores case, `-o Content` is content/; a second mount of a folder is
+    # another such name. Both were compared by name only, and the pages went into the records.
+    import subprocess
+
+    from digest.cli import main
+
+    if os.name != "posix" or os.geteuid() != 0:
+        pytest.skip("a bind mount needs root")
+    site = make_site({"content/a.md": record("A story")})
+    alias = tmp_path / "alias"
+    alias.mkdir()
+    made = subprocess.run(["mount", "--bind", str(site / "content"), str(alias)], capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot bind-mount: {made.stderr.strip()}")
+    try:
+        before = _files_under(site / "content")
+        assert main(["build", str(site), "-o", str(alias), "-j", "1"]) == 1
+        assert main(["build", str(site), "-o", str(alias / "sub"), "-j", "1"]) == 1
+        assert capsys.readouterr().err.count("it holds the site's own files") == 2
+        assert _files_under(site / "content") == before
+    finally:
+        subprocess.run(["umount", "-l", str(alias)], capture_output=True)
