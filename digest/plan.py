@@ -1176,13 +1176,16 @@ class _PlanUnpickler(pickle.Unpickler):
         if module == __name__ and name == "_article_ref":
             return self.by_id.__getitem__  # a KeyError (an article that is gone) fails the whole load
         if module == __name__ and name == "_doc_ref":
-            return self._doc
+            # (Not a method of this unpickler: its memo would hold it, a cycle that the paused
+            # collector never frees, and with it every object of the plan read and its bytes.)
+            return partial(_saved_doc, self.by_id)
         return super().find_class(module, name)
 
-    def _doc(self, article_id: str, topics: tuple[str, ...], digest: bytes) -> Doc:
-        """The doc saved with ``digest``, its words taken from the article as it is now: the
-        same words unless the article changed since, and then `replan` makes a fresh doc."""
-        return SavedDoc(self.by_id[article_id], topics, digest)
+
+def _saved_doc(by_id: Mapping[str, Article], article_id: str, topics: tuple[str, ...], digest: bytes) -> Doc:
+    """The doc saved with ``digest``, its words taken from the article as it is now: the
+    same words unless the article changed since, and then `replan` makes a fresh doc."""
+    return SavedDoc(by_id[article_id], topics, digest)
 
 
 def dump_plan(plan: SitePlan) -> bytes:
