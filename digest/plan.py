@@ -1154,7 +1154,7 @@ class _PlanPickler(pickle.Pickler):
         kind = type(obj)
         if kind is Article:
             return _article_ref, (obj.id,)
-        if kind is Doc or kind is SavedDoc:  # its text is its article's (see `_PlanUnpickler._doc`)
+        if kind is Doc or kind is SavedDoc:  # its text is its article's (see `_saved_doc`)
             return _doc_ref, (obj.id, obj.topics, obj.digest)
         # An article page's builder (`_Planner.page`'s partial of ``_context``, whose lazy
         # part is ``partial(_article, article_id, ...)``) is kept as the article's id: its
