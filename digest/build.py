@@ -135,10 +135,7 @@ def resolve_out(site: Path, config: Config, out: Path | None) -> Path:
     """The output folder; refuses one that would overwrite the site's own sources, or that
     is (or lies under) a file (``-o`` or ``output_dir`` alike)."""
     target = (out if out is not None else site / config.output_dir).resolve()
-    root = site.resolve()
-    protected = [root, root / "content", root / "templates", root / "static"]
-    if (target in protected or any(p in target.parents for p in protected[1:]) or target in root.parents
-            or _aliases(target, protected, root)):
+    if _holds_sources(target, site.resolve()):
         raise BuildError(f"refusing to build into {target}: it holds the site's own files")
     for path in (target, *target.parents):  # the first that exists must be a folder
         if path.exists() or path.is_symlink():
@@ -149,11 +146,15 @@ def resolve_out(site: Path, config: Config, out: Path | None) -> Path:
     return target
 
 
-def _aliases(target: Path, protected: list[Path], root: Path) -> bool:
-    """Whether ``target`` is, by another name, one of the ``protected`` folders or the site's
-    parent, or lies in ``content/``, ``templates/`` or ``static/``: compared by file identity,
-    since names differ where a file system ignores case (``-o Content`` is ``content/`` on
-    macOS and Windows) or a folder is mounted twice."""
+def _holds_sources(target: Path, root: Path) -> bool:
+    """Whether ``target`` is the site folder ``root`` or a folder above it, or is or lies in its
+    ``content/``, ``templates/`` or ``static/``: compared by name (for folders not made yet)
+    and by file identity, since names differ where a file system ignores case (``-o Content``
+    is ``content/`` on macOS and Windows) or a folder is mounted twice."""
+    sources = [root / "content", root / "templates", root / "static"]
+    above = [root, *root.parents]
+    if target in sources or target in above or any(p in target.parents for p in sources):
+        return True
 
     def identity(path: Path) -> tuple[int, int] | None:
         try:
@@ -162,11 +163,10 @@ def _aliases(target: Path, protected: list[Path], root: Path) -> bool:
             return None
         return (st.st_dev, st.st_ino)
 
-    sources = {identity(p) for p in protected[1:]} - {None}
-    whole = {identity(p) for p in (root, *root.parents)} - {None}
+    found = {identity(p) for p in sources} - {None}
     itself = identity(target)
-    return ((itself is not None and itself in sources | whole)
-            or any(identity(parent) in sources for parent in target.parents))
+    return ((itself is not None and itself in found | {identity(p) for p in above})
+            or any(identity(parent) in found for parent in target.parents))
 
 
 def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int | None = None,

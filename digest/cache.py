@@ -160,23 +160,21 @@ def write_signed(path: Path, parts: list[bytes]) -> None:
         raise
 
 
-def read_signed(path: Path, head: bytes = b"",
+def read_signed(path: Path, head: int = 0,
                 accept: Callable[[bytes], bool] | None = None) -> tuple[bytes, int] | None:
     """What `write_signed` wrote to ``path``: the file's bytes and where the parts start in
     them (no copy is made), if it is signed with this machine's key and stamped with this
-    program's version; else None. When its first part does not start with ``head`` (or, with
-    ``accept``, when ``accept`` refuses its first ``len(head)`` bytes), the rest of the file
-    is not even read."""
+    program's version; else None. When ``accept`` refuses the first ``head`` bytes of its
+    parts, the rest of the file is not even read."""
     key = _key()
     if not key:
         return None
     stamp = _stamp()
     try:
         with open(path, "rb") as handle:
-            start = handle.read(32 + len(stamp) + len(head))
+            start = handle.read(32 + len(stamp) + head)
             found = start[32 + len(stamp):]
-            if start[32: 32 + len(stamp)] != stamp or not (found == head if accept is None else
-                                                           len(found) == len(head) and accept(found)):
+            if start[32: 32 + len(stamp)] != stamp or len(found) != head or (accept and not accept(found)):
                 return None
             raw = start + handle.read()
     except OSError:
@@ -863,7 +861,7 @@ class BuildCache:
             label = head[:-1].decode("ascii", "replace")
             return head.endswith(b"\n") and len(label) == size and accept(label)
 
-        saved = read_signed(self.dir / f"plan-{self.out_key}.pickle", b"\0" * (size + 1), usable)
+        saved = read_signed(self.dir / f"plan-{self.out_key}.pickle", size + 1, usable)
         return None if saved is None else (saved[0], saved[1] + size + 1)
 
     def save_plan(self, label: str, data: bytes) -> None:
