@@ -1105,14 +1105,12 @@ def _editions_with(editions: list[Edition], added: Sequence[Article], planner: _
     """`build_editions`' answer for the planner's articles and ``added``, from ``editions``
     (the answer without them): only the days the added articles join are ranked again."""
     days = {edition.day: edition for edition in editions}
-    joining: dict[str, list[Article]] = defaultdict(list)
-    for article in added:
-        joining[article.published.astimezone(planner.tz).date().isoformat()].append(article)
-    for day, new in joining.items():
-        start = datetime.fromisoformat(day).replace(tzinfo=planner.tz)
-        members = [planner.by_id[i] for i in days[day].article_ids] if day in days else []
-        ranked = sorted([*members, *new], key=lambda a: rank_key(a, start))
-        days[day] = Edition(day=day, article_ids=tuple(a.id for a in ranked))
+    new = {article.id: article for article in added}
+    for joined in build_editions(added, planner.config):  # (one per day the added articles join)
+        kept = days.get(joined.day)
+        members = [planner.by_id[i] for i in kept.article_ids] if kept else []
+        (days[joined.day],) = build_editions([*members, *map(new.__getitem__, joined.article_ids)],
+                                             planner.config)
     return [days[day] for day in sorted(days)]
 
 
