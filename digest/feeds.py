@@ -395,14 +395,18 @@ def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config
     outline: dict[str, list[dict]] = {"Site": [], "Topics": [], "Sources": []}
     site_author = config.title
 
-    def add(base: str, title: str, description: str, home: str, inputs: tuple, deps: tuple[str, ...],
-            items: Callable[[], list[dict]], key: tuple[str, str], group: str) -> None:
-        pages.extend(_feed_pages(base, title, description, home, inputs, deps, items, config, site_author,
-                                 planner))
+    def listed(base: str, title: str, description: str, home: str, key: tuple[str, str], group: str) -> None:
+        """A feed's discovery links and its OPML entry."""
         links[key] = discovery_links(config, base, title)
         outline[group].append({"title": xml_text(title), "html_url": home,
                                "xml_url": config.absolute(base + "rss.xml"),
                                "description": xml_text(description)})
+
+    def add(base: str, title: str, description: str, home: str, inputs: tuple, deps: tuple[str, ...],
+            items: Callable[[], list[dict]], key: tuple[str, str], group: str) -> None:
+        pages.extend(_feed_pages(base, title, description, home, inputs, deps, items, config, site_author,
+                                 planner))
+        listed(base, title, description, home, key, group)
 
     def article_feed(base: str, title: str, description: str, items: list[Article],
                      key: tuple[str, str], group: str) -> None:
@@ -413,10 +417,7 @@ def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config
                                      partial(_feed_pages, base, title, description, home, (), ids,
                                              partial(_article_entries, entries, ids), config, site_author,
                                              planner)))
-        links[key] = discovery_links(config, base, title)
-        outline[group].append({"title": xml_text(title), "html_url": home,
-                               "xml_url": config.absolute(base + "rss.xml"),
-                               "description": xml_text(description)})
+        listed(base, title, description, home, key, group)
 
     article_feed("", config.title, config.description, articles, ("home", ""), "Site")
     by_id = planner.by_id
