@@ -15,7 +15,8 @@ Paths (relative to the site root)::
     editions/{rss.xml,atom.xml,feed.json}            one entry per daily edition
     feeds.opml                                       every RSS feed above
     api/index.json, api/articles/<id>.json           JSON API (see README)
-    api/{latest,topics/<slug>,sources/<slug>}/<n>.json   paginated collections
+    api/{latest,topics/<slug>,sources/<slug>}/index.json   collections: the newest stories,
+    api/{latest,topics/<slug>,sources/<slug>}/<n>.json     then fixed pages from the oldest
     sitemap.xml (+ sitemaps/sitemap-<n>.xml past 50,000 URLs or 50 MB), robots.txt
 """
 
@@ -482,16 +483,40 @@ def _api_collection(entries: Entries, doc: dict, ids: tuple[str, ...], next_page
 
 def _api_collection_pages(planner: PlannerView, config: Config, entries: Entries, base: str, title: str,
                           items: list[Article]) -> list[PageSpec]:
-    """The pages of one paginated API collection of ``items`` at ``base``."""
+    """The pages of one API collection of ``items`` (newest first) at ``base``.
+
+    Pages are numbered from the oldest, ``page_size`` stories each, and never change when
+    newer stories are added (as RFC 5005 archives): ``base``1.json holds the oldest. The
+    newest stories, those no full page holds yet, are the collection's entry at
+    ``base``index.json: from ``page_size`` to twice that less one of them (all of them when
+    there are fewer), so adding today's stories rewrites that one page, and the others only
+    when it fills up and a new fixed page is split off. Every ``nextPage`` leads to older
+    stories, so reading from the entry on gives the whole collection, newest first.
+    """
     size = config.page_size
-    count = max(1, math.ceil(len(items) / size))
-    pages = []
-    for n in range(1, count + 1):
-        ids = tuple(a.id for a in items[(n - 1) * size: n * size])
-        doc = {"title": title, "page": n, "pages": count, "total": len(items)}
-        next_page = config.absolute(f"{base}{n + 1}.json") if n < count else None
-        pages.append(output(f"{base}{n}.json", "json:api", "api", planner, (doc, next_page),
-                            partial(_api_collection, entries, doc, ids, next_page), ids))
+    fixed_pages = max(0, len(items) // size - 1)
+    newest = len(items) - fixed_pages * size
+
+    def url(n: int) -> str | None:
+        return config.absolute(f"{base}{n}.json") if n else None
+
+    def page(path: str, doc: dict, ids: tuple[str, ...], next_page: str | None) -> PageSpec:
+        return output(path, "json:api", "api", planner, (doc, next_page),
+                      partial(_api_collection, entries, doc, ids, next_page), ids)
+
+    entry = {"title": title, "page": fixed_pages + 1, "pages": fixed_pages + 1, "total": len(items)}
+    pages = [page(f"{base}index.json", entry, tuple(a.id for a in items[:newest]), url(fixed_pages))]
+
+    def archive() -> list[PageSpec]:
+        older = items[newest:]  # (page n holds the n-th ``size`` stories from the oldest)
+        return [page(f"{base}{n}.json", {"title": title, "page": n},
+                     tuple(a.id for a in older[(fixed_pages - n) * size: (fixed_pages - n + 1) * size]),
+                     url(n - 1))
+                for n in range(1, fixed_pages + 1)]
+
+    if fixed_pages:
+        fixed_ids = tuple(a.id for a in items[newest:])
+        pages += planner.grouped(f"{base}1.json", ("api-pages", title, fixed_ids), archive)
     return pages
 
 
@@ -505,9 +530,8 @@ def _api_pages(planner: PlannerView, config: Config, entries: Entries, articles:
     hot = config.api_min_heat > -1
 
     def collection(base: str, title: str, items: list[Article]) -> dict:
-        pages.extend(planner.grouped(f"{base}1.json", ("api", title, tuple(a.id for a in items)),
-                                     partial(_api_collection_pages, planner, config, entries, base, title, items)))
-        return {"title": title, "url": config.absolute(f"{base}1.json"), "total": len(items)}
+        pages.extend(_api_collection_pages(planner, config, entries, base, title, items))
+        return {"title": title, "url": config.absolute(f"{base}index.json"), "total": len(items)}
 
     def both(base: str, title: str, items: list[Article], **extra: Any) -> dict:
         entry = {**extra, **collection(base, title, items)}

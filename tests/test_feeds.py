@@ -72,7 +72,8 @@ def every_file(out: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("path", ["rss.xml", "atom.xml", "feed.json", "topics/ai/rss.xml",
-                                  "editions/atom.xml", "feeds.opml", "api/topics/ai/1.json"])
+                                  "editions/atom.xml", "feeds.opml", "api/topics/ai/index.json",
+                                  "api/topics/ai/1.json"])
 def test_feed_matches_golden_file(tiny, path):
     actual = (tiny / path).read_text("utf-8")
     golden = GOLDEN / path.replace("/", "__")
@@ -189,19 +190,56 @@ API_PAGE = {
 
 
 def test_api_collections_are_paginated_newest_first_and_valid(tiny):
-    pages, url = [], "https://example.org/news/api/latest/1.json"
+    index = json.loads((tiny / "api/index.json").read_text("utf-8"))
+    assert {t["name"] for t in index["topics"]} == {"AI", "Robots", "Space"}
+    pages, url = [], index["latest"]["url"]
+    assert url == "https://example.org/news/api/latest/index.json"
     while url:
         doc = json.loads((tiny / url.removeprefix("https://example.org/news/")).read_text("utf-8"))
         jsonschema.validate(doc, API_PAGE, format_checker=jsonschema.FormatChecker())
         pages.append(doc)
         url = doc["nextPage"]
-    assert [d["page"] for d in pages] == [1, 2, 3]
+    # (page_size 1) the entry holds the newest, numbered after the fixed pages, which count
+    # from the oldest; only the entry says how many there are
+    assert [d["page"] for d in pages] == [3, 2, 1]
+    assert (pages[0]["pages"], pages[0]["total"]) == (3, 3)
+    assert all("pages" not in d and "total" not in d for d in pages[1:])
     titles = [r["title"] for d in pages for r in d["value"]]
     assert titles == ["Third story", "Second story about AI", 'Robots "learn" <fast> & well']
-    hot = json.loads((tiny / "api/topics/ai/hot/1.json").read_text("utf-8"))
+    hot = json.loads((tiny / "api/topics/ai/hot/index.json").read_text("utf-8"))
     assert [r["title"] for r in hot["value"]] == ['Robots "learn" <fast> & well']  # heat 50 >= 10
-    index = json.loads((tiny / "api/index.json").read_text("utf-8"))
-    assert {t["name"] for t in index["topics"]} == {"AI", "Robots", "Space"}
+    assert hot["nextPage"] is None
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5])
+def test_api_pages_numbered_from_the_oldest_never_change_when_stories_are_added(tmp_path, size):
+    """Each fixed page keeps its bytes while newer stories arrive, the entry holds from
+    ``size`` to ``2 * size - 1`` stories (fewer only when there are fewer), and reading from
+    the entry on gives every story once, newest first."""
+    from tests.conftest import write_site
+
+    site = write_site(tmp_path / "s", {"digest.toml": f'title = "T"\nbase_url = "https://example.org/"\n'
+                                                      f"page_size = {size}\nsearch = false\n"})
+    (site / "content").mkdir()
+    fixed: dict[str, bytes] = {}
+    for n in range(1, 13):
+        (site / f"content/r{n:02d}.md").write_text(
+            rec(f"Story {n}", f"2024-01-{n:02d}T10:00:00Z", f"r{n}", topics='["AI"]'), "utf-8")
+        build(site)
+        out = site / "build/api/topics/ai"
+        for path in sorted(out.glob("[0-9]*.json")):
+            data = path.read_bytes()
+            assert fixed.setdefault(path.name, data) == data, f"{path.name} changed after story {n}"
+        walk, url = [], "https://example.org/api/topics/ai/index.json"
+        while url:
+            doc = json.loads((site / "build" / url.removeprefix("https://example.org/")).read_text("utf-8"))
+            walk.append(doc)
+            url = doc["nextPage"]
+        assert len(walk[0]["value"]) == (n if n < 2 * size else size + n % size)
+        assert all(len(d["value"]) == size for d in walk[1:])
+        assert [r["title"] for d in walk for r in d["value"]] == [f"Story {i}" for i in range(n, 0, -1)]
+        assert [d["page"] for d in walk] == list(range(len(walk), 0, -1))
+    assert len(fixed) == 12 // size - 1
 
 
 def test_api_article_document_keeps_record_fields_but_not_secrets(tiny):
@@ -252,7 +290,8 @@ def test_rebuild_with_one_new_record_leaves_unrelated_feeds_byte_identical(tmp_p
     build(site)
     after = every_file(site / "build")
     for path in ["topics/ai/rss.xml", "topics/ai/atom.xml", "topics/ai/feed.json",
-                 "sources/other-example/atom.xml", "api/topics/robots/1.json"]:
+                 "sources/other-example/atom.xml", "api/topics/robots/index.json",
+                 "api/latest/1.json", "api/latest/2.json"]:
         assert before[path] == after[path], path
     assert before["rss.xml"] != after["rss.xml"]
     assert b"A fourth story" in after["topics/space/atom.xml"]
