@@ -631,7 +631,15 @@ def sitemap_entries(pages: Sequence[PageSpec], config: Config, articles: Sequenc
     that very one (so it shows the same articles, which have not changed: see
     `digest.plan.replan`) takes its entry as it is.
     """
-    lastmod: dict[str, datetime] = {a.id: _updated(a) for a in articles}
+    by_id = {a.id: a for a in articles}
+    lastmod: dict[str, datetime] = {}  # (made only for the pages not kept: each reads a whole record)
+
+    def modified(article_id: str) -> datetime:
+        found = lastmod.get(article_id)
+        if found is None:
+            found = lastmod[article_id] = _updated(by_id[article_id])
+        return found
+
     formatted: dict[str, str] = {}
     entries = []
     kept = kept or {}
@@ -641,8 +649,8 @@ def sitemap_entries(pages: Sequence[PageSpec], config: Config, articles: Sequenc
             entries.append(found[1])
             continue
         path = spec.path[: -len("index.html")] if spec.path.endswith("index.html") else spec.path
-        shown = [i for i in spec.shows if i in lastmod]
-        newest = max(shown, key=lastmod.__getitem__) if shown else None
+        shown = [i for i in spec.shows if i in by_id]
+        newest = max(shown, key=modified) if shown else None
         if newest is not None and newest not in formatted:
             formatted[newest] = rfc3339(lastmod[newest])
         entries.append({"loc": sitemap_loc(config.absolute(path)),

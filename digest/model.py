@@ -127,10 +127,11 @@ class Article:
 
 
 _UNPACKED = ("id", "source", "published", "is_published", "quality", "content_hash", "slug", "web_url",
-             "images")
+             "images", "topics", "provider")
 """The fields of an article read back from the records cache that are there at once: all that a
 build reads of every article when only a few records changed (which ones the site shows, their
-order, paths, identities and cached images; see `digest.plan.replan`)."""
+order, paths, identities and cached images, and when records are added, their topics and sources;
+see `digest.plan.replan`)."""
 _PACKED = tuple(name for name in Article.__dataclass_fields__ if name not in _UNPACKED)
 """The other fields: pickled as one piece, unpacked when one of them is first read."""
 
