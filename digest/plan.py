@@ -293,8 +293,8 @@ class _Planner:
         first page's path: a digest of what each was planned from and how many pages it has
         (see `reused`; a digest, not the inputs, to keep a saved plan small)."""
         self.last_plan: tuple[list[PageSpec], Mapping[str, int]] | None = None
-        """While `replan` plans after additions or removals: the last plan's pages and their positions by
-        path, whose groups `reused` gives back."""
+        """While `replan` plans after additions or removals: the last plan's pages and their
+        positions by path, whose groups `reused` gives back."""
         self.site = {
             "title": config.title,
             "description": config.description,
@@ -830,8 +830,8 @@ def _site_pages(planner: _Planner, editions: list[Edition], search: bool,
 
     One place decides the order of the pages, for `plan_site` and for `replan` after
     additions or removals, which passes the article pages (``articles``, in the planner's
-    article order), the articles' API documents (``documents``, by id, see `plan_feeds`) and the
-    sitemap entries (``entries``, see `_Planner.sitemap_kept`) it kept from the last plan
+    article order), the articles' API documents (``documents``, by id, see `plan_feeds`) and
+    the sitemap entries (``entries``, see `_Planner.sitemap_kept`) it kept from the last plan
     instead of planning them all again.
     """
     feed_pages, links = plan_feeds(planner, editions, planner.config, _day_name, documents)
