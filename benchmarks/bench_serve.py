@@ -13,9 +13,14 @@ with its own title and webUrl: it joins that record's day, topics and source, as
 curator's daily additions do), and **page** is until the new article's page is served;
 the added files are removed when the server stops.
 
+With ``--remove``, each round deletes one record file instead (a published one, spread
+over the archive as the edited ones are, or among the newest with ``--newest``), and
+**page** is until its article's page answers 404; the deleted files are written back
+when the server stops.
+
 Usage::
 
-    .venv/bin/python benchmarks/bench_serve.py --records 1000 10000 [--edits 5] [--field title] [--newest] [--back-to-back] [--add]
+    .venv/bin/python benchmarks/bench_serve.py --records 1000 10000 [--edits 5] [--field title] [--newest] [--back-to-back] [--add | --remove]
 
 Corpora come from ``../shared/tools/gen_corpus.py`` (``--image-ratio 0``) and are
 kept in ``--work`` (default ``/tmp/digest-bench-serve``) for reuse.
@@ -96,10 +101,16 @@ class EventClient:
 
 
 def fetch(port: int, path: str) -> bytes:
+    return get(port, path)[1]
+
+
+def get(port: int, path: str) -> tuple[int, bytes]:
+    """The status and body of a GET of ``path``."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
     try:
         conn.request("GET", path)
-        return conn.getresponse().read()
+        response = conn.getresponse()
+        return response.status, response.read()
     finally:
         conn.close()
 
@@ -117,18 +128,19 @@ def added_record(records: list[Path], n: int) -> tuple[Path, str]:
 
 
 def bench(site: Path, edits: int, jobs: int | None, back_to_back: bool = False, field: str = "excerpt",
-          newest: bool = False, add: bool = False) -> dict:
-    if add:
-        try:
-            return _bench(site, edits, jobs, back_to_back, field, newest, add)
-        finally:
-            for path in (site / "content").rglob("bench-added-*.md"):
-                path.unlink()
-    return _bench(site, edits, jobs, back_to_back, field, newest, add)
+          newest: bool = False, add: bool = False, remove: bool = False) -> dict:
+    removed: dict[Path, bytes] = {}  # the deleted record files, written back at the end
+    try:
+        return _bench(site, edits, jobs, back_to_back, field, newest, add, removed if remove else None)
+    finally:
+        for path in (site / "content").rglob("bench-added-*.md") if add else ():
+            path.unlink()
+        for path, data in removed.items():
+            path.write_bytes(data)
 
 
 def _bench(site: Path, edits: int, jobs: int | None, back_to_back: bool, field: str, newest: bool,
-           add: bool) -> dict:
+           add: bool, removed: dict[Path, bytes] | None) -> dict:
     records = sorted((site / "content" / "articles").rglob("*.md"))  # by path: oldest first
     if newest:  # the records a curator edits most: today's
         records = records[::-1][: edits * 3]
@@ -155,7 +167,11 @@ def _bench(site: Path, edits: int, jobs: int | None, back_to_back: bool, field: 
             client = EventClient(port, preview.token(preview.current))
             try:
                 t0 = time.perf_counter()
-                record.write_text(edited, encoding="utf-8")
+                if removed is not None:
+                    removed[record] = record.read_bytes()
+                    record.unlink()
+                else:
+                    record.write_text(edited, encoding="utf-8")
                 message = client.next()
                 t_event = time.perf_counter() - t0
             finally:
@@ -163,7 +179,12 @@ def _bench(site: Path, edits: int, jobs: int | None, back_to_back: bool, field: 
             if add:  # the new article's page, served
                 page = article_page(preview.out, record)
                 fetch(port, "/" + page.parent.relative_to(preview.out).as_posix() + "/")
-            while not add and field == "excerpt" and marker.encode() not in fetch(port, url):  # (a new title moves the page)
+            while removed is not None and get(port, url)[0] != 404:  # the removed article's page, gone
+                if time.perf_counter() - t0 > TIMEOUT:
+                    raise RuntimeError("the removed page is still served")
+                time.sleep(0.005)
+            while (removed is None and not add and field == "excerpt"
+                   and marker.encode() not in fetch(port, url)):  # (a new title moves the page)
                 if time.perf_counter() - t0 > TIMEOUT:
                     raise RuntimeError("edit never showed up")
                 time.sleep(0.005)
@@ -191,8 +212,11 @@ def main() -> None:
                         help="edit the newest records (default: records spread over the archive)")
     parser.add_argument("--back-to-back", action="store_true",
                         help="edit again as soon as the previous edit shows (search indexing may still run)")
-    parser.add_argument("--add", action="store_true",
-                        help="save a new record file each round (a curator's addition) instead of editing one")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--add", action="store_true",
+                       help="save a new record file each round (a curator's addition) instead of editing one")
+    which.add_argument("--remove", action="store_true",
+                       help="delete a record file each round instead of editing one (written back at the end)")
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--work", type=Path, default=Path("/tmp/digest-bench-serve"))
     parser.add_argument("--without-search", action="store_true",
@@ -208,7 +232,7 @@ def main() -> None:
     print("|---:|---:|---:|---:|---:|---:|---:|---|")
     for count in args.records:
         result = bench(corpus(args.work, count), args.edits, args.jobs, args.back_to_back, args.field, args.newest,
-                       args.add)
+                       args.add, args.remove)
         rows = result["rows"]
         ms = lambda values: f"{statistics.median(values) * 1000:.0f} ms"  # noqa: E731
         events = [r["event"] for r in rows]

@@ -278,7 +278,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
     # A server keeps its plan in memory; a command saves it for the next command (pickled
     # in a child process while the pages render, unless -j 1) when it made a new one.
     saving = (Pending(_save_plan, (cache, plan, os.getpid()), fork=jobs > 1)
-              if kept is None and (not replanned or plan.reuse.added
+              if kept is None and (not replanned or plan.reuse.members
                                    or plan.reuse.drift > max(_DRIFT, len(plan.articles) // 50))
               else None)
     if kept is None:
@@ -383,15 +383,16 @@ def _phase_progress(progress: Progress | None, name: str) -> Callable[[int, int]
 
 
 _DRIFT = 64
-"""A build saves its plan when it was made from scratch, when articles were added since the
-saved one (its label no longer names the articles shown: edits after would derive the additions
-again each time), or when more articles than this (or than 2% of them) changed since the saved
-one (each is derived again by every build)."""
+"""A build saves its plan when it was made from scratch, when articles were added or removed
+since the saved one (its label no longer names the articles shown: edits after would derive
+them again each time), or when more articles than this (or than 2% of them) changed since the
+saved one (each is derived again by every build)."""
 
 
 def _saved_plan(cache: BuildCache, articles: Sequence[Article], config: Config, drafts: bool) -> SitePlan | None:
     """The plan the last command saved, bound to ``articles``, if it was saved for the articles
-    the site shows now (and, as all the cache, by this program: see `digest.toolchain`)."""
+    the site shows now or for others with the same topics and sources (see `label_fits`), and,
+    as all the cache, by this program (see `digest.toolchain`)."""
     shown = select(articles, config, drafts)
     key = shown_key(shown)
     saved = cache.saved_plan(LABEL_SIZE, lambda label: label_fits(label, shown, key))

@@ -10,9 +10,13 @@ digests of the articles it shows (``deps``); its context is made only if the key
 changed since the last build. `replan` derives the next plan from the last one
 (kept in memory by a server, or saved by the last command with `dump_plan` and read
 back with `load_plan`) when article contents changed, and when articles were added
-that join the site's existing topics and sources: it re-keys just the pages whose
+that join the site's existing topics and sources, and when articles were removed
+(deleted or unpublished) that leave them all in place: it re-keys just the pages whose
 ``deps`` name a changed article, and plans again only the groups of pages (listings,
-feeds, collections, editions) an added article joins (see `_Planner.grouped`).
+feeds, collections, editions) an added article joins or a removed one leaves (see
+`_Planner.grouped`), and the pages of the articles whose related lists or curated links
+moved with them. A plan saved for other articles with the same topics and sources (more or
+fewer) is read back for it (see `label_fits`).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import pickle
 import re
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
@@ -219,14 +223,14 @@ class _Reuse:
         planner's tables then hold the articles as they are now); None for a plan in memory."""
         self.drift = 0
         """How many articles differ from the saved plan's (see `load_plan`)."""
-        self.added = 0
-        """How many of those were added since the saved plan (see `replan`): a command saves
-        such a plan again, or every later build would derive the additions again."""
+        self.members = 0
+        """How many of those were added or removed since the saved plan (see `replan`): a
+        command saves such a plan again, or every later build would derive them again."""
 
     def __getstate__(self) -> dict[str, Any]:
         # The docs go along, with their digests (`Doc.digest`): making them again costs more.
         # A plan read back is the saved one: nothing differs from it yet.
-        return {**self.__dict__, "_index": None, "_showing": None, "drift": 0, "added": 0}
+        return {**self.__dict__, "_index": None, "_showing": None, "drift": 0, "members": 0}
 
     def index(self, pages: list[PageSpec]) -> dict[str, int]:
         """Page position by output path (made on first use: only a server replans)."""
@@ -275,7 +279,9 @@ class _Planner:
         self.dangling: dict[int, set[str]] = {}
         """Ids of the articles whose curated coverage names a URL identity no article has, by
         the identity's `_dangling_key` (filled as their pages are planned): `replan` plans
-        them again when an article of that identity is added."""
+        them again when an article of that identity is added. (An article whose curated
+        coverage links a removed one is found by its page's ``deps``; its page, planned again,
+        notes the identity here.)"""
         self.cards: dict[str, dict] = {}
         self.digests: dict[str, str] = {}
         self.links: dict[tuple[str, str], list[dict]] = {}
@@ -287,8 +293,8 @@ class _Planner:
         first page's path: a digest of what each was planned from and how many pages it has
         (see `reused`; a digest, not the inputs, to keep a saved plan small)."""
         self.last_plan: tuple[list[PageSpec], Mapping[str, int]] | None = None
-        """While `replan` plans after additions: the last plan's pages and their positions by
-        path, whose groups `reused` gives back."""
+        """While `replan` plans after additions or removals: the last plan's pages and their
+        positions by path, whose groups `reused` gives back."""
         self.site = {
             "title": config.title,
             "description": config.description,
@@ -760,6 +766,8 @@ class _Planner:
 
     def drafts(self) -> set[str]:
         """Ids of the articles shown that are not published (a ``--drafts`` preview)."""
+        if not self.options[1]:
+            return set()  # (without --drafts the site shows published articles only)
         return {a.id for a in self.articles if not a.is_published}
 
     def sitemap_kept(self, pages: list[PageSpec], start: int) -> dict[str, tuple[PageSpec, dict]]:
@@ -821,9 +829,9 @@ def _site_pages(planner: _Planner, editions: list[Edition], search: bool,
     """Every page of the site in its order, the feeds' discovery links, and where the sitemap is.
 
     One place decides the order of the pages, for `plan_site` and for `replan` after
-    additions, which passes the article pages (``articles``, in the planner's article
-    order), the articles' API documents (``documents``, by id, see `plan_feeds`) and the
-    sitemap entries (``entries``, see `_Planner.sitemap_kept`) it kept from the last plan
+    additions or removals, which passes the article pages (``articles``, in the planner's
+    article order), the articles' API documents (``documents``, by id, see `plan_feeds`) and
+    the sitemap entries (``entries``, see `_Planner.sitemap_kept`) it kept from the last plan
     instead of planning them all again.
     """
     feed_pages, links = plan_feeds(planner, editions, planner.config, _day_name, documents)
@@ -855,14 +863,18 @@ def replan(
     search: bool = True,
     keep_tail: bool = True,
 ) -> SitePlan | None:
-    """`plan_site`'s answer, derived from ``previous`` when articles changed contents or were added.
+    """`plan_site`'s answer, derived from ``previous`` when articles changed contents, were
+    added, or were removed (deleted, unpublished, below ``min_quality``), any of these at once.
 
-    With the same settings, every article of ``previous`` still shown, each changed one of
-    the same `shape` (see `_replan_contents`) and the added ones joining the site's
-    existing structure (see `_replan_additions`: no new topic or source, no path or
-    identity taken), the answer equals `plan_site`'s, page for page and key for key.
-    Otherwise (or without ``previous.reuse``) the answer is None and the caller plans from
-    scratch: an article removed or unpublished, a changed structure, other settings.
+    With the same settings, each article of ``previous`` still shown of the same `shape`
+    if it changed (see `_replan_contents`), and the articles added and removed leaving the
+    site's structure as it was (see `_replan_members`: the articles shown make the same
+    topics and sources, names and slugs, so no topic or source begins, ends or moves; no
+    path or identity of an added one taken), the answer equals `plan_site`'s, page for page
+    and key for key. Otherwise (or without ``previous.reuse``) the answer is None and the
+    caller plans from scratch: a changed structure (a topic or source that begins or ends,
+    a new date or rank, an article unpublished that a ``--drafts`` preview still shows),
+    other settings.
 
     ``previous`` is consumed: its planner is brought up to date in place (its pages'
     builders read it), so it must not be used afterwards, not even after a None. It may
@@ -879,34 +891,43 @@ def replan(
     shown = sorted(select(articles, config, drafts), key=lambda a: a.id)
     if planner.options != (config, drafts, search):
         return None
-    if len(shown) == len(planner.articles):
+    by_id = planner.by_id
+    added = [a for a in shown if a.id not in by_id]
+    if not added and len(shown) == len(planner.articles):
         return _replan_contents(previous, shown, images, related_state, keep_tail)
-    known = [a for a in shown if a.id in planner.by_id]
-    added = [a for a in shown if a.id not in planner.by_id]
-    if (len(known) != len(planner.articles) or not _images_kept(planner.images, images, added)
+    current = {a.id: a for a in shown}
+    removed = {article_id for article_id in by_id if article_id not in current}
+    if (not _images_kept(planner.images, images, added, [a for a in shown if a.id in by_id] if removed else None)
             or not _joins(planner, shown, added)):
         return None
     saved = reuse.former is not None
-    step = _replan_contents(previous, known, planner.images, related_state, keep_tail, relate=False)
-    return None if step is None else _replan_additions(step, shown, added, images, saved, keep_tail)
+    # The articles of the last plan, as they are now (the removed ones as they were), in its order.
+    known = [current.get(a.id, a) for a in planner.articles]
+    step = _replan_contents(previous, known, planner.images, related_state, keep_tail, relate=False, skip=removed)
+    return None if step is None else _replan_members(step, shown, added, removed, images, saved, keep_tail)
 
 
-def _images_kept(old: Mapping[str, Any], new: Mapping[str, Any], added: Sequence[Article]) -> bool:
+def _images_kept(old: Mapping[str, Any], new: Mapping[str, Any], added: Sequence[Article],
+                 kept: Sequence[Article] | None = None) -> bool:
     """Whether the planned images ``new`` give every article of ``old`` what it had, and differ
-    only by images of the ``added`` articles (which nothing else can show)."""
+    only by images of the ``added`` articles (which nothing else can show). When articles were
+    removed, ``kept`` are those that stay: images only removed ones used may change or go."""
     if new is old:
         return True
     missing = object()
-    if any(new.get(url, missing) != value for url, value in old.items()):
+    differing = {url for url, value in old.items() if new.get(url, missing) != value}
+    if differing and (kept is None or any(image.url in differing for a in kept for image in a.images)):
         return False
     own = {image.url for article in added for image in article.images}
-    return len(new) == len(old) or all(url in own for url in new.keys() - old.keys())
+    return (len(new) == len(old) and not differing) or all(url in own for url in new.keys() - old.keys())
 
 
 def _joins(planner: _Planner, shown: Sequence[Article], added: Sequence[Article]) -> bool:
-    """Whether the ``added`` articles fit the site's structure as it stands: the topics and
-    sources stay as they are (names, slugs: no new one, whose slug could move another's)
-    and every added identity is new (two records of one story make `plan_site` choose)."""
+    """Whether the articles ``shown`` (with ``added``, without those removed) fit the site's
+    structure as it stands: the topics and sources stay as they are (names, slugs: no new
+    one, whose slug could move another's, and none gone) and every added identity is new
+    (two records of one story make `plan_site` choose; the identity of a removed article
+    counts as taken too, which is merely cautious)."""
     if build_topics(shown) != planner.topics or build_providers(shown) != planner.providers:
         return False
     urls = [url_identity(a.web_url) for a in added if a.web_url]
@@ -920,6 +941,7 @@ def _replan_contents(
     related_state: RelatedState | None,
     keep_tail: bool,
     relate: bool = True,
+    skip: Set[str] = frozenset(),
 ) -> SitePlan | None:
     """`replan` when only contents changed: the same articles (``shown``, selected and by id).
 
@@ -929,8 +951,10 @@ def _replan_contents(
     and the pages that show a changed article get new keys. Otherwise None.
 
     Without ``relate`` the related lists are left as they were (with the docs brought up to
-    date) and ``related_state`` is passed on: `_replan_additions` computes them next, for
-    all changes at once, and plans again every page whose list then moved.
+    date) and ``related_state`` is passed on: `_replan_members` computes them next, for
+    all changes at once, and plans again every page whose list then moved. The articles of
+    ``skip`` (removed: `_replan_members` drops them next) are not compared; ``shown`` holds
+    them as the plan does.
     """
     reuse = previous.reuse
     planner = reuse.planner
@@ -946,6 +970,8 @@ def _replan_contents(
             continue
         if new.id != old.id:
             return None
+        if new.id in skip:
+            continue
         content_hash, source, slug, old_shape = _facts(old) if former is None else former[old.id]
         if new.content_hash and new.content_hash == content_hash and new.source == source and new.slug == slug:
             continue  # (a record's slug can change with another's: see `digest.load.distinct_slugs`)
@@ -1030,24 +1056,27 @@ def _replan_contents(
                     related_state=new_state, reuse=reuse)
 
 
-def _replan_additions(
+def _replan_members(
     plan: SitePlan,
     shown: list[Article],
     added: list[Article],
+    removed: Set[str],
     images: Mapping[str, Mapping[str, Any]],
     saved: bool,
     keep_tail: bool,
 ) -> SitePlan | None:
-    """`replan` after `_replan_contents`: the articles ``added`` (all of ``shown`` but those of
-    ``plan``) join the site, which `_joins` found they fit; None when a path is taken.
+    """`replan` after `_replan_contents`: the articles ``added`` (those of ``shown`` the plan
+    has not) join the site and those of ``removed`` (ids of the plan's articles ``shown`` has
+    not) leave it, which `_joins` found keeps its topics and sources; None when a path is taken.
 
-    What an addition can touch is planned again: the new articles' pages and documents,
-    the pages of older articles whose related lists moved or whose curated coverage links
-    a new one, the groups of pages (listings, feeds, collections, editions) whose inputs
-    changed (see `_Planner.grouped`: the others are the last plan's), the single pages
-    (home, indexes) and the sitemap, whose entries are kept for kept pages. Editions are
-    brought up to date day by day, the related lists from the first new article on (see
-    `compute_related`), the planner's tables in place.
+    What an addition or a removal can touch is planned again: the new articles' pages and
+    documents, the pages of other articles whose related lists moved or whose curated
+    coverage links a new article or linked a removed one, the groups of pages (listings,
+    feeds, collections, editions) whose inputs changed (see `_Planner.grouped`: the others
+    are the last plan's), the single pages (home, indexes) and the sitemap, whose entries
+    are kept for kept pages. The removed articles' pages, documents and entries are left
+    out. Editions are brought up to date day by day, the related lists from the first
+    article added or removed on (see `compute_related`), the planner's tables in place.
     """
     reuse = plan.reuse
     planner = reuse.planner
@@ -1056,7 +1085,7 @@ def _replan_additions(
     paths = {a.id: planner.article_path(a) for a in added}
     targets = {path + "index.html" for path in paths.values()}
     if len(targets) < len(paths) or any(path in index for path in targets):
-        return None  # a page planned where another is: let a full plan report it
+        return None  # a page planned where another is (or was): let a full plan report it
 
     fresh = {a.id: doc for a, doc in zip(added, docs_for(added), strict=True)}
     kept = {doc.id: doc for doc in reuse.docs}
@@ -1066,15 +1095,25 @@ def _replan_additions(
     for article in added:  # older pages whose curated coverage now links a new article
         if article.web_url:
             again.update(planner.dangling.get(_dangling_key(url_identity(article.web_url)), ()))
-    editions = _editions_with(plan.editions, added, planner)
+    old_pages = {a.id: spec for a, spec in zip(planner.articles, plan.pages[1:], strict=False)}
+    if removed:  # pages that show a removed article: its curated coverage links out again
+        again.update(i for i, spec in old_pages.items() if not removed.isdisjoint(spec.deps[1:]))
+    editions = _editions_with(plan.editions, added, removed, planner)
 
     entries = planner.sitemap_kept(plan.pages, reuse.sitemap[0])
-    old_pages = {a.id: spec for a, spec in zip(planner.articles, plan.pages[1:], strict=False)}
     documents = {spec.deps[0]: spec for spec in plan.pages[reuse.sitemap[1]:]
                  if spec.kind == "api" and spec.path.startswith("api/articles/")}
     planner.articles = shown
+    if removed:
+        for article_id in removed:
+            del planner.by_id[article_id], planner.paths[article_id]
+            planner.forget(article_id)
+        planner.newest = [a for a in planner.newest if a.id not in removed]
+        for url in [url for url, a in planner.by_web_url.items() if a.id in removed]:
+            del planner.by_web_url[url]
     planner.by_id.update((a.id, a) for a in added)
-    planner.newest = sorted([*planner.newest, *added], key=newest_key)
+    if added:
+        planner.newest = sorted([*planner.newest, *added], key=newest_key)
     planner.paths.update(paths)
     planner.by_web_url.update((url_identity(a.web_url), a) for a in added if a.web_url)
     planner.images = images
@@ -1093,18 +1132,28 @@ def _replan_additions(
     finally:
         planner.last_plan = None
     if new_links != links:
-        return None  # a feed begins (a first published article of a topic in a --drafts preview)
+        return None  # a feed begins or ends (a topic's first or last published article in a --drafts preview)
     new_reuse = _Reuse(planner, pages, docs, span)
-    new_reuse.drift = reuse.drift + len(added) if saved else 0
-    new_reuse.added = reuse.added + len(added) if saved else 0
+    members = len(added) + len(removed)
+    new_reuse.drift = reuse.drift + members if saved else 0
+    new_reuse.members = reuse.members + members if saved else 0
     return SitePlan(pages=pages, articles=shown, topics=planner.topics, editions=editions,
                     urls=dict(planner.paths), related_state=new_state, reuse=new_reuse)
 
 
-def _editions_with(editions: list[Edition], added: Sequence[Article], planner: _Planner) -> list[Edition]:
-    """`build_editions`' answer for the planner's articles and ``added``, from ``editions``
-    (the answer without them): only the days the added articles join are ranked again."""
+def _editions_with(editions: list[Edition], added: Sequence[Article], removed: Set[str],
+                   planner: _Planner) -> list[Edition]:
+    """`build_editions`' answer for the planner's articles with ``added`` and without those of
+    ``removed`` (ids), from ``editions`` (its answer for the planner's articles): a removed
+    article leaves its day's ranking as it was (each article's rank is its own), and only the
+    days the added articles join are ranked again."""
     days = {edition.day: edition for edition in editions}
+    for day in {planner.paths[i][:10].replace("/", "-") for i in removed}:  # (its local date: `article_path`)
+        ids = tuple(i for i in days[day].article_ids if i not in removed)
+        if ids:
+            days[day] = Edition(day=day, article_ids=ids)
+        else:
+            del days[day]
     new = {article.id: article for article in added}
     for joined in build_editions(added, planner.config):  # (one per day the added articles join)
         kept = days.get(joined.day)
@@ -1172,7 +1221,7 @@ class _PlanUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> Any:
         if module == __name__ and name == "_article_ref":
-            return self.by_id.__getitem__  # a KeyError (an article that is gone) fails the whole load
+            return self.by_id.__getitem__  # (an article that is gone: see `_Present`)
         if module == __name__ and name == "_doc_ref":
             # (Not a method of this unpickler: its memo would hold it, a cycle that the paused
             # collector never frees, and with it every object of the plan read and its bytes.)
@@ -1204,15 +1253,16 @@ def dump_plan(plan: SitePlan) -> bytes:
 
 
 def shown_key(shown: Iterable[Article]) -> str:
-    """A digest of the ids of the articles a site shows (`select`): a plan saved for other
-    ones is of no use (its structure differs), so it is not even read (see `load_plan`)."""
+    """A digest of the ids of the articles a site shows (`select`): a plan saved for exactly
+    these is always read back (see `label_fits`)."""
     ids = sorted(a.id for a in shown)
     return hashlib.blake2b("\0".join(ids).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def taxonomy_key(shown: Iterable[Article]) -> str:
-    """A digest of the topic and source identities of the articles ``shown``: additions that
-    bring a new one are planned from scratch (see `_joins`), so a plan is not read for them."""
+    """A digest of the topic and source identities of the articles ``shown``: additions or
+    removals that bring a new one or take one away are planned from scratch (see `_joins`),
+    so a plan is not read for them."""
     topics: set[str] = set()
     providers: set[str] = set()
     for article in shown:
@@ -1236,19 +1286,43 @@ def plan_label(shown: Sequence[Article]) -> str:
 def label_fits(label: str, shown: Sequence[Article], key: str | None = None) -> bool:
     """Whether a plan saved under ``label`` (a `plan_label`) can serve `replan` for the articles
     ``shown`` (whose `shown_key` ``key`` is, if known): one made for the same articles, or for
-    fewer with the same topics and sources (articles added); others are not even read."""
+    others with the same topics and sources (articles added, removed or both); others are not
+    even read.
+
+    The same topic and source identities are what `replan` needs of a plan for other articles
+    (no topic or source begins or ends; `_joins` checks their names and slugs): a plan for more
+    articles is read too, those gone standing in as `_gone` ones (see `load_plan`)."""
     saved_key, count, taxonomy = (label.split(" ") + ["", "", ""])[:3]
     if saved_key == (key or shown_key(shown)):
         return True
-    return count.isdigit() and int(count) < len(shown) and taxonomy == taxonomy_key(shown)
+    return count.isdigit() and taxonomy == taxonomy_key(shown)
+
+
+class _Present(dict):
+    """The articles loaded now by id, for `_PlanUnpickler`: an id the saved plan holds that is
+    not among them (its record was deleted since) is a `_gone` article."""
+
+    def __missing__(self, article_id: str) -> Article:
+        return _gone(article_id)
+
+
+def _gone(article_id: str) -> Article:
+    """Stands for an article of a saved plan whose record is gone: `replan` finds it is not
+    shown and drops it, reading only its id (and `_Planner.drafts` whether it was published,
+    which it cannot say: True makes the sitemap's entries be made again, see `sitemap_kept`).
+    Any other field read is an AttributeError."""
+    article = object.__new__(Article)
+    article.__dict__.update(id=article_id, is_published=True, published=None)
+    return article
 
 
 def load_plan(data: bytes, articles: Sequence[Article], start: int = 0) -> SitePlan | None:
     """The plan `dump_plan` saved (in ``data`` from ``start``), its articles replaced by those
-    of ``articles`` with the same ids, ready for `replan` (which works out what changed
-    since); None when an article it holds is gone or the data is not a saved plan. (Callers
-    save and look plans up by `shown_key`, so a plan for other articles is not read at all.)"""
-    by_id = {article.id: article for article in articles}
+    of ``articles`` with the same ids (a `_gone` stand-in for one whose record was deleted
+    since), ready for `replan` (which works out what changed since); None when the data is not
+    a saved plan. (Callers look plans up by `label_fits`, so a plan for a site of other topics
+    or sources is not read at all.)"""
+    by_id = _Present((article.id, article) for article in articles)
     try:
         pages, editions, urls, reuse, facts = _PlanUnpickler(data, start, by_id).load()
     except Exception:  # noqa: BLE001 - an unusable saved plan means planning from scratch

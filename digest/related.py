@@ -161,7 +161,9 @@ def compute_related(
     recomputed vector comes out the same), and its list when, besides, no entry in
     the windows it reads changed. So an edit recomputes the edited doc, the docs
     whose vectors its words moved, and the docs whose windows it sits in; the answer
-    equals a computation from scratch.
+    equals a computation from scratch. A doc after one added or removed is compared
+    with itself where it was (its words are not read again): its vector is reused when
+    every weight rounds as it did with one doc more or fewer before it.
 
     ``keep_tail`` leaves the run's final frequencies and posting lists on the new state
     (in memory only, never saved): the next run that gets this state takes them and
@@ -205,6 +207,19 @@ def compute_related(
         if keep_tail and usable and tail is not None:
             state.tail = tail
         return {doc.id: state.results[i] for i, doc in enumerate(ordered)}, state
+    # Each doc past the prefix at its position in the previous run, if it was there unchanged
+    # (None if not): a doc added, removed or changed before it moves it by as many places.
+    # (In publication order, as the docs are: a doc out of step is taken as changed.)
+    old_at = {old.own[position]: position for position in range(prefix, len(old.own))}
+    aligned: list[int | None] = []
+    last = prefix - 1
+    for index in range(prefix, len(ordered)):
+        position = old_at.get(state.own[index])
+        if position is not None and position > last:
+            last = position
+        else:
+            position = None
+        aligned.append(position)
     if usable and tail is not None and len(old.own) - prefix < prefix:
         df, post_pos, post_w = _roll_back(tail[:3], old, prefix)
     else:  # unchanged from the start: reuse without checks
@@ -215,10 +230,10 @@ def compute_related(
         wanted: set[str] | None = None
         if not keep_tail and len(ordered) - prefix < prefix:
             wanted = set()
+            for position in range(prefix, len(old.own)):
+                wanted.update(old.terms[position])
             for index in range(prefix, len(ordered)):
-                if index < keep:
-                    wanted.update(old.terms[index])
-                if index >= keep or old.own[index] != state.own[index]:
+                if aligned[index - prefix] is None:
                     wanted.update(_bag(ordered[index]))
         for index in range(prefix):
             for term, weight in old.vectors[index]:
@@ -228,42 +243,58 @@ def compute_related(
     state.terms = old.terms[:prefix]
     state.vectors = old.vectors[:prefix]
     state.results = old.results[:prefix]
-    shift: dict[str, int] = {}  # term -> its frequency now minus the previous run's, at this position
+    shift: dict[str, int] = {}  # term -> its frequency now minus the previous run's, at the doc's positions
     dirty: dict[str, int] = {}  # term -> length of its posting list at its latest change
     todo: list[int] = []  # positions whose lists are made again, once the loop is done
+    passed = prefix  # the previous run's docs before this position are counted in ``shift``
+
+    def change(term: str, by: int) -> None:
+        left = shift.get(term, 0) + by
+        if left:
+            shift[term] = left
+        else:
+            del shift[term]
+
     for index in range(prefix, len(ordered)):
         doc = ordered[index]
-        same_doc = index < keep and old.own[index] == state.own[index]
+        at = aligned[index - prefix]
+        same_doc = at is not None
+        if same_doc:  # the previous run's docs before it that are gone (removed, or changed)
+            for position in range(passed, at):
+                for term in old.terms[position]:
+                    change(term, -1)
+                for term, _ in old.vectors[position]:  # (the windows that held it: see below)
+                    dirty[term] = len(post_pos.get(term, ()))
+            passed = at + 1
         bag = None if same_doc else _bag(doc)
-        terms = old.terms[index] if same_doc else tuple(bag)
+        terms = old.terms[at] if same_doc else tuple(bag)
         for term in terms:
             df[term] = df.get(term, 0) + 1
         if not same_doc:
-            before = old.terms[index] if index < keep else ()
-            for term in before:
-                shift[term] = shift.get(term, 0) - 1
             for term in terms:
-                shift[term] = shift.get(term, 0) + 1
-            for term in (*before, *terms):
-                if shift.get(term) == 0:
-                    del shift[term]
-        same_vector = same_doc and (shift.keys().isdisjoint(terms) or all(
-            _idf(index + 2, df[t]) == _idf(index + 2, df[t] - shift[t]) for t in terms if t in shift))
+                change(term, 1)
+        if not same_doc:
+            same_vector = False
+        elif at == index:  # the same place: only the frequencies that moved can move a weight
+            same_vector = shift.keys().isdisjoint(terms) or all(
+                _idf(index + 2, df[t]) == _idf(index + 2, df[t] - shift[t]) for t in terms if t in shift)
+        else:  # another place: the number of docs before it moved every weight
+            same_vector = all(_idf(index + 2, df[t]) == _idf(at + 2, df[t] - shift.get(t, 0)) for t in terms)
         if same_vector:  # same words, and every weight rounds as it did: the vector is the same
-            vector = old.vectors[index]
+            vector = old.vectors[at]
         else:
             vector = _vector(bag or _bag(doc), df, index + 2)
-            same_vector = same_doc and vector == old.vectors[index]  # frequencies moved, weights did not
+            same_vector = same_doc and vector == old.vectors[at]  # frequencies moved, weights did not
         if not same_vector:
-            if index < keep:
-                for term, _ in old.vectors[index]:
+            if same_doc:
+                for term, _ in old.vectors[at]:
                     dirty[term] = len(post_pos.get(term, ()))
             for term, _ in vector:
                 dirty[term] = len(post_pos.get(term, ()))
         if same_vector and not (dirty and any(
             len(post_pos.get(t, ())) - dirty[t] <= WINDOW for t, _ in vector if t in dirty
         )):
-            result = old.results[index]
+            result = old.results[at]
         else:
             result = None
             todo.append(index)

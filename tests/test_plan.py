@@ -411,7 +411,6 @@ def test_replan_equals_planning_from_scratch_when_only_contents_change(make_site
     {3: {"topics": '["Space"]'}},                    # taxonomy
     {3: {"quality": 99}},                            # ranking
     {3: {"publishedDateTime": "2024-02-01T00:00:00Z"}},  # dates, paths
-    {3: {"published": "false"}},                     # selection
 ])
 def test_replan_declines_when_the_structure_changes(make_site, change):
     from digest.plan import replan
@@ -519,46 +518,169 @@ def test_replan_declines_additions_that_change_the_structure(make_site, extra):
     assert plan_site(articles, config).pages  # (which plans from scratch)
 
 
-def test_replan_declines_removals(make_site):
+def _removal_base(overrides: dict | None = None) -> dict[str, str]:
+    """All of `_records(16)` (records 1, 6 and 11 name the stories of 4, 9 and 14 in their
+    curated coverage), a lone record of its own day, one of its own month and a draft."""
+    return (_records(16, overrides) | _added("lone", "2024-01-08T08:00:00Z", topics='["Robots"]')
+            | _added("old", "2023-12-20T08:00:00Z", provider="{name: P2, domain: p2.example}")
+            | _added("draft", "2024-01-04T12:00:00Z", published="false", topics='["Privacy"]'))
+
+
+def _unpublished(name: str) -> dict[str, str]:
+    return {f"content/{name}.md": _removal_base()[f"content/{name}.md"].replace("---\n", "---\npublished: false\n", 1)}
+
+
+REMOVALS = {  # (records deleted, records changed or added)
+    "newest": (["r11"], {}),
+    "oldest": (["old"], {}),
+    "oldest of the month": (["r0"], {}),
+    "middle": (["r7"], {}),
+    "only of its day": (["lone"], {}),
+    "curated target": (["r14"], {}),
+    "curated target and its curator": (["r9", "r6"], {}),
+    "curator": (["r1"], {}),
+    "several": (["r2", "r7", "r13", "r10"], {}),
+    "draft": (["draft"], {}),
+    "with additions and edits": (["r5", "r12"], {
+        **_added("a1", "2024-01-09T08:00:00Z"), **_added("a2", "2024-01-03T02:00:00Z", url="story-5b"),
+        "content/r3.md": _records(16, {3: {"excerpt": '"a new excerpt about courts"'}})["content/r3.md"],
+        "content/r8.md": _records(16, {8: {"_title": "Story eight retitled"}})["content/r8.md"]}),
+    "replaced": (["r4"], _added("a1", "2024-01-05T04:00:00Z", url="story-4b", topics='["AI", "Robots"]')),
+    "unpublished": ([], _unpublished("r8")),
+    "unpublished newest and deleted": (["r2"], _unpublished("r11")),
+}
+
+
+@pytest.mark.parametrize("saved", [False, True])
+@pytest.mark.parametrize("drafts", [False, True])
+@pytest.mark.parametrize("shape", sorted(REMOVALS))
+def test_replan_equals_planning_from_scratch_after_removals(make_site, shape, drafts, saved):
+    from digest.plan import dump_plan, load_plan, replan
+
+    config = Config(page_size=3, feed_items=4, related_count=3)
+    before = plan_site(articles_of(make_site(_removal_base())), config, drafts=drafts)
+    gone, changed = REMOVALS[shape]
+    files = _removal_base() | changed
+    for name in gone:
+        del files[f"content/{name}.md"]
+    articles = articles_of(make_site(files))
+    fresh = plan_site(articles, config, drafts=drafts)
+    previous = load_plan(dump_plan(before), articles) if saved else before
+    derived = replan(previous, articles, config, drafts=drafts, related_state=before.related_state)
+    if drafts and "unpublished" in shape:  # still shown, as a draft: its listings change
+        assert derived is None
+        return
+    assert derived is not None
+    _same_plans(derived, fresh)
+    assert derived.editions == fresh.editions and derived.urls == fresh.urls
+    assert derived.related_state.results == fresh.related_state.results
+    assert derived.reuse.planner.by_web_url == fresh.reuse.planner.by_web_url
+    assert derived.reuse.planner.newest == fresh.reuse.planner.newest
+    ids = {a.id for a in derived.articles}
+    assert all(article_id in ids for spec in derived.pages for article_id in spec.deps)
+
+
+def test_a_removal_links_its_curators_out_and_leaves_the_sidebars_that_showed_it(make_site):
+    from digest.plan import replan
+
+    config = Config(page_size=3, related_count=3)
+    before = plan_site(articles_of(make_site(_removal_base())), config)
+    target = next(a for a in before.articles if a.title == "Story 14")
+    sidebars = [a.id for a in before.articles if target.id in before.reuse.planner.related[a.id][:3]]
+    assert sidebars  # (some newer article's computed list shows it)
+    files = _removal_base()
+    del files["content/r14.md"]
+    derived = replan(before, articles_of(make_site(files)), config, related_state=before.related_state)
+    pages = {p.build()["page"]["title"]: p.build()["page"] for p in derived.pages if p.kind == "article"}
+    assert [link["internal"] for link in pages["Story 11"]["curated"]] == [False]
+    assert pages["Story 11"]["curated"][0]["url"] == "https://news.example.com/story-14"
+    assert not any(card["title"] == "Story 14" for page in pages.values() for card in page["related"])
+    assert not any(p.path.startswith(before.urls[target.id]) for p in derived.pages)
+    assert f"api/articles/{target.id}.json" not in {p.path for p in derived.pages}
+
+
+@pytest.mark.parametrize("gone", [
+    ["r0", "r4", "r8", "r12", "lone"],    # every record of the topic Robots
+    ["r2", "r5", "r8", "r11", "r14", "old"],     # every record of the source p2.example
+])
+def test_replan_declines_removals_that_change_the_structure(make_site, gone):
     from digest.plan import replan
 
     config = Config(page_size=3)
-    before = plan_site(articles_of(make_site(_base_records())), config)
-    files = _base_records()
-    del files["content/r3.md"]
-    assert replan(before, articles_of(make_site(files)), config) is None
+    before = plan_site(articles_of(make_site(_removal_base())), config)
+    files = _removal_base()
+    for name in gone:
+        del files[f"content/{name}.md"]
+    articles = articles_of(make_site(files))
+    assert replan(before, articles, config, related_state=before.related_state) is None
+    assert plan_site(articles, config).pages  # (which plans from scratch)
+
+
+def test_replan_declines_a_removal_that_renames_a_topic(make_site):
+    from digest.plan import replan
+
+    spelled = {0: {"topics": '["robots", "AI"]'}, 4: {"topics": '["robots"]'}}  # 2 "robots", 3 "Robots"
+    config = Config(page_size=3)
+    before = plan_site(articles_of(make_site(_removal_base(spelled))), config)
+    files = _removal_base(spelled)
+    del files["content/r8.md"], files["content/lone.md"]  # now "robots" is the more common spelling
+    articles = articles_of(make_site(files))
+    assert {t.name for t in plan_site(articles, config).topics.values()} >= {"robots"}
+    assert replan(before, articles, config, related_state=before.related_state) is None
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(st.one_of(
     st.tuples(st.just("add"), st.integers(0, 9), st.integers(1, 9), st.sampled_from(['["AI"]', '["Privacy", "AI"]', "[]"])),
     st.tuples(st.just("edit"), st.integers(0, 13), st.sampled_from(["_title", "excerpt"]), st.sampled_from(["drone", "x"])),
-), min_size=1, max_size=5), saved=st.booleans())
-def test_replan_equals_scratch_for_chained_additions_and_edits(make_site, steps, saved):
+    st.tuples(st.sampled_from(["remove", "unpublish"]), st.integers(0, 13)),
+), min_size=1, max_size=5), saved=st.booleans(), drafts=st.booleans())
+def test_replan_equals_scratch_for_chained_additions_removals_and_edits(make_site, steps, saved, drafts):
     """Each derived plan is the previous one for the next step (as in a server), or, with
-    ``saved``, each step starts from the first plan saved and read back (as a command does)."""
+    ``saved``, each step starts from the first plan saved and read back (as a command does).
+    A step derives unless a topic or source begins or ends (or is renamed), or an article
+    shown as a draft was unpublished (its listings change)."""
     from digest.plan import dump_plan, load_plan, replan
 
     config = Config(page_size=2, related_count=3, feed_items=5)
     overrides: dict[int, dict] = {}
     extra: dict[str, str] = {}
-    plan = plan_site(articles_of(make_site(_base_records())), config)
-    first = dump_plan(plan)
+    gone: set[int] = set()
+    unpublished: set[int] = set()  # since the plan replan starts from
+    plan = plan_site(articles_of(make_site(_base_records())), config, drafts=drafts)
+    first, reference = dump_plan(plan), plan
     for k, step in enumerate(steps):
         if step[0] == "add":
             _, n, day, topics = step
             extra |= _added(f"n{k}", f"2024-01-0{day}T{n:02d}:40:00Z", topics=topics,
                             related='[{title: "Also", webUrl: "https://news.example.com/story-5"}]')
-        else:
+        elif step[0] == "edit":
             _, index, field, value = step
             overrides.setdefault(index, {})[field] = f"Story {index} {value}" if field == "_title" else f'"{value}"'
-        articles = articles_of(make_site(_base_records(overrides) | extra))
-        fresh = plan_site(articles, config)
+        elif step[0] == "remove":
+            gone.add(step[1])
+        else:
+            overrides.setdefault(step[1], {})["published"] = "false"
+            unpublished.add(step[1])
+        files = _base_records(overrides) | extra
+        for index in gone:
+            del files[f"content/r{index}.md"]
+        articles = articles_of(make_site(files))
+        fresh = plan_site(articles, config, drafts=drafts)
         previous = load_plan(first, articles) if saved else plan
-        derived = replan(previous, articles, config)
-        assert derived is not None
-        _same_plans(derived, fresh)
-        plan = derived
+        derived = replan(previous, articles, config, drafts=drafts)
+        base = reference if saved else plan
+        same = (fresh.topics == base.topics and fresh.reuse.planner.providers == base.reuse.planner.providers
+                and not (drafts and unpublished - gone))
+        if same:
+            assert derived is not None
+        if derived is not None:
+            _same_plans(derived, fresh)
+        plan = derived or fresh
+        if saved and derived is None:
+            first, reference = dump_plan(fresh), fresh
+        if not saved or derived is None:
+            unpublished.clear()
 
 
 @pytest.mark.parametrize("spelling", [
@@ -589,3 +711,16 @@ def test_a_hotlinked_image_is_a_safe_url_or_none(make_site):
     srcs = {a.title: planner.card(a)["image"]["src"] for a in planner.articles}
     assert srcs == {"Story 0": "https://img.example.com/a%3Cc%3E.jpg", "Story 1": None,
                     "Story 2": "https://img.example.com/y.jpg", "Story 3": None}
+
+
+def test_a_saved_plan_label_fits_the_same_topics_and_sources_whatever_the_articles(make_site):
+    from digest.plan import label_fits, plan_label
+
+    every = articles_of(make_site(_removal_base()))
+    label = plan_label(every)
+    assert label_fits(label, every)
+    assert label_fits(label, every[1:])  # a removal: the saved plan is read, the article gone stands in
+    assert label_fits(plan_label(every[1:]), every)  # an addition
+    robots = [a for a in every if not any(t.casefold() == "robots" for t in a.topics)]
+    assert not label_fits(label, robots) and not label_fits(plan_label(robots), every)  # a topic ends or begins
+    assert not label_fits("not a label", every)

@@ -157,3 +157,57 @@ def test_edits_among_the_newest_equal_scratch(seed, edits):
         scratch, fresh = compute_related(docs, 5)
         assert incremental == scratch
         assert (state.vectors, state.results, state.terms) == (fresh.vectors, fresh.results, fresh.terms)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), keep_tail=st.booleans(),
+       edits=st.lists(st.tuples(st.sampled_from("ddae"), st.integers(0, 10_000)), min_size=1, max_size=5))
+def test_removals_anywhere_equal_scratch(seed, keep_tail, edits):
+    """Docs removed (or added, or changed) anywhere: the docs after them are found in the
+    previous run at the places they had, and the answer and state equal a fresh run's."""
+    rng = random.Random(seed)
+    start = datetime(2023, 1, 1, tzinfo=UTC)
+
+    def doc(i: int) -> Doc:
+        return Doc(f"d{i:05d}", start + timedelta(minutes=rng.randint(0, 60 * 24 * 30)),
+                   " ".join(rng.choice(WIDE_VOCAB) for _ in range(rng.randint(3, 9))),
+                   tuple(sorted(set(rng.sample(TOPICS, rng.randint(0, 2))))))
+
+    docs = [doc(i) for i in range(300)]
+    _, state = compute_related(docs, 5, keep_tail=keep_tail)
+    for n, (action, value) in enumerate(edits):
+        i = value % len(docs)
+        if action == "d":
+            for _ in range(1 + value % 3):
+                docs.pop(i % len(docs))
+        elif action == "a":
+            docs.append(doc(1000 + n))
+        else:
+            old = docs[i]
+            docs[i] = Doc(old.id, old.published, old.text + " " + rng.choice(WIDE_VOCAB), old.topics)
+        incremental, state = compute_related(docs, 5, state, keep_tail=keep_tail)
+        scratch, fresh = compute_related(docs, 5, keep_tail=keep_tail)
+        assert incremental == scratch
+        assert (state.vectors, state.results, state.terms, state.own) == (fresh.vectors, fresh.results,
+                                                                           fresh.terms, fresh.own)
+        if keep_tail:
+            assert state.tail == fresh.tail
+
+
+def test_a_removal_reads_the_words_of_no_doc_after_it_again(monkeypatch):
+    """The docs after a removed one were in the previous run: their words are not read again."""
+    import digest.related as related
+
+    rng = random.Random(4)
+    start = datetime(2023, 1, 1, tzinfo=UTC)
+    docs = [Doc(f"d{i:05d}", start + timedelta(minutes=i), " ".join(rng.choice(WIDE_VOCAB) for _ in range(6)),
+                (rng.choice(TOPICS),)) for i in range(1000)]
+    _, state = compute_related(docs, 5)
+    read = []
+    bag = related._bag
+    monkeypatch.setattr(related, "_bag", lambda d: read.append(d.id) or bag(d))
+    del docs[100]
+    incremental, _ = compute_related(docs, 5, state)
+    assert len(read) < 450  # (the vectors whose weights moved: the number of docs before each fell by one)
+    monkeypatch.setattr(related, "_bag", bag)
+    assert incremental == compute_related(docs, 5)[0]
