@@ -58,8 +58,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         args.jobs = max_jobs()
     site = Path(args.site)
     with site_lock(site):  # (a failed build removes what it staged itself)
-        result = build(site, Path(args.output) if args.output else None,
-                       drafts=args.drafts, jobs=args.jobs, progress=_ProgressBar())
+        result = args.result = build(site, Path(args.output) if args.output else None,
+                                     drafts=args.drafts, jobs=args.jobs, progress=_ProgressBar())
     _print_problems(result.problems)
     errors, warnings = _count(result.problems)
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(result.pages.items(), key=lambda kv: -kv[1]))
@@ -300,10 +300,21 @@ def _default_sigterm() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command line (``argv``, default ``sys.argv[1:]``); the exit status."""
+    return dispatch(parse(argv))
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """The parsed command line (argparse exits with its message when it is wrong)."""
     parser = make_parser()
     args = parser.parse_args(argv)
     if getattr(args, "jobs", 1) is not None and getattr(args, "jobs", 1) < 1:
         parser.error("--jobs must be at least 1")
+    return args
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Run the command ``args`` names; the exit status, with errors printed as messages."""
     try:
         return args.func(args)
     except ConfigError as exc:
@@ -328,8 +339,9 @@ def run() -> None:
     """The ``digest`` command: `main`, then exit without tearing down the heap.
 
     A large build leaves millions of objects; freeing them one by one at exit took
-    a second at 100,000 records, for nothing. Output is flushed and every file the
-    build wrote is closed by then. (``digest serve`` keeps the collector: it runs
+    a second at 100,000 records, for nothing. So the build's result, which holds its
+    cache, stays referenced (``args.result``) until the exit, which frees nothing.
+    Output is flushed and every file the build wrote is closed by then. (``digest serve`` keeps the collector: it runs
     build after build and must free what each leaves.)
     """
     if sys.argv[1:2] == ["build"]:
@@ -337,7 +349,8 @@ def run() -> None:
         # only make it walk the whole heap once (a second at 100,000 records).
         gc.disable()
     interrupt_on_sigterm()
-    code = main()
+    args = parse()
+    code = dispatch(args)  # (``args.result``, a build's, is freed by the exit, not before it)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
