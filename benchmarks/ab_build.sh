@@ -4,7 +4,8 @@
 # noisy); prints the median wall seconds of each. Sites must be built once by their own
 # checkout first, and have a templates/ folder. "template" adds a comment to the article
 # template (every article page rendered again, none written); "template shown" changes
-# what every article page shows (all rewritten).
+# what every article page shows (all rewritten); "remove 1" deletes a record a third into
+# the archive (the twin sites must hold the same records).
 #
 #   benchmarks/ab_build.sh /tmp/old-checkout . /tmp/site-a /tmp/site-b 5
 set -euo pipefail
@@ -12,7 +13,7 @@ A_CODE=$(cd "$1" && pwd); B_CODE=$(cd "$2" && pwd); A_SITE=$3; B_SITE=$4; ROUNDS
 PY=${PYTHON:-$B_CODE/.venv/bin/python}
 OUT=$(mktemp)
 
-edit() { # site n mode: retitle the newest record, the middle one, or add ten records
+edit() { # site n mode: retitle the newest record, the middle one, add ten records, or delete one
   "$PY" - "$@" <<'PYEOF'
 import re, sys
 from pathlib import Path
@@ -23,6 +24,8 @@ if mode == "add":
     for i in range(10):
         text = re.sub(r"^webUrl: .*$", f'webUrl: "https://bench.example.org/ab/{n}/{i}"', source, count=1, flags=re.M)
         (site / "content" / f"ab-{n}-{i}.md").write_text(text, encoding="utf-8")
+elif mode == "remove":  # one a third into the archive (twin sites lose the same one)
+    records[len(records) // 3].unlink()
 else:
     path = records[-1] if mode == "newest" else records[len(records) // 2]
     path.write_text(re.sub(r'^title: "', f'title: "AB {n} ', path.read_text(encoding="utf-8"), count=1, flags=re.M),
@@ -39,7 +42,7 @@ run() { # label code site
 }
 
 for round in $(seq "$ROUNDS"); do
-  for scenario in "edit 1:newest" "edit 1 old:middle" "add 10:add"; do
+  for scenario in "edit 1:newest" "edit 1 old:middle" "add 10:add" "remove 1:remove"; do
     name=${scenario%%:*}; mode=${scenario##*:}; n="$round$RANDOM"
     edit "$A_SITE" "$n" "$mode"; run "A|$name" "$A_CODE" "$A_SITE"
     edit "$B_SITE" "$n" "$mode"; run "B|$name" "$B_CODE" "$B_SITE"
@@ -63,7 +66,7 @@ for line in open(sys.argv[1]):
     key, seconds = line.rsplit(" ", 1)
     rows.setdefault(key, []).append(float(seconds))
 print(f"{'scenario':<12} {'A median s':>11} {'B median s':>11} {'change':>8}")
-for name in ("edit 1", "edit 1 old", "add 10", "template", "template shown", "no-op"):
+for name in ("edit 1", "edit 1 old", "add 10", "remove 1", "template", "template shown", "no-op"):
     a, b = statistics.median(rows[f"A|{name}"]), statistics.median(rows[f"B|{name}"])
     print(f"{name:<12} {a:>11.2f} {b:>11.2f} {100 * (b - a) / a:>+7.0f}%")
 PYEOF
