@@ -290,12 +290,14 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         # What only the next plan reads is let go now, so that the render workers forked next
         # do not each carry it (a fifth of the memory at 100,000 records): the related lists'
         # state (written now) and, once the plan is saved or being saved by a child, the
-        # related-articles documents. (A server keeps them for its next build.)
+        # related-articles documents and the facts noted for saving it (see `dump_plan`).
+        # (A server keeps them for its next build.)
         cache.save_early("related", plan.related_state)
         plan = replace(plan, related_state=KEPT)
         options = previous_plan = None
         if saving is None or saving.running:
             plan.reuse.docs = []
+            plan.reuse.known = {}
     old_keys: dict[str, str] = cache.state.get("page_keys", {})
     outputs: dict[str, OutputRecord] = dict(images.kept)
     unchanged = len(images.kept)

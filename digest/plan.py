@@ -221,6 +221,10 @@ class _Reuse:
         self.former: dict[str, tuple] | None = None
         """For a plan read back by `load_plan`: each article's `_facts` when it was saved (the
         planner's tables then hold the articles as they are now); None for a plan in memory."""
+        self.known: Mapping[str, tuple] = {}
+        """The `_facts` of a plan read back, kept (after `replan` let go of ``former``) for
+        `dump_plan`: an article whose content hash, source and slug are those noted has the
+        facts noted, which are dear to make again (0.13 s at 10,000 articles)."""
         self.drift = 0
         """How many articles differ from the saved plan's (see `load_plan`)."""
         self.members = 0
@@ -230,7 +234,7 @@ class _Reuse:
     def __getstate__(self) -> dict[str, Any]:
         # The docs go along, with their digests (`Doc.digest`): making them again costs more.
         # A plan read back is the saved one: nothing differs from it yet.
-        return {**self.__dict__, "_index": None, "_showing": None, "drift": 0, "members": 0}
+        return {**self.__dict__, "_index": None, "_showing": None, "drift": 0, "members": 0, "known": {}}
 
     def index(self, pages: list[PageSpec]) -> dict[str, int]:
         """Page position by output path (made on first use: only a server replans)."""
@@ -1003,6 +1007,8 @@ def _replan_contents(
         related, new_state, moved = planner.related, related_state, []
     reuse.docs = docs
     reuse.drift = len(changed) if former is not None else 0
+    if former is not None:
+        reuse.known = former
     reuse.former = None  # the planner's tables now hold what they compare with
 
     # The site's structure is unchanged: bring the planner's tables up to date in place.
@@ -1134,6 +1140,7 @@ def _replan_members(
     if new_links != links:
         return None  # a feed begins or ends (a topic's first or last published article in a --drafts preview)
     new_reuse = _Reuse(planner, pages, docs, span)
+    new_reuse.known = reuse.known
     members = len(added) + len(removed)
     new_reuse.drift = reuse.drift + members if saved else 0
     new_reuse.members = reuse.members + members if saved else 0
@@ -1238,14 +1245,21 @@ def _saved_doc(by_id: Mapping[str, Article], article_id: str, topics: tuple[str,
 def dump_plan(plan: SitePlan) -> bytes:
     """``plan`` (made with ``reusable``) as bytes for `load_plan` in a later process.
 
-    Articles are kept by id, with the `_facts` of each as it is now; the planner's cards
+    Articles are kept by id, with the `_facts` of each as it is now (those noted when the plan
+    was read back, for the articles whose content did not change); the planner's cards
     and feed entries are left out (its article digests go along: they hold as long as the
     facts do, and making them again costs more).
     """
     if plan.reuse is None:
         raise ValueError("only a reusable plan can be saved")
     planner = plan.reuse.planner
-    facts = {article.id: _facts(article) for article in planner.articles}
+    known = plan.reuse.known
+    facts = {}
+    for article in planner.articles:
+        noted = known.get(article.id)
+        facts[article.id] = (noted if noted is not None and article.content_hash
+                             and noted[:3] == (article.content_hash, article.source, article.slug)
+                             else _facts(article))  # (`replan` takes the first three as much)
     saved = (plan.pages, plan.editions, plan.urls, plan.reuse, facts)
     buffer = io.BytesIO()
     _PlanPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(saved)

@@ -676,6 +676,11 @@ def test_replan_equals_scratch_for_chained_additions_removals_and_edits(make_sit
             assert derived is not None
         if derived is not None:
             _same_plans(derived, fresh)
+            if saved:  # the facts saved with it, partly those noted when `first` was read
+                from digest.plan import _facts
+
+                assert load_plan(dump_plan(derived), articles).reuse.former == {
+                    a.id: _facts(a) for a in fresh.articles}
         plan = derived or fresh
         if saved and derived is None:
             first, reference = dump_plan(fresh), fresh
