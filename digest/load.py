@@ -912,8 +912,9 @@ def _related_date(entry: dict, where: tuple[Any, ...], report: _RecordProblems) 
     return found
 
 
-_SECURED_WORD = re.compile(rb"(?i)secured")
-"""Whether a record may hold a ``secured`` key at all (most have none: `_secrets` is skipped)."""
+_SECURED_WORD = re.compile(rb"(?i)secured|\\|\xc5\xbf")
+"""Whether a record may hold a ``secured`` key at all (most have none: `_secret_copies` is skipped):
+the word, or a backslash or a long s (``"\\x73ecured"``, ``\u017fecured`` are the key too)."""
 
 
 def _dropped(key: Any) -> bool:
@@ -931,8 +932,9 @@ never is; thousands of digits stopped the whole build when its JSON was written)
 def _drop_secured(value: Any, secrets: frozenset[str] = frozenset(), field: tuple = (),
                   report: _RecordProblems | None = None) -> Any:
     """``value`` without any ``secured`` key at any depth (extra fields reach templates and JSON),
-    without any string among ``secrets`` (a copy of the secret, e.g. a YAML alias of it:
-    reported on ``report`` as at ``field``) and without integers too long to publish."""
+    without any string or key among ``secrets`` (a copy of the secret, e.g. a YAML alias of it,
+    compared as `_is_secret` does: reported on ``report`` as at ``field``) and without integers
+    too long to publish."""
     if isinstance(value, dict):
         entries = ((key, item) for key, item in value.items() if not _dropped(key))
     elif isinstance(value, list):
@@ -944,7 +946,10 @@ def _drop_secured(value: Any, secrets: frozenset[str] = frozenset(), field: tupl
         if isinstance(value, dict) and _huge(key):
             if report is not None:  # (the key itself cannot be named: it is the problem)
                 report.warn(field, f"a key that is {_huge(key)} is too long to publish; dropped")
-        elif isinstance(item, str) and item in secrets:
+        elif secrets and isinstance(value, dict) and _is_secret(key, secrets):
+            if report is not None:  # (nor this one: it is the secret)
+                report.warn(field, "a key holds the secured value; dropped")
+        elif secrets and _is_secret(item, secrets):
             if report is not None:
                 report.warn((*field, key), "holds the secured value; dropped")
         elif _huge(item):
@@ -955,24 +960,52 @@ def _drop_secured(value: Any, secrets: frozenset[str] = frozenset(), field: tupl
     return dict(kept) if isinstance(value, dict) else [item for _, item in kept]
 
 
-def _secrets(value: Any) -> set[str]:
-    """Every string under a ``secured`` key of ``value``, at any depth.
+def _spaced(text: str) -> str:
+    """``text`` with each run of white space one space, and none at its ends."""
+    return " ".join(text.split())
 
-    (A loop over the containers only: it runs on every record that mentions the word,
-    and a call per value made it a tenth of parsing one.)
+
+def _is_secret(value: Any, secrets: frozenset[str]) -> bool:
+    """Whether ``value`` is text that is one of ``secrets`` (each `_spaced`) once `_spaced`."""
+    return isinstance(value, str) and len(value) >= min(map(len, secrets)) and _spaced(value) in secrets
+
+
+def _secret_copies(value: Any) -> frozenset[str]:
+    """The secrets of ``value`` (every string under a ``secured`` key at any depth, `_spaced`)
+    when a string or key elsewhere in it is one of them, else none.
+
+    Copies are compared by value, not by the text that wrote them: an escape (``\\u0041``), a
+    doubled quote, a block or folded scalar, JSON front matter write one value in other
+    characters, and a scraper's copy may break its lines elsewhere (text fields join them).
+    (A loop over the containers only: it runs on every record that mentions the word, and a
+    call per value made it a tenth of parsing one.)
     """
     found: set[str] = set()
+    others: list[str] = []
     todo: list[tuple[Any, bool]] = [(value, False)] if isinstance(value, (dict, list)) else []
     while todo:
         container, inside = todo.pop()
-        pairs = container.items() if isinstance(container, dict) else ((None, item) for item in container)
+        if isinstance(container, dict):
+            pairs: Iterable[tuple[Any, Any]] = container.items()
+            if not inside:
+                others.extend(key for key in container if isinstance(key, str))
+        else:
+            pairs = ((None, item) for item in container)
         for key, item in pairs:
+            hidden = inside or _dropped(key)
             if isinstance(item, str):
-                if (inside or _dropped(key)) and item.strip():
-                    found.add(item)
+                if not hidden:
+                    others.append(item)
+                elif item.strip():
+                    found.add(_spaced(item))
             elif isinstance(item, (dict, list)):
-                todo.append((item, inside or _dropped(key)))
-    return found
+                todo.append((item, hidden))
+    if not found:
+        return frozenset()
+    shortest = min(map(len, found))  # (`_spaced` never makes text longer)
+    if any(len(text) >= shortest and _spaced(text) in found for text in others):
+        return frozenset(found)
+    return frozenset()
 
 
 def _entries(data: dict, key: str, report: _RecordProblems, what: str) -> list:
@@ -1031,8 +1064,9 @@ def _unreadable(source: str, front: str, first_line: int, exc: BaseException) ->
                 shown = tuple(part if type(part) is int or (type(part) is str and _PLAIN_KEY.fullmatch(part))
                               else repr(part)[:60] for part in field)
                 why = f" ({failure})" if kind == "timestamp" and type(failure) is ValueError else ""
+                value = "its value" if any(map(_dropped, field)) else repr(node.value[:60])  # (a secret: unprinted)
                 return Problem(source, node.start_mark.line + first_line, _field_name(shown) or None,
-                               f"invalid YAML: {node.value[:60]!r} is not a valid {kind}{why}")
+                               f"invalid YAML: {value} is not a valid {kind}{why}")
     return Problem(source, None, None, f"invalid YAML: {exc.__class__.__name__}: {str(exc)[:200]}")
 
 
@@ -1247,13 +1281,11 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         bad = next(k for k in data if not isinstance(k, str))
         report.warn((), f"field name {_brief(bad)} is not a string; ignored")
         data = {k: v for k, v in data.items() if isinstance(k, str)}
-    secrets = frozenset(_secrets(data)) if _SECURED_WORD.search(raw) else frozenset()
     # A copy of the secret in a field of the record itself (a YAML alias `excerpt: *s`, or a
-    # scraper's copy) was published: every field loses it, with a warning. (Looked for only
-    # where a copy can be: an alias, or the secret's text twice.)
-    if secrets and (b"*" in raw or any(raw.count(secret.encode()) > 1 for secret in secrets)):
+    # scraper's copy) was published: every field loses it, with a warning.
+    secrets = _secret_copies(data) if _SECURED_WORD.search(raw) else frozenset()
+    if secrets:
         data = _drop_secured(data, secrets, (), report)
-        secrets = frozenset()
 
     title = _text(data.get("title"), ("title",), report, name=True)
     if not title:
@@ -1429,7 +1461,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     identity = urls["webUrl"] or urls["originalUrl"] or "path:" + source
     article_id = short_hash(identity)
     body_slug = slugify(title, MAX_SLUG_BODY).rstrip("_") or "article"  # (con_-3fa2c1: no device name)
-    extra = _drop_secured({k: v for k, v in data.items() if k not in _KNOWN and not _dropped(k)}, secrets, (),
+    extra = _drop_secured({k: v for k, v in data.items() if k not in _KNOWN and not _dropped(k)}, frozenset(), (),
                           report)
     article = Article(
         id=article_id,
