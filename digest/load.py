@@ -817,6 +817,10 @@ def _int(value: Any) -> int | None:
 _URL_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
+_JEKYLL_PLAIN = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False,
+                 "null": None, "~": None}
+"""Unquoted text that Jekyll's YAML (Ruby's Psych) reads as a boolean or null in any case
+(``fAlSe``, ``nULL``); PyYAML reads only three casings of each, and the rest as text."""
 _TEXT_BOOLEANS = {"true": True, "yes": True, "false": False, "no": False}
 """Text read as a boolean in ``isCached`` (not in ``published``: a quoted "false" there is an error,
 so that no draft is published by a reading nobody meant)."""
@@ -1358,6 +1362,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         else:
             report.warn((key,), f"not a field (names are case-sensitive: {name!r}); kept as an extra field")
     flag = data.get("published", True)
+    if isinstance(flag, str) and report.source_text(("published",)) == flag:
+        flag = _JEKYLL_PLAIN.get(flag.lower(), flag)  # (`fAlSe`: Jekyll's YAML reads it as false)
     if flag is None:
         flag = True
     if not isinstance(flag, bool):

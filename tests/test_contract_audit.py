@@ -70,3 +70,32 @@ def test_a_secured_value_that_does_not_fit_its_tag_is_reported_without_printing_
     printed = capsys.readouterr()
     assert SECRET not in printed.out + printed.err
     assert f"content/a.md:5: secured: invalid YAML: its value is not a valid {tag[2:]}" in printed.out + printed.err
+
+
+# --------------------------------------------------------------------------- published: false
+
+
+@pytest.mark.parametrize(("given", "published"), [
+    # Jekyll leaves out a record whose `published` is the boolean false, and its YAML (Ruby's
+    # Psych) reads no, false and off in any case as that boolean, and null or ~ in any case as nil
+    # (published). PyYAML reads three casings: `fAlSe` was an error, and --drafts lost the record.
+    ("false", False), ("False", False), ("NO", False), ("off", False), ("Off", False), ("fAlSe", False),
+    ("nO", False), ("oFF", False), ("tRUE", True), ("yES", True), ("On", True), ("nULL", True), ("~", True),
+    ("", True),
+])
+def test_published_reads_every_spelling_jekylls_yaml_reads_as_a_boolean(given, published):
+    from digest.load import parse_record
+
+    result = parse_record((HEAD.format(name="p") + f"published: {given}\n---\n").encode(), "content/p.md")
+    assert [str(p) for p in result.problems] == []
+    assert result.article.is_published is published
+
+
+def test_a_draft_in_a_spelling_only_jekyll_reads_is_absent_unless_drafts(make_site, tmp_path):
+    site = make_site({"content/a.md": HEAD.format(name="a") + "topics: [Shared]\n---\n",
+                      "content/d.md": HEAD.format(name="d").replace("title: d", "title: Zebradraft")
+                      + "published: fALSE\ntopics: [Shared, Onlydraft]\n---\n"})
+    assert list(build(site, jobs=1).problems) == []
+    assert b"Zebradraft" not in everything(site / "build") and b"Onlydraft" not in everything(site / "build")
+    build(site, tmp_path / "drafts", drafts=True, jobs=1)
+    assert b"Zebradraft" in everything(tmp_path / "drafts")
