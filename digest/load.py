@@ -844,9 +844,11 @@ def _image(entry: Any, where: tuple[Any, ...], report: _RecordProblems, position
     if not isinstance(url, str) or not url.strip():
         report.warn(where + ("url",), f"expected a URL string, got {_kind(url)}; image ignored")
         return None
-    if not url.isprintable() and _URL_CONTROL.search(url):  # (no URL holds them; shown raw in the
+    if not url.isprintable() and _URL_CONTROL.search(url.rstrip("\n")):  # (no URL holds them; shown raw
         report.warn(where + ("url",), "holds control characters, so it is no URL; image ignored")
-        return None  # image warnings, "\x1b[2J" cleared the terminal)
+        return None  # in the image warnings, "\x1b[2J" cleared the terminal)
+    # (A line break that ends it, from a block scalar `url: |`, is kept: the cache file is named by
+    # the hash of the exact value. Every link made of it passes `safe_url`.)
     size = []
     for key in ("width", "height"):
         raw = entry.get(key)

@@ -99,3 +99,27 @@ def test_a_draft_in_a_spelling_only_jekyll_reads_is_absent_unless_drafts(make_si
     assert b"Zebradraft" not in everything(site / "build") and b"Onlydraft" not in everything(site / "build")
     build(site, tmp_path / "drafts", drafts=True, jobs=1)
     assert b"Zebradraft" in everything(tmp_path / "drafts")
+
+
+# --------------------------------------------------------------------------- the image cache
+
+
+def test_an_image_url_ending_in_a_line_break_finds_the_file_named_by_its_exact_value(make_site):
+    # `url: |` (a block scalar) ends the value with a line break: the cache file is named by the
+    # sha256 of that exact value, and the image was ignored as "no URL" (a control character).
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    url = "https://i.example/photo.jpg\n"
+    data = io.BytesIO()
+    Image.new("RGB", (64, 48), "teal").save(data, "JPEG")
+    site = make_site({"digest.toml": "search = false\n",
+                      f"content/images/{hashlib.sha256(url.encode()).hexdigest()}.jpg": data.getvalue(),
+                      "content/a.md": HEAD.format(name="a")
+                      + "images:\n  - url: |\n      https://i.example/photo.jpg\n    isCached: true\n---\n"})
+    result = build(site, jobs=1)
+    assert [str(p) for p in result.problems] == []
+    page = next((site / "build" / "2024").rglob("index.html")).read_text(encoding="utf-8")
+    assert "/thumbs/" in page
