@@ -339,11 +339,20 @@ def field_locator(path: Path) -> Callable[[tuple[Any, ...]], int | None]:
         if not stat.S_ISREG(os.stat(path).st_mode):  # (a named pipe put there since waits forever)
             return _no_line
         raw = path.read_bytes()
-        text = raw.decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError):
+        if len(raw) > MAX_RECORD_BYTES:
+            return _no_line
+        if b"\x00" in raw and (encoding := _wide_encoding(raw)):  # (as `parse_record` reads it)
+            raw = raw.decode(encoding).encode("utf-8", "surrogatepass")
+        text = _lines_of(raw.decode("utf-8-sig"))
+    except (OSError, UnicodeError):
         return _no_line
-    parts = split_front_matter(_lines_of(text)) if len(raw) <= MAX_RECORD_BYTES and "\x00" not in text else None
-    return _no_line if parts is None else _RecordProblems(str(path), parts[0], parts[2]).line_of
+    parts = split_front_matter(text) if "\x00" not in text else None
+    if parts is None and "\x00" not in text and _JSON_START.match(text):
+        try:
+            parts = _json_front_matter(text)[1]
+        except (ValueError, RecursionError):
+            return _no_line
+    return _no_line if parts is None else _RecordProblems(str(path), _as_yaml_reads(parts[0]), parts[2]).line_of
 
 
 def _no_line(field: tuple[Any, ...]) -> None:
@@ -1149,6 +1158,35 @@ _WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
 """Byte order marks of UTF-32 and UTF-16 (UTF-32's first: it starts like UTF-16's)."""
 
 
+def _wide_encoding(raw: bytes) -> str | None:
+    """``utf-16`` or ``utf-32`` when ``raw`` starts with that encoding's byte order mark, else None."""
+    return next((name for bom, name in _WIDE_BOMS if raw.startswith(bom)), None)
+
+
+def _json_front_matter(text: str) -> tuple[Any, tuple[str, str, int]]:
+    """The JSON object ``text`` starts with, and (its text to read as YAML, the note, the line it
+    starts on). Raises ValueError (`json.JSONDecodeError` is one) or RecursionError."""
+    start = len(text) - len(text.lstrip())
+    data, end = json.JSONDecoder().raw_decode(text, start)
+    # (its text is YAML too, read again only to find a problem's line: with an emoji as two halves
+    # made one, as YAML refuses them)
+    return _whole_characters(data), (_SURROGATE_PAIR.sub(_astral_escape, text[start:end]),
+                                     text[end:].lstrip(" \t").removeprefix("\n"), text.count("\n", 0, start) + 1)
+
+
+def _as_yaml_reads(front: str) -> str:
+    """Front matter with what YAML misreads in text copied off a web page made plain spaces."""
+    if not front.isascii() and ("\u2028" in front or "\u2029" in front or "\x85" in front):
+        # (YAML reads these as line breaks: one in a value, from text copied off a web page,
+        # broke the front matter. Every text field makes them a space.)
+        front = front.replace("\u2028", " ").replace("\u2029", " ").replace("\x85", " ")
+    if not front.isascii() and "\xa0" in front and _NBSP_INDENT.search(front):
+        # (indentation copied off a web page is no-break spaces: YAML reads them as text, and a
+        # provider's `\xa0 name:` became a field of its own while the provider was lost)
+        front = _NBSP_INDENT.sub(lambda m: " " * len(m.group()), front)
+    return front
+
+
 def parse_record(raw: bytes, source: str) -> FileResult:
     """Bytes of one record file -> an `Article` (or None) and its problems. Pure."""
     report = _RecordProblems(source, "", 2)
@@ -1159,7 +1197,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     if b"\x00" in raw:
         # Text saved as UTF-16 or UTF-32 (Windows editors do) is all NUL bytes: read it by its
         # byte order mark, with a warning. (Then `raw` is UTF-8, which the rest expects.)
-        encoding = next((name for bom, name in _WIDE_BOMS if raw.startswith(bom)), None)
+        encoding = _wide_encoding(raw)
         if encoding is None:
             return FileResult(None, (Problem(source, None, None, "binary file (contains NUL bytes), not a record"),))
         try:
@@ -1181,10 +1219,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     if parts is None and text.lstrip()[:1] == "{" and _JSON_START.match(text):
         # Front matter that is a JSON object with no '---' lines, as Hugo reads it (exporters
         # write such files): the object, then the note.
-        start = len(text) - len(text.lstrip())
         try:
-            json_data, end = json.JSONDecoder().raw_decode(text, start)
-            json_data = _whole_characters(json_data)
+            json_data, parts = _json_front_matter(text)
         except json.JSONDecodeError as exc:
             return FileResult(None, (Problem(source, exc.lineno, None, f"invalid JSON front matter: {exc.msg} "
                                              f"(column {exc.colno})"),))
@@ -1192,21 +1228,10 @@ def parse_record(raw: bytes, source: str) -> FileResult:
             return FileResult(None, (Problem(source, None, None, f"invalid JSON front matter: {exc}"),))
         except RecursionError:
             return FileResult(None, (Problem(source, None, None, _TOO_LARGE),))
-        # (its text is YAML too, read again only to find a problem's line: with an emoji as two halves
-        # made one, as YAML refuses them)
-        parts = (_SURROGATE_PAIR.sub(_astral_escape, text[start:end]),
-                 text[end:].lstrip(" \t").removeprefix("\n"), text.count("\n", 0, start) + 1)
     if parts is None:
         return FileResult(None, (Problem(source, 1, None, "no front matter: expected the file to start with a '---' line and the front matter to end with another"),))
     front, body, first_line = parts
-    if not front.isascii() and ("\u2028" in front or "\u2029" in front or "\x85" in front):
-        # (YAML reads these as line breaks: one in a value, from text copied off a web page,
-        # broke the front matter. Every text field makes them a space.)
-        front = front.replace("\u2028", " ").replace("\u2029", " ").replace("\x85", " ")
-    if not front.isascii() and "\xa0" in front and _NBSP_INDENT.search(front):
-        # (indentation copied off a web page is no-break spaces: YAML reads them as text, and a
-        # provider's `\xa0 name:` became a field of its own while the provider was lost)
-        front = _NBSP_INDENT.sub(lambda m: " " * len(m.group()), front)
+    front = _as_yaml_reads(front)
     report.front, report.first_line = front, first_line
     if len(front) > MAX_COMPOSE and front.count("\n") + front.count(",") > 5 * MAX_NODES:
         # (Cheap, before parsing: 200,000 lines or flow items took PyYAML seconds per record.)

@@ -123,3 +123,25 @@ def test_an_image_url_ending_in_a_line_break_finds_the_file_named_by_its_exact_v
     assert [str(p) for p in result.problems] == []
     page = next((site / "build" / "2024").rglob("index.html")).read_text(encoding="utf-8")
     assert "/thumbs/" in page
+
+
+# --------------------------------------------------------------------------- problem lines
+
+
+IMAGES = 'images:\n  - url: "https://i.example/a.jpg"\n    isCached: true\n'
+
+
+@pytest.mark.parametrize(("raw", "line"), [
+    # image warnings read the record again to find the entry's line: they gave none for a record
+    # saved as UTF-16, or with JSON front matter, and a wrong one after a line separator (U+2028)
+    ((HEAD.format(name="u") + IMAGES + "---\n").encode("utf-16"), 6),
+    ((b'{\n  "title": "J",\n  "publishedDateTime": "2024-01-02T10:00:00Z",\n  "webUrl": "https://n.example/j",\n'
+      b'  "images": [\n    {"url": "https://i.example/a.jpg", "isCached": true}\n  ]\n}\n'), 6),
+    (HEAD.format(name="l").replace("title: l", "title: a\u2028b").encode() + (IMAGES + "---\n").encode(), 6),
+    (b"\xef\xbb\xbf" + (HEAD.format(name="b") + IMAGES + "...\n").replace("\n", "\r\n").encode(), 6),
+])
+def test_an_image_warning_names_the_line_of_its_entry_in_every_record_encoding(make_site, raw, line):
+    site = make_site({"digest.toml": "search = false\n", "content/a.md": raw})
+    result = build(site, jobs=1)
+    warnings = [str(p) for p in result.problems if "images[0]" in str(p)]
+    assert len(warnings) == 1 and warnings[0].startswith(f"content/a.md:{line}: warning: images[0]: "), warnings
