@@ -1156,6 +1156,8 @@ _JSON_START = re.compile(r'\s*\{\s*["}]')
 _WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
               (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 """Byte order marks of UTF-32 and UTF-16 (UTF-32's first: it starts like UTF-16's)."""
+_BOMS = (b"\xef\xbb\xbf", *(bom for bom, _ in _WIDE_BOMS))
+"""Byte order marks of UTF-8, UTF-32 and UTF-16."""
 
 
 def _wide_encoding(raw: bytes) -> str | None:
@@ -1190,8 +1192,9 @@ def _as_yaml_reads(front: str) -> str:
 def parse_record(raw: bytes, source: str) -> FileResult:
     """Bytes of one record file -> an `Article` (or None) and its problems. Pure."""
     report = _RecordProblems(source, "", 2)
-    if not raw.strip():
-        return FileResult(None, (Problem(source, None, None, "empty file: expected YAML front matter between '---' lines"),))
+    empty = FileResult(None, (Problem(source, None, None, "empty file: expected YAML front matter between '---' lines"),))
+    if not raw.strip() or raw in _BOMS:  # (a byte order mark alone: an editor's empty file)
+        return empty
     if len(raw) > MAX_RECORD_BYTES:
         return FileResult(None, (Problem(source, None, None, f"file too large for a record ({len(raw)} bytes; at most {MAX_RECORD_BYTES})"),))
     if b"\x00" in raw:
@@ -1208,6 +1211,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
             return FileResult(None, (Problem(source, None, None, "binary file (contains NUL bytes), not a record"),))
         report.items.append(Problem(source, None, None, f"encoded as {encoding.upper()}, not UTF-8; read as "
                                     f"{encoding.upper()} (save it as UTF-8)", "warning"))
+    if not raw.removeprefix(_BOMS[0]).strip():
+        return empty
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

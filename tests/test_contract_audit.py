@@ -145,3 +145,13 @@ def test_an_image_warning_names_the_line_of_its_entry_in_every_record_encoding(m
     result = build(site, jobs=1)
     warnings = [str(p) for p in result.problems if "images[0]" in str(p)]
     assert len(warnings) == 1 and warnings[0].startswith(f"content/a.md:{line}: warning: images[0]: "), warnings
+
+
+@pytest.mark.parametrize("raw", [b"\xef\xbb\xbf", b"\xef\xbb\xbf \r\n", b"\xff\xfe", "\n".encode("utf-16"),
+                                 " \n".encode("utf-32")])
+def test_a_file_of_only_a_byte_order_mark_is_an_empty_file(raw):
+    # (it was "no front matter" at line 1, or "not valid UTF-8 (byte 0xff at offset 0)")
+    from digest.load import parse_record
+
+    assert [str(p) for p in parse_record(raw, "content/x.md").problems] == [
+        "content/x.md: empty file: expected YAML front matter between '---' lines"]
