@@ -985,9 +985,9 @@ def _is_secret(value: Any, secrets: frozenset[str]) -> bool:
     return isinstance(value, str) and len(value) >= min(map(len, secrets)) and _spaced(value) in secrets
 
 
-def _secret_copies(value: Any) -> frozenset[str]:
+def _secret_copies(value: Any, note: str = "") -> frozenset[str]:
     """The secrets of ``value`` (every string under a ``secured`` key at any depth, `_spaced`)
-    when a string or key elsewhere in it is one of them, else none.
+    when a string or key elsewhere in it is one of them, or ``note`` holds one; else none.
 
     Copies are compared by value, not by the text that wrote them: an escape (``\\u0041``), a
     doubled quote, a block or folded scalar, JSON front matter write one value in other
@@ -1020,7 +1020,24 @@ def _secret_copies(value: Any) -> frozenset[str]:
     shortest = min(map(len, found))  # (`_spaced` never makes text longer)
     if any(len(text) >= shortest and _spaced(text) in found for text in others):
         return frozenset(found)
+    if len(note) >= MIN_SECRET_IN_NOTE and any(secret in _spaced(note) for secret in found
+                                               if len(secret) >= MIN_SECRET_IN_NOTE):
+        return frozenset(found)
     return frozenset()
+
+
+MIN_SECRET_IN_NOTE = 16
+"""Secrets this long or longer are looked for inside the note (a ciphertext or an IV in base64 is
+24 characters or more; a short one would cut ordinary words out of the note)."""
+
+
+def _without_secrets(note: str, secrets: frozenset[str]) -> str:
+    """``note`` without any of ``secrets`` (`_spaced`: matched across any white space) of at
+    least `MIN_SECRET_IN_NOTE` characters."""
+    for secret in secrets:
+        if len(secret) >= MIN_SECRET_IN_NOTE:
+            note = re.sub(r"\s+".join(map(re.escape, secret.split(" "))), "", note)
+    return note
 
 
 def _entries(data: dict, key: str, report: _RecordProblems, what: str) -> list:
@@ -1319,9 +1336,11 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         data = {k: v for k, v in data.items() if isinstance(k, str)}
     # A copy of the secret in a field of the record itself (a YAML alias `excerpt: *s`, or a
     # scraper's copy) was published: every field loses it, with a warning.
-    secrets = _secret_copies(data) if _SECURED_WORD.search(raw) else frozenset()
+    secrets = _secret_copies(data, body) if _SECURED_WORD.search(raw) else frozenset()
     if secrets:
         data = _drop_secured(data, secrets, (), report)
+        if body != (body := _without_secrets(body, secrets)):
+            report.warn((), "the note holds the secured value; it is left out of the note")
 
     title = _text(data.get("title"), ("title",), report, name=True)
     if not title:

@@ -61,6 +61,16 @@ def test_a_copy_of_the_secret_in_json_front_matter_written_with_an_escape_is_nev
     assert [str(p) for p in result.problems] == ["content/j.md:1: warning: excerpt: holds the secured value; dropped"]
 
 
+def test_the_secret_pasted_into_the_note_is_left_out_of_it(make_site):
+    site = make_site({"digest.toml": "search = true\n", "content/a.md": HEAD.format(name="n")
+                      + f"secured: >-\n  {SECRET}\n  {SECRET}N\n---\nThe key was {SECRET}\n{SECRET}N, kept here.\n"})
+    result = build(site, jobs=1)
+    assert SECRET.encode() not in everything(site / "build")
+    assert b"The key was" in everything(site / "build")
+    assert [str(p) for p in result.problems] == [
+        "content/a.md: warning: the note holds the secured value; it is left out of the note"]
+
+
 @pytest.mark.parametrize("tag", ["!!float", "!!timestamp", "!!bool"])
 def test_a_secured_value_that_does_not_fit_its_tag_is_reported_without_printing_it(make_site, capsys, tag):
     from digest.cli import main
