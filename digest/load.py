@@ -14,6 +14,7 @@ import json
 import os
 import re
 import stat
+import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -927,16 +928,23 @@ def _related_date(entry: dict, where: tuple[Any, ...], report: _RecordProblems) 
     return found
 
 
-_SECURED_WORD = re.compile(rb"(?i)secured|\\|\xc5\xbf")
+_SECURED_WORD = re.compile(rb"(?i)secured|\\|[\x80-\xff]")
 """Whether a record may hold a ``secured`` key at all (most have none: `_secret_copies` is skipped):
-the word, or a backslash or a long s (``"\\x73ecured"``, ``\u017fecured`` are the key too)."""
+the word, or a backslash or a non-ASCII character (``"\\x73ecured"``, ``\u017fecured``,
+``secured\u200b`` are the key too)."""
 
 
 def _dropped(key: Any) -> bool:
-    """True for ``secured`` in any case or spacing (a scraper's ``Secured`` is the same secret)."""
+    """True for ``secured`` in any case, width or spacing (a scraper's ``Secured`` is the same secret)."""
     # (A shorter key cannot fold to the word: folding never drops a character, and no
-    # character folds to several that occur in it; checked over all of Unicode.)
-    return isinstance(key, str) and len(key) >= _DROPPED_LENGTH and key.strip().casefold() in _DROPPED
+    # character folds (or NFKC makes it) several that occur in it; checked over all of Unicode.)
+    if not isinstance(key, str) or len(key) < _DROPPED_LENGTH:
+        return False
+    if key.strip().casefold() in _DROPPED:
+        return True
+    # (nor width or invisible characters: a scraper's fullwidth `ｓｅｃｕｒｅｄ`, `secured\u200b`)
+    return not key.isascii() and "".join(c for c in unicodedata.normalize("NFKC", key)
+                                         if unicodedata.category(c) != "Cf").strip().casefold() in _DROPPED
 
 
 _HUGE_INT = 10**100

@@ -71,6 +71,27 @@ def test_the_secret_pasted_into_the_note_is_left_out_of_it(make_site):
         "content/a.md: warning: the note holds the secured value; it is left out of the note"]
 
 
+@pytest.mark.parametrize("key", ["\uff53\uff45\uff43\uff55\uff52\uff45\uff44", "secured\u200b", "\u2060Secured",
+                                 "SECURED\ufeff"])
+def test_the_secured_field_in_fullwidth_letters_or_with_an_invisible_character_is_never_published(make_site, key):
+    # (dropped in any case or spacing, it was kept as an extra field and published in the JSON API)
+    site = make_site({"digest.toml": "search = false\n",
+                      "content/a.md": HEAD.format(name="w") + f'"{key}": {SECRET}\nexcerpt: {SECRET}\n---\n'})
+    result = build(site, jobs=1)
+    assert SECRET.encode() not in everything(site / "build")
+    assert [str(p) for p in result.problems] == ["content/a.md:6: warning: excerpt: holds the secured value; dropped"]
+
+
+def test_no_character_is_made_several_letters_of_secured_by_nfkc():
+    """`_dropped` skips keys shorter than ``secured`` before NFKC too: true only while no
+    character becomes several that occur in the word."""
+    import sys
+    import unicodedata
+
+    assert not [c for c in range(sys.maxunicode + 1)
+                if len(folded := unicodedata.normalize("NFKC", chr(c)).casefold()) > 1 and folded in "secured"]
+
+
 @pytest.mark.parametrize("tag", ["!!float", "!!timestamp", "!!bool"])
 def test_a_secured_value_that_does_not_fit_its_tag_is_reported_without_printing_it(make_site, capsys, tag):
     from digest.cli import main
