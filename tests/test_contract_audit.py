@@ -186,3 +186,20 @@ def test_a_file_of_only_a_byte_order_mark_is_an_empty_file(raw):
 
     assert [str(p) for p in parse_record(raw, "content/x.md").problems] == [
         "content/x.md: empty file: expected YAML front matter between '---' lines"]
+
+
+# --------------------------------------------------------------------------- the site folder
+
+
+def test_a_symbolic_link_loop_in_static_is_skipped_not_a_traceback(make_site, capsys):
+    import os
+
+    from digest.cli import main
+
+    site = make_site({"content/a.md": HEAD.format(name="a") + "---\n", "static/ok.css": "p{}"})
+    os.symlink("loop-b", site / "static" / "loop-a")
+    os.symlink("loop-a", site / "static" / "loop-b")
+    assert main(["build", str(site)]) == 0
+    assert (site / "build" / "static" / "ok.css").is_file()
+    assert not (site / "build" / "static" / "loop-a").exists()
+
