@@ -203,3 +203,12 @@ def test_a_symbolic_link_loop_in_static_is_skipped_not_a_traceback(make_site, ca
     assert (site / "build" / "static" / "ok.css").is_file()
     assert not (site / "build" / "static" / "loop-a").exists()
 
+
+def test_a_site_template_that_is_not_utf8_is_an_error_naming_it_not_a_traceback(make_site, capsys):
+    from digest.cli import main
+
+    site = make_site({"content/a.md": HEAD.format(name="a") + "---\n", "templates/base.html": b"\xff\xfe{{"})
+    assert main(["build", str(site)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "templates/base.html: not a template: not valid UTF-8 (byte 0xff at offset 0)" in err
