@@ -989,13 +989,28 @@ def _spaced(text: str) -> str:
 
 
 def _is_secret(value: Any, secrets: frozenset[str]) -> bool:
-    """Whether ``value`` is text that is one of ``secrets`` (each `_spaced`) once `_spaced`."""
-    return isinstance(value, str) and len(value) >= min(map(len, secrets)) and _spaced(value) in secrets
+    """Whether ``value`` is text that, `_spaced`, is one of ``secrets`` (each `_spaced`) or holds one
+    of `MIN_SECRET_INSIDE` characters or more."""
+    if not isinstance(value, str) or len(value) < min(map(len, secrets)):
+        return False
+    text = _spaced(value)
+    return text in secrets or _holds_secret(text, secrets)
+
+
+def _holds_secret(text: str, secrets: frozenset[str]) -> bool:
+    """Whether ``text`` holds one of ``secrets`` of `MIN_SECRET_INSIDE` characters or more."""
+    return len(text) >= MIN_SECRET_INSIDE and any(len(s) >= MIN_SECRET_INSIDE and s in text for s in secrets)
+
+
+MIN_SECRET_INSIDE = 16
+"""Secrets this long or longer are looked for inside other text too (a field's value, the note):
+a ciphertext or an IV in base64 is 24 characters or more; a short one would match ordinary words."""
 
 
 def _secret_copies(value: Any, note: str = "") -> frozenset[str]:
     """The secrets of ``value`` (every string under a ``secured`` key at any depth, `_spaced`)
-    when a string or key elsewhere in it is one of them, or ``note`` holds one; else none.
+    when a string or key elsewhere in it is one of them, or it or ``note`` holds one (`_is_secret`);
+    else none.
 
     Copies are compared by value, not by the text that wrote them: an escape (``\\u0041``), a
     doubled quote, a block or folded scalar, JSON front matter write one value in other
@@ -1025,25 +1040,19 @@ def _secret_copies(value: Any, note: str = "") -> frozenset[str]:
                 todo.append((item, hidden))
     if not found:
         return frozenset()
+    secrets = frozenset(found)
     shortest = min(map(len, found))  # (`_spaced` never makes text longer)
-    if any(len(text) >= shortest and _spaced(text) in found for text in others):
-        return frozenset(found)
-    if len(note) >= MIN_SECRET_IN_NOTE and any(secret in _spaced(note) for secret in found
-                                               if len(secret) >= MIN_SECRET_IN_NOTE):
-        return frozenset(found)
+    if any(len(text) >= shortest and _is_secret(text, secrets) for text in others) \
+            or _holds_secret(_spaced(note), secrets):
+        return secrets
     return frozenset()
-
-
-MIN_SECRET_IN_NOTE = 16
-"""Secrets this long or longer are looked for inside the note (a ciphertext or an IV in base64 is
-24 characters or more; a short one would cut ordinary words out of the note)."""
 
 
 def _without_secrets(note: str, secrets: frozenset[str]) -> str:
     """``note`` without any of ``secrets`` (`_spaced`: matched across any white space) of at
-    least `MIN_SECRET_IN_NOTE` characters."""
+    least `MIN_SECRET_INSIDE` characters."""
     for secret in secrets:
-        if len(secret) >= MIN_SECRET_IN_NOTE:
+        if len(secret) >= MIN_SECRET_INSIDE:
             note = re.sub(r"\s+".join(map(re.escape, secret.split(" "))), "", note)
     return note
 

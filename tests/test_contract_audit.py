@@ -52,6 +52,19 @@ def test_a_copy_of_the_secret_written_in_other_characters_is_never_published(mak
     assert result.articles == 1
 
 
+def test_a_field_whose_text_holds_the_secret_is_dropped_and_a_short_secret_matches_only_whole_values(make_site):
+    # (a copy was looked for as a whole value only: "Key: <secret>." in a field was published)
+    site = make_site({"digest.toml": "search = false\n", "content/a.md": HEAD.format(name="h")
+                      + f'secured: {{ct: "{SECRET}", iv: "ab"}}\nexcerpt: "Key: {SECRET}."\ntopics: [about, ab]\n'
+                      f'shareText: "see {SECRET}"\n---\n'})
+    result = build(site, jobs=1)
+    assert SECRET.encode() not in everything(site / "build")
+    assert sorted(str(p) for p in result.problems) == [
+        f"content/a.md:{line}: warning: {field}: holds the secured value; dropped"
+        for line, field in [(6, "excerpt"), (7, "topics[1]"), (8, "shareText")]]
+    assert (site / "build" / "topics" / "about" / "index.html").is_file()
+
+
 def test_a_copy_of_the_secret_in_json_front_matter_written_with_an_escape_is_never_published(make_site):
     raw = ('{"title": "J", "publishedDateTime": "2024-01-02T10:00:00Z", "webUrl": "https://n.example/j", '
            f'"secured": "{SECRET}\\u0046", "excerpt": "{SECRET}F"}}\n')
