@@ -225,3 +225,26 @@ def test_a_site_template_that_is_not_utf8_is_an_error_naming_it_not_a_traceback(
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert "templates/base.html: not a template: not valid UTF-8 (byte 0xff at offset 0)" in err
+
+
+def test_the_image_of_a_url_is_found_beside_a_side_file_or_a_folder_of_the_same_hash(make_site):
+    # The first file by name was taken: `<hash>.headers` (a cache tool's side file) or a folder
+    # `<hash>.a/` hid `<hash>.jpg`, and the article showed a placeholder with a warning.
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    data = io.BytesIO()
+    Image.new("RGB", (64, 48), "teal").save(data, "JPEG")
+    files = {"digest.toml": "search = false\n"}
+    for name, side in (("h", "headers"), ("d", "a/x")):
+        url = f"https://i.example/{name}.jpg"
+        stem = hashlib.sha256(url.encode()).hexdigest()
+        files[f"content/images/{stem}.jpg"] = data.getvalue()
+        files[f"content/images/{stem}.{side}"] = "content-type: image/jpeg\n"
+        files[f"content/{name}.md"] = HEAD.format(name=name) + f'images: [{{url: "{url}", isCached: true}}]\n---\n'
+    site = make_site(files)
+    result = build(site, jobs=1)
+    assert [str(p) for p in result.problems] == []
+    assert result.thumbnails.sources == 2 and result.thumbnails.failed == 0
