@@ -579,23 +579,39 @@ def _scan(folder: Path) -> dict[str, list[str]]:
     return names
 
 
+IMAGE_SUFFIXES = frozenset({"jpg", "jpeg", "jpe", "jfif", "pjpeg", "png", "apng", "gif", "webp", "avif", "bmp",
+                            "tif", "tiff"})
+"""Extensions tried first when several cache files share a URL's hash (the bytes still decide the
+format): a cache tool's side file, ``<hash>.headers`` or ``<hash>.etag``, hid the image."""
+
+
 def _locate(folder: Path, root: Path, names: dict[str, list[str]], url: str) -> tuple[Path | None, str]:
-    """The cache file of ``url`` (resolved, inside the cache) or None and why not."""
+    """The cache file of ``url`` (resolved, inside the cache) or None and why not: the first
+    usable of the files named by its hash, those with an image extension first."""
     stem = hashlib.sha256(url.encode("utf-8")).hexdigest()
-    candidates = sorted(names.get(stem, ()))
+    candidates = sorted(names.get(stem, ()), key=lambda n: (n.partition(".")[2].lower() not in IMAGE_SUFFIXES, n))
     if not candidates:
         return None, f"isCached is true but there is no file content/{IMAGES_DIR}/{stem}.*"
-    path = folder / candidates[0]
+    first_reason = ""
+    for name in candidates:
+        path, reason = _usable(folder / name, root, name)
+        if path is not None:
+            return path, ""
+        first_reason = first_reason or reason
+    return None, first_reason
+
+
+def _usable(path: Path, root: Path, name: str) -> tuple[Path | None, str]:
+    """``path`` (resolved) when it is a regular file inside the cache, else None and why not."""
     if path.is_symlink():
         real = real_path(path)
         if real is None:
-            return None, f"content/{IMAGES_DIR}/{candidates[0]} is a symbolic link loop; not read"
+            return None, f"content/{IMAGES_DIR}/{name} is a symbolic link loop; not read"
         if root not in real.parents:
-            return None, (f"content/{IMAGES_DIR}/{candidates[0]} is a symbolic link out of the "
-                          "image cache; not read")
+            return None, f"content/{IMAGES_DIR}/{name} is a symbolic link out of the image cache; not read"
         path = real
     if not path.is_file():
-        return None, f"content/{IMAGES_DIR}/{candidates[0]} is not a regular file"
+        return None, f"content/{IMAGES_DIR}/{name} is not a regular file"
     return path, ""
 
 

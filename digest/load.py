@@ -14,6 +14,7 @@ import json
 import os
 import re
 import stat
+import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -339,11 +340,20 @@ def field_locator(path: Path) -> Callable[[tuple[Any, ...]], int | None]:
         if not stat.S_ISREG(os.stat(path).st_mode):  # (a named pipe put there since waits forever)
             return _no_line
         raw = path.read_bytes()
-        text = raw.decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError):
+        if len(raw) > MAX_RECORD_BYTES:
+            return _no_line
+        if b"\x00" in raw and (encoding := _wide_encoding(raw)):  # (as `parse_record` reads it)
+            raw = raw.decode(encoding).encode("utf-8", "surrogatepass")
+        text = _lines_of(raw.decode("utf-8-sig"))
+    except (OSError, UnicodeError):
         return _no_line
-    parts = split_front_matter(_lines_of(text)) if len(raw) <= MAX_RECORD_BYTES and "\x00" not in text else None
-    return _no_line if parts is None else _RecordProblems(str(path), parts[0], parts[2]).line_of
+    parts = split_front_matter(text) if "\x00" not in text else None
+    if parts is None and "\x00" not in text and _JSON_START.match(text):
+        try:
+            parts = _json_front_matter(text)[1]
+        except (ValueError, RecursionError):
+            return _no_line
+    return _no_line if parts is None else _RecordProblems(str(path), _as_yaml_reads(parts[0]), parts[2]).line_of
 
 
 def _no_line(field: tuple[Any, ...]) -> None:
@@ -817,6 +827,10 @@ def _int(value: Any) -> int | None:
 _URL_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
+_JEKYLL_PLAIN = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False,
+                 "null": None, "~": None}
+"""Unquoted text that Jekyll's YAML (Ruby's Psych) reads as a boolean or null in any case
+(``fAlSe``, ``nULL``); PyYAML reads only three casings of each, and the rest as text."""
 _TEXT_BOOLEANS = {"true": True, "yes": True, "false": False, "no": False}
 """Text read as a boolean in ``isCached`` (not in ``published``: a quoted "false" there is an error,
 so that no draft is published by a reading nobody meant)."""
@@ -840,9 +854,11 @@ def _image(entry: Any, where: tuple[Any, ...], report: _RecordProblems, position
     if not isinstance(url, str) or not url.strip():
         report.warn(where + ("url",), f"expected a URL string, got {_kind(url)}; image ignored")
         return None
-    if not url.isprintable() and _URL_CONTROL.search(url):  # (no URL holds them; shown raw in the
+    if not url.isprintable() and _URL_CONTROL.search(url.rstrip("\n")):  # (no URL holds them; shown raw
         report.warn(where + ("url",), "holds control characters, so it is no URL; image ignored")
-        return None  # image warnings, "\x1b[2J" cleared the terminal)
+        return None  # in the image warnings, "\x1b[2J" cleared the terminal)
+    # (A line break that ends it, from a block scalar `url: |`, is kept: the cache file is named by
+    # the hash of the exact value. Every link made of it passes `safe_url`.)
     size = []
     for key in ("width", "height"):
         raw = entry.get(key)
@@ -912,15 +928,23 @@ def _related_date(entry: dict, where: tuple[Any, ...], report: _RecordProblems) 
     return found
 
 
-_SECURED_WORD = re.compile(rb"(?i)secured")
-"""Whether a record may hold a ``secured`` key at all (most have none: `_secrets` is skipped)."""
+_SECURED_WORD = re.compile(rb"(?i)secured|\\|[\x80-\xff]")
+"""Whether a record may hold a ``secured`` key at all (most have none: `_secret_copies` is skipped):
+the word, or a backslash or a non-ASCII character (``"\\x73ecured"``, ``\u017fecured``,
+``secured\u200b`` are the key too)."""
 
 
 def _dropped(key: Any) -> bool:
-    """True for ``secured`` in any case or spacing (a scraper's ``Secured`` is the same secret)."""
+    """True for ``secured`` in any case, width or spacing (a scraper's ``Secured`` is the same secret)."""
     # (A shorter key cannot fold to the word: folding never drops a character, and no
-    # character folds to several that occur in it; checked over all of Unicode.)
-    return isinstance(key, str) and len(key) >= _DROPPED_LENGTH and key.strip().casefold() in _DROPPED
+    # character folds (or NFKC makes it) several that occur in it; checked over all of Unicode.)
+    if not isinstance(key, str) or len(key) < _DROPPED_LENGTH:
+        return False
+    if key.strip().casefold() in _DROPPED:
+        return True
+    # (nor width or invisible characters: a scraper's fullwidth `ｓｅｃｕｒｅｄ`, `secured\u200b`)
+    return not key.isascii() and "".join(c for c in unicodedata.normalize("NFKC", key)
+                                         if unicodedata.category(c) != "Cf").strip().casefold() in _DROPPED
 
 
 _HUGE_INT = 10**100
@@ -931,8 +955,9 @@ never is; thousands of digits stopped the whole build when its JSON was written)
 def _drop_secured(value: Any, secrets: frozenset[str] = frozenset(), field: tuple = (),
                   report: _RecordProblems | None = None) -> Any:
     """``value`` without any ``secured`` key at any depth (extra fields reach templates and JSON),
-    without any string among ``secrets`` (a copy of the secret, e.g. a YAML alias of it:
-    reported on ``report`` as at ``field``) and without integers too long to publish."""
+    without any string or key among ``secrets`` (a copy of the secret, e.g. a YAML alias of it,
+    compared as `_is_secret` does: reported on ``report`` as at ``field``) and without integers
+    too long to publish."""
     if isinstance(value, dict):
         entries = ((key, item) for key, item in value.items() if not _dropped(key))
     elif isinstance(value, list):
@@ -944,7 +969,10 @@ def _drop_secured(value: Any, secrets: frozenset[str] = frozenset(), field: tupl
         if isinstance(value, dict) and _huge(key):
             if report is not None:  # (the key itself cannot be named: it is the problem)
                 report.warn(field, f"a key that is {_huge(key)} is too long to publish; dropped")
-        elif isinstance(item, str) and item in secrets:
+        elif secrets and isinstance(value, dict) and _is_secret(key, secrets):
+            if report is not None:  # (nor this one: it is the secret)
+                report.warn(field, "a key holds the secured value; dropped")
+        elif secrets and _is_secret(item, secrets):
             if report is not None:
                 report.warn((*field, key), "holds the secured value; dropped")
         elif _huge(item):
@@ -955,24 +983,78 @@ def _drop_secured(value: Any, secrets: frozenset[str] = frozenset(), field: tupl
     return dict(kept) if isinstance(value, dict) else [item for _, item in kept]
 
 
-def _secrets(value: Any) -> set[str]:
-    """Every string under a ``secured`` key of ``value``, at any depth.
+def _spaced(text: str) -> str:
+    """``text`` with each run of white space one space, and none at its ends."""
+    return " ".join(text.split())
 
-    (A loop over the containers only: it runs on every record that mentions the word,
-    and a call per value made it a tenth of parsing one.)
+
+def _is_secret(value: Any, secrets: frozenset[str]) -> bool:
+    """Whether ``value`` is text that, `_spaced`, is one of ``secrets`` (each `_spaced`) or holds one
+    of `MIN_SECRET_INSIDE` characters or more."""
+    if not isinstance(value, str) or len(value) < min(map(len, secrets)):
+        return False
+    text = _spaced(value)
+    return text in secrets or _holds_secret(text, secrets)
+
+
+def _holds_secret(text: str, secrets: frozenset[str]) -> bool:
+    """Whether ``text`` holds one of ``secrets`` of `MIN_SECRET_INSIDE` characters or more."""
+    return len(text) >= MIN_SECRET_INSIDE and any(len(s) >= MIN_SECRET_INSIDE and s in text for s in secrets)
+
+
+MIN_SECRET_INSIDE = 16
+"""Secrets this long or longer are looked for inside other text too (a field's value, the note):
+a ciphertext or an IV in base64 is 24 characters or more; a short one would match ordinary words."""
+
+
+def _secret_copies(value: Any, note: str = "") -> frozenset[str]:
+    """The secrets of ``value`` (every string under a ``secured`` key at any depth, `_spaced`)
+    when a string or key elsewhere in it is one of them, or it or ``note`` holds one (`_is_secret`);
+    else none.
+
+    Copies are compared by value, not by the text that wrote them: an escape (``\\u0041``), a
+    doubled quote, a block or folded scalar, JSON front matter write one value in other
+    characters, and a scraper's copy may break its lines elsewhere (text fields join them).
+    (A loop over the containers only: it runs on every record that mentions the word, and a
+    call per value made it a tenth of parsing one.)
     """
     found: set[str] = set()
+    others: list[str] = []
     todo: list[tuple[Any, bool]] = [(value, False)] if isinstance(value, (dict, list)) else []
     while todo:
         container, inside = todo.pop()
-        pairs = container.items() if isinstance(container, dict) else ((None, item) for item in container)
+        if isinstance(container, dict):
+            pairs: Iterable[tuple[Any, Any]] = container.items()
+            if not inside:
+                others.extend(key for key in container if isinstance(key, str))
+        else:
+            pairs = ((None, item) for item in container)
         for key, item in pairs:
+            hidden = inside or _dropped(key)
             if isinstance(item, str):
-                if (inside or _dropped(key)) and item.strip():
-                    found.add(item)
+                if not hidden:
+                    others.append(item)
+                elif item.strip():
+                    found.add(_spaced(item))
             elif isinstance(item, (dict, list)):
-                todo.append((item, inside or _dropped(key)))
-    return found
+                todo.append((item, hidden))
+    if not found:
+        return frozenset()
+    secrets = frozenset(found)
+    shortest = min(map(len, found))  # (`_spaced` never makes text longer)
+    if any(len(text) >= shortest and _is_secret(text, secrets) for text in others) \
+            or _holds_secret(_spaced(note), secrets):
+        return secrets
+    return frozenset()
+
+
+def _without_secrets(note: str, secrets: frozenset[str]) -> str:
+    """``note`` without any of ``secrets`` (`_spaced`: matched across any white space) of at
+    least `MIN_SECRET_INSIDE` characters."""
+    for secret in secrets:
+        if len(secret) >= MIN_SECRET_INSIDE:
+            note = re.sub(r"\s+".join(map(re.escape, secret.split(" "))), "", note)
+    return note
 
 
 def _entries(data: dict, key: str, report: _RecordProblems, what: str) -> list:
@@ -1031,8 +1113,9 @@ def _unreadable(source: str, front: str, first_line: int, exc: BaseException) ->
                 shown = tuple(part if type(part) is int or (type(part) is str and _PLAIN_KEY.fullmatch(part))
                               else repr(part)[:60] for part in field)
                 why = f" ({failure})" if kind == "timestamp" and type(failure) is ValueError else ""
+                value = "its value" if any(map(_dropped, field)) else repr(node.value[:60])  # (a secret: unprinted)
                 return Problem(source, node.start_mark.line + first_line, _field_name(shown) or None,
-                               f"invalid YAML: {node.value[:60]!r} is not a valid {kind}{why}")
+                               f"invalid YAML: {value} is not a valid {kind}{why}")
     return Problem(source, None, None, f"invalid YAML: {exc.__class__.__name__}: {str(exc)[:200]}")
 
 
@@ -1107,19 +1190,51 @@ _JSON_START = re.compile(r'\s*\{\s*["}]')
 _WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
               (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 """Byte order marks of UTF-32 and UTF-16 (UTF-32's first: it starts like UTF-16's)."""
+_BOMS = (b"\xef\xbb\xbf", *(bom for bom, _ in _WIDE_BOMS))
+"""Byte order marks of UTF-8, UTF-32 and UTF-16."""
+
+
+def _wide_encoding(raw: bytes) -> str | None:
+    """``utf-16`` or ``utf-32`` when ``raw`` starts with that encoding's byte order mark, else None."""
+    return next((name for bom, name in _WIDE_BOMS if raw.startswith(bom)), None)
+
+
+def _json_front_matter(text: str) -> tuple[Any, tuple[str, str, int]]:
+    """The JSON object ``text`` starts with, and (its text to read as YAML, the note, the line it
+    starts on). Raises ValueError (`json.JSONDecodeError` is one) or RecursionError."""
+    start = len(text) - len(text.lstrip())
+    data, end = json.JSONDecoder().raw_decode(text, start)
+    # (its text is YAML too, read again only to find a problem's line: with an emoji as two halves
+    # made one, as YAML refuses them)
+    return _whole_characters(data), (_SURROGATE_PAIR.sub(_astral_escape, text[start:end]),
+                                     text[end:].lstrip(" \t").removeprefix("\n"), text.count("\n", 0, start) + 1)
+
+
+def _as_yaml_reads(front: str) -> str:
+    """Front matter with what YAML misreads in text copied off a web page made plain spaces."""
+    if not front.isascii() and ("\u2028" in front or "\u2029" in front or "\x85" in front):
+        # (YAML reads these as line breaks: one in a value, from text copied off a web page,
+        # broke the front matter. Every text field makes them a space.)
+        front = front.replace("\u2028", " ").replace("\u2029", " ").replace("\x85", " ")
+    if not front.isascii() and "\xa0" in front and _NBSP_INDENT.search(front):
+        # (indentation copied off a web page is no-break spaces: YAML reads them as text, and a
+        # provider's `\xa0 name:` became a field of its own while the provider was lost)
+        front = _NBSP_INDENT.sub(lambda m: " " * len(m.group()), front)
+    return front
 
 
 def parse_record(raw: bytes, source: str) -> FileResult:
     """Bytes of one record file -> an `Article` (or None) and its problems. Pure."""
     report = _RecordProblems(source, "", 2)
-    if not raw.strip():
-        return FileResult(None, (Problem(source, None, None, "empty file: expected YAML front matter between '---' lines"),))
+    empty = FileResult(None, (Problem(source, None, None, "empty file: expected YAML front matter between '---' lines"),))
+    if not raw.strip() or raw in _BOMS:  # (a byte order mark alone: an editor's empty file)
+        return empty
     if len(raw) > MAX_RECORD_BYTES:
         return FileResult(None, (Problem(source, None, None, f"file too large for a record ({len(raw)} bytes; at most {MAX_RECORD_BYTES})"),))
     if b"\x00" in raw:
         # Text saved as UTF-16 or UTF-32 (Windows editors do) is all NUL bytes: read it by its
         # byte order mark, with a warning. (Then `raw` is UTF-8, which the rest expects.)
-        encoding = next((name for bom, name in _WIDE_BOMS if raw.startswith(bom)), None)
+        encoding = _wide_encoding(raw)
         if encoding is None:
             return FileResult(None, (Problem(source, None, None, "binary file (contains NUL bytes), not a record"),))
         try:
@@ -1130,6 +1245,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
             return FileResult(None, (Problem(source, None, None, "binary file (contains NUL bytes), not a record"),))
         report.items.append(Problem(source, None, None, f"encoded as {encoding.upper()}, not UTF-8; read as "
                                     f"{encoding.upper()} (save it as UTF-8)", "warning"))
+    if not raw.removeprefix(_BOMS[0]).strip():
+        return empty
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -1141,10 +1258,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     if parts is None and text.lstrip()[:1] == "{" and _JSON_START.match(text):
         # Front matter that is a JSON object with no '---' lines, as Hugo reads it (exporters
         # write such files): the object, then the note.
-        start = len(text) - len(text.lstrip())
         try:
-            json_data, end = json.JSONDecoder().raw_decode(text, start)
-            json_data = _whole_characters(json_data)
+            json_data, parts = _json_front_matter(text)
         except json.JSONDecodeError as exc:
             return FileResult(None, (Problem(source, exc.lineno, None, f"invalid JSON front matter: {exc.msg} "
                                              f"(column {exc.colno})"),))
@@ -1152,21 +1267,10 @@ def parse_record(raw: bytes, source: str) -> FileResult:
             return FileResult(None, (Problem(source, None, None, f"invalid JSON front matter: {exc}"),))
         except RecursionError:
             return FileResult(None, (Problem(source, None, None, _TOO_LARGE),))
-        # (its text is YAML too, read again only to find a problem's line: with an emoji as two halves
-        # made one, as YAML refuses them)
-        parts = (_SURROGATE_PAIR.sub(_astral_escape, text[start:end]),
-                 text[end:].lstrip(" \t").removeprefix("\n"), text.count("\n", 0, start) + 1)
     if parts is None:
         return FileResult(None, (Problem(source, 1, None, "no front matter: expected the file to start with a '---' line and the front matter to end with another"),))
     front, body, first_line = parts
-    if not front.isascii() and ("\u2028" in front or "\u2029" in front or "\x85" in front):
-        # (YAML reads these as line breaks: one in a value, from text copied off a web page,
-        # broke the front matter. Every text field makes them a space.)
-        front = front.replace("\u2028", " ").replace("\u2029", " ").replace("\x85", " ")
-    if not front.isascii() and "\xa0" in front and _NBSP_INDENT.search(front):
-        # (indentation copied off a web page is no-break spaces: YAML reads them as text, and a
-        # provider's `\xa0 name:` became a field of its own while the provider was lost)
-        front = _NBSP_INDENT.sub(lambda m: " " * len(m.group()), front)
+    front = _as_yaml_reads(front)
     report.front, report.first_line = front, first_line
     if len(front) > MAX_COMPOSE and front.count("\n") + front.count(",") > 5 * MAX_NODES:
         # (Cheap, before parsing: 200,000 lines or flow items took PyYAML seconds per record.)
@@ -1247,13 +1351,13 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         bad = next(k for k in data if not isinstance(k, str))
         report.warn((), f"field name {_brief(bad)} is not a string; ignored")
         data = {k: v for k, v in data.items() if isinstance(k, str)}
-    secrets = frozenset(_secrets(data)) if _SECURED_WORD.search(raw) else frozenset()
     # A copy of the secret in a field of the record itself (a YAML alias `excerpt: *s`, or a
-    # scraper's copy) was published: every field loses it, with a warning. (Looked for only
-    # where a copy can be: an alias, or the secret's text twice.)
-    if secrets and (b"*" in raw or any(raw.count(secret.encode()) > 1 for secret in secrets)):
+    # scraper's copy) was published: every field loses it, with a warning.
+    secrets = _secret_copies(data, body) if _SECURED_WORD.search(raw) else frozenset()
+    if secrets:
         data = _drop_secured(data, secrets, (), report)
-        secrets = frozenset()
+        if body != (body := _without_secrets(body, secrets)):
+            report.warn((), "the note holds the secured value; it is left out of the note")
 
     title = _text(data.get("title"), ("title",), report, name=True)
     if not title:
@@ -1326,6 +1430,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         else:
             report.warn((key,), f"not a field (names are case-sensitive: {name!r}); kept as an extra field")
     flag = data.get("published", True)
+    if isinstance(flag, str) and report.source_text(("published",)) == flag:
+        flag = _JEKYLL_PLAIN.get(flag.lower(), flag)  # (`fAlSe`: Jekyll's YAML reads it as false)
     if flag is None:
         flag = True
     if not isinstance(flag, bool):
@@ -1429,7 +1535,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     identity = urls["webUrl"] or urls["originalUrl"] or "path:" + source
     article_id = short_hash(identity)
     body_slug = slugify(title, MAX_SLUG_BODY).rstrip("_") or "article"  # (con_-3fa2c1: no device name)
-    extra = _drop_secured({k: v for k, v in data.items() if k not in _KNOWN and not _dropped(k)}, secrets, (),
+    extra = _drop_secured({k: v for k, v in data.items() if k not in _KNOWN and not _dropped(k)}, frozenset(), (),
                           report)
     article = Article(
         id=article_id,

@@ -164,6 +164,24 @@ class _MemoryBytecodeCache(jinja2.BytecodeCache):
         self.store[bucket.key] = bucket.bytecode_to_string()
 
 
+class _FolderLoader(jinja2.FileSystemLoader):
+    """Templates of one folder; a file there that is not UTF-8 text, or cannot be read, is a
+    `TemplateError` naming it (it was a traceback)."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        try:
+            return super().get_source(environment, template)
+        except jinja2.TemplateNotFound:
+            raise
+        except UnicodeDecodeError as exc:
+            where = str(Path(self.searchpath[0], template))
+            raise TemplateError(f"{where}: not a template: not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} "
+                                f"at offset {exc.start})", where) from None
+        except OSError as exc:
+            where = str(Path(self.searchpath[0], template))
+            raise TemplateError(f"{where}: cannot read the template: {exc.strerror or exc}", where) from None
+
+
 def make_environment(site: Path, compiled: dict[str, bytes] | None = None) -> jinja2.Environment:
     """One environment per build: autoescape on, strict undefined, site templates first.
 
@@ -171,8 +189,8 @@ def make_environment(site: Path, compiled: dict[str, bytes] | None = None) -> ji
     compiled templates so an unchanged template is not compiled again.
     """
     loader = jinja2.ChoiceLoader([
-        jinja2.FileSystemLoader(str(site / "templates")),
-        jinja2.FileSystemLoader(str(theme_dir() / "templates")),
+        _FolderLoader(str(site / "templates")),
+        _FolderLoader(str(theme_dir() / "templates")),
     ])
     env = _DataEnvironment(
         loader=loader,

@@ -359,7 +359,10 @@ def static_files(folders: list[Path]) -> dict[str, Path]:
                     continue
                 path = Path(dirpath) / name
                 if path.is_symlink():
-                    real = path.resolve()
+                    try:
+                        real = path.resolve()
+                    except (RuntimeError, OSError):  # a loop (a -> b -> a): it stopped the build
+                        continue
                     if folder.resolve() not in real.parents:
                         continue
                 try:  # only regular files: reading a named pipe (a FIFO) waited forever

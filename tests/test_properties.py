@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from digest.build import build
 from digest.load import parse_record
+from digest.text import plain_text
 
 FIELDS = ["title", "excerpt", "publishedDateTime", "updatedDateTime", "category", "type", "webUrl",
           "originalUrl", "quality", "heat", "published", "provider", "topics", "images", "related",
@@ -87,7 +88,7 @@ def test_random_records_never_crash_a_build(records):
 
 
 titles = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=60).filter(
-    lambda t: t.strip() and html.unescape(t).strip())
+    lambda t: plain_text(html.unescape(t)).strip())  # (a soft hyphen alone is no title: text fields drop it)
 valid_records = st.lists(
     st.fixed_dictionaries({
         "title": titles,
