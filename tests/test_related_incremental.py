@@ -84,18 +84,22 @@ WIDE_VOCAB = [f"{a}{b}" for a in ("alpha", "beta", "gamma", "delta", "omega", "s
               for b in ("stone", "river", "cloud", "forge", "field", "tower", "glass", "wheel")]
 
 
+def _random_doc(rng: random.Random, i: int, days: int) -> Doc:
+    """Doc ``i``: published within ``days`` of 2023-01-01, 3 to 9 words of `WIDE_VOCAB`, 0 to 2 topics."""
+    return Doc(f"d{i:05d}", datetime(2023, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randint(0, 60 * 24 * days)),
+               " ".join(rng.choice(WIDE_VOCAB) for _ in range(rng.randint(3, 9))),
+               tuple(sorted(set(rng.sample(TOPICS, rng.randint(0, 2))))))
+
+
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 10_000),
        edits=st.lists(st.tuples(st.sampled_from("aetmdx"), st.integers(0, 10_000)), min_size=1, max_size=8))
 def test_incremental_equals_scratch_past_the_window(seed, edits):
     """Hundreds of docs (longer than the candidate window): state and answer equal scratch."""
     rng = random.Random(seed)
-    start = datetime(2023, 1, 1, tzinfo=UTC)
 
     def doc(i: int) -> Doc:
-        return Doc(f"d{i:05d}", start + timedelta(minutes=rng.randint(0, 60 * 24 * 60)),
-                   " ".join(rng.choice(WIDE_VOCAB) for _ in range(rng.randint(3, 9))),
-                   tuple(sorted(set(rng.sample(TOPICS, rng.randint(0, 2))))))
+        return _random_doc(rng, i, days=60)
 
     docs = [doc(i) for i in range(400)]
     _, state = compute_related(docs, 5, keep_tail=True)
@@ -166,12 +170,9 @@ def test_removals_anywhere_equal_scratch(seed, keep_tail, edits):
     """Docs removed (or added, or changed) anywhere: the docs after them are found in the
     previous run at the places they had, and the answer and state equal a fresh run's."""
     rng = random.Random(seed)
-    start = datetime(2023, 1, 1, tzinfo=UTC)
 
     def doc(i: int) -> Doc:
-        return Doc(f"d{i:05d}", start + timedelta(minutes=rng.randint(0, 60 * 24 * 30)),
-                   " ".join(rng.choice(WIDE_VOCAB) for _ in range(rng.randint(3, 9))),
-                   tuple(sorted(set(rng.sample(TOPICS, rng.randint(0, 2))))))
+        return _random_doc(rng, i, days=30)
 
     docs = [doc(i) for i in range(300)]
     _, state = compute_related(docs, 5, keep_tail=keep_tail)
