@@ -341,8 +341,8 @@ def run() -> None:
     A large build leaves millions of objects; freeing them one by one at exit took
     a second at 100,000 records, for nothing. So the build's result, which holds its
     cache, stays referenced (``args.result``) until the exit, which frees nothing.
-    Output is flushed and every file the build wrote is closed by then. (``digest serve`` keeps the collector: it runs
-    build after build and must free what each leaves.)
+    Output is flushed and every file the build wrote is closed by then. (``digest serve``
+    keeps the collector: it runs build after build and must free what each leaves.)
     """
     if sys.argv[1:2] == ["build"]:
         # One build, then exit: re-enabling the cyclic collector after the build would

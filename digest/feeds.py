@@ -621,9 +621,10 @@ def sitemap_listed(pages: Sequence[PageSpec], drafts: set[str]) -> list[PageSpec
             and not (spec.kind == "article" and spec.shows[0] in drafts)]
 
 
-def sitemap_entries(pages: Sequence[PageSpec], config: Config, articles: Sequence[Article], drafts: set[str],
+def sitemap_entries(pages: Sequence[PageSpec], config: Config, by_id: Mapping[str, Article], drafts: set[str],
                     kept: Mapping[str, tuple[PageSpec, dict]] | None = None) -> list[dict]:
-    """One entry per HTML page except 404 and draft articles; lastmod from the records.
+    """One entry per HTML page except 404 and draft articles; lastmod from the records
+    (the articles shown, ``by_id``).
 
     An article page's lastmod is its record's update (else publication) time; a
     listing's is the newest of the stories it shows (`PageSpec.shows`). ``kept`` has
@@ -631,7 +632,6 @@ def sitemap_entries(pages: Sequence[PageSpec], config: Config, articles: Sequenc
     that very one (so it shows the same articles, which have not changed: see
     `digest.plan.replan`) takes its entry as it is.
     """
-    by_id = {a.id: a for a in articles}
     lastmod: dict[str, datetime] = {}  # (made only for the pages not kept: each reads a whole record)
 
     def modified(article_id: str) -> datetime:

@@ -765,7 +765,7 @@ class _Planner:
     def sitemap(self, pages: list[PageSpec], kept: Mapping[str, tuple[PageSpec, dict]] | None = None,
                 ) -> list[PageSpec]:
         """The sitemap of ``pages`` (``kept`` as for `digest.feeds.sitemap_entries`)."""
-        self.sitemap_entries = sitemap_entries(pages, self.config, self.articles, self.drafts(), kept)
+        self.sitemap_entries = sitemap_entries(pages, self.config, self.by_id, self.drafts(), kept)
         return plan_sitemap(self.sitemap_entries, self.config, self.site, site_key=self.site_key)
 
     def drafts(self) -> set[str]:
