@@ -7,6 +7,7 @@ that got through every phase touches the output folder (see `digest.write`).
 from __future__ import annotations
 
 import gc
+import hashlib
 import os
 import shutil
 import sys
@@ -17,6 +18,7 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager, nullco
 from dataclasses import dataclass, field, replace
 from operator import attrgetter
 from pathlib import Path
+from typing import Any
 
 from digest import toolchain
 from digest.background import Pending
@@ -28,6 +30,7 @@ from digest.load import load_content
 from digest.model import Article
 from digest.plan import (
     LABEL_SIZE,
+    Relate,
     SitePlan,
     dump_plan,
     label_fits,
@@ -38,6 +41,7 @@ from digest.plan import (
     select,
     shown_key,
 )
+from digest.related import Doc, compute_related, docs_with
 from digest.render import make_environment, page_keys, render_all, template_memo, theme_dir
 from digest.search import BUNDLE, SearchIndex, index_site, pagefind_executable
 from digest.write import (
@@ -225,6 +229,8 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         out = resolve_out(site, config, out)
         cache = kept if kept is not None and kept.serves(site, out) else BuildCache(site, out)
         cache.begin()
+        if kept is None:
+            cache.defer("related")  # a command's related lists are made apart (see `_relate_apart`)
         # Whether each output the last build made is still as it left it (a stat each, a
         # second per 200,000) is asked in a child while this process goes on (when it can
         # fork; otherwise, and for a server, only if and when the answer is needed).
@@ -254,6 +260,11 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         loaded = load_content(site, site / "content", jobs, cache.records, _phase_progress(progress, "parse"))
         cache.records.stats = stats = {}  # (100,000 of them are tens of megabytes)
         cache.save_records_early(fork=jobs > 1)  # written by a child while this process plans
+        # The related lists of a command that has the last ones are brought up to date in a
+        # child while this process reads its last plan (and that state is never read here).
+        relating = (cleanup.enter_context(Pending(_relate_apart, (cache, loaded.articles, config, drafts),
+                                                  fork=jobs > 1))
+                    if cache.has_kept("related") else None)
 
     staging = Staging.for_output(out)
     shutil.rmtree(staging.root, ignore_errors=True)
@@ -272,8 +283,9 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         in_memory = previous_plan is not None
         if not in_memory:
             previous_plan = _saved_plan(cache, loaded.articles, config, drafts)
-        options = dict(images=images.mapping, drafts=drafts, related_state=cache.state.get("related"),
-                       search=pagefind is not None)
+        options = dict(images=images.mapping, drafts=drafts, search=pagefind is not None,
+                       related_state=None if relating else cache.load_kept("related"),
+                       relate=_adopted(cache, relating, config) if relating else None)
         plan = (replan(previous_plan, loaded.articles, config, **options, keep_tail=kept is not None)
                 if previous_plan else None)
         replanned = plan is not None
@@ -292,7 +304,8 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         # state (written now) and, once the plan is saved or being saved by a child, the
         # related-articles documents and the facts noted for saving it (see `dump_plan`).
         # (A server keeps them for its next build.)
-        cache.save_early("related", plan.related_state)
+        if plan.related_state is not KEPT:  # (else a child wrote it: see `_relate_apart`)
+            cache.save_early("related", plan.related_state)
         plan = replace(plan, related_state=KEPT)
         options = previous_plan = None
         if saving is None or saving.running:
@@ -420,6 +433,50 @@ def _save_plan(cache: BuildCache, plan: SitePlan, parent: int) -> bool:
         os.nice(10)
     cache.save_plan(plan_label(plan.articles), dump_plan(plan))
     return True
+
+
+def _relate_apart(cache: BuildCache, articles: Sequence[Article], config: Config,
+                  drafts: bool) -> tuple[dict[str, tuple[str, ...]], tuple | None, bytes]:
+    """The related lists of the articles the site shows, made from the last ones (read here,
+    and saved here brought up to date, with `BuildCache.save_early`), the saved state's head
+    for `BuildCache.adopt` and the `_docs_digest` of the docs they were made for.
+
+    Run by a command in a child while it reads its last plan (see `digest.background`), so
+    that the related state (a tenth of a second per 10,000 records to read, as much again
+    to bring up to date) is never read in the command's own process; the answer is what
+    `digest.plan.plan_site` or `replan` would make (see `_adopted`)."""
+    previous = cache.load_kept("related")
+    docs = docs_with(select(articles, config, drafts), previous)
+    related, state = compute_related(docs, config.related_count, previous)
+    cache.save_early("related", state)
+    return related, cache.head("related"), _docs_digest(state.own)
+
+
+def _docs_digest(digests: Sequence[bytes]) -> bytes:
+    """Digest of the related docs' own digests, in publication order."""
+    return hashlib.blake2b(b"".join(digests), digest_size=16).digest()
+
+
+def _adopted(cache: BuildCache, relating: Pending, config: Config) -> Relate:
+    """The planner's `digest.plan.Relate` for a build whose related lists are made apart
+    (`_relate_apart`): its answer, once the docs the planner has are found to be the same
+    (they always are: it is a check), with `KEPT` for the state (saved already). Otherwise
+    the lists are made here, from the state the child saved."""
+    answers: dict[bytes, tuple[dict, Any]] = {}
+
+    def relate(docs: list[Doc]) -> tuple[dict[str, tuple[str, ...]], Any]:
+        want = _docs_digest([d.digest for d in sorted(docs, key=attrgetter("published", "id"))])
+        if want not in answers:
+            related, head, made_for = relating.result()
+            if head is not None:
+                cache.adopt("related", head)
+            if head is None or made_for != want:
+                related, state = compute_related(docs, config.related_count, cache.load_kept("related"))
+                cache.save_early("related", state)
+            answers[want] = (related, KEPT)
+        return answers[want]
+
+    return relate
 
 
 def _search_intact(out: Path, config: Config, last: str) -> bool:

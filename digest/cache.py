@@ -480,6 +480,8 @@ class BuildCache:
         as the last plan for `digest.plan.replan`."""
         self._early: tuple[list[int], Pending[int]] | None = None
         """The dirty record shards and the child writing them (see `save_records_early`)."""
+        self._deferred: set[str] = set()
+        """Chunked state values left on disk when the state is read (see `defer`)."""
 
     def serves(self, site: Path, out: Path) -> bool:
         """True when this object is the cache of ``site`` building into ``out``."""
@@ -621,6 +623,13 @@ class BuildCache:
         plain, self._has_keys, heads = saved[0], bool(saved[1]), saved[2]
         self._rest = dict(plain)
         for name, head in heads.items():
+            if name in self._deferred and self._chunks_of(name, head) is not None:
+                self._rest[name] = KEPT  # (read by `load_kept`, if at all)
+                self._heads[name] = head
+                for chunk in self._chunks_of(name, head):  # type: ignore[union-attr]
+                    self._rest_files.append(chunk)
+                    self._seen[chunk] = self._stat(chunk)
+                continue
             value = self._load_chunks(name, head)
             if value is None:
                 self._unsaved.add(self._state_name)
@@ -628,6 +637,16 @@ class BuildCache:
             else:
                 self._rest[name] = value
                 self._heads[name] = head
+
+    def _chunks_of(self, name: str, head: Any) -> list[str] | None:
+        """The chunk files a state value's ``head`` names; None for a head that is not one."""
+        try:
+            _cls, _scalars, lengths, tokens = head
+            if len(tokens) != -(-max(lengths.values(), default=0) // CHUNK):
+                return None
+        except Exception:  # noqa: BLE001 - whatever is wrong with it, the value is computed again
+            return None
+        return [self._chunk_name(name, index) for index in range(len(tokens))]
 
     def _load_chunks(self, name: str, head: Any) -> Any | None:
         try:
@@ -637,7 +656,8 @@ class BuildCache:
                 return None
             for index, token in enumerate(tokens):
                 chunk = self._chunk_name(name, index)
-                self._rest_files.append(chunk)
+                if chunk not in self._rest_files:  # (a deferred value's are listed already)
+                    self._rest_files.append(chunk)
                 part = self._read(chunk)
                 if not (isinstance(part, tuple) and len(part) == 2 and part[0] == token
                         and isinstance(part[1], dict) and part[1].keys() == lists.keys()):
@@ -725,6 +745,58 @@ class BuildCache:
         if state is not None:
             self._save_rest(rest, has_keys, write)
             self._state = dict(state) if self._rest is not None else None
+
+    def defer(self, name: str) -> None:
+        """Leave the chunked state value ``name`` on disk when the state is read: `state` shows
+        `KEPT` for it until `load_kept` reads it. For a value another process reads, brings up
+        to date and saves (`save_early` there, then `adopt` here), so that this one never reads
+        it (the related lists of a command: see `digest.build`). Call before the state is read."""
+        self._deferred.add(name)
+
+    def load_kept(self, name: str) -> Any | None:
+        """The state value ``name`` (None when there is none), read now if it was left on disk
+        (see `defer` and `save_early`); an unusable one is none, and is written by the next save."""
+        if self._outputs is None:
+            self._load_outputs()
+        if self._rest is None:
+            self._load_rest()
+        value = self._rest.get(name)  # type: ignore[union-attr]
+        if value is KEPT:
+            value = self._load_chunks(name, self._heads[name]) if name in self._heads else None
+            if value is None:
+                self._rest.pop(name, None)  # type: ignore[union-attr]
+                self._heads.pop(name, None)
+                self._unsaved.add(self._state_name)
+                self._sweep = True
+            else:
+                self._rest[name] = value  # type: ignore[index]
+            self._state = None
+        return value
+
+    def has_kept(self, name: str) -> bool:
+        """Whether the state value ``name`` is on disk, unread (see `defer`)."""
+        return self.state.get(name) is KEPT and name in self._heads
+
+    def head(self, name: str) -> tuple | None:
+        """How the chunked state value ``name`` was last read or saved (for `adopt`)."""
+        return self._heads.get(name)
+
+    def adopt(self, name: str, head: tuple) -> None:
+        """Take the chunked state value ``name`` as another process saved it with `save_early`
+        (a fork of this object, whose `head` it was; see `defer`): this object then holds
+        it as `KEPT`, as after its own `save_early`."""
+        if self._outputs is None:
+            self._load_outputs()
+        if self._rest is None:
+            self._load_rest()
+        old = set(self._chunks_of(name, self._heads[name]) or ()) if name in self._heads else set()
+        new = self._chunks_of(name, head) or []
+        self._rest_files = sorted((set(self._rest_files) - old) | set(new))
+        for file in (self._state_name, *new):
+            self._seen[file] = self._stat(file)
+        self._heads[name] = head
+        self._rest[name] = KEPT  # type: ignore[index]
+        self._state = None
 
     def save_early(self, name: str, value: Any) -> None:
         """Write the state value ``name`` now (as `save` would: the chunks that changed and

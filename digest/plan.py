@@ -51,6 +51,11 @@ from digest.related import Doc, RelatedState, SavedDoc, compute_related, docs_fo
 from digest.search import search_page
 from digest.text import safe_url, short_hash, slugify, term_key, url_identity
 
+Relate = Callable[[list[Doc]], tuple[dict[str, tuple[str, ...]], Any]]
+"""Makes the related lists of the docs of the articles shown: ``(ids by article id, state for
+the next plan)``, as `compute_related` does (the default; a build may get them from a
+process that computed them from docs equal to these, and give its own token for the state)."""
+
 _UNSAFE_PATH = re.compile(r"(?:^|/)\.{0,2}(?:/|$)|\\")
 """An empty, ``.`` or ``..`` segment (so also a leading or trailing ``/``), or a backslash."""
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -796,6 +801,7 @@ def plan_site(
     reusable: bool = True,
     parallel: bool = False,
     keep_tail: bool | None = None,
+    relate: Relate | None = None,
 ) -> SitePlan:
     """Every page of the site for ``articles`` (already loaded and deduplicated).
 
@@ -807,16 +813,19 @@ def plan_site(
     ``reusable`` the plan keeps what `replan` needs (the related documents, mostly).
     ``parallel`` lets the related lists use a second process (see `compute_related`).
     ``keep_tail`` (default: ``reusable``) keeps the related lists' working structures for
-    the next plan in this process (see `compute_related`).
+    the next plan in this process (see `compute_related`). ``relate``, when given, makes the
+    related lists instead (see `Relate`: ``related_state``, ``parallel`` and ``keep_tail``
+    are then its business).
 
     This is the reference answer: `replan` must give exactly these pages, in this order,
     with these keys and contexts, whenever it gives one (the page order is `_site_pages`').
     """
     shown = sorted(select(articles, config, drafts), key=lambda a: a.id)
     docs = docs_for(shown)
-    related, new_state = compute_related(docs, config.related_count, related_state,
-                                         keep_tail=reusable if keep_tail is None else keep_tail,
-                                         parallel=parallel)
+    if relate is None:
+        relate = partial(compute_related, count=config.related_count, previous=related_state,
+                         keep_tail=reusable if keep_tail is None else keep_tail, parallel=parallel)
+    related, new_state = relate(docs)
     planner = _Planner(shown, config, images or {}, related, drafts=drafts, search=search)
     editions = build_editions(shown, config)
     pages, _links, span = _site_pages(planner, editions, search)
@@ -866,6 +875,7 @@ def replan(
     related_state: RelatedState | None = None,
     search: bool = True,
     keep_tail: bool = True,
+    relate: Relate | None = None,
 ) -> SitePlan | None:
     """`plan_site`'s answer, derived from ``previous`` when articles changed contents, were
     added, or were removed (deleted, unpublished, below ``min_quality``), any of these at once.
@@ -884,8 +894,8 @@ def replan(
     builders read it), so it must not be used afterwards, not even after a None. It may
     come from memory (the last plan of this process) or from `load_plan`; then the changes
     are counted from the articles as they were saved (`_Reuse.former`), so they add up
-    until a new plan is saved (`_Reuse.drift` counts them). ``keep_tail`` is as for
-    `plan_site`.
+    until a new plan is saved (`_Reuse.drift` counts them). ``keep_tail`` and ``relate`` are
+    as for `plan_site`.
     """
     reuse = previous.reuse
     if reuse is None:
@@ -895,10 +905,12 @@ def replan(
     shown = sorted(select(articles, config, drafts), key=lambda a: a.id)
     if planner.options != (config, drafts, search):
         return None
+    if relate is None:
+        relate = partial(compute_related, count=config.related_count, previous=related_state, keep_tail=keep_tail)
     by_id = planner.by_id
     added = [a for a in shown if a.id not in by_id]
     if not added and len(shown) == len(planner.articles):
-        return _replan_contents(previous, shown, images, related_state, keep_tail)
+        return _replan_contents(previous, shown, images, relate)
     current = {a.id: a for a in shown}
     removed = {article_id for article_id in by_id if article_id not in current}
     if (not _images_kept(planner.images, images, added, [a for a in shown if a.id in by_id] if removed else None)
@@ -907,8 +919,8 @@ def replan(
     saved = reuse.former is not None
     # The articles of the last plan, as they are now (the removed ones as they were), in its order.
     known = [current.get(a.id, a) for a in planner.articles]
-    step = _replan_contents(previous, known, planner.images, related_state, keep_tail, relate=False, skip=removed)
-    return None if step is None else _replan_members(step, shown, added, removed, images, saved, keep_tail)
+    step = _replan_contents(previous, known, planner.images, None, skip=removed)
+    return None if step is None else _replan_members(step, shown, added, removed, images, saved, relate)
 
 
 def _images_kept(old: Mapping[str, Any], new: Mapping[str, Any], added: Sequence[Article],
@@ -942,9 +954,7 @@ def _replan_contents(
     previous: SitePlan,
     shown: list[Article],
     images: Mapping[str, Mapping[str, Any]],
-    related_state: RelatedState | None,
-    keep_tail: bool,
-    relate: bool = True,
+    relate: Relate | None,
     skip: Set[str] = frozenset(),
 ) -> SitePlan | None:
     """`replan` when only contents changed: the same articles (``shown``, selected and by id).
@@ -954,9 +964,9 @@ def _replan_contents(
     changed articles' own pages and those whose related lists moved are planned again,
     and the pages that show a changed article get new keys. Otherwise None.
 
-    Without ``relate`` the related lists are left as they were (with the docs brought up to
-    date) and ``related_state`` is passed on: `_replan_members` computes them next, for
-    all changes at once, and plans again every page whose list then moved. The articles of
+    ``relate`` makes the related lists (see `Relate`). Without it they are left as they were
+    (with the docs brought up to date): `_replan_members` makes them next, for all changes
+    at once, and plans again every page whose list then moved. The articles of
     ``skip`` (removed: `_replan_members` drops them next) are not compared; ``shown`` holds
     them as the plan does.
     """
@@ -1000,11 +1010,11 @@ def _replan_contents(
             return None  # the sitemap splits differently: positions would shift
     fresh = {a.id: doc for a, doc in zip(changed, docs_for(changed), strict=True)}
     docs = [fresh.get(doc.id, doc) for doc in reuse.docs]  # same order as planner.articles
-    if relate:
-        related, new_state = compute_related(docs, config.related_count, related_state, keep_tail=keep_tail)
+    if relate is not None:
+        related, new_state = relate(docs)
         moved = [i for i, ids in related.items() if ids != planner.related.get(i)]
     else:
-        related, new_state, moved = planner.related, related_state, []
+        related, new_state, moved = planner.related, None, []
     reuse.docs = docs
     reuse.drift = len(changed) if former is not None else 0
     if former is not None:
@@ -1069,7 +1079,7 @@ def _replan_members(
     removed: Set[str],
     images: Mapping[str, Mapping[str, Any]],
     saved: bool,
-    keep_tail: bool,
+    relate: Relate,
 ) -> SitePlan | None:
     """`replan` after `_replan_contents`: the articles ``added`` (those of ``shown`` the plan
     has not) join the site and those of ``removed`` (ids of the plan's articles ``shown`` has
@@ -1086,7 +1096,6 @@ def _replan_members(
     """
     reuse = plan.reuse
     planner = reuse.planner
-    config = planner.config
     index = reuse.index(plan.pages)
     paths = {a.id: planner.article_path(a) for a in added}
     targets = {path + "index.html" for path in paths.values()}
@@ -1096,7 +1105,7 @@ def _replan_members(
     fresh = {a.id: doc for a, doc in zip(added, docs_for(added), strict=True)}
     kept = {doc.id: doc for doc in reuse.docs}
     docs = [kept.get(a.id) or fresh[a.id] for a in shown]
-    related, new_state = compute_related(docs, config.related_count, plan.related_state, keep_tail=keep_tail)
+    related, new_state = relate(docs)
     again = {i for i, ids in related.items() if ids != planner.related.get(i)}
     for article in added:  # older pages whose curated coverage now links a new article
         if article.web_url:

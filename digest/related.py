@@ -68,6 +68,9 @@ class Doc:
     """Title and excerpt."""
     topics: tuple[str, ...]
     """Topic identities (see `digest.text.term_key`)."""
+    key: str = field(default="", repr=False, compare=False)
+    """What the fields above were made from (its record's content hash), if known: kept with
+    the state, so that a later run can take the doc's digest back (see `docs_with`)."""
     digest: bytes = field(init=False, repr=False, compare=False)
     """Hash of the fields above (made once per doc; `compute_related` compares it with the last run's)."""
 
@@ -83,7 +86,7 @@ class SavedDoc(Doc):
 
     def __init__(self, article: Any, topics: tuple[str, ...], digest: bytes):
         for name, value in (("id", article.id), ("published", article.published), ("topics", topics),
-                            ("digest", digest), ("_article", article)):
+                            ("key", article.content_hash or ""), ("digest", digest), ("_article", article)):
             object.__setattr__(self, name, value)
 
     @property
@@ -97,6 +100,10 @@ class RelatedState:
 
     own: list[bytes] = field(default_factory=list)
     """Hash of each doc (id, date, text, topics)."""
+    ids: list[str] = field(default_factory=list)
+    """Id of each doc."""
+    keys: list[str] = field(default_factory=list)
+    """`Doc.key` of each doc."""
     terms: list[tuple[str, ...]] = field(default_factory=list)
     """Distinct terms per doc (words and ``\\x00topic`` terms), for the document frequencies."""
     vectors: list[list[tuple[str, float]]] = field(default_factory=list)
@@ -188,6 +195,8 @@ def compute_related(
     tail = previous.__dict__.pop("tail", None) if isinstance(previous, RelatedState) else None
     terms_at = previous.__dict__.pop("terms_at", None) if isinstance(previous, RelatedState) else None
     state.own = [doc.digest for doc in ordered]
+    state.ids = [doc.id for doc in ordered]
+    state.keys = [doc.key for doc in ordered]
     keep = min(len(old.own), len(ordered))
     if (usable and tail is not None and len(old.own) == len(ordered) == len(tail[3])
             and all(a == b.id for a, b in zip(tail[3], ordered, strict=True))):
@@ -485,7 +494,26 @@ def _roll_back(tail: tuple, old: RelatedState, prefix: int) -> tuple[dict, dict,
 
 def docs_for(articles: Iterable, topic_key=term_key) -> list[Doc]:
     """`Doc`s for `digest.model.Article`s."""
-    return [Doc(a.id, a.published, doc_text(a), tuple(topic_key(t) for t in a.topics)) for a in articles]
+    return [Doc(a.id, a.published, doc_text(a), tuple(topic_key(t) for t in a.topics), a.content_hash or "")
+            for a in articles]
+
+
+def docs_with(articles: Iterable, state: Any) -> list[Doc]:
+    """`docs_for` the articles, each with the digest ``state`` (a `RelatedState`, or anything)
+    noted for it when its record's content (`Doc.key`) is the same: those are `SavedDoc`s,
+    whose words are never made unless read (neither is the article unpacked)."""
+    known: dict[str, tuple[str, bytes]] = {}
+    if isinstance(state, RelatedState) and len(state.ids) == len(state.keys) == len(state.own):
+        known = {i: (k, d) for i, k, d in zip(state.ids, state.keys, state.own, strict=True) if k}
+    docs: list[Doc] = []
+    for article in articles:
+        noted = known.get(article.id)
+        topics = tuple(term_key(t) for t in article.topics)
+        if noted is not None and noted[0] == article.content_hash:
+            docs.append(SavedDoc(article, topics, noted[1]))
+        else:
+            docs.append(Doc(article.id, article.published, doc_text(article), topics, article.content_hash or ""))
+    return docs
 
 
 def doc_text(article) -> str:

@@ -480,6 +480,66 @@ def test_a_value_saved_early_is_kept_by_the_save_after(tmp_path, monkeypatch):
     assert BuildCache(site, site / "build").state["related"] == first
 
 
+def test_a_deferred_value_stays_on_disk_until_asked_for(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache_mod, "CHUNK", 4)
+    site = site_with(tmp_path, 1)
+    value = Positions(own=list(range(10)), results=[(i,) for i in range(10)], count=3)
+    build_once(site, state={"related": value, "images": {"a": 1}})
+    cache = BuildCache(site, site / "build")
+    cache.defer("related")
+    read = []
+    monkeypatch.setattr(cache_mod, "read_blob", lambda path: read.append(path.name) or real_read(path))
+    assert cache.state == {"related": KEPT, "images": {"a": 1}} and cache.has_kept("related")
+    assert not any("-related-" in name for name in read)  # no chunk read
+    assert cache.load_kept("related") == value and not cache.has_kept("related")
+    assert cache.state == {"related": value, "images": {"a": 1}}
+    before = state_files(site)
+    cache.save({}, {"related": value, "images": {"a": 1}})  # as read: nothing written
+    assert state_files(site) == before
+
+
+real_read = read_blob
+
+
+def test_a_deferred_value_that_cannot_be_read_is_none(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache_mod, "CHUNK", 4)
+    site = site_with(tmp_path, 1)
+    value = Positions(own=list(range(10)), results=[(i,) for i in range(10)], count=3)
+    cache, _ = build_once(site, state={"related": value, "images": {}})
+    (site / CACHE_DIR / f"state-{cache.out_key}-related-001.pickle").write_bytes(b"junk")
+    cache = BuildCache(site, site / "build")
+    cache.defer("related")
+    assert cache.has_kept("related") and cache.load_kept("related") is None
+    assert cache.state == {"images": {}}
+    cache.save({}, {"images": {}})  # the state file that named it is written again
+    assert BuildCache(site, site / "build").state == {"images": {}}
+    assert not any("-related-" in name for name in state_files(site))
+
+
+def test_a_value_saved_by_another_process_is_adopted(tmp_path, monkeypatch):
+    """What a command does (see `digest.build._relate_apart`): a fork of its cache object reads
+    the deferred value, saves the next one early and hands back its head; the command adopts it
+    and saves the rest of the state around it."""
+    monkeypatch.setattr(cache_mod, "CHUNK", 4)
+    site = site_with(tmp_path, 1)
+    first = Positions(own=list(range(10)), results=[(i,) for i in range(10)], count=3)
+    build_once(site, state={"related": first, "images": {"a": 1}})
+    parent = BuildCache(site, site / "build")
+    parent.defer("related")
+    assert parent.state["images"] == {"a": 1}
+    child = BuildCache(site, site / "build")  # (a fork: the same state, as read from disk)
+    child.defer("related")
+    assert child.state["images"] == {"a": 1}
+    second = Positions(own=first.own[:6], results=[(7,)] * 6, count=3)  # shorter: a chunk goes
+    assert child.load_kept("related") == first
+    child.save_early("related", second)
+    parent.adopt("related", child.head("related"))
+    assert BuildCache(site, site / "build").state["related"] == second
+    parent.save({}, {"related": KEPT, "images": {"a": 2}})
+    assert BuildCache(site, site / "build").state == {"related": second, "images": {"a": 2}}
+    assert len(state_files(site)) == 3  # the state file and two chunks, no stale third
+
+
 def test_unwritable_cache_folder_keeps_chunked_state_in_memory(tmp_path, monkeypatch):
     monkeypatch.setattr(cache_mod, "CHUNK", 4)
     site = site_with(tmp_path, 3)

@@ -174,6 +174,64 @@ def test_incremental_build_equals_clean_build(tmp_path_factory, seed, actions):
         assert tree(site / "build") == _clean_tree(site, base / f"clean{step}"), f"after {actions[: step + 1]}"
 
 
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**16), actions=st.lists(st.sampled_from(ACTIONS), min_size=1, max_size=5))
+def test_commands_with_forks_equal_clean_builds(tmp_path_factory, seed, actions):
+    """Builds as a command with two jobs makes them: the related lists are made in a forked
+    child from the state on disk (see `digest.build._relate_apart`), the outputs are checked
+    and the records written by others."""
+    rng = random.Random(seed)
+    base = tmp_path_factory.mktemp("forks")
+    site, counter = _random_site(base, rng, 6)
+    build(site, jobs=2)
+    for step, action in enumerate(actions):
+        apply(site, action, rng, counter)
+        build(site, jobs=2)
+        assert tree(site / "build") == _clean_tree(site, base / f"clean{step}"), f"after {actions[: step + 1]}"
+
+
+def test_a_command_makes_its_related_lists_apart(make_site, monkeypatch):
+    import digest.build
+
+    made_here = []
+    real = digest.build.compute_related
+    monkeypatch.setattr(digest.build, "compute_related", lambda *a, **k: made_here.append(1) or real(*a, **k))
+    rng = random.Random(4)
+    site = make_site({f"content/r{i}.md": new_record(rng, i) for i in range(8)} | {"digest.toml": "search = false\n"})
+    build(site, jobs=2)
+    apply(site, "excerpt", rng, [0])
+    build(site, jobs=2)
+    assert made_here == []  # (in the child, whose calls this process never sees)
+    apply(site, "excerpt", rng, [0])
+    build(site, jobs=1)
+    assert made_here == [1]  # (no child with one job)
+
+
+def test_related_lists_made_apart_for_other_docs_are_made_again(make_site, monkeypatch, tmp_path):
+    """The planner's docs are checked against those the child made the lists for: if they
+    differed (they never do), the lists are made in the command, from the state the child saved."""
+    import digest.build
+
+    real = digest.build.docs_with
+    monkeypatch.setattr(digest.build, "docs_with", lambda articles, state: real(articles, state)[:-1])
+    rng = random.Random(6)
+    site = make_site({f"content/r{i}.md": new_record(rng, i) for i in range(8)} | {"digest.toml": "search = false\n"})
+    build(site, jobs=2)
+    for step, action in enumerate(["excerpt", "add", "delete"]):
+        apply(site, action, rng, [20 + step])
+        build(site, jobs=2)
+        assert tree(site / "build") == _clean_tree(site, tmp_path / f"clean{step}")
+    monkeypatch.setattr(digest.build, "docs_with", real)
+    from digest.config import load_config
+    from digest.load import load_content
+    from digest.plan import select
+    from digest.related import compute_related, docs_for
+
+    articles = select(load_content(site, site / "content").articles, load_config(site))
+    expected = compute_related(docs_for(articles), load_config(site).related_count)[1]
+    assert BuildCache(site, site / "build").state["related"].results == expected.results
+
+
 def _random_site(base: Path, rng: random.Random, records: int) -> tuple[Path, list[int]]:
     """A site of ``records`` random records in ``base/site``, and the counter `apply` goes on with."""
     site = write_site(base / "site", {"digest.toml": 'title = "Site"\npage_size = 3\nsearch = false\n'})

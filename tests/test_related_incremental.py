@@ -212,3 +212,27 @@ def test_a_removal_reads_the_words_of_no_doc_after_it_again(monkeypatch):
     assert len(read) < 450  # (the vectors whose weights moved: the number of docs before each fell by one)
     monkeypatch.setattr(related, "_bag", bag)
     assert incremental == compute_related(docs, 5)[0]
+
+
+def test_docs_with_takes_the_digests_of_unchanged_records_back():
+    """`docs_with` (a command's related lists, made apart: see `digest.build._relate_apart`)
+    gives the docs `docs_for` gives, the unchanged ones without making their words."""
+    from types import SimpleNamespace
+
+    from digest.related import SavedDoc, docs_for, docs_with
+
+    start = datetime(2023, 1, 1, tzinfo=UTC)
+    articles = [SimpleNamespace(id=f"a{i}", published=start + timedelta(hours=i), title=f"Robot {i} camera",
+                                excerpt="privacy drone", topics=["AI"], content_hash=f"h{i}") for i in range(8)]
+    _, state = compute_related(docs_for(articles), 3)
+    assert state.ids == [a.id for a in articles] and state.keys == [a.content_hash for a in articles]
+    now = list(articles)
+    now[2] = SimpleNamespace(**{**vars(articles[2]), "title": "Quantum chip", "content_hash": "h2-new"})
+    now[5] = SimpleNamespace(**{**vars(articles[5]), "content_hash": ""})  # (unknown: never taken back)
+    now.append(SimpleNamespace(id="a9", published=start, title="Court ban", excerpt="", topics=[],
+                               content_hash="h9"))
+    docs = docs_with(now, state)
+    assert [d.digest for d in docs] == [d.digest for d in docs_for(now)]
+    assert [isinstance(d, SavedDoc) for d in docs] == [True, True, False, True, True, False, True, True, False]
+    assert all(type(d) is Doc for d in docs_with(now, None))
+    assert compute_related(docs, 3, state)[0] == compute_related(docs_for(now), 3)[0]
