@@ -318,6 +318,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
     try:
         with phase("render"):
             todo, todo_keys = [], []
+            new_keys: dict[str, str] = {}  # (the unchanged pages' here, the rendered ones' below)
             keys = page_keys(env, plan.pages, templates["refs"])
             # A process that derived this plan from its own last one (a server, writing its
             # private SITE/.digest-cache/serve) trusts the output it wrote itself; any other
@@ -329,13 +330,14 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
                 if (record is not None and old_keys.get(spec.path) == key
                         and (trusted or spec.path not in damaged)):
                     outputs[spec.path] = record
+                    new_keys[spec.path] = key
                     unchanged += 1
                 else:
                     todo.append(spec)
                     todo_keys.append(key)
             report = (lambda n: progress("render", n, len(todo))) if progress else None
             rendered = render_all(site, env, todo, todo_keys, out, staging, previous, jobs, report)
-            new_keys = {p: k for p, k in old_keys.items() if p in outputs}
+            new_keys.update((p, old_keys[p]) for p in images.kept if p in old_keys)  # (none: not pages)
             new_keys.update((item.path, item.key) for item in rendered)
             staged = [(item.path, item.digest, item.changed) for item in rendered]
             for path, source in static_files([theme_dir() / "static", site / "static"]).items():

@@ -85,9 +85,13 @@ class SavedDoc(Doc):
     __slots__ = ("_article",)
 
     def __init__(self, article: Any, topics: tuple[str, ...], digest: bytes):
-        for name, value in (("id", article.id), ("published", article.published), ("topics", topics),
-                            ("key", article.content_hash or ""), ("digest", digest), ("_article", article)):
-            object.__setattr__(self, name, value)
+        put = object.__setattr__  # (frozen; one call per field: a loop over pairs cost twice as much)
+        put(self, "id", article.id)
+        put(self, "published", article.published)
+        put(self, "topics", topics)
+        put(self, "key", article.content_hash or "")
+        put(self, "digest", digest)
+        put(self, "_article", article)
 
     @property
     def text(self) -> str:  # type: ignore[override]
