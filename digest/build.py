@@ -13,7 +13,7 @@ import shutil
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from operator import attrgetter
@@ -454,9 +454,10 @@ def _relate_apart(cache: BuildCache, articles: Sequence[Article], config: Config
     return related, cache.head("related"), _docs_digest(state.own)
 
 
-def _docs_digest(digests: Sequence[bytes]) -> bytes:
-    """Digest of the related docs' own digests, in publication order."""
-    return hashlib.blake2b(b"".join(digests), digest_size=16).digest()
+def _docs_digest(digests: Iterable[bytes]) -> bytes:
+    """Digest of the related docs' own digests, whatever their order (each doc's holds its
+    date and id, which decide its place)."""
+    return hashlib.blake2b(b"".join(sorted(digests)), digest_size=16).digest()
 
 
 def _adopted(cache: BuildCache, relating: Pending, config: Config) -> Relate:
@@ -467,7 +468,7 @@ def _adopted(cache: BuildCache, relating: Pending, config: Config) -> Relate:
     answers: dict[bytes, tuple[dict, Any]] = {}
 
     def relate(docs: list[Doc]) -> tuple[dict[str, tuple[str, ...]], Any]:
-        want = _docs_digest([d.digest for d in sorted(docs, key=attrgetter("published", "id"))])
+        want = _docs_digest(d.digest for d in docs)
         if want not in answers:
             related, head, made_for = relating.result()
             if head is not None:
