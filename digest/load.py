@@ -160,7 +160,10 @@ def _construct(node: yaml.Node, built: dict[int, Any], path: tuple[Any, ...] = (
                     duplicates.append(((*path, key), first[key], line))
             else:
                 first[key] = line
-            mapping[key] = _construct(value_node, built, (*path, key), duplicates)
+            value = _construct(value_node, built, (*path, key), duplicates)
+            if key in mapping and _dropped(key):  # (both are secrets: the first one's copies were published)
+                value = [mapping[key], value]
+            mapping[key] = value
         return mapping
     raise _Unusual(tag)
 
@@ -1199,11 +1202,20 @@ def _wide_encoding(raw: bytes) -> str | None:
     return next((name for bom, name in _WIDE_BOMS if raw.startswith(bom)), None)
 
 
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object as `json` makes it (the last of a key given twice wins), except that a
+    ``secured`` key given twice keeps both values (both are secrets, never published)."""
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        obj[key] = [obj[key], value] if key in obj and _dropped(key) else value
+    return obj
+
+
 def _json_front_matter(text: str) -> tuple[Any, tuple[str, str, int]]:
     """The JSON object ``text`` starts with, and (its text to read as YAML, the note, the line it
     starts on). Raises ValueError (`json.JSONDecodeError` is one) or RecursionError."""
     start = len(text) - len(text.lstrip())
-    data, end = json.JSONDecoder().raw_decode(text, start)
+    data, end = json.JSONDecoder(object_pairs_hook=_json_object).raw_decode(text, start)
     # (its text is YAML too, read again only to find a problem's line: with an emoji as two halves
     # made one, as YAML refuses them)
     return _whole_characters(data), (_SURROGATE_PAIR.sub(_astral_escape, text[start:end]),
