@@ -46,3 +46,14 @@ def test_a_secured_value_given_twice_is_a_secret_both_times(make_site, raw):
     assert SECRET.encode() not in everything(site / "build")
     assert any("excerpt: holds the secured value; dropped" in str(p) for p in result.problems)
     assert result.articles == 1
+
+
+# --------------------------------------------------------------------------- topics
+
+
+@pytest.mark.parametrize("item", ['""', "'   '", '"\\u00ad"'])
+def test_an_empty_topic_is_ignored_with_a_warning(item):
+    # (README: "an empty item is ignored, with a warning"; it was ignored silently)
+    raw = HEAD.format(name="t") + f"topics: [Kept, {item}]\n---\n"
+    assert problems(raw) == ["content/x.md:5: warning: topics[1]: an empty string; ignored"]
+    assert parse_record(raw.encode(), "content/x.md").article.topics == ("Kept",)
