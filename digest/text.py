@@ -92,10 +92,21 @@ def short_hash(text: str, length: int = 10) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:length]
 
 
+_IGNORABLE = re.compile("[\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+                        "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e0fff]")
+"""Characters Unicode says to ignore when matching (default ignorable): zero-width spaces and
+joiners, direction marks, variation selectors (``❤️`` is ``❤``)."""
+
+
 @lru_cache(maxsize=8192)
 def term_key(name: str) -> str:
-    """Identity of a topic name: NFKC, case-folded, whitespace collapsed."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", name).casefold()).strip()
+    """Identity of a topic name: NFKC, case-folded, whitespace collapsed, without the characters
+    Unicode says to ignore (``AI\u200b`` is ``AI``); the Turkish ``İ`` is ``i`` (case folding
+    makes it ``i`` and a combining dot, so ``İstanbul`` was not ``Istanbul``)."""
+    key = unicodedata.normalize("NFKC", name).casefold()
+    if not key.isascii():
+        key = unicodedata.normalize("NFKC", _IGNORABLE.sub("", key).replace("i\u0307", "i"))
+    return _SPACE.sub(" ", key).strip()
 
 
 _BARE_HOST = re.compile(r"[a-z0-9.-]*")

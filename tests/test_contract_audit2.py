@@ -57,3 +57,19 @@ def test_an_empty_topic_is_ignored_with_a_warning(item):
     raw = HEAD.format(name="t") + f"topics: [Kept, {item}]\n---\n"
     assert problems(raw) == ["content/x.md:5: warning: topics[1]: an empty string; ignored"]
     assert parse_record(raw.encode(), "content/x.md").article.topics == ("Kept",)
+
+
+@pytest.mark.parametrize("spellings", [
+    ("İstanbul", "Istanbul", "ISTANBUL"),  # (case folding made İ an i with a combining dot)
+    ("AI", "AI\u200b", "\u200dAI", "A\u2060I"),  # (zero-width characters a web page copy carries)
+    ("❤️ Health", "❤ Health"),  # (a variation selector)
+])
+def test_spellings_that_differ_only_in_case_or_invisible_characters_are_one_topic(make_site, spellings):
+    files = {"digest.toml": "search = false\n"}
+    for index, spelling in enumerate(spellings):
+        files[f"content/r{index}.md"] = HEAD.format(name=f"r{index}") + f'topics: ["{spelling}"]\n---\n'
+    site = make_site(files)
+    result = build(site, jobs=1)
+    assert [str(p) for p in result.problems] == []
+    pages = [p for p in (site / "build" / "topics").iterdir() if p.is_dir()]
+    assert len(pages) == 1, pages
