@@ -1505,10 +1505,10 @@ def parse_record(raw: bytes, source: str) -> FileResult:
             name = _cut(_text(topic, ("topics", index), report, name=True) or "", MAX_NAME, ("topics", index),
                         report)
             key = term_key(name)
-            if not key:  # ("", "  ", a soft hyphen alone: as documented, not silently)
+            if not name.strip():  # ("", "  ", a soft hyphen alone: as documented, not silently)
                 report.warn(("topics", index), "an empty string; ignored")
                 continue
-            if not visible(name):
+            if not key or not visible(name):  # (zero-width characters alone have no key)
                 report.warn(("topics", index), "only invisible characters (zero-width, combining marks...); ignored")
                 continue
             if key and key not in seen_topics:
