@@ -34,6 +34,7 @@ from digest.model import Article, ImageRef, Provider, RelatedRef
 from digest.text import (
     language_tag,
     plain_text,
+    provider_host,
     provider_key,
     render_note,
     safe_url,
@@ -1463,11 +1464,19 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         if isinstance(raw_provider, dict):
             name = _cut(_text(raw_provider.get("name"), (*at, "name"), report, name=True) or "", MAX_NAME,
                         (*at, "name"), report)
+            for part in ("name", "domain"):  # (a list or a number was dropped silently)
+                if raw_provider.get(part) is not None \
+                        and not isinstance(raw_provider[part], _TEXT_ITEMS if part == "name" else str):
+                    report.warn((*at, part), f"expected a string, got {_kind(raw_provider[part])}; ignored")
             domain = raw_provider.get("domain") if isinstance(raw_provider.get("domain"), str) else ""
             if not domain.strip() and isinstance(raw_provider.get("url"), str) and safe_url(raw_provider["url"]):
                 domain = urlsplit(safe_url(raw_provider["url"])).hostname or ""  # (a scraper's {name, url})
             # (plain text too: it names the source where it has no name, and is shown beside it)
             domain = _cut(plain_text(domain), MAX_NAME, (*at, "domain"), report)
+            if domain.strip() and not provider_host(domain):
+                # (`javascript:alert(1)` and `data:text/html,x` were one source, "javascript", and "data")
+                report.warn((*at, "domain"), "not a host name such as reuters.com; ignored")
+                domain = ""
             if name and not visible(name):
                 name = ""  # (the domain names it, or the provider is ignored below)
             key = provider_key(name, domain)

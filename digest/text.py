@@ -126,15 +126,36 @@ def _host_of(domain: str) -> str:
     return host or ("" if is_url else domain)
 
 
-def provider_key(name: str, domain: str) -> str:
-    """Identity of a provider: its domain lower-cased without ``www.``; else its name."""
-    host = domain.strip().lower()
+_HOST_LABEL = re.compile(r"[^\W_](?:[\w-]*[^\W_])?")
+"""A label of a host name: letters (of any script) and digits, hyphens inside."""
+
+
+def provider_host(domain: str) -> str:
+    """The host name a provider's domain names, lower-cased, without ``www.`` or a final dot,
+    an international one in Unicode (``xn--bcher-kva.example`` is ``bücher.example``); "" when
+    it names none (``javascript:alert(1)``, ``../x``, ``reuters``: two labels at least)."""
+    host = unicodedata.normalize("NFKC", domain.strip()).lower()
     if not _BARE_HOST.fullmatch(host):  # `https://x/`, `//x`, `example.com:443`, `a.example/x?q`: the host
+        if ":" in host and "://" not in host and not re.match(r"[^/:]*:\d*(?:[/?#]|$)", host):
+            return ""  # (a scheme other than http(s)'s: `javascript:x`, `data:text/html,x`, `mailto:x`)
         host = _host_of(host)
     host = host.split("/")[0].rstrip(".")
     if host.startswith("www."):
         host = host[4:]
-    return host or term_key(name)
+    labels = host.split(".")
+    if len(labels) < 2 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        return ""
+    if "xn--" in host:
+        try:
+            host = host.encode("ascii").decode("idna")
+        except UnicodeError:
+            return ""
+    return host
+
+
+def provider_key(name: str, domain: str) -> str:
+    """Identity of a provider: its host name (`provider_host`); else its name (`term_key`)."""
+    return provider_host(domain) or term_key(name)
 
 
 @lru_cache(maxsize=4096)

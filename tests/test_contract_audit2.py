@@ -73,3 +73,42 @@ def test_spellings_that_differ_only_in_case_or_invisible_characters_are_one_topi
     assert [str(p) for p in result.problems] == []
     pages = [p for p in (site / "build" / "topics").iterdir() if p.is_dir()]
     assert len(pages) == 1, pages
+
+
+# --------------------------------------------------------------------------- provider
+
+
+def test_a_provider_domain_that_is_no_host_name_is_ignored_with_a_warning(make_site):
+    # `javascript:alert(1)` and `JaVaScRiPt:x//y.example` were one source, "javascript", with no warning
+    site = make_site({"digest.toml": "search = false\n",
+                      "content/a.md": HEAD.format(name="a") + "provider: {name: Evil, domain: 'javascript:alert(1)'}\n---\n",
+                      "content/b.md": HEAD.format(name="b")
+                      + "provider: {name: Other, domain: 'JaVaScRiPt:alert(1)//x.example'}\n---\n",
+                      "content/c.md": HEAD.format(name="c") + "provider: {name: Third, domain: '../../etc'}\n---\n"})
+    result = build(site, jobs=1)
+    assert sorted(str(p) for p in result.problems) == [
+        f"content/{name}.md:5: warning: provider.domain: not a host name such as reuters.com; ignored"
+        for name in "abc"]
+    assert sorted(p.name for p in (site / "build" / "sources").iterdir() if p.is_dir()) == ["evil", "other", "third"]
+
+
+@pytest.mark.parametrize("domains", [
+    ("bücher.example", "xn--bcher-kva.example", "WWW.Bücher.example."),
+    ("reuters.com", "ｒｅｕｔｅｒｓ.com", "https://www.reuters.com:443/world"),
+])
+def test_one_domain_however_it_is_written_is_one_source(make_site, domains):
+    files = {"digest.toml": "search = false\n"}
+    for index, domain in enumerate(domains):
+        files[f"content/r{index}.md"] = (HEAD.format(name=f"r{index}")
+                                         + f"provider: {{name: Name{index}, domain: '{domain}'}}\n---\n")
+    site = make_site(files)
+    result = build(site, jobs=1)
+    assert [str(p) for p in result.problems] == []
+    assert len([p for p in (site / "build" / "sources").iterdir() if p.is_dir()]) == 1
+
+
+def test_a_provider_name_or_domain_of_the_wrong_type_is_a_warning():
+    assert problems(HEAD.format(name="p") + "provider: {name: [x], domain: 7}\n---\n") == [
+        "content/x.md:5: warning: provider.name: expected a string, got a list; ignored",
+        "content/x.md:5: warning: provider.domain: expected a string, got an integer; ignored",
+        "content/x.md:5: warning: provider: has neither a name nor a domain; ignored"]
