@@ -326,9 +326,10 @@ and line breaks `urlsplit` drops, an empty query."""
 
 
 def url_identity(url: str) -> str:
-    """A URL reduced to what names the story: ``https``, host lower-cased, no fragment.
+    """A URL reduced to what names the story: ``https``, host lower-cased, no fragment, no
+    slash ending its path.
 
-    ``//host/x``, ``http://HOST/x#top`` and ``https://host/x`` are one story.
+    ``//host/x``, ``http://HOST/x/#top`` and ``https://host/x`` are one story.
     """
     text = url.strip()
     if text.startswith("//"):
@@ -338,13 +339,19 @@ def url_identity(url: str) -> str:
     if text.startswith("https://") and not _REPARSED.search(text):
         host = text[8:].partition("/")[0]
         if host == host.lower() and "?" not in host:
-            return text  # already in identity form (the common case: no parsing)
+            return _no_final_slash(text)  # already in identity form but for that (the common case: no parsing)
     try:
         parts = urlsplit(text)
     except ValueError:
         return text
     scheme = "https" if parts.scheme.lower() in ("http", "https") else parts.scheme.lower()
-    return urlunsplit((scheme, parts.netloc.lower(), parts.path, parts.query, ""))
+    return _no_final_slash(urlunsplit((scheme, parts.netloc.lower(), parts.path, parts.query, "")))
+
+
+def _no_final_slash(url: str) -> str:
+    """``url`` without the slashes that end its path (a site's ``/story/`` is its ``/story``)."""
+    path, mark, query = url.partition("?")
+    return path.rstrip("/") + mark + query if path.endswith("/") else url
 
 
 def _filter_note_attribute(tag: str, attribute: str, value: str) -> str | None:

@@ -112,3 +112,32 @@ def test_a_provider_name_or_domain_of_the_wrong_type_is_a_warning():
         "content/x.md:5: warning: provider.name: expected a string, got a list; ignored",
         "content/x.md:5: warning: provider.domain: expected a string, got an integer; ignored",
         "content/x.md:5: warning: provider: has neither a name nor a domain; ignored"]
+
+
+# --------------------------------------------------------------------------- related, webUrl
+
+
+@pytest.mark.parametrize("written", ["https://n.example/pub/", "//n.example/pub/", "HTTP://N.example/pub/#top"])
+def test_a_related_entry_naming_a_published_record_with_a_final_slash_links_to_its_page(make_site, written):
+    # (only scheme, host case, `//host` and a fragment were ignored: `/pub/` linked to the source)
+    site = make_site({"digest.toml": "search = false\n",
+                      "content/pub.md": HEAD.format(name="pub").replace("title: pub", "title: Pubstory"),
+                      "content/main.md": HEAD.format(name="main").replace("10:00", "11:00")
+                      + f"related:\n  - title: Elsewhere\n    webUrl: '{written}'\n---\n"})
+    site.joinpath("content/pub.md").write_text(site.joinpath("content/pub.md").read_text() + "---\n")
+    result = build(site, jobs=1)
+    assert [str(p) for p in result.problems] == []
+    page = next((site / "build").rglob("main-*/index.html")).read_text(encoding="utf-8")
+    pub = next((site / "build").rglob("pubstory-*/")).name
+    assert f'href="/2024/01/02/{pub}/"' in page
+    assert "Elsewhere" not in page  # (our page, shown by its own title)
+
+
+def test_two_records_of_one_story_written_with_and_without_a_final_slash_are_one_story(make_site):
+    site = make_site({"digest.toml": "search = false\n",
+                      "content/a.md": HEAD.format(name="s") + "---\n",
+                      "content/b.md": HEAD.format(name="s/") + "---\n"})
+    result = build(site, jobs=1)
+    assert [str(p) for p in result.problems] == [
+        "content/b.md: warning: webUrl: same story as content/a.md; this copy is skipped"]
+    assert result.articles == 1
