@@ -1619,6 +1619,21 @@ def _preference(article: Article) -> tuple:
     return (not article.is_published, -latest.timestamp(), article.source)
 
 
+def _story_field(path: str | None) -> tuple[int | None, str]:
+    """The line and name of the top-level field that names a record's story (``webUrl``, else
+    ``originalUrl``) in the file at ``path``: (None, "webUrl") when it is not found."""
+    try:
+        with open(path or "", "rb") as file:
+            raw = file.read(MAX_RECORD_BYTES)
+    except OSError:
+        return None, "webUrl"
+    text = raw.decode(_wide_encoding(raw) or "utf-8-sig", "replace").replace("\r\n", "\n").replace("\r", "\n")
+    for key in ("webUrl", "originalUrl"):
+        if match := re.search(rf"^([\"']?){key}\1[ \t]*:", text, re.MULTILINE):
+            return text.count("\n", 0, match.start()) + 1, key
+    return None, "webUrl"
+
+
 def deduplicate(articles: Iterable[Article]) -> tuple[list[Article], list[Problem]]:
     """Keep one record per story (``webUrl``, else ``originalUrl``); warn for the others.
 
@@ -1673,6 +1688,10 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
         if result.article is not None:
             articles.append(result.article)
     kept, dupes = deduplicate(articles)
+    if dupes:  # (rare: the lines are found in the files again, rather than kept for every record)
+        paths = {source: path for path, source in items}
+        dupes = [dataclasses.replace(p, line=line, field=field)
+                 for p in dupes for line, field in [_story_field(paths.get(p.path))]]
     problems.extend(dupes)
     return LoadResult(tuple(distinct_slugs(distinct_ids(kept))), tuple(problems), len(items))
 

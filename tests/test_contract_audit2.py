@@ -139,5 +139,16 @@ def test_two_records_of_one_story_written_with_and_without_a_final_slash_are_one
                       "content/b.md": HEAD.format(name="s/") + "---\n"})
     result = build(site, jobs=1)
     assert [str(p) for p in result.problems] == [
-        "content/b.md: warning: webUrl: same story as content/a.md; this copy is skipped"]
+        "content/b.md:4: warning: webUrl: same story as content/a.md; this copy is skipped"]
     assert result.articles == 1
+
+
+def test_a_duplicate_story_warning_names_the_line_and_field_that_make_it_one(make_site):
+    # (the warning named no line, and always `webUrl`, also for a record known by its originalUrl)
+    site = make_site({"digest.toml": "search = false\n",
+                      "content/a.md": HEAD.format(name="s") + "---\n",
+                      "content/b.md": "---\r\ntitle: B\r\nexcerpt: x\r\npublishedDateTime: 2024-01-01\r\n"
+                      "originalUrl: https://n.example/s\r\n---\r\n"})
+    result = build(site, jobs=1)
+    assert [str(p) for p in result.problems] == [
+        "content/b.md:5: warning: originalUrl: same story as content/a.md; this copy is skipped"]
