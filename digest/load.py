@@ -913,7 +913,7 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
     provider_name = _text(provider, at, report, name=True) or ""  # (a name as text: a scraper's)
     return RelatedRef(
         title=title,
-        web_url=web_url.strip(),
+        web_url=web_url.strip() or link or "",  # (its story, as a record's: webUrl, else originalUrl)
         link=link,
         provider_name=provider_name,
         published=_related_date(entry, where, report),

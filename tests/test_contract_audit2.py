@@ -152,3 +152,17 @@ def test_a_duplicate_story_warning_names_the_line_and_field_that_make_it_one(mak
     result = build(site, jobs=1)
     assert [str(p) for p in result.problems] == [
         "content/b.md:5: warning: originalUrl: same story as content/a.md; this copy is skipped"]
+
+
+def test_a_related_entry_known_by_its_original_url_links_to_the_record_of_that_story(make_site):
+    # A record without webUrl is known by its originalUrl, and so is a related entry without one:
+    # the entry linked to the source instead of our page.
+    site = make_site({"digest.toml": "search = false\n",
+                      "content/pub.md": "---\ntitle: Pubstory\npublishedDateTime: 2024-01-01T10:00:00Z\n"
+                      "webUrl: https://n.example/pub\n---\n",
+                      "content/main.md": HEAD.format(name="main")
+                      + "related:\n  - {title: Elsewhere, originalUrl: 'https://n.example/pub'}\n---\n"})
+    result = build(site, jobs=1)
+    assert [str(p) for p in result.problems] == []
+    page = next((site / "build").rglob("main-*/index.html")).read_text(encoding="utf-8")
+    assert 'href="/2024/01/01/pubstory-' in page and "Elsewhere" not in page
