@@ -166,3 +166,20 @@ def test_a_related_entry_known_by_its_original_url_links_to_the_record_of_that_s
     assert [str(p) for p in result.problems] == []
     page = next((site / "build").rglob("main-*/index.html")).read_text(encoding="utf-8")
     assert 'href="/2024/01/01/pubstory-' in page and "Elsewhere" not in page
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def test_init_dot_in_a_new_empty_folder_makes_the_site_there(tmp_path, monkeypatch):
+    # `mkdir news && cd news && digest init .` failed: "cannot create the site in .: Device or
+    # resource busy" (the staging folder was made inside `.`, then renamed onto it)
+    from digest.cli import main
+
+    target = tmp_path / "news"
+    target.mkdir()
+    monkeypatch.chdir(target)
+    assert main(["init", "."]) == 0
+    assert sorted(p.name for p in target.iterdir()) == ["content", "digest.toml", "static", "templates"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["news"]  # (no staging folder left)
+    assert main(["build", ".", "--strict", "-j", "1"]) == 0
