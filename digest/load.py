@@ -80,7 +80,27 @@ except AttributeError:  # pragma: no cover - PyYAML without libyaml
 
 
 
-class _TextDatesLoader(_Loader):
+class _SecretsKept:
+    """A loader mixin: a ``secured`` key given twice in one mapping keeps both values, as
+    `_construct` does (PyYAML keeps the last, and copies of the first secret were published)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        mapping = super().construct_mapping(node, deep=deep)  # type: ignore[misc]
+        given: dict[str, list[yaml.Node]] = {}
+        for key_node, value_node in node.value:  # (merged keys included: flattened above)
+            if isinstance(key_node, yaml.ScalarNode) and _dropped(key_node.value):
+                given.setdefault(key_node.value, []).append(value_node)
+        for key, values in given.items():
+            if len(values) > 1 and key in mapping:
+                mapping[key] = [self.construct_object(value, deep=deep) for value in values]  # type: ignore[attr-defined]
+        return mapping
+
+
+class _KeepingLoader(_SecretsKept, _Loader):
+    """The safe loader, keeping every value of a ``secured`` key given twice."""
+
+
+class _TextDatesLoader(_SecretsKept, _Loader):
     """The safe loader with implicit timestamps left as strings (fallback for impossible dates),
     and integers too long to read as `_TooLong` text (so the field check names them)."""
 
@@ -195,7 +215,7 @@ def load_yaml(text: str, duplicates: list[tuple[tuple[Any, ...], int, int]] | No
     except _Unusual:
         if duplicates is not None:
             del duplicates[mark:]
-        return yaml.load(text, Loader=_Loader)
+        return yaml.load(text, Loader=_KeepingLoader)
 
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")

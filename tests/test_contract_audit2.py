@@ -37,6 +37,10 @@ def problems(text: str, source: str = "content/x.md") -> list[str]:
     f"    secured: other\n    excerpt: {SECRET}\n---\n",
     '{"title": "c", "publishedDateTime": "2024-01-02T10:00:00Z", "webUrl": "https://n.example/c", '
     f'"secured": "{SECRET}", "secured": "other", "excerpt": "{SECRET}"}}\n',
+    # what the fast reader leaves to PyYAML: a merge key, a !!set, an impossible date
+    *(HEAD.format(name=name) + extra + f"secured: {SECRET}\nsecured: other\nexcerpt: {SECRET}\n---\n"
+      for name, extra in (("d", "base: &b {x: 1}\nmerged: {<<: *b, y: 2}\n"), ("e", "odd: !!set {a, b}\n"),
+                          ("f", "when: 2024-13-45\n"))),
 ])
 def test_a_secured_value_given_twice_is_a_secret_both_times(make_site, raw):
     # YAML and JSON keep the last value of a key given twice: copies of the first secret were
