@@ -329,7 +329,7 @@ def url_identity(url: str) -> str:
     """A URL reduced to what names the story: ``https``, host lower-cased, no fragment, no
     slash ending its path.
 
-    ``//host/x``, ``http://HOST/x/#top`` and ``https://host/x`` are one story.
+    ``//host/x``, ``http://HOST:80/x/#top``, ``https://host./x`` and ``https://host/x`` are one story.
     """
     text = url.strip()
     if text.startswith("//"):
@@ -338,14 +338,21 @@ def url_identity(url: str) -> str:
         text = "https://" + text[7:]
     if text.startswith("https://") and not _REPARSED.search(text):
         host = text[8:].partition("/")[0]
-        if host == host.lower() and "?" not in host:
+        if host == host.lower() and "?" not in host and ":" not in host and not host.endswith("."):
             return _no_final_slash(text)  # already in identity form but for that (the common case: no parsing)
     try:
         parts = urlsplit(text)
     except ValueError:
         return text
     scheme = "https" if parts.scheme.lower() in ("http", "https") else parts.scheme.lower()
-    return _no_final_slash(urlunsplit((scheme, parts.netloc.lower(), parts.path, parts.query, "")))
+    netloc = parts.netloc.lower()
+    if scheme == "https":  # (`host.:443` is `host`: a final dot and a default port name the same host)
+        netloc = _DEFAULT_PORT.sub("", netloc)
+    return _no_final_slash(urlunsplit((scheme, netloc, parts.path, parts.query, "")))
+
+
+_DEFAULT_PORT = re.compile(r"\.?(?::(?:80|443)?)?$")
+"""What ends a host without changing it: a final dot, an empty or default port."""
 
 
 def _no_final_slash(url: str) -> str:

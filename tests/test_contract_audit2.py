@@ -187,3 +187,11 @@ def test_init_dot_in_a_new_empty_folder_makes_the_site_there(tmp_path, monkeypat
     assert sorted(p.name for p in target.iterdir()) == ["content", "digest.toml", "static", "templates"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["news"]  # (no staging folder left)
     assert main(["build", ".", "--strict", "-j", "1"]) == 0
+
+
+@pytest.mark.parametrize("spelling", ["https://n.example:443/s", "http://n.example:80/s", "https://N.example./s"])
+def test_a_default_port_or_a_final_dot_in_the_host_does_not_make_another_story(spelling):
+    from digest.text import url_identity
+
+    assert url_identity(spelling) == url_identity("https://n.example/s")
+    assert url_identity("https://n.example:8443/s") != url_identity("https://n.example/s")
