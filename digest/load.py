@@ -1146,13 +1146,22 @@ def _unreadable(source: str, front: str, first_line: int, exc: BaseException) ->
 _FOLDED_KNOWN = {name.casefold(): name for name in _KNOWN if name != "secured"}
 
 
+def _folded_name(key: str) -> str:
+    """A field name as `_misspelled` compares it: case, ``_``, ``-``, white space, width and
+    invisible characters aside (a scraper's ``published\u200b``, fullwidth ``ｐｕｂｌｉｓｈｅｄ``)."""
+    if not key.isascii():
+        key = "".join(c for c in unicodedata.normalize("NFKC", key) if unicodedata.category(c) != "Cf")
+    return key.strip().replace("_", "").replace("-", "").casefold()
+
+
 def _misspelled(data: dict) -> dict[str, str]:
     """Known field name -> the key of ``data`` that is it in another case or spelling
-    (``Published``, ``web_url``, ``Topics ``): such a key is not the field, and is kept as an extra."""
+    (``Published``, ``web_url``, ``Topics ``, ``published\u200b``): such a key is not the field,
+    and is kept as an extra."""
     found: dict[str, str] = {}
     for key in data:
-        if key not in _KNOWN and type(key) is str and len(key) < 40 and key.isprintable():
-            name = _FOLDED_KNOWN.get(key.strip().replace("_", "").replace("-", "").casefold())
+        if key not in _KNOWN and type(key) is str and len(key) < 40:
+            name = _FOLDED_KNOWN.get(_folded_name(key))
             if name is not None and name not in found:
                 found[name] = key
     return found
@@ -1165,7 +1174,7 @@ def _report_missing(report: _RecordProblems, data: dict, name: str, message: str
     if name not in data:
         want = name.casefold()
         for key in data:
-            if isinstance(key, str) and key.strip().replace("_", "").replace("-", "").casefold() == want:
+            if isinstance(key, str) and len(key) < 40 and _folded_name(key) == want:
                 report.items.append(Problem(report.path, report.line_of((key,)), name, f"{message} (found "
                                             f"{key[:40]!r}: field names are case-sensitive; write {name!r})"))
                 return

@@ -195,3 +195,16 @@ def test_a_default_port_or_a_final_dot_in_the_host_does_not_make_another_story(s
 
     assert url_identity(spelling) == url_identity("https://n.example/s")
     assert url_identity("https://n.example:8443/s") != url_identity("https://n.example/s")
+
+
+# --------------------------------------------------------------------------- published
+
+
+@pytest.mark.parametrize("key", ["published\u200b", "\u2060Published", "\uff50\uff55\uff42\uff4c\uff49\uff53\uff48\uff45\uff44"])
+def test_published_false_under_a_key_with_an_invisible_or_fullwidth_character_keeps_the_record_a_draft(key):
+    # `Published: false` keeps a record a draft; with a zero-width character or in fullwidth
+    # letters (as `secured` is recognised) the key was silently an extra field: the draft published
+    result = parse_record((HEAD.format(name="d") + f'"{key}": false\n---\n').encode(), "content/x.md")
+    assert result.article.is_published is False
+    assert [p.severity for p in result.problems] == ["warning"]
+    assert "read as published: false all the same" in str(result.problems[0])
