@@ -1114,6 +1114,16 @@ def _unreadable(source: str, front: str, first_line: int, exc: BaseException) ->
     with the line and field of the first such value; nesting past the parser's recursion."""
     if isinstance(exc, RecursionError):
         return Problem(source, None, None, _TOO_LARGE)
+    if isinstance(exc, yaml.reader.ReaderError) and isinstance(exc.character, int | str):
+        # (a character YAML refuses, such as a control character pasted into a title: the line
+        # was unknown and the message ended `in "<unicode string>", position 86`; libyaml counts
+        # bytes, PyYAML characters: the line is that of the character's first occurrence)
+        character = chr(exc.character) if isinstance(exc.character, int) else exc.character
+        at = front.find(character)
+        line = front.count("\n", 0, at) + first_line if at >= 0 else None
+        return Problem(source, line, None, f"invalid YAML: unacceptable character {ascii(character)[1:-1]} "
+                       "(YAML allows no control character or noncharacter in a file; write it escaped in double "
+                       "quotes, or remove it)")
     try:
         root = yaml.compose(front, Loader=_Loader)
     except (yaml.YAMLError, RecursionError):

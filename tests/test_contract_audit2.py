@@ -208,3 +208,17 @@ def test_published_false_under_a_key_with_an_invisible_or_fullwidth_character_ke
     assert result.article.is_published is False
     assert [p.severity for p in result.problems] == ["warning"]
     assert "read as published: false all the same" in str(result.problems[0])
+
+
+# --------------------------------------------------------------------------- problem lines
+
+
+@pytest.mark.parametrize(("raw", "line", "shown"), [
+    (HEAD.format(name="c") + "excerpt: a\x01b\n---\n", 5, "\\x01"),
+    ("\ufeff---\r\ntitle: x\x7f\r\npublishedDateTime: 2024-01-01\r\n---\r\n", 2, "\\x7f"),
+    (HEAD.format(name="\u00e9t\u00e9") + 'excerpt: "\ufffe"\n---\n', 5, "\\ufffe"),  # (libyaml counts bytes)
+])
+def test_a_character_yaml_refuses_is_reported_at_its_line(raw, line, shown):
+    # (no line, and the message ended `in "<unicode string>", position 87`)
+    assert problems(raw) == [f"content/x.md:{line}: invalid YAML: unacceptable character {shown} (YAML allows no "
+                             "control character or noncharacter in a file; write it escaped in double quotes, or remove it)"]
