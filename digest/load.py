@@ -1242,20 +1242,26 @@ def _wide_encoding(raw: bytes) -> str | None:
     return next((name for bom, name in _WIDE_BOMS if raw.startswith(bom)), None)
 
 
-def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object as `json` makes it (the last of a key given twice wins), except that a
-    ``secured`` key given twice keeps both values (both are secrets, never published)."""
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        obj[key] = [obj[key], value] if key in obj and _dropped(key) else value
-    return obj
-
-
-def _json_front_matter(text: str) -> tuple[Any, tuple[str, str, int]]:
+def _json_front_matter(text: str, repeats: list[str] | None = None) -> tuple[Any, tuple[str, str, int]]:
     """The JSON object ``text`` starts with, and (its text to read as YAML, the note, the line it
-    starts on). Raises ValueError (`json.JSONDecodeError` is one) or RecursionError."""
+    starts on). Raises ValueError (`json.JSONDecodeError` is one) or RecursionError.
+
+    A key given twice in an object keeps its last value, as `json` does (and is noted in
+    ``repeats``), except that a ``secured`` key keeps both (both are secrets, never published)."""
+
+    def json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in obj:
+                if repeats is not None:
+                    repeats.append(key)
+                if _dropped(key):
+                    value = [obj[key], value]
+            obj[key] = value
+        return obj
+
     start = len(text) - len(text.lstrip())
-    data, end = json.JSONDecoder(object_pairs_hook=_json_object).raw_decode(text, start)
+    data, end = json.JSONDecoder(object_pairs_hook=json_object).raw_decode(text, start)
     # (its text is YAML too, read again only to find a problem's line: with an emoji as two halves
     # made one, as YAML refuses them)
     return _whole_characters(data), (_SURROGATE_PAIR.sub(_astral_escape, text[start:end]),
@@ -1307,11 +1313,12 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     text = _lines_of(text)
     parts = split_front_matter(text)
     json_data: Any = None
+    json_repeats: list[str] = []
     if parts is None and text.lstrip()[:1] == "{" and _JSON_START.match(text):
         # Front matter that is a JSON object with no '---' lines, as Hugo reads it (exporters
         # write such files): the object, then the note.
         try:
-            json_data, parts = _json_front_matter(text)
+            json_data, parts = _json_front_matter(text, json_repeats)
         except json.JSONDecodeError as exc:
             return FileResult(None, (Problem(source, exc.lineno, None, f"invalid JSON front matter: {exc.msg} "
                                              f"(column {exc.colno})"),))
@@ -1391,8 +1398,13 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     if repeats > MAX_REPEATS_SHOWN:  # (200,000 repeats were 500 warnings, and a quadratic count of lines)
         report.items.append(Problem(source, None, None, f"{repeats - MAX_REPEATS_SHOWN} more fields given "
                                     "twice; the last of each is used", "warning"))
+    if json_repeats:  # (JSON names no lines: its text, read as YAML, does; only for such records)
+        try:
+            load_yaml(front, repeated, fast=False)
+        except (yaml.YAMLError, RecursionError, *_BUILD_ERRORS):
+            pass
     for field, first, again in repeated[:100]:  # the top level's are reported above, from the text
-        if len(field) > 1:
+        if len(field) > 1 or json_repeats:  # (not JSON's: `"title":` is no `_TOP_KEY`)
             shown = tuple(part if (type(part) is int and not _huge(part))
                           or (type(part) is str and _PLAIN_KEY.fullmatch(part))
                           else _brief(part) for part in field)  # no control characters printed

@@ -222,3 +222,12 @@ def test_a_character_yaml_refuses_is_reported_at_its_line(raw, line, shown):
     # (no line, and the message ended `in "<unicode string>", position 87`)
     assert problems(raw) == [f"content/x.md:{line}: invalid YAML: unacceptable character {shown} (YAML allows no "
                              "control character or noncharacter in a file; write it escaped in double quotes, or remove it)"]
+
+
+def test_a_field_given_twice_in_json_front_matter_is_a_warning_at_its_line():
+    # (README: a field given twice is a warning; in JSON front matter the first was dropped silently)
+    raw = ('{\n  "title": "A",\n  "title": "B",\n  "publishedDateTime": "2024-01-02T10:00:00Z",\n'
+           '  "provider": {"name": "x", "name": "y"}\n}\n')
+    assert problems(raw) == [
+        "content/x.md:3: warning: title: given twice (first on line 2); the last one is used",
+        "content/x.md:5: warning: provider.name: given twice (first on line 5); the last one is used"]
