@@ -146,11 +146,19 @@ def provider_host(domain: str) -> str:
     if len(labels) < 2 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
         return ""
     if "xn--" in host:
-        try:
-            host = host.encode("ascii").decode("idna")
-        except UnicodeError:
-            return ""
+        host = ".".join(map(_unicode_label, labels))
     return host
+
+
+def _unicode_label(label: str) -> str:
+    """A host name's label in Unicode (``xn--bcher-kva`` is ``bücher``); one that is no
+    Punycode as it is."""
+    if not label.startswith("xn--"):
+        return label
+    try:
+        return label.encode("ascii").decode("idna")
+    except UnicodeError:
+        return label
 
 
 def provider_key(name: str, domain: str) -> str:

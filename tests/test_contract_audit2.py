@@ -98,6 +98,7 @@ def test_a_provider_domain_that_is_no_host_name_is_ignored_with_a_warning(make_s
 
 @pytest.mark.parametrize("domains", [
     ("bücher.example", "xn--bcher-kva.example", "WWW.Bücher.example."),
+    ("bücher.рф", "xn--bcher-kva.xn--p1ai", "bücher.xn--p1ai"),
     ("reuters.com", "ｒｅｕｔｅｒｓ.com", "https://www.reuters.com:443/world"),
 ])
 def test_one_domain_however_it_is_written_is_one_source(make_site, domains):
