@@ -203,9 +203,13 @@ def cmd_init(args: argparse.Namespace) -> int:
     # Made in a sibling folder, then renamed into place: a full disk or Ctrl-C halfway
     # left a half-made site that the retry then refused ("exists and is not empty").
     existed = target.is_dir()
+    # (`digest init .` in a new empty folder: `.` has no name and is its own parent, so the
+    # sibling was made inside it and the rename failed "Device or resource busy")
+    place = Path(os.path.abspath(target))
+    moved: list[Path] = []
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.digest-init-", dir=target.parent))
+        place.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{place.name}.digest-init-", dir=place.parent))
     except OSError as exc:
         # (a file where a parent folder should be: mkdir says "File exists", the truth is this)
         why = os.strerror(errno.ENOTDIR) if isinstance(exc, FileExistsError) else exc.strerror or exc
@@ -224,9 +228,17 @@ def cmd_init(args: argparse.Namespace) -> int:
         (staging / "templates").mkdir()
         (staging / "static").mkdir()
         staging.chmod(0o777 & ~_umask())  # (mkdtemp makes it private)
-        os.replace(staging, target)  # (onto an empty folder, too)
+        if existed:  # (its parts moved in: the folder itself may be a shell's working folder)
+            for part in sorted(staging.iterdir()):
+                os.replace(part, place / part.name)
+                moved.append(place / part.name)
+            staging.rmdir()
+        else:
+            os.replace(staging, place)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        for part in moved:
+            shutil.rmtree(part, ignore_errors=True) if part.is_dir() else part.unlink(missing_ok=True)
         if existed:
             target.mkdir(exist_ok=True)
         if not isinstance(exc, OSError):

@@ -34,6 +34,7 @@ from digest.model import Article, ImageRef, Provider, RelatedRef
 from digest.text import (
     language_tag,
     plain_text,
+    provider_host,
     provider_key,
     render_note,
     safe_url,
@@ -79,7 +80,27 @@ except AttributeError:  # pragma: no cover - PyYAML without libyaml
 
 
 
-class _TextDatesLoader(_Loader):
+class _SecretsKept:
+    """A loader mixin: a ``secured`` key given twice in one mapping keeps both values, as
+    `_construct` does (PyYAML keeps the last, and copies of the first secret were published)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        mapping = super().construct_mapping(node, deep=deep)  # type: ignore[misc]
+        given: dict[str, list[yaml.Node]] = {}
+        for key_node, value_node in node.value:  # (merged keys included: flattened above)
+            if isinstance(key_node, yaml.ScalarNode) and _dropped(key_node.value):
+                given.setdefault(key_node.value, []).append(value_node)
+        for key, values in given.items():
+            if len(values) > 1 and key in mapping:
+                mapping[key] = [self.construct_object(value, deep=deep) for value in values]  # type: ignore[attr-defined]
+        return mapping
+
+
+class _KeepingLoader(_SecretsKept, _Loader):
+    """The safe loader, keeping every value of a ``secured`` key given twice."""
+
+
+class _TextDatesLoader(_SecretsKept, _Loader):
     """The safe loader with implicit timestamps left as strings (fallback for impossible dates),
     and integers too long to read as `_TooLong` text (so the field check names them)."""
 
@@ -160,7 +181,10 @@ def _construct(node: yaml.Node, built: dict[int, Any], path: tuple[Any, ...] = (
                     duplicates.append(((*path, key), first[key], line))
             else:
                 first[key] = line
-            mapping[key] = _construct(value_node, built, (*path, key), duplicates)
+            value = _construct(value_node, built, (*path, key), duplicates)
+            if key in mapping and _dropped(key):  # (both are secrets: the first one's copies were published)
+                value = [mapping[key], value]
+            mapping[key] = value
         return mapping
     raise _Unusual(tag)
 
@@ -191,7 +215,7 @@ def load_yaml(text: str, duplicates: list[tuple[tuple[Any, ...], int, int]] | No
     except _Unusual:
         if duplicates is not None:
             del duplicates[mark:]
-        return yaml.load(text, Loader=_Loader)
+        return yaml.load(text, Loader=_KeepingLoader)
 
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -909,7 +933,7 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
     provider_name = _text(provider, at, report, name=True) or ""  # (a name as text: a scraper's)
     return RelatedRef(
         title=title,
-        web_url=web_url.strip(),
+        web_url=web_url.strip() or link or "",  # (its story, as a record's: webUrl, else originalUrl)
         link=link,
         provider_name=provider_name,
         published=_related_date(entry, where, report),
@@ -1090,6 +1114,16 @@ def _unreadable(source: str, front: str, first_line: int, exc: BaseException) ->
     with the line and field of the first such value; nesting past the parser's recursion."""
     if isinstance(exc, RecursionError):
         return Problem(source, None, None, _TOO_LARGE)
+    if isinstance(exc, yaml.reader.ReaderError) and isinstance(exc.character, int | str):
+        # (a character YAML refuses, such as a control character pasted into a title: the line
+        # was unknown and the message ended `in "<unicode string>", position 86`; libyaml counts
+        # bytes, PyYAML characters: the line is that of the character's first occurrence)
+        character = chr(exc.character) if isinstance(exc.character, int) else exc.character
+        at = front.find(character)
+        line = front.count("\n", 0, at) + first_line if at >= 0 else None
+        return Problem(source, line, None, f"invalid YAML: unacceptable character {ascii(character)[1:-1]} "
+                       "(YAML allows no control character or noncharacter in a file; write it escaped in double "
+                       "quotes, or remove it)")
     try:
         root = yaml.compose(front, Loader=_Loader)
     except (yaml.YAMLError, RecursionError):
@@ -1122,13 +1156,22 @@ def _unreadable(source: str, front: str, first_line: int, exc: BaseException) ->
 _FOLDED_KNOWN = {name.casefold(): name for name in _KNOWN if name != "secured"}
 
 
+def _folded_name(key: str) -> str:
+    """A field name as `_misspelled` compares it: case, ``_``, ``-``, white space, width and
+    invisible characters aside (a scraper's ``published\u200b``, fullwidth ``ｐｕｂｌｉｓｈｅｄ``)."""
+    if not key.isascii():
+        key = "".join(c for c in unicodedata.normalize("NFKC", key) if unicodedata.category(c) != "Cf")
+    return key.strip().replace("_", "").replace("-", "").casefold()
+
+
 def _misspelled(data: dict) -> dict[str, str]:
     """Known field name -> the key of ``data`` that is it in another case or spelling
-    (``Published``, ``web_url``, ``Topics ``): such a key is not the field, and is kept as an extra."""
+    (``Published``, ``web_url``, ``Topics ``, ``published\u200b``): such a key is not the field,
+    and is kept as an extra."""
     found: dict[str, str] = {}
     for key in data:
-        if key not in _KNOWN and type(key) is str and len(key) < 40 and key.isprintable():
-            name = _FOLDED_KNOWN.get(key.strip().replace("_", "").replace("-", "").casefold())
+        if key not in _KNOWN and type(key) is str and len(key) < 40:
+            name = _FOLDED_KNOWN.get(_folded_name(key))
             if name is not None and name not in found:
                 found[name] = key
     return found
@@ -1141,7 +1184,7 @@ def _report_missing(report: _RecordProblems, data: dict, name: str, message: str
     if name not in data:
         want = name.casefold()
         for key in data:
-            if isinstance(key, str) and key.strip().replace("_", "").replace("-", "").casefold() == want:
+            if isinstance(key, str) and len(key) < 40 and _folded_name(key) == want:
                 report.items.append(Problem(report.path, report.line_of((key,)), name, f"{message} (found "
                                             f"{key[:40]!r}: field names are case-sensitive; write {name!r})"))
                 return
@@ -1199,11 +1242,26 @@ def _wide_encoding(raw: bytes) -> str | None:
     return next((name for bom, name in _WIDE_BOMS if raw.startswith(bom)), None)
 
 
-def _json_front_matter(text: str) -> tuple[Any, tuple[str, str, int]]:
+def _json_front_matter(text: str, repeats: list[str] | None = None) -> tuple[Any, tuple[str, str, int]]:
     """The JSON object ``text`` starts with, and (its text to read as YAML, the note, the line it
-    starts on). Raises ValueError (`json.JSONDecodeError` is one) or RecursionError."""
+    starts on). Raises ValueError (`json.JSONDecodeError` is one) or RecursionError.
+
+    A key given twice in an object keeps its last value, as `json` does (and is noted in
+    ``repeats``), except that a ``secured`` key keeps both (both are secrets, never published)."""
+
+    def json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in obj:
+                if repeats is not None:
+                    repeats.append(key)
+                if _dropped(key):
+                    value = [obj[key], value]
+            obj[key] = value
+        return obj
+
     start = len(text) - len(text.lstrip())
-    data, end = json.JSONDecoder().raw_decode(text, start)
+    data, end = json.JSONDecoder(object_pairs_hook=json_object).raw_decode(text, start)
     # (its text is YAML too, read again only to find a problem's line: with an emoji as two halves
     # made one, as YAML refuses them)
     return _whole_characters(data), (_SURROGATE_PAIR.sub(_astral_escape, text[start:end]),
@@ -1255,11 +1313,12 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     text = _lines_of(text)
     parts = split_front_matter(text)
     json_data: Any = None
+    json_repeats: list[str] = []
     if parts is None and text.lstrip()[:1] == "{" and _JSON_START.match(text):
         # Front matter that is a JSON object with no '---' lines, as Hugo reads it (exporters
         # write such files): the object, then the note.
         try:
-            json_data, parts = _json_front_matter(text)
+            json_data, parts = _json_front_matter(text, json_repeats)
         except json.JSONDecodeError as exc:
             return FileResult(None, (Problem(source, exc.lineno, None, f"invalid JSON front matter: {exc.msg} "
                                              f"(column {exc.colno})"),))
@@ -1339,8 +1398,13 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     if repeats > MAX_REPEATS_SHOWN:  # (200,000 repeats were 500 warnings, and a quadratic count of lines)
         report.items.append(Problem(source, None, None, f"{repeats - MAX_REPEATS_SHOWN} more fields given "
                                     "twice; the last of each is used", "warning"))
+    if json_repeats:  # (JSON names no lines: its text, read as YAML, does; only for such records)
+        try:
+            load_yaml(front, repeated, fast=False)
+        except (yaml.YAMLError, RecursionError, *_BUILD_ERRORS):
+            pass
     for field, first, again in repeated[:100]:  # the top level's are reported above, from the text
-        if len(field) > 1:
+        if len(field) > 1 or json_repeats:  # (not JSON's: `"title":` is no `_TOP_KEY`)
             shown = tuple(part if (type(part) is int and not _huge(part))
                           or (type(part) is str and _PLAIN_KEY.fullmatch(part))
                           else _brief(part) for part in field)  # no control characters printed
@@ -1451,11 +1515,19 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         if isinstance(raw_provider, dict):
             name = _cut(_text(raw_provider.get("name"), (*at, "name"), report, name=True) or "", MAX_NAME,
                         (*at, "name"), report)
+            for part in ("name", "domain"):  # (a list or a number was dropped silently)
+                if raw_provider.get(part) is not None \
+                        and not isinstance(raw_provider[part], _TEXT_ITEMS if part == "name" else str):
+                    report.warn((*at, part), f"expected a string, got {_kind(raw_provider[part])}; ignored")
             domain = raw_provider.get("domain") if isinstance(raw_provider.get("domain"), str) else ""
             if not domain.strip() and isinstance(raw_provider.get("url"), str) and safe_url(raw_provider["url"]):
                 domain = urlsplit(safe_url(raw_provider["url"])).hostname or ""  # (a scraper's {name, url})
             # (plain text too: it names the source where it has no name, and is shown beside it)
             domain = _cut(plain_text(domain), MAX_NAME, (*at, "domain"), report)
+            if domain.strip() and not provider_host(domain):
+                # (`javascript:alert(1)` and `data:text/html,x` were one source, "javascript", and "data")
+                report.warn((*at, "domain"), "not a host name such as reuters.com; ignored")
+                domain = ""
             if name and not visible(name):
                 name = ""  # (the domain names it, or the provider is ignored below)
             key = provider_key(name, domain)
@@ -1493,7 +1565,10 @@ def parse_record(raw: bytes, source: str) -> FileResult:
             name = _cut(_text(topic, ("topics", index), report, name=True) or "", MAX_NAME, ("topics", index),
                         report)
             key = term_key(name)
-            if key and not visible(name):
+            if not name.strip():  # ("", "  ", a soft hyphen alone: as documented, not silently)
+                report.warn(("topics", index), "an empty string; ignored")
+                continue
+            if not key or not visible(name):  # (zero-width characters alone have no key)
                 report.warn(("topics", index), "only invisible characters (zero-width, combining marks...); ignored")
                 continue
             if key and key not in seen_topics:
@@ -1595,6 +1670,21 @@ def _preference(article: Article) -> tuple:
     return (not article.is_published, -latest.timestamp(), article.source)
 
 
+def _story_field(path: str | None) -> tuple[int | None, str]:
+    """The line and name of the top-level field that names a record's story (``webUrl``, else
+    ``originalUrl``) in the file at ``path``: (None, "webUrl") when it is not found."""
+    try:
+        with open(path or "", "rb") as file:
+            raw = file.read(MAX_RECORD_BYTES)
+    except OSError:
+        return None, "webUrl"
+    text = raw.decode(_wide_encoding(raw) or "utf-8-sig", "replace").replace("\r\n", "\n").replace("\r", "\n")
+    for key in ("webUrl", "originalUrl"):
+        if match := re.search(rf"^([\"']?){key}\1[ \t]*:", text, re.MULTILINE):
+            return text.count("\n", 0, match.start()) + 1, key
+    return None, "webUrl"
+
+
 def deduplicate(articles: Iterable[Article]) -> tuple[list[Article], list[Problem]]:
     """Keep one record per story (``webUrl``, else ``originalUrl``); warn for the others.
 
@@ -1649,6 +1739,10 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
         if result.article is not None:
             articles.append(result.article)
     kept, dupes = deduplicate(articles)
+    if dupes:  # (rare: the lines are found in the files again, rather than kept for every record)
+        paths = {source: path for path, source in items}
+        dupes = [dataclasses.replace(p, line=line, field=field)
+                 for p in dupes for line, field in [_story_field(paths.get(p.path))]]
     problems.extend(dupes)
     return LoadResult(tuple(distinct_slugs(distinct_ids(kept))), tuple(problems), len(items))
 

@@ -92,10 +92,21 @@ def short_hash(text: str, length: int = 10) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:length]
 
 
+_IGNORABLE = re.compile("[\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+                        "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e0fff]")
+"""Characters Unicode says to ignore when matching (default ignorable): zero-width spaces and
+joiners, direction marks, variation selectors (``❤️`` is ``❤``)."""
+
+
 @lru_cache(maxsize=8192)
 def term_key(name: str) -> str:
-    """Identity of a topic name: NFKC, case-folded, whitespace collapsed."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", name).casefold()).strip()
+    """Identity of a topic name: NFKC, case-folded, whitespace collapsed, without the characters
+    Unicode says to ignore (``AI\u200b`` is ``AI``); the Turkish ``İ`` is ``i`` (case folding
+    makes it ``i`` and a combining dot, so ``İstanbul`` was not ``Istanbul``)."""
+    key = unicodedata.normalize("NFKC", name).casefold()
+    if not key.isascii():
+        key = unicodedata.normalize("NFKC", _IGNORABLE.sub("", key).replace("i\u0307", "i"))
+    return _SPACE.sub(" ", key).strip()
 
 
 _BARE_HOST = re.compile(r"[a-z0-9.-]*")
@@ -115,15 +126,44 @@ def _host_of(domain: str) -> str:
     return host or ("" if is_url else domain)
 
 
-def provider_key(name: str, domain: str) -> str:
-    """Identity of a provider: its domain lower-cased without ``www.``; else its name."""
-    host = domain.strip().lower()
+_HOST_LABEL = re.compile(r"[^\W_](?:[\w-]*[^\W_])?")
+"""A label of a host name: letters (of any script) and digits, hyphens inside."""
+
+
+def provider_host(domain: str) -> str:
+    """The host name a provider's domain names, lower-cased, without ``www.`` or a final dot,
+    an international one in Unicode (``xn--bcher-kva.example`` is ``bücher.example``); "" when
+    it names none (``javascript:alert(1)``, ``../x``, ``reuters``: two labels at least)."""
+    host = unicodedata.normalize("NFKC", domain.strip()).lower()
     if not _BARE_HOST.fullmatch(host):  # `https://x/`, `//x`, `example.com:443`, `a.example/x?q`: the host
+        if ":" in host and "://" not in host and not re.match(r"[^/:]*:\d*(?:[/?#]|$)", host):
+            return ""  # (a scheme other than http(s)'s: `javascript:x`, `data:text/html,x`, `mailto:x`)
         host = _host_of(host)
     host = host.split("/")[0].rstrip(".")
     if host.startswith("www."):
         host = host[4:]
-    return host or term_key(name)
+    labels = host.split(".")
+    if len(labels) < 2 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        return ""
+    if "xn--" in host:
+        host = ".".join(map(_unicode_label, labels))
+    return host
+
+
+def _unicode_label(label: str) -> str:
+    """A host name's label in Unicode (``xn--bcher-kva`` is ``bücher``); one that is no
+    Punycode as it is."""
+    if not label.startswith("xn--"):
+        return label
+    try:
+        return label.encode("ascii").decode("idna")
+    except UnicodeError:
+        return label
+
+
+def provider_key(name: str, domain: str) -> str:
+    """Identity of a provider: its host name (`provider_host`); else its name (`term_key`)."""
+    return provider_host(domain) or term_key(name)
 
 
 @lru_cache(maxsize=4096)
@@ -294,9 +334,10 @@ and line breaks `urlsplit` drops, an empty query."""
 
 
 def url_identity(url: str) -> str:
-    """A URL reduced to what names the story: ``https``, host lower-cased, no fragment.
+    """A URL reduced to what names the story: ``https``, host lower-cased, no fragment, no
+    slash ending its path.
 
-    ``//host/x``, ``http://HOST/x#top`` and ``https://host/x`` are one story.
+    ``//host/x``, ``http://HOST:80/x/#top``, ``https://host./x`` and ``https://host/x`` are one story.
     """
     text = url.strip()
     if text.startswith("//"):
@@ -305,14 +346,27 @@ def url_identity(url: str) -> str:
         text = "https://" + text[7:]
     if text.startswith("https://") and not _REPARSED.search(text):
         host = text[8:].partition("/")[0]
-        if host == host.lower() and "?" not in host:
-            return text  # already in identity form (the common case: no parsing)
+        if host == host.lower() and "?" not in host and ":" not in host and not host.endswith("."):
+            return _no_final_slash(text)  # already in identity form but for that (the common case: no parsing)
     try:
         parts = urlsplit(text)
     except ValueError:
         return text
     scheme = "https" if parts.scheme.lower() in ("http", "https") else parts.scheme.lower()
-    return urlunsplit((scheme, parts.netloc.lower(), parts.path, parts.query, ""))
+    netloc = parts.netloc.lower()
+    if scheme == "https":  # (`host.:443` is `host`: a final dot and a default port name the same host)
+        netloc = _DEFAULT_PORT.sub("", netloc)
+    return _no_final_slash(urlunsplit((scheme, netloc, parts.path, parts.query, "")))
+
+
+_DEFAULT_PORT = re.compile(r"\.?(?::(?:80|443)?)?$")
+"""What ends a host without changing it: a final dot, an empty or default port."""
+
+
+def _no_final_slash(url: str) -> str:
+    """``url`` without the slashes that end its path (a site's ``/story/`` is its ``/story``)."""
+    path, mark, query = url.partition("?")
+    return path.rstrip("/") + mark + query if path.endswith("/") else url
 
 
 def _filter_note_attribute(tag: str, attribute: str, value: str) -> str | None:

@@ -34,7 +34,7 @@ def test_one_story_in_different_spellings_of_its_web_url_is_kept_once(make_site)
     loaded = load_content(site, site / "content")
     assert [a.source for a in loaded.articles] == ["content/0.md"]
     assert [str(p) for p in loaded.problems] == [
-        f"content/{n}.md: warning: webUrl: same story as content/0.md; this copy is skipped" for n in (1, 2)]
+        f"content/{n}.md:4: warning: webUrl: same story as content/0.md; this copy is skipped" for n in (1, 2)]
 
 
 # --------------------------------------------------------------------------- links

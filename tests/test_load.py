@@ -324,8 +324,8 @@ def test_duplicate_weburl_warns_and_winner_is_deterministic(make_site):
     result = load_content(site, site / "content")
     assert [a.title for a in result.articles] == ["Newer copy"]
     assert [str(p) for p in result.problems] == [
-        "content/a.md: warning: webUrl: same story as content/b.md; this copy is skipped",
-        "content/c.md: warning: webUrl: same story as content/b.md; this copy is skipped",
+        "content/a.md:4: warning: webUrl: same story as content/b.md; this copy is skipped",
+        "content/c.md:5: warning: webUrl: same story as content/b.md; this copy is skipped",
     ]
     # the winner does not depend on the order the files were read in
     reversed_order, _ = deduplicate(reversed(result.articles + tuple(
