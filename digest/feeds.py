@@ -616,15 +616,17 @@ def plan_sitemap(entries: Sequence[Mapping[str, str]], config: Config, site: Map
 
 
 def sitemap_listed(pages: Sequence[PageSpec], drafts: set[str]) -> list[PageSpec]:
-    """The pages the sitemap lists, in its order: HTML pages but 404 and draft articles'."""
+    """The pages the sitemap lists, in its order: HTML pages but 404 and those that show
+    drafts (``drafts``: a ``--drafts`` preview's) alone, such as a draft's article page, or
+    the page of a topic, source or day only drafts have (its name would tell of them)."""
     return [spec for spec in pages if spec.path.endswith(".html") and spec.kind != "404"
-            and not (spec.kind == "article" and spec.shows[0] in drafts)]
+            and not (drafts and spec.shows and drafts.issuperset(spec.shows))]
 
 
 def sitemap_entries(pages: Sequence[PageSpec], config: Config, by_id: Mapping[str, Article], drafts: set[str],
                     kept: Mapping[str, tuple[PageSpec, dict]] | None = None) -> list[dict]:
-    """One entry per HTML page except 404 and draft articles; lastmod from the records
-    (the articles shown, ``by_id``).
+    """One entry per page `sitemap_listed` lists; lastmod from the records (the articles
+    shown, ``by_id``, but drafts).
 
     An article page's lastmod is its record's update (else publication) time; a
     listing's is the newest of the stories it shows (`PageSpec.shows`). ``kept`` has
@@ -649,7 +651,7 @@ def sitemap_entries(pages: Sequence[PageSpec], config: Config, by_id: Mapping[st
             entries.append(found[1])
             continue
         path = spec.path[: -len("index.html")] if spec.path.endswith("index.html") else spec.path
-        shown = [i for i in spec.shows if i in by_id]
+        shown = [i for i in spec.shows if i in by_id and i not in drafts]  # (a draft's date tells of it)
         newest = max(shown, key=modified) if shown else None
         if newest is not None and newest not in formatted:
             formatted[newest] = rfc3339(lastmod[newest])

@@ -409,3 +409,26 @@ def test_generated_corpus_passes_the_external_validator(tmp_path, shared_dir):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     for check in ("feeds", "sitemap", "links"):
         assert re.search(rf"^{check}\s+ok\s+\d+ files, 0 errors", run.stdout, re.M), run.stdout
+
+
+def test_pages_only_drafts_make_are_not_in_a_drafts_previews_sitemap(tmp_path):
+    """A draft's own topic, source and day make pages in a `--drafts` preview; the sitemap lists
+    none of them (the README: drafts never appear in it), nor dates a listing by a draft."""
+    from tests.conftest import write_site
+
+    site = write_site(tmp_path / "s", {
+        "digest.toml": 'base_url = "https://example.org/"\nsearch = false\n',
+        "content/pub.md": record("Published story", "2024-01-01T10:00:00Z", topics='["AI"]',
+                                 webUrl='"https://news.example.com/pub"'),
+        "content/draft.md": record("Secret story", "2024-02-02T10:00:00Z",
+                                   updatedDateTime="2024-03-03T10:00:00Z", published="false",
+                                   topics='["AI", "Secret merger"]', webUrl='"https://news.example.com/draft"',
+                                   provider="{name: Hidden, domain: hidden.example}"),
+    })
+    build(site, drafts=True)
+    out = site / "build"
+    assert (out / "topics/secret-merger/index.html").is_file()  # (the preview shows them)
+    sitemap = (out / "sitemap.xml").read_text("utf-8")
+    for leak in ("secret", "hidden", "2024-02-02", "2024-03-03"):
+        assert leak not in sitemap, leak
+    assert "https://example.org/topics/ai/" in sitemap and "2024-01-01" in sitemap
