@@ -232,6 +232,47 @@ def test_related_lists_made_apart_for_other_docs_are_made_again(make_site, monke
     assert BuildCache(site, site / "build").state["related"].results == expected.results
 
 
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_related_lists_are_made_here_when_the_child_dies(make_site, monkeypatch, tmp_path, when):
+    """A child that dies (killed, out of memory) before or after it saved the state: the
+    command makes the lists itself, and the site and the state it leaves are right."""
+    import os
+
+    import digest.build
+
+    parent = os.getpid()
+    real_relate, real_save = digest.build.compute_related, BuildCache.save_early
+
+    made_here = []
+
+    def relate(*args, **kwargs):
+        if when == "before" and os.getpid() != parent:
+            os._exit(9)
+        made_here.append(os.getpid() == parent)
+        return real_relate(*args, **kwargs)
+
+    def save_early(self, name, value):
+        real_save(self, name, value)
+        if when == "after" and os.getpid() != parent:
+            os._exit(9)
+
+    rng = random.Random(8)
+    site = make_site({f"content/r{i}.md": new_record(rng, i) for i in range(8)} | {"digest.toml": "search = false\n"})
+    build(site, jobs=2)
+    monkeypatch.setattr(digest.build, "compute_related", relate)
+    monkeypatch.setattr(BuildCache, "save_early", save_early)
+    for step, action in enumerate(["excerpt", "add", "excerpt"]):
+        apply(site, action, rng, [30 + step])
+        before = len(made_here)
+        build(site, jobs=2)
+        assert made_here[before:] == [True]  # (made here, once the child had died)
+        assert tree(site / "build") == _clean_tree(site, tmp_path / f"clean{step}")
+    monkeypatch.undo()
+    apply(site, "excerpt", rng, [40])
+    build(site, jobs=2)
+    assert tree(site / "build") == _clean_tree(site, tmp_path / "clean-last")
+
+
 def _random_site(base: Path, rng: random.Random, records: int) -> tuple[Path, list[int]]:
     """A site of ``records`` random records in ``base/site``, and the counter `apply` goes on with."""
     site = write_site(base / "site", {"digest.toml": 'title = "Site"\npage_size = 3\nsearch = false\n'})
