@@ -480,11 +480,17 @@ def test_a_value_saved_early_is_kept_by_the_save_after(tmp_path, monkeypatch):
     assert BuildCache(site, site / "build").state["related"] == first
 
 
-def test_a_deferred_value_stays_on_disk_until_asked_for(tmp_path, monkeypatch):
+def chunked_site(tmp_path: Path, monkeypatch, images: dict) -> tuple[Path, Positions]:
+    """A site whose state holds a value of ten positions in chunks of four (``related``) and ``images``."""
     monkeypatch.setattr(cache_mod, "CHUNK", 4)
     site = site_with(tmp_path, 1)
     value = Positions(own=list(range(10)), results=[(i,) for i in range(10)], count=3)
-    build_once(site, state={"related": value, "images": {"a": 1}})
+    build_once(site, state={"related": value, "images": images})
+    return site, value
+
+
+def test_a_deferred_value_stays_on_disk_until_asked_for(tmp_path, monkeypatch):
+    site, value = chunked_site(tmp_path, monkeypatch, {"a": 1})
     cache = BuildCache(site, site / "build")
     cache.defer("related")
     read = []
@@ -502,11 +508,8 @@ real_read = read_blob
 
 
 def test_a_deferred_value_that_cannot_be_read_is_none(tmp_path, monkeypatch):
-    monkeypatch.setattr(cache_mod, "CHUNK", 4)
-    site = site_with(tmp_path, 1)
-    value = Positions(own=list(range(10)), results=[(i,) for i in range(10)], count=3)
-    cache, _ = build_once(site, state={"related": value, "images": {}})
-    (site / CACHE_DIR / f"state-{cache.out_key}-related-001.pickle").write_bytes(b"junk")
+    site, _ = chunked_site(tmp_path, monkeypatch, {})
+    (site / CACHE_DIR / f"state-{BuildCache(site, site / 'build').out_key}-related-001.pickle").write_bytes(b"junk")
     cache = BuildCache(site, site / "build")
     cache.defer("related")
     assert cache.has_kept("related") and cache.load_kept("related") is None
@@ -520,10 +523,7 @@ def test_a_value_saved_by_another_process_is_adopted(tmp_path, monkeypatch):
     """What a command does (see `digest.build._relate_apart`): a fork of its cache object reads
     the deferred value, saves the next one early and hands back its head; the command adopts it
     and saves the rest of the state around it."""
-    monkeypatch.setattr(cache_mod, "CHUNK", 4)
-    site = site_with(tmp_path, 1)
-    first = Positions(own=list(range(10)), results=[(i,) for i in range(10)], count=3)
-    build_once(site, state={"related": first, "images": {"a": 1}})
+    site, first = chunked_site(tmp_path, monkeypatch, {"a": 1})
     parent = BuildCache(site, site / "build")
     parent.defer("related")
     assert parent.state["images"] == {"a": 1}

@@ -3,25 +3,13 @@ for the first): each test is a broken promise found, fixed, and kept fixed."""
 
 from __future__ import annotations
 
-import gzip
-
 import pytest
 
 from digest.build import build
 from digest.load import parse_record
+from tests.test_contract_audit import HEAD, everything
 
 SECRET = "QUFBQUFBQUFBQUFBQUFBQUFBQUFB;aXZpdml2"
-HEAD = "---\ntitle: {name}\npublishedDateTime: 2024-01-02T10:00:00Z\nwebUrl: https://n.example/{name}\n"
-
-
-def everything(out) -> bytes:
-    """Every output file's bytes, Pagefind's compressed index decompressed."""
-    parts = []
-    for path in sorted(out.rglob("*")):
-        if path.is_file():
-            data = path.read_bytes()
-            parts.append(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
-    return b"\n".join(parts)
 
 
 def problems(text: str, source: str = "content/x.md") -> list[str]:

@@ -180,14 +180,7 @@ def test_commands_with_forks_equal_clean_builds(tmp_path_factory, seed, actions)
     """Builds as a command with two jobs makes them: the related lists are made in a forked
     child from the state on disk (see `digest.build._relate_apart`), the outputs are checked
     and the records written by others."""
-    rng = random.Random(seed)
-    base = tmp_path_factory.mktemp("forks")
-    site, counter = _random_site(base, rng, 6)
-    build(site, jobs=2)
-    for step, action in enumerate(actions):
-        apply(site, action, rng, counter)
-        build(site, jobs=2)
-        assert tree(site / "build") == _clean_tree(site, base / f"clean{step}"), f"after {actions[: step + 1]}"
+    _steps_equal_clean_builds(tmp_path_factory.mktemp("forks"), random.Random(seed), 6, actions, jobs=2)
 
 
 def test_a_command_makes_its_related_lists_apart(make_site, monkeypatch):
@@ -271,6 +264,17 @@ def test_related_lists_are_made_here_when_the_child_dies(make_site, monkeypatch,
     apply(site, "excerpt", rng, [40])
     build(site, jobs=2)
     assert tree(site / "build") == _clean_tree(site, tmp_path / "clean-last")
+
+
+def _steps_equal_clean_builds(base: Path, rng: random.Random, records: int, actions: list[str], jobs: int) -> None:
+    """A random site of ``records`` built as a command does, then after each of ``actions``,
+    each time compared with a clean build."""
+    site, counter = _random_site(base, rng, records)
+    build(site, jobs=jobs)
+    for step, action in enumerate(actions):
+        apply(site, action, rng, counter)
+        build(site, jobs=jobs)
+        assert tree(site / "build") == _clean_tree(site, base / f"clean{step}"), f"after {actions[: step + 1]}"
 
 
 def _random_site(base: Path, rng: random.Random, records: int) -> tuple[Path, list[int]]:
@@ -574,14 +578,7 @@ def test_an_unusable_saved_plan_means_planning_from_scratch(make_site, tmp_path)
                         min_size=1, max_size=6))
 def test_commands_from_a_saved_plan_equal_clean_builds(tmp_path_factory, seed, actions):
     """Every step is a new process's build (the plan read back from disk, as `digest build` does)."""
-    rng = random.Random(seed)
-    base = tmp_path_factory.mktemp("saved")
-    site, counter = _random_site(base, rng, 7)
-    build(site, jobs=1)
-    for step, action in enumerate(actions):
-        apply(site, action, rng, counter)
-        build(site, jobs=1)
-        assert tree(site / "build") == _clean_tree(site, base / f"clean{step}"), f"after {actions[: step + 1]}"
+    _steps_equal_clean_builds(tmp_path_factory.mktemp("saved"), random.Random(seed), 7, actions, jobs=1)
 
 
 def test_a_retitle_that_makes_two_slugs_collide_moves_both_pages(make_site, tmp_path):
