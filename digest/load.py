@@ -1635,6 +1635,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         slug=f"{body_slug}-{article_id[:6]}",
         extra=extra,
         content_hash=hashlib.blake2b(raw, digest_size=16).hexdigest(),
+        story=url_identity(story_url) if (story_url := urls["webUrl"] or urls["originalUrl"]) else "",
     )
     return FileResult(article, tuple(report.items))
 
@@ -1695,7 +1696,8 @@ def deduplicate(articles: Iterable[Article]) -> tuple[list[Article], list[Proble
     """
     by_story: dict[str, list[Article]] = {}
     for article in articles:
-        by_story.setdefault(url_identity(article.web_url) if article.web_url else article.id, []).append(article)
+        story = article.story or (url_identity(article.web_url) if article.web_url else article.id)
+        by_story.setdefault(story, []).append(article)
     kept: list[Article] = []
     problems: list[Problem] = []
     for group in by_story.values():

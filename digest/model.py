@@ -113,6 +113,9 @@ class Article:
     """Every other front-matter field, kept for templates (never ``secured``)."""
     content_hash: str = ""
     """Hash of the record file's bytes (for caches)."""
+    story: str = ""
+    """The story's identity, `digest.text.url_identity` of ``web_url`` (made once, when the record
+    is read); empty without one, or for an article made otherwise (tests)."""
 
     def __getattr__(self, name: str) -> Any:
         # Called only for an attribute not in the instance: the fields an article read back
@@ -127,7 +130,7 @@ class Article:
 
 
 _UNPACKED = ("id", "source", "published", "is_published", "quality", "content_hash", "slug", "web_url",
-             "images", "topics", "provider")
+             "story", "images", "topics", "provider")
 """The fields of an article read back from the records cache that are there at once: all that a
 build reads of every article when only a few records changed (which ones the site shows, their
 order, paths, identities and cached images, and when records are added, their topics and sources;

@@ -284,7 +284,7 @@ class _Planner:
         self.images = images
         self.related = related
         self.paths = {a.id: self.article_path(a) for a in articles}
-        self.by_web_url = {url_identity(a.web_url): a for a in articles if a.web_url}
+        self.by_web_url = {a.story or url_identity(a.web_url): a for a in articles if a.web_url}
         self.dangling: dict[int, set[str]] = {}
         """Ids of the articles whose curated coverage names a URL identity no article has, by
         the identity's `_dangling_key` (filled as their pages are planned): `replan` plans
