@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from digest import __version__
-from digest.errors import ConfigError, DigestError, Problem
+from digest.errors import ConfigError, DigestError, Problem, printable
 
 
 def _print_problems(problems: list[Problem]) -> None:
@@ -333,10 +333,12 @@ def dispatch(args: argparse.Namespace) -> int:
         _print_problems(exc.problems)
         return 1
     except DigestError as exc:
-        print(f"digest: error: {exc}", file=sys.stderr)
+        # (printable: a message may quote a template name, a path or a target as written,
+        # `{% extends "a\x1b[2J" %}`, and an escape sequence could clear the terminal)
+        print(printable(f"digest: error: {exc}"), file=sys.stderr)
         return 1
     except OSError as exc:  # a full disk, a read-only or vanished folder: no traceback
-        print(f"digest: error: {_describe_os_error(exc)}", file=sys.stderr)
+        print(printable(f"digest: error: {_describe_os_error(exc)}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         if args.command == "build":
