@@ -5,7 +5,11 @@ fixed, and kept fixed."""
 
 from __future__ import annotations
 
+import pytest
+
 from digest.cli import main
+from digest.config import load_config
+from digest.errors import ConfigError
 from tests.conftest import record
 
 # --------------------------------------------------------------------------- command line
@@ -20,3 +24,23 @@ def test_an_error_message_never_prints_a_raw_control_character(make_site, capsys
     err = capsys.readouterr().err
     assert "\x1b" not in err
     assert "template not found: a\\x1b[2J" in err
+
+
+# --------------------------------------------------------------------------- digest.toml
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("page_size = five\n", "digest.toml:1: page_size: invalid TOML: Invalid value"),
+    ("page_size = 5\npage_size.x = 1\n", "digest.toml:2: page_size.x: invalid TOML: Cannot overwrite a value"),
+    ('title = "x"\n\n[ title ]\n', "digest.toml:3: title: invalid TOML: Cannot overwrite a value"),
+    ("search = false\n[extra]\nx = nope\n", "digest.toml:3: extra.x: invalid TOML: Invalid value"),
+    ("thumbnail_widths = [320,\n640\n", "digest.toml:1: thumbnail_widths: invalid TOML: Unclosed array"),
+    ('title = "x"\ndescription = """open\n\n', "digest.toml:2: description: invalid TOML: Unterminated string"),
+])
+def test_invalid_toml_names_the_key_and_its_line(make_site, text, expected):
+    # A problem names file, line and key: tomllib's message named a line (or, for a value left
+    # open, "at end of document": none) and a column, never the key.
+    site = make_site({"content/a.md": record(), "digest.toml": text})
+    with pytest.raises(ConfigError) as caught:
+        load_config(site)
+    assert [str(p) for p in caught.value.problems][0].startswith(expected)
