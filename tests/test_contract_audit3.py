@@ -44,3 +44,51 @@ def test_invalid_toml_names_the_key_and_its_line(make_site, text, expected):
     with pytest.raises(ConfigError) as caught:
         load_config(site)
     assert [str(p) for p in caught.value.problems][0].startswith(expected)
+
+
+# --------------------------------------------------------------------------- image cache
+
+
+def _cached_image_site(make_site, url="https://img.example.com/a.jpg"):
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 300), "blue").save(buffer, "JPEG")
+    name = hashlib.sha256(url.encode()).hexdigest() + ".jpg"
+    images = f'\n  - url: "{url}"\n    width: 400\n    height: 300\n    isCached: true'
+    site = make_site({"content/a.md": record(images=images), "digest.toml": "search = false\n"})
+    return site, name, buffer.getvalue()
+
+
+def test_an_image_cache_folder_linking_out_of_the_site_is_not_read(make_site, tmp_path):
+    # `content/images` -> a folder elsewhere: the load said "symbolic link points outside the
+    # site; not followed", and the images phase made thumbnails of the files there all the same.
+    from digest.build import build, check
+
+    site, name, data = _cached_image_site(make_site)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / name).write_bytes(data)
+    (site / "content" / "images").symlink_to(elsewhere)
+    result = build(site, jobs=1)
+    assert result.articles == 1
+    assert not list((site / "build").rglob("*.webp"))
+    lines = [str(p) for p in result.problems]
+    expected = "content/a.md:5: warning: images[0]: https://img.example.com/a.jpg: content/images is a symbolic link out of the site"
+    assert any(line.startswith(expected) for line in lines), lines
+    assert any(str(p).startswith(expected) for p in check(site)[0])
+
+
+def test_an_image_cache_folder_linking_inside_the_site_is_read(make_site):
+    from digest.build import build
+
+    site, name, data = _cached_image_site(make_site)
+    (site / "pictures").mkdir()
+    (site / "pictures" / name).write_bytes(data)
+    (site / "content" / "images").symlink_to(site / "pictures")
+    result = build(site, jobs=1)
+    assert not result.problems
+    assert list((site / "build").rglob("*.webp"))
