@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from digest import __version__
-from digest.errors import ConfigError, DigestError, Problem, printable
+from digest.errors import BuildError, ConfigError, DigestError, Problem, printable
 
 
 def _print_problems(problems: list[Problem]) -> None:
@@ -57,6 +57,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"digest: -j {args.jobs}: using {max_jobs()} worker processes (4 per core at most)", file=sys.stderr)
         args.jobs = max_jobs()
     site = Path(args.site)
+    if args.output:
+        _refuse_cache_output(site, Path(args.output))
     with site_lock(site):  # (a failed build removes what it staged itself)
         result = args.result = build(site, Path(args.output) if args.output else None,
                                      drafts=args.drafts, jobs=args.jobs, progress=_ProgressBar())
@@ -81,6 +83,23 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"--strict: {len(result.problems)} problems", file=sys.stderr)
         return 1
     return 0
+
+
+def _refuse_cache_output(site: Path, out: Path) -> None:
+    """``-o`` naming the site's build cache or a folder in it, as ``output_dir`` may not: the
+    cache prunes its thumbnail store (``-o SITE/.digest-cache/thumbs`` lost the 404 page and
+    the feeds), keeps its own files beside the pages (every record, drafts included, in
+    ``-o SITE/.digest-cache``), and is safe to delete. (``digest serve`` builds there itself.)"""
+    from digest.cache import CACHE_DIR
+
+    cache, target = (site / CACHE_DIR).resolve(), out.resolve()
+    try:
+        same = cache.exists() and any(os.path.samefile(cache, p) for p in (target, *target.parents) if p.exists())
+    except OSError:
+        same = False
+    if same or target == cache or cache in target.parents:
+        raise BuildError(f"refusing to build into {target}: it is in the site's build cache ({CACHE_DIR}/), "
+                         "which digest manages and which is safe to delete; choose another folder")
 
 
 def _port(text: str) -> int:

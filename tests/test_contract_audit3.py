@@ -92,3 +92,16 @@ def test_an_image_cache_folder_linking_inside_the_site_is_read(make_site):
     result = build(site, jobs=1)
     assert not result.problems
     assert list((site / "build").rglob("*.webp"))
+
+
+@pytest.mark.parametrize("inside", [".digest-cache", ".digest-cache/thumbs"])
+def test_the_output_option_never_names_the_build_cache(make_site, capsys, inside):
+    # `output_dir = ".digest-cache"` is a config problem, but `-o SITE/.digest-cache/thumbs` was
+    # taken: the thumbnail store's pruning then deleted the 404 page, robots.txt and the
+    # sitemap from the output after the build wrote them (and `-o SITE/.digest-cache` put the
+    # cache's files, drafts included, beside the pages).
+    site = make_site({"content/a.md": record(), "digest.toml": "search = false\n"})
+    assert main(["build", str(site), "-j", "1"]) == 0
+    assert main(["build", str(site), "-j", "1", "-o", str(site / inside)]) == 1
+    assert "it is in the site's build cache (.digest-cache/)" in capsys.readouterr().err
+    assert not (site / inside / "index.html").exists()
