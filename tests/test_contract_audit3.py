@@ -105,3 +105,19 @@ def test_the_output_option_never_names_the_build_cache(make_site, capsys, inside
     assert main(["build", str(site), "-j", "1", "-o", str(site / inside)]) == 1
     assert "it is in the site's build cache (.digest-cache/)" in capsys.readouterr().err
     assert not (site / inside / "index.html").exists()
+
+
+# --------------------------------------------------------------------------- publish
+
+
+@pytest.mark.parametrize("inside", [".digest-cache", ".digest-cache/thumbs"])
+def test_a_folder_target_inside_the_build_cache_is_refused(make_site, inside):
+    # Published into `SITE/.digest-cache/thumbs`, the site lost every page at the next build
+    # (the thumbnail store's pruning deleted them); and the cache is "safe to delete".
+    from digest.publish import PublishError, publish
+
+    site = make_site({"content/a.md": record(), "digest.toml": "search = false\n"})
+    assert main(["build", str(site), "-j", "1"]) == 0
+    with pytest.raises(PublishError, match=r"inside the site's build cache \(\.digest-cache/\)"):
+        publish(site, (site / inside).as_uri(), build=False)
+    assert not (site / inside / "index.html").exists()
