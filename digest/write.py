@@ -372,7 +372,30 @@ def static_files(folders: list[Path]) -> dict[str, Path]:
                     continue
                 rel = path.relative_to(folder).as_posix()
                 files["static/" + rel] = path
+    _refuse_file_and_folder(files, folders)
     return files
+
+
+def _refuse_file_and_folder(files: dict[str, Path], folders: list[Path]) -> None:
+    """A static file whose path is a folder of another (the site's ``static/style.css/a.txt``
+    over the theme's ``static/style.css``): one output cannot be both. The build failed on it
+    while staging, with ``.../static/style.css: File exists`` and nothing more."""
+    for path in sorted(files):
+        parts = path.split("/")
+        for cut in range(2, len(parts)):
+            folder = "/".join(parts[:cut])
+            if folder in files:
+                raise BuildError(f"{_shown(files[path], folders)} and {_shown(files[folder], folders)}: "
+                                 f"{folder} cannot be both a folder and a file in the output; rename one")
+
+
+def _shown(path: Path, folders: list[Path]) -> str:
+    """A static file as the user knows it: ``static/x.css`` of the site, or of the built-in theme."""
+    for index, folder in enumerate(folders):
+        if folder in path.parents:
+            rel = "static/" + path.relative_to(folder).as_posix()
+            return rel if index == len(folders) - 1 else f"the built-in theme's {rel}"
+    return str(path)
 
 
 @contextlib.contextmanager

@@ -121,3 +121,22 @@ def test_a_folder_target_inside_the_build_cache_is_refused(make_site, inside):
     with pytest.raises(PublishError, match=r"inside the site's build cache \(\.digest-cache/\)"):
         publish(site, (site / inside).as_uri(), build=False)
     assert not (site / inside / "index.html").exists()
+
+
+# --------------------------------------------------------------------------- static files
+
+
+def test_a_static_folder_named_as_a_theme_file_is_a_clear_error(make_site, capsys):
+    # `static/style.css/` (a folder) over the theme's `static/style.css`: the build failed with
+    # `digest: error: SITE/.build.digest-staging/static/style.css: File exists`.
+    site = make_site({"content/a.md": record(), "digest.toml": "search = false\n"})
+    assert main(["build", str(site), "-j", "1"]) == 0
+    before = (site / "build" / "index.html").read_bytes()
+    (site / "static" / "style.css").mkdir(parents=True)
+    (site / "static" / "style.css" / "inner.txt").write_text("x")
+    assert main(["build", str(site), "-j", "1"]) == 1
+    err = capsys.readouterr().err
+    assert ("digest: error: static/style.css/inner.txt and the built-in theme's static/style.css: "
+            "static/style.css cannot be both a folder and a file in the output; rename one") in err
+    assert (site / "build" / "index.html").read_bytes() == before
+    assert not (site / "build" / "static" / "style.css" / "inner.txt").exists()
