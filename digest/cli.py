@@ -359,6 +359,13 @@ def dispatch(args: argparse.Namespace) -> int:
     except OSError as exc:  # a full disk, a read-only or vanished folder: no traceback
         print(printable(f"digest: error: {_describe_os_error(exc)}"), file=sys.stderr)
         return 1
+    except RuntimeError as exc:  # Python < 3.13: `Path.resolve` of a symbolic link loop (a path
+        # given as SITE, -o or a target); 3.13 raises OSError (ELOOP), caught above
+        found = re.fullmatch(r"Symlink loop from '(.*)'", str(exc), re.S)
+        if found is None:
+            raise
+        print(printable(f"digest: error: {found.group(1)}: Too many levels of symbolic links"), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         if args.command == "build":
             print("digest: interrupted; the output folder holds the last complete build "

@@ -140,3 +140,18 @@ def test_a_static_folder_named_as_a_theme_file_is_a_clear_error(make_site, capsy
             "static/style.css cannot be both a folder and a file in the output; rename one") in err
     assert (site / "build" / "index.html").read_bytes() == before
     assert not (site / "build" / "static" / "style.css" / "inner.txt").exists()
+
+
+@pytest.mark.parametrize("where", ["site", "output", "target"])
+def test_a_symbolic_link_loop_on_the_command_line_is_a_message(make_site, tmp_path, capsys, where):
+    # `digest build LOOP`, `-o LOOP` or `--to file:///LOOP` (a -> b -> a): a RuntimeError
+    # traceback (Path.resolve before Python 3.13), not exit code 1 with a message.
+    site = make_site({"content/a.md": record(), "digest.toml": "search = false\n"})
+    (tmp_path / "loop-a").symlink_to(tmp_path / "loop-b")
+    (tmp_path / "loop-b").symlink_to(tmp_path / "loop-a")
+    loop = str(tmp_path / "loop-a")
+    argv = {"site": ["build", loop], "output": ["build", str(site), "-o", loop],
+            "target": ["publish", str(site), "--to", (tmp_path / "loop-a").as_uri()]}[where]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("digest: error: ") and "symbolic links" in err
