@@ -155,3 +155,15 @@ def test_a_symbolic_link_loop_on_the_command_line_is_a_message(make_site, tmp_pa
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert err.startswith("digest: error: ") and "symbolic links" in err
+
+
+def test_robots_txt_is_plain_text_not_html(make_site):
+    # robots.txt went through HTML autoescaping: with a base_url path holding `&` or `'` (both
+    # allowed in a URL path) its Sitemap line named `https://example.org/a&amp;b&#39;c/...`.
+    from digest.build import build
+
+    site = make_site({"content/a.md": record(),
+                      "digest.toml": "search = false\nbase_url = \"https://example.org/a&b'c/\"\n"})
+    build(site, jobs=1)
+    robots = (site / "build" / "robots.txt").read_text()
+    assert robots.endswith("\nSitemap: https://example.org/a&b'c/sitemap.xml\n")
