@@ -282,6 +282,7 @@ def _commit(out: Path, staging: Staging, changed: list[str], stale: list[str]) -
     # so that a page never points at a file not yet there.
     ordered = sorted(changed, key=lambda p: (p.endswith(".html"), p))
     targets = [inside.target(path) for path in ordered]
+    _refuse_foreign_folders(out, ordered, targets, set(stale))
     removed = 0
     for path in sorted(doomed):
         found = inside.old(path)
@@ -319,6 +320,24 @@ def _commit(out: Path, staging: Staging, changed: list[str], stale: list[str]) -
             parent = parent.parent
     shutil.rmtree(staging.root, ignore_errors=True)
     return CommitResult(len(changed), removed)
+
+
+def _refuse_foreign_folders(out: Path, paths: list[str], targets: list[str], stale: set[str]) -> None:
+    """A folder where a file of this build goes is removed when it holds only files an earlier
+    build made (``static/a/b.css`` is now ``static/a``); one holding a file this site does not
+    make stops the build, before anything moves (it was removed with the folder, unasked)."""
+    for path, target in zip(paths, targets, strict=True):
+        try:
+            if not stat.S_ISDIR(os.lstat(target).st_mode):
+                continue
+        except OSError:
+            continue
+        for dirpath, _dirnames, filenames in os.walk(target):
+            for name in sorted(filenames):
+                inner = os.path.relpath(os.path.join(dirpath, name), out).replace(os.sep, "/")
+                if inner not in stale:
+                    raise BuildError(f"cannot write {path} into {out}: {path} is a folder there holding "
+                                     f"{inner}, which this site does not make; move it away")
 
 
 def _slashes(path: str) -> Iterator[int]:

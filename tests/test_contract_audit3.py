@@ -167,3 +167,30 @@ def test_robots_txt_is_plain_text_not_html(make_site):
     build(site, jobs=1)
     robots = (site / "build" / "robots.txt").read_text()
     assert robots.endswith("\nSitemap: https://example.org/a&b'c/sitemap.xml\n")
+
+
+def test_a_folder_holding_a_foreign_file_where_a_page_goes_is_kept(make_site, capsys):
+    # A folder in the output where this build writes a file (`static/style.css/`, holding a
+    # file of the user's) was removed whole, the user's file with it ("files digest did not
+    # make are left alone"); now the build stops, naming it, and moves nothing.
+    site = make_site({"content/a.md": record(), "digest.toml": "search = false\n"})
+    assert main(["build", str(site), "-j", "1"]) == 0
+    css = site / "build" / "static" / "style.css"
+    css.unlink()
+    css.mkdir()
+    (css / "keep.txt").write_text("mine")
+    assert main(["build", str(site), "-j", "1"]) == 1
+    assert ("static/style.css is a folder there holding static/style.css/keep.txt, which this site "
+            "does not make; move it away") in capsys.readouterr().err
+    assert (css / "keep.txt").read_text() == "mine"
+
+
+def test_a_folder_an_earlier_build_made_gives_way_to_a_file(make_site):
+    site = make_site({"content/a.md": record(), "digest.toml": "search = false\n",
+                      "static/a/b.css": "b"})
+    assert main(["build", str(site), "-j", "1"]) == 0
+    (site / "static" / "a" / "b.css").unlink()
+    (site / "static" / "a").rmdir()
+    (site / "static" / "a").write_text("a")
+    assert main(["build", str(site), "-j", "1"]) == 0
+    assert (site / "build" / "static" / "a").read_text() == "a"
