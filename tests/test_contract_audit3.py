@@ -194,3 +194,23 @@ def test_a_folder_an_earlier_build_made_gives_way_to_a_file(make_site):
     (site / "static" / "a").write_text("a")
     assert main(["build", str(site), "-j", "1"]) == 0
     assert (site / "build" / "static" / "a").read_text() == "a"
+
+
+@pytest.mark.parametrize("width, height, megapixels", [(8_000, 6_000, 48), (10_000, 10_000, 100),
+                                                      (100_000, 100_000, 10_000)])
+def test_a_decompression_bomb_is_reported_against_the_documented_limit(make_site, width, height, megapixels):
+    # Past Pillow's own limits (89 and 179 megapixels) the warning was Pillow's text: "Image size
+    # (10000000000 pixels) exceeds limit of 178956970 pixels, could be decompression bomb DOS
+    # attack." (the README promises 40 megapixels).
+    from digest.build import build
+    from tests.test_images import _bomb_png
+
+    url = "https://img.example.com/a.jpg"
+    site, name, _ = _cached_image_site(make_site, url)
+    (site / "content" / "images").mkdir()
+    (site / "content" / "images" / name.replace(".jpg", ".png")).write_bytes(_bomb_png(width, height))
+    result = build(site, jobs=1)
+    [line] = [str(p) for p in result.problems]
+    assert line.startswith(f"content/a.md:5: warning: images[0]: {url}: the header says ")
+    assert line.endswith(f"{megapixels} megapixels{')' if megapixels < 89 else ''}, over the limit of 40: "
+                         "a possible decompression bomb, not decoded; shown as a placeholder")
