@@ -210,10 +210,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     target = Path(args.dir)
     if target.exists() and not target.is_dir():
-        print(f"digest: {target} exists and is not a folder; choose a new folder", file=sys.stderr)
+        print(printable(f"digest: {target} exists and is not a folder; choose a new folder"), file=sys.stderr)
         return 1
     if target.exists() and any(target.iterdir()):
-        print(f"digest: {target} exists and is not empty; choose a new folder", file=sys.stderr)
+        print(printable(f"digest: {target} exists and is not empty; choose a new folder"), file=sys.stderr)
         return 1
     theme = theme_dir()
     sample = theme / "sample-content"
@@ -232,7 +232,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     except OSError as exc:
         # (a file where a parent folder should be: mkdir says "File exists", the truth is this)
         why = os.strerror(errno.ENOTDIR) if isinstance(exc, FileExistsError) else exc.strerror or exc
-        print(f"digest: cannot create {target}: {why}", file=sys.stderr)
+        print(printable(f"digest: cannot create {target}: {why}"), file=sys.stderr)
         return 1
     try:
         shutil.copytree(sample, staging / "content")
@@ -263,7 +263,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         if not isinstance(exc, OSError):
             raise
         why = exc.args[0][0][2] if isinstance(exc, shutil.Error) and exc.args and exc.args[0] else exc
-        print(f"digest: cannot create the site in {target}: {_reason(why)}; nothing was left behind",
+        print(printable(f"digest: cannot create the site in {target}: {_reason(why)}; nothing was left behind"),
               file=sys.stderr)
         return 1
     count = sum(1 for p in (target / "content").rglob("*") if p.is_file())

@@ -214,3 +214,12 @@ def test_a_decompression_bomb_is_reported_against_the_documented_limit(make_site
     assert line.startswith(f"content/a.md:5: warning: images[0]: {url}: the header says ")
     assert line.endswith(f"{megapixels} megapixels{')' if megapixels < 89 else ''}, over the limit of 40: "
                          "a possible decompression bomb, not decoded; shown as a placeholder")
+
+
+def test_init_problems_never_print_a_raw_control_character(tmp_path, capsys):
+    target = tmp_path / "my\x1b[2Jsite"
+    target.mkdir()
+    (target / "keep.txt").write_text("mine")
+    assert main(["init", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "my\\x1b[2Jsite exists and is not empty" in err
