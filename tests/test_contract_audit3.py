@@ -223,3 +223,15 @@ def test_init_problems_never_print_a_raw_control_character(tmp_path, capsys):
     assert main(["init", str(target)]) == 1
     err = capsys.readouterr().err
     assert "\x1b" not in err and "my\\x1b[2Jsite exists and is not empty" in err
+
+
+def test_check_reports_a_bad_digest_toml_and_the_records_problems_together(make_site, capsys):
+    # `digest check` stopped at the first bad key of digest.toml: the records were not checked
+    # ("validate digest.toml and every record", "report every problem").
+    site = make_site({"digest.toml": "page_size = 0\n",
+                      "content/bad.md": "---\ntitle: [x]\npublishedDateTime: 2024-01-01\n---\n"})
+    assert main(["check", str(site)]) == 1
+    err = capsys.readouterr().err
+    assert "digest.toml:1: page_size: expected an integer from 1 to 1000, got an integer 0" in err
+    assert "content/bad.md:2: title: expected a non-empty string, got a list" in err
+    assert sorted(p.name for p in site.iterdir()) == ["content", "digest.toml"]
