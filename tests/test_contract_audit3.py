@@ -235,3 +235,15 @@ def test_check_reports_a_bad_digest_toml_and_the_records_problems_together(make_
     assert "digest.toml:1: page_size: expected an integer from 1 to 1000, got an integer 0" in err
     assert "content/bad.md:2: title: expected a non-empty string, got a list" in err
     assert sorted(p.name for p in site.iterdir()) == ["content", "digest.toml"]
+
+
+def test_a_token_in_a_git_targets_query_is_never_printed(make_site, capsys):
+    # `git+https://host/r.git?access_token=TOKEN`: the label and git's own message (which
+    # repeats the URL) printed the token as typed.
+    site = make_site({"content/a.md": record(), "digest.toml": "search = false\n"})
+    assert main(["build", str(site), "-j", "1"]) == 0
+    capsys.readouterr()
+    target = "git+https://127.0.0.1:1/r.git?access_token=S3CRET-T0KEN#gh-pages"
+    assert main(["publish", str(site), "--to", target, "--no-build", "--dry-run"]) == 1
+    err = capsys.readouterr().err
+    assert "S3CRET" not in err and "git+https://127.0.0.1:1/r.git?***#gh-pages" in err
