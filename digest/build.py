@@ -24,7 +24,7 @@ from digest import toolchain
 from digest.background import Pending
 from digest.cache import CACHE_DIR, KEPT, BuildCache, inputs_fingerprint
 from digest.config import CONFIG_NAME, Config, load_config
-from digest.errors import BuildError, Problem
+from digest.errors import BuildError, ConfigError, Problem
 from digest.images import ThumbnailCounts, build_images, check_images
 from digest.load import load_content
 from digest.model import Article
@@ -504,7 +504,10 @@ def _fingerprint(site: Path, drafts: bool, pagefind: str | None,
 def check(site: Path, drafts: bool = False) -> tuple[list[Problem], int, int]:
     """Validate config and content without writing anything: (problems, files, articles)."""
     site = require_site(site)
-    config = load_config(site)
+    try:
+        config, problems = load_config(site), []
+    except ConfigError as exc:  # (the records are checked all the same: "report every problem")
+        config, problems = Config(), list(exc.problems)
     loaded = load_content(site, site / "content", os.cpu_count() or 1)
-    problems = content_problems(site) + list(loaded.problems) + check_images(site, loaded.articles, config, drafts)
+    problems += content_problems(site) + list(loaded.problems) + check_images(site, loaded.articles, config, drafts)
     return problems, loaded.files, len(loaded.articles)

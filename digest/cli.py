@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from digest import __version__
-from digest.errors import ConfigError, DigestError, Problem
+from digest.errors import BuildError, ConfigError, DigestError, Problem, printable
 
 
 def _print_problems(problems: list[Problem]) -> None:
@@ -57,6 +57,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"digest: -j {args.jobs}: using {max_jobs()} worker processes (4 per core at most)", file=sys.stderr)
         args.jobs = max_jobs()
     site = Path(args.site)
+    if args.output:
+        _refuse_cache_output(site, Path(args.output))
     with site_lock(site):  # (a failed build removes what it staged itself)
         result = args.result = build(site, Path(args.output) if args.output else None,
                                      drafts=args.drafts, jobs=args.jobs, progress=_ProgressBar())
@@ -81,6 +83,23 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"--strict: {len(result.problems)} problems", file=sys.stderr)
         return 1
     return 0
+
+
+def _refuse_cache_output(site: Path, out: Path) -> None:
+    """``-o`` naming the site's build cache or a folder in it, as ``output_dir`` may not: the
+    cache prunes its thumbnail store (``-o SITE/.digest-cache/thumbs`` lost the 404 page and
+    the feeds), keeps its own files beside the pages (every record, drafts included, in
+    ``-o SITE/.digest-cache``), and is safe to delete. (``digest serve`` builds there itself.)"""
+    from digest.cache import CACHE_DIR
+
+    cache, target = (site / CACHE_DIR).resolve(), out.resolve()
+    try:
+        same = cache.exists() and any(os.path.samefile(cache, p) for p in (target, *target.parents) if p.exists())
+    except OSError:
+        same = False
+    if same or target == cache or cache in target.parents:
+        raise BuildError(f"refusing to build into {target}: it is in the site's build cache ({CACHE_DIR}/), "
+                         "which digest manages and which is safe to delete; choose another folder")
 
 
 def _port(text: str) -> int:
@@ -191,10 +210,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     target = Path(args.dir)
     if target.exists() and not target.is_dir():
-        print(f"digest: {target} exists and is not a folder; choose a new folder", file=sys.stderr)
+        print(printable(f"digest: {target} exists and is not a folder; choose a new folder"), file=sys.stderr)
         return 1
     if target.exists() and any(target.iterdir()):
-        print(f"digest: {target} exists and is not empty; choose a new folder", file=sys.stderr)
+        print(printable(f"digest: {target} exists and is not empty; choose a new folder"), file=sys.stderr)
         return 1
     theme = theme_dir()
     sample = theme / "sample-content"
@@ -213,7 +232,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     except OSError as exc:
         # (a file where a parent folder should be: mkdir says "File exists", the truth is this)
         why = os.strerror(errno.ENOTDIR) if isinstance(exc, FileExistsError) else exc.strerror or exc
-        print(f"digest: cannot create {target}: {why}", file=sys.stderr)
+        print(printable(f"digest: cannot create {target}: {why}"), file=sys.stderr)
         return 1
     try:
         shutil.copytree(sample, staging / "content")
@@ -244,7 +263,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         if not isinstance(exc, OSError):
             raise
         why = exc.args[0][0][2] if isinstance(exc, shutil.Error) and exc.args and exc.args[0] else exc
-        print(f"digest: cannot create the site in {target}: {_reason(why)}; nothing was left behind",
+        print(printable(f"digest: cannot create the site in {target}: {_reason(why)}; nothing was left behind"),
               file=sys.stderr)
         return 1
     count = sum(1 for p in (target / "content").rglob("*") if p.is_file())
@@ -333,10 +352,19 @@ def dispatch(args: argparse.Namespace) -> int:
         _print_problems(exc.problems)
         return 1
     except DigestError as exc:
-        print(f"digest: error: {exc}", file=sys.stderr)
+        # (printable: a message may quote a template name, a path or a target as written,
+        # `{% extends "a\x1b[2J" %}`, and an escape sequence could clear the terminal)
+        print(printable(f"digest: error: {exc}"), file=sys.stderr)
         return 1
     except OSError as exc:  # a full disk, a read-only or vanished folder: no traceback
-        print(f"digest: error: {_describe_os_error(exc)}", file=sys.stderr)
+        print(printable(f"digest: error: {_describe_os_error(exc)}"), file=sys.stderr)
+        return 1
+    except RuntimeError as exc:  # Python < 3.13: `Path.resolve` of a symbolic link loop (a path
+        # given as SITE, -o or a target); 3.13 raises OSError (ELOOP), caught above
+        found = re.fullmatch(r"Symlink loop from '(.*)'", str(exc), re.S)
+        if found is None:
+            raise
+        print(printable(f"digest: error: {found.group(1)}: Too many levels of symbolic links"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         if args.command == "build":

@@ -401,6 +401,23 @@ def _duplicates(text: str, path: str) -> list[Problem]:
     return problems
 
 
+def _key_at(text: str, line: int | None) -> tuple[int | None, str | None]:
+    """The line and dotted key (under its table: ``extra.x``; a header's own name) of the
+    statement where a TOML error was found: the one on ``line``, or with no line (an error "at
+    end of document": a string or array left open swallows the rest) the last one. (tomllib
+    names a line only: ``page_size = five`` or ``page_size.x = 1`` after ``page_size = 5``
+    said which key only by its column.)"""
+    table: tuple[str, ...] = ()
+    found: tuple[int | None, str | None] = (line, None)
+    for number, parts, kind in _statements(text):
+        table = parts if kind == "[" else table
+        if line is None or number == line:
+            found = (number, ".".join(parts if kind == "[" else table + parts))
+            if line is not None:
+                break
+    return found
+
+
 def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
     """Parse TOML text into a `Config`; raise `ConfigError` listing every bad key."""
     try:
@@ -413,7 +430,8 @@ def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
         if line is None:
             found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
             line = int(found.group(1)) if found else None
-        raise ConfigError([Problem(path, line, None, f"invalid TOML: {exc}")]) from None
+        line, key = _key_at(text, line)
+        raise ConfigError([Problem(path, line, key, f"invalid TOML: {exc}")]) from None
     except ValueError as exc:  # int() of a number of over 4,300 digits (not a TOMLDecodeError)
         line = next((number for number, text_line in enumerate(text.split("\n"), 1)
                      if re.search(r"[0-9a-fA-F_]{1000,}", text_line)), None)

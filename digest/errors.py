@@ -36,8 +36,13 @@ class Problem:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
         what = self.message if not self.field else f"{self.field}: {self.message}"
         prefix = "warning: " if self.severity == "warning" else ""
-        text = f"{where}: {prefix}{what}"
-        return text if text.isprintable() else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+        return printable(f"{where}: {prefix}{what}")
+
+
+def printable(text: str) -> str:
+    """``text`` with unprintable characters escaped as ``\\x1b`` (one line, no terminal
+    escape sequences): for every message that quotes a file name, a key or a value."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 class DigestError(Exception):

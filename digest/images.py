@@ -31,6 +31,7 @@ import io
 import math
 import multiprocessing
 import os
+import re
 import signal
 import tempfile
 import time
@@ -254,8 +255,14 @@ def _open(raw: bytes) -> Image.Image:
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             im = Image.open(io.BytesIO(raw), formats=DECODERS)
-        except Image.DecompressionBombWarning as exc:
-            raise Image.DecompressionBombError(str(exc)) from exc
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+            # (Pillow's own limits, 89 and 179 megapixels, said "exceeds limit of 178956970
+            # pixels": ours is 40, and the README says so)
+            found = re.search(r"\((\d+) pixels\)", str(exc))
+            size = f"{int(found.group(1)) / 1e6:.0f} megapixels" if found else "its size"
+            raise Image.DecompressionBombError(
+                f"the header says {size}, over the limit of {MAX_PIXELS / 1e6:.0f}: a possible "
+                "decompression bomb, not decoded") from exc
     width, height = im.size
     if width * height > MAX_PIXELS:
         raise Image.DecompressionBombError(
@@ -585,9 +592,23 @@ IMAGE_SUFFIXES = frozenset({"jpg", "jpeg", "jpe", "jfif", "pjpeg", "png", "apng"
 format): a cache tool's side file, ``<hash>.headers`` or ``<hash>.etag``, hid the image."""
 
 
-def _locate(folder: Path, root: Path, names: dict[str, list[str]], url: str) -> tuple[Path | None, str]:
+def _cache_folder(site: Path, folder: Path) -> tuple[Path | None, dict[str, list[str]]]:
+    """The image cache resolved, and its file names by stem; None (and no names) when
+    ``content/images`` is a symbolic link leading out of the site, which `digest.load` says it
+    does not follow (thumbnails were made from the files there all the same)."""
+    root = real_path(folder) or folder  # (a loop: nothing is listed in it either)
+    if folder.is_symlink():
+        site_root = real_path(site) or site
+        if root != site_root and site_root not in root.parents:
+            return None, {}
+    return root, _scan(folder)
+
+
+def _locate(folder: Path, root: Path | None, names: dict[str, list[str]], url: str) -> tuple[Path | None, str]:
     """The cache file of ``url`` (resolved, inside the cache) or None and why not: the first
     usable of the files named by its hash, those with an image extension first."""
+    if root is None:
+        return None, f"content/{IMAGES_DIR} is a symbolic link out of the site; not read"
     stem = hashlib.sha256(url.encode("utf-8")).hexdigest()
     candidates = sorted(names.get(stem, ()), key=lambda n: (n.partition(".")[2].lower() not in IMAGE_SUFFIXES, n))
     if not candidates:
@@ -624,8 +645,7 @@ def build_images(site: Path, articles: Sequence[Article], config: Config, drafts
     started = time.perf_counter()
     params = params_of(config)
     folder = site / "content" / IMAGES_DIR
-    root = real_path(folder) or folder  # (a loop: nothing is listed in it either)
-    names = _scan(folder)
+    root, names = _cache_folder(site, folder)
     old_state = old_state or {}
     result = ImageSet()
     if "avif" in params.formats and not features.check("avif"):
@@ -718,8 +738,7 @@ def check_images(site: Path, articles: Sequence[Article], config: Config,
     """The image problems a build would report, from file headers only: nothing is decoded or
     written (so a file truncated after an intact header is found only by a build)."""
     folder = site / "content" / IMAGES_DIR
-    root = real_path(folder) or folder  # (a loop: nothing is listed in it either)
-    names = _scan(folder)
+    root, names = _cache_folder(site, folder)
     uses = _uses(articles, config, drafts)
     infos: dict[str, SourceInfo] = {}
     problems: list[Problem] = []

@@ -282,6 +282,7 @@ def _commit(out: Path, staging: Staging, changed: list[str], stale: list[str]) -
     # so that a page never points at a file not yet there.
     ordered = sorted(changed, key=lambda p: (p.endswith(".html"), p))
     targets = [inside.target(path) for path in ordered]
+    _refuse_foreign_folders(out, ordered, targets, set(stale))
     removed = 0
     for path in sorted(doomed):
         found = inside.old(path)
@@ -319,6 +320,24 @@ def _commit(out: Path, staging: Staging, changed: list[str], stale: list[str]) -
             parent = parent.parent
     shutil.rmtree(staging.root, ignore_errors=True)
     return CommitResult(len(changed), removed)
+
+
+def _refuse_foreign_folders(out: Path, paths: list[str], targets: list[str], stale: set[str]) -> None:
+    """A folder where a file of this build goes is removed when it holds only files an earlier
+    build made (``static/a/b.css`` is now ``static/a``); one holding a file this site does not
+    make stops the build, before anything moves (it was removed with the folder, unasked)."""
+    for path, target in zip(paths, targets, strict=True):
+        try:
+            if not stat.S_ISDIR(os.lstat(target).st_mode):
+                continue
+        except OSError:
+            continue
+        for dirpath, _dirnames, filenames in os.walk(target):
+            for name in sorted(filenames):
+                inner = os.path.relpath(os.path.join(dirpath, name), out).replace(os.sep, "/")
+                if inner not in stale:
+                    raise BuildError(f"cannot write {path} into {out}: {path} is a folder there holding "
+                                     f"{inner}, which this site does not make; move it away")
 
 
 def _slashes(path: str) -> Iterator[int]:
@@ -372,7 +391,30 @@ def static_files(folders: list[Path]) -> dict[str, Path]:
                     continue
                 rel = path.relative_to(folder).as_posix()
                 files["static/" + rel] = path
+    _refuse_file_and_folder(files, folders)
     return files
+
+
+def _refuse_file_and_folder(files: dict[str, Path], folders: list[Path]) -> None:
+    """A static file whose path is a folder of another (the site's ``static/style.css/a.txt``
+    over the theme's ``static/style.css``): one output cannot be both. The build failed on it
+    while staging, with ``.../static/style.css: File exists`` and nothing more."""
+    for path in sorted(files):
+        parts = path.split("/")
+        for cut in range(2, len(parts)):
+            folder = "/".join(parts[:cut])
+            if folder in files:
+                raise BuildError(f"{_shown(files[path], folders)} and {_shown(files[folder], folders)}: "
+                                 f"{folder} cannot be both a folder and a file in the output; rename one")
+
+
+def _shown(path: Path, folders: list[Path]) -> str:
+    """A static file as the user knows it: ``static/x.css`` of the site, or of the built-in theme."""
+    for index, folder in enumerate(folders):
+        if folder in path.parents:
+            rel = "static/" + path.relative_to(folder).as_posix()
+            return rel if index == len(folders) - 1 else f"the built-in theme's {rel}"
+    return str(path)
 
 
 @contextlib.contextmanager

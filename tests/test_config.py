@@ -65,7 +65,7 @@ def test_all_bad_keys_reported_at_once_with_lines():
 
 def test_toml_syntax_error_has_its_line():
     assert bad('title = "ok"\ndescription = "unterminated\n') == [
-        "digest.toml:2: invalid TOML: Illegal character '\\n' (at line 2, column 28)"]
+        "digest.toml:2: description: invalid TOML: Illegal character '\\n' (at line 2, column 28)"]
 
 
 def test_a_table_is_an_unknown_key_on_its_line():

@@ -135,7 +135,7 @@ def test_an_output_folder_is_staged_flat_and_committed_into_place(tmp_path):
         assert stage(out, staging, path, data, None)[1] is True
     assert all(p.is_file() for p in staging.root.iterdir())  # flat: no folders staged
     assert len(list(staging.root.iterdir())) == 3
-    assert commit(out, staging, sorted(pages), ["old/y.html"]).written == 3
+    assert commit(out, staging, sorted(pages), ["old/y.html", "dir-now-file/inner.html"]).written == 3
     for path, data in pages.items():
         assert (out / path).read_bytes() == data
     assert not staging.root.exists()
@@ -189,7 +189,7 @@ def test_commit_replaces_a_folder_with_a_file_and_cold_builds_rename(tmp_path):
     assert (out / "x" / "index.html").read_text() == "v1" and not root.exists()
     root.mkdir()
     (root / "x").write_text("now a file")
-    commit(out, staging, ["x"], [])
+    commit(out, staging, ["x"], ["x/index.html"])  # (the earlier commit made it: stale now)
     assert (out / "x").read_text() == "now a file"
 
 

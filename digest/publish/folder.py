@@ -14,6 +14,7 @@ from contextlib import suppress
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from digest.cache import CACHE_DIR
 from digest.publish.common import (
     LocalFile,
     Options,
@@ -109,7 +110,8 @@ class FolderTarget:
     def check(self, site: Path, out: Path) -> None:
         """A target that is, holds or sits inside the build would copy or delete the site's own
         files; one inside the site's sources (``content/``, ``static/``, ``templates/``) would
-        be read back by the next build (its pages taken for records, its files copied again)."""
+        be read back by the next build (its pages taken for records, its files copied again),
+        and one inside its build cache pruned by it."""
         out = out.resolve()
         root = self.root.resolve()
         if root == out or root in out.parents or out in root.parents:
@@ -120,6 +122,11 @@ class FolderTarget:
             if root == sources or sources in root.parents:
                 raise PublishError(f"refusing to publish into {shown(root)}: it is inside the site's "
                                    f"{name}/ folder, which the next build would read back")
+        cache = (site / CACHE_DIR).resolve()
+        if root == cache or cache in root.parents:  # (the next build's thumbnail pruning deleted
+            # every page published into `.digest-cache/thumbs`; and the cache is safe to delete)
+            raise PublishError(f"refusing to publish into {shown(root)}: it is inside the site's "
+                               f"build cache ({CACHE_DIR}/), which digest prunes and which is safe to delete")
 
     def plan(self, files: dict[str, LocalFile], options: Options) -> PublishPlan:
         remote = self._remote()

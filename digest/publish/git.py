@@ -119,10 +119,13 @@ class GitTarget:
         if not remote or not parts.scheme:
             raise PublishError("git target needs a URL, e.g. git+ssh://host/repo.git#gh-pages")
         self.remote = remote
-        self.label = f"git+{redact(remote)}#{shown(self.branch)}"
+        # A query (`?access_token=...`, as some hosts and proxies take one) is shown as `?***`:
+        # git repeats the URL in its messages, and a token there was printed as typed.
+        shown_remote = redact(remote) if not parts.query else redact(remote).replace(parts.query, "***", 1)
+        self.label = f"git+{shown_remote}#{shown(self.branch)}"
         _check_branch(self.branch)
         # A token may stand in either half of https user-info; ssh user names are not secret.
-        userinfo = [parts.password]
+        userinfo = [parts.password, parts.query]
         if parts.scheme != "ssh":
             userinfo.append(parts.username)
         # Scrubbed as typed and percent-decoded (`p%40ss` and `p@ss`): either may show in messages.
