@@ -377,7 +377,8 @@ class RecordCache:
 
 def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str,
                        stats: dict[str, os.stat_result] | None = None) -> str:
-    """Digest of every input's path, size and mtime (plus ``extra``): equal means nothing changed.
+    """Digest of every input's path, size and mtime, and whether it is a link (plus ``extra``):
+    equal means nothing changed.
 
     ``roots`` are walked recursively (hidden entries skipped, links followed as
     the loader does); ``files`` are single files that may be missing. ``stats``, when
@@ -403,8 +404,9 @@ def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str,
             if entry.name.startswith("."):
                 continue
             try:
+                # (a link or not: a folder of links to the same files is not the same input)
                 if entry.is_dir():
-                    h.update(f"d\0{entry.path}\0".encode())
+                    h.update(f"d\0{entry.path}\0{entry.is_symlink():d}\0".encode())
                     walk(Path(entry.path))
                     continue
                 st = entry.stat()
@@ -412,7 +414,7 @@ def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str,
                 continue
             if stats is not None:
                 stats[entry.path] = st
-            h.update(f"f\0{entry.path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode(
+            h.update(f"f\0{entry.path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{entry.is_symlink():d}\n".encode(
                 "utf-8", "surrogateescape"))
 
     for root in roots:

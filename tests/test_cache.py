@@ -727,3 +727,22 @@ def test_a_huge_foreign_cache_file_is_not_read_whole(tmp_path):
     peak_kib = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                   check=True).stdout)
     assert peak_kib < 200 * 1024, peak_kib
+
+
+def test_a_folder_of_links_is_another_input_than_a_link_to_the_folder(tmp_path):
+    """``content/images`` linked out of the site is not read (warnings); made a real folder of
+    links to the very same files, it is read: the walk that tells a build nothing changed
+    must see the difference (the files' sizes, times and inodes are the same)."""
+    from digest.cache import inputs_fingerprint
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "a.jpg").write_bytes(b"x" * 10)
+    content = tmp_path / "site" / "content"
+    content.mkdir(parents=True)
+    (content / "images").symlink_to(outside, target_is_directory=True)
+    before = inputs_fingerprint([content], [], "")
+    (content / "images").unlink()
+    (content / "images").mkdir()
+    (content / "images" / "a.jpg").symlink_to(outside / "a.jpg")
+    assert inputs_fingerprint([content], [], "") != before
