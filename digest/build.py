@@ -337,7 +337,6 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
                     todo_keys.append(key)
             report = (lambda n: progress("render", n, len(todo))) if progress else None
             rendered = render_all(site, env, todo, todo_keys, out, staging, previous, jobs, report)
-            new_keys.update((p, old_keys[p]) for p in images.kept if p in old_keys)  # (none: not pages)
             new_keys.update((item.path, item.key) for item in rendered)
             staged = [(item.path, item.digest, item.changed) for item in rendered]
             for path, source in static_files([theme_dir() / "static", site / "static"]).items():

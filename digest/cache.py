@@ -625,10 +625,11 @@ class BuildCache:
         plain, self._has_keys, heads = saved[0], bool(saved[1]), saved[2]
         self._rest = dict(plain)
         for name, head in heads.items():
-            if name in self._deferred and self._chunks_of(name, head) is not None:
+            chunks = self._chunks_of(name, head) if name in self._deferred else None
+            if chunks is not None:
                 self._rest[name] = KEPT  # (read by `load_kept`, if at all)
                 self._heads[name] = head
-                for chunk in self._chunks_of(name, head):  # type: ignore[union-attr]
+                for chunk in chunks:
                     self._rest_files.append(chunk)
                     self._seen[chunk] = self._stat(chunk)
                 continue
@@ -651,13 +652,13 @@ class BuildCache:
         return [self._chunk_name(name, index) for index in range(len(tokens))]
 
     def _load_chunks(self, name: str, head: Any) -> Any | None:
+        chunks = self._chunks_of(name, head)
+        if chunks is None:
+            return None
         try:
             cls, scalars, lengths, tokens = head
             lists: dict[str, list] = {field: [] for field in lengths}
-            if len(tokens) != -(-max(lengths.values(), default=0) // CHUNK):
-                return None
-            for index, token in enumerate(tokens):
-                chunk = self._chunk_name(name, index)
+            for chunk, token in zip(chunks, tokens, strict=True):
                 if chunk not in self._rest_files:  # (a deferred value's are listed already)
                     self._rest_files.append(chunk)
                 part = self._read(chunk)
@@ -758,8 +759,6 @@ class BuildCache:
     def load_kept(self, name: str) -> Any | None:
         """The state value ``name`` (None when there is none), read now if it was left on disk
         (see `defer` and `save_early`); an unusable one is none, and is written by the next save."""
-        if self._outputs is None:
-            self._load_outputs()
         if self._rest is None:
             self._load_rest()
         value = self._rest.get(name)  # type: ignore[union-attr]
@@ -787,8 +786,6 @@ class BuildCache:
         """Take the chunked state value ``name`` as another process saved it with `save_early`
         (a fork of this object, whose `head` it was; see `defer`): this object then holds
         it as `KEPT`, as after its own `save_early`."""
-        if self._outputs is None:
-            self._load_outputs()
         if self._rest is None:
             self._load_rest()
         old = set(self._chunks_of(name, self._heads[name]) or ()) if name in self._heads else set()

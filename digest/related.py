@@ -498,8 +498,12 @@ def _roll_back(tail: tuple, old: RelatedState, prefix: int) -> tuple[dict, dict,
 
 def docs_for(articles: Iterable, topic_key=term_key) -> list[Doc]:
     """`Doc`s for `digest.model.Article`s."""
-    return [Doc(a.id, a.published, doc_text(a), tuple(topic_key(t) for t in a.topics), a.content_hash or "")
-            for a in articles]
+    return [_fresh(a, tuple(topic_key(t) for t in a.topics)) for a in articles]
+
+
+def _fresh(article: Any, topics: tuple[str, ...]) -> Doc:
+    """A `Doc` made from ``article`` (its words and digest made now)."""
+    return Doc(article.id, article.published, doc_text(article), topics, article.content_hash or "")
 
 
 def docs_with(articles: Iterable, state: Any) -> list[Doc]:
@@ -516,7 +520,7 @@ def docs_with(articles: Iterable, state: Any) -> list[Doc]:
         if noted is not None and noted[0] == article.content_hash:
             docs.append(SavedDoc(article, topics, noted[1]))
         else:
-            docs.append(Doc(article.id, article.published, doc_text(article), topics, article.content_hash or ""))
+            docs.append(_fresh(article, topics))
     return docs
 
 
