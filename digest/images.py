@@ -21,6 +21,9 @@ bomb, a symbolic link out of the cache, a size that disagrees with the record)
 is a warning `Problem` naming the record, the field and the URL; the article
 still builds, with a sized placeholder. Nothing from the cache is ever copied to
 the output: only re-encoded thumbnails, without metadata (EXIF, ICC, XMP).
+
+Pillow is imported by the first function that opens or makes an image, not with this module:
+a rebuild that opens no image (most of them) does without its import, a fiftieth of a second.
 """
 
 from __future__ import annotations
@@ -41,9 +44,10 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PIL import Image, ImageCms, features
+if TYPE_CHECKING:
+    from PIL import Image
 
 from digest.cache import CACHE_DIR
 from digest.config import Config
@@ -65,8 +69,8 @@ EXTENSIONS = {"webp": "webp", "avif": "avif", "jpeg": "jpg", "png": "png"}
 MIME_TYPES = {"webp": "image/webp", "avif": "image/avif", "jpeg": "image/jpeg", "png": "image/png"}
 CARD_SIZES = "(min-width: 75rem) 22rem, (min-width: 40rem) 45vw, 100vw"
 """Default ``sizes``: a card in the theme's grid (a hero passes its own)."""
-RESAMPLE = Image.Resampling.BILINEAR
-"""Pillow's bilinear is a triangle filter widened to the reduction (true antialiasing, no
+RESAMPLE = "BILINEAR"
+"""The Pillow resampling filter (a name in ``Image.Resampling``). Pillow's bilinear is a triangle filter widened to the reduction (true antialiasing, no
 ringing): 14% less CPU per image than bicubic on the benchmark corpus; Hugo's default is box."""
 WEBP_METHOD = 0
 """libwebp effort 0-6: on the benchmark corpus 0 makes thumbnails the size of 4's in about a quarter of the time."""
@@ -74,13 +78,20 @@ AVIF_SPEED = 8
 """libavif speed 0-10 (AVIF costs many times WebP; faster settings keep it usable)."""
 _ORIENTATION = 0x0112
 _TRANSPOSE = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90,
+    2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE",
+    6: "ROTATE_270", 7: "TRANSVERSE", 8: "ROTATE_90",
 }
-"""How to make an image upright for each EXIF orientation (as ``ImageOps.exif_transpose``)."""
+"""How to make an image upright for each EXIF orientation (names in ``Image.Transpose``, as
+``ImageOps.exif_transpose`` does)."""
 _SERIAL_LIMIT = 4
 """Fewer source images than this are made in-process (a pool costs more than it saves)."""
+
+
+def _pillow_has(feature: str) -> bool:
+    """Whether Pillow was built with ``feature`` (e.g. ``avif``)."""
+    from PIL import features  # noqa: PLC0415 - Pillow loads lazily (see the module docstring)
+
+    return features.check(feature)
 
 
 # --------------------------------------------------------------------------- data
@@ -251,6 +262,7 @@ def _sniff(raw: bytes) -> str:
 
 def _open(raw: bytes) -> Image.Image:
     """Open (header only) with the allow-listed decoders; bombs raise DecompressionBombError."""
+    from PIL import Image  # noqa: PLC0415 - Pillow loads lazily (see the module docstring)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -275,6 +287,7 @@ def _open(raw: bytes) -> Image.Image:
 
 def probe(raw: bytes) -> SourceInfo:
     """Hash the bytes and read the header: format, stored size, EXIF orientation. Decodes nothing."""
+    from PIL import Image  # noqa: PLC0415 - Pillow loads lazily (see the module docstring)
     digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
     try:
         im = _open(raw)
@@ -293,6 +306,7 @@ def probe(raw: bytes) -> SourceInfo:
 
 def _orientation(im: Image.Image) -> int:
     """EXIF orientation from the header only (``getexif`` would decode a PNG to find a late eXIf)."""
+    from PIL import Image  # noqa: PLC0415 - Pillow loads lazily (see the module docstring)
     if im.format in ("JPEG", "MPO", "WEBP", "TIFF"):
         exif = im.getexif()
     elif im.info.get("exif"):
@@ -335,6 +349,7 @@ def _to_srgb(im: Image.Image) -> Image.Image:
 def _icc_to_srgb(im: Image.Image, icc: bytes) -> Image.Image | None:
     """Colours through the embedded profile into sRGB; None when the profile is unusable
     (the caller then falls back to Pillow's plain conversion, which is close enough)."""
+    from PIL import ImageCms  # noqa: PLC0415 - Pillow loads lazily (see the module docstring)
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         srgb = ImageCms.createProfile("sRGB")
@@ -346,6 +361,7 @@ def _icc_to_srgb(im: Image.Image, icc: bytes) -> Image.Image | None:
 
 def _decode(raw: bytes, info: SourceInfo, largest: int) -> Image.Image:
     """The first frame, upright, in sRGB, reduced early (JPEG draft) towards ``largest`` width."""
+    from PIL import Image  # noqa: PLC0415 - Pillow loads lazily (see the module docstring)
     im = _open(raw)
     im.seek(0)
     if im.format == "JPEG":
@@ -354,13 +370,14 @@ def _decode(raw: bytes, info: SourceInfo, largest: int) -> Image.Image:
         im.draft(None, (math.ceil(sw * scale), math.ceil(sh * scale)))
     im.load()
     if info.orientation in _TRANSPOSE:
-        im = im.transpose(_TRANSPOSE[info.orientation])
+        im = im.transpose(Image.Transpose[_TRANSPOSE[info.orientation]])
     im = _to_srgb(im)
     im.info = {}
     return im
 
 
 def _encode(im: Image.Image, fmt: str, quality: int) -> bytes:
+    from PIL import Image  # noqa: PLC0415 - Pillow loads lazily (see the module docstring)
     buffer = io.BytesIO()
     if fmt == "jpeg":
         if im.mode == "RGBA":
@@ -379,6 +396,7 @@ def _encode(im: Image.Image, fmt: str, quality: int) -> bytes:
 
 def make_thumbnails(raw: bytes, info: SourceInfo, thumbs: Sequence[Thumb], quality: int) -> dict[str, bytes]:
     """Encode ``thumbs`` of one source; each width is resampled from the next larger one."""
+    from PIL import Image  # noqa: PLC0415 - Pillow loads lazily (see the module docstring)
     largest = max(t.width for t in thumbs)
     im = _decode(raw, info, largest)
     made: dict[str, bytes] = {}
@@ -387,7 +405,7 @@ def make_thumbnails(raw: bytes, info: SourceInfo, thumbs: Sequence[Thumb], quali
         group = [t for t in thumbs if t.width == width]
         size = (width, group[0].height)
         if current.size != size:
-            current = current.resize(size, RESAMPLE, reducing_gap=2.0)
+            current = current.resize(size, Image.Resampling[RESAMPLE], reducing_gap=2.0)
         for thumb in group:
             made[thumb.path] = _encode(current, thumb.format, quality)
     return made
@@ -426,6 +444,7 @@ def _read(path: Path) -> bytes:
 
 def _process(job: _Job, task: _Task) -> _Done:
     """Make sure every thumbnail of one source is in the output or staged; encode what is missing."""
+    from PIL import Image  # noqa: PLC0415 - Pillow loads lazily (see the module docstring)
     raw: bytes | None = None
     info = task.info
     if info is None:
@@ -506,6 +525,8 @@ def _run(job: _Job, tasks: list[_Task], jobs: int) -> Iterable[_Done]:
     # Every format plugin is imported here, before forking: a child of a process with threads
     # (`digest serve`) that imports one itself can wait forever for an import lock a thread
     # held at the fork.
+    from PIL import Image  # noqa: PLC0415 - Pillow loads lazily (see the module docstring)
+
     Image.init()
     context = multiprocessing.get_context("fork")
     if len(tasks) < _SERIAL_LIMIT:  # (a pool costs more than a fork or two)
@@ -648,7 +669,7 @@ def build_images(site: Path, articles: Sequence[Article], config: Config, drafts
     root, names = _cache_folder(site, folder)
     old_state = old_state or {}
     result = ImageSet()
-    if "avif" in params.formats and not features.check("avif"):
+    if "avif" in params.formats and not _pillow_has("avif"):
         params = _Params(params.widths, tuple(f for f in params.formats if f != "avif") or ("webp",),
                          params.quality)
         result.problems.append(Problem(
