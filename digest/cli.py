@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from digest import __version__
-from digest.errors import BuildError, ConfigError, DigestError, Problem, printable
+from digest.errors import BuildError, ConfigError, DigestError, Problem, TemplateError, printable
 
 
 def _print_problems(problems: list[Problem]) -> None:
@@ -350,6 +350,11 @@ def dispatch(args: argparse.Namespace) -> int:
         return args.func(args)
     except ConfigError as exc:
         _print_problems(exc.problems)
+        return 1
+    except TemplateError as exc:  # named as content problems are: templates/x.html:3: ...
+        site = getattr(args, "site", None)
+        located = exc.relative_to(Path(site)) if isinstance(site, str) else exc
+        print(printable(f"digest: error: {located}"), file=sys.stderr)
         return 1
     except DigestError as exc:
         # (printable: a message may quote a template name, a path or a target as written,

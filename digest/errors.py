@@ -12,7 +12,9 @@ Problems are data, not exceptions: loading records collects them and carries on.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,24 @@ class TemplateError(DigestError):
     def problem(self) -> Problem:
         """This error as a `Problem`, for overlays and reports."""
         return Problem(self.path or "templates", self.line, None, str(self))
+
+    def relative_to(self, site: Path) -> TemplateError:
+        """This error with its file named relative to ``site`` when it lies inside
+        it (``templates/home.html:3: ...``, as content problems are named); else itself."""
+        relative = site_relative(site, self.path) if self.path else self.path
+        message = str(self)
+        if relative == self.path or not message.startswith(self.path + ":"):
+            return self
+        return TemplateError(relative + message[len(self.path):], relative, self.line)
+
+
+def site_relative(site: Path, path: str) -> str:
+    """``path`` relative to ``site``, ``/``-separated, when it is absolute and lies inside it;
+    else ``path`` as it is."""
+    try:
+        return Path(path).resolve().relative_to(site.resolve()).as_posix() if os.path.isabs(path) else path
+    except (ValueError, OSError, RuntimeError):  # (outside the site; a link loop)
+        return path
 
 
 class BuildError(DigestError):

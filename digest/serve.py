@@ -45,7 +45,7 @@ from watchdog.observers import Observer
 
 from digest.build import build
 from digest.cache import CACHE_DIR, BuildCache
-from digest.errors import ConfigError, DigestError, Problem, TemplateError
+from digest.errors import ConfigError, DigestError, Problem, TemplateError, site_relative
 
 EVENTS = "__digest/events"
 """Path of the event stream, below the site's base path."""
@@ -175,14 +175,6 @@ class Outcome:
     """Files swapped in."""
 
 
-def _site_relative(site: Path, path: str) -> str:
-    """``path`` relative to the site when it lies inside it (for overlay and log text)."""
-    try:
-        return Path(path).resolve().relative_to(site).as_posix() if os.path.isabs(path) else path
-    except ValueError:
-        return path
-
-
 def _template_problem(site: Path, exc: TemplateError) -> Problem:
     """A template error as a `Problem` printed ``templates/x.html:3: message`` (site-relative)."""
     problem = exc.problem
@@ -190,7 +182,7 @@ def _template_problem(site: Path, exc: TemplateError) -> Problem:
     prefix = f"{problem.path}:{problem.line if problem.line is not None else '?'}: "
     if message.startswith(prefix):
         message = message[len(prefix):]  # the location is the Problem's own
-    return Problem(_site_relative(site, problem.path), problem.line, problem.field, message)
+    return Problem(site_relative(site, problem.path), problem.line, problem.field, message)
 
 
 def _claim_folder(cache: Path, name: str) -> tuple[Path, int | None]:

@@ -89,6 +89,20 @@ def test_template_error_exits_1_and_writes_nothing(make_site):
     assert not (site / "build").exists()
 
 
+def test_a_template_error_names_the_file_as_content_problems_are(make_site, tmp_path, capsys):
+    # It named the absolute path (`/home/.../site/templates/home.html:1: ...`) while content
+    # problems and the preview's overlay name `content/x.md:7:` and `templates/home.html:1:`.
+    site = make_site({"content/a.md": record(), "digest.toml": "search = false\n",
+                      "templates/home.html": '{% extends "base.html" %}{% block main %}{{ 1 / 0 }}{% endblock %}'})
+    assert main(["build", str(site)]) == 1
+    assert capsys.readouterr().err == ("digest: error: templates/home.html:1: error rendering index.html: "
+                                       "ZeroDivisionError: division by zero\n")
+    (site / "templates/home.html").write_text("{{ x | nofilter }}")
+    done = run("build", os.path.relpath(site, tmp_path), cwd=tmp_path)  # (a relative SITE, another folder)
+    assert done.returncode == 1
+    assert done.stderr == "digest: error: templates/home.html:1: template syntax error: No filter named 'nofilter'.\n"
+
+
 def test_check_reports_and_writes_nothing(make_site):
     site = make_site({
         "content/good.md": record("Good", webUrl='"https://c.example/good"'),
