@@ -413,7 +413,7 @@ saved one (each is derived again by every build)."""
 
 def _saved_plan(cache: BuildCache, articles: Sequence[Article], config: Config, drafts: bool) -> SitePlan | None:
     """The plan the last command saved, bound to ``articles``, if it was saved for the articles
-    the site shows now or for others with the same topics and sources (see `label_fits`), and,
+    the site shows now or for others whose topics and sources they keep (see `label_fits`), and,
     as all the cache, by this program (see `digest.toolchain`)."""
     shown = select(articles, config, drafts)
     key = shown_key(shown)

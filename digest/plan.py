@@ -10,13 +10,14 @@ digests of the articles it shows (``deps``); its context is made only if the key
 changed since the last build. `replan` derives the next plan from the last one
 (kept in memory by a server, or saved by the last command with `dump_plan` and read
 back with `load_plan`) when article contents changed, and when articles were added
-that join the site's existing topics and sources, and when articles were removed
-(deleted or unpublished) that leave them all in place: it re-keys just the pages whose
+that keep the site's topics and sources as they are (joining them, or bringing new ones
+of their own), and when articles were removed (deleted or unpublished) that leave them
+all in place: it re-keys just the pages whose
 ``deps`` name a changed article, and plans again only the groups of pages (listings,
 feeds, collections, editions) an added article joins or a removed one leaves (see
 `_Planner.grouped`), and the pages of the articles whose related lists or curated links
-moved with them. A plan saved for other articles with the same topics and sources (more or
-fewer) is read back for it (see `label_fits`).
+moved with them. A plan saved for other articles with the same topics and sources, or
+fewer of them (more or fewer articles), is read back for it (see `label_fits`).
 """
 
 from __future__ import annotations
@@ -882,13 +883,13 @@ def replan(
 
     With the same settings, each article of ``previous`` still shown of the same `shape`
     if it changed (see `_replan_contents`), and the articles added and removed leaving the
-    site's structure as it was (see `_replan_members`: the articles shown make the same
-    topics and sources, names and slugs, so no topic or source begins, ends or moves; no
-    path or identity of an added one taken), the answer equals `plan_site`'s, page for page
-    and key for key. Otherwise (or without ``previous.reuse``) the answer is None and the
-    caller plans from scratch: a changed structure (a topic or source that begins or ends,
-    a new date or rank, an article unpublished that a ``--drafts`` preview still shows),
-    other settings.
+    site's structure as it was (see `_replan_members`: the articles shown keep every topic
+    and source, name and slug, so none ends or moves, though new ones may begin; no path or
+    identity of an added one taken), the answer equals `plan_site`'s, page for page and key
+    for key. Otherwise (or without ``previous.reuse``) the answer is None and the caller
+    plans from scratch: a changed structure (a topic or source that ends, is renamed or
+    loses its slug to a new one, an edited article's topics or source, a new date or rank,
+    an article unpublished that a ``--drafts`` preview still shows), other settings.
 
     ``previous`` is consumed: its planner is brought up to date in place (its pages'
     builders read it), so it must not be used afterwards, not even after a None. It may
@@ -913,14 +914,16 @@ def replan(
         return _replan_contents(previous, shown, images, relate)
     current = {a.id: a for a in shown}
     removed = {article_id for article_id in by_id if article_id not in current}
-    if (not _images_kept(planner.images, images, added, [a for a in shown if a.id in by_id] if removed else None)
-            or not _joins(planner, shown, added)):
+    if not _images_kept(planner.images, images, added, [a for a in shown if a.id in by_id] if removed else None):
+        return None
+    taxonomy = _joins(planner, shown, added)
+    if taxonomy is None:
         return None
     saved = reuse.former is not None
     # The articles of the last plan, as they are now (the removed ones as they were), in its order.
     known = [current.get(a.id, a) for a in planner.articles]
     step = _replan_contents(previous, known, planner.images, None, skip=removed)
-    return None if step is None else _replan_members(step, shown, added, removed, images, saved, relate)
+    return None if step is None else _replan_members(step, shown, added, removed, images, saved, relate, taxonomy)
 
 
 def _images_kept(old: Mapping[str, Any], new: Mapping[str, Any], added: Sequence[Article],
@@ -938,16 +941,28 @@ def _images_kept(old: Mapping[str, Any], new: Mapping[str, Any], added: Sequence
     return (len(new) == len(old) and not differing) or all(url in own for url in new.keys() - old.keys())
 
 
-def _joins(planner: _Planner, shown: Sequence[Article], added: Sequence[Article]) -> bool:
-    """Whether the articles ``shown`` (with ``added``, without those removed) fit the site's
-    structure as it stands: the topics and sources stay as they are (names, slugs: no new
-    one, whose slug could move another's, and none gone) and every added identity is new
-    (two records of one story make `plan_site` choose; the identity of a removed article
-    counts as taken too, which is merely cautious)."""
-    if build_topics(shown) != planner.topics or build_providers(shown) != planner.providers:
-        return False
+def _joins(planner: _Planner, shown: Sequence[Article], added: Sequence[Article],
+           ) -> tuple[dict[str, Topic], dict[str, tuple[Provider, str]]] | None:
+    """The topics and sources of the articles ``shown`` (with ``added``, without those removed)
+    when they fit the site's structure as it stands, else None: every topic and source of the
+    site stays as it is (name and slug: a new one whose slug would move another's does not
+    fit, and none is gone), new ones may begin (an added article's own: a curator's sources
+    and tags grow every day), and every added identity is new (two records of one story make
+    `plan_site` choose; the identity of a removed article counts as taken too, which is
+    merely cautious)."""
+    topics, providers = build_topics(shown), build_providers(shown)
+    if not (_grown(planner.topics, topics) and _grown(planner.providers, providers)):
+        return None
     urls = [url_identity(a.web_url) for a in added if a.web_url]
-    return len(set(urls)) == len(urls) and not any(url in planner.by_web_url for url in urls)
+    if len(set(urls)) != len(urls) or any(url in planner.by_web_url for url in urls):
+        return None
+    return topics, providers
+
+
+def _grown(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether ``new`` holds every entry of ``old`` as it is (and perhaps more)."""
+    missing = object()
+    return len(new) >= len(old) and all(new.get(key, missing) == value for key, value in old.items())
 
 
 def _replan_contents(
@@ -1080,10 +1095,12 @@ def _replan_members(
     images: Mapping[str, Mapping[str, Any]],
     saved: bool,
     relate: Relate,
+    taxonomy: tuple[dict[str, Topic], dict[str, tuple[Provider, str]]],
 ) -> SitePlan | None:
     """`replan` after `_replan_contents`: the articles ``added`` (those of ``shown`` the plan
     has not) join the site and those of ``removed`` (ids of the plan's articles ``shown`` has
-    not) leave it, which `_joins` found keeps its topics and sources; None when a path is taken.
+    not) leave it, which `_joins` found keeps the site's topics and sources (``taxonomy``:
+    those of ``shown``, the site's and perhaps new ones); None when a path is taken.
 
     What an addition or a removal can touch is planned again: the new articles' pages and
     documents, the pages of other articles whose related lists moved or whose curated
@@ -1119,6 +1136,9 @@ def _replan_members(
     documents = {spec.deps[0]: spec for spec in plan.pages[reuse.sitemap[1]:]
                  if spec.kind == "api" and spec.path.startswith("api/articles/")}
     planner.articles = shown
+    old_topics, old_providers = planner.topics, planner.providers
+    if taxonomy != (old_topics, old_providers):  # new topics or sources begin
+        planner.topics, planner.providers = taxonomy
     if removed:
         for article_id in removed:
             del planner.by_id[article_id], planner.paths[article_id]
@@ -1146,8 +1166,11 @@ def _replan_members(
         pages, new_links, span = _site_pages(planner, editions, planner.options[2], articles, documents, entries)
     finally:
         planner.last_plan = None
-    if new_links != links:
-        return None  # a feed begins or ends (a topic's first or last published article in a --drafts preview)
+    if new_links != links:  # only the feeds of new topics and sources may begin
+        begun = ({("topic", key) for key in planner.topics.keys() - old_topics.keys()}
+                 | {("source", key) for key in planner.providers.keys() - old_providers.keys()})
+        if any(new_links.get(key) != value for key, value in links.items()) or not new_links.keys() - links.keys() <= begun:
+            return None  # a feed begins or ends (a topic's first or last published article in a --drafts preview)
     new_reuse = _Reuse(planner, pages, docs, span)
     new_reuse.known = reuse.known
     members = len(added) + len(removed)
@@ -1283,9 +1306,8 @@ def shown_key(shown: Iterable[Article]) -> str:
 
 
 def taxonomy_key(shown: Iterable[Article]) -> str:
-    """A digest of the topic and source identities of the articles ``shown``: additions or
-    removals that bring a new one or take one away are planned from scratch (see `_joins`),
-    so a plan is not read for them."""
+    """The topic and source identities of the articles ``shown``: a digest of them and how many
+    there are of each (see `label_fits`)."""
     topics: set[str] = set()
     providers: set[str] = set()
     for article in shown:
@@ -1293,10 +1315,11 @@ def taxonomy_key(shown: Iterable[Article]) -> str:
         if article.provider:
             providers.add(article.provider.key)
     text = "\0".join(sorted(topics)) + "\1" + "\0".join(sorted(providers))
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    return f"{digest} {len(topics):09d} {len(providers):09d}"
 
 
-LABEL_SIZE = 78
+LABEL_SIZE = 98
 """Characters of a `plan_label`."""
 
 
@@ -1309,16 +1332,20 @@ def plan_label(shown: Sequence[Article]) -> str:
 def label_fits(label: str, shown: Sequence[Article], key: str | None = None) -> bool:
     """Whether a plan saved under ``label`` (a `plan_label`) can serve `replan` for the articles
     ``shown`` (whose `shown_key` ``key`` is, if known): one made for the same articles, or for
-    others with the same topics and sources (articles added, removed or both); others are not
-    even read.
+    others with the same topics and sources or more of them (articles added, removed or both);
+    others are not even read.
 
-    The same topic and source identities are what `replan` needs of a plan for other articles
-    (no topic or source begins or ends; `_joins` checks their names and slugs): a plan for more
-    articles is read too, those gone standing in as `_gone` ones (see `load_plan`)."""
-    saved_key, count, taxonomy = (label.split(" ") + ["", "", ""])[:3]
+    A plan for other articles serves when no topic or source of its own ends (`_joins` checks
+    that, and their names and slugs): the same ones, or as many or more, some new (a count that
+    grew may hide one that ended: then the plan is read in vain). A plan for more articles is
+    read too, those gone standing in as `_gone` ones (see `load_plan`)."""
+    saved_key, count, digest, topics, providers = (label.split(" ") + [""] * 5)[:5]
     if saved_key == (key or shown_key(shown)):
         return True
-    return count.isdigit() and taxonomy == taxonomy_key(shown)
+    if not (count.isdigit() and topics.isdigit() and providers.isdigit()):
+        return False
+    now_digest, now_topics, now_providers = taxonomy_key(shown).split(" ")
+    return digest == now_digest or (int(now_topics) >= int(topics) and int(now_providers) >= int(providers))
 
 
 class _Present(dict):
