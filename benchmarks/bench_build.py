@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Build benchmarks: cold, no-op, one-record edit, ten new records, template edit; Hugo beside.
 
+"add 10" copies the newest record's topics and source; "add 10 new" gives one of the ten a
+source the site has not seen and another a new topic (real additions often do).
+
 Generates corpora with ``../shared/tools/gen_corpus.py`` (``--image-ratio 0``),
 runs ``digest build`` as a separate process for each scenario and prints a table
 of medians: wall seconds, CPU seconds (the process and its workers) and peak
@@ -84,12 +87,20 @@ def edit_old(site: Path, n: int) -> None:
     path.write_text(re.sub(r'^title: "', f'title: "Edited {n} ', text, count=1, flags=re.M), encoding="utf-8")
 
 
-def add_ten(site: Path, n: int) -> None:
+def add_ten(site: Path, n: int, new_names: bool = False) -> None:
+    """Ten new records like the newest; with ``new_names``, the first has a new source and
+    the second a new topic."""
     source = newest_record(site).read_text(encoding="utf-8")
+    tag = "fresh" if new_names else "new"
     for i in range(10):
-        text = re.sub(r"^webUrl: .*$", f'webUrl: "https://bench.example.org/new/{n}/{i}"', source, count=1, flags=re.M)
+        text = re.sub(r"^webUrl: .*$", f'webUrl: "https://bench.example.org/{tag}/{n}/{i}"', source, count=1, flags=re.M)
         text = re.sub(r'^title: "', f'title: "New {n}-{i} ', text, count=1, flags=re.M)
-        (site / "content" / f"new-{n}-{i}.md").write_text(text, encoding="utf-8")
+        if new_names and i == 0:
+            text = re.sub(r"^provider:\n  name: .*\n  domain: .*\n",
+                          f"provider:\n  name: Fresh Source {n}\n  domain: fresh{n}.example\n", text, count=1, flags=re.M)
+        if new_names and i == 1:
+            text = re.sub(r"^topics:\n", f"topics:\n  - Fresh topic {n}\n", text, count=1, flags=re.M)
+        (site / "content" / f"{tag}-{n}-{i}.md").write_text(text, encoding="utf-8")
 
 
 def edit_template(site: Path, n: int) -> None:
@@ -106,7 +117,7 @@ def digest_cmd(site: Path) -> list[str]:
 def bench_digest(size: int, runs: int, search: bool) -> dict[str, list[tuple[float, float, float]]]:
     results: dict[str, list[tuple[float, float, float]]] = {k: [] for k in
                                                             ("cold", "no-op", "edit 1", "edit 1 old", "add 10",
-                                                             "template")}
+                                                             "add 10 new", "template")}
     for r in range(runs):
         site = fresh_site(size, search, r)
         results["cold"].append(run(digest_cmd(site)))
@@ -117,6 +128,8 @@ def bench_digest(size: int, runs: int, search: bool) -> dict[str, list[tuple[flo
         results["edit 1 old"].append(run(digest_cmd(site)))
         add_ten(site, r)
         results["add 10"].append(run(digest_cmd(site)))
+        add_ten(site, r, new_names=True)
+        results["add 10 new"].append(run(digest_cmd(site)))
         edit_template(site, r)
         results["template"].append(run(digest_cmd(site)))
     return results
