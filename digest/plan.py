@@ -9,10 +9,10 @@ contents: settings, its path, titles, the ids it lists, pagination) and of the
 digests of the articles it shows (``deps``); its context is made only if the key
 changed since the last build. `replan` derives the next plan from the last one
 (kept in memory by a server, or saved by the last command with `dump_plan` and read
-back with `load_plan`) when article contents changed, and when articles were added
-that keep the site's topics and sources as they are (joining them, or bringing new ones
-of their own), and when articles were removed (deleted or unpublished) that leave them
-all in place: it re-keys just the pages whose
+back with `load_plan`) when article contents changed, and when articles were added,
+removed (deleted or unpublished) or moved (a new date, rank, topics or source: they leave
+as they were and join as they are) that keep the site's topics and sources as they are
+(new ones may begin): it re-keys just the pages whose
 ``deps`` name a changed article, and plans again only the groups of pages (listings,
 feeds, collections, editions) an added article joins or a removed one leaves (see
 `_Planner.grouped`), and the pages of the articles whose related lists or curated links
@@ -878,18 +878,20 @@ def replan(
     keep_tail: bool = True,
     relate: Relate | None = None,
 ) -> SitePlan | None:
-    """`plan_site`'s answer, derived from ``previous`` when articles changed contents, were
-    added, or were removed (deleted, unpublished, below ``min_quality``), any of these at once.
+    """`plan_site`'s answer, derived from ``previous`` when articles changed contents or
+    `shape` (a new date, rank, topics, source or curated links), were added, or were removed
+    (deleted, unpublished, below ``min_quality``), any of these at once.
 
-    With the same settings, each article of ``previous`` still shown of the same `shape`
-    if it changed (see `_replan_contents`), and the articles added and removed leaving the
-    site's structure as it was (see `_replan_members`: the articles shown keep every topic
-    and source, name and slug, so none ends or moves, though new ones may begin; no path or
+    With the same settings, each changed article of ``previous`` of the same `shape` (see
+    `_replan_contents`) or else as published as it was, and the articles added, removed and
+    of another shape (these leave as they were and join as they are) leaving the site's
+    structure as it was (see `_replan_members`: the articles shown keep every topic and
+    source, name and slug, so none ends or moves, though new ones may begin; no path or
     identity of an added one taken), the answer equals `plan_site`'s, page for page and key
     for key. Otherwise (or without ``previous.reuse``) the answer is None and the caller
     plans from scratch: a changed structure (a topic or source that ends, is renamed or
-    loses its slug to a new one, an edited article's topics or source, a new date or rank,
-    an article unpublished that a ``--drafts`` preview still shows), other settings.
+    loses its slug to a new one; an article published or unpublished that a ``--drafts``
+    preview shows either way), other settings.
 
     ``previous`` is consumed: its planner is brought up to date in place (its pages'
     builders read it), so it must not be used afterwards, not even after a None. It may
@@ -911,7 +913,12 @@ def replan(
     by_id = planner.by_id
     added = [a for a in shown if a.id not in by_id]
     if not added and len(shown) == len(planner.articles):
-        return _replan_contents(previous, shown, images, relate)
+        reshaped: set[str] = set()
+        found = _replan_contents(previous, shown, images, relate, reshaped=reshaped)
+        if found is not None or not reshaped:
+            return found
+        # (articles whose shape changed were found before anything was touched: below they
+        # leave the site and join it again)
     current = {a.id: a for a in shown}
     removed = {article_id for article_id in by_id if article_id not in current}
     if not _images_kept(planner.images, images, added, [a for a in shown if a.id in by_id] if removed else None):
@@ -922,8 +929,11 @@ def replan(
     saved = reuse.former is not None
     # The articles of the last plan, as they are now (the removed ones as they were), in its order.
     known = [current.get(a.id, a) for a in planner.articles]
-    step = _replan_contents(previous, known, planner.images, None, skip=removed)
-    return None if step is None else _replan_members(step, shown, added, removed, images, saved, relate, taxonomy)
+    reshaped = set()
+    step = _replan_contents(previous, known, planner.images, None, skip=removed, reshaped=reshaped)
+    if step is None:
+        return None
+    return _replan_members(step, shown, added, removed, images, saved, relate, taxonomy, reshaped)
 
 
 def _images_kept(old: Mapping[str, Any], new: Mapping[str, Any], added: Sequence[Article],
@@ -971,10 +981,14 @@ def _replan_contents(
     images: Mapping[str, Mapping[str, Any]],
     relate: Relate | None,
     skip: Set[str] = frozenset(),
+    reshaped: set[str] | None = None,
 ) -> SitePlan | None:
     """`replan` when only contents changed: the same articles (``shown``, selected and by id).
 
-    Each changed one must be of the same `shape`. Then every page stays where it was (an
+    Each changed one must be of the same `shape`, unless ``reshaped`` is given: then the ids
+    of those of another shape but as published as they were are added to it, and (with
+    ``relate``) the answer is None before anything was touched, or (without, for
+    `_replan_members`, which plans them as leaving and joining again) they are skipped. Then every page stays where it was (an
     article whose new title gives it a new slug moves, and the sitemap follows); the
     changed articles' own pages and those whose related lists moved are planned again,
     and the pages that show a changed article get new keys. Otherwise None.
@@ -1001,14 +1015,19 @@ def _replan_contents(
             return None
         if new.id in skip:
             continue
-        content_hash, source, slug, old_shape = _facts(old) if former is None else former[old.id]
+        content_hash, source, slug, old_shape, published = _facts(old) if former is None else former[old.id]
         if new.content_hash and new.content_hash == content_hash and new.source == source and new.slug == slug:
             continue  # (a record's slug can change with another's: see `digest.load.distinct_slugs`)
         if shape(new) != old_shape:
-            return None
+            if reshaped is None or new.is_published != published:
+                return None  # (a draft shown by --drafts that is published now, or the reverse: its listings change)
+            reshaped.add(new.id)
+            continue
         changed.append(new)
         if new.slug != slug:
             moves[new.id] = planner.article_path(new)
+    if reshaped and relate is not None:
+        return None
     sitemap = None
     if moves:
         targets = {path + "index.html" for path in moves.values()}
@@ -1096,6 +1115,7 @@ def _replan_members(
     saved: bool,
     relate: Relate,
     taxonomy: tuple[dict[str, Topic], dict[str, tuple[Provider, str]]],
+    reshaped: Set[str] = frozenset(),
 ) -> SitePlan | None:
     """`replan` after `_replan_contents`: the articles ``added`` (those of ``shown`` the plan
     has not) join the site and those of ``removed`` (ids of the plan's articles ``shown`` has
@@ -1110,20 +1130,31 @@ def _replan_members(
     are kept for kept pages. The removed articles' pages, documents and entries are left
     out. Editions are brought up to date day by day, the related lists from the first
     article added or removed on (see `compute_related`), the planner's tables in place.
+
+    The articles of ``reshaped`` (ids: of another `shape` now, a new date, rank, topic or
+    source, as `_replan_contents` found) leave as they were and join as they are; their
+    pages, entries and documents are planned again, and every page kept that shows one of
+    them gets its new key.
     """
     reuse = plan.reuse
     planner = reuse.planner
     index = reuse.index(plan.pages)
+    if reshaped:
+        current = {a.id: a for a in shown}
+        added = sorted([*added, *(current[i] for i in reshaped)], key=lambda a: a.id)
+        removed = removed | reshaped
     paths = {a.id: planner.article_path(a) for a in added}
     targets = {path + "index.html" for path in paths.values()}
-    if len(targets) < len(paths) or any(path in index for path in targets):
+    freed = {planner.paths[i] + "index.html" for i in reshaped}  # (their own pages: planned again)
+    if len(targets) < len(paths) or any(path in index and path not in freed for path in targets):
         return None  # a page planned where another is (or was): let a full plan report it
 
     fresh = {a.id: doc for a, doc in zip(added, docs_for(added), strict=True)}
     kept = {doc.id: doc for doc in reuse.docs}
-    docs = [kept.get(a.id) or fresh[a.id] for a in shown]
+    docs = [fresh.get(a.id) or kept[a.id] for a in shown]
     related, new_state = relate(docs)
     again = {i for i, ids in related.items() if ids != planner.related.get(i)}
+    again.update(reshaped)
     for article in added:  # older pages whose curated coverage now links a new article
         if article.web_url:
             again.update(planner.dangling.get(_dangling_key(url_identity(article.web_url)), ()))
@@ -1134,7 +1165,9 @@ def _replan_members(
 
     entries = planner.sitemap_kept(plan.pages, reuse.sitemap[0])
     documents = {spec.deps[0]: spec for spec in plan.pages[reuse.sitemap[1]:]
-                 if spec.kind == "api" and spec.path.startswith("api/articles/")}
+                 if spec.kind == "api" and spec.path.startswith("api/articles/") and spec.deps[0] not in reshaped}
+    if reshaped:  # (a listing that shows one of them takes its date from it)
+        entries = {path: entry for path, entry in entries.items() if reshaped.isdisjoint(entry[0].shows)}
     planner.articles = shown
     old_topics, old_providers = planner.topics, planner.providers
     if taxonomy != (old_topics, old_providers):  # new topics or sources begin
@@ -1171,9 +1204,13 @@ def _replan_members(
                  | {("source", key) for key in planner.providers.keys() - old_providers.keys()})
         if any(new_links.get(key) != value for key, value in links.items()) or not new_links.keys() - links.keys() <= begun:
             return None  # a feed begins or ends (a topic's first or last published article in a --drafts preview)
+    if reshaped:  # a group of pages kept as it was (the same inputs) that shows one of them: new keys
+        for position in sorted(set().union(*_showing(pages, set(reshaped)).values())):
+            spec = pages[position]
+            pages[position] = replace(spec, key=planner.rekey(spec.struct, spec.deps))
     new_reuse = _Reuse(planner, pages, docs, span)
     new_reuse.known = reuse.known
-    members = len(added) + len(removed)
+    members = len(added) + len(removed) - len(reshaped)
     new_reuse.drift = reuse.drift + members if saved else 0
     new_reuse.members = reuse.members + members if saved else 0
     return SitePlan(pages=pages, articles=shown, topics=planner.topics, editions=editions,
@@ -1214,8 +1251,9 @@ def _showing(pages: Sequence[PageSpec], wanted: set[str]) -> dict[str, set[int]]
 
 
 def _facts(article: Article) -> tuple:
-    """What `replan` compares a changed article with: (content hash, source, slug, `shape`)."""
-    return (article.content_hash, article.source, article.slug, shape(article))
+    """What `replan` compares a changed article with: (content hash, source, slug, `shape`,
+    whether it is published)."""
+    return (article.content_hash, article.source, article.slug, shape(article), article.is_published)
 
 
 def _article_ref(article_id: str) -> Article:

@@ -418,7 +418,7 @@ def test_an_interrupted_build_leaves_no_indexer_running(tmp_path):
         os.kill(int(pid_file.read_text()), 0)
 
 
-def test_a_kept_cache_derives_the_plan_when_only_words_change(make_site):
+def test_a_kept_cache_derives_the_plan_when_only_words_change(make_site, tmp_path):
     rng = random.Random(5)
     site = make_site({f"content/r{i}.md": new_record(rng, i) for i in range(12)} | {"digest.toml": "search = false\n"})
     kept = BuildCache(site, site / "build")
@@ -433,7 +433,15 @@ def test_a_kept_cache_derives_the_plan_when_only_words_change(make_site):
     lines = [('topics: ["Space"]' if line.startswith("topics:") else line)
              for line in path.read_text(encoding="utf-8").splitlines()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assert not build(site, jobs=1, cache=kept).replanned  # other listings: planned afresh
+    assert build(site, jobs=1, cache=kept).replanned  # other listings: it leaves some and joins others
+    assert tree(site / "build") == _clean_tree(site, tmp_path / "clean")
+    lines = [('provider: {name: Solo, domain: solo.example}' if line.startswith("provider:") else line)
+             for line in path.read_text(encoding="utf-8").splitlines()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert build(site, jobs=1, cache=kept).replanned  # a new source
+    path.write_text(path.read_text(encoding="utf-8").replace("solo.example", "example1.com"), encoding="utf-8")
+    assert not build(site, jobs=1, cache=kept).replanned  # that source ends: planned afresh
+    assert tree(site / "build") == _clean_tree(site, tmp_path / "clean2")
     assert not build(site, jobs=1).replanned  # a fresh cache has no plan to derive from
 
 

@@ -407,10 +407,47 @@ def test_replan_equals_planning_from_scratch_when_only_contents_change(make_site
     _same_plans(derived, fresh)
 
 
+RESHAPES = {  # an article's place in the site changes: it leaves as it was and joins as it is
+    "new topic": {3: {"topics": '["Space"]'}},
+    "other topics": {5: {"topics": '["Privacy"]'}, 2: {"topics": '["AI", "Robots"]'}},
+    "rank": {3: {"quality": 99}},
+    "heat": {4: {"heat": 5000}, 9: {"heat": 12}},
+    "new date, same day": {3: {"publishedDateTime": "2024-01-04T23:59:00Z"}},
+    "new date, new month": {3: {"publishedDateTime": "2024-02-01T00:00:00Z"}},
+    "new date and title": {7: {"publishedDateTime": "2023-12-31T08:00:00Z", "_title": "Year end"}},
+    "updated": {6: {"updatedDateTime": "2024-01-20T10:00:00Z"}},
+    "new source": {8: {"provider": "{name: Fresh, domain: fresh.example}"}},
+    "other source": {8: {"provider": "{name: P0, domain: p0.example}"}},
+    "source renamed by one record": {8: {"provider": "{name: Other name, domain: p2.example}"}},
+    "curated coverage": {2: {"related": '[{title: "Also", webUrl: "https://news.example.com/story-9"}]'}},
+    "with contents": {3: {"quality": 0}, 10: {"excerpt": '"a brand new excerpt about drones"'}},
+}
+
+
+@pytest.mark.parametrize("saved", [False, True])
+@pytest.mark.parametrize("drafts", [False, True])
+@pytest.mark.parametrize("shape", sorted(RESHAPES))
+def test_replan_equals_scratch_when_an_articles_shape_changes(make_site, shape, drafts, saved):
+    from digest.plan import dump_plan, load_plan, replan
+
+    config = Config(page_size=3, feed_items=4, related_count=3)
+    files = _records(14) | _added("draft", "2024-01-05T12:00:00Z", published="false")
+    before = plan_site(articles_of(make_site(files)), config, drafts=drafts)
+    articles = articles_of(make_site(_records(14, RESHAPES[shape]) | _added("draft", "2024-01-05T12:00:00Z",
+                                                                              published="false")))
+    previous = load_plan(dump_plan(before), articles) if saved else before
+    fresh = plan_site(articles, config, drafts=drafts, related_state=before.related_state)
+    derived = replan(previous, articles, config, drafts=drafts, related_state=before.related_state)
+    assert derived is not None
+    _same_plans(derived, fresh)
+    assert derived.editions == fresh.editions and derived.urls == fresh.urls
+
+
 @pytest.mark.parametrize("change", [
-    {3: {"topics": '["Space"]'}},                    # taxonomy
-    {3: {"quality": 99}},                            # ranking
-    {3: {"publishedDateTime": "2024-02-01T00:00:00Z"}},  # dates, paths
+    {i: {"topics": '["AI"]'} for i in (0, 4, 8, 12)},  # "Robots" ends
+    {i: {"topics": '["robots"]'} for i in (1, 3, 5, 7, 9)},  # "robots" outnumbers "Robots": renamed
+    {8: {"provider": "{name: P0, domain: p0.example}"}, 2: {"provider": "{name: P0, domain: p0.example}"},
+     5: {"provider": "{name: P0, domain: p0.example}"}, 11: {"provider": "{name: P0, domain: p0.example}"}},  # P2 ends
 ])
 def test_replan_declines_when_the_structure_changes(make_site, change):
     from digest.plan import replan
@@ -420,6 +457,16 @@ def test_replan_declines_when_the_structure_changes(make_site, change):
     articles = articles_of(make_site(_records(14, change)))
     assert replan(before, articles, config, related_state=before.related_state) is None
     assert replan(plan_site(articles, config), articles, Config(page_size=4)) is None  # settings
+
+
+def test_replan_declines_a_draft_published_in_a_drafts_preview(make_site):
+    from digest.plan import replan
+
+    config = Config(page_size=3)
+    draft = _added("draft", "2024-01-05T12:00:00Z", published="false")
+    before = plan_site(articles_of(make_site(_records(14) | draft)), config, drafts=True)
+    articles = articles_of(make_site(_records(14) | _added("draft", "2024-01-05T12:00:00Z")))
+    assert replan(before, articles, config, drafts=True, related_state=before.related_state) is None
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -473,6 +520,8 @@ ADDITIONS = {
     # the new one, takes it with a suffix, and "Robots" keeps its pages
     "new topic, slug taken": _added("a1", "2024-01-09T08:00:00Z", topics='["Robots!"]'),
     "new topic of a draft": _added("a1", "2024-01-09T08:00:00Z", topics='["Space"]', published="false"),
+    # another record of a story the site has, newer: it wins (same id, another file and date)
+    "duplicate story": _added("a1", "2024-01-09T08:00:00Z", url="story-3"),
 }
 
 
@@ -516,7 +565,6 @@ def test_a_curated_entry_naming_an_added_record_becomes_an_internal_link(make_si
      for name, text in _added(f"a{i}", f"2024-01-09T0{i}:00:00Z", topics='["robots"]').items()},
     {name: text for i in range(4)  # a new topic outnumbers "Privacy" (3) and takes its slug: it moves
      for name, text in _added(f"a{i}", f"2024-01-09T0{i}:00:00Z", topics='["Privacy!"]').items()},
-    _added("a1", "2024-01-09T08:00:00Z", url="story-3"),      # another record of a story the site has
 ])
 def test_replan_declines_additions_that_change_the_structure(make_site, extra):
     from digest.plan import replan
