@@ -39,7 +39,6 @@ from digest.plan import (
     plan_site,
     replan,
     select,
-    shown_key,
 )
 from digest.related import Doc, compute_related, docs_with
 from digest.render import make_environment, page_keys, render_all, template_memo, theme_dir
@@ -282,7 +281,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         previous_plan = cache.memory.pop("plan", None)
         in_memory = previous_plan is not None
         if not in_memory:
-            previous_plan = _saved_plan(cache, loaded.articles, config, drafts)
+            previous_plan = _saved_plan(cache, loaded.articles)
         options = dict(images=images.mapping, drafts=drafts, search=pagefind is not None,
                        related_state=None if relating else cache.load_kept("related"),
                        relate=_adopted(cache, relating, config) if relating else None)
@@ -411,13 +410,10 @@ them again each time), or when more articles than this (or than 2% of them) chan
 saved one (each is derived again by every build)."""
 
 
-def _saved_plan(cache: BuildCache, articles: Sequence[Article], config: Config, drafts: bool) -> SitePlan | None:
-    """The plan the last command saved, bound to ``articles``, if it was saved for the articles
-    the site shows now or for others whose topics and sources they keep (see `label_fits`), and,
-    as all the cache, by this program (see `digest.toolchain`)."""
-    shown = select(articles, config, drafts)
-    key = shown_key(shown)
-    saved = cache.saved_plan(LABEL_SIZE, lambda label: label_fits(label, shown, key))
+def _saved_plan(cache: BuildCache, articles: Sequence[Article]) -> SitePlan | None:
+    """The plan the last command saved (see `label_fits`), bound to ``articles``, if this
+    program saved it (as all the cache: see `digest.toolchain`)."""
+    saved = cache.saved_plan(LABEL_SIZE, label_fits)
     if saved is None:
         return None
     data, start = saved

@@ -11,18 +11,16 @@ changed since the last build. `replan` derives the next plan from the last one
 (kept in memory by a server, or saved by the last command with `dump_plan` and read
 back with `load_plan`) when article contents changed, and when articles were added,
 removed (deleted or unpublished) or moved (a new date, rank, topics or source: they leave
-as they were and join as they are) that keep the site's topics and sources as they are
-(new ones may begin): it re-keys just the pages whose
+as they were and join as they are), as long as the topics and sources that stay keep their
+names and slugs (others may begin or end): it re-keys just the pages whose
 ``deps`` name a changed article, and plans again only the groups of pages (listings,
 feeds, collections, editions) an added article joins or a removed one leaves (see
 `_Planner.grouped`), and the pages of the articles whose related lists or curated links
-moved with them. A plan saved for other articles with the same topics and sources, or
-fewer of them (more or fewer articles), is read back for it (see `label_fits`).
+moved with them. A plan saved for other articles is read back for it (see `label_fits`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import math
 import pickle
@@ -885,13 +883,13 @@ def replan(
     With the same settings, each changed article of ``previous`` of the same `shape` (see
     `_replan_contents`) or else as published as it was, and the articles added, removed and
     of another shape (these leave as they were and join as they are) leaving the site's
-    structure as it was (see `_replan_members`: the articles shown keep every topic and
-    source, name and slug, so none ends or moves, though new ones may begin; no path or
-    identity of an added one taken), the answer equals `plan_site`'s, page for page and key
-    for key. Otherwise (or without ``previous.reuse``) the answer is None and the caller
-    plans from scratch: a changed structure (a topic or source that ends, is renamed or
-    loses its slug to a new one; an article published or unpublished that a ``--drafts``
-    preview shows either way), other settings.
+    structure as it was (see `_joins`: every topic and source that stays keeps its name and
+    slug, though others may begin or end; no path or identity of an added one taken), the
+    answer equals `plan_site`'s, page for page and key for key. Otherwise (or without
+    ``previous.reuse``) the answer is None and the caller plans from scratch: a changed
+    structure (a topic or source renamed, or whose slug moves to or from another; an
+    article published or unpublished that a ``--drafts`` preview shows either way), other
+    settings, most of the site changed (`_MASSIVE`).
 
     ``previous`` is consumed: its planner is brought up to date in place (its pages'
     builders read it), so it must not be used afterwards, not even after a None. It may
@@ -921,6 +919,8 @@ def replan(
         # leave the site and join it again)
     current = {a.id: a for a in shown}
     removed = {article_id for article_id in by_id if article_id not in current}
+    if len(added) + len(removed) > max(_MASSIVE, len(by_id) // 2):
+        return None  # (another site, mostly: planning it from scratch is as quick, and simpler)
     if not _images_kept(planner.images, images, added, [a for a in shown if a.id in by_id] if removed else None):
         return None
     taxonomy = _joins(planner, shown, added)
@@ -934,6 +934,11 @@ def replan(
     if step is None:
         return None
     return _replan_members(step, shown, added, removed, images, saved, relate, taxonomy, reshaped)
+
+
+_MASSIVE = 64
+"""`replan` derives a plan when at most this many articles, or half the site's, were added,
+removed or moved."""
 
 
 def _images_kept(old: Mapping[str, Any], new: Mapping[str, Any], added: Sequence[Article],
@@ -955,13 +960,14 @@ def _joins(planner: _Planner, shown: Sequence[Article], added: Sequence[Article]
            ) -> tuple[dict[str, Topic], dict[str, tuple[Provider, str]]] | None:
     """The topics and sources of the articles ``shown`` (with ``added``, without those removed)
     when they fit the site's structure as it stands, else None: every topic and source of the
-    site stays as it is (name and slug: a new one whose slug would move another's does not
-    fit, and none is gone), new ones may begin (an added article's own: a curator's sources
-    and tags grow every day), and every added identity is new (two records of one story make
-    `plan_site` choose; the identity of a removed article counts as taken too, which is
-    merely cautious)."""
+    site that stays keeps its name and slug (a new one whose slug would move another's does
+    not fit, nor one gone that leaves its slug to another), new ones may begin (an added
+    article's own: a curator's sources and tags grow every day) and others end (a removed
+    article's own: unpublishing a source's only story is common), and every added identity
+    is new (two records of one story make `plan_site` choose; the identity of a removed
+    article counts as taken too, which is merely cautious)."""
     topics, providers = build_topics(shown), build_providers(shown)
-    if not (_grown(planner.topics, topics) and _grown(planner.providers, providers)):
+    if not (_same_where_both(planner.topics, topics) and _same_where_both(planner.providers, providers)):
         return None
     urls = [url_identity(a.web_url) for a in added if a.web_url]
     if len(set(urls)) != len(urls) or any(url in planner.by_web_url for url in urls):
@@ -969,10 +975,11 @@ def _joins(planner: _Planner, shown: Sequence[Article], added: Sequence[Article]
     return topics, providers
 
 
-def _grown(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-    """Whether ``new`` holds every entry of ``old`` as it is (and perhaps more)."""
-    missing = object()
-    return len(new) >= len(old) and all(new.get(key, missing) == value for key, value in old.items())
+def _same_where_both(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether every key of both ``old`` and ``new`` has the same value in both."""
+    if len(new) < len(old):
+        old, new = new, old
+    return all(new.get(key, value) == value for key, value in old.items())
 
 
 def _replan_contents(
@@ -1119,8 +1126,9 @@ def _replan_members(
 ) -> SitePlan | None:
     """`replan` after `_replan_contents`: the articles ``added`` (those of ``shown`` the plan
     has not) join the site and those of ``removed`` (ids of the plan's articles ``shown`` has
-    not) leave it, which `_joins` found keeps the site's topics and sources (``taxonomy``:
-    those of ``shown``, the site's and perhaps new ones); None when a path is taken.
+    not) leave it, which `_joins` found keeps the topics and sources that stay as they were
+    (``taxonomy``: those of ``shown``, some perhaps new, some of the site's perhaps gone);
+    None when a path is taken.
 
     What an addition or a removal can touch is planned again: the new articles' pages and
     documents, the pages of other articles whose related lists moved or whose curated
@@ -1139,6 +1147,8 @@ def _replan_members(
     reuse = plan.reuse
     planner = reuse.planner
     index = reuse.index(plan.pages)
+    if len(added) + len(removed) + len(reshaped) > max(_MASSIVE, len(planner.articles) // 2):
+        return None  # (most of the site moved: a scraper's new heat for every record, say)
     if reshaped:
         current = {a.id: a for a in shown}
         added = sorted([*added, *(current[i] for i in reshaped)], key=lambda a: a.id)
@@ -1199,10 +1209,13 @@ def _replan_members(
         pages, new_links, span = _site_pages(planner, editions, planner.options[2], articles, documents, entries)
     finally:
         planner.last_plan = None
-    if new_links != links:  # only the feeds of new topics and sources may begin
+    if new_links != links:  # only the feeds of topics and sources that begin or end may
         begun = ({("topic", key) for key in planner.topics.keys() - old_topics.keys()}
                  | {("source", key) for key in planner.providers.keys() - old_providers.keys()})
-        if any(new_links.get(key) != value for key, value in links.items()) or not new_links.keys() - links.keys() <= begun:
+        ended = ({("topic", key) for key in old_topics.keys() - planner.topics.keys()}
+                 | {("source", key) for key in old_providers.keys() - planner.providers.keys()})
+        if (any(new_links.get(key) != value for key, value in links.items() if key not in ended)
+                or not new_links.keys() - links.keys() <= begun):
             return None  # a feed begins or ends (a topic's first or last published article in a --drafts preview)
     if reshaped:  # a group of pages kept as it was (the same inputs) that shows one of them: new keys
         for position in sorted(set().union(*_showing(pages, set(reshaped)).values())):
@@ -1336,54 +1349,24 @@ def dump_plan(plan: SitePlan) -> bytes:
     return buffer.getvalue()
 
 
-def shown_key(shown: Iterable[Article]) -> str:
-    """A digest of the ids of the articles a site shows (`select`): a plan saved for exactly
-    these is always read back (see `label_fits`)."""
-    ids = sorted(a.id for a in shown)
-    return hashlib.blake2b("\0".join(ids).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-
-
-def taxonomy_key(shown: Iterable[Article]) -> str:
-    """The topic and source identities of the articles ``shown``: a digest of them and how many
-    there are of each (see `label_fits`)."""
-    topics: set[str] = set()
-    providers: set[str] = set()
-    for article in shown:
-        topics.update(map(term_key, article.topics))
-        if article.provider:
-            providers.add(article.provider.key)
-    text = "\0".join(sorted(topics)) + "\1" + "\0".join(sorted(providers))
-    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-    return f"{digest} {len(topics):09d} {len(providers):09d}"
-
-
-LABEL_SIZE = 98
+LABEL_SIZE = 12
 """Characters of a `plan_label`."""
 
 
 def plan_label(shown: Sequence[Article]) -> str:
-    """What a saved plan is filed under (see `label_fits`): the `shown_key` of the articles it
-    was made for, their number and their `taxonomy_key` (`LABEL_SIZE` characters)."""
-    return f"{shown_key(shown)} {len(shown):012d} {taxonomy_key(shown)}"
+    """What a saved plan is filed under: the number of articles it was made for (`LABEL_SIZE`
+    digits; see `label_fits`)."""
+    return f"{len(shown):0{LABEL_SIZE}d}"
 
 
-def label_fits(label: str, shown: Sequence[Article], key: str | None = None) -> bool:
-    """Whether a plan saved under ``label`` (a `plan_label`) can serve `replan` for the articles
-    ``shown`` (whose `shown_key` ``key`` is, if known): one made for the same articles, or for
-    others with the same topics and sources or more of them (articles added, removed or both);
-    others are not even read.
+def label_fits(label: str) -> bool:
+    """Whether a plan saved under ``label`` is one `replan` may be given: any `plan_label`.
 
-    A plan for other articles serves when no topic or source of its own ends (`_joins` checks
-    that, and their names and slugs): the same ones, or as many or more, some new (a count that
-    grew may hide one that ended: then the plan is read in vain). A plan for more articles is
-    read too, those gone standing in as `_gone` ones (see `load_plan`)."""
-    saved_key, count, digest, topics, providers = (label.split(" ") + [""] * 5)[:5]
-    if saved_key == (key or shown_key(shown)):
-        return True
-    if not (count.isdigit() and topics.isdigit() and providers.isdigit()):
-        return False
-    now_digest, now_topics, now_providers = taxonomy_key(shown).split(" ")
-    return digest == now_digest or (int(now_topics) >= int(topics) and int(now_providers) >= int(providers))
+    A saved plan serves whatever articles the site shows now (added, removed, moved,
+    changed: see `replan`) but for a change of settings, a topic or source renamed or one
+    whose slug moves; then it is read in vain (a tenth of planning from scratch). Articles
+    gone since stand in as `_gone` ones (see `load_plan`)."""
+    return len(label) == LABEL_SIZE and label.isdigit()
 
 
 class _Present(dict):
@@ -1408,8 +1391,7 @@ def load_plan(data: bytes, articles: Sequence[Article], start: int = 0) -> SiteP
     """The plan `dump_plan` saved (in ``data`` from ``start``), its articles replaced by those
     of ``articles`` with the same ids (a `_gone` stand-in for one whose record was deleted
     since), ready for `replan` (which works out what changed since); None when the data is not
-    a saved plan. (Callers look plans up by `label_fits`, so a plan for a site of other topics
-    or sources is not read at all.)"""
+    a saved plan."""
     by_id = _Present((article.id, article) for article in articles)
     try:
         pages, editions, urls, reuse, facts = _PlanUnpickler(data, start, by_id).load()
