@@ -921,8 +921,6 @@ def replan(
     removed = {article_id for article_id in by_id if article_id not in current}
     if len(added) + len(removed) > max(_MASSIVE, len(by_id) // 2):
         return None  # (another site, mostly: planning it from scratch is as quick, and simpler)
-    if not _images_kept(planner.images, images, added, [a for a in shown if a.id in by_id] if removed else None):
-        return None
     taxonomy = _joins(planner, shown, added)
     if taxonomy is None:
         return None
@@ -930,7 +928,7 @@ def replan(
     # The articles of the last plan, as they are now (the removed ones as they were), in its order.
     known = [current.get(a.id, a) for a in planner.articles]
     reshaped = set()
-    step = _replan_contents(previous, known, planner.images, None, skip=removed, reshaped=reshaped)
+    step = _replan_contents(previous, known, images, None, skip=removed, reshaped=reshaped)
     if step is None:
         return None
     return _replan_members(step, shown, added, removed, images, saved, relate, taxonomy, reshaped)
@@ -941,19 +939,16 @@ _MASSIVE = 64
 removed or moved."""
 
 
-def _images_kept(old: Mapping[str, Any], new: Mapping[str, Any], added: Sequence[Article],
-                 kept: Sequence[Article] | None = None) -> bool:
-    """Whether the planned images ``new`` give every article of ``old`` what it had, and differ
-    only by images of the ``added`` articles (which nothing else can show). When articles were
-    removed, ``kept`` are those that stay: images only removed ones used may change or go."""
-    if new is old:
-        return True
+def _pictured(old: Mapping[str, Any], new: Mapping[str, Any], shown: Sequence[Article],
+              skip: Set[str] = frozenset()) -> set[str]:
+    """Ids of the articles ``shown`` (but those of ``skip``) with a picture whose planned
+    thumbnails differ between ``old`` and ``new`` (an image cached since, or cached again, or
+    gone): they changed as much as if their records had (see `_replan_contents`)."""
+    if new is old or new == old:
+        return set()
     missing = object()
-    differing = {url for url, value in old.items() if new.get(url, missing) != value}
-    if differing and (kept is None or any(image.url in differing for a in kept for image in a.images)):
-        return False
-    own = {image.url for article in added for image in article.images}
-    return (len(new) == len(old) and not differing) or all(url in own for url in new.keys() - old.keys())
+    differing = {url for url in old.keys() | new.keys() if old.get(url, missing) != new.get(url, missing)}
+    return {a.id for a in shown if a.id not in skip and any(image.url in differing for image in a.images)}
 
 
 def _joins(planner: _Planner, shown: Sequence[Article], added: Sequence[Article],
@@ -992,13 +987,15 @@ def _replan_contents(
 ) -> SitePlan | None:
     """`replan` when only contents changed: the same articles (``shown``, selected and by id).
 
-    Each changed one must be of the same `shape`, unless ``reshaped`` is given: then the ids
-    of those of another shape but as published as they were are added to it, and (with
-    ``relate``) the answer is None before anything was touched, or (without, for
-    `_replan_members`, which plans them as leaving and joining again) they are skipped. Then every page stays where it was (an
-    article whose new title gives it a new slug moves, and the sitemap follows); the
-    changed articles' own pages and those whose related lists moved are planned again,
-    and the pages that show a changed article get new keys. Otherwise None.
+    An article changed when its record did, or the thumbnails planned for its pictures
+    (``images``: see `_pictured`). Each changed one must be of the same `shape`, unless
+    ``reshaped`` is given: then the ids of those of another shape but as published as they
+    were are added to it, and (with ``relate``) the answer is None before anything was
+    touched, or (without, for `_replan_members`, which plans them as leaving and joining
+    again) they are skipped. Then every page stays where it was (an article whose new title
+    gives it a new slug moves, and the sitemap follows); the changed articles' own pages and
+    those whose related lists moved are planned again, and the pages that show a changed
+    article get new keys. Otherwise None.
 
     ``relate`` makes the related lists (see `Relate`). Without it they are left as they were
     (with the docs brought up to date): `_replan_members` makes them next, for all changes
@@ -1010,20 +1007,22 @@ def _replan_contents(
     planner = reuse.planner
     config = planner.config
     index = reuse.index(previous.pages)
-    if len(shown) != len(planner.articles) or (images is not planner.images and images != planner.images):
+    if len(shown) != len(planner.articles):
         return None
+    pictured = _pictured(planner.images, images, shown, skip)
     changed = []
     moves: dict[str, str] = {}  # article id -> its new site path
     former = reuse.former
     for new, old in zip(shown, planner.articles, strict=True):
-        if new is old and former is None:
+        if new is old and former is None and new.id not in pictured:
             continue
         if new.id != old.id:
             return None
         if new.id in skip:
             continue
         content_hash, source, slug, old_shape, published = _facts(old) if former is None else former[old.id]
-        if new.content_hash and new.content_hash == content_hash and new.source == source and new.slug == slug:
+        if (new.content_hash and new.content_hash == content_hash and new.source == source and new.slug == slug
+                and new.id not in pictured):
             continue  # (a record's slug can change with another's: see `digest.load.distinct_slugs`)
         if shape(new) != old_shape:
             if reshaped is None or new.is_published != published:
@@ -1063,6 +1062,7 @@ def _replan_contents(
     reuse.former = None  # the planner's tables now hold what they compare with
 
     # The site's structure is unchanged: bring the planner's tables up to date in place.
+    planner.images = images
     for article_id, path in moves.items():
         index[path + "index.html"] = index.pop(planner.paths[article_id] + "index.html")
         planner.paths[article_id] = path

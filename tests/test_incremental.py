@@ -541,6 +541,33 @@ def test_records_bringing_a_new_topic_or_source_are_planned_from_the_last_plan(m
     assert build(site, jobs=1, cache=cache).written == 0
 
 
+@pytest.mark.parametrize("kept", [True, False])
+def test_a_picture_cached_or_changed_later_is_planned_from_the_last_plan(make_site, tmp_path, kept):
+    """An image downloader that runs apart from the curator: a record says ``isCached: true``
+    before its picture is in the cache, and a cached picture is replaced. The plan is derived;
+    the output equals a clean build's."""
+    from tests.test_images import cache_name, image_bytes, image_record
+
+    rng = random.Random(9)
+    files = {f"content/r{i}.md": new_record(rng, i) for i in range(10)}
+    url = "https://img.example.com/late.jpg"
+    files["content/pic.md"] = image_record("A pictured story", url=url, webUrl='"https://news.example.com/pic"')
+    site = make_site(files | {"digest.toml": "search = false\npage_size = 4\n"})
+    cache = BuildCache(site, site / "build") if kept else None
+    build(site, jobs=1, cache=cache)
+    assert "thumbs/" not in "".join(tree(site / "build"))  # (not cached yet: a placeholder)
+    picture = site / cache_name(url, "jpg")
+    picture.parent.mkdir(parents=True, exist_ok=True)
+    picture.write_bytes(image_bytes())
+    cached = build(site, jobs=1, cache=cache)
+    assert cached.replanned and cached.thumbnails.encoded
+    assert tree(site / "build") == _clean_tree(site, tmp_path / "clean")
+    picture.write_bytes(image_bytes(color=(20, 30, 200), size=(1200, 900)))
+    again = build(site, jobs=1, cache=cache)
+    assert again.replanned and again.thumbnails.encoded
+    assert tree(site / "build") == _clean_tree(site, tmp_path / "clean2")
+
+
 @pytest.mark.parametrize("how", ["delete", "unpublish"])
 @pytest.mark.parametrize("kept", [True, False])
 def test_removed_records_are_planned_from_the_last_plan(make_site, tmp_path, kept, how):

@@ -682,6 +682,55 @@ def test_replan_equals_scratch_after_removals_that_end_a_topic_or_source(make_si
     _same_plans(derived, fresh)
 
 
+def _thumb(name: str, width: int = 640) -> dict:
+    """A planned picture as `digest.images` maps one (see `ImageSet.mapping`)."""
+    return {"src": f"/thumbs/{name}-{width}.webp", "srcset": f"/thumbs/{name}-{width}.webp {width}w",
+            "sizes": "100vw", "sources": [], "largest": f"/thumbs/{name}-{width}.webp", "width": width,
+            "height": width // 2}
+
+
+def _pictured_records(pictures: dict[int, str]) -> dict[str, str]:
+    """`_records(14)` where record n shows the picture named ``pictures[n]``."""
+    return _records(14, {n: {"images": f'[{{url: "https://img.example/{name}.jpg", width: 800, height: 400, '
+                                       'isCached: true}]'} for n, name in pictures.items()})
+
+
+IMAGE_CHANGES = {  # (pictures by record, planned before, planned now; the records changing or not)
+    "cached since": ({3: "a", 5: "b"}, {"b": _thumb("b")}, {"a": _thumb("a"), "b": _thumb("b")}),
+    "cached again": ({3: "a"}, {"a": _thumb("a")}, {"a": _thumb("a2", 320)}),
+    "gone": ({3: "a", 5: "b"}, {"a": _thumb("a"), "b": _thumb("b")}, {"b": _thumb("b")}),
+    "shared by two": ({3: "a", 9: "a", 5: "b"}, {"b": _thumb("b")}, {"a": _thumb("a"), "b": _thumb("b")}),
+}
+
+
+@pytest.mark.parametrize("saved", [False, True])
+@pytest.mark.parametrize("with_members", [False, True])
+@pytest.mark.parametrize("change", sorted(IMAGE_CHANGES))
+def test_replan_equals_scratch_when_planned_pictures_change(make_site, change, with_members, saved):
+    """A picture cached after its record was written (a downloader runs apart), cached again or
+    gone: the records that show it are planned again, as if they had changed."""
+    from digest.plan import dump_plan, load_plan, replan
+
+    pictures, old, new = IMAGE_CHANGES[change]
+    config = Config(page_size=3)
+    to_map = lambda planned: {f"https://img.example/{k}.jpg": v for k, v in planned.items()}  # noqa: E731
+    files = _pictured_records(pictures)
+    before = plan_site(articles_of(make_site(files)), config, images=to_map(old))
+    if with_members:  # a record added and one removed in the same build
+        files = files | _added("a1", "2024-01-09T08:00:00Z")
+        del files["content/r7.md"]
+    articles = articles_of(make_site(files))
+    previous = load_plan(dump_plan(before), articles) if saved else before
+    fresh = plan_site(articles, config, images=to_map(new), related_state=before.related_state)
+    derived = replan(previous, articles, config, images=to_map(new), related_state=before.related_state)
+    assert derived is not None
+    _same_plans(derived, fresh)
+    shown = {p.build()["page"]["article"]["image"]["src"] for p in derived.pages if p.kind == "article"
+             and p.build()["page"]["article"]["image"]}
+    assert {v["src"] for v in new.values()} <= shown
+    assert not shown & {v["src"] for k, v in old.items() if new.get(k) != v}  # (no picture as it was)
+
+
 def test_replan_declines_when_most_of_the_site_changed(make_site):
     from digest.plan import replan
 
