@@ -2,7 +2,9 @@
 """Build benchmarks: cold, no-op, one-record edit, ten new records, template edit; Hugo beside.
 
 "add 10" copies the newest record's topics and source; "add 10 new" gives one of the ten a
-source the site has not seen and another a new topic (real additions often do).
+source the site has not seen and another a new topic (real additions often do); "move 1"
+gives the record in the middle of the archive a new quality, heat and topic (it changes
+places in its listings and editions).
 
 Generates corpora with ``../shared/tools/gen_corpus.py`` (``--image-ratio 0``),
 runs ``digest build`` as a separate process for each scenario and prints a table
@@ -87,6 +89,18 @@ def edit_old(site: Path, n: int) -> None:
     path.write_text(re.sub(r'^title: "', f'title: "Edited {n} ', text, count=1, flags=re.M), encoding="utf-8")
 
 
+def move_old(site: Path, n: int) -> None:
+    """A new quality, heat and topics for the record in the middle of the archive."""
+    records = sorted((site / "content" / "articles").rglob("*.md"))
+    path = records[len(records) // 2]
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"^quality: .*$", f"quality: {90 + n}", text, count=1, flags=re.M)
+    text = re.sub(r"^heat: .*$", f"heat: {5000 + n}", text, count=1, flags=re.M)
+    text = re.sub(r"^topics:\n(?:  - .*\n)+", "topics:\n  - Privacy\n" if n % 2 else "topics:\n  - Robotics\n",
+                  text, count=1, flags=re.M)
+    path.write_text(text, encoding="utf-8")
+
+
 def add_ten(site: Path, n: int, new_names: bool = False) -> None:
     """Ten new records like the newest; with ``new_names``, the first has a new source and
     the second a new topic."""
@@ -116,8 +130,8 @@ def digest_cmd(site: Path) -> list[str]:
 
 def bench_digest(size: int, runs: int, search: bool) -> dict[str, list[tuple[float, float, float]]]:
     results: dict[str, list[tuple[float, float, float]]] = {k: [] for k in
-                                                            ("cold", "no-op", "edit 1", "edit 1 old", "add 10",
-                                                             "add 10 new", "template")}
+                                                            ("cold", "no-op", "edit 1", "edit 1 old", "move 1",
+                                                             "add 10", "add 10 new", "template")}
     for r in range(runs):
         site = fresh_site(size, search, r)
         results["cold"].append(run(digest_cmd(site)))
@@ -126,6 +140,8 @@ def bench_digest(size: int, runs: int, search: bool) -> dict[str, list[tuple[flo
         results["edit 1"].append(run(digest_cmd(site)))
         edit_old(site, r)
         results["edit 1 old"].append(run(digest_cmd(site)))
+        move_old(site, r)
+        results["move 1"].append(run(digest_cmd(site)))
         add_ten(site, r)
         results["add 10"].append(run(digest_cmd(site)))
         add_ten(site, r, new_names=True)
