@@ -437,7 +437,7 @@ def render_note(text: str) -> str:
         clean = _Nesting.fix(clean)
     if "<tr" in clean:
         clean = _even_tables(clean)
-    return _even_headings(clean) if "<h" in clean else clean
+    return _even_headings(_drop_empty_headings(clean)) if "<h" in clean else clean
 
 
 _HEADING_TAG = re.compile(r"<(/?)h([3-6])>")
@@ -453,6 +453,20 @@ def _below_page_headings(html: str) -> str:
     if shift <= 0:
         return html
     return _ANY_HEADING.sub(lambda m: f"<{m.group(1)}h{min(6, int(m.group(2)) + shift)}", html)
+
+
+_HEADING_ELEMENT = re.compile(r"<h([3-6])>(.*?)</h\1>\n?", re.S)
+
+
+def _drop_empty_headings(html: str) -> str:
+    """``html`` without the headings that show nothing (``#`` alone, ``### <b></b>``, a heading
+    whose script the sanitizer removed): an empty heading is a warning to the HTML checker and
+    to axe (``empty-heading``: a screen reader announces a heading with no name)."""
+    def keep(match: re.Match[str]) -> str:
+        text = unescape_html(_TAG.sub("", match.group(2))).strip()
+        return match.group() if text and visible(text) else ""
+
+    return _HEADING_ELEMENT.sub(keep, html)
 
 
 _TABLE_TOKEN = re.compile(r"<(/?)(table|tr|td|th)>")

@@ -88,3 +88,50 @@ def test_note_tables_have_no_empty_rows_and_every_row_is_as_wide_as_the_widest(m
             assert len(set(rows)) <= 1, (name, rows)  # every row equally wide
     # the cells are padded at the end, nothing is lost
     assert "<td>c</td><td></td>" in pages["Table short row"]
+
+
+class _Headings(HTMLParser):
+    """The text of every heading of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.headings: list[str] = []
+        self.depth = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            self.depth += 1
+            self.headings.append("")
+
+    def handle_endtag(self, tag):
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if self.depth:
+            self.headings[-1] += data
+
+
+EMPTY_HEADINGS = {
+    "hash alone": "#\n\nAfter.\n",
+    "script heading": "## <script>alert(1)</script>\n\nAfter.\n",
+    "empty bold": "### <b></b>\n\n###### <b> </b>\n\nAfter.\n",
+    "invisible": "### &nbsp;\n\n### \u200b\n\n<h4>\u200d</h4>\n\nAfter.\n",
+    "between": "# A\n\n#\n\n### B\n",
+}
+
+
+def test_note_headings_that_show_nothing_are_dropped(make_site):
+    """vnu: "Empty heading." (a warning; axe's ``empty-heading`` too) for a note's ``#`` alone or
+    a heading whose only content the sanitizer removed. The other headings keep their order."""
+    files = {"digest.toml": 'title = "T"\n'}
+    for n, (name, note) in enumerate(EMPTY_HEADINGS.items()):
+        files[f"content/h{n}.md"] = record(f"Heading {name}", webUrl=f'"https://h.example/{n}"') + note
+    out = _build(make_site(files))
+    pages = _article_pages(out)
+    for name in EMPTY_HEADINGS:
+        parser = _Headings()
+        parser.feed(pages[f"Heading {name}"])
+        assert all(text.strip(" \u00a0\u200b\u200d\n") for text in parser.headings), (name, parser.headings)
+    assert "<h3>A</h3>\n<h4>B</h4>" in pages["Heading between"]
+    assert "<p>After.</p>" in pages["Heading hash alone"]
