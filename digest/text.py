@@ -382,7 +382,7 @@ def _markdown() -> Any:
     rebuilds) does without its import (a hundredth of a second)."""
     import markdown  # noqa: PLC0415
 
-    return markdown.Markdown(extensions=["sane_lists", "tables"], output_format="html")
+    return markdown.Markdown(extensions=["sane_lists", "tables", "fenced_code"], output_format="html")
 
 
 def _astral(text: str) -> bool:

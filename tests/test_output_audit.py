@@ -135,3 +135,16 @@ def test_note_headings_that_show_nothing_are_dropped(make_site):
         assert all(text.strip(" \u00a0\u200b\u200d\n") for text in parser.headings), (name, parser.headings)
     assert "<h3>A</h3>\n<h4>B</h4>" in pages["Heading between"]
     assert "<p>After.</p>" in pages["Heading hash alone"]
+
+
+def test_a_fenced_code_block_in_a_note_shows_its_html_as_code(make_site):
+    """A curator's fenced code block holding HTML (```html ... ```) lost its lines: Markdown without
+    fences read them as raw HTML, which the sanitizer removed (a <script> line with its text), and the
+    fences showed as text. Now the block is code: its HTML shown, escaped, nothing of it executable."""
+    note = "Example:\n\n```html\n<script>alert('x')</script>\n<iframe src=\"https://e.example\"></iframe>\n```\n"
+    out = _build(make_site({"content/c.md": record("Fenced") + note}))
+    page = _article_pages(out)["Fenced"]
+    note_html = page.split('<section class="note"', 1)[1].split("</section>", 1)[0]
+    code = note_html.split("<pre><code>", 1)[1].split("</code></pre>", 1)[0]
+    assert "&lt;script&gt;alert(" in code and "&lt;iframe src=" in code
+    assert "```" not in note_html and "<iframe" not in note_html and "<script" not in note_html
