@@ -148,3 +148,23 @@ def test_a_fenced_code_block_in_a_note_shows_its_html_as_code(make_site):
     code = note_html.split("<pre><code>", 1)[1].split("</code></pre>", 1)[0]
     assert "&lt;script&gt;alert(" in code and "&lt;iframe src=" in code
     assert "```" not in note_html and "<iframe" not in note_html and "<script" not in note_html
+
+
+def test_a_site_in_a_right_to_left_language_has_pages_that_run_right_to_left(make_site):
+    """``language = "ar"`` gave ``<html lang="ar">`` with no direction: an Arabic site was laid out
+    left to right (browsers take direction from ``dir``, never from ``lang``). The theme's
+    stylesheet uses logical sides, so the note's rule and the skip link follow the direction."""
+    from digest.plan import language_direction
+
+    for tag, direction in [("ar", "rtl"), ("he-IL", "rtl"), ("fa_IR", "rtl"), ("pa-Arab", "rtl"),
+                           ("ug-Cyrl", "ltr"), ("en", "ltr"), ("sr-Latn-RS", "ltr"), ("EN-us", "ltr")]:
+        assert language_direction(tag) == direction, tag
+    site = make_site({"digest.toml": 'title = "أخبار"\nlanguage = "ar"\n',
+                      "content/a.md": record("خبر", locale="ar") + "ملاحظة\n"})
+    out = _build(site)
+    for page in [out / "index.html", out / "404.html", *out.glob("2024/*/*/*/index.html")]:
+        assert '<html lang="ar" dir="rtl">' in page.read_text(encoding="utf-8"), page
+    css = (out / "static" / "style.css").read_text(encoding="utf-8")
+    assert "left:" not in css.replace(" ", "").replace("\n", "") and "padding-left" not in css
+    english = _build(make_site({"content/a.md": record("News")}))
+    assert '<html lang="en">' in (english / "index.html").read_text(encoding="utf-8")
