@@ -469,7 +469,7 @@ def _drop_empty_headings(html: str) -> str:
     return _HEADING_ELEMENT.sub(keep, html)
 
 
-_TABLE_TOKEN = re.compile(r"<(/?)(table|tr|td|th)>")
+_TABLE_TOKEN = re.compile(r"<(/?)(table|tr|td|th)(?:\s[^>]*)?>")
 
 
 def _even_tables(html: str) -> str:

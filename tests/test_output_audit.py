@@ -168,3 +168,12 @@ def test_a_site_in_a_right_to_left_language_has_pages_that_run_right_to_left(mak
     assert "left:" not in css.replace(" ", "").replace("\n", "") and "padding-left" not in css
     english = _build(make_site({"content/a.md": record("News")}))
     assert '<html lang="en">' in (english / "index.html").read_text(encoding="utf-8")
+
+
+def test_table_evening_reads_cell_tags_with_attributes():
+    """`_even_tables` also counts a ``<td align=...>`` (the sanitizer allows ``align``)."""
+    from digest.text import _even_tables
+
+    html = ('<table><thead><tr><th align="left">a</th><th>b</th></tr></thead>'
+            '<tbody><tr><td align="right">1</td></tr><tr class="x"></tr></tbody></table>')
+    assert _table_rows(_even_tables(html)) == [[2, 2]]
