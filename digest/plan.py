@@ -167,6 +167,21 @@ def build_editions(articles: Sequence[Article], config: Config) -> list[Edition]
 # --------------------------------------------------------------------------- plan
 
 
+
+_RTL_LANGUAGES = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ji", "ks", "nqo", "ps", "sd", "syr",
+                            "ug", "ur", "yi"})
+_RTL_SCRIPTS = frozenset({"adlm", "arab", "hebr", "mand", "nkoo", "rohg", "samr", "syrc", "thaa", "yezi"})
+
+
+def language_direction(tag: str) -> str:
+    """``"rtl"`` for a language tag written right to left (``ar``, ``he-IL``, ``pa-Arab``), else
+    ``"ltr"``: a script subtag decides (``ug-Cyrl`` is ``ltr``), else the language. The page of
+    an Arabic or Hebrew site runs right to left (``<html dir="rtl">``), as its text does."""
+    parts = tag.replace("_", "-").lower().split("-")
+    if len(parts) > 1 and len(parts[1]) == 4:
+        return "rtl" if parts[1] in _RTL_SCRIPTS else "ltr"
+    return "rtl" if parts[0] in _RTL_LANGUAGES else "ltr"
+
 @dataclass(frozen=True, slots=True)
 class SitePlan:
     """Everything planned: the pages plus the derived structures other stages report on."""
@@ -309,6 +324,7 @@ class _Planner:
             "base_url": config.base_url,
             "base_path": self.base,
             "language": config.language,
+            "dir": language_direction(config.language),
             "generator": f"digest {__version__}",
             "nav": [
                 {"name": "Home", "url": self.url("")},

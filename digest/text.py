@@ -382,7 +382,7 @@ def _markdown() -> Any:
     rebuilds) does without its import (a hundredth of a second)."""
     import markdown  # noqa: PLC0415
 
-    return markdown.Markdown(extensions=["sane_lists", "tables"], output_format="html")
+    return markdown.Markdown(extensions=["sane_lists", "tables", "fenced_code"], output_format="html")
 
 
 def _astral(text: str) -> bool:
@@ -435,7 +435,9 @@ def render_note(text: str) -> str:
     # <pre><p>, <li> outside a list): Markdown's own output is always nested right.
     if "<" in text:
         clean = _Nesting.fix(clean)
-    return _even_headings(clean) if "<h" in clean else clean
+    if "<tr" in clean:
+        clean = _even_tables(clean)
+    return _even_headings(_drop_empty_headings(clean)) if "<h" in clean else clean
 
 
 _HEADING_TAG = re.compile(r"<(/?)h([3-6])>")
@@ -451,6 +453,60 @@ def _below_page_headings(html: str) -> str:
     if shift <= 0:
         return html
     return _ANY_HEADING.sub(lambda m: f"<{m.group(1)}h{min(6, int(m.group(2)) + shift)}", html)
+
+
+_HEADING_ELEMENT = re.compile(r"<h([3-6])>(.*?)</h\1>\n?", re.S)
+
+
+def _drop_empty_headings(html: str) -> str:
+    """``html`` without the headings that show nothing (``#`` alone, ``### <b></b>``, a heading
+    whose script the sanitizer removed): an empty heading is a warning to the HTML checker and
+    to axe (``empty-heading``: a screen reader announces a heading with no name)."""
+    def keep(match: re.Match[str]) -> str:
+        text = unescape_html(_TAG.sub("", match.group(2))).strip()
+        return match.group() if text and visible(text) else ""
+
+    return _HEADING_ELEMENT.sub(keep, html)
+
+
+_TABLE_TOKEN = re.compile(r"<(/?)(table|tr|td|th)(?:\s[^>]*)?>")
+
+
+def _even_tables(html: str) -> str:
+    """``html`` with every row of a table as wide as its widest: a row without cells (raw
+    ``<tr></tr>``) is dropped (an error to the HTML checker: "row 1 ... has no cells beginning
+    on it") and a shorter row gets empty cells at its end (a warning: "a table row was 1 columns
+    wide, which is less than the column count established by the first row"). Cells span one
+    column: the sanitizer keeps no ``colspan`` or ``rowspan``."""
+    edits: list[tuple[int, int, str]] = []
+    tables: list[dict] = []  # per open table: its rows so far, the open row's start and cells
+    for match in _TABLE_TOKEN.finditer(html):
+        closing, name = match.groups()
+        if name == "table":
+            if not closing:
+                tables.append({"rows": [], "start": None, "cells": 0})
+            elif tables:
+                rows = tables.pop()["rows"]
+                width = max((cells for *_, cells in rows), default=0)
+                for start, close, end, cells in rows:
+                    if not cells:
+                        edits.append((start, end, ""))
+                    elif cells < width:
+                        edits.append((close, close, "<td></td>" * (width - cells)))
+        elif not tables:
+            continue
+        elif name == "tr":
+            table = tables[-1]
+            if not closing:
+                table["start"], table["cells"] = match.start(), 0
+            elif table["start"] is not None:
+                table["rows"].append((table["start"], match.start(), match.end(), table["cells"]))
+                table["start"] = None
+        elif not closing:
+            tables[-1]["cells"] += 1
+    for start, end, replacement in sorted(edits, reverse=True):
+        html = html[:start] + replacement + html[end:]
+    return html
 
 
 def _even_headings(html: str) -> str:
