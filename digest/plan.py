@@ -167,10 +167,11 @@ def build_editions(articles: Sequence[Article], config: Config) -> list[Edition]
 # --------------------------------------------------------------------------- plan
 
 
-
 _RTL_LANGUAGES = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ji", "ks", "nqo", "ps", "sd", "syr",
                             "ug", "ur", "yi"})
+"""Languages written right to left (ISO 639 codes, old ones included: ``iw``, ``ji``)."""
 _RTL_SCRIPTS = frozenset({"adlm", "arab", "hebr", "mand", "nkoo", "rohg", "samr", "syrc", "thaa", "yezi"})
+"""Scripts written right to left (ISO 15924 codes, lower case)."""
 
 
 def language_direction(tag: str) -> str:
@@ -181,6 +182,7 @@ def language_direction(tag: str) -> str:
     if len(parts) > 1 and len(parts[1]) == 4:
         return "rtl" if parts[1] in _RTL_SCRIPTS else "ltr"
     return "rtl" if parts[0] in _RTL_LANGUAGES else "ltr"
+
 
 @dataclass(frozen=True, slots=True)
 class SitePlan:
