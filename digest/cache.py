@@ -398,7 +398,7 @@ def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str,
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError:
-            h.update(b"\0missing\0" + str(folder).encode())
+            h.update(b"\0missing\0" + os.fsencode(folder))
             return
         for entry in entries:
             if entry.name.startswith("."):
@@ -406,7 +406,7 @@ def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str,
             try:
                 # (a link or not: a folder of links to the same files is not the same input)
                 if entry.is_dir():
-                    h.update(f"d\0{entry.path}\0{entry.is_symlink():d}\0".encode())
+                    h.update(f"d\0{entry.path}\0{entry.is_symlink():d}\0".encode("utf-8", "surrogateescape"))
                     walk(Path(entry.path))
                     continue
                 st = entry.stat()
@@ -418,14 +418,14 @@ def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str,
                 "utf-8", "surrogateescape"))
 
     for root in roots:
-        h.update(f"root\0{root}\0".encode())
+        h.update(f"root\0{root}\0".encode("utf-8", "surrogateescape"))
         walk(root)
     for path in files:
         try:
             st = os.stat(path)
-            h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
+            h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode("utf-8", "surrogateescape"))
         except OSError:
-            h.update(f"{path}\0missing\n".encode())
+            h.update(f"{path}\0missing\n".encode("utf-8", "surrogateescape"))
     return h.hexdigest()
 
 
@@ -447,7 +447,7 @@ class BuildCache:
 
     def __init__(self, site: Path, out: Path):
         self.dir = site / CACHE_DIR
-        self.out_key = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]
+        self.out_key = hashlib.sha256(os.fsencode(out.resolve())).hexdigest()[:16]
         self._records: RecordCache | None = None
         self._outputs: dict[str, OutputRecord] | None = None
         """The manifest, all shards merged (None: not read yet)."""
