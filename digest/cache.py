@@ -32,7 +32,7 @@ from typing import Any
 
 from digest import toolchain
 from digest.background import Pending
-from digest.load import FileResult
+from digest.load import MAX_RECORD_BYTES, FileResult, read_regular
 from digest.model import Article, pack_article
 from digest.write import OutputRecord, intact
 
@@ -316,8 +316,8 @@ class RecordCache:
             self.used[source] = entry
             self.hits += 1
             return result
-        try:
-            raw = Path(path).read_bytes()
+        try:  # (not a regular file, or too large, since: `read_record` says so)
+            raw = read_regular(path, MAX_RECORD_BYTES + 1)[0]
         except OSError:
             return None
         if hashlib.blake2b(raw, digest_size=16).hexdigest() == digest:

@@ -361,9 +361,7 @@ def field_locator(path: Path) -> Callable[[tuple[Any, ...]], int | None]:
     path (``("images", 2)``) to its 1-based line, or None. For problems found after loading
     (an image's, see `digest.images`); a file that is no longer a readable record answers None."""
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):  # (a named pipe put there since waits forever)
-            return _no_line
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_RECORD_BYTES + 1)[0]  # (a named pipe put there since waits forever)
         if len(raw) > MAX_RECORD_BYTES:
             return _no_line
         if b"\x00" in raw and (encoding := _wide_encoding(raw)):  # (as `parse_record` reads it)
@@ -1640,19 +1638,44 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     return FileResult(article, tuple(report.items))
 
 
+class NotRegular(OSError):
+    """A record path that is no regular file when it is opened (see `read_regular`)."""
+
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def read_regular(path: str | Path, limit: int) -> tuple[bytes, os.stat_result]:
+    """Up to ``limit`` bytes of the regular file at ``path``, and its stat.
+
+    Opened without blocking, and refused (`NotRegular`) unless the open file is regular: the
+    walk saw a regular file, but a named pipe, or a link to ``/dev/zero``, put in its place
+    since (or raced in) made the read wait forever for a writer, or fill the memory.
+    """
+    fd = os.open(path, _OPEN_FLAGS)
+    with open(fd, "rb") as handle:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegular("not a regular file")
+        # Sized by the stat: reading up to the limit made each read allocate (and give
+        # back) a 4 MiB buffer, three times the cost of the read in a parse worker.
+        raw = handle.read(min(st.st_size + 1, limit))
+        if len(raw) == st.st_size + 1 < limit:  # it grew since the stat: read on to the limit
+            raw += handle.read(limit - len(raw))
+    return raw, st
+
+
 def read_record(path: Path, source: str) -> FileResult:
     """Read and parse one record file; an unreadable file is a problem, not a crash."""
     try:
-        with open(path, "rb") as handle:
-            st = os.fstat(handle.fileno())
-            # Sized by the stat: reading up to the limit made each read allocate (and give
-            # back) a 4 MiB buffer, three times the cost of the read in a parse worker.
-            limit = MAX_RECORD_BYTES + 1
-            raw = handle.read(min(st.st_size + 1, limit))
-            if len(raw) == st.st_size + 1 < limit:  # it grew since the stat: read on to the limit
-                raw += handle.read(limit - len(raw))
+        raw, st = read_regular(path, MAX_RECORD_BYTES + 1)
+    except NotRegular:  # (the walk warns of those it sees, in the same words)
+        return FileResult(None, (Problem(source, None, None, "not a regular file; skipped", "warning"),))
     except OSError as exc:
         return FileResult(None, (Problem(source, None, None, f"cannot read: {exc.strerror or exc}"),))
+    if len(raw) > MAX_RECORD_BYTES:  # (its size, not the bytes read to know it is too large)
+        return FileResult(None, (Problem(source, None, None, f"file too large for a record ({st.st_size} bytes; "
+                                         f"at most {MAX_RECORD_BYTES})"),))
     result = parse_record(raw, source)
     digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
     return FileResult(result.article, result.problems, (st.st_size, st.st_mtime_ns, digest))
@@ -1675,8 +1698,7 @@ def _story_field(path: str | None) -> tuple[int | None, str]:
     """The line and name of the top-level field that names a record's story (``webUrl``, else
     ``originalUrl``) in the file at ``path``: (None, "webUrl") when it is not found."""
     try:
-        with open(path or "", "rb") as file:
-            raw = file.read(MAX_RECORD_BYTES)
+        raw = read_regular(path or "", MAX_RECORD_BYTES)[0]
     except OSError:
         return None, "webUrl"
     text = raw.decode(_wide_encoding(raw) or "utf-8-sig", "replace").replace("\r\n", "\n").replace("\r", "\n")

@@ -6,10 +6,15 @@ fixed, and kept fixed."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import threading
 from pathlib import Path
 
+import pytest
+
+from digest import load
 from digest.cli import main
 from tests.conftest import record
 
@@ -50,3 +55,91 @@ def test_a_folder_whose_name_is_not_utf8_builds_cold_and_again(make_site, tmp_pa
     assert main(["build", str(site)]) == 0
     assert "Traceback" not in capsys.readouterr().err
     _same_as_a_clean_build(site, out, tmp_path)
+
+
+@pytest.fixture
+def unblock():
+    """``unblock(path)``: should a read wait on the named pipe at ``path`` (the failure these
+    tests pin), it gets an end of file after 10 s, so that the test fails instead of hanging."""
+    done = threading.Event()
+
+    def watch(path: Path) -> None:
+        if done.wait(10):
+            return
+        while not done.is_set():
+            with contextlib.suppress(OSError):  # (no reader waiting: nothing to unblock)
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+            done.wait(0.1)
+
+    def start(path: Path) -> None:
+        threading.Thread(target=watch, args=(path,), daemon=True).start()
+
+    yield start
+    done.set()
+
+
+@pytest.mark.parametrize("swap", ["fifo", "zero", "gone"])
+def test_a_record_swapped_for_a_special_file_after_the_walk_is_skipped_at_once(make_site, monkeypatch, unblock, swap):
+    # The walk refused named pipes and links out of the site, but the read trusted what the walk
+    # saw: a record replaced by a named pipe between the walk and the read (an editor's or a
+    # sync tool's swap, or a race) made the build wait forever for a writer, and one replaced
+    # by a link to /dev/zero read on until memory ran out.
+    site = make_site(SITE)
+    real = load.record_files
+
+    def walk_then_swap(*args):
+        found = real(*args)
+        target = site / "content" / "a.md"
+        target.unlink()
+        if swap == "fifo":
+            os.mkfifo(target)
+            unblock(target)
+        elif swap == "zero":
+            os.symlink("/dev/zero", target)
+        return found
+
+    monkeypatch.setattr(load, "record_files", walk_then_swap)
+    result = load.load_content(site, site / "content")
+    assert [a.title for a in result.articles] == ["Beta"]
+    assert [str(p) for p in result.problems] == [
+        "content/a.md: cannot read: No such file or directory" if swap == "gone"
+        else "content/a.md: warning: not a regular file; skipped"]
+
+
+def test_a_changed_record_swapped_for_a_named_pipe_in_a_rebuild_is_skipped(make_site, monkeypatch, unblock, tmp_path,
+                                                                           capsys):
+    # The rebuild's parse cache read a changed file whole to compare its hash with the one it
+    # kept, trusting the walk's stat: a pipe there since made it wait forever.
+    site = make_site(SITE)
+    assert main(["build", str(site), "-j", "1"]) == 0
+    target = site / "content" / "a.md"
+    target.write_text(record("Alpha 2", topics="[t]"))
+    real = load.record_files
+
+    def walk_then_swap(*args):
+        found = real(*args)
+        target.unlink()
+        os.mkfifo(target)
+        unblock(target)
+        return found
+
+    monkeypatch.setattr(load, "record_files", walk_then_swap)
+    assert main(["build", str(site), "-j", "1"]) == 0
+    assert "content/a.md: warning: not a regular file; skipped" in capsys.readouterr().err
+    monkeypatch.undo()
+    target.unlink()
+    assert main(["build", str(site), "-j", "1"]) == 0
+    _same_as_a_clean_build(site, site / "build", tmp_path)
+
+
+def test_a_record_file_too_large_is_reported_with_its_size(make_site, capsys):
+    # It said "(4194305 bytes; at most 4194304)" for a 50 MB file: the bytes read to know it
+    # was too large, not its size.
+    site = make_site(SITE)
+    with open(site / "content" / "huge.md", "wb") as handle:
+        handle.write(record("Huge").encode())
+        handle.truncate(50_000_000)
+    assert main(["build", str(site)]) == 0
+    assert "content/huge.md: file too large for a record (50000000 bytes; at most 4194304)" \
+        in capsys.readouterr().err
+    assert len(list((site / "build").glob("2024/*/*/*/index.html"))) == 2
