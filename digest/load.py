@@ -705,8 +705,25 @@ def _whole_characters(value: Any) -> Any:
     return value
 
 
+_OUT_OF_RANGE = " (a year out of range: years 0002 to 9998 are read)"
+_ISO_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?![0-9])")
+
+
 def _why_no_date(text: str) -> str:
-    """Why an RSS or Twitter date was refused, when it was for its weekday or its zone name."""
+    """Why a date was refused: its year out of range, a day its month does not have, or, for an
+    RSS or Twitter date, its weekday or its zone name ("" when none of these)."""
+    if not text.isdigit():  # (`_datetime` reads digits alone as a compact date or epoch time)
+        try:
+            read = datetime.fromisoformat(_UTC_SUFFIX.sub("+00:00", text))
+        except ValueError:
+            read = _other_datetime(text)
+        if read is not None:  # (read, and refused by `_datetime`: 9999-12-31 is past 9998 in UTC)
+            return _OUT_OF_RANGE
+    if day := _ISO_DAY.match(text):
+        try:
+            date(*map(int, day.groups()))
+        except ValueError as exc:  # (2024-02-30: "day is out of range for month")
+            return f" ({exc})"
     match = _RFC822.fullmatch(text) or _CTIME.fullmatch(text)
     if match is None:
         return ""
@@ -1436,7 +1453,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         got = f"{raw_date!r}" if isinstance(raw_date, str) else _kind(raw_date)
         if isinstance(raw_date, date):  # (an unquoted date out of range: .NET's 0001-01-01 for none)
             written = report.source_text(("publishedDateTime",)) or raw_date.isoformat()
-            got = f"{written!r} (a year out of range)"
+            got = f"{written!r}{_OUT_OF_RANGE}"
         elif isinstance(raw_date, str):
             got = got[:80] + _why_no_date(raw_date.strip())
         _report_missing(report, data, "publishedDateTime",

@@ -143,3 +143,31 @@ def test_a_record_file_too_large_is_reported_with_its_size(make_site, capsys):
     assert "content/huge.md: file too large for a record (50000000 bytes; at most 4194304)" \
         in capsys.readouterr().err
     assert len(list((site / "build").glob("2024/*/*/*/index.html"))) == 2
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def _date_problem(value: str) -> list[str]:
+    raw = f"---\ntitle: T\npublishedDateTime: {value}\nwebUrl: https://x.example/a\n---\n"
+    return [str(p) for p in load.parse_record(raw.encode(), "content/x.md").problems]
+
+
+@pytest.mark.parametrize("value, why", [
+    # 31 Dec 9999 is a Friday: the message blamed the weekday for what was the year
+    ('"Fri, 31 Dec 9999 10:00:00 GMT"', "(a year out of range: years 0002 to 9998 are read)"),
+    ('"9999-12-31T00:00:00Z"', "(a year out of range: years 0002 to 9998 are read)"),
+    ('"0001-01-01"', "(a year out of range: years 0002 to 9998 are read)"),
+    ("9999-12-31 10:00:00", "(a year out of range: years 0002 to 9998 are read)"),
+    ('"2024-02-30T10:00:00Z"', "(day is out of range for month)"),
+    ("2024-02-30", "(day is out of range for month)"),
+    ("2024-13-01T10:00:00+05:45", "(month must be in 1..12)"),
+    ('"Sat, 31 Dec 9999 10:00:00 GMT"', "(Sat is not the day of that date)"),
+])
+def test_a_date_refused_says_why(value, why):
+    # A date refused for its year or an impossible day said nothing of why (a quoted
+    # 9999-12-31 was "got '9999-12-31T00:00:00Z'" and no more), and one RSS date gave a wrong
+    # reason: the message names what was expected.
+    [problem] = _date_problem(value)
+    assert problem.startswith("content/x.md:3: publishedDateTime: expected an ISO 8601 date-time such as ")
+    assert problem.endswith(why)
