@@ -1168,6 +1168,30 @@ def _unreadable(source: str, front: str, first_line: int, exc: BaseException) ->
     return Problem(source, None, None, f"invalid YAML: {exc.__class__.__name__}: {str(exc)[:200]}")
 
 
+def _field_at(front: str, mark: Any) -> str | None:
+    """The field whose value starts at ``mark`` (a YAML error's): a tag no safe loader knows
+    (``topics: !!python/object:os.system``) was reported with its line and no field."""
+    try:
+        todo: list[tuple[Any, tuple[Any, ...]]] = [(yaml.compose(front, Loader=_Loader), ())]
+    except (yaml.YAMLError, RecursionError):
+        return None
+    seen: set[int] = set()
+    while todo:
+        node, field = todo.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.start_mark.index == getattr(mark, "index", None) and field:
+            shown = tuple(part if type(part) is int or (type(part) is str and _PLAIN_KEY.fullmatch(part))
+                          else repr(part)[:60] for part in field)  # (no control characters printed)
+            return _field_name(shown)
+        if isinstance(node, yaml.MappingNode):
+            todo.extend((value, (*field, getattr(key, "value", "?"))) for key, value in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend((item, (*field, index)) for index, item in enumerate(node.value))
+    return None
+
+
 _FOLDED_KNOWN = {name.casefold(): name for name in _KNOWN if name != "secured"}
 
 
@@ -1380,7 +1404,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
                 reason = f"{exc.context} (started on line {start.line + first_line}): {reason}"
             else:
                 reason = f"{exc.context}: {reason}"
-        return FileResult(None, (Problem(source, line, None, f"invalid YAML: {reason}"),))
+        field = _field_at(front, mark) if isinstance(exc, yaml.constructor.ConstructorError) else None
+        return FileResult(None, (Problem(source, line, field, f"invalid YAML: {reason}"),))
     except _BUILD_ERRORS:
         # An impossible implicit date (2021-13-45): read dates as text, so the field
         # check below names the field, its line and the value.

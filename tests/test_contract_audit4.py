@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from digest import load
+from digest.build import build
 from digest.cli import main
 from tests.conftest import record
 
@@ -171,3 +172,25 @@ def test_a_date_refused_says_why(value, why):
     [problem] = _date_problem(value)
     assert problem.startswith("content/x.md:3: publishedDateTime: expected an ISO 8601 date-time such as ")
     assert problem.endswith(why)
+
+
+# --------------------------------------------------------------------------- problems name their field
+
+
+@pytest.mark.parametrize("extra, expected", [
+    ("topics: !!python/object:os.system [echo hi]",
+     "content/bad.md:5: topics: invalid YAML: could not determine a constructor for the tag "
+     "'tag:yaml.org,2002:python/object:os.system'"),
+    ("topics:\n  - a\n  - !!python/name:os.system ''",
+     "content/bad.md:7: topics[1]: invalid YAML: could not determine a constructor for the tag "
+     "'tag:yaml.org,2002:python/name:os.system'"),
+    ("provider: {name: !custom x, domain: a.example}",
+     "content/bad.md:5: provider.name: invalid YAML: could not determine a constructor for the tag '!custom'"),
+])
+def test_a_tag_no_safe_loader_knows_is_reported_with_its_field(make_site, extra, expected):
+    # It was `content/bad.md:4: invalid YAML: could not determine a constructor ...`: the line,
+    # but not the field, though the field is known. (Nothing is ever constructed from it.)
+    site = make_site({**SITE, "content/bad.md": record("Bad").removesuffix("---\n") + extra + "\n---\n"})
+    result = build(site, jobs=1)
+    assert [str(p) for p in result.problems] == [expected]
+    assert len(list((site / "build").glob("2024/*/*/*/index.html"))) == 2

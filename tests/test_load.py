@@ -47,7 +47,7 @@ FILE_PROBLEMS = [
      b"e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n---\n",
      "content/x.md: front matter too large or too deeply nested (more than 20000 values or 50 levels)"),
     ("python tag", b"---\ntitle: !!python/object/apply:os.system ['echo pwned']\n---\n",
-     "content/x.md:2: invalid YAML: could not determine a constructor for the tag "
+     "content/x.md:2: title: invalid YAML: could not determine a constructor for the tag "
      "'tag:yaml.org,2002:python/object/apply:os.system'"),
 ]
 
