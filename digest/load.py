@@ -1366,6 +1366,9 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         except RecursionError:
             return FileResult(None, (Problem(source, None, None, _TOO_LARGE),))
     if parts is None:
+        if text.split("\n", 1)[0].rstrip() == "---":  # (a file cut short, or a closing line mistyped)
+            return FileResult(None, (Problem(source, 1, None, "front matter not closed: expected a '---' (or "
+                                             "'...') line after it"),))
         return FileResult(None, (Problem(source, 1, None, "no front matter: expected the file to start with a '---' line and the front matter to end with another"),))
     front, body, first_line = parts
     front = _as_yaml_reads(front)

@@ -194,3 +194,15 @@ def test_a_tag_no_safe_loader_knows_is_reported_with_its_field(make_site, extra,
     result = build(site, jobs=1)
     assert [str(p) for p in result.problems] == [expected]
     assert len(list((site / "build").glob("2024/*/*/*/index.html"))) == 2
+
+
+@pytest.mark.parametrize("raw", [
+    "---\ntitle: Cut\npublishedDateTime: 2024-01-02T10:00:00Z\nwebUrl: https://x.example/c",  # cut short
+    "---\r\ntitle: Cut\r\npublishedDateTime: 2024-01-02T10:00:00Z\r\n--\r\n",  # a mistyped closing line
+    "\ufeff---\rtitle: Cut\rpublishedDateTime: 2024-01-02T10:00:00Z\r",  # lone CRs, a BOM, cut short
+])
+def test_front_matter_never_closed_says_so(raw):
+    # It said "no front matter: expected the file to start with a '---' line", of a file that
+    # does: what is missing is the line that closes it.
+    assert [str(p) for p in load.parse_record(raw.encode(), "content/x.md").problems] == [
+        "content/x.md:1: front matter not closed: expected a '---' (or '...') line after it"]

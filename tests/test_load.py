@@ -34,8 +34,7 @@ FILE_PROBLEMS = [
      "content/x.md:1: no front matter: expected the file to start with a '---' line "
      "and the front matter to end with another"),
     ("unterminated", b"---\ntitle: x\n",
-     "content/x.md:1: no front matter: expected the file to start with a '---' line "
-     "and the front matter to end with another"),
+     "content/x.md:1: front matter not closed: expected a '---' (or '...') line after it"),
     ("list", b"---\n- a\n- b\n---\n", "content/x.md:2: front matter must be a mapping of fields, got a list"),
     ("scalar", b"---\njust text\n---\n",
      "content/x.md:2: front matter must be a mapping of fields, got a string"),
