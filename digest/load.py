@@ -1347,8 +1347,10 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        return FileResult(None, (Problem(source, line, None, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})"),))
+        at = exc.start + (len(_BOMS[0]) if raw.startswith(_BOMS[0]) else 0)  # ("utf-8-sig" counts after it)
+        before = raw[:at]
+        line = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1  # (as `_lines_of` counts)
+        return FileResult(None, (Problem(source, line, None, f"not valid UTF-8 (byte 0x{raw[at]:02x} at offset {at})"),))
     text = _lines_of(text)
     parts = split_front_matter(text)
     json_data: Any = None

@@ -206,3 +206,18 @@ def test_front_matter_never_closed_says_so(raw):
     # does: what is missing is the line that closes it.
     assert [str(p) for p in load.parse_record(raw.encode(), "content/x.md").problems] == [
         "content/x.md:1: front matter not closed: expected a '---' (or '...') line after it"]
+
+
+@pytest.mark.parametrize("head, newline, expected", [
+    (b"", b"\n", "content/x.md:4: not valid UTF-8 (byte 0xff at offset 56)"),
+    (b"", b"\r\n", "content/x.md:4: not valid UTF-8 (byte 0xff at offset 59)"),
+    (b"", b"\r", "content/x.md:4: not valid UTF-8 (byte 0xff at offset 56)"),  # (was line 1)
+    (b"\xef\xbb\xbf", b"\n", "content/x.md:4: not valid UTF-8 (byte 0xff at offset 59)"),  # (was 0x78 at 56)
+])
+def test_a_byte_that_is_not_utf8_is_named_at_its_line_and_offset(head, newline, expected):
+    # With a byte order mark the offset was counted after it, so the message named the wrong
+    # byte (`0x78`, the `x` before the bad one) at the wrong offset; in a file of lone CRs (old
+    # Mac line ends, which the record reader reads as lines) the line was always 1.
+    raw = head + newline.join([b"---", b"title: T", b"publishedDateTime: 2024-01-02T10:00:00Z", b"x: \xff",
+                                b"---", b""])
+    assert [str(p) for p in load.parse_record(raw, "content/x.md").problems] == [expected]
