@@ -1743,15 +1743,13 @@ def _preference(article: Article) -> tuple:
 
 def _story_field(path: str | None) -> tuple[int | None, str]:
     """The line and name of the top-level field that names a record's story (``webUrl``, else
-    ``originalUrl``) in the file at ``path``: (None, "webUrl") when it is not found."""
-    try:
-        raw = read_regular(path or "", MAX_RECORD_BYTES)[0]
-    except OSError:
-        return None, "webUrl"
-    text = raw.decode(_wide_encoding(raw) or "utf-8-sig", "replace").replace("\r\n", "\n").replace("\r", "\n")
+    ``originalUrl``) in the file at ``path``: (None, "webUrl") when it is not found. Found as
+    every other problem's field is (a text search missed JSON front matter's indented keys, and
+    took the first of a field given twice, where the last one counts)."""
+    locate = field_locator(Path(path or ""))
     for key in ("webUrl", "originalUrl"):
-        if match := re.search(rf"^([\"']?){key}\1[ \t]*:", text, re.MULTILINE):
-            return text.count("\n", 0, match.start()) + 1, key
+        if (line := locate((key,))) is not None:
+            return line, key
     return None, "webUrl"
 
 

@@ -221,3 +221,19 @@ def test_a_byte_that_is_not_utf8_is_named_at_its_line_and_offset(head, newline, 
     raw = head + newline.join([b"---", b"title: T", b"publishedDateTime: 2024-01-02T10:00:00Z", b"x: \xff",
                                 b"---", b""])
     assert [str(p) for p in load.parse_record(raw, "content/x.md").problems] == [expected]
+
+
+def test_a_duplicate_story_is_reported_at_the_line_of_the_url_that_makes_it_one(make_site):
+    # The line was found by a text search for `webUrl:` at the start of a line: JSON front
+    # matter (indented keys) had none, and of a field given twice the first was named, where
+    # the last one counts (and is the one that makes the record a copy).
+    site = make_site({
+        "digest.toml": "search = false\n",
+        "content/a.md": record("A", webUrl="https://x.example/a"),
+        "content/b.md": '{\n  "title": "B",\n  "publishedDateTime": "2024-01-01T10:00:00Z",\n'
+                        '  "webUrl": "https://x.example/a"\n}\n',
+        "content/c.md": record("C", "2024-01-01T10:00:00Z", webUrl="https://x.example/c\nwebUrl: https://x.example/a"),
+    })
+    problems = [str(p) for p in build(site, jobs=1).problems]
+    assert "content/b.md:4: warning: webUrl: same story as content/a.md; this copy is skipped" in problems
+    assert "content/c.md:5: warning: webUrl: same story as content/a.md; this copy is skipped" in problems
