@@ -237,3 +237,26 @@ def test_a_duplicate_story_is_reported_at_the_line_of_the_url_that_makes_it_one(
     problems = [str(p) for p in build(site, jobs=1).problems]
     assert "content/b.md:4: warning: webUrl: same story as content/a.md; this copy is skipped" in problems
     assert "content/c.md:5: warning: webUrl: same story as content/a.md; this copy is skipped" in problems
+
+
+def test_hidden_files_editor_files_and_special_files_under_content_are_as_documented(make_site, capsys):
+    # (README, "Records": decided and documented in this round; each of these is pinned here)
+    site = make_site({**SITE,
+                      "content/.#a.md": record("Emacs lock"), "content/a.md~": record("Backup"),
+                      "content/.a.md.swp": record("Vim swap"), "content/._a.md": b"\x00\x05\x16\x07",
+                      "content/.drafts/x.md": record("Hidden folder"),
+                      "content/x.md/inside.md": record("In a folder named like a record", topics="[t]")})
+    os.mkfifo(site / "content" / "pipe.md")
+    os.symlink("/dev/zero", site / "content" / "zero.md")
+    os.symlink("a.md", site / "content" / "again.md")
+    os.symlink("nowhere.md", site / "content" / "broken.md")
+    assert main(["build", str(site)]) == 0
+    err = capsys.readouterr().err
+    titles = sorted(p.parent.name.rsplit("-", 1)[0] for p in (site / "build").glob("2024/*/*/*/index.html"))
+    assert titles == ["alpha", "beta", "in-a-folder-named-like-a-record"]
+    assert sorted(line for line in err.splitlines() if line.startswith("content/")) == [
+        "content/again.md:5: warning: webUrl: same story as content/a.md; this copy is skipped",
+        "content/broken.md: warning: not a regular file; skipped",
+        "content/pipe.md: warning: not a regular file; skipped",
+        "content/zero.md: warning: symbolic link points outside the site; not followed",
+    ]
