@@ -658,6 +658,11 @@ def _other_datetime(text: str) -> datetime | None:
             if inner.astimezone(UTC).time().replace(microsecond=0) != time(23, 59, 59):
                 return None  # (a second 60 is a leap second only at the end of a UTC day)
             return inner
+        elif SafeConstructor.timestamp_regexp.match(text):
+            # What YAML reads unquoted as a time, read the same quoted (`2001-1-4 1:59:43`, an
+            # offset `-5` or `+5:45`, spaces before it): quoted, it was "not a date".
+            read = _TIMESTAMP.construct_yaml_timestamp(yaml.ScalarNode(_TIMESTAMP_TAG, text))
+            return read if isinstance(read, datetime) else datetime.combine(read, time())
         else:
             return None
     except (ValueError, OverflowError, KeyError, OSError):  # (ZoneInfo raises ValueError or KeyError)
@@ -675,6 +680,10 @@ def _other_datetime(text: str) -> datetime | None:
     except (ValueError, OverflowError):  # an impossible date (31 Feb), or one past year 9999 in UTC
         return None
     return dt
+
+
+_TIMESTAMP = SafeConstructor()
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
 def _brief(value: Any) -> str:

@@ -360,3 +360,19 @@ def test_mutated_real_records_are_built_or_reported_and_never_leak(tmp_path, see
         elif path.suffix in (".xml", ".opml"):
             ElementTree.fromstring(data)
     assert not [chunk for chunk in secrets if chunk.encode() in everything]
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("2001-12-14 21:59:43.10 -5", "2001-12-14T21:59:43-05:00"),  # (YAML's own example)
+    ("2001-12-14 21:59:43.10 +5:45", "2001-12-14T21:59:43+05:45"),
+    ("2001-1-4 1:59:43", "2001-01-04T01:59:43+00:00"),
+    ("2001-12-14  21:59:43", "2001-12-14T21:59:43+00:00"),
+])
+def test_a_yaml_timestamp_is_the_same_time_quoted_or_not(value, expected):
+    # YAML may hand a date as a datetime or as a string (DESIGN.md): unquoted these were read,
+    # and quoted (as an exporter that quotes every value writes them) the record was skipped.
+    for written in (value, f"'{value}'", f'"{value}"'):
+        raw = f"---\ntitle: T\npublishedDateTime: {written}\nwebUrl: https://x.example/a\n---\n"
+        result = load.parse_record(raw.encode(), "content/x.md")
+        assert result.problems == ()
+        assert result.article.published.isoformat() == expected
