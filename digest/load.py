@@ -1503,6 +1503,11 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         updated = _datetime(data["updatedDateTime"])
         if updated is None:
             report.warn(("updatedDateTime",), "expected an ISO 8601 date-time; ignored")
+        elif published is not None and updated < published:
+            # (the page said "updated" before "published", JSON-LD's dateModified came before its
+            # datePublished, while feeds and the sitemap took the publication time: one value now)
+            report.warn(("updatedDateTime",), "earlier than publishedDateTime; ignored")
+            updated = None
 
     strings = {}
     for key in ("excerpt", "category", "type"):

@@ -376,3 +376,18 @@ def test_a_yaml_timestamp_is_the_same_time_quoted_or_not(value, expected):
         result = load.parse_record(raw.encode(), "content/x.md")
         assert result.problems == ()
         assert result.article.published.isoformat() == expected
+
+
+def test_an_update_time_before_the_publication_time_is_ignored_everywhere_with_a_warning(make_site):
+    # The article page said "updated 2000-01-01" under a story of 2024 and its JSON-LD had a
+    # dateModified before its datePublished, while the feeds and the sitemap used the
+    # publication time: one record, two stories about when it changed.
+    site = make_site({**SITE, "content/c.md": record("Gamma", updatedDateTime="2000-01-01T00:00:00Z")})
+    result = build(site, jobs=1)
+    assert [str(p) for p in result.problems] == [
+        "content/c.md:4: warning: updatedDateTime: earlier than publishedDateTime; ignored"]
+    out = site / "build"
+    [page] = out.glob("2024/01/02/gamma-*/index.html")
+    assert "2000-01-01" not in page.read_text()
+    assert "2000-01-01" not in "".join(p.read_text() for p in out.glob("api/articles/*.json"))
+    assert "2000-01-01" not in (out / "sitemap.xml").read_text() + (out / "atom.xml").read_text()
