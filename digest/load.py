@@ -1177,6 +1177,19 @@ def _unreadable(source: str, front: str, first_line: int, exc: BaseException) ->
     return Problem(source, None, None, f"invalid YAML: {exc.__class__.__name__}: {str(exc)[:200]}")
 
 
+def _top_keys(front: str, first_line: int, found: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The top-level keys of ``front`` as YAML composes them, (key, file line) each, or ``found``
+    (the text's) when it does not compose to a mapping."""
+    try:
+        root = yaml.compose(front, Loader=_Loader)
+    except (yaml.YAMLError, RecursionError):
+        return found
+    if not isinstance(root, yaml.MappingNode):
+        return found
+    return [(key.value, key.start_mark.line + first_line) for key, _ in root.value
+            if isinstance(key, yaml.ScalarNode) and _TOP_KEY.match(key.value + ":")]
+
+
 def _field_at(front: str, mark: Any) -> str | None:
     """The field whose value starts at ``mark`` (a YAML error's): a tag no safe loader knows
     (``topics: !!python/object:os.system``) was reported with its line and no field."""
@@ -1438,10 +1451,16 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         return FileResult(None, (Problem(source, None, None, _TOO_LARGE),))
     seen_keys: dict[str, int] = {}
     line, counted, repeats = first_line, 0, 0
+    keys: list[tuple[str, int]] = []
     for match in _TOP_KEY.finditer(front):
-        key = match.group(1)
         line += front.count("\n", counted, match.start())  # (counted on from the last key: linear)
         counted = match.start()
+        keys.append((match.group(1), line))
+    if len({key for key, _ in keys}) < len(keys) and len(front) <= MAX_COMPOSE:
+        # A key given twice, as the text shows it: the keys as YAML reads them decide (a line of
+        # a quoted string spanning lines, `title: b'`, is no key; it was "given twice").
+        keys = _top_keys(front, first_line, keys)
+    for key, line in keys:
         if key in seen_keys:
             repeats += 1
             if repeats <= MAX_REPEATS_SHOWN:

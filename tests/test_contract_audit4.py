@@ -391,3 +391,17 @@ def test_an_update_time_before_the_publication_time_is_ignored_everywhere_with_a
     assert "2000-01-01" not in page.read_text()
     assert "2000-01-01" not in "".join(p.read_text() for p in out.glob("api/articles/*.json"))
     assert "2000-01-01" not in (out / "sitemap.xml").read_text() + (out / "atom.xml").read_text()
+
+
+@pytest.mark.parametrize("front, expected", [
+    ('title: T\nexcerpt: "line one\ntopics: inside the string"\npublishedDateTime: 2024-01-01\ntopics: x\n',
+     ["content/x.md:6: topics: expected a list of strings, got a string"]),
+    ("title: T\nexcerpt: 'a\ntitle: b'\npublishedDateTime: 2024-01-01\n", []),
+    ("title: T\nexcerpt: 'a\ntitle: b'\npublishedDateTime: 2024-01-01\n\"title\": U\n",
+     ["content/x.md:6: warning: title: given twice (first on line 2); the last one is used"]),
+])
+def test_a_line_of_a_quoted_string_is_never_a_field_given_twice(front, expected):
+    # A quoted excerpt that spans lines, one of them `topics: ...`, made "topics: given twice
+    # (first on line 4)" of a record that gives it once (line 4 is inside the string).
+    raw = f"---\n{front}---\n"
+    assert [str(p) for p in load.parse_record(raw.encode(), "content/x.md").problems] == expected
