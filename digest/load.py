@@ -1153,6 +1153,7 @@ def _unreadable(source: str, front: str, first_line: int, exc: BaseException) ->
     except (yaml.YAMLError, RecursionError):
         root = None
     todo: list[tuple[Any, tuple[Any, ...]]] = [(root, ())] if root is not None else []
+    secrets = _composed_secrets(root)
     seen: set[int] = set()
     while todo:  # depth first, in document order
         node, field = todo.pop()
@@ -1171,10 +1172,32 @@ def _unreadable(source: str, front: str, first_line: int, exc: BaseException) ->
                 shown = tuple(part if type(part) is int or (type(part) is str and _PLAIN_KEY.fullmatch(part))
                               else repr(part)[:60] for part in field)
                 why = f" ({failure})" if kind == "timestamp" and type(failure) is ValueError else ""
-                value = "its value" if any(map(_dropped, field)) else repr(node.value[:60])  # (a secret: unprinted)
+                secret = any(map(_dropped, field)) or any(  # (a secret, or a copy of it, or of a part: unprinted)
+                    len(node.value) >= 8 and (node.value in s or s in node.value) for s in secrets)
+                value = "its value" if secret else repr(node.value[:60])
                 return Problem(source, node.start_mark.line + first_line, _field_name(shown) or None,
                                f"invalid YAML: {value} is not a valid {kind}{why}")
     return Problem(source, None, None, f"invalid YAML: {exc.__class__.__name__}: {str(exc)[:200]}")
+
+
+def _composed_secrets(root: Any) -> list[str]:
+    """The text of every scalar under a ``secured`` key (any spelling, any depth) of a composed
+    document, and each part of it (ciphertext; IV)."""
+    found: list[str] = []
+    todo, seen = [(root, False)], set()
+    while todo:
+        node, secret = todo.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            todo.extend((value, secret or (isinstance(key, yaml.ScalarNode) and _dropped(key.value)))
+                        for key, value in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend((item, secret) for item in node.value)
+        elif secret and node.value.strip():
+            found.extend(part.strip() for part in (node.value, *node.value.split(";")) if len(part.strip()) >= 8)
+    return found
 
 
 def _top_keys(front: str, first_line: int, found: list[tuple[str, int]]) -> list[tuple[str, int]]:
