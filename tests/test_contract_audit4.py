@@ -425,3 +425,13 @@ def test_a_copy_of_the_secret_under_a_tag_that_does_not_fit_is_not_quoted_in_the
     shown = " ".join(str(p) for p in load.parse_record(raw.encode(), "content/x.md").problems)
     assert "is not a valid" in shown
     assert not any(part[:8] in shown for part in SECRET.split(";"))
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_with_its_bytes(make_site, capsys):
+    # `content/bad\udcffname.md`: Python's stand-in for the byte, which no shell or editor
+    # shows; `ls -b` and Python's bytes show `bad\xffname.md` (or `\377`).
+    site = make_site({"digest.toml": "search = false\n", "content/ok.md": record("Good")})
+    with open(os.path.join(os.fsencode(site / "content"), b"bad\xffname.md"), "w") as handle:
+        handle.write(record("Bad", topics="x"))
+    assert main(["check", str(site)]) == 1
+    assert "content/bad\\xffname.md:4: topics: expected a list of strings, got a string" in capsys.readouterr().err
