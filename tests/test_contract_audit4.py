@@ -435,3 +435,19 @@ def test_a_file_name_that_is_not_utf8_is_shown_with_its_bytes(make_site, capsys)
         handle.write(record("Bad", topics="x"))
     assert main(["check", str(site)]) == 1
     assert "content/bad\\xffname.md:4: topics: expected a list of strings, got a string" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["file", "pipe", "broken link"])
+def test_a_content_path_that_is_no_folder_is_not_called_missing(make_site, capsys, kind):
+    # "content: warning: folder not found" of a content/ that is there, as a file, a named pipe
+    # or a link to nothing: the message sent the curator looking for the wrong thing.
+    site = make_site({"digest.toml": "search = false\n"})
+    content = site / "content"
+    if kind == "file":
+        content.write_text("x")
+    elif kind == "pipe":
+        os.mkfifo(content)
+    else:
+        os.symlink("nowhere", content)
+    assert main(["check", str(site)]) == 0
+    assert "content: warning: not a folder: the site has no records" in capsys.readouterr().err
