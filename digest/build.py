@@ -499,7 +499,7 @@ def _fingerprint(site: Path, drafts: bool, pagefind: str | None,
     return inputs_fingerprint(
         [site / "content", site / "templates", site / "static", theme / "templates", theme / "static"],
         [site / CONFIG_NAME, *sorted(program.rglob("*.py"))],
-        extra, stats,
+        extra, stats, confined=(site / "content", site),
     )
 
 

@@ -376,18 +376,23 @@ class RecordCache:
 
 
 def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str,
-                       stats: dict[str, os.stat_result] | None = None) -> str:
+                       stats: dict[str, os.stat_result] | None = None,
+                       confined: tuple[Path, Path] | None = None) -> str:
     """Digest of every input's path, size and mtime, and whether it is a link (plus ``extra``):
     equal means nothing changed.
 
     ``roots`` are walked recursively (hidden entries skipped, links followed as
     the loader does); ``files`` are single files that may be missing. ``stats``, when
     given, receives the stat of every file under the roots, by path (see `RecordCache.stats`).
+    ``confined`` is ``(root, site)``: under that root (the content folder), a link to a folder
+    outside the site is not walked (the loader never follows it; `content/usr -> /usr` made every
+    build walk all of /usr), only its target is noted.
     """
     h = hashlib.blake2b(extra.encode(), digest_size=16)
     seen: set[str] = set()
+    site_real = os.path.realpath(confined[1]) if confined else ""
 
-    def walk(folder: Path) -> None:
+    def walk(folder: Path, confine: bool = False) -> None:
         # Each real folder once, as the loader does: a link to a parent (a loop) would
         # otherwise be walked again at every depth until the system's link limit.
         real = os.path.realpath(folder)
@@ -407,7 +412,12 @@ def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str,
                 # (a link or not: a folder of links to the same files is not the same input)
                 if entry.is_dir():
                     h.update(f"d\0{entry.path}\0{entry.is_symlink():d}\0".encode("utf-8", "surrogateescape"))
-                    walk(Path(entry.path))
+                    if confine and entry.is_symlink():
+                        target = os.path.realpath(entry.path)
+                        if target != site_real and not target.startswith(site_real + os.sep):
+                            h.update(f"out\0{target}\0".encode("utf-8", "surrogateescape"))
+                            continue
+                    walk(Path(entry.path), confine)
                     continue
                 st = entry.stat()
             except OSError:
@@ -419,7 +429,7 @@ def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str,
 
     for root in roots:
         h.update(f"root\0{root}\0".encode("utf-8", "surrogateescape"))
-        walk(root)
+        walk(root, confined is not None and root == confined[0])
     for path in files:
         try:
             st = os.stat(path)

@@ -451,3 +451,26 @@ def test_a_content_path_that_is_no_folder_is_not_called_missing(make_site, capsy
         os.symlink("nowhere", content)
     assert main(["check", str(site)]) == 0
     assert "content: warning: not a folder: the site has no records" in capsys.readouterr().err
+
+
+def test_a_link_out_of_the_site_under_content_is_never_walked(make_site, tmp_path, monkeypatch):
+    # The loader never follows it ("points outside the site; not followed"), but the walk that
+    # tells a rebuild nothing changed did: `content/usr -> /usr` cost 6 s of every build of a
+    # one-record site, and a link to / walked the whole machine, /proc included.
+    outside = tmp_path / "outside"
+    (outside / "deep").mkdir(parents=True)
+    (outside / "deep" / "x.md").write_text(record("Outside"))
+    site = make_site(SITE)
+    os.symlink(outside, site / "content" / "elsewhere")
+    listed: list[str] = []
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        listed.append(os.path.realpath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert main(["build", str(site), "-j", "1"]) == 0
+    assert main(["build", str(site), "-j", "1"]) == 0
+    assert not [path for path in listed if path.startswith(str(outside.resolve()))]
+    assert len(list((site / "build").glob("2024/*/*/*/index.html"))) == 2
