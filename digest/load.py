@@ -1776,11 +1776,11 @@ def read_record(path: Path, source: str) -> FileResult:
         return FileResult(None, (Problem(source, None, None, "not a regular file; skipped", "warning"),))
     except OSError as exc:
         return FileResult(None, (Problem(source, None, None, f"cannot read: {exc.strerror or exc}"),))
+    digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
     if len(raw) > MAX_RECORD_BYTES:  # (its size, not the bytes read to know it is too large)
         return FileResult(None, (Problem(source, None, None, f"file too large for a record ({st.st_size} bytes; "
-                                         f"at most {MAX_RECORD_BYTES})"),))
+                                         f"at most {MAX_RECORD_BYTES})"),), (st.st_size, st.st_mtime_ns, digest))
     result = parse_record(raw, source)
-    digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
     return FileResult(result.article, result.problems, (st.st_size, st.st_mtime_ns, digest))
 
 

@@ -137,7 +137,7 @@ def test_a_changed_record_swapped_for_a_named_pipe_in_a_rebuild_is_skipped(make_
     _same_as_a_clean_build(site, site / "build", tmp_path)
 
 
-def test_a_record_file_too_large_is_reported_with_its_size(make_site, capsys):
+def test_a_record_file_too_large_is_reported_with_its_size(make_site, capsys, monkeypatch):
     # It said "(4194305 bytes; at most 4194304)" for a 50 MB file: the bytes read to know it
     # was too large, not its size.
     site = make_site(SITE)
@@ -148,6 +148,14 @@ def test_a_record_file_too_large_is_reported_with_its_size(make_site, capsys):
     assert "content/huge.md: file too large for a record (50000000 bytes; at most 4194304)" \
         in capsys.readouterr().err
     assert len(list((site / "build").glob("2024/*/*/*/index.html"))) == 2
+    # and a rebuild knows it from the parse cache, without reading 4 MiB of it again
+    (site / "content" / "b.md").write_text(record("Beta 2", "2024-01-03T10:00:00Z", topics="[t]"))
+    reads: list[str] = []
+    real_read = load.read_regular
+    monkeypatch.setattr(load, "read_regular", lambda path, limit: reads.append(str(path)) or real_read(path, limit))
+    assert main(["build", str(site), "-j", "1"]) == 0
+    assert "content/huge.md: file too large" in capsys.readouterr().err
+    assert [Path(path).name for path in reads] == ["b.md"]
 
 
 # --------------------------------------------------------------------------- dates
