@@ -482,3 +482,20 @@ def test_a_link_out_of_the_site_under_content_is_never_walked(make_site, tmp_pat
     assert main(["build", str(site), "-j", "1"]) == 0
     assert not [path for path in listed if path.startswith(str(outside.resolve()))]
     assert len(list((site / "build").glob("2024/*/*/*/index.html"))) == 2
+
+
+@pytest.mark.parametrize("swap", ["fifo", "zero"])
+def test_an_image_cache_file_swapped_for_a_special_file_after_the_scan_is_not_read(tmp_path, unblock, swap):
+    # The scan of content/images/ refuses pipes and links out of it, but the worker that decodes
+    # an image opened its path as the scan left it: a named pipe swapped in since made it wait
+    # forever (the build with it), and a link to /dev/zero read 40 MB of zeros.
+    from digest import images
+
+    path = tmp_path / "a.jpg"
+    if swap == "fifo":
+        os.mkfifo(path)
+        unblock(path)
+    else:
+        os.symlink("/dev/zero", path)
+    with pytest.raises(OSError, match="not a regular file"):
+        images._read(path)
