@@ -420,7 +420,8 @@ def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str,
                     walk(Path(entry.path), confine)
                     continue
                 st = entry.stat()
-            except OSError:
+            except OSError:  # a link to nothing: no stat, but its name counts (the loader warns of it)
+                h.update(f"x\0{entry.path}\0".encode("utf-8", "surrogateescape"))
                 continue
             if stats is not None:
                 stats[entry.path] = st

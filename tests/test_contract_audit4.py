@@ -499,3 +499,16 @@ def test_an_image_cache_file_swapped_for_a_special_file_after_the_scan_is_not_re
         os.symlink("/dev/zero", path)
     with pytest.raises(OSError, match="not a regular file"):
         images._read(path)
+
+
+def test_a_link_to_nothing_added_since_the_last_build_is_reported_by_the_next(make_site, capsys):
+    # The walk that tells a rebuild nothing changed skipped entries it could not stat: a record
+    # replaced by a link to nothing (a sync tool's half-done move) left the inputs "unchanged",
+    # the build stopped early and printed the last build's problems, without the new warning
+    # that a clean build gives.
+    site = make_site(SITE)
+    assert main(["build", str(site)]) == 0
+    capsys.readouterr()
+    os.symlink("nowhere.md", site / "content" / "c.md")
+    assert main(["build", str(site)]) == 0
+    assert "content/c.md: warning: not a regular file; skipped" in capsys.readouterr().err
