@@ -972,8 +972,24 @@ def _related_date(entry: dict, where: tuple[Any, ...], report: _RecordProblems) 
         return None
     found = _datetime(value)
     if found is None:
-        report.warn((*where, "publishedDateTime"), "expected an ISO 8601 date-time; ignored")
+        field = (*where, "publishedDateTime")
+        report.warn(field, f"{_DATE_EXPECTED}{_date_got(value, field, report)}; ignored")
     return found
+
+
+_DATE_EXPECTED = "expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got "
+
+
+def _date_got(value: Any, field: tuple[Any, ...], report: _RecordProblems) -> str:
+    """What a date field that could not be read holds, and why it was refused, for a problem
+    (the value as written, cut; its kind when it is no text)."""
+    got = f"{value!r}" if isinstance(value, str) else _kind(value)
+    if isinstance(value, date):  # (an unquoted date out of range: .NET's 0001-01-01 for none)
+        written = report.source_text(field) or value.isoformat()
+        got = f"{written!r}{_OUT_OF_RANGE}"
+    elif isinstance(value, str):
+        got = got[:80] + _why_no_date(value.strip())
+    return got[:160]
 
 
 _SECURED_WORD = re.compile(rb"(?i)secured|\\|[\x80-\xff]")
@@ -1530,21 +1546,15 @@ def parse_record(raw: bytes, source: str) -> FileResult:
                         "its links show no text")
     published = _datetime(data.get("publishedDateTime"))
     if published is None:
-        raw_date = data.get("publishedDateTime")
-        got = f"{raw_date!r}" if isinstance(raw_date, str) else _kind(raw_date)
-        if isinstance(raw_date, date):  # (an unquoted date out of range: .NET's 0001-01-01 for none)
-            written = report.source_text(("publishedDateTime",)) or raw_date.isoformat()
-            got = f"{written!r}{_OUT_OF_RANGE}"
-        elif isinstance(raw_date, str):
-            got = got[:80] + _why_no_date(raw_date.strip())
         _report_missing(report, data, "publishedDateTime",
-                        f"expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got {got[:160]}")
+                        _DATE_EXPECTED + _date_got(data.get("publishedDateTime"), ("publishedDateTime",), report))
     updated = None
     if data.get("updatedDateTime") is not None and not (isinstance(data["updatedDateTime"], str)
                                                          and not data["updatedDateTime"].strip()):
         updated = _datetime(data["updatedDateTime"])
         if updated is None:
-            report.warn(("updatedDateTime",), "expected an ISO 8601 date-time; ignored")
+            report.warn(("updatedDateTime",), f"{_DATE_EXPECTED}"
+                        f"{_date_got(data['updatedDateTime'], ('updatedDateTime',), report)}; ignored")
         elif published is not None and updated < published:
             # (the page said "updated" before "published", JSON-LD's dateModified came before its
             # datePublished, while feeds and the sitemap took the publication time: one value now)

@@ -512,3 +512,21 @@ def test_a_link_to_nothing_added_since_the_last_build_is_reported_by_the_next(ma
     os.symlink("nowhere.md", site / "content" / "c.md")
     assert main(["build", str(site)]) == 0
     assert "content/c.md: warning: not a regular file; skipped" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("front, expected", [
+    ("updatedDateTime: '2024-02-30T10:00:00Z'\n",
+     "content/x.md:4: warning: updatedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, "
+     "got '2024-02-30T10:00:00Z' (day is out of range for month); ignored"),
+    ("updatedDateTime: [2024]\n",
+     "content/x.md:4: warning: updatedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, "
+     "got a list; ignored"),
+    ("related:\n  - title: r\n    webUrl: https://r.example/\n    publishedDateTime: 9999-12-31\n",
+     "content/x.md:7: warning: related[0].publishedDateTime: expected an ISO 8601 date-time such as "
+     "2021-11-30T20:18:00Z, got '9999-12-31' (a year out of range: years 0002 to 9998 are read); ignored"),
+])
+def test_every_date_field_refused_says_what_it_got_and_why(front, expected):
+    # `publishedDateTime` said what it got and why; `updatedDateTime` and a related entry's
+    # date said only "expected an ISO 8601 date-time; ignored", whatever they held.
+    raw = f"---\ntitle: T\npublishedDateTime: 2024-01-01\n{front}---\n"
+    assert [str(p) for p in load.parse_record(raw.encode(), "content/x.md").problems] == [expected]

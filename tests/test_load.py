@@ -176,7 +176,8 @@ WARNINGS = [
     ("heat list", "heat: []",
      "content/x.md:4: warning: heat: expected an integer, got a list; treated as unknown"),
     ("bad updatedDateTime", "updatedDateTime: nope",
-     "content/x.md:4: warning: updatedDateTime: expected an ISO 8601 date-time; ignored"),
+     "content/x.md:4: warning: updatedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, "
+     "got 'nope'; ignored"),
     ("bad locale", "locale: '<x>'",
      "content/x.md:4: warning: locale: expected a language tag such as en-us; ignored"),
     ("related not a mapping", "related:\n  - 5",
