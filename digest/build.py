@@ -134,8 +134,11 @@ def require_site(site: Path) -> Path:
 
 def content_problems(site: Path) -> list[Problem]:
     """A warning when the site has no ``content/`` folder (it then builds an empty site)."""
-    if (site / "content").is_dir():
+    content = site / "content"
+    if content.is_dir():
         return []
+    if content.exists() or content.is_symlink():  # (a file, a named pipe, a broken link: not "not found")
+        return [Problem("content", None, None, "not a folder: the site has no records", "warning")]
     return [Problem("content", None, None, "folder not found: the site has no records yet", "warning")]
 
 
@@ -492,7 +495,7 @@ def _fingerprint(site: Path, drafts: bool, pagefind: str | None,
     return inputs_fingerprint(
         [site / "content", site / "templates", site / "static", theme / "templates", theme / "static"],
         [site / CONFIG_NAME, *sorted(program.rglob("*.py"))],
-        extra, stats,
+        extra, stats, confined=(site / "content", site),
     )
 
 

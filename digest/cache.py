@@ -32,7 +32,7 @@ from typing import Any
 
 from digest import toolchain
 from digest.background import Pending
-from digest.load import FileResult
+from digest.load import MAX_RECORD_BYTES, FileResult, read_regular
 from digest.model import Article, pack_article
 from digest.write import OutputRecord, intact
 
@@ -316,8 +316,8 @@ class RecordCache:
             self.used[source] = entry
             self.hits += 1
             return result
-        try:
-            raw = Path(path).read_bytes()
+        try:  # (not a regular file, or too large, since: `read_record` says so)
+            raw = read_regular(path, MAX_RECORD_BYTES + 1)[0]
         except OSError:
             return None
         if hashlib.blake2b(raw, digest_size=16).hexdigest() == digest:
@@ -376,18 +376,23 @@ class RecordCache:
 
 
 def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str,
-                       stats: dict[str, os.stat_result] | None = None) -> str:
+                       stats: dict[str, os.stat_result] | None = None,
+                       confined: tuple[Path, Path] | None = None) -> str:
     """Digest of every input's path, size and mtime, and whether it is a link (plus ``extra``):
     equal means nothing changed.
 
     ``roots`` are walked recursively (hidden entries skipped, links followed as
     the loader does); ``files`` are single files that may be missing. ``stats``, when
     given, receives the stat of every file under the roots, by path (see `RecordCache.stats`).
+    ``confined`` is ``(root, site)``: under that root (the content folder), a link to a folder
+    outside the site is not walked (the loader never follows it; `content/usr -> /usr` made every
+    build walk all of /usr), only its target is noted.
     """
     h = hashlib.blake2b(extra.encode(), digest_size=16)
     seen: set[str] = set()
+    site_real = os.path.realpath(confined[1]) if confined else ""
 
-    def walk(folder: Path) -> None:
+    def walk(folder: Path, confine: bool = False) -> None:
         # Each real folder once, as the loader does: a link to a parent (a loop) would
         # otherwise be walked again at every depth until the system's link limit.
         real = os.path.realpath(folder)
@@ -398,7 +403,7 @@ def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str,
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError:
-            h.update(b"\0missing\0" + str(folder).encode())
+            h.update(b"\0missing\0" + os.fsencode(folder))
             return
         for entry in entries:
             if entry.name.startswith("."):
@@ -406,11 +411,17 @@ def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str,
             try:
                 # (a link or not: a folder of links to the same files is not the same input)
                 if entry.is_dir():
-                    h.update(f"d\0{entry.path}\0{entry.is_symlink():d}\0".encode())
-                    walk(Path(entry.path))
+                    h.update(f"d\0{entry.path}\0{entry.is_symlink():d}\0".encode("utf-8", "surrogateescape"))
+                    if confine and entry.is_symlink():
+                        target = os.path.realpath(entry.path)
+                        if target != site_real and not target.startswith(site_real + os.sep):
+                            h.update(f"out\0{target}\0".encode("utf-8", "surrogateescape"))
+                            continue
+                    walk(Path(entry.path), confine)
                     continue
                 st = entry.stat()
-            except OSError:
+            except OSError:  # a link to nothing: no stat, but its name counts (the loader warns of it)
+                h.update(f"x\0{entry.path}\0".encode("utf-8", "surrogateescape"))
                 continue
             if stats is not None:
                 stats[entry.path] = st
@@ -418,14 +429,14 @@ def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str,
                 "utf-8", "surrogateescape"))
 
     for root in roots:
-        h.update(f"root\0{root}\0".encode())
-        walk(root)
+        h.update(f"root\0{root}\0".encode("utf-8", "surrogateescape"))
+        walk(root, confined is not None and root == confined[0])
     for path in files:
         try:
             st = os.stat(path)
-            h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
+            h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode("utf-8", "surrogateescape"))
         except OSError:
-            h.update(f"{path}\0missing\n".encode())
+            h.update(f"{path}\0missing\n".encode("utf-8", "surrogateescape"))
     return h.hexdigest()
 
 
@@ -447,7 +458,7 @@ class BuildCache:
 
     def __init__(self, site: Path, out: Path):
         self.dir = site / CACHE_DIR
-        self.out_key = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]
+        self.out_key = hashlib.sha256(os.fsencode(out.resolve())).hexdigest()[:16]
         self._records: RecordCache | None = None
         self._outputs: dict[str, OutputRecord] | None = None
         """The manifest, all shards merged (None: not read yet)."""

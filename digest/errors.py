@@ -44,7 +44,15 @@ class Problem:
 def printable(text: str) -> str:
     """``text`` with unprintable characters escaped as ``\\x1b`` (one line, no terminal
     escape sequences): for every message that quotes a file name, a key or a value."""
-    return text if text.isprintable() else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+    return text if text.isprintable() else "".join(map(_printable_character, text))
+
+
+def _printable_character(c: str) -> str:
+    if c.isprintable():
+        return c
+    if "\udc80" <= c <= "\udcff":  # a byte of a file name that is no UTF-8 (as Python holds it): that byte
+        return f"\\x{ord(c) - 0xDC00:02x}"
+    return ascii(c)[1:-1]
 
 
 class DigestError(Exception):

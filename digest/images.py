@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 from digest.cache import CACHE_DIR
 from digest.config import Config
 from digest.errors import Problem
-from digest.load import IMAGES_DIR, field_locator, real_path
+from digest.load import IMAGES_DIR, field_locator, read_regular, real_path
 from digest.model import Article
 from digest.plan import select
 from digest.write import OutputRecord, Staging, intact, stage
@@ -435,8 +435,9 @@ def _looks_like(data: bytes, fmt: str) -> bool:
 
 
 def _read(path: Path) -> bytes:
-    with open(path, "rb") as handle:
-        raw = handle.read(MAX_BYTES + 1)
+    # (opened without blocking, and only when regular: a named pipe or a link to /dev/zero put in
+    # the place of a cache file after the scan made the worker wait forever, or read 40 MB of zeros)
+    raw = read_regular(path, MAX_BYTES + 1)[0]
     if len(raw) > MAX_BYTES:
         raise ValueError(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB; not read")
     return raw

@@ -361,9 +361,7 @@ def field_locator(path: Path) -> Callable[[tuple[Any, ...]], int | None]:
     path (``("images", 2)``) to its 1-based line, or None. For problems found after loading
     (an image's, see `digest.images`); a file that is no longer a readable record answers None."""
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):  # (a named pipe put there since waits forever)
-            return _no_line
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_RECORD_BYTES + 1)[0]  # (a named pipe put there since waits forever)
         if len(raw) > MAX_RECORD_BYTES:
             return _no_line
         if b"\x00" in raw and (encoding := _wide_encoding(raw)):  # (as `parse_record` reads it)
@@ -660,6 +658,11 @@ def _other_datetime(text: str) -> datetime | None:
             if inner.astimezone(UTC).time().replace(microsecond=0) != time(23, 59, 59):
                 return None  # (a second 60 is a leap second only at the end of a UTC day)
             return inner
+        elif SafeConstructor.timestamp_regexp.match(text):
+            # What YAML reads unquoted as a time, read the same quoted (`2001-1-4 1:59:43`, an
+            # offset `-5` or `+5:45`, spaces before it): quoted, it was "not a date".
+            read = _TIMESTAMP.construct_yaml_timestamp(yaml.ScalarNode(_TIMESTAMP_TAG, text))
+            return read if isinstance(read, datetime) else datetime.combine(read, time())
         else:
             return None
     except (ValueError, OverflowError, KeyError, OSError):  # (ZoneInfo raises ValueError or KeyError)
@@ -677,6 +680,10 @@ def _other_datetime(text: str) -> datetime | None:
     except (ValueError, OverflowError):  # an impossible date (31 Feb), or one past year 9999 in UTC
         return None
     return dt
+
+
+_TIMESTAMP = SafeConstructor()
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
 def _brief(value: Any) -> str:
@@ -707,8 +714,25 @@ def _whole_characters(value: Any) -> Any:
     return value
 
 
+_OUT_OF_RANGE = " (a year out of range: years 0002 to 9998 are read)"
+_ISO_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?![0-9])")
+
+
 def _why_no_date(text: str) -> str:
-    """Why an RSS or Twitter date was refused, when it was for its weekday or its zone name."""
+    """Why a date was refused: its year out of range, a day its month does not have, or, for an
+    RSS or Twitter date, its weekday or its zone name ("" when none of these)."""
+    if not text.isdigit():  # (`_datetime` reads digits alone as a compact date or epoch time)
+        try:
+            read = datetime.fromisoformat(_UTC_SUFFIX.sub("+00:00", text))
+        except ValueError:
+            read = _other_datetime(text)
+        if read is not None:  # (read, and refused by `_datetime`: 9999-12-31 is past 9998 in UTC)
+            return _OUT_OF_RANGE
+    if day := _ISO_DAY.match(text):
+        try:
+            date(*map(int, day.groups()))
+        except ValueError as exc:  # (2024-02-30: "day is out of range for month")
+            return f" ({exc})"
     match = _RFC822.fullmatch(text) or _CTIME.fullmatch(text)
     if match is None:
         return ""
@@ -948,8 +972,24 @@ def _related_date(entry: dict, where: tuple[Any, ...], report: _RecordProblems) 
         return None
     found = _datetime(value)
     if found is None:
-        report.warn((*where, "publishedDateTime"), "expected an ISO 8601 date-time; ignored")
+        field = (*where, "publishedDateTime")
+        report.warn(field, f"{_DATE_EXPECTED}{_date_got(value, field, report)}; ignored")
     return found
+
+
+_DATE_EXPECTED = "expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got "
+
+
+def _date_got(value: Any, field: tuple[Any, ...], report: _RecordProblems) -> str:
+    """What a date field that could not be read holds, and why it was refused, for a problem
+    (the value as written, cut; its kind when it is no text)."""
+    got = f"{value!r}" if isinstance(value, str) else _kind(value)
+    if isinstance(value, date):  # (an unquoted date out of range: .NET's 0001-01-01 for none)
+        written = report.source_text(field) or value.isoformat()
+        got = f"{written!r}{_OUT_OF_RANGE}"
+    elif isinstance(value, str):
+        got = got[:80] + _why_no_date(value.strip())
+    return got[:160]
 
 
 _SECURED_WORD = re.compile(rb"(?i)secured|\\|[\x80-\xff]")
@@ -1129,6 +1169,7 @@ def _unreadable(source: str, front: str, first_line: int, exc: BaseException) ->
     except (yaml.YAMLError, RecursionError):
         root = None
     todo: list[tuple[Any, tuple[Any, ...]]] = [(root, ())] if root is not None else []
+    secrets = _composed_secrets(root)
     seen: set[int] = set()
     while todo:  # depth first, in document order
         node, field = todo.pop()
@@ -1147,10 +1188,69 @@ def _unreadable(source: str, front: str, first_line: int, exc: BaseException) ->
                 shown = tuple(part if type(part) is int or (type(part) is str and _PLAIN_KEY.fullmatch(part))
                               else repr(part)[:60] for part in field)
                 why = f" ({failure})" if kind == "timestamp" and type(failure) is ValueError else ""
-                value = "its value" if any(map(_dropped, field)) else repr(node.value[:60])  # (a secret: unprinted)
+                secret = any(map(_dropped, field)) or any(  # (a secret, or a copy of it, or of a part: unprinted)
+                    len(node.value) >= 8 and (node.value in s or s in node.value) for s in secrets)
+                value = "its value" if secret else repr(node.value[:60])
                 return Problem(source, node.start_mark.line + first_line, _field_name(shown) or None,
                                f"invalid YAML: {value} is not a valid {kind}{why}")
     return Problem(source, None, None, f"invalid YAML: {exc.__class__.__name__}: {str(exc)[:200]}")
+
+
+def _composed_secrets(root: Any) -> list[str]:
+    """The text of every scalar under a ``secured`` key (any spelling, any depth) of a composed
+    document, and each part of it (ciphertext; IV)."""
+    found: list[str] = []
+    todo, seen = [(root, False)], set()
+    while todo:
+        node, secret = todo.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            todo.extend((value, secret or (isinstance(key, yaml.ScalarNode) and _dropped(key.value)))
+                        for key, value in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend((item, secret) for item in node.value)
+        elif secret and node.value.strip():
+            found.extend(part.strip() for part in (node.value, *node.value.split(";")) if len(part.strip()) >= 8)
+    return found
+
+
+def _top_keys(front: str, first_line: int, found: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The top-level keys of ``front`` as YAML composes them, (key, file line) each, or ``found``
+    (the text's) when it does not compose to a mapping."""
+    try:
+        root = yaml.compose(front, Loader=_Loader)
+    except (yaml.YAMLError, RecursionError):
+        return found
+    if not isinstance(root, yaml.MappingNode):
+        return found
+    return [(key.value, key.start_mark.line + first_line) for key, _ in root.value
+            if isinstance(key, yaml.ScalarNode) and _TOP_KEY.match(key.value + ":")]
+
+
+def _field_at(front: str, mark: Any) -> str | None:
+    """The field whose value starts at ``mark`` (a YAML error's): a tag no safe loader knows
+    (``topics: !!python/object:os.system``) was reported with its line and no field."""
+    try:
+        todo: list[tuple[Any, tuple[Any, ...]]] = [(yaml.compose(front, Loader=_Loader), ())]
+    except (yaml.YAMLError, RecursionError):
+        return None
+    seen: set[int] = set()
+    while todo:
+        node, field = todo.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.start_mark.index == getattr(mark, "index", None) and field:
+            shown = tuple(part if type(part) is int or (type(part) is str and _PLAIN_KEY.fullmatch(part))
+                          else repr(part)[:60] for part in field)  # (no control characters printed)
+            return _field_name(shown)
+        if isinstance(node, yaml.MappingNode):
+            todo.extend((value, (*field, getattr(key, "value", "?"))) for key, value in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend((item, (*field, index)) for index, item in enumerate(node.value))
+    return None
 
 
 _FOLDED_KNOWN = {name.casefold(): name for name in _KNOWN if name != "secured"}
@@ -1308,8 +1408,10 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        return FileResult(None, (Problem(source, line, None, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})"),))
+        at = exc.start + (len(_BOMS[0]) if raw.startswith(_BOMS[0]) else 0)  # ("utf-8-sig" counts after it)
+        before = raw[:at]
+        line = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1  # (as `_lines_of` counts)
+        return FileResult(None, (Problem(source, line, None, f"not valid UTF-8 (byte 0x{raw[at]:02x} at offset {at})"),))
     text = _lines_of(text)
     parts = split_front_matter(text)
     json_data: Any = None
@@ -1327,6 +1429,9 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         except RecursionError:
             return FileResult(None, (Problem(source, None, None, _TOO_LARGE),))
     if parts is None:
+        if text.split("\n", 1)[0].rstrip() == "---":  # (a file cut short, or a closing line mistyped)
+            return FileResult(None, (Problem(source, 1, None, "front matter not closed: expected a '---' (or "
+                                             "'...') line after it"),))
         return FileResult(None, (Problem(source, 1, None, "no front matter: expected the file to start with a '---' line and the front matter to end with another"),))
     front, body, first_line = parts
     front = _as_yaml_reads(front)
@@ -1365,7 +1470,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
                 reason = f"{exc.context} (started on line {start.line + first_line}): {reason}"
             else:
                 reason = f"{exc.context}: {reason}"
-        return FileResult(None, (Problem(source, line, None, f"invalid YAML: {reason}"),))
+        field = _field_at(front, mark) if isinstance(exc, yaml.constructor.ConstructorError) else None
+        return FileResult(None, (Problem(source, line, field, f"invalid YAML: {reason}"),))
     except _BUILD_ERRORS:
         # An impossible implicit date (2021-13-45): read dates as text, so the field
         # check below names the field, its line and the value.
@@ -1384,10 +1490,16 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         return FileResult(None, (Problem(source, None, None, _TOO_LARGE),))
     seen_keys: dict[str, int] = {}
     line, counted, repeats = first_line, 0, 0
+    keys: list[tuple[str, int]] = []
     for match in _TOP_KEY.finditer(front):
-        key = match.group(1)
         line += front.count("\n", counted, match.start())  # (counted on from the last key: linear)
         counted = match.start()
+        keys.append((match.group(1), line))
+    if len({key for key, _ in keys}) < len(keys) and len(front) <= MAX_COMPOSE:
+        # A key given twice, as the text shows it: the keys as YAML reads them decide (a line of
+        # a quoted string spanning lines, `title: b'`, is no key; it was "given twice").
+        keys = _top_keys(front, first_line, keys)
+    for key, line in keys:
         if key in seen_keys:
             repeats += 1
             if repeats <= MAX_REPEATS_SHOWN:
@@ -1434,21 +1546,20 @@ def parse_record(raw: bytes, source: str) -> FileResult:
                         "its links show no text")
     published = _datetime(data.get("publishedDateTime"))
     if published is None:
-        raw_date = data.get("publishedDateTime")
-        got = f"{raw_date!r}" if isinstance(raw_date, str) else _kind(raw_date)
-        if isinstance(raw_date, date):  # (an unquoted date out of range: .NET's 0001-01-01 for none)
-            written = report.source_text(("publishedDateTime",)) or raw_date.isoformat()
-            got = f"{written!r} (a year out of range)"
-        elif isinstance(raw_date, str):
-            got = got[:80] + _why_no_date(raw_date.strip())
         _report_missing(report, data, "publishedDateTime",
-                        f"expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got {got[:160]}")
+                        _DATE_EXPECTED + _date_got(data.get("publishedDateTime"), ("publishedDateTime",), report))
     updated = None
     if data.get("updatedDateTime") is not None and not (isinstance(data["updatedDateTime"], str)
                                                          and not data["updatedDateTime"].strip()):
         updated = _datetime(data["updatedDateTime"])
         if updated is None:
-            report.warn(("updatedDateTime",), "expected an ISO 8601 date-time; ignored")
+            report.warn(("updatedDateTime",), f"{_DATE_EXPECTED}"
+                        f"{_date_got(data['updatedDateTime'], ('updatedDateTime',), report)}; ignored")
+        elif published is not None and updated < published:
+            # (the page said "updated" before "published", JSON-LD's dateModified came before its
+            # datePublished, while feeds and the sitemap took the publication time: one value now)
+            report.warn(("updatedDateTime",), "earlier than publishedDateTime; ignored")
+            updated = None
 
     strings = {}
     for key in ("excerpt", "category", "type"):
@@ -1640,21 +1751,46 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     return FileResult(article, tuple(report.items))
 
 
+class NotRegular(OSError):
+    """A record path that is no regular file when it is opened (see `read_regular`)."""
+
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def read_regular(path: str | Path, limit: int) -> tuple[bytes, os.stat_result]:
+    """Up to ``limit`` bytes of the regular file at ``path``, and its stat.
+
+    Opened without blocking, and refused (`NotRegular`) unless the open file is regular: the
+    walk saw a regular file, but a named pipe, or a link to ``/dev/zero``, put in its place
+    since (or raced in) made the read wait forever for a writer, or fill the memory.
+    """
+    fd = os.open(path, _OPEN_FLAGS)
+    with open(fd, "rb") as handle:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegular("not a regular file")
+        # Sized by the stat: reading up to the limit made each read allocate (and give
+        # back) a 4 MiB buffer, three times the cost of the read in a parse worker.
+        raw = handle.read(min(st.st_size + 1, limit))
+        if len(raw) == st.st_size + 1 < limit:  # it grew since the stat: read on to the limit
+            raw += handle.read(limit - len(raw))
+    return raw, st
+
+
 def read_record(path: Path, source: str) -> FileResult:
     """Read and parse one record file; an unreadable file is a problem, not a crash."""
     try:
-        with open(path, "rb") as handle:
-            st = os.fstat(handle.fileno())
-            # Sized by the stat: reading up to the limit made each read allocate (and give
-            # back) a 4 MiB buffer, three times the cost of the read in a parse worker.
-            limit = MAX_RECORD_BYTES + 1
-            raw = handle.read(min(st.st_size + 1, limit))
-            if len(raw) == st.st_size + 1 < limit:  # it grew since the stat: read on to the limit
-                raw += handle.read(limit - len(raw))
+        raw, st = read_regular(path, MAX_RECORD_BYTES + 1)
+    except NotRegular:  # (the walk warns of those it sees, in the same words)
+        return FileResult(None, (Problem(source, None, None, "not a regular file; skipped", "warning"),))
     except OSError as exc:
         return FileResult(None, (Problem(source, None, None, f"cannot read: {exc.strerror or exc}"),))
-    result = parse_record(raw, source)
     digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+    if len(raw) > MAX_RECORD_BYTES:  # (its size, not the bytes read to know it is too large)
+        return FileResult(None, (Problem(source, None, None, f"file too large for a record ({st.st_size} bytes; "
+                                         f"at most {MAX_RECORD_BYTES})"),), (st.st_size, st.st_mtime_ns, digest))
+    result = parse_record(raw, source)
     return FileResult(result.article, result.problems, (st.st_size, st.st_mtime_ns, digest))
 
 
@@ -1673,16 +1809,24 @@ def _preference(article: Article) -> tuple:
 
 def _story_field(path: str | None) -> tuple[int | None, str]:
     """The line and name of the top-level field that names a record's story (``webUrl``, else
-    ``originalUrl``) in the file at ``path``: (None, "webUrl") when it is not found."""
+    ``originalUrl``) in the file at ``path``: (None, "webUrl") when it is not found. Found as
+    every other problem's field is (a text search missed JSON front matter's indented keys, and
+    took the first of a field given twice, where the last one counts)."""
     try:
-        with open(path or "", "rb") as file:
-            raw = file.read(MAX_RECORD_BYTES)
+        raw = read_regular(path or "", MAX_RECORD_BYTES)[0]
     except OSError:
         return None, "webUrl"
     text = raw.decode(_wide_encoding(raw) or "utf-8-sig", "replace").replace("\r\n", "\n").replace("\r", "\n")
     for key in ("webUrl", "originalUrl"):
-        if match := re.search(rf"^([\"']?){key}\1[ \t]*:", text, re.MULTILINE):
-            return text.count("\n", 0, match.start()) + 1, key
+        found = list(re.finditer(rf"^([\"']?){key}\1[ \t]*:", text, re.MULTILINE))
+        if len(found) == 1:  # (the common case, found in the text: composing costs ms per copy)
+            return text.count("\n", 0, found[0].start()) + 1, key
+        if found:  # (given twice: the last one counts, as YAML reads it)
+            break
+    locate = field_locator(Path(path or ""))
+    for key in ("webUrl", "originalUrl"):
+        if (line := locate((key,))) is not None:
+            return line, key
     return None, "webUrl"
 
 

@@ -34,8 +34,7 @@ FILE_PROBLEMS = [
      "content/x.md:1: no front matter: expected the file to start with a '---' line "
      "and the front matter to end with another"),
     ("unterminated", b"---\ntitle: x\n",
-     "content/x.md:1: no front matter: expected the file to start with a '---' line "
-     "and the front matter to end with another"),
+     "content/x.md:1: front matter not closed: expected a '---' (or '...') line after it"),
     ("list", b"---\n- a\n- b\n---\n", "content/x.md:2: front matter must be a mapping of fields, got a list"),
     ("scalar", b"---\njust text\n---\n",
      "content/x.md:2: front matter must be a mapping of fields, got a string"),
@@ -47,7 +46,7 @@ FILE_PROBLEMS = [
      b"e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n---\n",
      "content/x.md: front matter too large or too deeply nested (more than 20000 values or 50 levels)"),
     ("python tag", b"---\ntitle: !!python/object/apply:os.system ['echo pwned']\n---\n",
-     "content/x.md:2: invalid YAML: could not determine a constructor for the tag "
+     "content/x.md:2: title: invalid YAML: could not determine a constructor for the tag "
      "'tag:yaml.org,2002:python/object/apply:os.system'"),
 ]
 
@@ -104,11 +103,11 @@ FIELD_ERRORS = [
     ("date integer", "---\ntitle: ok\npublishedDateTime: 20241301\n---\n",
      "content/x.md:3: publishedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got an integer"),
     ("date impossible", "---\ntitle: ok\npublishedDateTime: '2024-02-30T10:00:00Z'\n---\n",
-     "content/x.md:3: publishedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got '2024-02-30T10:00:00Z'"),
+     "content/x.md:3: publishedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got '2024-02-30T10:00:00Z' (day is out of range for month)"),
     ("date impossible, unquoted", "---\ntitle: ok\npublishedDateTime: 2021-13-45T00:00:00Z\n---\n",
-     "content/x.md:3: publishedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got '2021-13-45T00:00:00Z'"),
+     "content/x.md:3: publishedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got '2021-13-45T00:00:00Z' (month must be in 1..12)"),
     ("date past year 9999 in UTC", "---\ntitle: ok\npublishedDateTime: '9999-12-31T23:59:59-05:00'\n---\n",
-     "content/x.md:3: publishedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got '9999-12-31T23:59:59-05:00'"),
+     "content/x.md:3: publishedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, got '9999-12-31T23:59:59-05:00' (a year out of range: years 0002 to 9998 are read)"),
     ("topics string", "---\n" + GOOD + "topics: AI\n---\n",
      "content/x.md:4: topics: expected a list of strings, got a string"),
     ("topics with a mapping", "---\n" + GOOD + "topics:\n  - a\n  - {x: 1}\n---\n",
@@ -177,7 +176,8 @@ WARNINGS = [
     ("heat list", "heat: []",
      "content/x.md:4: warning: heat: expected an integer, got a list; treated as unknown"),
     ("bad updatedDateTime", "updatedDateTime: nope",
-     "content/x.md:4: warning: updatedDateTime: expected an ISO 8601 date-time; ignored"),
+     "content/x.md:4: warning: updatedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, "
+     "got 'nope'; ignored"),
     ("bad locale", "locale: '<x>'",
      "content/x.md:4: warning: locale: expected a language tag such as en-us; ignored"),
     ("related not a mapping", "related:\n  - 5",

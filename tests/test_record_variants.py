@@ -124,7 +124,7 @@ def test_a_placeholder_date_out_of_range_says_what_it_is(given):
     written = given
     assert published(given) == (None, [
         "content/x.md:4: publishedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, "
-        f"got {written!r} (a year out of range)"])
+        f"got {written!r} (a year out of range: years 0002 to 9998 are read)"])
 
 
 def test_other_date_fields_read_the_same_shapes(make_site):
@@ -351,8 +351,8 @@ def test_a_related_entry_s_unreadable_date_is_a_warning_not_silently_dropped():
     article, problems = parse(f"{DATED}related:\n  - title: Elsewhere\n    webUrl: https://other.example/e\n"
                               "    publishedDateTime: last Tuesday")
     assert [(r.title, r.published) for r in article.related] == [("Elsewhere", None)]
-    assert problems == ["content/x.md:8: warning: related[0].publishedDateTime: expected an ISO 8601 date-time; "
-                        "ignored"]
+    assert problems == ["content/x.md:8: warning: related[0].publishedDateTime: expected an ISO 8601 date-time "
+                        "such as 2021-11-30T20:18:00Z, got 'last Tuesday'; ignored"]
 
 
 @pytest.mark.parametrize("wrap", [("---\n", "\n---\n"), ("", "\n")])  # YAML flow, and JSON with no dashes
