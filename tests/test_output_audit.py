@@ -71,15 +71,19 @@ RAGGED_TABLES = {
 }
 
 
+def _noted_pages(make_site, kind: str, notes: dict[str, str]) -> dict[str, str]:
+    """A site of one record per note (titled ``"{kind} {name}"``), built: its article pages by title."""
+    files = {"digest.toml": 'title = "T"\n'}
+    for n, (name, note) in enumerate(notes.items()):
+        files[f"content/{kind.lower()}{n}.md"] = record(f"{kind} {name}", webUrl=f'"https://{kind.lower()}.example/{n}"') + note
+    return _article_pages(_build(make_site(files)))
+
+
 def test_note_tables_have_no_empty_rows_and_every_row_is_as_wide_as_the_widest(make_site):
     """vnu: "Row 1 of a row group established by a tbody element has no cells beginning on it"
     (an error) for a raw ``<tr></tr>`` in a note, and "A table row was 1 columns wide, which is
     less than the column count established by the first row" (a warning) for ragged rows."""
-    files = {"digest.toml": 'title = "T"\n'}
-    for n, (name, note) in enumerate(RAGGED_TABLES.items()):
-        files[f"content/t{n}.md"] = record(f"Table {name}", webUrl=f'"https://t.example/{n}"') + note
-    out = _build(make_site(files))
-    pages = _article_pages(out)
+    pages = _noted_pages(make_site, "Table", RAGGED_TABLES)
     for name in RAGGED_TABLES:
         tables = _table_rows(pages[f"Table {name}"])
         assert tables, name
@@ -124,11 +128,7 @@ EMPTY_HEADINGS = {
 def test_note_headings_that_show_nothing_are_dropped(make_site):
     """vnu: "Empty heading." (a warning; axe's ``empty-heading`` too) for a note's ``#`` alone or
     a heading whose only content the sanitizer removed. The other headings keep their order."""
-    files = {"digest.toml": 'title = "T"\n'}
-    for n, (name, note) in enumerate(EMPTY_HEADINGS.items()):
-        files[f"content/h{n}.md"] = record(f"Heading {name}", webUrl=f'"https://h.example/{n}"') + note
-    out = _build(make_site(files))
-    pages = _article_pages(out)
+    pages = _noted_pages(make_site, "Heading", EMPTY_HEADINGS)
     for name in EMPTY_HEADINGS:
         parser = _Headings()
         parser.feed(pages[f"Heading {name}"])
