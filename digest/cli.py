@@ -212,7 +212,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     if target.exists() and not target.is_dir():
         print(printable(f"digest: {target} exists and is not a folder; choose a new folder"), file=sys.stderr)
         return 1
-    if target.exists() and any(target.iterdir()):
+    # (a folder with only hidden entries counts as empty: `git init site && digest init site`;
+    # nothing init makes starts with a dot, so none of them is touched)
+    if target.exists() and any(not entry.name.startswith(".") for entry in target.iterdir()):
         print(printable(f"digest: {target} exists and is not empty; choose a new folder"), file=sys.stderr)
         return 1
     theme = theme_dir()

@@ -140,6 +140,21 @@ def test_init_then_build(tmp_path):
     assert run("check", str(target)).returncode == 0
 
 
+def test_init_takes_a_folder_that_holds_only_hidden_entries(tmp_path):
+    # `git init site && digest init site` was refused: "exists and is not empty".
+    site = tmp_path / "site"
+    (site / ".git").mkdir(parents=True)
+    (site / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (site / ".gitignore").write_text("build/\n")
+    assert main(["init", str(site)]) == 0
+    assert (site / ".git" / "HEAD").read_text() == "ref: refs/heads/main\n"
+    assert (site / ".gitignore").read_text() == "build/\n"
+    assert main(["build", str(site)]) == 0
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    assert main(["init", str(tmp_path / "other")]) == 1  # (a visible file: not empty)
+
+
 def test_init_refuses_a_non_empty_folder(tmp_path):
     (tmp_path / "keep.txt").write_text("mine")
     assert main(["init", str(tmp_path)]) == 1
