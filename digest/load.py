@@ -1072,9 +1072,9 @@ a ciphertext or an IV in base64 is 24 characters or more; a short one would matc
 
 
 def _secret_copies(value: Any, note: str = "") -> frozenset[str]:
-    """The secrets of ``value`` (every string under a ``secured`` key at any depth, `_spaced`)
-    when a string or key elsewhere in it is one of them, or it or ``note`` holds one (`_is_secret`);
-    else none.
+    """The secrets of ``value`` (every string under a ``secured`` key at any depth, and each of
+    its ``;``-separated parts of `MIN_SECRET_INSIDE` characters or more, `_spaced`) when a string
+    or key elsewhere in it is one of them, or it or ``note`` holds one (`_is_secret`); else none.
 
     Copies are compared by value, not by the text that wrote them: an escape (``\\u0041``), a
     doubled quote, a block or folded scalar, JSON front matter write one value in other
@@ -1100,6 +1100,9 @@ def _secret_copies(value: Any, note: str = "") -> frozenset[str]:
                     others.append(item)
                 elif item.strip():
                     found.add(_spaced(item))
+                    if ";" in item:  # (its ciphertext and its IV, each a secret too: a copy of one
+                        # alone is as much the payload's as the whole)
+                        found.update(part for part in map(_spaced, item.split(";")) if len(part) >= MIN_SECRET_INSIDE)
             elif isinstance(item, (dict, list)):
                 todo.append((item, hidden))
     if not found:
@@ -1710,7 +1713,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     if locale is None or (isinstance(locale, str) and not locale.strip()):
         locale = ""
     elif not isinstance(locale, str) or (tag := language_tag(locale)) is None:
-        report.warn(("locale",), "expected a language tag such as en-us; ignored")
+        got = _brief(locale) if isinstance(locale, str) else _kind(locale)
+        report.warn(("locale",), f"expected a language tag such as en-us, got {got}; ignored")
         locale = ""
     else:
         locale = tag

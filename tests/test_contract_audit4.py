@@ -616,3 +616,23 @@ def test_random_file_system_changes_rebuild_as_a_clean_build(tmp_path, seed):
         assert sorted(map(str, build(clean, jobs=1).problems)) == problems, (step, op)
         assert _files(site / "build") == _files(clean / "build"), (step, op)
         shutil.rmtree(clean)
+
+
+def test_a_copy_of_the_ciphertext_or_the_iv_alone_is_never_published(make_site, capsys):
+    # `secured` is "ciphertext;IV". A field or a note holding one of the two alone was
+    # published (only the whole value, or a text holding it, counted as a copy), and a
+    # refused locale quoted it in its warning.
+    cipher, iv = "7pu07TRTPbpIis4pFtTIS0jpHs1xcjCggU3s9WStkigxHPsrm", "VHb4nXvn0kRfjQI3PHHAtA=="
+    site = make_site({
+        "digest.toml": "search = false\n",
+        "content/a.md": record("A story", locale=f'"{iv}"', excerpt=f'"Leaked {cipher} here"',
+                               secured=f'"{cipher};{iv}"', category=f'"{iv}"') + f"\nThe IV is {iv}.\n",
+    })
+    assert main(["build", str(site)]) == 0
+    err = capsys.readouterr().err
+    assert cipher not in err and iv not in err
+    for path in (site / "build").rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert cipher.encode() not in data and iv.encode() not in data, path
+    assert "holds the secured value" in err

@@ -89,7 +89,8 @@ def test_an_odd_web_url_becomes_a_valid_link_on_the_page_and_in_the_feeds(make_s
 def test_a_locale_becomes_the_page_language_only_when_it_is_a_real_language_tag(given, lang):
     a, problems = article(record(locale=f'"{given}"'))
     assert a.locale == (lang or "")
-    assert problems == ([] if lang else ["content/x.md:4: warning: locale: expected a language tag such as en-us; ignored"])
+    assert problems == ([] if lang else [f"content/x.md:4: warning: locale: expected a language tag such as en-us, "
+                                         f"got {given!r}; ignored"])
 
 
 # --------------------------------------------------------------------------- numbers

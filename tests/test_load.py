@@ -179,7 +179,9 @@ WARNINGS = [
      "content/x.md:4: warning: updatedDateTime: expected an ISO 8601 date-time such as 2021-11-30T20:18:00Z, "
      "got 'nope'; ignored"),
     ("bad locale", "locale: '<x>'",
-     "content/x.md:4: warning: locale: expected a language tag such as en-us; ignored"),
+     "content/x.md:4: warning: locale: expected a language tag such as en-us, got '<x>'; ignored"),
+    ("locale list", "locale: [en]",
+     "content/x.md:4: warning: locale: expected a language tag such as en-us, got a list; ignored"),
     ("related not a mapping", "related:\n  - 5",
      "content/x.md:5: warning: related[0]: expected a mapping with title and webUrl, got an integer; entry ignored"),
     ("related without title", "related:\n  - {excerpt: x}",
