@@ -1199,6 +1199,56 @@ def _unreadable(source: str, front: str, first_line: int, exc: BaseException) ->
     return Problem(source, None, None, f"invalid YAML: {exc.__class__.__name__}: {str(exc)[:200]}")
 
 
+def _unknown_tag(node: Any) -> str | None:
+    """The first tag under ``node`` (a composed node) that no safe loader constructs, if any."""
+    known = _KeepingLoader.yaml_constructors
+    todo, seen = [node], set()
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.tag not in known:
+            return node.tag
+        if isinstance(node, yaml.MappingNode):
+            todo.extend(part for pair in node.value for part in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend(node.value)
+    return None
+
+
+def _without_unknown_tags(front: str, first_line: int, source: str) -> tuple[Any, list[Problem]] | None:
+    """The front matter without its extra fields (not one `_KNOWN`, not a secret) whose value
+    carries a tag no safe loader knows (``featuredContent: !html "<iframe ...>"``), and a warning
+    for each; None when there is none, a known field carries one, or it cannot be read anyway.
+    (DESIGN: extra fields are never an error; the record was skipped. Nothing is constructed
+    from such a tag: the field is dropped as composed.)"""
+    try:
+        root = yaml.compose(front, Loader=_Loader)
+    except (yaml.YAMLError, RecursionError):
+        return None
+    if not isinstance(root, yaml.MappingNode) or _unknown_tag(root) is None:
+        return None
+    kept, problems = [], []
+    for key_node, value_node in root.value:
+        tag = _unknown_tag(value_node)
+        if tag is None:
+            kept.append((key_node, value_node))
+            continue
+        name = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+        if not isinstance(name, str) or name in _KNOWN or _dropped(name) or _unknown_tag(key_node) is not None:
+            return None
+        shown = name if _PLAIN_KEY.fullmatch(name) else repr(name)[:60]
+        problems.append(Problem(source, key_node.start_mark.line + first_line, shown,
+                                f"a YAML tag no safe loader knows ({tag[:60]}); the field is left out",
+                                "warning"))
+    root.value = kept
+    try:
+        return _KeepingLoader("").construct_document(root), problems
+    except (yaml.YAMLError, RecursionError, *_BUILD_ERRORS):
+        return None
+
+
 def _composed_secrets(root: Any) -> list[str]:
     """The text of every scalar under a ``secured`` key (any spelling, any depth) of a composed
     document, and each part of it (ciphertext; IV)."""
@@ -1474,7 +1524,13 @@ def parse_record(raw: bytes, source: str) -> FileResult:
             else:
                 reason = f"{exc.context}: {reason}"
         field = _field_at(front, mark) if isinstance(exc, yaml.constructor.ConstructorError) else None
-        return FileResult(None, (Problem(source, line, field, f"invalid YAML: {reason}"),))
+        kept = (_without_unknown_tags(front, first_line, source)
+                if isinstance(exc, yaml.constructor.ConstructorError) else None)
+        if kept is None:
+            return FileResult(None, (Problem(source, line, field, f"invalid YAML: {reason}"),))
+        data, left_out = kept  # (extra fields with a tag no safe loader knows: left out, the record kept)
+        report.items.extend(left_out)
+        fast = False
     except _BUILD_ERRORS:
         # An impossible implicit date (2021-13-45): read dates as text, so the field
         # check below names the field, its line and the value.

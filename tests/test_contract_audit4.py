@@ -209,6 +209,24 @@ def test_a_tag_no_safe_loader_knows_is_reported_with_its_field(make_site, extra,
     assert len(list((site / "build").glob("2024/*/*/*/index.html"))) == 2
 
 
+def test_an_extra_field_with_a_tag_no_safe_loader_knows_is_left_out_and_the_record_kept(make_site):
+    # DESIGN: extra fields are "never an error"; `featuredContent: !html "..."` skipped the whole
+    # record. Now that field is left out with a warning naming it (nothing is constructed from
+    # the tag); a known field with such a tag is still an error (see the test above).
+    extra = ('featuredContent: !html "<iframe src=x>"\ncustom: {a: !!python/object/apply:os.system [ls]}\n'
+             "tags: [a, b]\n")
+    site = make_site({**SITE, "content/odd.md": record("Odd").removesuffix("---\n") + extra + "---\nA note.\n"})
+    result = build(site, jobs=1)
+    assert [str(p) for p in result.problems] == [
+        "content/odd.md:5: warning: featuredContent: a YAML tag no safe loader knows (!html); the field is left out",
+        "content/odd.md:6: warning: custom: a YAML tag no safe loader knows "
+        "(tag:yaml.org,2002:python/object/apply:os.system); the field is left out"]
+    assert len(list((site / "build").glob("2024/*/*/*/index.html"))) == 3  # (the site's two, and this one)
+    (document,) = [json.loads(p.read_text()) for p in (site / "build" / "api" / "articles").glob("*.json")
+                   if json.loads(p.read_text())["title"] == "Odd"]
+    assert document["tags"] == ["a", "b"] and "featuredContent" not in document and "custom" not in document
+
+
 @pytest.mark.parametrize("raw", [
     "---\ntitle: Cut\npublishedDateTime: 2024-01-02T10:00:00Z\nwebUrl: https://x.example/c",  # cut short
     "---\r\ntitle: Cut\r\npublishedDateTime: 2024-01-02T10:00:00Z\r\n--\r\n",  # a mistyped closing line
