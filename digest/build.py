@@ -26,7 +26,7 @@ from digest.cache import CACHE_DIR, KEPT, BuildCache, inputs_fingerprint
 from digest.config import CONFIG_NAME, Config, load_config
 from digest.errors import BuildError, ConfigError, Problem
 from digest.images import ThumbnailCounts, build_images, check_images
-from digest.load import load_content
+from digest.load import NotRegular, load_content, read_regular
 from digest.model import Article
 from digest.plan import (
     LABEL_SIZE,
@@ -102,6 +102,10 @@ class BuildResult:
     takes it back for the next build of the same site and output in this process); None after
     a build that found nothing changed. Held here also so that a command, which exits right
     after the build, does not spend a tenth of a second per 25,000 records freeing it."""
+
+
+_STATIC_LIMIT = 1 << 40
+"""Bytes read of a static file at most (no limit in practice: a static file is copied whole)."""
 
 
 def max_jobs() -> int:
@@ -342,7 +346,12 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
             new_keys.update((item.path, item.key) for item in rendered)
             staged = [(item.path, item.digest, item.changed) for item in rendered]
             for path, source in static_files([theme_dir() / "static", site / "static"]).items():
-                staged.append((path, *stage(out, staging, path, source.read_bytes(), previous.get(path))))
+                try:  # (opened without blocking: a named pipe swapped in since the walk waited forever)
+                    data = read_regular(source, _STATIC_LIMIT)[0]
+                except NotRegular:
+                    problems.append(Problem(path, None, None, "not a regular file any more; not copied", "warning"))
+                    continue
+                staged.append((path, *stage(out, staging, path, data, previous.get(path))))
             staged += [(path, digest, was_changed) for path, (digest, was_changed) in images.staged.items()]
             digests = {path: digest for path, digest, _ in staged}
             changed = [path for path, _, was_changed in staged if was_changed]

@@ -112,6 +112,29 @@ def test_a_record_swapped_for_a_special_file_after_the_walk_is_skipped_at_once(m
         else "content/a.md: warning: not a regular file; skipped"]
 
 
+def test_a_static_file_swapped_for_a_named_pipe_after_the_walk_is_not_copied(make_site, monkeypatch, unblock):
+    # The walk of static/ refused named pipes, but the copy read what it found with
+    # read_bytes: a file replaced by a pipe since made the build wait forever for a writer.
+    import digest.build
+
+    site = make_site({**SITE, "static/extra.css": "body { color: red }\n"})
+    real = digest.build.static_files
+
+    def walk_then_swap(folders):
+        found = real(folders)
+        target = site / "static" / "extra.css"
+        target.unlink()
+        os.mkfifo(target)
+        unblock(target)
+        return found
+
+    monkeypatch.setattr(digest.build, "static_files", walk_then_swap)
+    result = build(site, jobs=1)
+    assert "static/extra.css: warning: not a regular file any more; not copied" in [str(p) for p in result.problems]
+    assert not (site / "build" / "static" / "extra.css").exists()
+    assert (site / "build" / "static" / "style.css").is_file()
+
+
 def test_a_changed_record_swapped_for_a_named_pipe_in_a_rebuild_is_skipped(make_site, monkeypatch, unblock, tmp_path,
                                                                            capsys):
     # The rebuild's parse cache read a changed file whole to compare its hash with the one it
