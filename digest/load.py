@@ -16,7 +16,7 @@ import re
 import stat
 import unicodedata
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
@@ -1171,50 +1171,50 @@ def _unreadable(source: str, front: str, first_line: int, exc: BaseException) ->
         root = yaml.compose(front, Loader=_Loader)
     except (yaml.YAMLError, RecursionError):
         root = None
-    todo: list[tuple[Any, tuple[Any, ...]]] = [(root, ())] if root is not None else []
     secrets = _composed_secrets(root)
-    seen: set[int] = set()
-    while todo:  # depth first, in document order
-        node, field = todo.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            todo.extend((value, (*field, getattr(key, "value", "?"))) for key, value in reversed(node.value))
-        elif isinstance(node, yaml.SequenceNode):
-            todo.extend((item, (*field, index)) for index, item in reversed(list(enumerate(node.value))))
-        elif isinstance(node, yaml.ScalarNode) and node.tag in _SAFE_SCALARS:
+    for node, field in _nodes(root):  # the first value that fails, in document order
+        if isinstance(node, yaml.ScalarNode) and node.tag in _SAFE_SCALARS:
             try:
                 _SAFE_SCALARS[node.tag](_constructor(), node)
             except (yaml.YAMLError, *_BUILD_ERRORS) as failure:
                 kind = node.tag.rsplit(":", 1)[-1]
-                shown = tuple(part if type(part) is int or (type(part) is str and _PLAIN_KEY.fullmatch(part))
-                              else repr(part)[:60] for part in field)
                 why = f" ({failure})" if kind == "timestamp" and type(failure) is ValueError else ""
                 secret = any(map(_dropped, field)) or any(  # (a secret, or a copy of it, or of a part: unprinted)
                     len(node.value) >= 8 and (node.value in s or s in node.value) for s in secrets)
                 value = "its value" if secret else repr(node.value[:60])
-                return Problem(source, node.start_mark.line + first_line, _field_name(shown) or None,
+                return Problem(source, node.start_mark.line + first_line, _shown_field(field) or None,
                                f"invalid YAML: {value} is not a valid {kind}{why}")
     return Problem(source, None, None, f"invalid YAML: {exc.__class__.__name__}: {str(exc)[:200]}")
+
+
+def _nodes(root: Any) -> Iterator[tuple[Any, tuple[Any, ...]]]:
+    """Every node of a composed document (``root``; None for none), each once (aliases share
+    theirs), depth first in document order, with its field path (``("images", 0, "url")``)."""
+    todo: list[tuple[Any, tuple[Any, ...]]] = [(root, ())] if root is not None else []
+    seen: set[int] = set()
+    while todo:
+        node, field = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node, field
+        if isinstance(node, yaml.MappingNode):
+            todo.extend((value, (*field, getattr(key, "value", "?"))) for key, value in reversed(node.value))
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend((item, (*field, index)) for index, item in reversed(list(enumerate(node.value))))
+
+
+def _shown_field(field: tuple[Any, ...]) -> str:
+    """A composed node's field path as a problem names it: plain keys as they are, others
+    quoted (``repr``, cut: no control character printed)."""
+    return _field_name(tuple(part if type(part) is int or (type(part) is str and _PLAIN_KEY.fullmatch(part))
+                             else repr(part)[:60] for part in field))
 
 
 def _unknown_tag(node: Any) -> str | None:
     """The first tag under ``node`` (a composed node) that no safe loader constructs, if any."""
     known = _KeepingLoader.yaml_constructors
-    todo, seen = [node], set()
-    while todo:
-        node = todo.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if node.tag not in known:
-            return node.tag
-        if isinstance(node, yaml.MappingNode):
-            todo.extend(part for pair in node.value for part in pair)
-        elif isinstance(node, yaml.SequenceNode):
-            todo.extend(node.value)
-    return None
+    return next((found.tag for found, _ in _nodes(node) if found.tag not in known), None)
 
 
 def _without_unknown_tags(front: str, first_line: int, source: str) -> tuple[Any, list[Problem]] | None:
@@ -1238,8 +1238,7 @@ def _without_unknown_tags(front: str, first_line: int, source: str) -> tuple[Any
         name = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
         if not isinstance(name, str) or name in _KNOWN or _dropped(name) or _unknown_tag(key_node) is not None:
             return None
-        shown = name if _PLAIN_KEY.fullmatch(name) else repr(name)[:60]
-        problems.append(Problem(source, key_node.start_mark.line + first_line, shown,
+        problems.append(Problem(source, key_node.start_mark.line + first_line, _shown_field((name,)),
                                 f"a YAML tag no safe loader knows ({tag[:60]}); the field is left out",
                                 "warning"))
     root.value = kept
@@ -1252,21 +1251,10 @@ def _without_unknown_tags(front: str, first_line: int, source: str) -> tuple[Any
 def _composed_secrets(root: Any) -> list[str]:
     """The text of every scalar under a ``secured`` key (any spelling, any depth) of a composed
     document, and each part of it (ciphertext; IV)."""
-    found: list[str] = []
-    todo, seen = [(root, False)], set()
-    while todo:
-        node, secret = todo.pop()
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            todo.extend((value, secret or (isinstance(key, yaml.ScalarNode) and _dropped(key.value)))
-                        for key, value in node.value)
-        elif isinstance(node, yaml.SequenceNode):
-            todo.extend((item, secret) for item in node.value)
-        elif secret and node.value.strip():
-            found.extend(part.strip() for part in (node.value, *node.value.split(";")) if len(part.strip()) >= 8)
-    return found
+    return [part.strip() for node, field in _nodes(root)
+            if isinstance(node, yaml.ScalarNode) and node.value.strip()
+            and any(isinstance(key, str) and _dropped(key) for key in field)
+            for part in (node.value, *node.value.split(";")) if len(part.strip()) >= 8]
 
 
 def _top_keys(front: str, first_line: int, found: list[tuple[str, int]]) -> list[tuple[str, int]]:
@@ -1286,24 +1274,12 @@ def _field_at(front: str, mark: Any) -> str | None:
     """The field whose value starts at ``mark`` (a YAML error's): a tag no safe loader knows
     (``topics: !!python/object:os.system``) was reported with its line and no field."""
     try:
-        todo: list[tuple[Any, tuple[Any, ...]]] = [(yaml.compose(front, Loader=_Loader), ())]
+        root = yaml.compose(front, Loader=_Loader)
     except (yaml.YAMLError, RecursionError):
         return None
-    seen: set[int] = set()
-    while todo:
-        node, field = todo.pop()
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
-        if node.start_mark.index == getattr(mark, "index", None) and field:
-            shown = tuple(part if type(part) is int or (type(part) is str and _PLAIN_KEY.fullmatch(part))
-                          else repr(part)[:60] for part in field)  # (no control characters printed)
-            return _field_name(shown)
-        if isinstance(node, yaml.MappingNode):
-            todo.extend((value, (*field, getattr(key, "value", "?"))) for key, value in node.value)
-        elif isinstance(node, yaml.SequenceNode):
-            todo.extend((item, (*field, index)) for index, item in enumerate(node.value))
-    return None
+    index = getattr(mark, "index", None)
+    return next((_shown_field(field) for node, field in _nodes(root)
+                 if field and node.start_mark.index == index), None)
 
 
 _FOLDED_KNOWN = {name.casefold(): name for name in _KNOWN if name != "secured"}
@@ -1523,10 +1499,10 @@ def parse_record(raw: bytes, source: str) -> FileResult:
                 reason = f"{exc.context} (started on line {start.line + first_line}): {reason}"
             else:
                 reason = f"{exc.context}: {reason}"
-        field = _field_at(front, mark) if isinstance(exc, yaml.constructor.ConstructorError) else None
-        kept = (_without_unknown_tags(front, first_line, source)
-                if isinstance(exc, yaml.constructor.ConstructorError) else None)
+        constructing = isinstance(exc, yaml.constructor.ConstructorError)
+        kept = _without_unknown_tags(front, first_line, source) if constructing else None
         if kept is None:
+            field = _field_at(front, mark) if constructing else None
             return FileResult(None, (Problem(source, line, field, f"invalid YAML: {reason}"),))
         data, left_out = kept  # (extra fields with a tag no safe loader knows: left out, the record kept)
         report.items.extend(left_out)
