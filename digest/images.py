@@ -70,8 +70,9 @@ MIME_TYPES = {"webp": "image/webp", "avif": "image/avif", "jpeg": "image/jpeg", 
 CARD_SIZES = "(min-width: 75rem) 22rem, (min-width: 40rem) 45vw, 100vw"
 """Default ``sizes``: a card in the theme's grid (a hero passes its own)."""
 RESAMPLE = "BILINEAR"
-"""The Pillow resampling filter (a name in ``Image.Resampling``). Pillow's bilinear is a triangle filter widened to the reduction (true antialiasing, no
-ringing): 14% less CPU per image than bicubic on the benchmark corpus; Hugo's default is box."""
+"""The Pillow resampling filter (a name in ``Image.Resampling``). Pillow's bilinear is a
+triangle filter widened to the reduction (true antialiasing, no ringing): 14% less CPU per
+image than bicubic on the benchmark corpus; Hugo's default is box."""
 WEBP_METHOD = 0
 """libwebp effort 0-6: on the benchmark corpus 0 makes thumbnails the size of 4's in about a quarter of the time."""
 AVIF_SPEED = 8
