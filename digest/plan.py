@@ -48,7 +48,7 @@ from digest.meta import page_meta
 from digest.model import Article, Edition, PageSpec, Provider, Topic, input_key
 from digest.related import Doc, RelatedState, SavedDoc, compute_related, docs_for, pick
 from digest.search import search_page
-from digest.text import safe_url, short_hash, slugify, term_key, url_identity
+from digest.text import language_direction, safe_url, short_hash, slugify, term_key, url_identity
 
 Relate = Callable[[list[Doc]], tuple[dict[str, tuple[str, ...]], Any]]
 """Makes the related lists of the docs of the articles shown: ``(ids by article id, state for
@@ -165,23 +165,6 @@ def build_editions(articles: Sequence[Article], config: Config) -> list[Edition]
 
 
 # --------------------------------------------------------------------------- plan
-
-
-_RTL_LANGUAGES = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ji", "ks", "nqo", "ps", "sd", "syr",
-                            "ug", "ur", "yi"})
-"""Languages written right to left (ISO 639 codes, old ones included: ``iw``, ``ji``)."""
-_RTL_SCRIPTS = frozenset({"adlm", "arab", "hebr", "mand", "nkoo", "rohg", "samr", "syrc", "thaa", "yezi"})
-"""Scripts written right to left (ISO 15924 codes, lower case)."""
-
-
-def language_direction(tag: str) -> str:
-    """``"rtl"`` for a language tag written right to left (``ar``, ``he-IL``, ``pa-Arab``), else
-    ``"ltr"``: a script subtag decides (``ug-Cyrl`` is ``ltr``), else the language. The page of
-    an Arabic or Hebrew site runs right to left (``<html dir="rtl">``), as its text does."""
-    parts = tag.replace("_", "-").lower().split("-")
-    if len(parts) > 1 and len(parts[1]) == 4:
-        return "rtl" if parts[1] in _RTL_SCRIPTS else "ltr"
-    return "rtl" if parts[0] in _RTL_LANGUAGES else "ltr"
 
 
 @dataclass(frozen=True, slots=True)

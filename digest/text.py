@@ -277,6 +277,23 @@ def language_tag(value: str) -> str | None:
     return "-".join(parts)
 
 
+_RTL_LANGUAGES = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ji", "ks", "nqo", "ps", "sd", "syr",
+                            "ug", "ur", "yi"})
+"""Languages written right to left (ISO 639 codes, old ones included: ``iw``, ``ji``)."""
+_RTL_SCRIPTS = frozenset({"adlm", "arab", "hebr", "mand", "nkoo", "rohg", "samr", "syrc", "thaa", "yezi"})
+"""Scripts written right to left (ISO 15924 codes, lower case)."""
+
+
+def language_direction(tag: str) -> str:
+    """``"rtl"`` for a language tag written right to left (``ar``, ``he-IL``, ``pa-Arab``), else
+    ``"ltr"``: a script subtag decides (``ug-Cyrl`` is ``ltr``), else the language. The page of
+    an Arabic or Hebrew site runs right to left (``<html dir="rtl">``), as its text does."""
+    parts = tag.replace("_", "-").lower().split("-")
+    if len(parts) > 1 and len(parts[1]) == 4:
+        return "rtl" if parts[1] in _RTL_SCRIPTS else "ltr"
+    return "rtl" if parts[0] in _RTL_LANGUAGES else "ltr"
+
+
 _LANGUAGES = frozenset((
     "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy "
     "da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu "

@@ -154,7 +154,7 @@ def test_a_site_in_a_right_to_left_language_has_pages_that_run_right_to_left(mak
     """``language = "ar"`` gave ``<html lang="ar">`` with no direction: an Arabic site was laid out
     left to right (browsers take direction from ``dir``, never from ``lang``). The theme's
     stylesheet uses logical sides, so the note's rule and the skip link follow the direction."""
-    from digest.plan import language_direction
+    from digest.text import language_direction
 
     for tag, direction in [("ar", "rtl"), ("he-IL", "rtl"), ("fa_IR", "rtl"), ("pa-Arab", "rtl"),
                            ("ug-Cyrl", "ltr"), ("en", "ltr"), ("sr-Latn-RS", "ltr"), ("EN-us", "ltr")]:
