@@ -266,6 +266,43 @@ def order_uploads(uploads: Iterable[Upload]) -> list[Upload]:
     return sorted(uploads, key=key)
 
 
+def in_the_way(files: dict[str, LocalFile], remote: dict[str, str | None]) -> dict[str, str]:
+    """Target files in the way of build files: a file where the build needs a folder
+    (``static/x`` for ``static/x/y.css``), or a file inside a folder where the build has a
+    file (``static/z/w`` for ``static/z``); each -> the build file it blocks."""
+    inside: dict[str, list[str]] = {}
+    for path in remote:
+        parts = path.split("/")
+        for end in range(1, len(parts)):
+            inside.setdefault("/".join(parts[:end]), []).append(path)
+    found: dict[str, str] = {}
+    for path in files:
+        parts = path.split("/")
+        for end in range(1, len(parts)):
+            folder = "/".join(parts[:end])
+            if folder in remote:
+                found[folder] = path
+        for other in inside.get(path, ()):
+            found[other] = path
+    return found
+
+
+def refuse_in_the_way(plan: PublishPlan, blocking: dict[str, str], where: Callable[[str], str]) -> None:
+    """Stop, before anything is sent, a publish whose build files need target files out of the
+    way (``blocking``, see `in_the_way`) that ``plan`` does not delete: without ``--delete``, or
+    past ``--max-deletes``. ``where(path)`` names a target path in the message."""
+    left = sorted(set(blocking) - set(plan.deletes))
+    if not left:
+        return
+    stale, wanted = left[0], blocking[left[0]]
+    what = (f"{where(stale)} is a file where the build has a folder"
+            if wanted.startswith(stale + "/") else
+            f"{where(wanted)} is a folder where the build has a file")
+    how = (f"--max-deletes {len(plan.withheld)} or --force" if plan.capped else "--delete")
+    raise PublishError(f"{what} ({len(left)} target file(s) in the way); publish with {how} "
+                       "to replace them (nothing was published)")
+
+
 def decide(target: str, files: dict[str, LocalFile], remote: dict[str, str | None],
            same: Callable[[LocalFile, str | None], bool], options: Options,
            keep: Callable[[str], bool] = lambda path: False) -> PublishPlan:

@@ -23,33 +23,14 @@ from digest.publish.common import (
     PublishPlan,
     decide,
     file_md5,
+    in_the_way,
     redact,
+    refuse_in_the_way,
     shown,
 )
 
 TEMP_PREFIX = ".digest-publish-"
 """Name prefix of a file being copied; left-overs from a killed publish are removed."""
-
-
-def _blocking(files: dict[str, LocalFile], remote: dict[str, str | None]) -> dict[str, str]:
-    """Target files in the way of build files: a file where the build needs a folder
-    (``static/x`` for ``static/x/y.css``), or a file inside a folder where the build has a
-    file (``static/z/w`` for ``static/z``); each -> the build file it blocks."""
-    inside: dict[str, list[str]] = {}
-    for path in remote:
-        parts = path.split("/")
-        for end in range(1, len(parts)):
-            inside.setdefault("/".join(parts[:end]), []).append(path)
-    found: dict[str, str] = {}
-    for path in files:
-        parts = path.split("/")
-        for end in range(1, len(parts)):
-            folder = "/".join(parts[:end])
-            if folder in remote:
-                found[folder] = path
-        for other in inside.get(path, ()):
-            found[other] = path
-    return found
 
 
 class FolderTarget:
@@ -77,7 +58,7 @@ class FolderTarget:
         self._sizes: dict[str, int] = {}
         self._leftovers: list[Path] = []
         self._blocking: dict[str, str] = {}
-        """Target files in the way of a build file (see `_blocking`) -> that build file."""
+        """Target files in the way of a build file (see `in_the_way`) -> that build file."""
 
     def _remote(self) -> dict[str, str | None]:
         """Target files by path; the hash is computed lazily (``None`` here)."""
@@ -131,17 +112,10 @@ class FolderTarget:
     def plan(self, files: dict[str, LocalFile], options: Options) -> PublishPlan:
         remote = self._remote()
         plan = decide(self.label, files, remote, self._same, options)
-        self._blocking = _blocking(files, remote)
-        left = sorted(set(self._blocking) - set(plan.deletes))
-        if left:
-            # A file of the target where the build has a folder (or files in a folder where it
-            # has a file): the copy failed with "Is a directory" or "File exists" every time.
-            stale, wanted = left[0], self._blocking[left[0]]
-            what = (f"{shown(self.root / stale)} is a file where the build has a folder"
-                    if wanted.startswith(stale + "/") else
-                    f"{shown(self.root / wanted)} is a folder where the build has a file")
-            raise PublishError(f"{what} ({len(left)} target file(s) in the way); publish with --delete "
-                               "to replace them (nothing was published)")
+        self._blocking = in_the_way(files, remote)
+        # A file of the target where the build has a folder (or files in a folder where it
+        # has a file): the copy failed with "Is a directory" or "File exists" every time.
+        refuse_in_the_way(plan, self._blocking, lambda path: shown(self.root / path))
         return plan
 
     def apply(self, plan: PublishPlan, files: dict[str, LocalFile],

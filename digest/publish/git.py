@@ -13,6 +13,8 @@ removed; ``.nojekyll`` is added so GitHub Pages serves folders that start with
 (history kept), or a single parentless commit with ``--squash``, is pushed in one
 go: readers see the old site or the new one, and an interrupted publish changes
 nothing on the remote. Nothing is pushed when the tree did not change.
+A branch file in the way of the build (a file where it has a folder, or the reverse) is
+deleted only as a stale file is: with ``--delete``, within ``--max-deletes``.
 
 A user name and password (or token) in an http(s) URL, ``git+https://user:TOKEN@host/r.git``,
 never reach a command line, where every user of the machine sees them (``ps``): git gets the URL
@@ -35,7 +37,9 @@ from digest.publish.common import (
     PublishError,
     PublishPlan,
     decide,
+    in_the_way,
     redact,
+    refuse_in_the_way,
     scrub,
     shown,
     with_retries,
@@ -238,6 +242,10 @@ class GitTarget:
             self._blobs[path] = blob_sha(local.source.read_bytes()) if local.size else blob_sha(b"")
         plan = decide(self.label, files, dict(self._remote_tree), self._same, options,
                       keep=lambda path: path in KEPT or path == NOJEKYLL)
+        # A branch file where the build has a folder (or files in a folder where it has a file):
+        # the index replaced them silently, deletes without --delete and past --max-deletes.
+        refuse_in_the_way(plan, in_the_way(files, self._remote_tree),
+                          lambda path: f"{shown(path)} of branch {shown(self.branch)}")
         if "CNAME" in self._remote_tree and "CNAME" not in files:
             plan.notes.append("kept CNAME (custom domain)")
         if options.squash and self.tip_parents:
