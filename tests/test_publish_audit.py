@@ -9,6 +9,7 @@ import pytest
 
 from digest.cli import main
 from digest.publish import Options, PublishError, publish
+from digest.publish.git import GitTarget
 from tests.test_publish import small_site
 from tests.test_publish_git import branch_files, git, tip, url
 
@@ -74,3 +75,58 @@ def test_git_a_branch_file_where_the_build_has_a_folder_is_named_not_replaced(ma
     assert branch_files(bare)["notes"] == b"a file\n"
     publish(site, url(bare), Options(delete=True), build=False)
     assert branch_files(bare)["notes/index.html"] == b"<p>notes</p>\n"
+
+
+# -- git: someone else pushed while the publish ran --------------------------------------------
+
+def _pushed_meanwhile(monkeypatch, repo, tmp_path) -> None:
+    """Another publisher pushes to the branch after digest read its tip, before digest pushes."""
+    plan = GitTarget.plan
+
+    def racing(self, files, options):
+        found = plan(self, files, options)
+        _commit_to(repo, tmp_path, {"other.txt": "pushed meanwhile\n"}, "meanwhile")
+        return found
+
+    monkeypatch.setattr(GitTarget, "plan", racing)
+
+
+@needs_git
+def test_git_squash_never_overwrites_a_commit_pushed_while_it_ran(make_site, bare, tmp_path, monkeypatch,
+                                                                 capsys):
+    """``--squash`` pushed with ``+``: a commit another publisher pushed meanwhile was lost."""
+    site = small_site(make_site)
+    publish(site, url(bare))
+    (site / "content/s9.md").write_text("---\ntitle: Another\npublishedDateTime: 2024-01-04T10:00:00Z\n---\n",
+                                        encoding="utf-8")
+    publish(site, url(bare))
+    _pushed_meanwhile(monkeypatch, bare, tmp_path)
+    code = main(["publish", str(site), "--no-build", "--squash", "--to", url(bare)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert branch_files(bare)["other.txt"] == b"pushed meanwhile\n"
+    assert git("--git-dir", str(bare), "log", "-1", "--format=%s", "gh-pages") == "meanwhile"
+    assert "changed on the remote while" in err and len(err.strip().splitlines()) == 1
+    monkeypatch.undo()
+    publish(site, url(bare), Options(squash=True), build=False)  # a rerun finishes the job
+    assert git("--git-dir", str(bare), "rev-list", "--count", "gh-pages") == "1"
+
+
+@needs_git
+def test_git_push_rejected_because_the_branch_moved_is_one_clear_line(make_site, bare, tmp_path, monkeypatch,
+                                                                      capsys):
+    """The rejection was git's eight lines, ending in hints to run ``git pull``."""
+    site = small_site(make_site)
+    publish(site, url(bare))
+    (site / "build" / "new.html").write_text("<p>new</p>\n", encoding="utf-8")
+    _pushed_meanwhile(monkeypatch, bare, tmp_path)
+    code = main(["publish", str(site), "--no-build", "--to", url(bare)])
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert "changed on the remote while" in err and "run the same command again" in err
+    assert "git pull" not in err
+    monkeypatch.undo()
+    publish(site, url(bare), build=False)
+    files = branch_files(bare)
+    assert files["new.html"] == b"<p>new</p>\n" and files["other.txt"] == b"pushed meanwhile\n"
+

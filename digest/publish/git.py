@@ -12,7 +12,8 @@ removed; ``.nojekyll`` is added so GitHub Pages serves folders that start with
 ``_``, and an existing ``CNAME`` is always kept. One commit on top of the tip
 (history kept), or a single parentless commit with ``--squash``, is pushed in one
 go: readers see the old site or the new one, and an interrupted publish changes
-nothing on the remote. Nothing is pushed when the tree did not change.
+nothing on the remote. Nothing is pushed when the tree did not change; a push finding
+the branch moved by someone else since it was read (``--squash`` included) is refused.
 A branch file in the way of the build (a file where it has a folder, or the reverse) is
 deleted only as a stale file is: with ``--delete``, within ``--max-deletes``.
 
@@ -290,9 +291,19 @@ class GitTarget:
         parents = ["-p", self.tip] if self.tip and not self._squash else []
         commit = self._git("commit-tree", tree, *parents, "-m", message,
                            env=self._identity(env)).decode().strip()
-        force = "+" if self._squash else ""
-        self._git("push", "-q", self.remote, f"{force}{commit}:refs/heads/{self.branch}",
-                  network=True)
+        ref = f"refs/heads/{self.branch}"
+        # --squash replaces the tip it read, and only that one: a commit another publisher
+        # pushed meanwhile was overwritten by a forced push (`+`).
+        lease = [f"--force-with-lease={ref}:{self.tip}"] if self._squash else []
+        try:
+            self._git("push", "-q", *lease, self.remote, f"{commit}:{ref}", network=True)
+        except PublishError as exc:
+            if "[rejected]" not in str(exc) and "(stale info)" not in str(exc):
+                raise
+            # (git's own words are eight lines ending in hints to run `git pull`)
+            raise PublishError(f"{self.label}: branch {shown(self.branch)} changed on the remote while "
+                               "this publish ran (another push); nothing was changed there: run the "
+                               "same command again") from None
         if progress:
             progress("publish", len(plan.uploads), len(plan.uploads))
 
