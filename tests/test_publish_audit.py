@@ -130,3 +130,34 @@ def test_git_push_rejected_because_the_branch_moved_is_one_clear_line(make_site,
     files = branch_files(bare)
     assert files["new.html"] == b"<p>new</p>\n" and files["other.txt"] == b"pushed meanwhile\n"
 
+
+
+# -- credentials with a character a URL reads as the end of its host ---------------------------
+
+@pytest.mark.parametrize("target", [
+    "git+https://alice:s3cr#et@example.invalid/u/r.git#gh-pages",
+    "git+https://alice:s3cr/et@example.invalid/u/r.git",
+    "git+https://alice:s3cr?et@example.invalid/u/r.git",
+    "git+ssh://git:s3cr#et@example.invalid/u/r.git",
+    "https://alice:s3cr#et@example.invalid/u/r.git",  # (git+ forgotten)
+    "file://alice:s3cr#et@localhost/srv/www",
+    "s3://alice:s3cr#et@bucket/site",
+])
+def test_a_password_holding_a_hash_slash_or_question_mark_is_never_printed(make_site, capsys, target):
+    """``user:pa#ss@host``: the URL's host ends at ``#``, so its "host" was ``user:pa`` and no
+    ``@`` was left in it to redact: the password was printed whole (and for git, ``https://user:pa``
+    went to git's command line)."""
+    site = small_site(make_site, n=1)
+    code = main(["publish", str(site), "--no-build", "--dry-run", "--to", target])
+    captured = capsys.readouterr()
+    assert code in (1, 2)
+    assert "s3cr" not in captured.out + captured.err and "***@" in captured.err
+    if target.startswith("git+"):
+        assert "is written %23, %3F or %2F" in captured.err
+
+
+def test_redact_hides_a_password_cut_short_by_a_hash():
+    from digest.publish.common import redact
+    assert redact("https://u:pa#ss@host/r.git#main") == "https://***@host/r.git#main"
+    assert redact("https://u:pa/ss@host/r.git") == "https://***@host/r.git"
+    assert redact("https://host:8443/@scope/r.git") == "https://host:8443/@scope/r.git"  # (a real port)

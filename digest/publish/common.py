@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from digest.errors import DigestError
 
@@ -395,15 +395,31 @@ def cache_control(path: str) -> str:
 # -- safety -----------------------------------------------------------------------------------
 
 def redact(url: str) -> str:
-    """``url`` without a password or token in its user-info part (``https://***@host/...``)."""
+    """``url`` without a password or token in its user-info part (``https://***@host/...``).
+
+    A password holding a ``#``, ``?`` or ``/`` not written ``%23``, ``%3F``, ``%2F``
+    (``https://user:pa#ss@host/``) ends the URL's host early: its "host" is ``user:pa``, a
+    port that is no number, and the rest is read as a fragment, query or path. Everything up
+    to the last ``@`` is hidden then (it was all printed)."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<unparseable URL>"
     if "@" not in parts.netloc:
+        start, at = url.find("//"), url.rfind("@")
+        if 0 <= start < at and not _port_is_a_number(parts):
+            return url[:start + 2] + "***" + url[at:]
         return url
     host = parts.netloc.rsplit("@", 1)[1]
     return urlunsplit(parts._replace(netloc=f"***@{host}"))
+
+
+def _port_is_a_number(parts: SplitResult) -> bool:
+    try:
+        parts.port  # noqa: B018 - raises on a port that is no number
+    except ValueError:
+        return False
+    return True
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:

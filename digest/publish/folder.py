@@ -41,7 +41,7 @@ class FolderTarget:
             parts = urlsplit(url)
         except ValueError:
             raise PublishError(f"cannot read the target {redact(url)!r} as a URL") from None
-        if "@" in parts.netloc:
+        if "@" in parts.netloc or redact(url) != url:
             raise PublishError(f"{redact(url)}: a file:// target holds no user name or password")
         if parts.netloc not in ("", "localhost"):
             host = parts.netloc.rpartition("@")[2]  # (never a password given before the host)
