@@ -4,6 +4,7 @@ of the command, with the test that proves its fix (git branches, folders, S3 hea
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -161,3 +162,25 @@ def test_redact_hides_a_password_cut_short_by_a_hash():
     assert redact("https://u:pa#ss@host/r.git#main") == "https://***@host/r.git#main"
     assert redact("https://u:pa/ss@host/r.git") == "https://***@host/r.git"
     assert redact("https://host:8443/@scope/r.git") == "https://host:8443/@scope/r.git"  # (a real port)
+
+
+# -- folder targets ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("target", ["file:~/www", "file:www", "file:./www", "file:../www"])
+def test_a_folder_target_with_a_relative_path_or_tilde_is_refused(make_site, tmp_path, monkeypatch, capsys,
+                                                                target):
+    """``file:~/www`` published into a folder named ``~`` of the current folder (not the home
+    folder; ``file:www`` into ``./www``, whatever the site's folder)."""
+    site = small_site(make_site, n=1)
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    code = main(["publish", str(site), "--to", target])
+    err = capsys.readouterr().err
+    assert code == 1 and "needs an absolute path" in err and "~ is not expanded" in err
+    assert list(work.iterdir()) == [] and not (tmp_path / "www").exists()
+
+
+def test_a_folder_target_written_with_a_tilde_host_says_tilde_is_not_expanded(capsys):
+    with pytest.raises(PublishError, match="~ is not expanded"):
+        publish(Path("."), "file://~/www", build=False)

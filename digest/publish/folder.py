@@ -45,7 +45,8 @@ class FolderTarget:
             raise PublishError(f"{redact(url)}: a file:// target holds no user name or password")
         if parts.netloc not in ("", "localhost"):
             host = parts.netloc.rpartition("@")[2]  # (never a password given before the host)
-            raise PublishError(f"file:// targets must be local (file:///path), got host {shown(host)!r}")
+            tilde = " (~ is not expanded: write the full path)" if host.startswith("~") else ""
+            raise PublishError(f"file:// targets must be local (file:///path), got host {shown(host)!r}{tilde}")
         if parts.query or parts.fragment or url.endswith(("?", "#")):
             # `file:///srv/my#site` published into /srv/my: a URL ends its path at # and ?.
             raise PublishError(f"{shown(url)}: a # or ? in a folder name is written %23 or %3F "
@@ -53,6 +54,11 @@ class FolderTarget:
         path = unquote(parts.path)
         if not parts.path or "\x00" in path:
             raise PublishError("file:// target needs a path, e.g. file:///var/www/site")
+        if not path.startswith("/"):
+            # `file:~/www` and `file:www` published into `./~/www` and `./www` of the current
+            # folder (whatever the site's), a folder named `~` among them.
+            raise PublishError(f"{shown(url)}: a file: target needs an absolute path, e.g. "
+                               "file:///var/www/site (~ is not expanded)")
         self.root = Path(path)
         self.label = shown(f"file://{self.root}")
         self._sizes: dict[str, int] = {}
