@@ -184,3 +184,17 @@ def test_a_folder_target_with_a_relative_path_or_tilde_is_refused(make_site, tmp
 def test_a_folder_target_written_with_a_tilde_host_says_tilde_is_not_expanded(capsys):
     with pytest.raises(PublishError, match="~ is not expanded"):
         publish(Path("."), "file://~/www", build=False)
+
+
+# -- S3 headers --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("path", "kind"), [
+    ("static/data.json.gz", "application/gzip"), ("downloads/archive.tar.gz", "application/gzip"),
+    ("static/table.csv.bz2", "application/x-bzip2"), ("static/log.txt.xz", "application/x-xz"),
+    ("static/app.js.br", "application/octet-stream"), ("static/data.json.zst", "application/zstd"),
+])
+def test_a_compressed_file_is_served_as_itself_not_as_what_it_holds(path, kind):
+    """``data.json.gz`` was sent as ``application/json; charset=utf-8`` (what `mimetypes` says
+    it holds), without a ``Content-Encoding``: a browser or ``fetch`` read gzip bytes as JSON."""
+    from digest.publish.common import content_type
+    assert content_type(path) == kind

@@ -344,8 +344,12 @@ _TYPES = {
     ".woff2": "font/woff2", ".woff": "font/woff", ".pdf": "application/pdf",
     ".webmanifest": "application/manifest+json", ".wasm": "application/wasm",
     ".map": "application/json", ".pf_meta": "application/octet-stream",
+    ".gz": "application/gzip", ".tgz": "application/gzip", ".bz2": "application/x-bzip2",
+    ".xz": "application/x-xz", ".zst": "application/zstd", ".br": "application/octet-stream",
 }
-"""Our own table first, so headers do not depend on the machine's /etc/mime.types."""
+"""Our own table first, so headers do not depend on the machine's /etc/mime.types. A compressed
+file is served as what it is (`mimetypes` names ``data.json.gz`` by what it holds, and a browser
+given gzip bytes as ``application/json`` without ``Content-Encoding`` read garbage)."""
 
 
 def content_type(path: str, head: bytes = b"") -> str:
