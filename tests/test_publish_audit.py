@@ -198,3 +198,13 @@ def test_a_compressed_file_is_served_as_itself_not_as_what_it_holds(path, kind):
     it holds), without a ``Content-Encoding``: a browser or ``fetch`` read gzip bytes as JSON."""
     from digest.publish.common import content_type
     assert content_type(path) == kind
+
+
+@pytest.mark.parametrize("prefix", ["/site", "//site/", "/"])
+def test_s3_a_prefix_starting_with_an_empty_part_is_refused(make_site, prefix):
+    """``s3://bucket//site`` was read as ``site/`` (the README says an empty part is refused;
+    the AWS CLI reads it as the key prefix ``/site``)."""
+    pytest.importorskip("boto3")
+    site = small_site(make_site, n=1)
+    with pytest.raises(PublishError, match="the prefix has an empty, '.' or '..' part"):
+        publish(site, f"s3://bucket/{prefix}", Options(endpoint_url="http://127.0.0.1:9"), build=False)

@@ -95,8 +95,10 @@ class S3Target:
         if options.endpoint_url:
             _check_endpoint(options.endpoint_url)
         self.bucket = bucket
-        prefix = prefix.strip("/")
-        if prefix and any(part in ("", ".", "..") for part in prefix.split("/")):
+        # (a leading / is an empty part: `s3://b//site` went to `site/`, `s3://b//` to the bucket)
+        empty_first = prefix.startswith("/")
+        prefix = prefix.rstrip("/")
+        if empty_first or (prefix and any(part in ("", ".", "..") for part in prefix.split("/"))):
             # S3-compatible stores (SeaweedFS, MinIO) and CDNs read keys as paths: `../x` or
             # `a//b` land beside the prefix, where its listing never finds them.
             raise PublishError(f"{shown(url)}: the prefix has an empty, '.' or '..' part; write it "
