@@ -119,11 +119,14 @@ class GitTarget:
         self.branch = branch or DEFAULT_BRANCH
         try:
             parts = urlsplit(remote)
-            parts.port  # noqa: B018 - raises on a port that is no number
         except ValueError:  # (an unclosed IPv6 bracket: a traceback, the URL in its locals)
+            raise PublishError(f"cannot read the git target {redact(url)!r} as a URL") from None
+        try:
+            parts.port  # noqa: B018 - raises on a port that is no number
+        except ValueError:
             # (`https://user:pa#ss@host/r.git` gave git `https://user:pa`, password on its command line)
             hint = (": a #, ? or / in a user name or password is written %23, %3F or %2F"
-                    if "@" in url else "")
+                    if "@" in url and "@" not in parts.netloc else "")
             raise PublishError(f"cannot read the git target {redact(url)!r} as a URL{hint}") from None
         if not remote or not parts.scheme:
             raise PublishError("git target needs a URL, e.g. git+ssh://host/repo.git#gh-pages")
