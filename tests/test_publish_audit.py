@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from digest.build import build
 from digest.cli import main
 from digest.publish import Options, PublishError, publish
 from digest.publish.git import GitTarget
@@ -208,3 +209,18 @@ def test_s3_a_prefix_starting_with_an_empty_part_is_refused(make_site, prefix):
     site = small_site(make_site, n=1)
     with pytest.raises(PublishError, match="the prefix has an empty, '.' or '..' part"):
         publish(site, f"s3://bucket/{prefix}", Options(endpoint_url="http://127.0.0.1:9"), build=False)
+
+
+def test_s3_a_password_with_a_hash_in_the_endpoint_from_the_environment_is_never_printed(make_site, monkeypatch,
+                                                                                       capsys):
+    """``AWS_ENDPOINT_URL=http://alice:s3cr#et@host``: botocore quoted the endpoint as written."""
+    pytest.importorskip("boto3")
+    site = small_site(make_site, n=1)
+    build(site)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "id")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "key")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://alice:s3cr#et@127.0.0.1:9")
+    code = main(["publish", str(site), "--no-build", "--dry-run", "--to", "s3://bucket/site"])
+    captured = capsys.readouterr()
+    assert code == 1 and "listing the bucket failed" in captured.err and "alice" not in captured.err
+    assert "s3cr" not in captured.out + captured.err and "#et" not in captured.out + captured.err
