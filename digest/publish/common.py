@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from digest.errors import DigestError
 
@@ -266,6 +266,43 @@ def order_uploads(uploads: Iterable[Upload]) -> list[Upload]:
     return sorted(uploads, key=key)
 
 
+def in_the_way(files: dict[str, LocalFile], remote: dict[str, str | None]) -> dict[str, str]:
+    """Target files in the way of build files: a file where the build needs a folder
+    (``static/x`` for ``static/x/y.css``), or a file inside a folder where the build has a
+    file (``static/z/w`` for ``static/z``); each -> the build file it blocks."""
+    inside: dict[str, list[str]] = {}
+    for path in remote:
+        parts = path.split("/")
+        for end in range(1, len(parts)):
+            inside.setdefault("/".join(parts[:end]), []).append(path)
+    found: dict[str, str] = {}
+    for path in files:
+        parts = path.split("/")
+        for end in range(1, len(parts)):
+            folder = "/".join(parts[:end])
+            if folder in remote:
+                found[folder] = path
+        for other in inside.get(path, ()):
+            found[other] = path
+    return found
+
+
+def refuse_in_the_way(plan: PublishPlan, blocking: dict[str, str], where: Callable[[str], str]) -> None:
+    """Stop, before anything is sent, a publish whose build files need target files out of the
+    way (``blocking``, see `in_the_way`) that ``plan`` does not delete: without ``--delete``, or
+    past ``--max-deletes``. ``where(path)`` names a target path in the message."""
+    left = sorted(set(blocking) - set(plan.deletes))
+    if not left:
+        return
+    stale, wanted = left[0], blocking[left[0]]
+    what = (f"{where(stale)} is a file where the build has a folder"
+            if wanted.startswith(stale + "/") else
+            f"{where(wanted)} is a folder where the build has a file")
+    how = (f"--max-deletes {len(plan.withheld)} or --force" if plan.capped else "--delete")
+    raise PublishError(f"{what} ({len(left)} target file(s) in the way); publish with {how} "
+                       "to replace them (nothing was published)")
+
+
 def decide(target: str, files: dict[str, LocalFile], remote: dict[str, str | None],
            same: Callable[[LocalFile, str | None], bool], options: Options,
            keep: Callable[[str], bool] = lambda path: False) -> PublishPlan:
@@ -307,8 +344,12 @@ _TYPES = {
     ".woff2": "font/woff2", ".woff": "font/woff", ".pdf": "application/pdf",
     ".webmanifest": "application/manifest+json", ".wasm": "application/wasm",
     ".map": "application/json", ".pf_meta": "application/octet-stream",
+    ".gz": "application/gzip", ".tgz": "application/gzip", ".bz2": "application/x-bzip2",
+    ".xz": "application/x-xz", ".zst": "application/zstd", ".br": "application/octet-stream",
 }
-"""Our own table first, so headers do not depend on the machine's /etc/mime.types."""
+"""Our own table first, so headers do not depend on the machine's /etc/mime.types. A compressed
+file is served as what it is (`mimetypes` names ``data.json.gz`` by what it holds, and a browser
+given gzip bytes as ``application/json`` without ``Content-Encoding`` read garbage)."""
 
 
 def content_type(path: str, head: bytes = b"") -> str:
@@ -358,15 +399,31 @@ def cache_control(path: str) -> str:
 # -- safety -----------------------------------------------------------------------------------
 
 def redact(url: str) -> str:
-    """``url`` without a password or token in its user-info part (``https://***@host/...``)."""
+    """``url`` without a password or token in its user-info part (``https://***@host/...``).
+
+    A password holding a ``#``, ``?`` or ``/`` not written ``%23``, ``%3F``, ``%2F``
+    (``https://user:pa#ss@host/``) ends the URL's host early: its "host" is ``user:pa``, a
+    port that is no number, and the rest is read as a fragment, query or path. Everything up
+    to the last ``@`` is hidden then (it was all printed)."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<unparseable URL>"
     if "@" not in parts.netloc:
+        start, at = url.find("//"), url.rfind("@")
+        if 0 <= start < at and not _port_is_a_number(parts):
+            return url[:start + 2] + "***" + url[at:]
         return url
     host = parts.netloc.rsplit("@", 1)[1]
     return urlunsplit(parts._replace(netloc=f"***@{host}"))
+
+
+def _port_is_a_number(parts: SplitResult) -> bool:
+    try:
+        parts.port  # noqa: B018 - raises on a port that is no number
+    except ValueError:
+        return False
+    return True
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:

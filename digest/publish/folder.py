@@ -23,33 +23,14 @@ from digest.publish.common import (
     PublishPlan,
     decide,
     file_md5,
+    in_the_way,
     redact,
+    refuse_in_the_way,
     shown,
 )
 
 TEMP_PREFIX = ".digest-publish-"
 """Name prefix of a file being copied; left-overs from a killed publish are removed."""
-
-
-def _blocking(files: dict[str, LocalFile], remote: dict[str, str | None]) -> dict[str, str]:
-    """Target files in the way of build files: a file where the build needs a folder
-    (``static/x`` for ``static/x/y.css``), or a file inside a folder where the build has a
-    file (``static/z/w`` for ``static/z``); each -> the build file it blocks."""
-    inside: dict[str, list[str]] = {}
-    for path in remote:
-        parts = path.split("/")
-        for end in range(1, len(parts)):
-            inside.setdefault("/".join(parts[:end]), []).append(path)
-    found: dict[str, str] = {}
-    for path in files:
-        parts = path.split("/")
-        for end in range(1, len(parts)):
-            folder = "/".join(parts[:end])
-            if folder in remote:
-                found[folder] = path
-        for other in inside.get(path, ()):
-            found[other] = path
-    return found
 
 
 class FolderTarget:
@@ -60,11 +41,12 @@ class FolderTarget:
             parts = urlsplit(url)
         except ValueError:
             raise PublishError(f"cannot read the target {redact(url)!r} as a URL") from None
-        if "@" in parts.netloc:
+        if "@" in parts.netloc or redact(url) != url:
             raise PublishError(f"{redact(url)}: a file:// target holds no user name or password")
         if parts.netloc not in ("", "localhost"):
             host = parts.netloc.rpartition("@")[2]  # (never a password given before the host)
-            raise PublishError(f"file:// targets must be local (file:///path), got host {shown(host)!r}")
+            tilde = " (~ is not expanded: write the full path)" if host.startswith("~") else ""
+            raise PublishError(f"file:// targets must be local (file:///path), got host {shown(host)!r}{tilde}")
         if parts.query or parts.fragment or url.endswith(("?", "#")):
             # `file:///srv/my#site` published into /srv/my: a URL ends its path at # and ?.
             raise PublishError(f"{shown(url)}: a # or ? in a folder name is written %23 or %3F "
@@ -72,12 +54,17 @@ class FolderTarget:
         path = unquote(parts.path)
         if not parts.path or "\x00" in path:
             raise PublishError("file:// target needs a path, e.g. file:///var/www/site")
+        if not path.startswith("/"):
+            # `file:~/www` and `file:www` published into `./~/www` and `./www` of the current
+            # folder (whatever the site's), a folder named `~` among them.
+            raise PublishError(f"{shown(url)}: a file: target needs an absolute path, e.g. "
+                               "file:///var/www/site (~ is not expanded)")
         self.root = Path(path)
         self.label = shown(f"file://{self.root}")
         self._sizes: dict[str, int] = {}
         self._leftovers: list[Path] = []
         self._blocking: dict[str, str] = {}
-        """Target files in the way of a build file (see `_blocking`) -> that build file."""
+        """Target files in the way of a build file (see `in_the_way`) -> that build file."""
 
     def _remote(self) -> dict[str, str | None]:
         """Target files by path; the hash is computed lazily (``None`` here)."""
@@ -131,17 +118,10 @@ class FolderTarget:
     def plan(self, files: dict[str, LocalFile], options: Options) -> PublishPlan:
         remote = self._remote()
         plan = decide(self.label, files, remote, self._same, options)
-        self._blocking = _blocking(files, remote)
-        left = sorted(set(self._blocking) - set(plan.deletes))
-        if left:
-            # A file of the target where the build has a folder (or files in a folder where it
-            # has a file): the copy failed with "Is a directory" or "File exists" every time.
-            stale, wanted = left[0], self._blocking[left[0]]
-            what = (f"{shown(self.root / stale)} is a file where the build has a folder"
-                    if wanted.startswith(stale + "/") else
-                    f"{shown(self.root / wanted)} is a folder where the build has a file")
-            raise PublishError(f"{what} ({len(left)} target file(s) in the way); publish with --delete "
-                               "to replace them (nothing was published)")
+        self._blocking = in_the_way(files, remote)
+        # A file of the target where the build has a folder (or files in a folder where it
+        # has a file): the copy failed with "Is a directory" or "File exists" every time.
+        refuse_in_the_way(plan, self._blocking, lambda path: shown(self.root / path))
         return plan
 
     def apply(self, plan: PublishPlan, files: dict[str, LocalFile],

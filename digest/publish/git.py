@@ -12,7 +12,10 @@ removed; ``.nojekyll`` is added so GitHub Pages serves folders that start with
 ``_``, and an existing ``CNAME`` is always kept. One commit on top of the tip
 (history kept), or a single parentless commit with ``--squash``, is pushed in one
 go: readers see the old site or the new one, and an interrupted publish changes
-nothing on the remote. Nothing is pushed when the tree did not change.
+nothing on the remote. Nothing is pushed when the tree did not change; a push finding
+the branch moved by someone else since it was read (``--squash`` included) is refused.
+A branch file in the way of the build (a file where it has a folder, or the reverse) is
+deleted only as a stale file is: with ``--delete``, within ``--max-deletes``.
 
 A user name and password (or token) in an http(s) URL, ``git+https://user:TOKEN@host/r.git``,
 never reach a command line, where every user of the machine sees them (``ps``): git gets the URL
@@ -35,7 +38,9 @@ from digest.publish.common import (
     PublishError,
     PublishPlan,
     decide,
+    in_the_way,
     redact,
+    refuse_in_the_way,
     scrub,
     shown,
     with_retries,
@@ -116,6 +121,13 @@ class GitTarget:
             parts = urlsplit(remote)
         except ValueError:  # (an unclosed IPv6 bracket: a traceback, the URL in its locals)
             raise PublishError(f"cannot read the git target {redact(url)!r} as a URL") from None
+        try:
+            parts.port  # noqa: B018 - raises on a port that is no number
+        except ValueError:
+            # (`https://user:pa#ss@host/r.git` gave git `https://user:pa`, password on its command line)
+            hint = (": a #, ? or / in a user name or password is written %23, %3F or %2F"
+                    if "@" in url and "@" not in parts.netloc else "")
+            raise PublishError(f"cannot read the git target {redact(url)!r} as a URL{hint}") from None
         if not remote or not parts.scheme:
             raise PublishError("git target needs a URL, e.g. git+ssh://host/repo.git#gh-pages")
         self.remote = remote
@@ -238,6 +250,10 @@ class GitTarget:
             self._blobs[path] = blob_sha(local.source.read_bytes()) if local.size else blob_sha(b"")
         plan = decide(self.label, files, dict(self._remote_tree), self._same, options,
                       keep=lambda path: path in KEPT or path == NOJEKYLL)
+        # A branch file where the build has a folder (or files in a folder where it has a file):
+        # the index replaced them silently, deletes without --delete and past --max-deletes.
+        refuse_in_the_way(plan, in_the_way(files, self._remote_tree),
+                          lambda path: f"{shown(path)} of branch {shown(self.branch)}")
         if "CNAME" in self._remote_tree and "CNAME" not in files:
             plan.notes.append("kept CNAME (custom domain)")
         if options.squash and self.tip_parents:
@@ -282,9 +298,19 @@ class GitTarget:
         parents = ["-p", self.tip] if self.tip and not self._squash else []
         commit = self._git("commit-tree", tree, *parents, "-m", message,
                            env=self._identity(env)).decode().strip()
-        force = "+" if self._squash else ""
-        self._git("push", "-q", self.remote, f"{force}{commit}:refs/heads/{self.branch}",
-                  network=True)
+        ref = f"refs/heads/{self.branch}"
+        # --squash replaces the tip it read, and only that one: a commit another publisher
+        # pushed meanwhile was overwritten by a forced push (`+`).
+        lease = [f"--force-with-lease={ref}:{self.tip}"] if self._squash else []
+        try:
+            self._git("push", "-q", *lease, self.remote, f"{commit}:{ref}", network=True)
+        except PublishError as exc:
+            if "[rejected]" not in str(exc) and "(stale info)" not in str(exc):
+                raise
+            # (git's own words are eight lines ending in hints to run `git pull`)
+            raise PublishError(f"{self.label}: branch {shown(self.branch)} changed on the remote while "
+                               "this publish ran (another push); nothing was changed there: run the "
+                               "same command again") from None
         if progress:
             progress("publish", len(plan.uploads), len(plan.uploads))
 

@@ -95,8 +95,10 @@ class S3Target:
         if options.endpoint_url:
             _check_endpoint(options.endpoint_url)
         self.bucket = bucket
-        prefix = prefix.strip("/")
-        if prefix and any(part in ("", ".", "..") for part in prefix.split("/")):
+        # (a leading / is an empty part: `s3://b//site` went to `site/`, `s3://b//` to the bucket)
+        empty_first = prefix.startswith("/")
+        prefix = prefix.rstrip("/")
+        if empty_first or (prefix and any(part in ("", ".", "..") for part in prefix.split("/"))):
             # S3-compatible stores (SeaweedFS, MinIO) and CDNs read keys as paths: `../x` or
             # `a//b` land beside the prefix, where its listing never finds them.
             raise PublishError(f"{shown(url)}: the prefix has an empty, '.' or '..' part; write it "
@@ -119,8 +121,14 @@ class S3Target:
         self.jobs = max(options.jobs, 1)
         # An endpoint from the environment (AWS_ENDPOINT_URL) is not checked like --endpoint-url:
         # user-info in it is at least never printed (botocore quotes the endpoint in errors).
-        endpoint = urlsplit(self.client.meta.endpoint_url or "")
-        self._secrets = [s for s in (endpoint.password, endpoint.username) if s]
+        raw = self.client.meta.endpoint_url or ""
+        endpoint = urlsplit(raw)
+        # (and all of it up to the last @: a password holding a `#` ends the URL's host early,
+        # and botocore quoted the endpoint as written, password and all)
+        start, at = raw.find("//"), raw.rfind("@")
+        whole = raw[start + 2:at] if 0 <= start < at else ""
+        self._secrets = sorted({s for s in (whole, endpoint.password, endpoint.username) if s},
+                               key=len, reverse=True)
 
     # -- reading ------------------------------------------------------------------------------
 
