@@ -123,3 +123,22 @@ def test_build_is_deterministic_across_runs_and_job_counts(make_site, tmp_path):
     shutil.rmtree(site / ".digest-cache", ignore_errors=True)
     build(site, out=tmp_path / "two", jobs=2)
     assert tree(tmp_path / "one") == tree(tmp_path / "two")
+
+
+def test_render_workers_replaced_midway_make_the_same_site(make_site, tmp_path, monkeypatch):
+    """A render worker is replaced by a fresh fork after `WORKER_PAGES` pages (what it made
+    for many pages must not grow with the archive); its successors render the same bytes."""
+    import digest.render
+    from tests.conftest import record
+
+    files = {f"content/2024/r{n:03d}.md": record(f"Story {n}", f"2024-0{1 + n % 9}-{1 + n % 27:02d}T10:00:00Z",
+                                                 webUrl=f'"https://n{n % 7}.example/{n}"',
+                                                 topics=f"[Topic {n % 5}, Shared]")
+             for n in range(130)}
+    site = make_site({**files, "digest.toml": "search = false\n"})
+    one = build(site, out=tmp_path / "one", jobs=1)
+    monkeypatch.setattr(digest.render, "WORKER_PAGES", 60)  # (a task is 50 pages here: one task a life)
+    shutil.rmtree(site / ".digest-cache")
+    two = build(site, out=tmp_path / "two", jobs=2)
+    assert one.rendered == two.rendered > 300  # (the pool renders only from 300 pages)
+    assert tree(tmp_path / "one") == tree(tmp_path / "two")
