@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
+from functools import partial
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -32,13 +33,13 @@ from digest.plan import (
     LABEL_SIZE,
     Relate,
     SitePlan,
-    dump_plan,
     label_fits,
     load_plan,
     plan_label,
     plan_site,
     replan,
     select,
+    write_plan,
 )
 from digest.related import Doc, compute_related, docs_with
 from digest.render import make_environment, page_keys, render_all, template_memo, theme_dir
@@ -308,7 +309,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         # What only the next plan reads is let go now, so that the render workers forked next
         # do not each carry it (a fifth of the memory at 100,000 records): the related lists'
         # state (written now) and, once the plan is saved or being saved by a child, the
-        # related-articles documents and the facts noted for saving it (see `dump_plan`).
+        # related-articles documents and the facts noted for saving it (see `write_plan`).
         # (A server keeps them for its next build.)
         if plan.related_state is not KEPT:  # (else a child wrote it: see `_relate_apart`)
             cache.save_early("related", plan.related_state)
@@ -440,7 +441,7 @@ def _save_plan(cache: BuildCache, plan: SitePlan, parent: int) -> bool:
     """
     if os.getpid() != parent:
         os.nice(10)
-    cache.save_plan(plan_label(plan.articles), dump_plan(plan))
+    cache.save_plan(plan_label(plan.articles), partial(write_plan, plan))
     return True
 
 

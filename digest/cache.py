@@ -5,7 +5,7 @@ content hash; spread over `SHARDS` files so that an edit rewrites one of them),
 the manifest of the output folder (what each output file's bytes were) with the
 key of each page (over `OUTPUT_SHARDS` files, by output path), and other state
 (a positional dataclass such as the related-articles state in chunks of `CHUNK`),
-and the last plan a command saved (`BuildCache.save_plan`, see `digest.plan.dump_plan`).
+and the last plan a command saved (`BuildCache.save_plan`, see `digest.plan.write_plan`).
 A `BuildCache` can be kept in memory across builds (see `BuildCache.begin`).
 It is versioned, safe to delete, and never trusted blindly: a file that is
 corrupt, from another program version, or not signed with this machine's cache
@@ -28,7 +28,7 @@ import tempfile
 from collections.abc import Callable
 from itertools import compress
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from digest import toolchain
 from digest.background import Pending
@@ -138,22 +138,47 @@ def write_blob(path: Path, value: Any, dumps: Callable[[Any], bytes] = _dumps) -
         raise
 
 
-def write_signed(path: Path, parts: list[bytes]) -> None:
-    """Write ``parts`` (already bytes: nothing is pickled or joined) to ``path`` atomically,
-    signed and stamped as `write_blob` does; `read_signed` gives them back as one view."""
+Part = bytes | Callable[[BinaryIO], object]
+"""A part of a `write_signed` file: bytes, or a function that writes it into the stream it is
+given (a plan's pickle is written so as it is made: it is never whole in memory)."""
+
+
+class _Signing:
+    """A file's ``write`` that also feeds the signature (for parts written by a function)."""
+
+    __slots__ = ("handle", "mac")
+
+    def __init__(self, handle: BinaryIO, mac: hmac.HMAC):
+        self.handle, self.mac = handle, mac
+
+    def write(self, data: bytes) -> int:
+        self.mac.update(data)
+        return self.handle.write(data)
+
+
+def write_signed(path: Path, parts: list[Part]) -> None:
+    """Write ``parts`` to ``path`` atomically, signed and stamped as `write_blob` does (bytes as
+    they are: nothing is pickled or joined); `read_signed` gives them back as one view. The
+    signature, which comes first, is written last, over the space left for it."""
     key = _key()
     if not key:
         return
     stamp = _stamp()
     mac = hmac.new(key, stamp, hashlib.sha256)
-    for part in parts:
-        mac.update(part)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as handle:
-            for piece in (mac.digest(), stamp, *parts):
-                handle.write(piece)
+            handle.write(bytes(mac.digest_size))
+            handle.write(stamp)
+            signing = _Signing(handle, mac)
+            for part in parts:
+                if callable(part):
+                    part(signing)
+                else:
+                    signing.write(part)
+            handle.seek(0)
+            handle.write(mac.digest())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -946,10 +971,10 @@ class BuildCache:
         saved = read_signed(self.dir / f"plan-{self.out_key}.pickle", size + 1, usable)
         return None if saved is None else (saved[0], saved[1] + size + 1)
 
-    def save_plan(self, label: str, data: bytes) -> None:
-        """Keep a plan (`digest.plan.dump_plan`) under ``label`` for the next build; an unwritable
-        cache keeps none. (Tens of megabytes at 10,000 records: it is written as it is, without
-        copies.)"""
+    def save_plan(self, label: str, data: Part) -> None:
+        """Keep a plan (`digest.plan.write_plan` or `digest.plan.dump_plan`) under ``label`` for
+        the next build; an unwritable cache keeps none. (Tens of megabytes at 10,000 records:
+        it is written as it is made, or as it is, without copies.)"""
         with contextlib.suppress(OSError):
             write_signed(self.dir / f"plan-{self.out_key}.pickle", [f"{label}\n".encode(), data])
 

@@ -8,7 +8,7 @@ Keys: a page's key is the digest of its ``struct`` (every input but article
 contents: settings, its path, titles, the ids it lists, pagination) and of the
 digests of the articles it shows (``deps``); its context is made only if the key
 changed since the last build. `replan` derives the next plan from the last one
-(kept in memory by a server, or saved by the last command with `dump_plan` and read
+(kept in memory by a server, or saved by the last command with `write_plan` and read
 back with `load_plan`) when article contents changed, and when articles were added,
 removed (deleted or unpublished) or moved (a new date, rank, topics or source: they leave
 as they were and join as they are), as long as the topics and sources that stay keep their
@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, BinaryIO
 
 from digest import __version__, toolchain
 from digest.config import Config
@@ -227,7 +227,7 @@ class _Reuse:
         planner's tables then hold the articles as they are now); None for a plan in memory."""
         self.known: Mapping[str, tuple] = {}
         """The `_facts` of a plan read back, kept (after `replan` let go of ``former``) for
-        `dump_plan`: an article whose content hash, source and slug are those noted has the
+        `write_plan`: an article whose content hash, source and slug are those noted has the
         facts noted, which are dear to make again (0.13 s at 10,000 articles)."""
         self.drift = 0
         """How many articles differ from the saved plan's (see `load_plan`)."""
@@ -327,7 +327,7 @@ class _Planner:
         """What the site key was made from (see `replan`)."""
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled without the cards, which are made again on demand (see `dump_plan`)."""
+        """Pickled without the cards, which are made again on demand (see `write_plan`)."""
         return {**self.__dict__, "cards": {}, "last_plan": None}
 
     def reused(self, first: str, inputs: str) -> list[PageSpec] | None:
@@ -1326,8 +1326,10 @@ def _saved_doc(by_id: Mapping[str, Article], article_id: str, topics: tuple[str,
     return SavedDoc(by_id[article_id], topics, digest)
 
 
-def dump_plan(plan: SitePlan) -> bytes:
-    """``plan`` (made with ``reusable``) as bytes for `load_plan` in a later process.
+def write_plan(plan: SitePlan, file: BinaryIO) -> None:
+    """Write ``plan`` (made with ``reusable``) into ``file`` for `load_plan` in a later process,
+    piece by piece as it is pickled: a plan of 100,000 records is 130 MB, which the process
+    saving it (forked from the build) held whole besides the build's own memory.
 
     Articles are kept by id, with the `_facts` of each as it is now (those noted when the plan
     was read back, for the articles whose content did not change); the planner's cards
@@ -1345,8 +1347,13 @@ def dump_plan(plan: SitePlan) -> bytes:
                              and noted[:3] == (article.content_hash, article.source, article.slug)
                              else _facts(article))  # (`replan` takes the first three as much)
     saved = (plan.pages, plan.editions, plan.urls, plan.reuse, facts)
+    _PlanPickler(file, protocol=pickle.HIGHEST_PROTOCOL).dump(saved)
+
+
+def dump_plan(plan: SitePlan) -> bytes:
+    """``plan`` as bytes for `load_plan` (see `write_plan`)."""
     buffer = io.BytesIO()
-    _PlanPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(saved)
+    write_plan(plan, buffer)
     return buffer.getvalue()
 
 
@@ -1389,7 +1396,7 @@ def _gone(article_id: str) -> Article:
 
 
 def load_plan(data: bytes, articles: Sequence[Article], start: int = 0) -> SitePlan | None:
-    """The plan `dump_plan` saved (in ``data`` from ``start``), its articles replaced by those
+    """The plan `write_plan` saved (in ``data`` from ``start``), its articles replaced by those
     of ``articles`` with the same ids (a `_gone` stand-in for one whose record was deleted
     since), ready for `replan` (which works out what changed since); None when the data is not
     a saved plan."""

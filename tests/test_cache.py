@@ -661,6 +661,28 @@ def test_a_saved_plan_is_read_back_only_signed_and_by_the_same_program(tmp_path,
     raw, start = read_signed(tmp_path / "x")
     assert raw[start:] == b"abcd"
     assert read_signed(tmp_path / "missing") is None
+    # A part written as a stream (a plan, as it is pickled) is signed like one given as bytes.
+    write_signed(tmp_path / "y", [b"ab", lambda out: [out.write(b"c" * 70_000), out.write(b"d")], b"e"])
+    raw, start = read_signed(tmp_path / "y")
+    assert raw[start:] == b"ab" + b"c" * 70_000 + b"de"
+
+
+def test_a_plan_saved_as_it_is_pickled_reads_back_as_the_plan(make_site):
+    """A command writes its plan into the cache file as it is pickled (`write_plan`), never
+    whole in memory; the next command reads it back and derives its plan from it."""
+    from functools import partial
+
+    from digest.plan import LABEL_SIZE, dump_plan, label_fits, load_plan, plan_label, write_plan
+
+    site = make_site({"content/a.md": record("One"), "content/b.md": record("Two", webUrl='"https://e.example/2"'),
+                      "digest.toml": "search = false\n"})
+    plan = build(site, jobs=1).cache.memory["plan"]
+    cache = BuildCache(site, site / "build")
+    cache.save_plan(plan_label(plan.articles), partial(write_plan, plan))
+    raw, start = cache.saved_plan(LABEL_SIZE, label_fits)
+    assert bytes(raw[start:]) == dump_plan(plan)
+    again = load_plan(raw, plan.articles, start)
+    assert [spec.path for spec in again.pages] == [spec.path for spec in plan.pages]
 
 
 def test_folder_links_that_loop_are_walked_once(make_site):
