@@ -1,0 +1,66 @@
+"""README claims checked against what the program does (each a mismatch found in an audit)."""
+
+from __future__ import annotations
+
+import pytest
+
+from digest.build import build
+from digest.load import parse_record
+from tests.conftest import record
+
+
+def require_pagefind() -> None:
+    from digest.search import pagefind_executable
+
+    if pagefind_executable() is None:
+        pytest.skip("Pagefind is not installed")
+
+
+def test_search_false_removes_the_index_a_former_build_made(make_site):
+    # README: "files a previous build made that are no longer produced are removed"; with
+    # `search = false` the site has no search page, and its former Pagefind index went with it.
+    require_pagefind()
+    site = make_site({"content/a.md": record("A story")})
+    build(site, jobs=1)
+    assert (site / "build" / "pagefind" / "pagefind.js").is_file()
+    (site / "digest.toml").write_text("search = false\n", encoding="utf-8")
+    build(site, jobs=1)
+    assert not (site / "build" / "search").exists()
+    assert not (site / "build" / "pagefind").exists()
+
+
+def test_a_build_without_pagefind_removes_the_index_a_former_build_made(make_site, monkeypatch):
+    # README: "Without Pagefind the build says `search index skipped: ...` and succeeds, and the
+    # site has no search page": nor the index of a build made while Pagefind was installed.
+    require_pagefind()
+    site = make_site({"content/a.md": record("A story")})
+    build(site, jobs=1)
+    assert (site / "build" / "pagefind" / "pagefind.js").is_file()
+    monkeypatch.setattr("digest.build.pagefind_executable", lambda: None)
+    monkeypatch.setattr("digest.search.pagefind_executable", lambda: None)
+    result = build(site, jobs=1)
+    assert result.search.startswith("search index skipped: Pagefind is not installed")
+    assert not (site / "build" / "search").exists()
+    assert not (site / "build" / "pagefind").exists()
+
+
+def _read(front: str):
+    text = "---\ntitle: T\npublishedDateTime: 2026-01-01T00:00:00Z\n" + front + "\n---\n"
+    return parse_record(text.encode(), "content/x.md")
+
+
+def test_a_related_entrys_list_of_providers_warns_when_more_than_one(make_site):
+    # README (provider): Bing's list "the first is used, with a warning when there are more; ...;
+    # so is a `related` entry's".
+    result = _read("related:\n  - {title: R, webUrl: 'https://r.example/1', provider: [{name: AP}, {name: B}]}")
+    assert result.article.related[0].provider_name == "AP"
+    assert [str(p) for p in result.problems] == [
+        "content/x.md:5: warning: related[0].provider: 2 providers; the first is used"]
+
+
+def test_a_related_entrys_provider_name_is_cut_at_200_characters(make_site):
+    # README (provider): "a name or domain past 200 characters is cut, with a warning".
+    result = _read("related:\n  - {title: R, webUrl: 'https://r.example/1', provider: {name: " + "a" * 250 + "}}")
+    assert len(result.article.related[0].provider_name) == 200
+    assert [str(p) for p in result.problems] == [
+        "content/x.md:5: warning: related[0].provider.name: longer than 200 characters; cut"]
