@@ -64,3 +64,19 @@ def test_a_related_entrys_provider_name_is_cut_at_200_characters(make_site):
     assert len(result.article.related[0].provider_name) == 200
     assert [str(p) for p in result.problems] == [
         "content/x.md:5: warning: related[0].provider.name: longer than 200 characters; cut"]
+
+
+def test_hotlink_images_loads_every_uncached_https_image_of_an_article(make_site):
+    # README: "its page shows the first as a hero and the others below the note";
+    # "`hotlink_images = true` lets uncached `https` images load from their original host".
+    # Only the first did: the others were left out of the page.
+    images = ("\nimages:\n  - {url: 'https://cdn.example/one.jpg', width: 400, height: 300}"
+              "\n  - {url: 'https://cdn.example/two.jpg', width: 400, height: 300}"
+              "\n  - {url: 'http://cdn.example/plain.jpg', width: 400, height: 300}")
+    site = make_site({"content/a.md": record("A story").removesuffix("---\n") + images.lstrip("\n") + "\n---\n",
+                      "digest.toml": "hotlink_images = true\nsearch = false\n"})
+    build(site, jobs=1)
+    page = next((site / "build" / "2024").rglob("index.html")).read_text(encoding="utf-8")
+    assert 'src="https://cdn.example/one.jpg"' in page
+    assert 'src="https://cdn.example/two.jpg"' in page
+    assert "plain.jpg" not in page  # (only https images are hot-linked)
