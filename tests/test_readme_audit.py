@@ -80,3 +80,17 @@ def test_hotlink_images_loads_every_uncached_https_image_of_an_article(make_site
     assert 'src="https://cdn.example/one.jpg"' in page
     assert 'src="https://cdn.example/two.jpg"' in page
     assert "plain.jpg" not in page  # (only https images are hot-linked)
+
+
+def test_an_unusable_image_after_the_first_is_said_to_be_left_out_not_a_placeholder(make_site):
+    # The warning said "shown as a placeholder" for every image; a placeholder stands in only for
+    # the first (a card's picture, the article's hero): the others are left out of the page.
+    images = ("images:\n  - {url: 'https://cdn.example/one.jpg', width: 400, height: 300, isCached: true}"
+              "\n  - {url: 'https://cdn.example/two.jpg', width: 400, height: 300, isCached: true}")
+    site = make_site({"content/a.md": record("A story").removesuffix("---\n") + images + "\n---\n",
+                      "digest.toml": "search = false\n"})
+    result = build(site, jobs=1)
+    messages = sorted(str(p).rsplit("; ", 1)[-1] for p in result.problems)
+    assert messages == ["left out of the page", "shown as a placeholder"]
+    page = next((site / "build" / "2024").rglob("index.html")).read_text(encoding="utf-8")
+    assert page.count("placeholder") == 1
