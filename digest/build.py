@@ -387,6 +387,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
 
     with phase("search"):
         if not config.search:
+            shutil.rmtree(out / BUNDLE, ignore_errors=True)  # (a former build's index: no page uses it now)
             search = SearchIndex("off", "search index off (search = false in digest.toml)")
         elif not plan.articles:
             shutil.rmtree(out / BUNDLE, ignore_errors=True)  # an index of nothing: none at all

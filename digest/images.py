@@ -143,7 +143,7 @@ class ThumbnailCounts:
     encoded: int = 0
     """Thumbnails encoded by this build."""
     failed: int = 0
-    """Source images that could not be used (each shown as a placeholder)."""
+    """Source images that could not be used (a placeholder for a first image; others are left out)."""
     seconds: float = 0.0
     """Wall time spent reading, decoding and encoding images."""
 
@@ -822,8 +822,11 @@ def _problems(url: str, uses: Sequence[tuple[Article, int]], reason: str,
         position = article.images[index].position
         where = f"images[{position}]"
         if reason or info is None:
+            # (the first image is a card's and the hero: a placeholder stands in for it; the others,
+            # below the note, show only what there is)
+            shown = "shown as a placeholder" if index == 0 else "left out of the page"
             problems.append(Problem(article.source, lines.of(article, position), where,
-                                    f"{url}: {reason}; shown as a placeholder", "warning"))
+                                    f"{url}: {reason}; {shown}", "warning"))
             continue
         ref = article.images[index]
         if ref.width is not None and ref.height is not None \

@@ -951,10 +951,12 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
     provider = entry.get("provider")
     at = (*where, "provider")
     if isinstance(provider, list) and provider and isinstance(provider[0], dict):  # (Bing's list)
+        if len(provider) > 1:  # (as a record's: the others are dropped, and said so)
+            report.warn(at, f"{len(provider)} providers; the first is used")
         provider, at = provider[0], (*at, 0)
     if isinstance(provider, dict):
         provider, at = provider.get("name"), (*at, "name")
-    provider_name = _text(provider, at, report, name=True) or ""  # (a name as text: a scraper's)
+    provider_name = _cut(_text(provider, at, report, name=True) or "", MAX_NAME, at, report)  # (a name as text too)
     return RelatedRef(
         title=title,
         web_url=web_url.strip() or link or "",  # (its story, as a record's: webUrl, else originalUrl)

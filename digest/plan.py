@@ -600,6 +600,11 @@ class _Planner:
         gallery = []
         for image in article.images:
             planned = self.images.get(image.url)
+            if planned is None and self.config.hotlink_images:  # (as the first image's: see `card`)
+                hotlinked = safe_url(image.url)
+                if hotlinked and hotlinked.startswith("https://"):
+                    planned = {"src": hotlinked, "srcset": "", "sizes": "", "sources": [], "largest": None,
+                               "width": image.width or 16, "height": image.height or 9}
             if planned and planned.get("src"):
                 gallery.append({**planned, "alt": image.title or ""})
         card = self.card(article)

@@ -92,6 +92,7 @@ def index_site(out: Path, config: Config, changed: bool, executable: str | None 
         return SearchIndex("unchanged", "search index unchanged")
     executable = executable or pagefind_executable()
     if executable is None:
+        shutil.rmtree(bundle, ignore_errors=True)  # (a former build's index: no page uses it now)
         return SearchIndex("skipped", "search index skipped: Pagefind is not installed "
                                       "(pip install 'digest[search]')")
     staging = out.parent / f".{out.name}.pagefind-staging"
