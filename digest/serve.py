@@ -24,6 +24,7 @@ import errno
 import ipaddress
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -513,7 +514,9 @@ function connect(){
     var m=JSON.parse(e.data);
     if(m.action==="reload"){own.close();location.reload();return;}
     if(m.action==="css")swap(m.css);
-    id=m.build;overlay(m.problems);
+    id=m.build;
+    if(document.readyState==="loading")document.addEventListener("DOMContentLoaded",function(){overlay(m.problems);});
+    else overlay(m.problems);
   });
   own.onerror=function(){own.close();if(es===own)es=null;timer=setTimeout(connect,delay);delay=Math.min(delay*2,4000);};
 }
@@ -522,8 +525,11 @@ function connect(){
 document.addEventListener("visibilitychange",function(){
   if(document.hidden){if(es){es.close();es=null;}clearTimeout(timer);}else connect();
 });
-function start(){overlay(S.problems);connect();}
-if(document.readyState==="loading")document.addEventListener("DOMContentLoaded",start);else start();
+/* Connect at once: placed before a page's Content-Security-Policy <meta> (see inject), the
+   connection opens before that policy applies; the overlay waits for the page's body. */
+connect();
+if(document.readyState==="loading")document.addEventListener("DOMContentLoaded",function(){overlay(S.problems);});
+else overlay(S.problems);
 })();</script>
 """
 
@@ -534,10 +540,26 @@ def _script_json(value: object) -> str:
             .replace("&", "\\u0026"))
 
 
+_CSP_META = re.compile(rb"<meta\s[^>]*?http-equiv\s*=\s*[\"']?\s*content-security-policy", re.IGNORECASE)
+"""A ``<meta http-equiv="Content-Security-Policy">``: the one policy a static page can set."""
+
+
 def inject(html: bytes, state: dict) -> bytes:
-    """``html`` with the live-reload script (carrying ``state``) before its last ``</body>``."""
+    """``html`` with the live-reload script (carrying ``state``) before its last ``</body>``,
+    or, in a page whose head sets a Content-Security-Policy, just before that ``<meta>``.
+
+    A policy set by a ``<meta>`` applies only to what follows it: a page of a theme with
+    ``default-src 'self'`` blocked the inline script at the end of its body, and silently
+    never reloaded. Placed before the policy, the script runs and opens its connection
+    (the page's own policy still governs everything else on it).
+    """
     script = (_SCRIPT % _script_json(state)).encode("utf-8")
-    at = html.lower().rfind(b"</body>")
+    lower = html.lower()
+    head_end = min((i for i in (lower.find(b"</head"), lower.find(b"<body")) if i >= 0), default=len(html))
+    policy = _CSP_META.search(html, 0, head_end)
+    if policy is not None:
+        return html[:policy.start()] + script + html[policy.start():]
+    at = lower.rfind(b"</body>")
     if at < 0:
         return html + script
     return html[:at] + script + html[at:]
