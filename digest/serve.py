@@ -28,6 +28,7 @@ import re
 import secrets
 import signal
 import socket
+import stat
 import sys
 import threading
 import time
@@ -907,17 +908,29 @@ class PreviewServer(ThreadingHTTPServer):
 
 
 class Watcher(FileSystemEventHandler):
-    """Watchdog handler: a relevant change touches the preview; new source folders get watched."""
+    """Watchdog handler: a relevant change touches the preview; new source folders get watched.
+
+    A watch follows the folder it was set on, not its name: a folder deleted and made
+    again (a checkout, a sync tool, a backup put back), or the whole site so, went on
+    unwatched, and no edit was seen until a restart. A watch whose folder is reported
+    deleted or moved away, or no longer has the identity (device, inode) it was set on, is
+    set again on the folder of that name; the site's own parent folder is watched too (not
+    recursively), to see the site itself go and come back.
+    """
 
     def __init__(self, preview: Preview):
         super().__init__()
         self.preview = preview
         self.observer = Observer()
-        self._watches: dict[str, object] = {}
+        self._watches: dict[str, tuple[object, tuple[int, int]]] = {}
+        """Watched folder -> (its watch, the identity of the folder it was set on)."""
         self._guard = threading.Lock()
 
     def start(self) -> None:
-        self.observer.schedule(self, str(self.preview.site), recursive=False)
+        site = self.preview.site
+        if site.parent != site:  # (a parent we may not read: a site deleted and put back goes unseen)
+            with suppress(OSError):
+                self.observer.schedule(self, str(site.parent), recursive=False)
         self._refresh()
         self.observer.daemon = True
         self.observer.start()
@@ -926,29 +939,44 @@ class Watcher(FileSystemEventHandler):
         self.observer.stop()
         self.observer.join(timeout=5)
 
-    def _refresh(self) -> None:
+    def _refresh(self, gone: frozenset[str] = frozenset()) -> None:
+        """Watch the site and its source folders as they are now; ``gone`` names folders
+        reported deleted or moved away (a new folder of the name may have the old inode)."""
+        site = self.preview.site
         with self._guard:
-            for name in WATCHED:
-                folder = self.preview.site / name
-                present = folder.is_dir()
-                if present and name not in self._watches:
+            for folder, recursive in [(site, False), *((site / name, True) for name in WATCHED)]:
+                key = str(folder)
+                try:
+                    info = os.stat(folder)
+                    identity = (info.st_dev, info.st_ino) if stat.S_ISDIR(info.st_mode) else None
+                except OSError:
+                    identity = None
+                held = self._watches.get(key)
+                if held is not None and (held[1] != identity or key in gone or str(site) in gone):
+                    with suppress(KeyError, OSError):  # (already gone with its folder)
+                        self.observer.unschedule(held[0])
+                    del self._watches[key]
+                    held = None
+                if identity is not None and held is None:
                     try:
-                        self._watches[name] = self.observer.schedule(self, str(folder), recursive=True)
+                        self._watches[key] = (self.observer.schedule(self, key, recursive=recursive),
+                                              identity)
                     except OSError as exc:
                         self.preview.log(f"digest serve: cannot watch {folder}: {exc}")
-                elif not present and name in self._watches:
-                    with suppress(KeyError, OSError):  # already gone with its folder
-                        self.observer.unschedule(self._watches.pop(name))
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type not in _WRITE_EVENTS:
             return
         if event.is_directory and event.event_type in ("modified", "closed"):
             return
+        site = str(self.preview.site)
         paths = [os.fsdecode(event.src_path), os.fsdecode(getattr(event, "dest_path", "") or "")]
-        if any(os.path.dirname(p) == str(self.preview.site) and os.path.basename(p) in WATCHED
+        if any(p == site or (os.path.dirname(p) == site and os.path.basename(p) in WATCHED)
                for p in paths if p):
-            self._refresh()
+            self._refresh(frozenset(paths[:1]) if event.event_type in ("deleted", "moved")
+                          else frozenset())
+            if site in paths:  # the site itself went or came back
+                self.preview.touch()
         if any(self.preview.relevant(p) for p in paths if p):
             self.preview.touch()
 

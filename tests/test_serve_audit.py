@@ -3,7 +3,10 @@ failed before its fix)."""
 
 from __future__ import annotations
 
+import http.client
 import os
+import shutil
+import time
 
 import pytest
 
@@ -44,3 +47,49 @@ def test_live_reload_works_on_pages_with_a_strict_content_security_policy(make_s
         finally:
             browser.close()
 
+
+def _served_text(handle, path: str = "/") -> str:
+    host, port = handle.server.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=20)
+    try:
+        conn.request("GET", path)
+        return conn.getresponse().read().decode()
+    finally:
+        conn.close()
+
+
+def _wait(predicate, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_a_source_folder_or_the_whole_site_deleted_and_put_back_is_watched_again(make_site, tmp_path):
+    site = make_site({"content/a.md": record("Alpha story", webUrl='"https://news.example.com/a"'),
+                      "templates/.keep": ""})
+    backup = tmp_path / "backup"
+    shutil.copytree(site, backup)
+    with running(site, jobs=1) as handle:
+        # A folder replaced at once (a checkout, a sync tool): the new one is watched.
+        for name in ("content", "templates"):
+            shutil.rmtree(site / name)
+            shutil.copytree(backup / name, site / name)
+        assert handle.preview.wait_idle(20)
+        time.sleep(0.5)
+        (site / "content" / "a.md").write_text(record("Beta story", webUrl='"https://news.example.com/a"'))
+        assert _wait(lambda: "Beta story" in _served_text(handle)), "an edit in the new content/ was missed"
+        (site / "templates" / "home.html").write_text("<p>Own home</p>\n")
+        assert _wait(lambda: "Own home" in _served_text(handle)), "an edit in the new templates/ was missed"
+
+        # The whole site deleted: its problem is shown; put back: served and watched again.
+        assert handle.preview.wait_idle(20)
+        shutil.rmtree(site)
+        assert _wait(lambda: handle.preview.current.problems
+                     and "not found" in str(handle.preview.current.problems[0]))
+        shutil.copytree(backup, site)
+        assert _wait(lambda: not handle.preview.current.problems and "Alpha story" in _served_text(handle))
+        (site / "content" / "a.md").write_text(record("Gamma story", webUrl='"https://news.example.com/a"'))
+        assert _wait(lambda: "Gamma story" in _served_text(handle)), "an edit in the site put back was missed"
