@@ -23,6 +23,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import json
+import mimetypes
 import os
 import re
 import secrets
@@ -75,6 +76,7 @@ _NO_RELOAD_SUFFIXES = (".xml", ".txt", ".json")
 
 _TYPES = {
     ".html": "text/html; charset=utf-8",
+    ".htm": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
     ".mjs": "text/javascript; charset=utf-8",
@@ -93,15 +95,51 @@ _TYPES = {
     ".ico": "image/x-icon",
     ".woff": "font/woff",
     ".woff2": "font/woff2",
+    ".ttf": "font/ttf",
+    ".otf": "font/otf",
     ".pdf": "application/pdf",
     ".wasm": "application/wasm",
+    ".webmanifest": "application/manifest+json",
+    ".map": "application/json",
+    ".opml": "text/x-opml; charset=utf-8",
+    ".csv": "text/csv; charset=utf-8",
+    ".md": "text/markdown; charset=utf-8",
+    ".vtt": "text/vtt; charset=utf-8",
+    ".mp4": "video/mp4",
+    ".m4v": "video/mp4",
+    ".webm": "video/webm",
+    ".ogv": "video/ogg",
+    ".mov": "video/quicktime",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".aac": "audio/aac",
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".wav": "audio/wav",
+    ".flac": "audio/flac",
     ".pf_meta": "application/octet-stream",
 }
+"""Our own table first (the same answer on every machine), then Python's built-in one.
+
+Every response says ``nosniff``: a file served as ``application/octet-stream`` is not
+sniffed. A ``.htm`` page in ``static/`` was downloaded instead of shown (and got no reload
+script), and audio, video and subtitles (``.mp4``, ``.mp3``, ``.vtt``) came without the type
+some browsers need to play them."""
+
+_BUILTIN_TYPES = mimetypes.MimeTypes(filenames=())
+"""Python's own table, without the machine's ``/etc/mime.types``."""
 
 
 def content_type(path: str) -> str:
-    """The Content-Type header for an output file, by its extension."""
-    return _TYPES.get(os.path.splitext(path)[1].lower(), "application/octet-stream")
+    """The Content-Type header for an output file, by its extension (text with a charset)."""
+    known = _TYPES.get(os.path.splitext(path)[1].lower())
+    if known is not None:
+        return known
+    guess, encoding = _BUILTIN_TYPES.guess_type(path, strict=False)
+    if guess is None or encoding is not None:  # (``x.svg.gz`` is not an image to show)
+        return "application/octet-stream"
+    return f"{guess}; charset=utf-8" if guess.startswith("text/") else guess
 
 
 # --------------------------------------------------------------------------- the lock

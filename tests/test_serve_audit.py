@@ -93,3 +93,31 @@ def test_a_source_folder_or_the_whole_site_deleted_and_put_back_is_watched_again
         assert _wait(lambda: not handle.preview.current.problems and "Alpha story" in _served_text(handle))
         (site / "content" / "a.md").write_text(record("Gamma story", webUrl='"https://news.example.com/a"'))
         assert _wait(lambda: "Gamma story" in _served_text(handle)), "an edit in the site put back was missed"
+
+
+def test_pages_media_and_subtitles_in_static_are_served_with_their_types(make_site):
+    site = make_site({"content/a.md": record("Alpha story"),
+                      "static/old.htm": "<!DOCTYPE html><html><body><p>Old page</p></body></html>\n",
+                      "static/clip.mp4": b"\x00\x00\x00\x18ftypmp42", "static/clip.webm": b"\x1aE\xdf\xa3",
+                      "static/talk.mp3": b"ID3", "static/talk.vtt": "WEBVTT\n",
+                      "static/data.unknownext": b"\x00"})
+    with running(site, jobs=1, watch=False) as handle:
+        host, port = handle.server.server_address[:2]
+
+        def fetch(path: str) -> tuple[str, bytes]:
+            conn = http.client.HTTPConnection(host, port, timeout=20)
+            try:
+                conn.request("GET", path)
+                response = conn.getresponse()
+                return response.getheader("Content-Type"), response.read()
+            finally:
+                conn.close()
+
+        kind, body = fetch("/static/old.htm")
+        assert kind == "text/html; charset=utf-8" and b'id="digest-live-reload"' in body
+        assert fetch("/static/clip.mp4")[0] == "video/mp4"
+        assert fetch("/static/clip.webm")[0] == "video/webm"
+        assert fetch("/static/talk.mp3")[0] == "audio/mpeg"
+        assert fetch("/static/talk.vtt")[0] == "text/vtt; charset=utf-8"
+        assert fetch("/feeds.opml")[0] == "text/x-opml; charset=utf-8"
+        assert fetch("/static/data.unknownext")[0] == "application/octet-stream"
