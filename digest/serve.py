@@ -1033,8 +1033,10 @@ class Running:
 
     @property
     def url(self) -> str:
-        """The site's address on this server."""
+        """The site's address on this server (on this machine's loopback when it listens on
+        every address: ``http://0.0.0.0:8000/`` opens nothing in some browsers)."""
         host, port = self.server.server_address[:2]
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}{self.preview.base_path}"
 
@@ -1142,7 +1144,8 @@ def serve(site: Path, host: str = "127.0.0.1", port: int | None = None, drafts: 
             print(f"digest serve: error: {where} already in use; stop the other server or "
                   "choose another port with --port", file=err)
         else:
-            print(f"digest serve: error: cannot listen on {host}:{port or 8000}: {exc.strerror or exc}",
+            print(f"digest serve: error: cannot listen on {host}:{8000 if port is None else port}: "
+                  f"{exc.strerror or exc}",
                   file=err)
         preview.stop()  # (lets go of its preview folder)
         return 1

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from digest.serve import running
+from digest.serve import running, serve
 from tests.browser import ARGS, CHROMIUM
 from tests.conftest import record
 
@@ -121,3 +121,20 @@ def test_pages_media_and_subtitles_in_static_are_served_with_their_types(make_si
         assert fetch("/static/talk.vtt")[0] == "text/vtt; charset=utf-8"
         assert fetch("/feeds.opml")[0] == "text/x-opml; charset=utf-8"
         assert fetch("/static/data.unknownext")[0] == "application/octet-stream"
+
+
+def test_a_server_on_every_address_gives_a_loopback_url(make_site):
+    site = make_site({"content/a.md": record("Alpha story")})
+    with running(site, host="0.0.0.0", jobs=1, watch=False) as handle:
+        assert handle.url.startswith("http://127.0.0.1:"), handle.url
+        port = handle.server.server_address[1]
+        assert handle.url == f"http://127.0.0.1:{port}/"
+        assert "Alpha story" in _served_text(handle)
+
+
+def test_a_port_that_cannot_be_used_is_named_as_given(make_site, capsys):
+    site = make_site({"content/a.md": record("Alpha story")})
+    # 192.0.2.1 (TEST-NET-1) is no address of this machine: listening there fails at once.
+    assert serve(site, host="192.0.2.1", port=0) == 1
+    err = capsys.readouterr().err
+    assert "cannot listen on 192.0.2.1:0:" in err, err
