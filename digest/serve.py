@@ -774,6 +774,12 @@ def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
             super().send_error(code, None, message or explain)
 
         def _respond(self, head: bool) -> None:
+            if ("Transfer-Encoding" in self.headers
+                    or any(n.strip() != "0" for n in self.headers.get_all("Content-Length") or [])):
+                # A GET or HEAD with a body: it is not read, so the connection ends with this
+                # answer (kept open, the body was read as the next request: a request hidden
+                # in it was answered, and a proxy in front could be desynchronised).
+                self.close_connection = True
             target = request_target(self.path, self.headers.get_all("Host") or [])
             if target is None:
                 self.send_error(HTTPStatus.BAD_REQUEST, "Bad request target or Host header")
@@ -844,6 +850,8 @@ def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
             self.send_header("Location", location)
             self.send_header("Content-Length", "0")
             self.send_header("Cache-Control", "no-store")
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
 
         def _send(self, status: HTTPStatus, ctype: str, data: bytes | BinaryIO, state: dict,
@@ -875,6 +883,8 @@ def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
             self.send_header("Cache-Control", "no-store")
             self.send_header("X-Content-Type-Options", "nosniff")
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             if head:
                 return

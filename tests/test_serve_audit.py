@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import os
 import shutil
+import socket
 import time
 
 import pytest
@@ -138,3 +139,33 @@ def test_a_port_that_cannot_be_used_is_named_as_given(make_site, capsys):
     assert serve(site, host="192.0.2.1", port=0) == 1
     err = capsys.readouterr().err
     assert "cannot listen on 192.0.2.1:0:" in err, err
+
+
+def _exchange(handle, data: bytes) -> bytes:
+    """``data`` sent as it is on one connection; everything the server answers until it closes."""
+    host, port = handle.server.server_address[:2]
+    with socket.create_connection((host, port), timeout=5) as sock:
+        sock.sendall(data)
+        answer = b""
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except TimeoutError:
+            answer += b"<still open>"
+    return answer
+
+
+def test_a_body_sent_with_a_get_is_never_read_as_the_next_request(make_site):
+    site = make_site({"content/a.md": record("Alpha story")})
+    hidden = b"GET /robots.txt HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"
+    with running(site, jobs=1, watch=False) as handle:
+        for framing in (b"Content-Length: %d\r\n\r\n%s" % (len(hidden), hidden),
+                        b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(hidden), hidden)):
+            answer = _exchange(handle, b"GET /static/style.css HTTP/1.1\r\nHost: localhost\r\n" + framing)
+            assert answer.startswith(b"HTTP/1.1 200 ") and b"<still open>" not in answer
+            assert answer.count(b"HTTP/1.1 ") == 1, answer[-300:]
+            assert b"Sitemap:" not in answer and b"Bad request" not in answer
+        # A GET saying Content-Length: 0 has no body: the connection stays open for the next.
+        two = b"GET /robots.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n"
+        answer = _exchange(handle, two + two.replace(b"Content-Length: 0", b"Connection: close"))
+        assert answer.count(b"HTTP/1.1 200 ") == 2
