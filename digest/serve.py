@@ -258,6 +258,12 @@ def _claim_folder(cache: Path, name: str) -> tuple[Path, int | None]:
     return cache / name, None
 
 
+class _Stopped(Exception):
+    """The server stops while a build runs: raised from the build's progress callback, so
+    the build ends at its next step and stops its own worker processes. (Left running, a
+    render's workers outlived the server and each printed a BrokenPipeError traceback.)"""
+
+
 class Preview:
     """The builds of one served site: debounced, one at a time, each a new `Outcome`."""
 
@@ -383,10 +389,16 @@ class Preview:
             early.append(self._publish(Outcome(0, True, reload, css, tuple(problems),
                                                time.perf_counter() - start)))
 
+        def progress(phase: str, done: int, total: int) -> None:
+            if self.stopping:  # (polled between steps of reading, images and rendering)
+                raise _Stopped
+
         try:
-            result = build(self.site, self.out, drafts=self.drafts, jobs=self.jobs,
+            result = build(self.site, self.out, drafts=self.drafts, jobs=self.jobs, progress=progress,
                            commit_lock=self.lock.write(), committed=committed, cache=self.cache,
                            cancel_search=self.change_waiting)
+        except _Stopped:
+            problems = (Problem("digest", None, None, "the build was stopped with the server"),)
         except ConfigError as exc:
             problems = tuple(exc.problems)
         except TemplateError as exc:
@@ -456,7 +468,7 @@ class Preview:
                 with self._cond:
                     self._building = False
                     self._cond.notify_all()
-            if report:
+            if report and not self.stopping:  # (after "stopped", a build stopped with it says nothing)
                 report(outcome)
 
     def stop(self) -> None:
@@ -1182,10 +1194,18 @@ def serve(site: Path, host: str = "127.0.0.1", port: int | None = None, drafts: 
         print("\ndigest serve: stopped", file=err)
         return 0
     finally:
-        if handle is not None:
-            handle.close()
-        else:
-            preview.stop()
-            server.server_close()
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, previous)
+        main = threading.current_thread() is threading.main_thread()
+        if main:  # Stopping already: a second Ctrl-C while the threads wind down (a moment) cut
+            # that short with a traceback, and a running build's workers each printed one more.
+            previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        try:
+            if handle is not None:
+                handle.close()
+            else:
+                preview.stop()
+                server.server_close()
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, previous_int)
+                signal.signal(signal.SIGTERM, previous)

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import http.client
 import os
+import select
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -169,3 +174,59 @@ def test_a_body_sent_with_a_get_is_never_read_as_the_next_request(make_site):
         two = b"GET /robots.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n"
         answer = _exchange(handle, two + two.replace(b"Content-Length: 0", b"Connection: close"))
         assert answer.count(b"HTTP/1.1 200 ") == 2
+
+
+SLOW_ARTICLE = ('{% extends "base.html" %}{% block main %}<h1>{{ page.title }}</h1>'
+                '{% for i in range(LOOPS) %}{% endfor %}{% endblock %}\n')
+"""An article template whose pages take a while each (LOOPS of 500,000: some 60 ms)."""
+
+
+def _serve_process(site, port: int) -> tuple[subprocess.Popen, bytes]:
+    """``digest serve`` in a process group of its own (as a terminal runs it), once serving."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digest", "serve", str(site), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
+    buffer = b""
+    end = time.monotonic() + 120
+    while time.monotonic() < end and b"Serving" not in buffer and proc.poll() is None:
+        ready, _, _ = select.select([proc.stderr], [], [], 0.2)
+        if ready:
+            buffer += os.read(proc.stderr.fileno(), 65536)
+    assert b"Serving" in buffer, buffer
+    return proc, buffer
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="a render in worker processes needs two cores")
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_during_a_rebuild_stops_the_build_and_its_workers_without_a_traceback(make_site, presses):
+    files = {f"content/r{n:03}.md": record(f"Story {n}", when=f"2024-01-{1 + n % 28:02}T10:00:00Z")
+             for n in range(320)}
+    files["templates/article.html"] = SLOW_ARTICLE.replace("LOOPS", "1")
+    site = make_site(files)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc, err = _serve_process(site, port)
+    try:
+        (site / "templates" / "article.html").write_text(SLOW_ARTICLE.replace("LOOPS", "500000"))
+        time.sleep(1.5)  # the rebuild renders its 320 slow pages in worker processes (some 10 s)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
+        if presses == 2:
+            time.sleep(0.05)
+            os.killpg(proc.pid, signal.SIGINT)
+        _, rest = proc.communicate(timeout=60)
+        err += rest
+        time.sleep(0.5)  # (a worker left behind would print its traceback by now)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(20)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert b"Traceback" not in err and b"stopped" in err, err.decode()[-2000:]
+    assert not list((site / ".digest-cache").glob("*staging*")), "the stopped build left its staging folder"
+    (site / "templates" / "article.html").write_text(SLOW_ARTICLE.replace("LOOPS", "1"))
+    proc, _ = _serve_process(site, port)  # and the next server of the site starts as usual
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 0
