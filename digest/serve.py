@@ -21,6 +21,7 @@ The pieces, each with one job, live together because they only make sense togeth
 from __future__ import annotations
 
 import errno
+import hashlib
 import ipaddress
 import json
 import mimetypes
@@ -61,6 +62,9 @@ MAX_WAIT_SECONDS = 2.0
 
 HISTORY = 256
 """Build outcomes remembered; a page older than that simply reloads."""
+
+SHOWN_PROBLEMS = 200
+"""Problems a page is sent (errors first); the overlay counts the others."""
 
 PING_SECONDS = 15.0
 """Keep-alive comment interval on the event stream (proxies drop silent connections)."""
@@ -215,6 +219,19 @@ class Outcome:
     """Files swapped in."""
 
 
+def problem_list(problems: tuple[Problem, ...]) -> dict:
+    """A build's problems as a page is sent them: the first `SHOWN_PROBLEMS` (errors first),
+    the counts, and a key naming the whole list (the overlay hidden with × stays hidden until
+    it changes). Every page and event carried every line: with an archive's 3,000 warnings,
+    close to a megabyte each, for an overlay that shows 200."""
+    errors = [str(p) for p in problems if p.severity == "error"]
+    warnings = [str(p) for p in problems if p.severity != "error"]
+    every = errors + warnings
+    key = hashlib.sha256("\n".join(every).encode("utf-8", "surrogatepass")).hexdigest()[:16] if every else ""
+    return {"problems": every[:SHOWN_PROBLEMS], "errors": len(errors), "warnings": len(warnings),
+            "key": key}
+
+
 def _template_problem(site: Path, exc: TemplateError) -> Problem:
     """A template error as a `Problem` printed ``templates/x.html:3: message`` (site-relative)."""
     problem = exc.problem
@@ -340,7 +357,7 @@ class Preview:
                 "build": latest,
                 "action": action,
                 "css": css,
-                "problems": [str(p) for p in current.problems],
+                **problem_list(current.problems),
             }, latest
 
     def wait_newer(self, token: str, timeout: float) -> None:
@@ -522,12 +539,11 @@ class Preview:
 _SCRIPT = """<script id="digest-live-reload">(function(){
 var S=%s,id=S.build,delay=250,es=null,timer=0,closed=null;
 try{closed=sessionStorage.getItem("digest-overlay-hidden");}catch(e){}
-function overlay(list){
+function overlay(P){
   var old=document.getElementById("digest-overlay");
-  var key=list.join("\\n");
+  var list=P.problems,key=P.key,errors=P.errors,warnings=P.warnings;
   if(old){if(old.getAttribute("data-key")===key)return;old.remove();}
   if(!list.length||closed===key)return;
-  var errors=list.filter(function(t){return t.indexOf(": warning: ")<0;}).length;
   var box=document.createElement("div");
   box.id="digest-overlay";box.setAttribute("role",errors?"alert":"status");box.setAttribute("data-key",key);
   box.style.cssText="all:initial;position:fixed;z-index:2147483647;left:0;right:0;bottom:0;max-height:60vh;overflow:auto;background:"+(errors?"#2b1111":"#2b2411")+";color:#fff3e7;font:14px/1.45 ui-monospace,Menlo,Consolas,monospace;padding:10px 16px;border-top:4px solid "+(errors?"#e5484d":"#e5a00d")+";box-shadow:0 -4px 16px rgba(0,0,0,.4)";
@@ -539,11 +555,11 @@ function overlay(list){
   /* Errors open the list; warnings alone (a real archive has many) stay one line until asked. */
   var det=document.createElement("details");det.open=errors>0;
   var head=document.createElement("summary");head.style.cssText="font-weight:bold;cursor:pointer";
-  head.textContent="digest: "+errors+(errors===1?" error, ":" errors, ")+(list.length-errors)+(list.length-errors===1?" warning":" warnings")+" in the last build";
+  head.textContent="digest: "+errors+(errors===1?" error, ":" errors, ")+warnings+(warnings===1?" warning":" warnings")+" in the last build";
   det.appendChild(head);
   var ul=document.createElement("ul");ul.style.cssText="margin:6px 0 0;padding:0 0 0 1.2em;white-space:pre-wrap";
-  list.slice(0,200).forEach(function(t){var li=document.createElement("li");li.textContent=t;ul.appendChild(li);});
-  if(list.length>200){var li=document.createElement("li");li.textContent="... and "+(list.length-200)+" more";ul.appendChild(li);}
+  list.forEach(function(t){var li=document.createElement("li");li.textContent=t;ul.appendChild(li);});
+  if(errors+warnings>list.length){var li=document.createElement("li");li.textContent="... and "+(errors+warnings-list.length)+" more";ul.appendChild(li);}
   det.appendChild(ul);box.appendChild(det);(document.body||document.documentElement).appendChild(box);
 }
 function swap(paths){
@@ -566,8 +582,8 @@ function connect(){
     if(m.action==="reload"){own.close();location.reload();return;}
     if(m.action==="css")swap(m.css);
     id=m.build;
-    if(document.readyState==="loading")document.addEventListener("DOMContentLoaded",function(){overlay(m.problems);});
-    else overlay(m.problems);
+    if(document.readyState==="loading")document.addEventListener("DOMContentLoaded",function(){overlay(m);});
+    else overlay(m);
   });
   own.onerror=function(){own.close();if(es===own)es=null;timer=setTimeout(connect,delay);delay=Math.min(delay*2,4000);};
 }
@@ -579,8 +595,8 @@ document.addEventListener("visibilitychange",function(){
 /* Connect at once: placed before a page's Content-Security-Policy <meta> (see inject), the
    connection opens before that policy applies; the overlay waits for the page's body. */
 connect();
-if(document.readyState==="loading")document.addEventListener("DOMContentLoaded",function(){overlay(S.problems);});
-else overlay(S.problems);
+if(document.readyState==="loading")document.addEventListener("DOMContentLoaded",function(){overlay(S);});
+else overlay(S);
 })();</script>
 """
 
@@ -843,7 +859,7 @@ def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
             return {
                 "build": preview.token(current),
                 "events": preview.base_path + EVENTS,
-                "problems": [str(p) for p in current.problems] if current else [],
+                **problem_list(current.problems if current else ()),
             }
 
         def _not_found(self, head: bool) -> None:

@@ -4,6 +4,7 @@ failed before its fix)."""
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import select
 import shutil
@@ -19,6 +20,7 @@ import pytest
 from digest.serve import running, serve
 from tests.browser import ARGS, CHROMIUM
 from tests.conftest import record
+from tests.test_serve import state_of
 
 WAIT_MS = 15_000
 
@@ -230,3 +232,27 @@ def test_ctrl_c_during_a_rebuild_stops_the_build_and_its_workers_without_a_trace
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)
     assert proc.returncode == 0
+
+
+def test_pages_carry_the_first_problems_errors_first_and_counts_of_all(make_site):
+    files = {f"content/w{n:03}.md": record(f"Story {n}", quality='"high"') for n in range(205)}
+    files["content/zzz.md"] = record("Broken", topics="oops")  # the error comes last by path
+    site = make_site(files)
+    with running(site, jobs=1, watch=False) as handle:
+        host, port = handle.server.server_address[:2]
+        conn = http.client.HTTPConnection(host, port, timeout=20)
+        try:
+            conn.request("GET", "/")
+            body = conn.getresponse().read()
+            conn.request("GET", "/__digest/events?since=old.1")
+            response = conn.getresponse()
+            while not (line := response.fp.readline()).startswith(b"data:"):
+                pass
+        finally:
+            conn.close()
+    for state in (state_of(body), json.loads(line[5:])):
+        assert state["errors"] == 1 and state["warnings"] == 205
+        assert len(state["problems"]) == 200 and state["problems"][0].startswith("content/zzz.md:")
+        assert state["key"]
+    # Each page had every one of the 206 lines in it (a real archive has thousands).
+    assert len(body) < 70_000, len(body)
