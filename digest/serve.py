@@ -63,6 +63,9 @@ MAX_WAIT_SECONDS = 2.0
 HISTORY = 256
 """Build outcomes remembered; a page older than that simply reloads."""
 
+STOP_BUILD_SECONDS = 60.0
+"""On stopping, how long a build under way may take to reach its next step and end."""
+
 SHOWN_PROBLEMS = 200
 """Problems a page is sent (errors first); the overlay counts the others."""
 
@@ -1085,7 +1088,9 @@ class Running:
         if self.watcher is not None:
             self.watcher.stop()
         for thread in self.threads:
-            thread.join(timeout=5)
+            # A build under way ends at its next step (see `_Stopped`), a render's after the
+            # slice its workers are on: waited for, or those workers outlive this process.
+            thread.join(timeout=STOP_BUILD_SECONDS if thread.name == "digest-serve-builder" else 5)
 
 
 def bind(host: str, port: int, preview: Preview, tries: int = 1) -> PreviewServer:
