@@ -13,8 +13,10 @@ The pieces, each with one job, live together because they only make sense togeth
   A failed build keeps the last good site; its problem is shown, the server lives on.
 - `make_handler`: serves files from the output folder only, under the path of
   ``base_url``; injects the reload script into HTML responses (never into files on
-  disk, which stay byte-identical to ``digest build``'s); streams build events (SSE).
-- `Watcher`: watchdog on ``content/``, ``templates/``, ``static/`` and ``digest.toml``.
+  disk, which stay byte-identical to ``digest build``'s; before a page's own
+  Content-Security-Policy ``<meta>``, if it has one); streams build events (SSE).
+- `Watcher`: watchdog on ``content/``, ``templates/``, ``static/`` and ``digest.toml`` (and on
+  the site's parent folder, to see the site itself deleted and put back).
 - `serve`: the command: bind, build, watch, serve until Ctrl-C.
 """
 
