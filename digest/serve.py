@@ -13,20 +13,26 @@ The pieces, each with one job, live together because they only make sense togeth
   A failed build keeps the last good site; its problem is shown, the server lives on.
 - `make_handler`: serves files from the output folder only, under the path of
   ``base_url``; injects the reload script into HTML responses (never into files on
-  disk, which stay byte-identical to ``digest build``'s); streams build events (SSE).
-- `Watcher`: watchdog on ``content/``, ``templates/``, ``static/`` and ``digest.toml``.
+  disk, which stay byte-identical to ``digest build``'s; before a page's own
+  Content-Security-Policy ``<meta>``, if it has one); streams build events (SSE).
+- `Watcher`: watchdog on ``content/``, ``templates/``, ``static/`` and ``digest.toml`` (and on
+  the site's parent folder, to see the site itself deleted and put back).
 - `serve`: the command: bind, build, watch, serve until Ctrl-C.
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
 import ipaddress
 import json
+import mimetypes
 import os
+import re
 import secrets
 import signal
 import socket
+import stat
 import sys
 import threading
 import time
@@ -59,6 +65,12 @@ MAX_WAIT_SECONDS = 2.0
 HISTORY = 256
 """Build outcomes remembered; a page older than that simply reloads."""
 
+STOP_BUILD_SECONDS = 60.0
+"""On stopping, how long a build under way may take to reach its next step and end."""
+
+SHOWN_PROBLEMS = 200
+"""Problems a page is sent (errors first); the overlay counts the others."""
+
 PING_SECONDS = 15.0
 """Keep-alive comment interval on the event stream (proxies drop silent connections)."""
 
@@ -73,6 +85,7 @@ _NO_RELOAD_SUFFIXES = (".xml", ".txt", ".json")
 
 _TYPES = {
     ".html": "text/html; charset=utf-8",
+    ".htm": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
     ".mjs": "text/javascript; charset=utf-8",
@@ -91,15 +104,51 @@ _TYPES = {
     ".ico": "image/x-icon",
     ".woff": "font/woff",
     ".woff2": "font/woff2",
+    ".ttf": "font/ttf",
+    ".otf": "font/otf",
     ".pdf": "application/pdf",
     ".wasm": "application/wasm",
+    ".webmanifest": "application/manifest+json",
+    ".map": "application/json",
+    ".opml": "text/x-opml; charset=utf-8",
+    ".csv": "text/csv; charset=utf-8",
+    ".md": "text/markdown; charset=utf-8",
+    ".vtt": "text/vtt; charset=utf-8",
+    ".mp4": "video/mp4",
+    ".m4v": "video/mp4",
+    ".webm": "video/webm",
+    ".ogv": "video/ogg",
+    ".mov": "video/quicktime",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".aac": "audio/aac",
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".wav": "audio/wav",
+    ".flac": "audio/flac",
     ".pf_meta": "application/octet-stream",
 }
+"""Our own table first (the same answer on every machine), then Python's built-in one.
+
+Every response says ``nosniff``: a file served as ``application/octet-stream`` is not
+sniffed. A ``.htm`` page in ``static/`` was downloaded instead of shown (and got no reload
+script), and audio, video and subtitles (``.mp4``, ``.mp3``, ``.vtt``) came without the type
+some browsers need to play them."""
+
+_BUILTIN_TYPES = mimetypes.MimeTypes(filenames=())
+"""Python's own table, without the machine's ``/etc/mime.types``."""
 
 
 def content_type(path: str) -> str:
-    """The Content-Type header for an output file, by its extension."""
-    return _TYPES.get(os.path.splitext(path)[1].lower(), "application/octet-stream")
+    """The Content-Type header for an output file, by its extension (text with a charset)."""
+    known = _TYPES.get(os.path.splitext(path)[1].lower())
+    if known is not None:
+        return known
+    guess, encoding = _BUILTIN_TYPES.guess_type(path, strict=False)
+    if guess is None or encoding is not None:  # (``x.svg.gz`` is not an image to show)
+        return "application/octet-stream"
+    return f"{guess}; charset=utf-8" if guess.startswith("text/") else guess
 
 
 # --------------------------------------------------------------------------- the lock
@@ -175,6 +224,19 @@ class Outcome:
     """Files swapped in."""
 
 
+def problem_list(problems: tuple[Problem, ...]) -> dict:
+    """A build's problems as a page is sent them: the first `SHOWN_PROBLEMS` (errors first),
+    the counts, and a key naming the whole list (the overlay hidden with × stays hidden until
+    it changes). Every page and event carried every line: with an archive's 3,000 warnings,
+    close to a megabyte each, for an overlay that shows 200."""
+    errors = [str(p) for p in problems if p.severity == "error"]
+    warnings = [str(p) for p in problems if p.severity != "error"]
+    every = errors + warnings
+    key = hashlib.sha256("\n".join(every).encode("utf-8", "surrogatepass")).hexdigest()[:16] if every else ""
+    return {"problems": every[:SHOWN_PROBLEMS], "errors": len(errors), "warnings": len(warnings),
+            "key": key}
+
+
 def _template_problem(site: Path, exc: TemplateError) -> Problem:
     """A template error as a `Problem` printed ``templates/x.html:3: message`` (site-relative)."""
     problem = exc.problem
@@ -216,6 +278,12 @@ def _claim_folder(cache: Path, name: str) -> tuple[Path, int | None]:
             return cache / name, None
         return folder, fd
     return cache / name, None
+
+
+class _Stopped(Exception):
+    """The server stops while a build runs: raised from the build's progress callback, so
+    the build ends at its next step and stops its own worker processes. (Left running, a
+    render's workers outlived the server and each printed a BrokenPipeError traceback.)"""
 
 
 class Preview:
@@ -294,7 +362,7 @@ class Preview:
                 "build": latest,
                 "action": action,
                 "css": css,
-                "problems": [str(p) for p in current.problems],
+                **problem_list(current.problems),
             }, latest
 
     def wait_newer(self, token: str, timeout: float) -> None:
@@ -343,10 +411,16 @@ class Preview:
             early.append(self._publish(Outcome(0, True, reload, css, tuple(problems),
                                                time.perf_counter() - start)))
 
+        def progress(phase: str, done: int, total: int) -> None:
+            if self.stopping:  # (polled between steps of reading, images and rendering)
+                raise _Stopped
+
         try:
-            result = build(self.site, self.out, drafts=self.drafts, jobs=self.jobs,
+            result = build(self.site, self.out, drafts=self.drafts, jobs=self.jobs, progress=progress,
                            commit_lock=self.lock.write(), committed=committed, cache=self.cache,
                            cancel_search=self.change_waiting)
+        except _Stopped:
+            problems = (Problem("digest", None, None, "the build was stopped with the server"),)
         except ConfigError as exc:
             problems = tuple(exc.problems)
         except TemplateError as exc:
@@ -416,7 +490,7 @@ class Preview:
                 with self._cond:
                     self._building = False
                     self._cond.notify_all()
-            if report:
+            if report and not self.stopping:  # (after "stopped", a build stopped with it says nothing)
                 report(outcome)
 
     def stop(self) -> None:
@@ -470,12 +544,11 @@ class Preview:
 _SCRIPT = """<script id="digest-live-reload">(function(){
 var S=%s,id=S.build,delay=250,es=null,timer=0,closed=null;
 try{closed=sessionStorage.getItem("digest-overlay-hidden");}catch(e){}
-function overlay(list){
+function overlay(P){
   var old=document.getElementById("digest-overlay");
-  var key=list.join("\\n");
+  var list=P.problems,key=P.key,errors=P.errors,warnings=P.warnings;
   if(old){if(old.getAttribute("data-key")===key)return;old.remove();}
   if(!list.length||closed===key)return;
-  var errors=list.filter(function(t){return t.indexOf(": warning: ")<0;}).length;
   var box=document.createElement("div");
   box.id="digest-overlay";box.setAttribute("role",errors?"alert":"status");box.setAttribute("data-key",key);
   box.style.cssText="all:initial;position:fixed;z-index:2147483647;left:0;right:0;bottom:0;max-height:60vh;overflow:auto;background:"+(errors?"#2b1111":"#2b2411")+";color:#fff3e7;font:14px/1.45 ui-monospace,Menlo,Consolas,monospace;padding:10px 16px;border-top:4px solid "+(errors?"#e5484d":"#e5a00d")+";box-shadow:0 -4px 16px rgba(0,0,0,.4)";
@@ -487,11 +560,11 @@ function overlay(list){
   /* Errors open the list; warnings alone (a real archive has many) stay one line until asked. */
   var det=document.createElement("details");det.open=errors>0;
   var head=document.createElement("summary");head.style.cssText="font-weight:bold;cursor:pointer";
-  head.textContent="digest: "+errors+(errors===1?" error, ":" errors, ")+(list.length-errors)+(list.length-errors===1?" warning":" warnings")+" in the last build";
+  head.textContent="digest: "+errors+(errors===1?" error, ":" errors, ")+warnings+(warnings===1?" warning":" warnings")+" in the last build";
   det.appendChild(head);
   var ul=document.createElement("ul");ul.style.cssText="margin:6px 0 0;padding:0 0 0 1.2em;white-space:pre-wrap";
-  list.slice(0,200).forEach(function(t){var li=document.createElement("li");li.textContent=t;ul.appendChild(li);});
-  if(list.length>200){var li=document.createElement("li");li.textContent="... and "+(list.length-200)+" more";ul.appendChild(li);}
+  list.forEach(function(t){var li=document.createElement("li");li.textContent=t;ul.appendChild(li);});
+  if(errors+warnings>list.length){var li=document.createElement("li");li.textContent="... and "+(errors+warnings-list.length)+" more";ul.appendChild(li);}
   det.appendChild(ul);box.appendChild(det);(document.body||document.documentElement).appendChild(box);
 }
 function swap(paths){
@@ -513,7 +586,9 @@ function connect(){
     var m=JSON.parse(e.data);
     if(m.action==="reload"){own.close();location.reload();return;}
     if(m.action==="css")swap(m.css);
-    id=m.build;overlay(m.problems);
+    id=m.build;
+    if(document.readyState==="loading")document.addEventListener("DOMContentLoaded",function(){overlay(m);});
+    else overlay(m);
   });
   own.onerror=function(){own.close();if(es===own)es=null;timer=setTimeout(connect,delay);delay=Math.min(delay*2,4000);};
 }
@@ -522,8 +597,11 @@ function connect(){
 document.addEventListener("visibilitychange",function(){
   if(document.hidden){if(es){es.close();es=null;}clearTimeout(timer);}else connect();
 });
-function start(){overlay(S.problems);connect();}
-if(document.readyState==="loading")document.addEventListener("DOMContentLoaded",start);else start();
+/* Connect at once: placed before a page's Content-Security-Policy <meta> (see inject), the
+   connection opens before that policy applies; the overlay waits for the page's body. */
+connect();
+if(document.readyState==="loading")document.addEventListener("DOMContentLoaded",function(){overlay(S);});
+else overlay(S);
 })();</script>
 """
 
@@ -534,10 +612,26 @@ def _script_json(value: object) -> str:
             .replace("&", "\\u0026"))
 
 
+_CSP_META = re.compile(rb"<meta\s[^>]*?http-equiv\s*=\s*[\"']?\s*content-security-policy", re.IGNORECASE)
+"""A ``<meta http-equiv="Content-Security-Policy">``: the one policy a static page can set."""
+
+
 def inject(html: bytes, state: dict) -> bytes:
-    """``html`` with the live-reload script (carrying ``state``) before its last ``</body>``."""
+    """``html`` with the live-reload script (carrying ``state``) before its last ``</body>``,
+    or, in a page whose head sets a Content-Security-Policy, just before that ``<meta>``.
+
+    A policy set by a ``<meta>`` applies only to what follows it: a page of a theme with
+    ``default-src 'self'`` blocked the inline script at the end of its body, and silently
+    never reloaded. Placed before the policy, the script runs and opens its connection
+    (the page's own policy still governs everything else on it).
+    """
     script = (_SCRIPT % _script_json(state)).encode("utf-8")
-    at = html.lower().rfind(b"</body>")
+    lower = html.lower()
+    head_end = min((i for i in (lower.find(b"</head"), lower.find(b"<body")) if i >= 0), default=len(html))
+    policy = _CSP_META.search(html, 0, head_end)
+    if policy is not None:
+        return html[:policy.start()] + script + html[policy.start():]
+    at = lower.rfind(b"</body>")
     if at < 0:
         return html + script
     return html[:at] + script + html[at:]
@@ -713,6 +807,12 @@ def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
             super().send_error(code, None, message or explain)
 
         def _respond(self, head: bool) -> None:
+            if ("Transfer-Encoding" in self.headers
+                    or any(n.strip() != "0" for n in self.headers.get_all("Content-Length") or [])):
+                # A GET or HEAD with a body: it is not read, so the connection ends with this
+                # answer (kept open, the body was read as the next request: a request hidden
+                # in it was answered, and a proxy in front could be desynchronised).
+                self.close_connection = True
             target = request_target(self.path, self.headers.get_all("Host") or [])
             if target is None:
                 self.send_error(HTTPStatus.BAD_REQUEST, "Bad request target or Host header")
@@ -764,7 +864,7 @@ def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
             return {
                 "build": preview.token(current),
                 "events": preview.base_path + EVENTS,
-                "problems": [str(p) for p in current.problems] if current else [],
+                **problem_list(current.problems if current else ()),
             }
 
         def _not_found(self, head: bool) -> None:
@@ -783,6 +883,8 @@ def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
             self.send_header("Location", location)
             self.send_header("Content-Length", "0")
             self.send_header("Cache-Control", "no-store")
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
 
         def _send(self, status: HTTPStatus, ctype: str, data: bytes | BinaryIO, state: dict,
@@ -814,6 +916,8 @@ def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
             self.send_header("Cache-Control", "no-store")
             self.send_header("X-Content-Type-Options", "nosniff")
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             if head:
                 return
@@ -885,17 +989,29 @@ class PreviewServer(ThreadingHTTPServer):
 
 
 class Watcher(FileSystemEventHandler):
-    """Watchdog handler: a relevant change touches the preview; new source folders get watched."""
+    """Watchdog handler: a relevant change touches the preview; new source folders get watched.
+
+    A watch follows the folder it was set on, not its name: a folder deleted and made
+    again (a checkout, a sync tool, a backup put back), or the whole site so, went on
+    unwatched, and no edit was seen until a restart. A watch whose folder is reported
+    deleted or moved away, or no longer has the identity (device, inode) it was set on, is
+    set again on the folder of that name; the site's own parent folder is watched too (not
+    recursively), to see the site itself go and come back.
+    """
 
     def __init__(self, preview: Preview):
         super().__init__()
         self.preview = preview
         self.observer = Observer()
-        self._watches: dict[str, object] = {}
+        self._watches: dict[str, tuple[object, tuple[int, int]]] = {}
+        """Watched folder -> (its watch, the identity of the folder it was set on)."""
         self._guard = threading.Lock()
 
     def start(self) -> None:
-        self.observer.schedule(self, str(self.preview.site), recursive=False)
+        site = self.preview.site
+        if site.parent != site:  # (a parent we may not read: a site deleted and put back goes unseen)
+            with suppress(OSError):
+                self.observer.schedule(self, str(site.parent), recursive=False)
         self._refresh()
         self.observer.daemon = True
         self.observer.start()
@@ -904,29 +1020,44 @@ class Watcher(FileSystemEventHandler):
         self.observer.stop()
         self.observer.join(timeout=5)
 
-    def _refresh(self) -> None:
+    def _refresh(self, gone: frozenset[str] = frozenset()) -> None:
+        """Watch the site and its source folders as they are now; ``gone`` names folders
+        reported deleted or moved away (a new folder of the name may have the old inode)."""
+        site = self.preview.site
         with self._guard:
-            for name in WATCHED:
-                folder = self.preview.site / name
-                present = folder.is_dir()
-                if present and name not in self._watches:
+            for folder, recursive in [(site, False), *((site / name, True) for name in WATCHED)]:
+                key = str(folder)
+                try:
+                    info = os.stat(folder)
+                    identity = (info.st_dev, info.st_ino) if stat.S_ISDIR(info.st_mode) else None
+                except OSError:
+                    identity = None
+                held = self._watches.get(key)
+                if held is not None and (held[1] != identity or key in gone or str(site) in gone):
+                    with suppress(KeyError, OSError):  # (already gone with its folder)
+                        self.observer.unschedule(held[0])
+                    del self._watches[key]
+                    held = None
+                if identity is not None and held is None:
                     try:
-                        self._watches[name] = self.observer.schedule(self, str(folder), recursive=True)
+                        self._watches[key] = (self.observer.schedule(self, key, recursive=recursive),
+                                              identity)
                     except OSError as exc:
                         self.preview.log(f"digest serve: cannot watch {folder}: {exc}")
-                elif not present and name in self._watches:
-                    with suppress(KeyError, OSError):  # already gone with its folder
-                        self.observer.unschedule(self._watches.pop(name))
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type not in _WRITE_EVENTS:
             return
         if event.is_directory and event.event_type in ("modified", "closed"):
             return
+        site = str(self.preview.site)
         paths = [os.fsdecode(event.src_path), os.fsdecode(getattr(event, "dest_path", "") or "")]
-        if any(os.path.dirname(p) == str(self.preview.site) and os.path.basename(p) in WATCHED
+        if any(p == site or (os.path.dirname(p) == site and os.path.basename(p) in WATCHED)
                for p in paths if p):
-            self._refresh()
+            self._refresh(frozenset(paths[:1]) if event.event_type in ("deleted", "moved")
+                          else frozenset())
+            if site in paths:  # the site itself went or came back
+                self.preview.touch()
         if any(self.preview.relevant(p) for p in paths if p):
             self.preview.touch()
 
@@ -945,8 +1076,10 @@ class Running:
 
     @property
     def url(self) -> str:
-        """The site's address on this server."""
+        """The site's address on this server (on this machine's loopback when it listens on
+        every address: ``http://0.0.0.0:8000/`` opens nothing in some browsers)."""
         host, port = self.server.server_address[:2]
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}{self.preview.base_path}"
 
@@ -957,7 +1090,9 @@ class Running:
         if self.watcher is not None:
             self.watcher.stop()
         for thread in self.threads:
-            thread.join(timeout=5)
+            # A build under way ends at its next step (see `_Stopped`), a render's after the
+            # slice its workers are on: waited for, or those workers outlive this process.
+            thread.join(timeout=STOP_BUILD_SECONDS if thread.name == "digest-serve-builder" else 5)
 
 
 def bind(host: str, port: int, preview: Preview, tries: int = 1) -> PreviewServer:
@@ -1054,7 +1189,8 @@ def serve(site: Path, host: str = "127.0.0.1", port: int | None = None, drafts: 
             print(f"digest serve: error: {where} already in use; stop the other server or "
                   "choose another port with --port", file=err)
         else:
-            print(f"digest serve: error: cannot listen on {host}:{port or 8000}: {exc.strerror or exc}",
+            print(f"digest serve: error: cannot listen on {host}:{8000 if port is None else port}: "
+                  f"{exc.strerror or exc}",
                   file=err)
         preview.stop()  # (lets go of its preview folder)
         return 1
@@ -1081,10 +1217,18 @@ def serve(site: Path, host: str = "127.0.0.1", port: int | None = None, drafts: 
         print("\ndigest serve: stopped", file=err)
         return 0
     finally:
-        if handle is not None:
-            handle.close()
-        else:
-            preview.stop()
-            server.server_close()
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, previous)
+        main = threading.current_thread() is threading.main_thread()
+        if main:  # Stopping already: a second Ctrl-C while the threads wind down (a moment) cut
+            # that short with a traceback, and a running build's workers each printed one more.
+            previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        try:
+            if handle is not None:
+                handle.close()
+            else:
+                preview.stop()
+                server.server_close()
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, previous_int)
+                signal.signal(signal.SIGTERM, previous)
