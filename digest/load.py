@@ -51,7 +51,6 @@ MAX_RECORD_BYTES = 4 * 1024 * 1024
 """Records larger than this are refused (real ones are a few kB)."""
 MAX_NODES = 20_000
 """Front matter with more YAML nodes than this (alias bombs, generated junk) is refused."""
-_TOO_LARGE = f"front matter too large or too deeply nested (more than {MAX_NODES} values or 50 levels)"
 MAX_SLUG_BODY = 60
 MAX_TOPICS = 50
 """Topics kept per record (real ones have a few): each is a page listing every card with its
@@ -70,6 +69,11 @@ MAX_REPEATS_SHOWN = 20
 MAX_COMPOSE = 256 * 1024
 """Front matter longer than this (in characters) is not composed again to find a problem's line:
 a multi-megabyte one took seconds for each, so its problems name the line of the top-level field."""
+_TOO_DEEP = "front matter nested too deeply to read (more than 50 levels)"
+_TOO_MANY = f"front matter too large to read (more than {MAX_NODES:,} values, counting what YAML aliases repeat)"
+_TOO_LONG = (f"front matter too large to read (more than {MAX_COMPOSE // 1024} kB holding over "
+             f"{5 * MAX_NODES:,} lines and list items)")
+
 MAX_NAME = 200
 """Characters kept of a topic or provider name (each is on every card that has it, and a page)."""
 
@@ -1158,7 +1162,7 @@ def _unreadable(source: str, front: str, first_line: int, exc: BaseException) ->
     a value whose explicit tag does not fit it (``!!timestamp 2024-13-01``, ``!!float abc``),
     with the line and field of the first such value; nesting past the parser's recursion."""
     if isinstance(exc, RecursionError):
-        return Problem(source, None, None, _TOO_LARGE)
+        return Problem(source, None, None, _TOO_DEEP)
     if isinstance(exc, yaml.reader.ReaderError) and isinstance(exc.character, int | str):
         # (a character YAML refuses, such as a control character pasted into a title: the line
         # was unknown and the message ended `in "<unicode string>", position 86`; libyaml counts
@@ -1458,7 +1462,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         except ValueError as exc:  # (a number of thousands of digits: Python will not read it)
             return FileResult(None, (Problem(source, None, None, f"invalid JSON front matter: {exc}"),))
         except RecursionError:
-            return FileResult(None, (Problem(source, None, None, _TOO_LARGE),))
+            return FileResult(None, (Problem(source, None, None, _TOO_DEEP),))
     if parts is None:
         if text.split("\n", 1)[0].rstrip() == "---":  # (a file cut short, or a closing line mistyped)
             return FileResult(None, (Problem(source, 1, None, "front matter not closed: expected a '---' (or "
@@ -1469,7 +1473,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     report.front, report.first_line = front, first_line
     if len(front) > MAX_COMPOSE and front.count("\n") + front.count(",") > 5 * MAX_NODES:
         # (Cheap, before parsing: 200,000 lines or flow items took PyYAML seconds per record.)
-        return FileResult(None, (Problem(source, None, None, _TOO_LARGE),))
+        return FileResult(None, (Problem(source, None, None, _TOO_LONG),))
     repeated: list[tuple[tuple[Any, ...], int, int]] = []
     fast = json_data is None
     try:
@@ -1522,9 +1526,9 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     if not isinstance(data, dict):
         return FileResult(None, (Problem(source, first_line, None, f"front matter must be a mapping of fields, got {_kind(data)}"),))
     if ("*" in front or "<<" in front) and _count_nodes(data, MAX_NODES) < 0:  # aliases can explode
-        return FileResult(None, (Problem(source, None, None, _TOO_LARGE),))
+        return FileResult(None, (Problem(source, None, None, _TOO_MANY),))
     if not fast and _too_deep(data):  # (700 levels in 4 kB stopped the whole build as it was cached)
-        return FileResult(None, (Problem(source, None, None, _TOO_LARGE),))
+        return FileResult(None, (Problem(source, None, None, _TOO_DEEP),))
     seen_keys: dict[str, int] = {}
     line, counted, repeats = first_line, 0, 0
     keys: list[tuple[str, int]] = []
