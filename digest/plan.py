@@ -45,7 +45,7 @@ from digest.feeds import (
     sitemap_loc,
 )
 from digest.meta import page_meta
-from digest.model import Article, Edition, PageSpec, Provider, Topic, input_key
+from digest.model import Article, Edition, ImageRef, PageSpec, Provider, Topic, input_key
 from digest.related import Doc, RelatedState, SavedDoc, compute_related, docs_for, pick
 from digest.search import search_page
 from digest.text import language_direction, safe_url, short_hash, slugify, term_key, url_identity
@@ -411,6 +411,17 @@ class _Planner:
         local = when.astimezone(self.tz)
         return f"{local.day} {MONTHS[local.month - 1]} {local.year}"
 
+    def picture(self, image: ImageRef) -> Mapping[str, Any]:
+        """How ``image`` is shown: its thumbnails as planned (see `digest.images`); else, with
+        ``hotlink_images``, an https URL from its host; else no ``src`` (a card's placeholder)."""
+        planned = self.images.get(image.url)
+        if planned:
+            return planned
+        hotlinked = safe_url(image.url) if self.config.hotlink_images else None
+        return {"src": hotlinked if hotlinked and hotlinked.startswith("https://") else None,
+                "srcset": "", "sizes": "", "sources": [], "largest": None,
+                "width": image.width or 16, "height": image.height or 9}
+
     def card(self, article: Article) -> dict:
         """Plain data for one article in a listing (built once, shared by every page)."""
         cached = self.cards.get(article.id)
@@ -426,15 +437,7 @@ class _Planner:
             topic = self.topics[term_key(name)]
             topics.append({"name": topic.name, "url": self.url(f"topics/{topic.slug}/")})
         first = article.images[0] if article.images else None
-        image = None
-        if first is not None:
-            hotlinked = safe_url(first.url) if self.config.hotlink_images else None
-            image = dict(self.images.get(first.url) or {
-                "src": hotlinked if hotlinked and hotlinked.startswith("https://") else None,
-                "srcset": "", "sizes": "", "sources": [], "largest": None,
-                "width": first.width or 16, "height": first.height or 9,
-            })
-            image["alt"] = first.title or ""
+        image = {**self.picture(first), "alt": first.title or ""} if first is not None else None
         card = {
             "id": article.id,
             "title": article.title,
@@ -599,13 +602,8 @@ class _Planner:
                               "published_display": self.date_display(ref.published) if ref.published else ""})
         gallery = []
         for image in article.images:
-            planned = self.images.get(image.url)
-            if planned is None and self.config.hotlink_images:  # (as the first image's: see `card`)
-                hotlinked = safe_url(image.url)
-                if hotlinked and hotlinked.startswith("https://"):
-                    planned = {"src": hotlinked, "srcset": "", "sizes": "", "sources": [], "largest": None,
-                               "width": image.width or 16, "height": image.height or 9}
-            if planned and planned.get("src"):
+            planned = self.picture(image)
+            if planned.get("src"):
                 gallery.append({**planned, "alt": image.title or ""})
         card = self.card(article)
         local_day = article.published.astimezone(self.tz).date().isoformat()
