@@ -26,7 +26,6 @@ import errno
 import hashlib
 import ipaddress
 import json
-import mimetypes
 import os
 import re
 import secrets
@@ -52,6 +51,7 @@ from watchdog.observers import Observer
 from digest.build import build
 from digest.cache import CACHE_DIR, BuildCache
 from digest.errors import ConfigError, DigestError, Problem, TemplateError, site_relative
+from digest.mediatypes import media_type
 
 EVENTS = "__digest/events"
 """Path of the event stream, below the site's base path."""
@@ -83,72 +83,12 @@ _WRITE_EVENTS = {"created", "modified", "deleted", "moved", "closed"}
 _NO_RELOAD_SUFFIXES = (".xml", ".txt", ".json")
 """Outputs no open page shows: a change to only these reloads nothing."""
 
-_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".htm": "text/html; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".json": "application/json",
-    ".xml": "application/xml",
-    ".rss": "application/rss+xml",
-    ".atom": "application/atom+xml",
-    ".txt": "text/plain; charset=utf-8",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".avif": "image/avif",
-    ".ico": "image/x-icon",
-    ".woff": "font/woff",
-    ".woff2": "font/woff2",
-    ".ttf": "font/ttf",
-    ".otf": "font/otf",
-    ".pdf": "application/pdf",
-    ".wasm": "application/wasm",
-    ".webmanifest": "application/manifest+json",
-    ".map": "application/json",
-    ".opml": "text/x-opml; charset=utf-8",
-    ".csv": "text/csv; charset=utf-8",
-    ".md": "text/markdown; charset=utf-8",
-    ".vtt": "text/vtt; charset=utf-8",
-    ".mp4": "video/mp4",
-    ".m4v": "video/mp4",
-    ".webm": "video/webm",
-    ".ogv": "video/ogg",
-    ".mov": "video/quicktime",
-    ".mp3": "audio/mpeg",
-    ".m4a": "audio/mp4",
-    ".aac": "audio/aac",
-    ".ogg": "audio/ogg",
-    ".oga": "audio/ogg",
-    ".opus": "audio/ogg",
-    ".wav": "audio/wav",
-    ".flac": "audio/flac",
-    ".pf_meta": "application/octet-stream",
-}
-"""Our own table first (the same answer on every machine), then Python's built-in one.
-
-Every response says ``nosniff``: a file served as ``application/octet-stream`` is not
-sniffed. A ``.htm`` page in ``static/`` was downloaded instead of shown (and got no reload
-script), and audio, video and subtitles (``.mp4``, ``.mp3``, ``.vtt``) came without the type
-some browsers need to play them."""
-
-_BUILTIN_TYPES = mimetypes.MimeTypes(filenames=())
-"""Python's own table, without the machine's ``/etc/mime.types``."""
-
 
 def content_type(path: str) -> str:
-    """The Content-Type header for an output file, by its extension (text with a charset)."""
-    known = _TYPES.get(os.path.splitext(path)[1].lower())
-    if known is not None:
-        return known
-    guess, encoding = _BUILTIN_TYPES.guess_type(path, strict=False)
-    if guess is None or encoding is not None:  # (``x.svg.gz`` is not an image to show)
-        return "application/octet-stream"
-    return f"{guess}; charset=utf-8" if guess.startswith("text/") else guess
+    """The Content-Type header for an output file (see `digest.mediatypes`); ``text/`` types
+    carry a charset."""
+    kind = media_type(path)
+    return f"{kind}; charset=utf-8" if kind.startswith("text/") else kind
 
 
 # --------------------------------------------------------------------------- the lock
@@ -875,7 +815,7 @@ def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
                 except OSError:
                     data = _FALLBACK_404
                 state = self._state()
-            self._send(HTTPStatus.NOT_FOUND, _TYPES[".html"], data, state, head)
+            self._send(HTTPStatus.NOT_FOUND, content_type("404.html"), data, state, head)
 
         def _redirect(self, location: str) -> None:
             folder = location.partition("?")[0].endswith("/")

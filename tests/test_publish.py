@@ -14,6 +14,7 @@ import pytest
 
 from digest.build import build
 from digest.cli import main
+from digest.mediatypes import content_type
 from digest.publish import Options, PublishError, open_target, publish
 from digest.publish.common import (
     IMMUTABLE,
@@ -22,7 +23,6 @@ from digest.publish.common import (
     LocalFile,
     Upload,
     cache_control,
-    content_type,
     decide,
     order_uploads,
     redact,

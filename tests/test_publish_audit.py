@@ -197,7 +197,7 @@ def test_a_folder_target_written_with_a_tilde_host_says_tilde_is_not_expanded(ca
 def test_a_compressed_file_is_served_as_itself_not_as_what_it_holds(path, kind):
     """``data.json.gz`` was sent as ``application/json; charset=utf-8`` (what `mimetypes` says
     it holds), without a ``Content-Encoding``: a browser or ``fetch`` read gzip bytes as JSON."""
-    from digest.publish.common import content_type
+    from digest.mediatypes import content_type
     assert content_type(path) == kind
 
 

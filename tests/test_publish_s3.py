@@ -22,8 +22,9 @@ import pytest
 
 from digest.build import build
 from digest.cli import main
+from digest.mediatypes import content_type
 from digest.publish import Options, publish
-from digest.publish.common import cache_control, content_type
+from digest.publish.common import cache_control
 from tests.conftest import record
 from tests.test_publish import REPO, small_site, tree
 

@@ -7,15 +7,14 @@ An adapter (one module per kind of target) is opened on a target URL, then::
 
 Shared here: the local file scan (`scan_folder`), the plan (`PublishPlan`) and how
 it is ordered so a reader never meets a page pointing at a missing file (new files
-first, assets before pages, deletes last), the HTTP headers a file is served with
-(`content_type`, `cache_control`), retries with backoff, and `redact` so that
+first, assets before pages, deletes last), the cache header a file is served with
+(`cache_control`; its type is `digest.mediatypes.content_type`), retries with backoff, and `redact` so that
 credentials in a URL never reach output.
 """
 
 from __future__ import annotations
 
 import hashlib
-import mimetypes
 import os
 import re
 import time
@@ -333,43 +332,6 @@ def decide(target: str, files: dict[str, LocalFile], remote: dict[str, str | Non
 
 
 # -- how files are served ---------------------------------------------------------------------
-
-_TYPES = {
-    ".html": "text/html", ".htm": "text/html", ".css": "text/css",
-    ".js": "text/javascript", ".mjs": "text/javascript", ".json": "application/json",
-    ".xml": "application/xml", ".rss": "application/rss+xml", ".atom": "application/atom+xml",
-    ".txt": "text/plain", ".opml": "text/x-opml", ".md": "text/markdown", ".csv": "text/csv",
-    ".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-    ".gif": "image/gif", ".webp": "image/webp", ".avif": "image/avif", ".ico": "image/x-icon",
-    ".woff2": "font/woff2", ".woff": "font/woff", ".pdf": "application/pdf",
-    ".webmanifest": "application/manifest+json", ".wasm": "application/wasm",
-    ".map": "application/json", ".pf_meta": "application/octet-stream",
-    ".gz": "application/gzip", ".tgz": "application/gzip", ".bz2": "application/x-bzip2",
-    ".xz": "application/x-xz", ".zst": "application/zstd", ".br": "application/octet-stream",
-}
-"""Our own table first, so headers do not depend on the machine's /etc/mime.types. A compressed
-file is served as what it is (`mimetypes` names ``data.json.gz`` by what it holds, and a browser
-given gzip bytes as ``application/json`` without ``Content-Encoding`` read garbage)."""
-
-
-def content_type(path: str, head: bytes = b"") -> str:
-    """The ``Content-Type`` for ``path``; text types carry ``charset=utf-8``.
-
-    ``.xml`` files are sniffed from their first bytes: an RSS or Atom feed gets its
-    feed type, anything else ``application/xml``.
-    """
-    suffix = os.path.splitext(path)[1].lower()
-    kind = _TYPES.get(suffix) or mimetypes.guess_type(path)[0] or "application/octet-stream"
-    if suffix == ".xml":
-        start = head[:1024]
-        if b"<rss" in start:
-            kind = "application/rss+xml"
-        elif b"<feed" in start and b"http://www.w3.org/2005/Atom" in start:
-            kind = "application/atom+xml"
-    textual = kind.startswith("text/") or kind.endswith(("+xml", "+json")) or kind in (
-        "application/json", "application/xml", "application/javascript")
-    return f"{kind}; charset=utf-8" if textual else kind
-
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 """Content-hashed assets: the name changes when the bytes do."""

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby
 from urllib.parse import urlsplit
 
+from digest.mediatypes import content_type
 from digest.publish.common import (
     LocalFile,
     Options,
@@ -27,7 +28,6 @@ from digest.publish.common import (
     PublishPlan,
     Upload,
     cache_control,
-    content_type,
     decide,
     is_page,
     redact,
