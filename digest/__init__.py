@@ -1,6 +1,7 @@
 """digest: a static site generator for curated news digests."""
 
 from functools import cache
+from pathlib import Path
 
 __version__ = "0.1.0"
 
@@ -16,22 +17,40 @@ def toolchain() -> str:
     """
     import hashlib
     import sys
-    from pathlib import Path
 
-    import anyascii
-    import jinja2
-    import nh3
-    import PIL
-    import yaml
-
-    libraries = {"jinja2": jinja2, "nh3": nh3, "yaml": yaml, "pillow": PIL, "anyascii": anyascii}
     code = hashlib.blake2b(digest_size=8)
     for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
         code.update(path.read_bytes())
     parts = [f"digest {__version__} ({code.hexdigest()})", "python " + ".".join(map(str, sys.version_info[:3]))]
-    parts += [f"{name} {getattr(module, '__version__', '?')}" for name, module in libraries.items()]
+    parts += [f"{name} {_version(module, where)}" for name, module, where in _LIBRARIES]
     parts.append(f"markdown {_markdown_version()}")
     return "; ".join(parts)
+
+
+_LIBRARIES = (("jinja2", "jinja2", "__init__.py"), ("nh3", "nh3", ""), ("yaml", "yaml", "__init__.py"),
+              ("pillow", "PIL", "_version.py"), ("anyascii", "anyascii", "__init__.py"))
+"""The libraries of `toolchain` (beside Markdown): name, module, and the file of the module's
+package that sets its ``__version__`` ("": read it from the module imported)."""
+
+
+def _version(module: str, where: str) -> str:
+    """The ``__version__`` of ``module``, read from its package's file ``where`` without
+    importing it (Jinja, PyYAML and Pillow take a tenth of a second to import, which a build
+    that finds nothing changed does without), else from the module imported: the same answer."""
+    import importlib
+    import importlib.util
+    import re
+
+    if where:
+        spec = importlib.util.find_spec(module)
+        try:
+            text = (Path(spec.origin).parent / where).read_text(encoding="utf-8")  # type: ignore[union-attr, arg-type]
+        except (AttributeError, TypeError, OSError):
+            text = ""
+        found = re.search(r"""^__version__\s*=\s*["']([^"']+)["']\s*$""", text, re.M)
+        if found is not None:
+            return found.group(1)
+    return str(getattr(importlib.import_module(module), "__version__", "?"))
 
 
 def _markdown_version() -> str:
@@ -39,7 +58,6 @@ def _markdown_version() -> str:
     converts no note does without the import; the same answer whether or not it was)."""
     import importlib.util
     import re
-    from pathlib import Path
 
     spec = importlib.util.find_spec("markdown")
     try:
@@ -52,3 +70,11 @@ def _markdown_version() -> str:
 
         return str(getattr(markdown, "__version__", "?"))
     return "meta " + "".join(found.group(1).split())
+
+
+def theme_dir() -> Path:
+    """Folder of the built-in theme: ``digest/theme`` in a wheel, the repository root otherwise."""
+    packaged = Path(__file__).resolve().parent / "theme"
+    if (packaged / "templates").is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent

@@ -19,30 +19,15 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from digest import toolchain
+from digest import theme_dir, toolchain
 from digest.background import Pending
 from digest.cache import CACHE_DIR, KEPT, BuildCache, inputs_fingerprint
 from digest.config import CONFIG_NAME, Config, load_config
 from digest.errors import BuildError, ConfigError, Problem
-from digest.images import ThumbnailCounts, build_images, check_images
-from digest.load import NotRegular, load_content, read_regular
-from digest.model import Article
-from digest.plan import (
-    LABEL_SIZE,
-    Relate,
-    SitePlan,
-    label_fits,
-    load_plan,
-    plan_label,
-    plan_site,
-    replan,
-    select,
-    write_plan,
-)
-from digest.related import Doc, compute_related, docs_with
-from digest.render import make_environment, page_keys, render_all, template_memo, theme_dir
+from digest.files import NotRegular, read_regular
+from digest.model import Article, ThumbnailCounts
 from digest.search import BUNDLE, SearchIndex, index_site, pagefind_executable
 from digest.write import (
     OutputRecord,
@@ -53,6 +38,15 @@ from digest.write import (
     stage,
     static_files,
 )
+
+if TYPE_CHECKING:
+    from digest.plan import Relate, SitePlan
+    from digest.related import Doc
+
+# The parsers, the planner, the related lists and Jinja (a fifth of a second to import) are
+# imported by the functions that use them, past the check that anything changed at all: a
+# build that finds nothing changed is done without them.
+
 
 Progress = Callable[[str, int, int], None]
 """Callback ``(phase, done, total)`` for progress display."""
@@ -258,6 +252,11 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
                        search="search index unchanged",
                        thumbnails=replace(thumbs, reused=thumbs.planned, encoded=0, seconds=0.0))
 
+    from digest.images import build_images
+    from digest.load import load_content
+    from digest.plan import plan_site, replan
+    from digest.render import make_environment, page_keys, render_all, template_memo
+
     with phase("templates"):
         templates = template_memo(cache.state.get("templates"))
         env = make_environment(site, templates["compiled"])
@@ -427,6 +426,8 @@ saved one (each is derived again by every build)."""
 def _saved_plan(cache: BuildCache, articles: Sequence[Article]) -> SitePlan | None:
     """The plan the last command saved (see `label_fits`), bound to ``articles``, if this
     program saved it (as all the cache: see `digest.toolchain`)."""
+    from digest.plan import LABEL_SIZE, label_fits, load_plan
+
     saved = cache.saved_plan(LABEL_SIZE, label_fits)
     if saved is None:
         return None
@@ -440,6 +441,8 @@ def _save_plan(cache: BuildCache, plan: SitePlan, parent: int) -> bool:
     The child yields to the render workers (``nice``): on two busy cores it mostly runs
     in the gaps they leave (writing, the cache) instead of slowing them down.
     """
+    from digest.plan import plan_label, write_plan
+
     if os.getpid() != parent:
         os.nice(10)
     cache.save_plan(plan_label(plan.articles), partial(write_plan, plan))
@@ -456,6 +459,9 @@ def _relate_apart(cache: BuildCache, articles: Sequence[Article], config: Config
     that the related state (a tenth of a second per 10,000 records to read, as much again
     to bring up to date) is never read in the command's own process; the answer is what
     `digest.plan.plan_site` or `replan` would make (see `_adopted`)."""
+    from digest.plan import select
+    from digest.related import compute_related, docs_with
+
     previous = cache.load_kept("related")
     docs = docs_with(select(articles, config, drafts), previous)
     related, state = compute_related(docs, config.related_count, previous)
@@ -474,6 +480,8 @@ def _adopted(cache: BuildCache, relating: Pending, config: Config) -> Relate:
     (`_relate_apart`): its answer, once the docs the planner has are found to be the same
     (they always are: it is a check), with `KEPT` for the state (saved already). Otherwise
     the lists are made here, from the state the child saved."""
+    from digest.related import compute_related
+
     answers: dict[bytes, tuple[dict, Any]] = {}
 
     def relate(docs: list[Doc]) -> tuple[dict[str, tuple[str, ...]], Any]:
@@ -512,6 +520,9 @@ def _fingerprint(site: Path, drafts: bool, pagefind: str | None,
 
 def check(site: Path, drafts: bool = False) -> tuple[list[Problem], int, int]:
     """Validate config and content without writing anything: (problems, files, articles)."""
+    from digest.images import check_images
+    from digest.load import load_content
+
     site = require_site(site)
     try:
         config, problems = load_config(site), []

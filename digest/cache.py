@@ -32,9 +32,9 @@ from typing import Any, BinaryIO
 
 from digest import toolchain
 from digest.background import Pending
-from digest.load import MAX_RECORD_BYTES, FileResult, read_regular
-from digest.model import Article, pack_article
-from digest.write import OutputRecord, intact
+from digest.files import MAX_RECORD_BYTES, read_regular
+from digest.model import Article, FileResult, pack_article
+from digest.write import OutputRecord, damaged
 
 CACHE_DIR = ".digest-cache"
 FORMAT = 7
@@ -743,7 +743,7 @@ class BuildCache:
     def damaged(self, out: Path) -> frozenset[str]:
         """The outputs in the manifest that are no longer as it noted them in ``out`` (changed,
         replaced or gone): a stat each. (A build runs it in a child, see `digest.build`.)"""
-        return frozenset(path for path, record in self.outputs.items() if not intact(out, path, record))
+        return damaged(out, self.outputs)
 
     def save(self, outputs: dict[str, OutputRecord], state: dict[str, Any] | None = None) -> None:
         """Persist what this build used (entries for vanished records are dropped).

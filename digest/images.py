@@ -52,8 +52,9 @@ if TYPE_CHECKING:
 from digest.cache import CACHE_DIR
 from digest.config import Config
 from digest.errors import Problem
-from digest.load import IMAGES_DIR, field_locator, read_regular, real_path
-from digest.model import Article
+from digest.files import read_regular
+from digest.load import IMAGES_DIR, field_locator, real_path
+from digest.model import Article, ThumbnailCounts
 from digest.plan import select
 from digest.write import OutputRecord, Staging, intact, stage
 
@@ -128,24 +129,6 @@ class Thumb:
     """Pixel height."""
     format: str
     """``webp``, ``avif``, ``jpeg`` or ``png``."""
-
-
-@dataclass(frozen=True, slots=True)
-class ThumbnailCounts:
-    """What the images phase did, for the build summary."""
-
-    sources: int = 0
-    """Distinct usable source images (cache files) the thumbnails are made from."""
-    planned: int = 0
-    """Thumbnail files the site uses."""
-    reused: int = 0
-    """Thumbnails already in the output folder or the store."""
-    encoded: int = 0
-    """Thumbnails encoded by this build."""
-    failed: int = 0
-    """Source images that could not be used (a placeholder for a first image; others are left out)."""
-    seconds: float = 0.0
-    """Wall time spent reading, decoding and encoding images."""
 
 
 @dataclass

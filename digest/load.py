@@ -13,7 +13,6 @@ import html.entities
 import json
 import os
 import re
-import stat
 import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -30,7 +29,8 @@ from yaml.constructor import SafeConstructor
 from digest import yamlfast
 from digest.config import system_zone_file
 from digest.errors import Problem
-from digest.model import Article, ImageRef, Provider, RelatedRef
+from digest.files import MAX_RECORD_BYTES, NotRegular, read_regular
+from digest.model import Article, FileResult, ImageRef, Provider, RelatedRef
 from digest.text import (
     language_tag,
     plain_text,
@@ -47,8 +47,6 @@ from digest.text import (
 
 RECORD_SUFFIXES = (".md", ".markdown", ".txt")
 IMAGES_DIR = "images"
-MAX_RECORD_BYTES = 4 * 1024 * 1024
-"""Records larger than this are refused (real ones are a few kB)."""
 MAX_NODES = 20_000
 """Front matter with more YAML nodes than this (alias bombs, generated junk) is refused."""
 MAX_SLUG_BODY = 60
@@ -244,16 +242,6 @@ class LoadResult:
     """Every problem found, in source order (errors and warnings)."""
     files: int
     """Record files seen."""
-
-
-@dataclass(frozen=True)
-class FileResult:
-    """One record file's outcome: an article or None, plus its problems."""
-
-    article: Article | None
-    problems: tuple[Problem, ...]
-    stamp: tuple[int, int, str] | None = None
-    """(size, mtime_ns, BLAKE2b digest) of the bytes parsed, for the parse cache."""
 
 
 # --------------------------------------------------------------------------- discovery
@@ -1791,33 +1779,6 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         story=url_identity(story_url) if (story_url := urls["webUrl"] or urls["originalUrl"]) else "",
     )
     return FileResult(article, tuple(report.items))
-
-
-class NotRegular(OSError):
-    """A record path that is no regular file when it is opened (see `read_regular`)."""
-
-
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
-
-
-def read_regular(path: str | Path, limit: int) -> tuple[bytes, os.stat_result]:
-    """Up to ``limit`` bytes of the regular file at ``path``, and its stat.
-
-    Opened without blocking, and refused (`NotRegular`) unless the open file is regular: the
-    walk saw a regular file, but a named pipe, or a link to ``/dev/zero``, put in its place
-    since (or raced in) made the read wait forever for a writer, or fill the memory.
-    """
-    fd = os.open(path, _OPEN_FLAGS)
-    with open(fd, "rb") as handle:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise NotRegular("not a regular file")
-        # Sized by the stat: reading up to the limit made each read allocate (and give
-        # back) a 4 MiB buffer, three times the cost of the read in a parse worker.
-        raw = handle.read(min(st.st_size + 1, limit))
-        if len(raw) == st.st_size + 1 < limit:  # it grew since the stat: read on to the limit
-            raw += handle.read(limit - len(raw))
-    return raw, st
 
 
 def read_record(path: Path, source: str) -> FileResult:

@@ -13,7 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property, partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from digest.errors import Problem
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,34 @@ def _unpack_later(fields: tuple, packed: bytes) -> Article:
     state.update(zip(_UNPACKED, fields, strict=True))
     state["_packed"] = packed
     return article
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """One record file's outcome: an article or None, plus its problems."""
+
+    article: Article | None
+    problems: tuple[Problem, ...]
+    stamp: tuple[int, int, str] | None = None
+    """(size, mtime_ns, BLAKE2b digest) of the bytes parsed, for the parse cache."""
+
+
+@dataclass(frozen=True, slots=True)
+class ThumbnailCounts:
+    """What the images phase did, for the build summary (see `digest.images`)."""
+
+    sources: int = 0
+    """Distinct usable source images (cache files) the thumbnails are made from."""
+    planned: int = 0
+    """Thumbnail files the site uses."""
+    reused: int = 0
+    """Thumbnails already in the output folder or the store."""
+    encoded: int = 0
+    """Thumbnails encoded by this build."""
+    failed: int = 0
+    """Source images that could not be used (a placeholder for a first image; others are left out)."""
+    seconds: float = 0.0
+    """Wall time spent reading, decoding and encoding images."""
 
 
 @dataclass(frozen=True)

