@@ -32,7 +32,6 @@ import contextlib
 import hashlib
 import io
 import math
-import multiprocessing
 import os
 import re
 import signal
@@ -40,8 +39,6 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -503,6 +500,10 @@ def _run(job: _Job, tasks: list[_Task], jobs: int) -> Iterable[_Done]:
     """
     if not tasks:  # (a rebuild after an edit, mostly: no plugin import, no fork)
         return
+    import multiprocessing  # (here: a build with no image to make does without, 30 ms of imports)
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
     if "fork" not in multiprocessing.get_all_start_methods():
         for task in tasks:
             yield _process(job, task)

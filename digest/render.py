@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import multiprocessing
 import re
 import signal
 from collections.abc import Callable, Mapping, Sequence
@@ -484,7 +483,12 @@ def render_all(site: Path, env: jinja2.Environment, pages: Sequence[PageSpec], k
             raise _template_error(exc) from None
     job = _Job(site, pages, keys, out, staging, previous, env, set(), JsonMemo())
     total = len(pages)
-    if jobs <= 1 or total < 300 or "fork" not in multiprocessing.get_all_start_methods():
+    parallel = jobs > 1 and total >= 300
+    if parallel:  # (imported here: a rebuild that renders a few pages does without, 30 ms)
+        import multiprocessing
+
+        parallel = "fork" in multiprocessing.get_all_start_methods()
+    if not parallel:
         done: list[Rendered] = []
         step = 200
         for start in range(0, total, step):
