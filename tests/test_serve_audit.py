@@ -256,3 +256,48 @@ def test_pages_carry_the_first_problems_errors_first_and_counts_of_all(make_site
         assert state["key"]
     # Each page had every one of the 206 lines in it (a real archive has thousands).
     assert len(body) < 70_000, len(body)
+
+
+def _raw(handle, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """One request sent byte for byte (no client normalises it): status, headers, body."""
+    host, port = handle.server.server_address[:2]
+    with socket.create_connection((host, port), timeout=20) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}, body
+
+
+def test_a_malformed_host_is_refused_with_400_and_only_a_well_formed_one_is_judged(make_site):
+    # `localhost#.evil.com` and `evil@localhost`, read as a URL's authority, named localhost and
+    # were served on loopback: only a host name or [IPv6 address] with an optional port is a Host.
+    site = make_site({"content/a.md": record("Alpha story"),
+                      "digest.toml": 'search = false\nbase_url = "https://example.org/"\n'})
+    with running(site, jobs=1, watch=False) as handle:
+        port = handle.server.server_address[1]
+        malformed = ["localhost#.evil.com", "localhost:8000@evil", "evil@localhost", "localhost/x",
+                     "localhost?x", "local host", "localhost:", "localhost:http", "localhost:65536",
+                     "a..localhost", ".localhost", "localhost%00", "[::1", "[::1]x", "[127.0.0.1]",
+                     "[fe80::1%25eth0]", "xn--caf-dma.localhost\u00a0", "", "-.localhost"]
+        well_formed = [(f"localhost:{port}", 200), ("LOCALHOST.", 200), (f"[::1]:{port}", 200),
+                       ("[0:0:0:0:0:0:0:1]", 200), ("app.localhost", 200), ("example.org:443", 200),
+                       ("127.0.0.1.evil.com", 403), ("127.1", 403), ("evil.example:8000", 403),
+                       ("under_score.example", 403)]
+        for value, expected in [(v, 400) for v in malformed] + well_formed:
+            request = f"GET / HTTP/1.1\r\nHost: {value}\r\nConnection: close\r\n\r\n".encode("latin-1")
+            status, _, body = _raw(handle, request)
+            assert status == expected, (value, status)
+            if status != 200:
+                assert b"Alpha story" not in body, value
+            if status == 400:
+                assert b"Malformed Host" in body, value
+        # The host of an absolute-form target is held to the same form.
+        for target, expected in ((b"http://evil@localhost/", 400), (b"http://localhost:8000@evil/", 400),
+                                 (f"http://localhost:{port}/".encode(), 200)):
+            status, _, _ = _raw(handle, b"GET " + target + b" HTTP/1.1\r\nHost: localhost\r\n"
+                                                          b"Connection: close\r\n\r\n")
+            assert status == expected, target
