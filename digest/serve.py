@@ -643,6 +643,18 @@ def host_name(value: str) -> str | None:
     return name
 
 
+_NOT_IN_A_TARGET = re.compile(r"[^\x21-\x7e]")
+"""Bytes a request target may not hold as they are (RFC 3986): controls, space, non-ASCII."""
+
+
+def _escape_target(raw: str) -> str:
+    """A request target with its raw bytes beyond printable ASCII %-escaped, as a browser sends
+    them: curl sends ``/topics/caf\xc3\xa9/`` as typed, which was looked up as the Latin-1
+    text ``cafÃ©`` and answered 404 while ``/topics/caf%C3%A9/`` was served. (`http.server`
+    reads the request line as Latin-1: each character of ``raw`` is one byte.)"""
+    return _NOT_IN_A_TARGET.sub(lambda m: f"%{ord(m.group()):02X}", raw)
+
+
 def request_target(raw: str, hosts: list[str]) -> tuple[str | None, str, str] | None:
     """(host asked for, path, query) of a request line's target and its ``Host`` headers;
     None for a request to refuse with 400.
@@ -651,12 +663,13 @@ def request_target(raw: str, hosts: list[str]) -> tuple[str | None, str, str] | 
     itself, and that name wins over the header's: it was served whatever it named. Two
     ``Host`` headers are refused (RFC 9112 3.2: which one a proxy in front believed is
     unknowable). Leading slashes collapse to one, so no redirect built from the path can
-    become a protocol-relative ``//other-host/`` address. The host is returned as given (see
-    `host_name`).
+    become a protocol-relative ``//other-host/`` address. Raw bytes beyond printable ASCII
+    come back %-escaped (see `_escape_target`); the host is returned as given (see `host_name`).
     """
     if len(hosts) > 1:
         return None
     host = hosts[0] if hosts else None
+    raw = _escape_target(raw)
     if not raw.startswith("/"):
         try:
             split = urlsplit(raw)

@@ -301,3 +301,35 @@ def test_a_malformed_host_is_refused_with_400_and_only_a_well_formed_one_is_judg
             status, _, _ = _raw(handle, b"GET " + target + b" HTTP/1.1\r\nHost: localhost\r\n"
                                                           b"Connection: close\r\n\r\n")
             assert status == expected, target
+
+
+def test_a_raw_utf8_path_is_served_as_its_percent_escaped_form_is(make_site, tmp_path):
+    # curl sends `GET /static/caf\xc3\xa9.txt` as typed; it was looked up as the Latin-1 text
+    # `cafÃ©.txt` and answered 404 while `/static/caf%C3%A9.txt` was served.
+    secret = "TOP-SECRET-" + "y" * 8
+    site = make_site({"content/a.md": record("Alpha story"), "secret.txt": secret,
+                      "digest.toml": 'search = false\nbase_url = "https://example.org/über/"\n',
+                      "static/café.txt": "Café au lait\n",
+                      "static/Städte/index.html": "<!DOCTYPE html><title>x</title><p>Straßenbahn</p>\n"})
+    with running(site, jobs=1, watch=False) as handle:
+        def get(target: bytes) -> tuple[int, dict[str, str], bytes]:
+            return _raw(handle, b"GET " + target + b" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+
+        for target in (b"/\xc3\xbcber/static/caf\xc3\xa9.txt", b"/%C3%BCber/static/caf%C3%A9.txt",
+                       b"/\xc3\xbcber/static/caf%c3%a9.txt", b"/%c3%bcber/static/caf\xc3\xa9.txt"):
+            status, headers, body = get(target)
+            assert (status, body) == (200, "Café au lait\n".encode()), target
+            assert headers["content-type"] == "text/plain; charset=utf-8"
+        status, headers, _ = get(b"/\xc3\xbcber/static/St\xc3\xa4dte")
+        assert (status, headers["location"]) == (301, "/%C3%BCber/static/St%C3%A4dte/")
+        status, _, body = get(b"/\xc3\xbcber/static/St\xc3\xa4dte/")
+        assert status == 200 and "Straßenbahn".encode() in body
+        assert get(b"/\xc3\xbcber")[1]["location"] == "/%C3%BCber/"
+        # Hostile raw bytes stay refused: traversal, overlong or invalid UTF-8, Latin-1 text.
+        for target in (b"/\xc3\xbcber/../secret.txt", b"/\xc3\xbcber/static/../../secret.txt",
+                       b"/\xc3\xbcber/\xc0\xae\xc0\xae/secret.txt", b"/\xc3\xbcber/%2e%2e/\xc3\xa9/../secret.txt",
+                       b"/\xc3\xbcber/static/caf\xe9.txt", b"/\xfc\x62er/static/caf\xc3\xa9.txt",
+                       b"/\xc3\xbcber/static/caf\xc3\xa9.txt\x7f", b"/\xc3\xbcber/\xef\xbc\x8e\xef\xbc\x8e/secret.txt"):
+            status, _, body = get(target)
+            assert status == 404, (target, status)
+            assert secret.encode() not in body
