@@ -1159,7 +1159,8 @@ def _terminate_handler(pid: int) -> Callable:
 
 def serve(site: Path, host: str = "127.0.0.1", port: int | None = None, drafts: bool = False,
           open_browser: bool = False, jobs: int | None = None) -> int:
-    """The ``digest serve`` command: build, serve and rebuild until Ctrl-C; the exit code."""
+    """The ``digest serve`` command: build, serve and rebuild until Ctrl-C; the exit code
+    (1 when it cannot start, 130 once stopped by Ctrl-C or SIGTERM)."""
     err = sys.stderr
     site = site.resolve()
     if not site.is_dir():
@@ -1201,9 +1202,11 @@ def serve(site: Path, host: str = "127.0.0.1", port: int | None = None, drafts: 
             webbrowser.open(handle.url)
         while True:
             time.sleep(0.5)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (`_terminate_handler`)
+        # 130 (128 + SIGINT), as every command stopped so exits: 0 told a script or a process
+        # manager that the server had ended by itself (`digest build` says 130 too).
         print("\ndigest serve: stopped", file=err)
-        return 0
+        return 130
     finally:
         main = threading.current_thread() is threading.main_thread()
         if main:  # Stopping already: a second Ctrl-C while the threads wind down (a moment) cut

@@ -508,7 +508,8 @@ def test_loopback_detection():
     assert not _is_loopback("0.0.0.0") and not _is_loopback("192.168.1.5")
 
 
-def test_cli_serves_and_stops_cleanly_on_ctrl_c(make_site):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_cli_serves_and_stops_on_ctrl_c_or_sigterm_with_status_130(make_site, signum):
     site = two_record_site(make_site)
     port = free_port()
     proc = subprocess.Popen(
@@ -529,15 +530,15 @@ def test_cli_serves_and_stops_cleanly_on_ctrl_c(make_site):
         response = conn.getresponse()
         assert response.status == 200 and b"Alpha story" in response.read()
         conn.close()
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         _, err = proc.communicate(timeout=TIMEOUT)
         err = buffer + err
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait(TIMEOUT)
-    assert proc.returncode == 0
-    assert b"Traceback" not in err and b"stopped" in err
+    assert proc.returncode == 130, err.decode()  # 128 + SIGINT: it did not end by itself
+    assert b"Traceback" not in err and err.decode().rstrip().endswith("digest serve: stopped")
 
 
 def test_cli_rejects_a_missing_site_folder(tmp_path, capsys):

@@ -224,14 +224,14 @@ def test_ctrl_c_during_a_rebuild_stops_the_build_and_its_workers_without_a_trace
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(20)
-    assert proc.returncode == 0, err.decode()[-2000:]
+    assert proc.returncode == 130, err.decode()[-2000:]
     assert b"Traceback" not in err and b"stopped" in err, err.decode()[-2000:]
     assert not list((site / ".digest-cache").glob("*staging*")), "the stopped build left its staging folder"
     (site / "templates" / "article.html").write_text(SLOW_ARTICLE.replace("LOOPS", "1"))
     proc, _ = _serve_process(site, port)  # and the next server of the site starts as usual
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)
-    assert proc.returncode == 0
+    assert proc.returncode == 130
 
 
 def test_pages_carry_the_first_problems_errors_first_and_counts_of_all(make_site):
