@@ -1,4 +1,5 @@
-"""Commands and exit codes (0 done, 1 problems or failure, 2 usage); no build logic here."""
+"""Commands and exit codes (0 done, 1 problems or failure, 2 usage, 130 stopped by Ctrl-C or
+SIGTERM); no build logic here."""
 
 from __future__ import annotations
 

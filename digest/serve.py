@@ -443,21 +443,17 @@ class Preview:
                 os.close(self._claim)
             self._claim = None
 
-    def host_allowed(self, header: str | None, bound: str) -> bool:
-        """Whether a request's ``Host`` header may be answered.
+    def host_allowed(self, name: str | None, bound: str) -> bool:
+        """Whether a request for the host ``name`` (as `host_name` reads it; None: no ``Host``
+        header, as from an HTTP/1.0 client) may be answered.
 
         A server on a loopback address answers only names that mean this machine (or
         the host of ``base_url``): a web page elsewhere cannot read the preview, drafts
         included, by pointing a domain of its own at 127.0.0.1 (DNS rebinding). A server
         bound to another address was exposed on purpose and answers any name.
         """
-        if header is None or not _is_loopback(bound):
+        if name is None or not _is_loopback(bound):
             return True
-        try:
-            name = urlsplit(f"//{header.strip()}").hostname or ""
-        except ValueError:  # e.g. an unclosed IPv6 bracket
-            return False
-        name = name.lower().rstrip(".")
         return (name in ("localhost", self.base_host) or name.endswith(".localhost")
                 or _is_loopback(name))
 
@@ -614,6 +610,51 @@ def resolve_request(out: Path, rel: str) -> tuple[str, Path | None]:
     return "missing", None
 
 
+_HOST = re.compile(r"(?:\[(?P<address>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9_.-]+))(?::(?P<port>[0-9]{1,5}))?")
+"""A ``Host`` value (RFC 9110 7.2): a bracketed IPv6 address or a name, and a port."""
+
+_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+"""One label of a host name (letters, digits, ``-`` inside, ``_`` as some local names have)."""
+
+
+def host_name(value: str) -> str | None:
+    """The host a ``Host`` header (or an absolute-form target's authority) names, in lower case
+    without a final dot (``[::1]:8000`` is ``::1``); None when it is not a well-formed
+    ``host[:port]``.
+
+    Read as a URL's authority, odd values named a host they did not end with:
+    ``localhost#.evil.com`` was ``localhost`` and ``evil@localhost`` too, so the DNS-rebinding
+    check passed them. Anything but a name of dot-separated labels or a bracketed IPv6
+    address, with at most a port of 0 to 65535 after it, is malformed (no user info,
+    ``#``, ``/``, ``?``, empty labels, an empty port): the request is refused with 400.
+    """
+    found = _HOST.fullmatch(value.strip(" \t"))
+    if found is None or (found["port"] is not None and int(found["port"]) > 65535):
+        return None
+    if found["address"] is not None:
+        try:
+            return str(ipaddress.IPv6Address(found["address"]))
+        except ValueError:
+            return None
+    name = found["name"].lower()
+    name = name[:-1] if name.endswith(".") else name
+    if not name or len(name) > 253 or not all(_LABEL.fullmatch(label) for label in name.split(".")):
+        return None
+    return name
+
+
+_NOT_IN_A_TARGET = re.compile(r"[^\x21-\x7e]")
+"""Bytes a request target may not hold as they are (RFC 3986): controls, space, non-ASCII."""
+
+
+def _escape_target(raw: str) -> str:
+    """A request target with its raw bytes beyond printable ASCII %-escaped, as a browser sends
+    them: curl sends ``/topics/caf\xc3\xa9/`` as typed, which was looked up as the Latin-1
+    text ``cafÃ©`` and answered 404 while ``/topics/caf%C3%A9/`` was served. (`http.server`
+    reads the request line as Latin-1: each character of ``raw`` is one byte.)"""
+    return _NOT_IN_A_TARGET.sub(lambda m: f"%{ord(m.group()):02X}", raw)
+
+
 def request_target(raw: str, hosts: list[str]) -> tuple[str | None, str, str] | None:
     """(host asked for, path, query) of a request line's target and its ``Host`` headers;
     None for a request to refuse with 400.
@@ -622,11 +663,13 @@ def request_target(raw: str, hosts: list[str]) -> tuple[str | None, str, str] | 
     itself, and that name wins over the header's: it was served whatever it named. Two
     ``Host`` headers are refused (RFC 9112 3.2: which one a proxy in front believed is
     unknowable). Leading slashes collapse to one, so no redirect built from the path can
-    become a protocol-relative ``//other-host/`` address.
+    become a protocol-relative ``//other-host/`` address. Raw bytes beyond printable ASCII
+    come back %-escaped (see `_escape_target`); the host is returned as given (see `host_name`).
     """
     if len(hosts) > 1:
         return None
     host = hosts[0] if hosts else None
+    raw = _escape_target(raw)
     if not raw.startswith("/"):
         try:
             split = urlsplit(raw)
@@ -758,7 +801,12 @@ def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
                 self.send_error(HTTPStatus.BAD_REQUEST, "Bad request target or Host header")
                 return
             host, path, query = target
-            if not preview.host_allowed(host, self.server.server_address[0]):
+            name = None if host is None else host_name(host)
+            if host is not None and name is None:
+                self.send_error(HTTPStatus.BAD_REQUEST,
+                                "Malformed Host: expected a host name or [IPv6 address], then an optional :port")
+                return
+            if not preview.host_allowed(name, self.server.server_address[0]):
                 # A page elsewhere reaching this preview through DNS rebinding: refuse.
                 self.send_error(HTTPStatus.FORBIDDEN, "Host not allowed")
                 return
@@ -1111,7 +1159,8 @@ def _terminate_handler(pid: int) -> Callable:
 
 def serve(site: Path, host: str = "127.0.0.1", port: int | None = None, drafts: bool = False,
           open_browser: bool = False, jobs: int | None = None) -> int:
-    """The ``digest serve`` command: build, serve and rebuild until Ctrl-C; the exit code."""
+    """The ``digest serve`` command: build, serve and rebuild until Ctrl-C; the exit code
+    (1 when it cannot start, 130 once stopped by Ctrl-C or SIGTERM)."""
     err = sys.stderr
     site = site.resolve()
     if not site.is_dir():
@@ -1153,9 +1202,11 @@ def serve(site: Path, host: str = "127.0.0.1", port: int | None = None, drafts: 
             webbrowser.open(handle.url)
         while True:
             time.sleep(0.5)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (`_terminate_handler`)
+        # 130 (128 + SIGINT), as every command stopped so exits: 0 told a script or a process
+        # manager that the server had ended by itself (`digest build` says 130 too).
         print("\ndigest serve: stopped", file=err)
-        return 0
+        return 130
     finally:
         main = threading.current_thread() is threading.main_thread()
         if main:  # Stopping already: a second Ctrl-C while the threads wind down (a moment) cut

@@ -222,3 +222,34 @@ def test_forked_children_keep_the_default_sigterm(tmp_path):
               "_, status = os.waitpid(pid, 0)\n"
               "sys.exit(os.waitstatus_to_exitcode(status))\n")
     assert subprocess.run([sys.executable, "-c", script]).returncode == 0
+
+
+SLOW_ARTICLE = ('{% extends "base.html" %}{% block main %}<h1>{{ page.title }}</h1>'
+                '{% for i in range(500000) %}{% endfor %}{% endblock %}\n')
+"""An article template whose pages take a while each (some 60 ms)."""
+
+
+def test_ctrl_c_stops_a_build_with_status_130_and_one_line(make_site):
+    """Ctrl-C reaches the whole process group (the build and its worker processes): the
+    command says what it left, exits 130 (128 + SIGINT), and no process prints a traceback."""
+    import signal
+    import time
+
+    files = {f"content/r{n:03}.md": record(f"Story {n}", when=f"2024-01-{1 + n % 28:02}T10:00:00Z")
+             for n in range(200)}
+    site = make_site({**files, "templates/article.html": SLOW_ARTICLE, "digest.toml": "search = false\n"})
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "digest", "build", str(site), "-j", "2"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        time.sleep(1.5)  # (its 200 slow pages take some 6 s on two workers)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(20)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.strip().splitlines() == [
+        "digest: interrupted; the output folder holds the last complete build (the next build finishes the work)"]
+    assert not (site / "build").exists()

@@ -613,3 +613,39 @@ def test_the_lines_of_image_warnings_are_kept_not_read_again_each_build(make_sit
     again = warnings_of(build(site))
     assert [p.name for p in calls] == ["r0.md"]  # only the edited record is read again
     assert sorted(again) == sorted(first) and all(re.match(r"content/r\d\.md:\d+: ", w) for w in again)
+
+
+def test_the_first_card_with_a_picture_is_the_eager_one(make_site):
+    # The first card of a listing was marked eager: when it had no picture, no image of the
+    # page loaded eagerly and the picture above the fold waited as a lazy one.
+    files: dict[str, str | bytes] = {
+        "content/plain.md": record("Plain lead", when="2024-01-02T12:00:00Z", quality="100", topics="[AI]",
+                                   provider="{name: Plain, domain: plain.example}"),
+        "content/plain2.md": record("Plain other", when="2024-01-02T11:30:00Z", quality="90", topics="[AI]",
+                                    provider="{name: Plain, domain: plain.example}"),
+    }
+    for n, name in enumerate(["second", "third"]):
+        url = f"https://img.example.com/{name}.jpg"
+        files[f"content/{name}.md"] = image_record(f"Pictured {name}", url=url, when=f"2024-01-02T1{1 - n}:00:00Z",
+                                                   quality=str(50 - n), topics="[AI]")
+        files[cache_name(url, "jpg")] = image_bytes("JPEG", color=(n * 90, 9, 9))
+    site = make_site({**files, "digest.toml": "search = false\n"})
+    assert warnings_of(build(site)) == []
+    out = site / "build"
+    listings = [out / "index.html", *out.glob("topics/*/index.html"), *out.glob("sources/*/index.html"),
+                *out.glob("editions/*/index.html"), *out.glob("archive/*/*/index.html")]
+    assert len(listings) == 5  # home, topic, source (plain only), edition, archive
+    for page in listings:
+        html = page.read_text()
+        assert "Pictured" not in html or html.index("Plain lead") < html.index("Pictured"), page
+        tags = img_tags(html)
+        if not tags:  # (the plain source's page, the indexes): nothing to load eagerly
+            assert "fetchpriority" not in html, page
+            continue
+        assert 'fetchpriority="high"' in tags[0] and "loading=" not in tags[0], page
+        assert 'alt="Alt for Pictured second"' in tags[0], page
+        assert all('loading="lazy"' in t and "fetchpriority" not in t for t in tags[1:]), page
+    assert any(not img_tags(page.read_text()) for page in out.glob("sources/*/index.html"))
+    article = next(out.glob("2024/01/02/pictured-second-*/index.html")).read_text()
+    hero = img_tags(article)[0]  # the article's own picture stays eager
+    assert 'fetchpriority="high"' in hero and "loading=" not in hero

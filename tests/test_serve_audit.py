@@ -224,14 +224,14 @@ def test_ctrl_c_during_a_rebuild_stops_the_build_and_its_workers_without_a_trace
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(20)
-    assert proc.returncode == 0, err.decode()[-2000:]
+    assert proc.returncode == 130, err.decode()[-2000:]
     assert b"Traceback" not in err and b"stopped" in err, err.decode()[-2000:]
     assert not list((site / ".digest-cache").glob("*staging*")), "the stopped build left its staging folder"
     (site / "templates" / "article.html").write_text(SLOW_ARTICLE.replace("LOOPS", "1"))
     proc, _ = _serve_process(site, port)  # and the next server of the site starts as usual
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)
-    assert proc.returncode == 0
+    assert proc.returncode == 130
 
 
 def test_pages_carry_the_first_problems_errors_first_and_counts_of_all(make_site):
@@ -256,3 +256,80 @@ def test_pages_carry_the_first_problems_errors_first_and_counts_of_all(make_site
         assert state["key"]
     # Each page had every one of the 206 lines in it (a real archive has thousands).
     assert len(body) < 70_000, len(body)
+
+
+def _raw(handle, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """One request sent byte for byte (no client normalises it): status, headers, body."""
+    host, port = handle.server.server_address[:2]
+    with socket.create_connection((host, port), timeout=20) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}, body
+
+
+def test_a_malformed_host_is_refused_with_400_and_only_a_well_formed_one_is_judged(make_site):
+    # `localhost#.evil.com` and `evil@localhost`, read as a URL's authority, named localhost and
+    # were served on loopback: only a host name or [IPv6 address] with an optional port is a Host.
+    site = make_site({"content/a.md": record("Alpha story"),
+                      "digest.toml": 'search = false\nbase_url = "https://example.org/"\n'})
+    with running(site, jobs=1, watch=False) as handle:
+        port = handle.server.server_address[1]
+        malformed = ["localhost#.evil.com", "localhost:8000@evil", "evil@localhost", "localhost/x",
+                     "localhost?x", "local host", "localhost:", "localhost:http", "localhost:65536",
+                     "a..localhost", ".localhost", "localhost%00", "[::1", "[::1]x", "[127.0.0.1]",
+                     "[fe80::1%25eth0]", "xn--caf-dma.localhost\u00a0", "", "-.localhost"]
+        well_formed = [(f"localhost:{port}", 200), ("LOCALHOST.", 200), (f"[::1]:{port}", 200),
+                       ("[0:0:0:0:0:0:0:1]", 200), ("app.localhost", 200), ("example.org:443", 200),
+                       ("127.0.0.1.evil.com", 403), ("127.1", 403), ("evil.example:8000", 403),
+                       ("under_score.example", 403)]
+        for value, expected in [(v, 400) for v in malformed] + well_formed:
+            request = f"GET / HTTP/1.1\r\nHost: {value}\r\nConnection: close\r\n\r\n".encode("latin-1")
+            status, _, body = _raw(handle, request)
+            assert status == expected, (value, status)
+            if status != 200:
+                assert b"Alpha story" not in body, value
+            if status == 400:
+                assert b"Malformed Host" in body, value
+        # The host of an absolute-form target is held to the same form.
+        for target, expected in ((b"http://evil@localhost/", 400), (b"http://localhost:8000@evil/", 400),
+                                 (f"http://localhost:{port}/".encode(), 200)):
+            status, _, _ = _raw(handle, b"GET " + target + b" HTTP/1.1\r\nHost: localhost\r\n"
+                                                          b"Connection: close\r\n\r\n")
+            assert status == expected, target
+
+
+def test_a_raw_utf8_path_is_served_as_its_percent_escaped_form_is(make_site, tmp_path):
+    # curl sends `GET /static/caf\xc3\xa9.txt` as typed; it was looked up as the Latin-1 text
+    # `cafÃ©.txt` and answered 404 while `/static/caf%C3%A9.txt` was served.
+    secret = "TOP-SECRET-" + "y" * 8
+    site = make_site({"content/a.md": record("Alpha story"), "secret.txt": secret,
+                      "digest.toml": 'search = false\nbase_url = "https://example.org/über/"\n',
+                      "static/café.txt": "Café au lait\n",
+                      "static/Städte/index.html": "<!DOCTYPE html><title>x</title><p>Straßenbahn</p>\n"})
+    with running(site, jobs=1, watch=False) as handle:
+        def get(target: bytes) -> tuple[int, dict[str, str], bytes]:
+            return _raw(handle, b"GET " + target + b" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+
+        for target in (b"/\xc3\xbcber/static/caf\xc3\xa9.txt", b"/%C3%BCber/static/caf%C3%A9.txt",
+                       b"/\xc3\xbcber/static/caf%c3%a9.txt", b"/%c3%bcber/static/caf\xc3\xa9.txt"):
+            status, headers, body = get(target)
+            assert (status, body) == (200, "Café au lait\n".encode()), target
+            assert headers["content-type"] == "text/plain; charset=utf-8"
+        status, headers, _ = get(b"/\xc3\xbcber/static/St\xc3\xa4dte")
+        assert (status, headers["location"]) == (301, "/%C3%BCber/static/St%C3%A4dte/")
+        status, _, body = get(b"/\xc3\xbcber/static/St\xc3\xa4dte/")
+        assert status == 200 and "Straßenbahn".encode() in body
+        assert get(b"/\xc3\xbcber")[1]["location"] == "/%C3%BCber/"
+        # Hostile raw bytes stay refused: traversal, overlong or invalid UTF-8, Latin-1 text.
+        for target in (b"/\xc3\xbcber/../secret.txt", b"/\xc3\xbcber/static/../../secret.txt",
+                       b"/\xc3\xbcber/\xc0\xae\xc0\xae/secret.txt", b"/\xc3\xbcber/%2e%2e/\xc3\xa9/../secret.txt",
+                       b"/\xc3\xbcber/static/caf\xe9.txt", b"/\xfc\x62er/static/caf\xc3\xa9.txt",
+                       b"/\xc3\xbcber/static/caf\xc3\xa9.txt\x7f", b"/\xc3\xbcber/\xef\xbc\x8e\xef\xbc\x8e/secret.txt"):
+            status, _, body = get(target)
+            assert status == 404, (target, status)
+            assert secret.encode() not in body
