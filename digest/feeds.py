@@ -28,7 +28,6 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from email.utils import format_datetime
 from functools import partial
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -103,9 +102,16 @@ def rfc3339(when: datetime) -> str:
             f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z")
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def rfc822(when: datetime) -> str:
-    """``Tue, 30 Nov 2021 20:18:00 +0000`` (RSS 2.0)."""
-    return format_datetime(when.astimezone(UTC))
+    """``Tue, 30 Nov 2021 20:18:00 +0000`` (RSS 2.0), in UTC: `email.utils.format_datetime`'s
+    answer, without importing the email package (14 ms of every build that plans)."""
+    t = when.astimezone(UTC)
+    return (f"{_DAYS[t.weekday()]}, {t.day:02d} {_MONTHS[t.month - 1]} {t.year:04d} "
+            f"{t.hour:02d}:{t.minute:02d}:{t.second:02d} +0000")
 
 
 def image_type(path: str) -> str:

@@ -432,3 +432,22 @@ def test_pages_only_drafts_make_are_not_in_a_drafts_previews_sitemap(tmp_path):
     for leak in ("secret", "hidden", "2024-02-02", "2024-03-03"):
         assert leak not in sitemap, leak
     assert "https://example.org/topics/ai/" in sitemap and "2024-01-01" in sitemap
+
+
+def test_rfc822_dates_are_those_of_the_email_package():
+    import random
+    from datetime import UTC, datetime, timedelta, timezone
+    from email.utils import format_datetime
+
+    from digest.feeds import rfc822
+
+    rng = random.Random(3)
+    for _ in range(2000):
+        zone = timezone(timedelta(minutes=rng.randrange(-14 * 60, 14 * 60 + 1)))
+        when = datetime(rng.randrange(1, 9999), 1, 1, tzinfo=zone) + timedelta(seconds=rng.randrange(0, 366 * 86400),
+                                                                               microseconds=rng.randrange(10**6))
+        try:
+            expected = format_datetime(when.astimezone(UTC))
+        except OverflowError:
+            continue
+        assert rfc822(when) == expected
