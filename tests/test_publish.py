@@ -57,6 +57,9 @@ def test_content_types_carry_charset_for_text_only():
     assert content_type("static/style.css") == "text/css; charset=utf-8"
     assert content_type("static/search.js") == "text/javascript; charset=utf-8"
     assert content_type("api/hot.json") == "application/json; charset=utf-8"
+    assert content_type("feed.json") == "application/feed+json; charset=utf-8"
+    assert content_type("topics/ai/feed.json") == "application/feed+json; charset=utf-8"
+    assert content_type("api/feed.json.gz") == "application/gzip"
     assert content_type("sitemap.xml", b'<?xml version="1.0"?><urlset') == "application/xml; charset=utf-8"
     assert content_type("feed.xml", b'<?xml version="1.0"?>\n<rss version="2.0">') == \
         "application/rss+xml; charset=utf-8"

@@ -431,3 +431,20 @@ def test_s3_transient_errors_are_retried_with_backoff(make_site, s3, seaweed):
     assert proxy.state["failed"] == 3
     assert result.uploaded == len(tree(site / "build"))
     assert objects(client, bucket) == md5s(site / "build")
+
+
+def test_s3_a_json_feed_is_sent_as_a_feed_and_other_json_as_json(make_site, s3, seaweed):
+    """``feed.json`` was sent as ``application/json``: the home page links it as
+    ``application/feed+json``, the type feed readers look for."""
+    from digest.feeds import FORMATS
+
+    client, bucket = s3
+    site = small_site(make_site, n=2)
+    publish(site, f"s3://{bucket}", Options(endpoint_url=seaweed.endpoint))
+    feed_type = next(kind for fmt, _, _, kind, _ in FORMATS if fmt == "json")
+    feeds = [p for p in objects(client, bucket) if p.endswith("/feed.json") or p == "feed.json"]
+    assert "feed.json" in feeds and len(feeds) > 1
+    for key in feeds:
+        assert client.head_object(Bucket=bucket, Key=key)["ContentType"] == f"{feed_type}; charset=utf-8", key
+    api = client.head_object(Bucket=bucket, Key="api/index.json")
+    assert api["ContentType"] == "application/json; charset=utf-8"
