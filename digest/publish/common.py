@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -334,25 +333,30 @@ def decide(target: str, files: dict[str, LocalFile], remote: dict[str, str | Non
 # -- how files are served ---------------------------------------------------------------------
 
 IMMUTABLE = "public, max-age=31536000, immutable"
-"""Content-hashed assets: the name changes when the bytes do."""
+"""Files digest names by a hash of their content: the name changes when the bytes do."""
 SHORT = "public, max-age=300, must-revalidate"
 """Pages and feeds: readers see a publish within minutes."""
 MEDIUM = "public, max-age=3600"
 """Assets whose name does not change with their bytes (e.g. ``static/style.css``)."""
 
-_HASHED = re.compile(r"(?:^|[._-])(?=[a-f]*[0-9])[0-9a-f]{7,}(?:[._-]|$)")
-"""A run of 7+ hex digits (with at least one digit, so words like ``defaced`` do not count)."""
-
 
 def is_fingerprinted(path: str) -> bool:
-    """True if the file name carries a content hash (``style.3f9a1c2e.css``, ``<sha256>-320.webp``)."""
-    name = path.rsplit("/", 1)[-1]
-    stem = name.rsplit(".", 1)[0] if "." in name else name
-    return not is_page(path) and _HASHED.search(stem) is not None
+    """True if digest named the file by a hash of its content: a thumbnail
+    (``thumbs/3f/3fa2...-640.webp``, see `digest.images.is_thumbnail`) or a hashed file of the
+    search index (``pagefind/index/en_af99a8b.pf_index``, see `digest.search.is_hashed_index_file`).
+
+    Only those: a name that merely holds hex digits (``report-20240101.pdf``,
+    ``2024010112/photo.jpg``, ``static/logo.deadbeef1.png``) is one someone may reuse for new
+    bytes, and a year's ``immutable`` kept the old ones in every browser and CDN."""
+    from digest.images import is_thumbnail
+    from digest.search import is_hashed_index_file
+
+    return is_thumbnail(path) or is_hashed_index_file(path)
 
 
 def cache_control(path: str) -> str:
-    """The ``Cache-Control`` header for ``path``: long and immutable only for hashed names."""
+    """The ``Cache-Control`` header for ``path``: long and immutable only for names digest
+    makes from a content hash (`is_fingerprinted`)."""
     if is_page(path):
         return SHORT
     return IMMUTABLE if is_fingerprinted(path) else MEDIUM
