@@ -158,11 +158,54 @@ def test_a_password_holding_a_hash_slash_or_question_mark_is_never_printed(make_
         assert "is written %23, %3F or %2F" in captured.err
 
 
+@pytest.mark.parametrize("target", [
+    "git+https://alice:pw1@pw2#pw3@example.invalid/u/r.git#gh-pages",
+    "git+https://alice:pw1@pw2/pw3@example.invalid/u/r.git",
+    "git+https://alice:pw1@pw2?pw3@example.invalid/u/r.git",
+    "git+ssh://git:pw1@pw2/pw3@example.invalid/u/r.git",
+    "git+https://alice:pw1@pw2@127.0.0.1:9/u/r.git",
+    "s3://alice:pw1@pw2@bucket/site",
+    "s3://alice:pw1@pw2/pw3@bucket/site",
+    "s3://alice:pw1@pw2#pw3@bucket/site",
+    "file://alice:pw1@pw2@localhost/srv/www",
+    "file://alice:pw1@pw2/pw3@localhost/srv/www",
+])
+def test_a_password_holding_an_at_sign_is_hidden_whole(make_site, capsys, target):
+    """``user:pw1@pw2/pw3@host``: the URL's host ends at the first ``/``, so its user-info was
+    ``user:pw1`` and ``pw2/pw3`` was printed as the host and path (``***@pw2/pw3@host``); with a
+    ``#``, the rest of the password was taken for the branch and printed in its refusal."""
+    site = small_site(make_site, n=1)
+    build(site)
+    code = main(["publish", str(site), "--no-build", "--dry-run", "--to", target])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "pw" not in captured.out + captured.err and "***@" in captured.err, captured.err
+    if target.startswith("git+") and "127.0.0.1" not in target:
+        assert "is written %23, %3F or %2F" in captured.err
+
+
+@needs_git
+def test_a_password_holding_an_at_sign_is_hidden_in_the_plan_and_the_summary(make_site, bare, capsys):
+    site = small_site(make_site, n=1)
+    target = f"git+file://alice:pw1@pw2@{bare}"
+    assert main(["publish", str(site), "--dry-run", "--to", target]) == 0
+    assert main(["publish", str(site), "--no-build", "-v", "--to", target]) == 0
+    out = capsys.readouterr().out
+    assert "Dry run: publishing" in out and "Published" in out
+    assert "pw" not in out and f"git+file://***@{bare}#gh-pages" in out
+    assert "index.html" in branch_files(bare)
+
+
 def test_redact_hides_a_password_cut_short_by_a_hash():
     from digest.publish.common import redact
     assert redact("https://u:pa#ss@host/r.git#main") == "https://***@host/r.git#main"
     assert redact("https://u:pa/ss@host/r.git") == "https://***@host/r.git"
     assert redact("https://host:8443/@scope/r.git") == "https://host:8443/@scope/r.git"  # (a real port)
+    assert redact("https://u:p@ss@host/r.git") == "https://***@host/r.git"
+    assert redact("https://u:p@ss/wd@host/r.git") == "https://***@host/r.git"
+    assert redact("https://u:p@ss#wd@host/r.git#main") == "https://***@host/r.git#main"
+    assert redact("s3://u:p@ss?wd@bucket/site") == "s3://***@bucket/site"
+    assert redact("git+ssh://git@host/a@b.git") == "git+ssh://***@host/a@b.git"  # (no password)
 
 
 # -- folder targets ----------------------------------------------------------------------------
@@ -211,16 +254,19 @@ def test_s3_a_prefix_starting_with_an_empty_part_is_refused(make_site, prefix):
         publish(site, f"s3://bucket/{prefix}", Options(endpoint_url="http://127.0.0.1:9"), build=False)
 
 
-def test_s3_a_password_with_a_hash_in_the_endpoint_from_the_environment_is_never_printed(make_site, monkeypatch,
-                                                                                       capsys):
-    """``AWS_ENDPOINT_URL=http://alice:s3cr#et@host``: botocore quoted the endpoint as written."""
+@pytest.mark.parametrize("endpoint", ["http://alice:s3cr#et@127.0.0.1:9", "http://alice:s3cr@et#x@127.0.0.1:9",
+                                      "http://alice:s3cr@et@127.0.0.1:9"])
+def test_s3_a_password_in_the_endpoint_from_the_environment_is_refused_never_printed(make_site, monkeypatch,
+                                                                                   capsys, endpoint):
+    """``AWS_ENDPOINT_URL=http://alice:s3cr#et@host``: botocore quoted the endpoint as written;
+    with ``s3cr@et#x``, as it parsed it: ``et`` was printed as its host."""
     pytest.importorskip("boto3")
     site = small_site(make_site, n=1)
     build(site)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "id")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "key")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://alice:s3cr#et@127.0.0.1:9")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     code = main(["publish", str(site), "--no-build", "--dry-run", "--to", "s3://bucket/site"])
     captured = capsys.readouterr()
-    assert code == 1 and "listing the bucket failed" in captured.err and "alice" not in captured.err
-    assert "s3cr" not in captured.out + captured.err and "#et" not in captured.out + captured.err
+    assert code == 1 and "holds a user name or password" in captured.err and "alice" not in captured.err
+    assert "s3cr" not in captured.out + captured.err and "et" not in captured.err.split("endpoint")[1][:20]

@@ -367,21 +367,42 @@ def cache_control(path: str) -> str:
 def redact(url: str) -> str:
     """``url`` without a password or token in its user-info part (``https://***@host/...``).
 
-    A password holding a ``#``, ``?`` or ``/`` not written ``%23``, ``%3F``, ``%2F``
-    (``https://user:pa#ss@host/``) ends the URL's host early: its "host" is ``user:pa``, a
-    port that is no number, and the rest is read as a fragment, query or path. Everything up
-    to the last ``@`` is hidden then (it was all printed)."""
+    Where the user-info ends is unclear when the password holds a ``#``, ``?`` or ``/`` not
+    written ``%23``, ``%3F``, ``%2F`` (see `userinfo_unclear`): everything from ``//`` to the
+    last ``@`` is hidden then (the part after the first of those characters was printed,
+    ``https://***@ss/wd@host/`` for the password ``p@ss/wd``)."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<unparseable URL>"
-    if "@" not in parts.netloc:
+    if userinfo_unclear(url):
         start, at = url.find("//"), url.rfind("@")
-        if 0 <= start < at and not _port_is_a_number(parts):
-            return url[:start + 2] + "***" + url[at:]
+        return url[:start + 2] + "***" + url[at:]
+    if "@" not in parts.netloc:
         return url
     host = parts.netloc.rsplit("@", 1)[1]
     return urlunsplit(parts._replace(netloc=f"***@{host}"))
+
+
+def userinfo_unclear(url: str) -> bool:
+    """True if a password in ``url`` may go on past what a URL parser reads as the host: an
+    ``@`` after the host when the user-info holds a password (``https://u:p@ss/wd@host/``: the
+    host read is ``ss``), or after a host whose port is no number (``https://u:pa#ss@host/``:
+    the host read is ``u:pa``). A password holding ``@`` alone (``https://u:p@ss@host/``) is
+    clear: the user-info ends at the host's last ``@``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    start = url.find("//")
+    if start < 0 or start + 2 + len(parts.netloc) > len(url):
+        return False
+    after = url[start + 2 + len(parts.netloc):]
+    if "@" not in after:
+        return False
+    if "@" in parts.netloc:
+        return ":" in parts.netloc.rsplit("@", 1)[0]
+    return not _port_is_a_number(parts)
 
 
 def _port_is_a_number(parts: SplitResult) -> bool:
