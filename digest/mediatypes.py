@@ -44,8 +44,9 @@ _BUILTIN = mimetypes.MimeTypes(filenames=())
 def media_type(path: str, head: bytes = b"") -> str:
     """The media type of ``path``, without parameters.
 
-    A JSON Feed (``feed.json``) is ``application/feed+json``. ``.xml`` files are sniffed from their first bytes (``head``): an RSS or Atom feed gets its
-    feed type, anything else ``application/xml``.
+    A JSON Feed (``feed.json``) is ``application/feed+json``. ``.xml`` files are sniffed from
+    their first bytes (``head``): an RSS or Atom feed gets its feed type, anything else
+    ``application/xml``.
     """
     suffix = os.path.splitext(path)[1].lower()
     kind = _BY_NAME.get(path.rsplit("/", 1)[-1].lower()) or _TYPES.get(suffix)

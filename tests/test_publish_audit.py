@@ -170,6 +170,8 @@ def test_a_password_holding_a_hash_slash_or_question_mark_is_never_printed(make_
     "s3://alice:pw1@pw2#pw3@bucket/site",
     "file://alice:pw1@pw2@localhost/srv/www",
     "file://alice:pw1@pw2/pw3@localhost/srv/www",
+    "git+https://alice:1234#pw3@example.invalid/u/r.git",
+    "git+https://alice:1234?pw3@example.invalid/u/r.git",
 ])
 def test_a_password_holding_an_at_sign_is_hidden_whole(make_site, capsys, target):
     """``user:pw1@pw2/pw3@host``: the URL's host ends at the first ``/``, so its user-info was
@@ -207,6 +209,8 @@ def test_redact_hides_a_password_cut_short_by_a_hash():
     assert redact("https://u:p@ss#wd@host/r.git#main") == "https://***@host/r.git#main"
     assert redact("s3://u:p@ss?wd@bucket/site") == "s3://***@bucket/site"
     assert redact("git+ssh://git@host/a@b.git") == "git+ssh://***@host/a@b.git"  # (no password)
+    assert redact("http://al:1234#pw@127.0.0.1:9") == "http://***@127.0.0.1:9"
+    assert redact("https://host:8443/r.git#a@b") == "https://host:8443/r.git#a@b"  # (a branch with @)
 
 
 # -- folder targets ----------------------------------------------------------------------------
@@ -256,7 +260,7 @@ def test_s3_a_prefix_starting_with_an_empty_part_is_refused(make_site, prefix):
 
 
 @pytest.mark.parametrize("endpoint", ["http://alice:s3cr#et@127.0.0.1:9", "http://alice:s3cr@et#x@127.0.0.1:9",
-                                      "http://alice:s3cr@et@127.0.0.1:9"])
+                                      "http://alice:s3cr@et@127.0.0.1:9", "http://alice:1234#s3cr@127.0.0.1:9"])
 def test_s3_a_password_in_the_endpoint_from_the_environment_is_refused_never_printed(make_site, monkeypatch,
                                                                                    capsys, endpoint):
     """``AWS_ENDPOINT_URL=http://alice:s3cr#et@host``: botocore quoted the endpoint as written;

@@ -388,7 +388,7 @@ def userinfo_unclear(url: str) -> bool:
     """True if a password in ``url`` may go on past what a URL parser reads as the host: an
     ``@`` after the host when the user-info holds a password (``https://u:p@ss/wd@host/``: the
     host read is ``ss``), or after a host whose port is no number (``https://u:pa#ss@host/``:
-    the host read is ``u:pa``). A password holding ``@`` alone (``https://u:p@ss@host/``) is
+    the host read is ``u:pa``), or is followed by a ``#`` or ``?`` (``https://u:1234#pw@host/``). A password holding ``@`` alone (``https://u:p@ss@host/``) is
     clear: the user-info ends at the host's last ``@``."""
     try:
         parts = urlsplit(url)
@@ -402,7 +402,8 @@ def userinfo_unclear(url: str) -> bool:
         return False
     if "@" in parts.netloc:
         return ":" in parts.netloc.rsplit("@", 1)[0]
-    return not _port_is_a_number(parts)
+    # (`https://u:1234#pw@host/`: a password of digits up to its `#` or `?` read as a port)
+    return not _port_is_a_number(parts) or (":" in parts.netloc and after[0] in "#?")
 
 
 def _port_is_a_number(parts: SplitResult) -> bool:

@@ -124,9 +124,10 @@ class S3Target:
         raw = self.client.meta.endpoint_url or ""
         if "@" in raw:
             self.client.close()
-            raise PublishError(f"the S3 endpoint {shown(redact(raw))} (from AWS_ENDPOINT_URL or the AWS config) "
-                               "holds a user name or password; credentials do not go in the endpoint URL: "
-                               "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+            where = "--endpoint-url" if options.endpoint_url else "from AWS_ENDPOINT_URL or the AWS config"
+            raise PublishError(f"the S3 endpoint {shown(redact(raw))} ({where}) holds a user name or password; "
+                               "credentials do not go in the endpoint URL: set AWS_ACCESS_KEY_ID and "
+                               "AWS_SECRET_ACCESS_KEY")
 
     # -- reading ------------------------------------------------------------------------------
 
