@@ -187,16 +187,33 @@ class _Done:
 # --------------------------------------------------------------------------- pure planning
 
 
+THUMBS_DIR = "thumbs"
+"""Folder of the output holding every thumbnail."""
+_KEY_BYTES = 8
+"""Bytes of the content hash that names a thumbnail (16 hex digits)."""
+_THUMB_PATH = re.compile(
+    rf"{THUMBS_DIR}/([0-9a-f]{{2}})/\1[0-9a-f]{{{2 * _KEY_BYTES - 2}}}-[1-9][0-9]*"
+    rf"\.(?:{'|'.join(sorted(set(EXTENSIONS.values())))})")
+"""The output path `plan_thumbs` gives a thumbnail, and nothing else."""
+
+
+def is_thumbnail(path: str) -> bool:
+    """True if ``path`` (relative to the output folder) has the shape of a thumbnail's path
+    (``thumbs/3f/3fa2...-640.webp``): its name is a hash of its bytes' recipe, so the bytes
+    at that path never change (what lets a publisher send it as immutable)."""
+    return _THUMB_PATH.fullmatch(path) is not None
+
+
 def plan_thumbs(info: SourceInfo, params: _Params) -> list[Thumb]:
     """Every thumbnail of a usable source: widths never wider than the source, each format."""
     key = hashlib.blake2b(f"{RECIPE}|{info.digest}|{params.quality}".encode(),
-                          digest_size=8).hexdigest()
+                          digest_size=_KEY_BYTES).hexdigest()
     widths = sorted({min(w, info.width) for w in params.widths})
     thumbs = []
     for width in widths:
         height = max(1, round(info.height * width / info.width))
         for fmt in params.formats:
-            thumbs.append(Thumb(f"thumbs/{key[:2]}/{key}-{width}.{EXTENSIONS[fmt]}",
+            thumbs.append(Thumb(f"{THUMBS_DIR}/{key[:2]}/{key}-{width}.{EXTENSIONS[fmt]}",
                                 width, height, fmt))
     return thumbs
 

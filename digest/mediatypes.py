@@ -31,6 +31,12 @@ without ``Content-Encoding`` read garbage. Audio, video and subtitles need their
 some browsers to play them, and a ``.htm`` page served as ``application/octet-stream`` (with
 ``nosniff``) was downloaded instead of shown."""
 
+_BY_NAME = {"feed.json": "application/feed+json"}
+"""Files whose name, not only its suffix, says what they are: digest writes every JSON Feed as
+``feed.json`` (see `digest.feeds.FORMATS`), and its home page links them as
+``application/feed+json``; served as ``application/json``, feed readers that check the type
+did not take them for feeds."""
+
 _BUILTIN = mimetypes.MimeTypes(filenames=())
 """Python's own table, without the machine's ``/etc/mime.types``."""
 
@@ -38,11 +44,12 @@ _BUILTIN = mimetypes.MimeTypes(filenames=())
 def media_type(path: str, head: bytes = b"") -> str:
     """The media type of ``path``, without parameters.
 
-    ``.xml`` files are sniffed from their first bytes (``head``): an RSS or Atom feed gets its
-    feed type, anything else ``application/xml``.
+    A JSON Feed (``feed.json``) is ``application/feed+json``. ``.xml`` files are sniffed from
+    their first bytes (``head``): an RSS or Atom feed gets its feed type, anything else
+    ``application/xml``.
     """
     suffix = os.path.splitext(path)[1].lower()
-    kind = _TYPES.get(suffix)
+    kind = _BY_NAME.get(path.rsplit("/", 1)[-1].lower()) or _TYPES.get(suffix)
     if kind is None:
         guess, encoding = _BUILTIN.guess_type(path, strict=False)
         kind = guess if guess is not None and encoding is None else "application/octet-stream"

@@ -14,6 +14,7 @@ Everything is indexed as the site's language so one search covers every article.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -28,6 +29,19 @@ from digest.model import PageSpec
 
 BUNDLE = "pagefind"
 """Folder of the index inside the output folder (``pagefind.js`` lives there)."""
+_HASHED_INDEX = re.compile(
+    rf"{BUNDLE}/(?:(?:filter|fragment|index)/[^/]+_[0-9a-f]{{7,}}\.pf_(?:filter|fragment|index)"
+    rf"|pagefind\.[^/]+_[0-9a-f]{{7,}}\.pf_meta)")
+"""Files of the index that Pagefind names by a hash of their bytes (``pagefind/index/en_af99a8b.pf_index``,
+``pagefind/pagefind.en_3c1e2d4.pf_meta``); its scripts, styles and ``pagefind-entry.json`` keep their names."""
+
+
+def is_hashed_index_file(path: str) -> bool:
+    """True if ``path`` (relative to the output folder) is a file of the search index named by
+    its content hash: the bytes at that path never change."""
+    return _HASHED_INDEX.fullmatch(path) is not None
+
+
 ARTICLE_GLOB = "[0-9][0-9][0-9][0-9]/[0-9][0-9]/[0-9][0-9]/*/index.html"
 """Only article pages (``YYYY/MM/DD/slug/``) are read: listings would be parsed for nothing."""
 TIMEOUT = 1800

@@ -57,6 +57,9 @@ def test_content_types_carry_charset_for_text_only():
     assert content_type("static/style.css") == "text/css; charset=utf-8"
     assert content_type("static/search.js") == "text/javascript; charset=utf-8"
     assert content_type("api/hot.json") == "application/json; charset=utf-8"
+    assert content_type("feed.json") == "application/feed+json; charset=utf-8"
+    assert content_type("topics/ai/feed.json") == "application/feed+json; charset=utf-8"
+    assert content_type("api/feed.json.gz") == "application/gzip"
     assert content_type("sitemap.xml", b'<?xml version="1.0"?><urlset') == "application/xml; charset=utf-8"
     assert content_type("feed.xml", b'<?xml version="1.0"?>\n<rss version="2.0">') == \
         "application/rss+xml; charset=utf-8"
@@ -69,16 +72,67 @@ def test_content_types_carry_charset_for_text_only():
 
 
 def test_cache_control_long_only_for_content_hashed_names():
-    sha = hashlib.sha256(b"x").hexdigest()
-    assert cache_control(f"images/{sha}-320.webp") == IMMUTABLE
-    assert cache_control("static/style.3f9a1c2e.css") == IMMUTABLE
+    """Only names digest makes from a content hash (thumbnails, Pagefind's hashed index files) are
+    immutable; a name that merely holds 7+ hex digits (a date, a number, a word like ``cafe1234``)
+    is one a site may reuse for new bytes."""
+    assert cache_control("thumbs/3f/3fa2b4c5d6e7f801-640.webp") == IMMUTABLE
+    assert cache_control("thumbs/00/0012345678901234-320.jpg") == IMMUTABLE
+    assert cache_control("pagefind/index/en_af99a8b.pf_index") == IMMUTABLE
+    assert cache_control("pagefind/fragment/en_8161202.pf_fragment") == IMMUTABLE
+    assert cache_control("pagefind/filter/pt-br_1a2b3c4.pf_filter") == IMMUTABLE
+    assert cache_control("pagefind/pagefind.en_3c1e2d4f.pf_meta") == IMMUTABLE
     assert cache_control("static/style.css") == MEDIUM
     assert cache_control("index.html") == SHORT
     assert cache_control("2024/01/02/story-1a2b3c4d5e/index.html") == SHORT
+    assert cache_control("2024010112/index.html") == SHORT
+    assert cache_control("archive-20240101.html") == SHORT
     assert cache_control("feed.xml") == SHORT
     assert cache_control("images/logo.png") == MEDIUM
-    assert cache_control("pagefind/index/en_af99a8b.pf_index") == IMMUTABLE
     assert cache_control("static/defaced.png") == MEDIUM
+
+
+@pytest.mark.parametrize("path", [
+    "static/report-20240101.pdf", "2024010112/photo.jpg", "static/archive-20240101.css",
+    "downloads/1234567.zip", "static/cafe1234.png", "static/decade2020.png",
+    "static/style.3f9a1c2e.css", "static/app.0123abcd.js", "images/" + "ab" * 32 + "-320.webp",
+    "thumbs/3f/3fa2b4c5d6e7f801-640.gif", "thumbs/3f/4fa2b4c5d6e7f801-640.webp",
+    "thumbs/3f/3fa2b4c5d6e7f80-640.webp", "static/thumbs/3f/3fa2b4c5d6e7f801-640.webp",
+    "pagefind/pagefind.js", "pagefind/pagefind-ui.css", "pagefind/wasm.en.pagefind",
+    "pagefind/pagefind-entry.json", "static/pagefind/index/en_af99a8b.pf_index",
+])
+def test_a_name_holding_digits_is_not_immutable_unless_digest_named_it_by_hash(path):
+    """``report-20240101.pdf`` or ``2024010112/photo.jpg`` got a year's ``immutable``: a
+    corrected file under the same name stayed old in every browser and CDN for a year."""
+    assert cache_control(path) != IMMUTABLE
+
+
+def image_site(make_site) -> Path:
+    """A site whose build makes thumbnails, beside files whose names hold dates and numbers."""
+    import io
+
+    from PIL import Image
+
+    from tests.test_images import cache_name, image_record
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (800, 600), (200, 30, 30)).save(buffer, "JPEG")
+    url = "https://img.example.com/photos/a.jpg"
+    return make_site({"content/a.md": image_record(url=url),
+                      "content/b-20240101.md": record("Story 2024010112", "2024-01-01T12:00:00Z"),
+                      cache_name(url, "jpg"): buffer.getvalue(),
+                      "static/report-20240101.pdf": "%PDF-1.4\n", "static/2024010112.png": "x"})
+
+
+def test_every_thumbnail_a_build_makes_is_immutable_and_nothing_else_it_writes(make_site):
+    """Both sides on a real build: the thumbnails of a record's image, and every other file."""
+    site = image_site(make_site)
+    out = build(site).out
+    paths = [p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()]
+    thumbs = [p for p in paths if p.startswith("thumbs/")]
+    assert thumbs and all(cache_control(p) == IMMUTABLE for p in thumbs)
+    others = [p for p in paths if not p.startswith(("thumbs/", "pagefind/"))]
+    assert "static/report-20240101.pdf" in others and "static/2024010112.png" in others
+    assert [p for p in others if cache_control(p) == IMMUTABLE] == []
 
 
 def test_upload_order_new_before_changed_assets_before_pages_front_page_last():

@@ -194,7 +194,7 @@ def test_s3_publish_every_object_has_its_bytes_type_and_cache_header(make_site, 
     assert head["ContentType"] == "text/html; charset=utf-8"
     assert "max-age=300" in head["CacheControl"]
     js = client.head_object(Bucket=bucket, Key="site/static/app.0123abcd.js")
-    assert js["CacheControl"] == "public, max-age=31536000, immutable"
+    assert js["CacheControl"] == "public, max-age=3600"  # (digest did not name it: see below)
     again = publish(site, f"s3://{bucket}/site", opts)
     assert again.uploaded == 0 and again.plan.unchanged == len(local)
 
@@ -431,3 +431,40 @@ def test_s3_transient_errors_are_retried_with_backoff(make_site, s3, seaweed):
     assert proxy.state["failed"] == 3
     assert result.uploaded == len(tree(site / "build"))
     assert objects(client, bucket) == md5s(site / "build")
+
+
+def test_s3_a_json_feed_is_sent_as_a_feed_and_other_json_as_json(make_site, s3, seaweed):
+    """``feed.json`` was sent as ``application/json``: the home page links it as
+    ``application/feed+json``, the type feed readers look for."""
+    from digest.feeds import FORMATS
+
+    client, bucket = s3
+    site = small_site(make_site, n=2)
+    publish(site, f"s3://{bucket}", Options(endpoint_url=seaweed.endpoint))
+    feed_type = next(kind for fmt, _, _, kind, _ in FORMATS if fmt == "json")
+    feeds = [p for p in objects(client, bucket) if p.endswith("/feed.json") or p == "feed.json"]
+    assert "feed.json" in feeds and len(feeds) > 1
+    for key in feeds:
+        assert client.head_object(Bucket=bucket, Key=key)["ContentType"] == f"{feed_type}; charset=utf-8", key
+    api = client.head_object(Bucket=bucket, Key="api/index.json")
+    assert api["ContentType"] == "application/json; charset=utf-8"
+
+
+def test_s3_only_thumbnails_are_sent_immutable_not_names_that_hold_dates(make_site, s3, seaweed):
+    """``static/report-20240101.pdf`` was sent ``immutable`` for a year, like a thumbnail."""
+    from tests.test_publish import image_site
+
+    client, bucket = s3
+    site = image_site(make_site)
+    publish(site, f"s3://{bucket}", Options(endpoint_url=seaweed.endpoint))
+    keys = objects(client, bucket)
+    thumbs = [k for k in keys if k.startswith("thumbs/")]
+    assert thumbs
+    for key in thumbs:
+        assert client.head_object(Bucket=bucket, Key=key)["CacheControl"] == \
+            "public, max-age=31536000, immutable", key
+    for key in ("static/report-20240101.pdf", "static/2024010112.png"):
+        assert client.head_object(Bucket=bucket, Key=key)["CacheControl"] == "public, max-age=3600", key
+    dated = [k for k in keys if k.startswith("2024/01/01/") and k.endswith("index.html")]
+    assert dated and client.head_object(Bucket=bucket, Key=dated[0])["CacheControl"] == \
+        "public, max-age=300, must-revalidate"

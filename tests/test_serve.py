@@ -110,6 +110,10 @@ def test_pages_types_codes_and_disk_bytes_equal_digest_build(make_site, tmp_path
         assert b"digest-live-reload" not in body
         status, headers, _ = get(handle, "/sitemap.xml")
         assert status == 200 and headers["content-type"] == "application/xml"
+        status, headers, _ = get(handle, "/feed.json")  # (a JSON Feed, not plain JSON)
+        assert status == 200 and headers["content-type"] == "application/feed+json"
+        status, headers, _ = get(handle, "/api/index.json")
+        assert status == 200 and headers["content-type"] == "application/json"
         status, headers, _ = get(handle, "/robots.txt")
         assert status == 200 and headers["content-type"].startswith("text/plain")
         status, headers, body = get(handle, "/topics")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -334,25 +333,30 @@ def decide(target: str, files: dict[str, LocalFile], remote: dict[str, str | Non
 # -- how files are served ---------------------------------------------------------------------
 
 IMMUTABLE = "public, max-age=31536000, immutable"
-"""Content-hashed assets: the name changes when the bytes do."""
+"""Files digest names by a hash of their content: the name changes when the bytes do."""
 SHORT = "public, max-age=300, must-revalidate"
 """Pages and feeds: readers see a publish within minutes."""
 MEDIUM = "public, max-age=3600"
 """Assets whose name does not change with their bytes (e.g. ``static/style.css``)."""
 
-_HASHED = re.compile(r"(?:^|[._-])(?=[a-f]*[0-9])[0-9a-f]{7,}(?:[._-]|$)")
-"""A run of 7+ hex digits (with at least one digit, so words like ``defaced`` do not count)."""
-
 
 def is_fingerprinted(path: str) -> bool:
-    """True if the file name carries a content hash (``style.3f9a1c2e.css``, ``<sha256>-320.webp``)."""
-    name = path.rsplit("/", 1)[-1]
-    stem = name.rsplit(".", 1)[0] if "." in name else name
-    return not is_page(path) and _HASHED.search(stem) is not None
+    """True if digest named the file by a hash of its content: a thumbnail
+    (``thumbs/3f/3fa2...-640.webp``, see `digest.images.is_thumbnail`) or a hashed file of the
+    search index (``pagefind/index/en_af99a8b.pf_index``, see `digest.search.is_hashed_index_file`).
+
+    Only those: a name that merely holds hex digits (``report-20240101.pdf``,
+    ``2024010112/photo.jpg``, ``static/logo.deadbeef1.png``) is one someone may reuse for new
+    bytes, and a year's ``immutable`` kept the old ones in every browser and CDN."""
+    from digest.images import is_thumbnail
+    from digest.search import is_hashed_index_file
+
+    return is_thumbnail(path) or is_hashed_index_file(path)
 
 
 def cache_control(path: str) -> str:
-    """The ``Cache-Control`` header for ``path``: long and immutable only for hashed names."""
+    """The ``Cache-Control`` header for ``path``: long and immutable only for names digest
+    makes from a content hash (`is_fingerprinted`)."""
     if is_page(path):
         return SHORT
     return IMMUTABLE if is_fingerprinted(path) else MEDIUM
@@ -363,21 +367,43 @@ def cache_control(path: str) -> str:
 def redact(url: str) -> str:
     """``url`` without a password or token in its user-info part (``https://***@host/...``).
 
-    A password holding a ``#``, ``?`` or ``/`` not written ``%23``, ``%3F``, ``%2F``
-    (``https://user:pa#ss@host/``) ends the URL's host early: its "host" is ``user:pa``, a
-    port that is no number, and the rest is read as a fragment, query or path. Everything up
-    to the last ``@`` is hidden then (it was all printed)."""
+    Where the user-info ends is unclear when the password holds a ``#``, ``?`` or ``/`` not
+    written ``%23``, ``%3F``, ``%2F`` (see `userinfo_unclear`): everything from ``//`` to the
+    last ``@`` is hidden then (the part after the first of those characters was printed,
+    ``https://***@ss/wd@host/`` for the password ``p@ss/wd``)."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<unparseable URL>"
-    if "@" not in parts.netloc:
+    if userinfo_unclear(url):
         start, at = url.find("//"), url.rfind("@")
-        if 0 <= start < at and not _port_is_a_number(parts):
-            return url[:start + 2] + "***" + url[at:]
+        return url[:start + 2] + "***" + url[at:]
+    if "@" not in parts.netloc:
         return url
     host = parts.netloc.rsplit("@", 1)[1]
     return urlunsplit(parts._replace(netloc=f"***@{host}"))
+
+
+def userinfo_unclear(url: str) -> bool:
+    """True if a password in ``url`` may go on past what a URL parser reads as the host: an
+    ``@`` after the host when the user-info holds a password (``https://u:p@ss/wd@host/``: the
+    host read is ``ss``), or after a host whose port is no number (``https://u:pa#ss@host/``:
+    the host read is ``u:pa``), or is followed by a ``#`` or ``?`` (``https://u:1234#pw@host/``). A password holding ``@`` alone (``https://u:p@ss@host/``) is
+    clear: the user-info ends at the host's last ``@``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    start = url.find("//")
+    if start < 0 or start + 2 + len(parts.netloc) > len(url):
+        return False
+    after = url[start + 2 + len(parts.netloc):]
+    if "@" not in after:
+        return False
+    if "@" in parts.netloc:
+        return ":" in parts.netloc.rsplit("@", 1)[0]
+    # (`https://u:1234#pw@host/`: a password of digits up to its `#` or `?` read as a port)
+    return not _port_is_a_number(parts) or (":" in parts.netloc and after[0] in "#?")
 
 
 def _port_is_a_number(parts: SplitResult) -> bool:

@@ -3,12 +3,19 @@
 Each file is written beside its destination and moved into place with ``os.replace``,
 so a reader (or the web server) sees the old bytes or the new ones, never half a
 file. Files are compared by size, then MD5; a re-run after an interruption finds the
-files already copied and sends only the rest.
+files already copied and sends only the rest, and removes the copies it left
+(``.digest-publish-<pid>-<n>`` files the build does not have; a build file may bear such a
+name, and is published like any other).
+
+A target file in the way of the build (where it has a folder, or inside a folder where it has
+a file) goes only as a stale file does (``--delete``, ``--max-deletes``); an empty folder where
+the build has a file is replaced by it.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from contextlib import suppress
 from pathlib import Path
@@ -30,7 +37,9 @@ from digest.publish.common import (
 )
 
 TEMP_PREFIX = ".digest-publish-"
-"""Name prefix of a file being copied; left-overs from a killed publish are removed."""
+"""Name prefix of a file being copied (``.digest-publish-<pid>-<n>``)."""
+_LEFTOVER = re.compile(re.escape(TEMP_PREFIX) + r"[0-9]+-")
+"""A target file named so that the build does not have is a copy a killed publish left: removed."""
 
 
 class FolderTarget:
@@ -62,12 +71,19 @@ class FolderTarget:
         self.root = Path(path)
         self.label = shown(f"file://{self.root}")
         self._sizes: dict[str, int] = {}
+        self._folders: set[str] = set()
+        """Folders of the target (not links to folders), relative to its root."""
         self._leftovers: list[Path] = []
         self._blocking: dict[str, str] = {}
         """Target files in the way of a build file (see `in_the_way`) -> that build file."""
+        self._folders_in_the_way: list[str] = []
+        """Folders of the target where the build has a file, removed (once emptied) before the uploads."""
+        self._build_paths: set[str] = set()
+        self._temps = 0
 
-    def _remote(self) -> dict[str, str | None]:
-        """Target files by path; the hash is computed lazily (``None`` here)."""
+    def _remote(self, files: dict[str, LocalFile]) -> dict[str, str | None]:
+        """Target files by path; the hash is computed lazily (``None`` here). Copies an
+        interrupted publish left (see `_LEFTOVER`) are set aside, to be removed by `apply`."""
         found: dict[str, str | None] = {}
         if not self.root.exists():
             return found
@@ -75,13 +91,16 @@ class FolderTarget:
             raise PublishError(f"{shown(self.root)} exists and is not a folder")
         for dirpath, dirnames, filenames in os.walk(self.root):
             dirnames[:] = [d for d in dirnames if d != ".git"]
+            for name in dirnames:
+                if not os.path.islink(os.path.join(dirpath, name)):
+                    self._folders.add(Path(dirpath, name).relative_to(self.root).as_posix())
             for name in filenames:
                 full = Path(dirpath, name)
-                if name.startswith(TEMP_PREFIX):
+                rel = full.relative_to(self.root).as_posix()
+                if _LEFTOVER.match(name) and rel not in files:
                     self._leftovers.append(full)  # removed by apply, never by a dry run
                     continue
                 if full.is_file() and not full.is_symlink():
-                    rel = full.relative_to(self.root).as_posix()
                     found[rel] = None
                     self._sizes[rel] = full.stat().st_size
         return found
@@ -116,13 +135,43 @@ class FolderTarget:
                                f"build cache ({CACHE_DIR}/), which digest prunes and which is safe to delete")
 
     def plan(self, files: dict[str, LocalFile], options: Options) -> PublishPlan:
-        remote = self._remote()
+        self._build_paths = set(files)
+        remote = self._remote(files)
         plan = decide(self.label, files, remote, self._same, options)
         self._blocking = in_the_way(files, remote)
         # A file of the target where the build has a folder (or files in a folder where it
         # has a file): the copy failed with "Is a directory" or "File exists" every time.
         refuse_in_the_way(plan, self._blocking, lambda path: shown(self.root / path))
+        # A folder where the build has a file, holding no file (or only files `--delete` removes
+        # first): replaced; git has no empty folders. It failed every publish with "Is a directory".
+        self._folders_in_the_way = sorted(path for path in files if path in self._folders)
+        empty = [path for path in self._folders_in_the_way if self._only_folders_in(path)]
+        if empty:
+            plan.notes.append(f"{len(empty)} empty folder(s) of the target where the build has a file "
+                              f"replaced by the file, e.g. {shown(self.root / empty[0])}")
+        if self._leftovers:
+            plan.notes.append(f"{len(self._leftovers)} temporary file(s) left by an interrupted publish "
+                              f"removed (not by a dry run), e.g. {shown(self._leftovers[0])}")
         return plan
+
+    def _only_folders_in(self, path: str) -> bool:
+        """True if the target's folder ``path`` holds nothing but folders and leftovers; False
+        if it holds files the plan deletes first. Anything else in it (a symbolic link, a named
+        pipe) is digest's to neither replace nor delete: refused."""
+        folder = self.root / path
+        leftovers = set(self._leftovers)
+        only = True
+        for dirpath, dirnames, filenames in os.walk(folder):
+            for name in [*filenames, *(d for d in dirnames if os.path.islink(os.path.join(dirpath, d)))]:
+                full = Path(dirpath, name)
+                if full in leftovers:
+                    continue
+                if full.relative_to(self.root).as_posix() not in self._blocking:
+                    raise PublishError(f"{shown(folder)} is a folder where the build has a file, and holds "
+                                       f"{shown(full)}, which is no file digest publishes; remove it "
+                                       "(nothing was published)")
+                only = False
+        return only
 
     def apply(self, plan: PublishPlan, files: dict[str, LocalFile],
               progress: Progress | None) -> None:
@@ -131,6 +180,8 @@ class FolderTarget:
         for path in sorted(self._blocking):  # (stale files in the way go first, not last)
             (self.root / path).unlink(missing_ok=True)
             self._prune_empty((self.root / path).parent)
+        for path in self._folders_in_the_way:
+            self._remove_empty_folders(self.root / path)
         total = len(plan.uploads) + len(plan.deletes)
         done = 0
         for upload in plan.uploads:
@@ -152,9 +203,30 @@ class FolderTarget:
             if progress:
                 progress("publish", done, total)
 
+    def _remove_empty_folders(self, folder: Path) -> None:
+        """Remove ``folder`` and the empty folders in it (never a file: `plan` checked there are none)."""
+        if not folder.is_dir() or folder.is_symlink():
+            return
+        for dirpath, _dirnames, _filenames in os.walk(folder, topdown=False):
+            try:
+                os.rmdir(dirpath)
+            except OSError as exc:
+                raise PublishError(f"cannot replace the folder {shown(folder)} with a file: "
+                                   f"{shown(dirpath)}: {exc.strerror or exc}") from exc
+
+    def _temp_name(self, path: str) -> str:
+        """A name for the copy of ``path`` beside it: short (a long file name plus a prefix was
+        too long for the file system), and never a build file's name."""
+        folder = path.rpartition("/")[0]
+        while True:
+            self._temps += 1
+            name = f"{TEMP_PREFIX}{os.getpid()}-{self._temps}"
+            if (f"{folder}/{name}" if folder else name) not in self._build_paths:
+                return name
+
     def _copy(self, source: Path, path: str) -> None:
         dest = self.root / path
-        temp = dest.parent / f"{TEMP_PREFIX}{os.getpid()}-{dest.name}"
+        temp = dest.parent / self._temp_name(path)
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
             real_root = self.root.resolve()

@@ -43,6 +43,7 @@ from digest.publish.common import (
     refuse_in_the_way,
     scrub,
     shown,
+    userinfo_unclear,
     with_retries,
 )
 
@@ -59,6 +60,7 @@ _CREDENTIAL_HELPER = (
 """A git credential helper (a shell snippet, run by git's own shell) that answers ``get`` with the
 user name and password from the environment of the git process, and ignores ``store`` and
 ``erase``: its text holds the names of the variables only."""
+_ESCAPE_HINT = "a #, ? or / in a user name or password is written %23, %3F or %2F"
 _TRANSIENT = ("could not resolve host", "connection", "timed out", "early eof",
               "rpc failed", "the remote end hung up", "temporary failure")
 
@@ -115,6 +117,10 @@ class GitTarget:
 
     def __init__(self, url: str):
         rest = url[len("git+"):]
+        if userinfo_unclear(rest):
+            # (`https://u:p@ss/wd@host/r.git` went to host `ss`, and printed `ss/wd`; with `p@ss#wd`
+            # the password's end was taken for a branch name and printed in its refusal)
+            raise PublishError(f"cannot read the git target {redact(url)!r} as a URL: {_ESCAPE_HINT}")
         remote, _, branch = rest.partition("#")
         self.branch = branch or DEFAULT_BRANCH
         try:
@@ -125,8 +131,7 @@ class GitTarget:
             parts.port  # noqa: B018 - raises on a port that is no number
         except ValueError:
             # (`https://user:pa#ss@host/r.git` gave git `https://user:pa`, password on its command line)
-            hint = (": a #, ? or / in a user name or password is written %23, %3F or %2F"
-                    if "@" in url and "@" not in parts.netloc else "")
+            hint = f": {_ESCAPE_HINT}" if "@" in url and "@" not in parts.netloc else ""
             raise PublishError(f"cannot read the git target {redact(url)!r} as a URL{hint}") from None
         if not remote or not parts.scheme:
             raise PublishError("git target needs a URL, e.g. git+ssh://host/repo.git#gh-pages")

@@ -31,7 +31,6 @@ from digest.publish.common import (
     decide,
     is_page,
     redact,
-    scrub,
     shown,
 )
 
@@ -90,7 +89,7 @@ class S3Target:
         if not bucket or not url.lower().startswith("s3://"):
             raise PublishError("s3:// target needs a bucket, e.g. s3://my-bucket/site")
         if "@" in bucket:
-            raise PublishError(f"{redact('s3://' + bucket)}: an s3:// target holds no credentials; they "
+            raise PublishError(f"{redact(url)}: an s3:// target holds no credentials; they "
                                "come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE or ~/.aws/")
         if options.endpoint_url:
             _check_endpoint(options.endpoint_url)
@@ -119,16 +118,16 @@ class S3Target:
         except (botocore.exceptions.BotoCoreError, ValueError) as exc:
             raise PublishError(f"cannot set up S3 client: {shown(exc)}") from None
         self.jobs = max(options.jobs, 1)
-        # An endpoint from the environment (AWS_ENDPOINT_URL) is not checked like --endpoint-url:
-        # user-info in it is at least never printed (botocore quotes the endpoint in errors).
+        # An endpoint from the environment (AWS_ENDPOINT_URL) or ~/.aws/config holding user-info
+        # is refused as --endpoint-url is: botocore quoted it in its errors as it parsed it, and
+        # a password holding `@` and `#` was cut there (`p@ss#wd` printed `ss`).
         raw = self.client.meta.endpoint_url or ""
-        endpoint = urlsplit(raw)
-        # (and all of it up to the last @: a password holding a `#` ends the URL's host early,
-        # and botocore quoted the endpoint as written, password and all)
-        start, at = raw.find("//"), raw.rfind("@")
-        whole = raw[start + 2:at] if 0 <= start < at else ""
-        self._secrets = sorted({s for s in (whole, endpoint.password, endpoint.username) if s},
-                               key=len, reverse=True)
+        if "@" in raw:
+            self.client.close()
+            where = "--endpoint-url" if options.endpoint_url else "from AWS_ENDPOINT_URL or the AWS config"
+            raise PublishError(f"the S3 endpoint {shown(redact(raw))} ({where}) holds a user name or password; "
+                               "credentials do not go in the endpoint URL: set AWS_ACCESS_KEY_ID and "
+                               "AWS_SECRET_ACCESS_KEY")
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -141,7 +140,7 @@ class S3Target:
                 "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)") from None
         except (self._botocore.exceptions.BotoCoreError,
                 self._botocore.exceptions.ClientError) as exc:
-            raise PublishError(scrub(f"{self.label}: {what} failed: {exc}", self._secrets)) from None
+            raise PublishError(f"{self.label}: {what} failed: {exc}") from None
 
     def _remote(self) -> dict[str, str | None]:
         """Keys under the prefix -> MD5 hex (``None``: the ETag is not a plain MD5)."""
