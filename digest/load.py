@@ -1347,6 +1347,22 @@ def _astral_escape(match: re.Match[str]) -> str:
     return f"{match.group(1)}\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08X}"
 
 
+_LONE_SURROGATE = re.compile(r"(?<!\\)((?:\\\\)*)\\(?:u|U0000)[dD][89a-fA-F][0-9a-fA-F]{2}")
+"""An escape of half a UTF-16 pair left alone (``\\ud83d`` of an emoji cut in two by a scraper's
+JavaScript ``substring``, then written by ``JSON.stringify``), not after another backslash; run
+after `_SURROGATE_PAIR`."""
+
+
+def _whole_escapes(front: str) -> str:
+    """Front matter whose ``\\u`` escapes of UTF-16 halves are escapes of whole characters: a pair
+    is the character it spells, a half left alone is U+FFFD (as `_whole_characters` reads JSON's).
+
+    YAML refuses both ("found invalid Unicode character escape code"); JSON allows them, and a
+    double-quoted YAML string is often written by a JSON encoder: one half of an emoji skipped
+    the whole record."""
+    return _LONE_SURROGATE.sub(lambda m: f"{m.group(1)}\\uFFFD", _SURROGATE_PAIR.sub(_astral_escape, front))
+
+
 _NBSP_INDENT = re.compile(r"^[ \xa0]*\xa0[ \xa0]*", re.MULTILINE)
 _HOST_NAME = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
 """A host name (``reuters.com``, ``www.bbc.co.uk``) given as a provider's text."""
@@ -1474,10 +1490,11 @@ def parse_record(raw: bytes, source: str) -> FileResult:
                 data = load_yaml(front, repeated, fast=False)
         except yaml.MarkedYAMLError as exc:
             # JSON front matter from `json.dumps` (ASCII by default) spells an emoji as a UTF-16
-            # pair, "\ud83d\ude00", which YAML refuses: every such record was "invalid YAML".
-            if exc.problem != "found invalid Unicode character escape code" or not _SURROGATE_PAIR.search(front):
+            # pair, "\ud83d\ude00", which YAML refuses: every such record was "invalid YAML"
+            # (and so was one with half a pair, "\ud83d": see `_whole_escapes`).
+            if exc.problem != "found invalid Unicode character escape code" or not _LONE_SURROGATE.search(front):
                 raise
-            front = _SURROGATE_PAIR.sub(_astral_escape, front)
+            front = _whole_escapes(front)
             report.front = front
             data = load_yaml(front, repeated, fast=False)
     except yaml.MarkedYAMLError as exc:
