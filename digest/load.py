@@ -938,17 +938,27 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
         elif original.strip():
             report.warn(where + ("originalUrl",), _why_not_linked(original.strip()).rsplit(";", 1)[0]
                         + "; entry ignored")
+            return None  # (as said: it was still in the JSON API, a title leading nowhere)
         else:
             report.warn(where + ("webUrl",), f"expected a URL string, got {_kind(entry.get('webUrl'))}; entry ignored")
+            return None
     provider = entry.get("provider")
     at = (*where, "provider")
     if isinstance(provider, list) and provider and isinstance(provider[0], dict):  # (Bing's list)
         if len(provider) > 1:  # (as a record's: the others are dropped, and said so)
             report.warn(at, f"{len(provider)} providers; the first is used")
         provider, at = provider[0], (*at, 0)
+    domain = ""
     if isinstance(provider, dict):
+        if isinstance(provider.get("domain"), str):  # (as a record's; one that names no host is left out)
+            domain = _cut(plain_text(provider["domain"]), MAX_NAME, (*at, "domain"), report).strip()
+            domain = domain if provider_host(domain) else ""
         provider, at = provider.get("name"), (*at, "name")
     provider_name = _cut(_text(provider, at, report, name=True) or "", MAX_NAME, at, report)  # (a name as text too)
+    # The entry's other fields, as a record's extra fields (the seed's ampWebUrl, cdnAmpWebUrl, type,
+    # quality and images were lost from the JSON API): no `secured`, no integer too long to publish.
+    extra = _drop_secured({key: value for key, value in entry.items() if key not in _RELATED_READ}, frozenset(),
+                          where, report)
     return RelatedRef(
         title=title,
         web_url=web_url.strip() or link or "",  # (its story, as a record's: webUrl, else originalUrl)
@@ -956,7 +966,13 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
         provider_name=provider_name,
         published=_related_date(entry, where, report),
         excerpt=_text(entry.get("excerpt"), where + ("excerpt",), report) or "",
+        provider_domain=domain,
+        extra=extra,
     )
+
+
+_RELATED_READ = frozenset({"title", "excerpt", "publishedDateTime", "webUrl", "originalUrl", "provider"})
+"""The fields of a ``related`` entry that `_related` reads into a `RelatedRef`'s own fields."""
 
 
 def _related_date(entry: dict, where: tuple[Any, ...], report: _RecordProblems) -> datetime | None:

@@ -66,6 +66,11 @@ class RelatedRef:
     """When the entry was published, if given and valid."""
     excerpt: str = ""
     """Plain-text summary."""
+    provider_domain: str = ""
+    """Domain of the entry's provider (a host name), possibly empty."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """The entry's other fields as read, without ``secured`` (the seed's ``ampWebUrl``,
+    ``cdnAmpWebUrl``, ``type``, ``quality``, ``images``...), for templates and the JSON API."""
 
 
 @dataclass(frozen=True)

@@ -43,3 +43,76 @@ def test_half_an_emoji_escaped_in_a_yaml_string_is_a_replacement_character_not_a
     assert docs[0]["topics"] == ["Tech \ufffd", "\\ud83d"]  # (an escaped backslash is no escape)
     page = next((site / "build/2024/01/02").glob("*/index.html")).read_text(encoding="utf-8")
     assert "Cut \ufffd" in page and "\U0001f600 whole" in page
+
+
+# --------------------------------------------------------------------------- related
+
+
+SEED_RELATED = """\
+related:
+  - title: "Chinese province plans face recognition surveillance for journalists"
+    excerpt: "Security officials commissioned a surveillance system."
+    publishedDateTime: 2021-11-30T18:07:00Z
+    webUrl: "https://inshorts.com/en/news/plans-1638295667513"
+    ampWebUrl: "https://inshorts.com/m/en/amp_news/plans-1638295667513"
+    cdnAmpWebUrl: "https://inshorts-com.cdn.ampproject.org/c/s/inshorts.com/m/en/amp_news/plans-1638295667513"
+    type: article
+    provider:
+      name: Inshorts
+      domain: www.Inshorts.com
+    quality: 59
+    images:
+      - url: "https://static.inshorts.com/img_1638292436536_567.jpg?"
+        width: 960
+        height: 564
+        isCached: true
+  - title: "Hostile"
+    webUrl: "https://other.example/h"
+    ampWebUrl: "javascript:alert(1)"
+    secured: "c2VjcmV0c2VjcmV0c2VjcmV0MTIz;aXZpdml2aXZpdml2"
+    nested: {Secured: "c2VjcmV0c2VjcmV0c2VjcmV0MTIz;aXZpdml2aXZpdml2", keep: 1}
+    provider: {name: Other, domain: "javascript:alert(2)"}
+  - title: "Only an AMP link"
+    ampWebUrl: "https://amp.example/only"
+  - title: "Only a link no browser may follow"
+    originalUrl: "javascript:alert(3)"
+"""
+
+
+def test_a_related_entry_keeps_every_field_of_the_seed_record_in_the_json_api(make_site, capsys):
+    # The JSON API serves "the record's fields, in the shape the records' original site served",
+    # but a `related` entry kept only its title, excerpt, date, webUrl and provider name: the
+    # seed record's coverage lost its ampWebUrl, cdnAmpWebUrl, type, quality, images and
+    # provider domain. Its other fields are now kept as a record's extra fields are: public
+    # (http(s) URLs only, no `secured` at any depth).
+    site = make_site({"digest.toml": "search = false\n",
+                      "content/a.md": "---\ntitle: Seed\npublishedDateTime: 2021-11-30T20:18:00Z\n"
+                                      "webUrl: https://www.biometricupdate.com/202111/x\n" + SEED_RELATED + "---\n"})
+    assert main(["build", str(site)]) == 0
+    problems = capsys.readouterr().err
+    related = _documents(site / "build")["Seed"]["related"]
+    assert related[0] == {
+        "title": "Chinese province plans face recognition surveillance for journalists",
+        "excerpt": "Security officials commissioned a surveillance system.",
+        "publishedDateTime": "2021-11-30T18:07:00+00:00",
+        "webUrl": "https://inshorts.com/en/news/plans-1638295667513",
+        "provider": {"name": "Inshorts", "domain": "www.Inshorts.com"},
+        "ampWebUrl": "https://inshorts.com/m/en/amp_news/plans-1638295667513",
+        "cdnAmpWebUrl": "https://inshorts-com.cdn.ampproject.org/c/s/inshorts.com/m/en/amp_news/plans-1638295667513",
+        "type": "article",
+        "quality": 59,
+        "images": [{"url": "https://static.inshorts.com/img_1638292436536_567.jpg?", "width": 960, "height": 564,
+                    "isCached": True}],
+    }
+    assert related[1] == {"title": "Hostile", "excerpt": "", "webUrl": "https://other.example/h",
+                          "provider": {"name": "Other"}, "nested": {"keep": 1}}
+    # An entry the build says it ignores (no link it may follow) is in no output: it was still in
+    # the JSON, a title leading nowhere.
+    assert len(related) == 2
+    assert "related[2].webUrl: expected a URL string, got nothing (null); entry ignored" in problems
+    assert "related[3].originalUrl: not an http(s) URL; entry ignored" in problems
+    for path in (site / "build").rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert b"c2VjcmV0c2Vj" not in data and b"aXZpdml2" not in data and b"javascript:" not in data, path
+            assert b"Only an AMP link" not in data, path
