@@ -193,7 +193,8 @@ class Entries:
         doc["quality"] = article.quality
         doc["heat"] = article.heat
         if article.provider:
-            doc["provider"] = {"name": article.provider.name, "domain": article.provider.domain}
+            doc["provider"] = {"name": article.provider.name, "domain": article.provider.domain,
+                               **public_value("provider", article.provider.extra)}
         doc["topics"] = list(article.topics)
         doc["images"] = [
             {"url": link, "width": image.width, "height": image.height, "isCached": image.is_cached,

@@ -1705,7 +1705,10 @@ def parse_record(raw: bytes, source: str) -> FileResult:
                 name = ""  # (the domain names it, or the provider is ignored below)
             key = provider_key(name, domain)
             if key:
-                provider = Provider(key=key, name=name or key, domain=domain.strip())
+                # (its other fields, such as the real records' `images`, were lost from the JSON API)
+                others = {k: v for k, v in raw_provider.items() if k not in ("name", "domain")}
+                provider = Provider(key=key, name=name or key, domain=domain.strip(),
+                                    extra=_drop_secured(others, frozenset(), at, report))
             else:
                 report.warn(("provider",), "has neither a name nor a domain; ignored")
         elif isinstance(raw_provider, str) and raw_provider.strip():

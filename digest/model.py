@@ -29,6 +29,9 @@ class Provider:
     """Display name as the record gives it."""
     domain: str
     """Domain as the record gives it (may be empty)."""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    """The record's other fields of its provider as read, without ``secured`` (the real records'
+    ``images``, a logo), for templates and the JSON API; not part of its identity."""
 
 
 @dataclass(frozen=True)

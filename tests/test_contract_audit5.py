@@ -116,3 +116,34 @@ def test_a_related_entry_keeps_every_field_of_the_seed_record_in_the_json_api(ma
             data = path.read_bytes()
             assert b"c2VjcmV0c2Vj" not in data and b"aXZpdml2" not in data and b"javascript:" not in data, path
             assert b"Only an AMP link" not in data, path
+
+
+# --------------------------------------------------------------------------- provider
+
+
+def test_the_providers_other_fields_of_the_real_records_are_kept_in_the_json_api(make_site):
+    # Every real record (../shared/real-records) gives its provider a logo: `provider.images`.
+    # The JSON API kept only `{name, domain}`: the rest was lost. It is now kept, public as a
+    # record's extra fields are (http(s) URLs only, no `secured` at any depth).
+    provider = ('provider:\n  name: Microsoft\n  domain: microsoft.com\n  images:\n'
+                '    - url: "https://everyday-cc.github.io/powerapps/assets/images/organizations/microsoft.com-50x50.jpg"\n'
+                '      width: 50\n      height: 50\n'
+                '    - url: "javascript:alert(1)"\n'
+                '  secured: "c2VjcmV0c2VjcmV0c2VjcmV0MTIz;aXZpdml2aXZpdml2"\n')
+    site = make_site({"digest.toml": "search = false\n",
+                      "content/a.md": "---\ntitle: Logo\npublishedDateTime: 2024-01-02T10:00:00Z\n"
+                                      "webUrl: https://news.example.com/logo\n" + provider + "---\n",
+                      "content/b.md": "---\ntitle: Plain\npublishedDateTime: 2024-01-03T10:00:00Z\n"
+                                      "webUrl: https://news.example.com/plain\n"
+                                      "provider: {name: Microsoft, domain: www.microsoft.com}\n---\n"})
+    assert main(["build", str(site)]) == 0
+    docs = _documents(site / "build")
+    assert docs["Logo"]["provider"] == {
+        "name": "Microsoft", "domain": "microsoft.com",
+        "images": [{"url": "https://everyday-cc.github.io/powerapps/assets/images/organizations/microsoft.com-50x50.jpg",
+                    "width": 50, "height": 50}, {}]}
+    assert docs["Plain"]["provider"] == {"name": "Microsoft", "domain": "www.microsoft.com"}
+    assert len(list((site / "build" / "sources").glob("*/index.html"))) == 1  # (still one source)
+    for path in (site / "build").rglob("*"):
+        if path.is_file():
+            assert b"aXZpdml2" not in path.read_bytes() and b"javascript:" not in path.read_bytes(), path
