@@ -184,11 +184,11 @@ def test_commands_with_forks_equal_clean_builds(tmp_path_factory, seed, actions)
 
 
 def test_a_command_makes_its_related_lists_apart(make_site, monkeypatch):
-    import digest.build
+    import digest.related
 
     made_here = []
-    real = digest.build.compute_related
-    monkeypatch.setattr(digest.build, "compute_related", lambda *a, **k: made_here.append(1) or real(*a, **k))
+    real = digest.related.compute_related  # (digest.build imports it when it relates)
+    monkeypatch.setattr(digest.related, "compute_related", lambda *a, **k: made_here.append(1) or real(*a, **k))
     rng = random.Random(4)
     site = make_site({f"content/r{i}.md": new_record(rng, i) for i in range(8)} | {"digest.toml": "search = false\n"})
     build(site, jobs=2)
@@ -203,10 +203,10 @@ def test_a_command_makes_its_related_lists_apart(make_site, monkeypatch):
 def test_related_lists_made_apart_for_other_docs_are_made_again(make_site, monkeypatch, tmp_path):
     """The planner's docs are checked against those the child made the lists for: if they
     differed (they never do), the lists are made in the command, from the state the child saved."""
-    import digest.build
+    import digest.related
 
-    real = digest.build.docs_with
-    monkeypatch.setattr(digest.build, "docs_with", lambda articles, state: real(articles, state)[:-1])
+    real = digest.related.docs_with
+    monkeypatch.setattr(digest.related, "docs_with", lambda articles, state: real(articles, state)[:-1])
     rng = random.Random(6)
     site = make_site({f"content/r{i}.md": new_record(rng, i) for i in range(8)} | {"digest.toml": "search = false\n"})
     build(site, jobs=2)
@@ -214,7 +214,7 @@ def test_related_lists_made_apart_for_other_docs_are_made_again(make_site, monke
         apply(site, action, rng, [20 + step])
         build(site, jobs=2)
         assert tree(site / "build") == _clean_tree(site, tmp_path / f"clean{step}")
-    monkeypatch.setattr(digest.build, "docs_with", real)
+    monkeypatch.setattr(digest.related, "docs_with", real)
     from digest.config import load_config
     from digest.load import load_content
     from digest.plan import select
@@ -231,10 +231,10 @@ def test_related_lists_are_made_here_when_the_child_dies(make_site, monkeypatch,
     command makes the lists itself, and the site and the state it leaves are right."""
     import os
 
-    import digest.build
+    import digest.related
 
     parent = os.getpid()
-    real_relate, real_save = digest.build.compute_related, BuildCache.save_early
+    real_relate, real_save = digest.related.compute_related, BuildCache.save_early
 
     made_here = []
 
@@ -252,7 +252,7 @@ def test_related_lists_are_made_here_when_the_child_dies(make_site, monkeypatch,
     rng = random.Random(8)
     site = make_site({f"content/r{i}.md": new_record(rng, i) for i in range(8)} | {"digest.toml": "search = false\n"})
     build(site, jobs=2)
-    monkeypatch.setattr(digest.build, "compute_related", relate)
+    monkeypatch.setattr(digest.related, "compute_related", relate)
     monkeypatch.setattr(BuildCache, "save_early", save_early)
     for step, action in enumerate(["excerpt", "add", "excerpt"]):
         apply(site, action, rng, [30 + step])
