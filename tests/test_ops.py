@@ -434,26 +434,26 @@ def test_an_output_folder_removed_during_the_build_is_an_error_not_a_partial_sit
     site without them in place."""
     import shutil
 
-    import digest.build as build_module
+    import digest.render as render_module  # (digest.build imports render_all when it renders)
     from digest.build import build
     from digest.errors import BuildError
 
     site = make_site(corpus(12))
     build(site, jobs=1)
     set_title(site, "New Digest")
-    real = build_module.render_all
+    real = render_module.render_all
 
     def render_then_lose_the_output(*args, **kwargs):
         done = real(*args, **kwargs)
         shutil.rmtree(site / "build")
         return done
 
-    monkeypatch.setattr(build_module, "render_all", render_then_lose_the_output)
+    monkeypatch.setattr(render_module, "render_all", render_then_lose_the_output)
     with pytest.raises(BuildError, match="removed during the build"):
         build(site, jobs=1)
     assert not (site / "build").exists()
     assert not any(p.name.endswith("digest-staging") for p in site.iterdir())
-    monkeypatch.setattr(build_module, "render_all", real)
+    monkeypatch.setattr(render_module, "render_all", real)
     build(site, jobs=1)  # and the next build makes it whole
     clean = make_site(corpus(12))
     set_title(clean, "New Digest")
@@ -462,7 +462,7 @@ def test_an_output_folder_removed_during_the_build_is_an_error_not_a_partial_sit
 
 
 def test_a_phase_that_fails_before_the_render_leaves_no_staged_files(make_site, monkeypatch):
-    import digest.build as build_module
+    import digest.images as images_module  # (digest.build imports build_images when it makes them)
     from digest.build import build
 
     site = make_site(corpus(3))
@@ -472,7 +472,7 @@ def test_a_phase_that_fails_before_the_render_leaves_no_staged_files(make_site, 
         (staging.root / "thumbs" / "x.webp").write_bytes(b"half made")
         raise OSError(28, "No space left on device", str(staging.root / "thumbs" / "y.webp"))
 
-    monkeypatch.setattr(build_module, "build_images", failing_images)
+    monkeypatch.setattr(images_module, "build_images", failing_images)
     with pytest.raises(OSError):
         build(site, jobs=1)
     assert not any(p.name.endswith("digest-staging") for p in site.iterdir())  # (nor a build/)
