@@ -33,7 +33,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from digest.config import Config
-from digest.model import Article, Edition, PageSpec, Provider, Topic, fixed, input_key
+from digest.model import Article, Edition, PageSpec, Provider, RelatedRef, Topic, fixed, input_key
 from digest.text import domain_url, safe_url, term_key
 
 FORMATS = (
@@ -199,20 +199,15 @@ class Entries:
         doc["quality"] = article.quality
         doc["heat"] = article.heat
         if article.provider:
-            doc["provider"] = {"name": article.provider.name, "domain": article.provider.domain}
+            doc["provider"] = {"name": article.provider.name, "domain": article.provider.domain,
+                               **public_value("provider", article.provider.extra)}
         doc["topics"] = list(article.topics)
         doc["images"] = [
             {"url": link, "width": image.width, "height": image.height, "isCached": image.is_cached,
              **({"title": image.title} if image.title else {})}
             for image in article.images if (link := safe_url(image.url))
         ]
-        doc["related"] = [
-            {"title": ref.title, "excerpt": ref.excerpt,
-             **({"publishedDateTime": ref.published.isoformat()} if ref.published else {}),
-             **({"webUrl": ref.link} if ref.link else {}),
-             **({"provider": {"name": ref.provider_name}} if ref.provider_name else {})}
-            for ref in article.related
-        ]
+        doc["related"] = [self._related(ref) for ref in article.related]
         if article.locale:
             doc["locale"] = article.locale
         if article.body_html:
@@ -223,6 +218,22 @@ class Entries:
                 if clean is not _DROP:
                     doc[key] = clean
         self._records[article.id] = doc
+        return doc
+
+    @staticmethod
+    def _related(ref: RelatedRef) -> dict[str, Any]:
+        """The JSON of a curated ``related`` entry: its fields read, then its others, public."""
+        doc: dict[str, Any] = {"title": ref.title, "excerpt": ref.excerpt}
+        if ref.published:
+            doc["publishedDateTime"] = ref.published.isoformat()
+        if ref.link:
+            doc["webUrl"] = ref.link
+        if ref.provider_name or ref.provider_domain:
+            doc["provider"] = {**({"name": ref.provider_name} if ref.provider_name else {}),
+                               **({"domain": ref.provider_domain} if ref.provider_domain else {})}
+        for key, value in ref.extra.items():
+            if key not in doc and (clean := public_value(key, value)) is not _DROP:
+                doc[key] = clean
         return doc
 
 

@@ -938,17 +938,27 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
         elif original.strip():
             report.warn(where + ("originalUrl",), _why_not_linked(original.strip()).rsplit(";", 1)[0]
                         + "; entry ignored")
+            return None  # (as said: it was still in the JSON API, a title leading nowhere)
         else:
             report.warn(where + ("webUrl",), f"expected a URL string, got {_kind(entry.get('webUrl'))}; entry ignored")
+            return None
     provider = entry.get("provider")
     at = (*where, "provider")
     if isinstance(provider, list) and provider and isinstance(provider[0], dict):  # (Bing's list)
         if len(provider) > 1:  # (as a record's: the others are dropped, and said so)
             report.warn(at, f"{len(provider)} providers; the first is used")
         provider, at = provider[0], (*at, 0)
+    domain = ""
     if isinstance(provider, dict):
+        if isinstance(provider.get("domain"), str):  # (as a record's; one that names no host is left out)
+            domain = _cut(plain_text(provider["domain"]), MAX_NAME, (*at, "domain"), report).strip()
+            domain = domain if provider_host(domain) else ""
         provider, at = provider.get("name"), (*at, "name")
     provider_name = _cut(_text(provider, at, report, name=True) or "", MAX_NAME, at, report)  # (a name as text too)
+    # The entry's other fields, as a record's extra fields (the seed's ampWebUrl, cdnAmpWebUrl, type,
+    # quality and images were lost from the JSON API): no `secured`, no integer too long to publish.
+    extra = _drop_secured({key: value for key, value in entry.items() if key not in _RELATED_READ}, frozenset(),
+                          where, report)
     return RelatedRef(
         title=title,
         web_url=web_url.strip() or link or "",  # (its story, as a record's: webUrl, else originalUrl)
@@ -956,7 +966,13 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
         provider_name=provider_name,
         published=_related_date(entry, where, report),
         excerpt=_text(entry.get("excerpt"), where + ("excerpt",), report) or "",
+        provider_domain=domain,
+        extra=extra,
     )
+
+
+_RELATED_READ = frozenset({"title", "excerpt", "publishedDateTime", "webUrl", "originalUrl", "provider"})
+"""The fields of a ``related`` entry that `_related` reads into a `RelatedRef`'s own fields."""
 
 
 def _related_date(entry: dict, where: tuple[Any, ...], report: _RecordProblems) -> datetime | None:
@@ -1347,6 +1363,22 @@ def _astral_escape(match: re.Match[str]) -> str:
     return f"{match.group(1)}\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08X}"
 
 
+_LONE_SURROGATE = re.compile(r"(?<!\\)((?:\\\\)*)\\(?:u|U0000)[dD][89a-fA-F][0-9a-fA-F]{2}")
+"""An escape of half a UTF-16 pair left alone (``\\ud83d`` of an emoji cut in two by a scraper's
+JavaScript ``substring``, then written by ``JSON.stringify``), not after another backslash; run
+after `_SURROGATE_PAIR`."""
+
+
+def _whole_escapes(front: str) -> str:
+    """Front matter whose ``\\u`` escapes of UTF-16 halves are escapes of whole characters: a pair
+    is the character it spells, a half left alone is U+FFFD (as `_whole_characters` reads JSON's).
+
+    YAML refuses both ("found invalid Unicode character escape code"); JSON allows them, and a
+    double-quoted YAML string is often written by a JSON encoder: one half of an emoji skipped
+    the whole record."""
+    return _LONE_SURROGATE.sub(lambda m: f"{m.group(1)}\\uFFFD", _SURROGATE_PAIR.sub(_astral_escape, front))
+
+
 _NBSP_INDENT = re.compile(r"^[ \xa0]*\xa0[ \xa0]*", re.MULTILINE)
 _HOST_NAME = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
 """A host name (``reuters.com``, ``www.bbc.co.uk``) given as a provider's text."""
@@ -1474,10 +1506,11 @@ def parse_record(raw: bytes, source: str) -> FileResult:
                 data = load_yaml(front, repeated, fast=False)
         except yaml.MarkedYAMLError as exc:
             # JSON front matter from `json.dumps` (ASCII by default) spells an emoji as a UTF-16
-            # pair, "\ud83d\ude00", which YAML refuses: every such record was "invalid YAML".
-            if exc.problem != "found invalid Unicode character escape code" or not _SURROGATE_PAIR.search(front):
+            # pair, "\ud83d\ude00", which YAML refuses: every such record was "invalid YAML"
+            # (and so was one with half a pair, "\ud83d": see `_whole_escapes`).
+            if exc.problem != "found invalid Unicode character escape code" or not _LONE_SURROGATE.search(front):
                 raise
-            front = _SURROGATE_PAIR.sub(_astral_escape, front)
+            front = _whole_escapes(front)
             report.front = front
             data = load_yaml(front, repeated, fast=False)
     except yaml.MarkedYAMLError as exc:
@@ -1672,7 +1705,10 @@ def parse_record(raw: bytes, source: str) -> FileResult:
                 name = ""  # (the domain names it, or the provider is ignored below)
             key = provider_key(name, domain)
             if key:
-                provider = Provider(key=key, name=name or key, domain=domain.strip())
+                # (its other fields, such as the real records' `images`, were lost from the JSON API)
+                others = {k: v for k, v in raw_provider.items() if k not in ("name", "domain")}
+                provider = Provider(key=key, name=name or key, domain=domain.strip(),
+                                    extra=_drop_secured(others, frozenset(), at, report))
             else:
                 report.warn(("provider",), "has neither a name nor a domain; ignored")
         elif isinstance(raw_provider, str) and raw_provider.strip():

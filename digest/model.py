@@ -29,6 +29,9 @@ class Provider:
     """Display name as the record gives it."""
     domain: str
     """Domain as the record gives it (may be empty)."""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    """The record's other fields of its provider as read, without ``secured`` (the real records'
+    ``images``, a logo), for templates and the JSON API; not part of its identity."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,11 @@ class RelatedRef:
     """When the entry was published, if given and valid."""
     excerpt: str = ""
     """Plain-text summary."""
+    provider_domain: str = ""
+    """Domain of the entry's provider (a host name), possibly empty."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """The entry's other fields as read, without ``secured`` (the seed's ``ampWebUrl``,
+    ``cdnAmpWebUrl``, ``type``, ``quality``, ``images``...), for templates and the JSON API."""
 
 
 @dataclass(frozen=True)

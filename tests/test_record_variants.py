@@ -193,7 +193,9 @@ def test_a_provider_given_as_a_list_of_mappings_as_bing_gives_it_is_read(make_si
     assert problems == []
     assert (article.provider.name, article.provider.key) == ("Reuters", "reuters")
     docs, problems, out = site_json(make_site, {"a.md": f"---\n{DATED}{bing}---\n"})
-    assert problems == [] and docs["A story"]["provider"] == {"name": "Reuters", "domain": ""}
+    assert problems == [] and docs["A story"]["provider"] == {  # (its other fields kept: nothing lost)
+        "name": "Reuters", "domain": "", "_type": "Organization",
+        "image": {"thumbnail": {"contentUrl": "https://www.bing.com/th?id=ODF.x"}}}
     assert (out / "sources" / "reuters" / "index.html").is_file()
 
 
@@ -343,7 +345,8 @@ def test_a_provider_with_a_url_and_no_domain_is_known_by_the_url_s_host(make_sit
     assert problems == []
     assert (article.provider.key, article.provider.domain) == ("reuters.com", "www.reuters.com")
     docs, problems, out = site_json(make_site, {"a.md": f"---\n{front}---\n"})
-    assert problems == [] and docs["A story"]["provider"] == {"name": "Reuters", "domain": "www.reuters.com"}
+    assert problems == [] and docs["A story"]["provider"] == {"name": "Reuters", "domain": "www.reuters.com",
+                                                           "url": "https://www.reuters.com/world/"}
     assert (out / "sources" / "reuters-com" / "index.html").is_file()
 
 

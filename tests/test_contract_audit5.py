@@ -1,0 +1,149 @@
+"""Hostile input against DESIGN.md's contracts, fifth round (text written by JSON encoders
+into YAML, curated coverage as the seed record carries it; see tests/test_contract_audit.py ..
+tests/test_contract_audit4.py for the earlier rounds): each test is a broken promise found,
+fixed, and kept fixed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from digest.cli import main
+
+
+def _documents(out: Path) -> dict[str, dict]:
+    """The JSON API's article documents of a built site, by title."""
+    docs = (json.loads(p.read_text(encoding="utf-8")) for p in (out / "api" / "articles").glob("*.json"))
+    return {doc["title"]: doc for doc in docs}
+
+
+# --------------------------------------------------------------------------- record text
+
+
+def test_half_an_emoji_escaped_in_a_yaml_string_is_a_replacement_character_not_a_lost_record(
+        make_site, capsys):
+    # A double-quoted YAML string is often written by a JSON encoder, and JavaScript's
+    # `substring` cuts an emoji in two: `excerpt: "Great news \ud83d"`. YAML refuses the lone
+    # half ("found invalid Unicode character escape code"), so the whole record was skipped as
+    # invalid YAML, while the same record as JSON front matter was read (the half as U+FFFD).
+    site = make_site({
+        "digest.toml": "search = false\n",
+        "content/a.md": '---\ntitle: "Cut \\ud83d"\npublishedDateTime: 2024-01-02T10:00:00Z\n'
+                        'webUrl: "https://news.example.com/a"\n'
+                        'excerpt: "\\ud83d\\ude00 whole, half \\udc00, escaped \\\\ud800, long \\U0000dfff."\n'
+                        'topics: ["Tech \\ud83d", "\\\\ud83d"]\n---\n',
+        "content/b.md": '{"title": "Cut \\ud83d", "publishedDateTime": "2024-01-03T10:00:00Z",'
+                        ' "webUrl": "https://news.example.com/b"}\n',
+    })
+    assert main(["build", str(site), "--strict"]) == 0, capsys.readouterr()
+    docs = sorted((json.loads(p.read_text(encoding="utf-8")) for p in (site / "build/api/articles").glob("*.json")),
+                  key=lambda doc: doc["publishedDateTime"])
+    assert [doc["title"] for doc in docs] == ["Cut \ufffd", "Cut \ufffd"]  # (YAML as JSON reads it)
+    assert docs[0]["excerpt"] == "\U0001f600 whole, half \ufffd, escaped \\ud800, long \ufffd."
+    assert docs[0]["topics"] == ["Tech \ufffd", "\\ud83d"]  # (an escaped backslash is no escape)
+    page = next((site / "build/2024/01/02").glob("*/index.html")).read_text(encoding="utf-8")
+    assert "Cut \ufffd" in page and "\U0001f600 whole" in page
+
+
+# --------------------------------------------------------------------------- related
+
+
+SEED_RELATED = """\
+related:
+  - title: "Chinese province plans face recognition surveillance for journalists"
+    excerpt: "Security officials commissioned a surveillance system."
+    publishedDateTime: 2021-11-30T18:07:00Z
+    webUrl: "https://inshorts.com/en/news/plans-1638295667513"
+    ampWebUrl: "https://inshorts.com/m/en/amp_news/plans-1638295667513"
+    cdnAmpWebUrl: "https://inshorts-com.cdn.ampproject.org/c/s/inshorts.com/m/en/amp_news/plans-1638295667513"
+    type: article
+    provider:
+      name: Inshorts
+      domain: www.Inshorts.com
+    quality: 59
+    images:
+      - url: "https://static.inshorts.com/img_1638292436536_567.jpg?"
+        width: 960
+        height: 564
+        isCached: true
+  - title: "Hostile"
+    webUrl: "https://other.example/h"
+    ampWebUrl: "javascript:alert(1)"
+    secured: "c2VjcmV0c2VjcmV0c2VjcmV0MTIz;aXZpdml2aXZpdml2"
+    nested: {Secured: "c2VjcmV0c2VjcmV0c2VjcmV0MTIz;aXZpdml2aXZpdml2", keep: 1}
+    provider: {name: Other, domain: "javascript:alert(2)"}
+  - title: "Only an AMP link"
+    ampWebUrl: "https://amp.example/only"
+  - title: "Only a link no browser may follow"
+    originalUrl: "javascript:alert(3)"
+"""
+
+
+def test_a_related_entry_keeps_every_field_of_the_seed_record_in_the_json_api(make_site, capsys):
+    # The JSON API serves "the record's fields, in the shape the records' original site served",
+    # but a `related` entry kept only its title, excerpt, date, webUrl and provider name: the
+    # seed record's coverage lost its ampWebUrl, cdnAmpWebUrl, type, quality, images and
+    # provider domain. Its other fields are now kept as a record's extra fields are: public
+    # (http(s) URLs only, no `secured` at any depth).
+    site = make_site({"digest.toml": "search = false\n",
+                      "content/a.md": "---\ntitle: Seed\npublishedDateTime: 2021-11-30T20:18:00Z\n"
+                                      "webUrl: https://www.biometricupdate.com/202111/x\n" + SEED_RELATED + "---\n"})
+    assert main(["build", str(site)]) == 0
+    problems = capsys.readouterr().err
+    related = _documents(site / "build")["Seed"]["related"]
+    assert related[0] == {
+        "title": "Chinese province plans face recognition surveillance for journalists",
+        "excerpt": "Security officials commissioned a surveillance system.",
+        "publishedDateTime": "2021-11-30T18:07:00+00:00",
+        "webUrl": "https://inshorts.com/en/news/plans-1638295667513",
+        "provider": {"name": "Inshorts", "domain": "www.Inshorts.com"},
+        "ampWebUrl": "https://inshorts.com/m/en/amp_news/plans-1638295667513",
+        "cdnAmpWebUrl": "https://inshorts-com.cdn.ampproject.org/c/s/inshorts.com/m/en/amp_news/plans-1638295667513",
+        "type": "article",
+        "quality": 59,
+        "images": [{"url": "https://static.inshorts.com/img_1638292436536_567.jpg?", "width": 960, "height": 564,
+                    "isCached": True}],
+    }
+    assert related[1] == {"title": "Hostile", "excerpt": "", "webUrl": "https://other.example/h",
+                          "provider": {"name": "Other"}, "nested": {"keep": 1}}
+    # An entry the build says it ignores (no link it may follow) is in no output: it was still in
+    # the JSON, a title leading nowhere.
+    assert len(related) == 2
+    assert "related[2].webUrl: expected a URL string, got nothing (null); entry ignored" in problems
+    assert "related[3].originalUrl: not an http(s) URL; entry ignored" in problems
+    for path in (site / "build").rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert b"c2VjcmV0c2Vj" not in data and b"aXZpdml2" not in data and b"javascript:" not in data, path
+            assert b"Only an AMP link" not in data, path
+
+
+# --------------------------------------------------------------------------- provider
+
+
+def test_the_providers_other_fields_of_the_real_records_are_kept_in_the_json_api(make_site):
+    # Every real record (../shared/real-records) gives its provider a logo: `provider.images`.
+    # The JSON API kept only `{name, domain}`: the rest was lost. It is now kept, public as a
+    # record's extra fields are (http(s) URLs only, no `secured` at any depth).
+    provider = ('provider:\n  name: Microsoft\n  domain: microsoft.com\n  images:\n'
+                '    - url: "https://everyday-cc.github.io/powerapps/assets/images/organizations/microsoft.com-50x50.jpg"\n'
+                '      width: 50\n      height: 50\n'
+                '    - url: "javascript:alert(1)"\n'
+                '  secured: "c2VjcmV0c2VjcmV0c2VjcmV0MTIz;aXZpdml2aXZpdml2"\n')
+    site = make_site({"digest.toml": "search = false\n",
+                      "content/a.md": "---\ntitle: Logo\npublishedDateTime: 2024-01-02T10:00:00Z\n"
+                                      "webUrl: https://news.example.com/logo\n" + provider + "---\n",
+                      "content/b.md": "---\ntitle: Plain\npublishedDateTime: 2024-01-03T10:00:00Z\n"
+                                      "webUrl: https://news.example.com/plain\n"
+                                      "provider: {name: Microsoft, domain: www.microsoft.com}\n---\n"})
+    assert main(["build", str(site)]) == 0
+    docs = _documents(site / "build")
+    assert docs["Logo"]["provider"] == {
+        "name": "Microsoft", "domain": "microsoft.com",
+        "images": [{"url": "https://everyday-cc.github.io/powerapps/assets/images/organizations/microsoft.com-50x50.jpg",
+                    "width": 50, "height": 50}, {}]}
+    assert docs["Plain"]["provider"] == {"name": "Microsoft", "domain": "www.microsoft.com"}
+    assert len(list((site / "build" / "sources").glob("*/index.html"))) == 1  # (still one source)
+    for path in (site / "build").rglob("*"):
+        if path.is_file():
+            assert b"aXZpdml2" not in path.read_bytes() and b"javascript:" not in path.read_bytes(), path
