@@ -71,7 +71,7 @@ class RelatedRef:
     """Plain-text summary."""
     provider_domain: str = ""
     """Domain of the entry's provider (a host name), possibly empty."""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict, hash=False)
     """The entry's other fields as read, without ``secured`` (the seed's ``ampWebUrl``,
     ``cdnAmpWebUrl``, ``type``, ``quality``, ``images``...), for templates and the JSON API."""
 

@@ -147,3 +147,20 @@ def test_the_providers_other_fields_of_the_real_records_are_kept_in_the_json_api
     for path in (site / "build").rglob("*"):
         if path.is_file():
             assert b"aXZpdml2" not in path.read_bytes() and b"javascript:" not in path.read_bytes(), path
+
+
+def test_articles_with_curated_entries_and_provider_fields_stay_hashable():
+    """Extra fields of a related entry or a provider (dicts) are left out of the hash: an
+    article, frozen, is still hashable like any value."""
+    from datetime import UTC, datetime
+
+    from digest.model import Article, Provider, RelatedRef
+
+    ref = RelatedRef(title="T", web_url="https://a.example/x", link="https://a.example/x", provider_name="A",
+                     published=None, extra={"images": [{"url": "https://a.example/i.png"}]})
+    provider = Provider(key="a.example", name="A", domain="a.example", extra={"images": [{"url": "x"}]})
+    article = Article(id="0123456789", source="content/a.md", title="T", published=datetime(2024, 1, 1, tzinfo=UTC),
+                      updated=None, excerpt="", category="", type="", web_url="https://b.example/", link=None,
+                      quality=None, heat=-1, is_published=True, provider=provider, topics=(), images=(),
+                      related=(ref,), locale="", body_html="", slug="t-012345")
+    assert hash(article) == hash(article) and hash(ref) == hash(ref) and hash(provider) == hash(provider)
