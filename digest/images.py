@@ -597,16 +597,16 @@ def _isolated_main(job: _Job, task: _Task, send: Any) -> None:
 
 
 def _scan(folder: Path) -> dict[str, list[str]]:
-    """Cache file names by stem (the sha256 of the URL)."""
+    """Cache file names by stem (the sha256 of the URL; a name without an extension is its own
+    stem: the bytes decide the format, and a cache tool that drops extensions is not wrong)."""
     names: dict[str, list[str]] = {}
     try:
         entries = list(os.scandir(folder))
     except OSError:
         return names
     for entry in entries:
-        stem, dot, _ = entry.name.partition(".")
-        if dot and not entry.name.startswith("."):
-            names.setdefault(stem.lower(), []).append(entry.name)
+        if not entry.name.startswith("."):
+            names.setdefault(entry.name.partition(".")[0].lower(), []).append(entry.name)
     return names
 
 

@@ -164,3 +164,29 @@ def test_articles_with_curated_entries_and_provider_fields_stay_hashable():
                       quality=None, heat=-1, is_published=True, provider=provider, topics=(), images=(),
                       related=(ref,), locale="", body_html="", slug="t-012345")
     assert hash(article) == hash(article) and hash(ref) == hash(ref) and hash(provider) == hash(provider)
+
+
+# --------------------------------------------------------------------------- the image cache
+
+
+def test_a_cached_image_named_by_its_hash_alone_is_found(make_site, capsys):
+    """A cache tool that drops extensions (`content/images/<sha256>`): the bytes decide the format,
+    so the file is used; it was reported as "no file <hash>.*" while it was there."""
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    url = "https://img.example.com/photo"
+    picture = io.BytesIO()
+    Image.new("RGB", (640, 480), (30, 120, 200)).save(picture, "PNG")
+    site = make_site({
+        "digest.toml": "search = false\n",
+        "content/a.md": f'---\ntitle: "Pictured"\npublishedDateTime: 2024-01-02T10:00:00Z\n'
+                        f'webUrl: "https://news.example.com/a"\n'
+                        f'images:\n  - url: "{url}"\n    width: 640\n    height: 480\n    isCached: true\n---\n',
+        f"content/images/{hashlib.sha256(url.encode()).hexdigest()}": picture.getvalue(),
+    })
+    assert main(["build", str(site), "--strict"]) == 0, capsys.readouterr()
+    assert "no file" not in capsys.readouterr().err
+    assert list((site / "build" / "thumbs").rglob("*.webp"))  # thumbnails made from it
