@@ -746,6 +746,8 @@ def _datetime(value: Any) -> datetime | None:
     elif isinstance(value, date):
         dt = datetime.combine(value, time())
     elif isinstance(value, str):
+        if not value.isascii():  # a scraper's zero-width space or BOM, fullwidth digits: read through
+            value = unicodedata.normalize("NFKC", "".join(c for c in value if unicodedata.category(c) != "Cf"))
         text = value.strip()
         if text.endswith(("z", "Z")):
             text = text[:-1] + "+00:00"

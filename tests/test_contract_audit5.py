@@ -190,3 +190,26 @@ def test_a_cached_image_named_by_its_hash_alone_is_found(make_site, capsys):
     assert main(["build", str(site), "--strict"]) == 0, capsys.readouterr()
     assert "no file" not in capsys.readouterr().err
     assert list((site / "build" / "thumbs").rglob("*.webp"))  # thumbnails made from it
+
+
+def test_a_date_with_invisible_characters_or_fullwidth_digits_is_read(make_site, capsys):
+    """A scraper's zero-width space or byte order mark around a date, or a date in fullwidth
+    digits (CJK sites): the date the text shows is read; the record was skipped as having no
+    valid date."""
+    site = make_site({
+        "digest.toml": "search = false\n",
+        "content/a.md": '---\ntitle: "Zero width"\npublishedDateTime: "\\u200b2024-01-02T10:00:00Z\\ufeff"\n'
+                        'webUrl: "https://news.example.com/a"\n---\n',
+        "content/b.md": '---\ntitle: "Fullwidth"\npublishedDateTime: "２０２４-０１-０３T１０:００:００+09:00"\n'
+                        'updatedDateTime: "\\u2060Wed, 03 Jan 2024 12:00:00 +0000"\n'
+                        'webUrl: "https://news.example.com/b"\n---\n',
+        "content/c.md": '---\ntitle: "Nothing but"\npublishedDateTime: "\\u200b"\n'
+                        'webUrl: "https://news.example.com/c"\n---\n',
+    })
+    assert main(["build", str(site)]) == 0  # (c has no date: an error; the rest builds)
+    err = capsys.readouterr().err
+    assert "content/c.md" in err and "content/a.md" not in err and "content/b.md" not in err
+    docs = _documents(site / "build")
+    assert docs["Zero width"]["publishedDateTime"] == "2024-01-02T10:00:00+00:00"
+    assert docs["Fullwidth"]["publishedDateTime"] == "2024-01-03T10:00:00+09:00"
+    assert docs["Fullwidth"]["updatedDateTime"] == "2024-01-03T12:00:00+00:00"
