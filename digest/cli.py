@@ -103,6 +103,14 @@ def _refuse_cache_output(site: Path, out: Path) -> None:
                          "which digest manages and which is safe to delete; choose another folder")
 
 
+def _folder(text: str) -> str:
+    """A folder argument: an empty one (``digest build "$SITE"`` with SITE unset) is refused, not
+    read as ``.``: it built, and wrote ``build/`` and a cache into, whatever folder the shell was in."""
+    if not text:
+        raise argparse.ArgumentTypeError("empty path: name a folder")
+    return text
+
+
 def _port(text: str) -> int:
     """``--port``: a TCP port number (0 to 65535)."""
     try:
@@ -129,7 +137,7 @@ def _max_deletes(text: str) -> int:
 def _publish_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``digest publish`` (here, not beside its code: importing that costs
     every command, ``build`` included, a twentieth of a second)."""
-    p.add_argument("site", nargs="?", default=".", help="site folder (default: .)")
+    p.add_argument("site", nargs="?", default=".", type=_folder, help="site folder (default: .)")
     p.add_argument("--to", required=True, metavar="TARGET",
                    help="file:///path, git+file|ssh|https://...repo.git#branch, or s3://bucket/prefix")
     p.add_argument("--dry-run", action="store_true",
@@ -281,20 +289,20 @@ def make_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("build", help="build the site into its output folder")
-    p.add_argument("site", nargs="?", default=".", help="site folder (default: .)")
-    p.add_argument("-o", "--output", help="output folder (default: SITE/build)")
+    p.add_argument("site", nargs="?", default=".", type=_folder, help="site folder (default: .)")
+    p.add_argument("-o", "--output", type=_folder, help="output folder (default: SITE/build)")
     p.add_argument("--drafts", action="store_true", help="include records with published: false")
     p.add_argument("--strict", action="store_true", help="exit 1 if any problem was found")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: cores)")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("check", help="validate content and config; write nothing")
-    p.add_argument("site", nargs="?", default=".", help="site folder (default: .)")
+    p.add_argument("site", nargs="?", default=".", type=_folder, help="site folder (default: .)")
     p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("serve", help="preview the site with live reload")
-    p.add_argument("site", nargs="?", default=".", help="site folder (default: .)")
+    p.add_argument("site", nargs="?", default=".", type=_folder, help="site folder (default: .)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=_port, default=None,
                    help="port (default: 8000, or the next free one when it is taken)")
@@ -307,7 +315,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("init", help="create a new site with sample content")
-    p.add_argument("dir", help="folder to create")
+    p.add_argument("dir", type=_folder, help="folder to create")
     p.set_defaults(func=cmd_init)
     return parser
 

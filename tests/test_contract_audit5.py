@@ -213,3 +213,21 @@ def test_a_date_with_invisible_characters_or_fullwidth_digits_is_read(make_site,
     assert docs["Zero width"]["publishedDateTime"] == "2024-01-02T10:00:00+00:00"
     assert docs["Fullwidth"]["publishedDateTime"] == "2024-01-03T10:00:00+09:00"
     assert docs["Fullwidth"]["updatedDateTime"] == "2024-01-03T12:00:00+00:00"
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def test_an_empty_folder_argument_is_a_usage_error(tmp_path, monkeypatch, capsys):
+    """`digest build "$SITE"` with SITE unset built the shell's current folder (writing `build/`
+    and a cache there), and `-o ""` built into the default folder: both are usage errors now."""
+    import pytest
+
+    monkeypatch.chdir(tmp_path)
+    for argv in (["build", ""], ["build", ".", "-o", ""], ["check", ""], ["serve", ""], ["init", ""],
+                 ["publish", "", "--to", f"file://{tmp_path}/www"]):
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        assert stop.value.code == 2, argv
+        assert "empty path: name a folder" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # nothing written anywhere
