@@ -518,8 +518,11 @@ def _fingerprint(site: Path, drafts: bool, pagefind: str | None,
     )
 
 
-def check(site: Path, drafts: bool = False) -> tuple[list[Problem], int, int]:
-    """Validate config and content without writing anything: (problems, files, articles)."""
+def check(site: Path, drafts: bool = True) -> tuple[list[Problem], int, int]:
+    """Validate config and content without writing anything: (problems, files, articles).
+
+    The images of drafts are checked too (``drafts``): a draft is published some day, and
+    `digest check` is how a scraper's output is gated before that."""
     from digest.images import check_images
     from digest.load import load_content
 

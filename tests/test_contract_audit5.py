@@ -231,3 +231,16 @@ def test_an_empty_folder_argument_is_a_usage_error(tmp_path, monkeypatch, capsys
         assert stop.value.code == 2, argv
         assert "empty path: name a folder" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []  # nothing written anywhere
+
+
+def test_check_reports_the_image_problems_of_drafts_too(make_site, capsys):
+    """`digest check` reported a draft's record problems but not its missing cached image,
+    which the build that publishes it (or a --drafts preview) reports."""
+    site = make_site({
+        "content/a.md": '---\ntitle: "Draft"\npublishedDateTime: 2024-01-02T10:00:00Z\npublished: false\n'
+                        'webUrl: "https://news.example.com/a"\n'
+                        'images:\n  - url: "https://img.example.com/a.jpg"\n    isCached: true\n---\n',
+    })
+    main(["check", str(site)])
+    assert "content/a.md:7: warning: images[0]: https://img.example.com/a.jpg: isCached is true but there is no file" in \
+        capsys.readouterr().err
