@@ -183,10 +183,12 @@ def safe_url(value: object, schemes: frozenset[str] = LINK_SCHEMES) -> str | Non
     """``value`` as a URL allowed to become a link, or None.
 
     Only the given schemes pass (http/https by default); ``//host/x`` means ``https:``;
-    URLs with control characters, whitespace, credentials (``https://bank.example@evil.example/``),
+    URLs with ASCII control characters or spaces, credentials (``https://bank.example@evil.example/``),
     or no host name (one without a letter or digit, with an empty label or odd characters)
     are refused. Characters a URL may not hold (``<>"`{}|^[]\\``, a second ``#``, a ``%``
-    not followed by two hex digits) are percent-escaped, so the link is valid HTML.
+    not followed by two hex digits, and beyond ASCII those of `_IRI_ILLEGAL`: C1 controls,
+    private use, noncharacters, bidirectional controls, Unicode spaces) are percent-escaped, so the link is
+    valid HTML and a valid IRI.
     """
     if not isinstance(value, str):
         return None
@@ -252,10 +254,14 @@ def _percent(match: re.Match[str]) -> str:
 
 _IRI_ILLEGAL = re.compile("[\ue000-\uf8ff\ufdd0-\ufdef\ufff0-\uffff\U000e0000-\U000e0fff\U000f0000-\U0010ffff"
                           + "".join(chr(plane * 0x10000 + 0xFFFE) + chr(plane * 0x10000 + 0xFFFF) for plane in range(1, 14))
-                          + "]")
-"""Characters beyond ASCII that an IRI may not hold as they are (RFC 3987's ``ucschar`` leaves them
-out: private use, noncharacters, the specials block): percent-escaped as UTF-8. (The HTML checker:
-"Illegal character in path segment".) Searched only in URLs that are not all ASCII."""
+                          + "\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                          + "\x80-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+"""Characters beyond ASCII that an IRI may not hold as they are, percent-escaped as UTF-8: those
+RFC 3987's ``ucschar`` leaves out (C1 controls, private use, noncharacters, the specials block; the HTML checker:
+"Illegal character in path segment"), the bidirectional formatting characters it forbids (section
+4.1: ``https://a.example/\u202egpj.exe`` shows its path reversed, and feed validators and the HTML
+checker let it through) and the Unicode spaces and line separators (a ``U+2028`` or a no-break
+space in a path is no part of a link a person can copy). Searched only in URLs that are not all ASCII."""
 
 
 def language_tag(value: str) -> str | None:
