@@ -123,3 +123,63 @@ def test_urls_keep_the_international_letters_an_iri_may_hold():
     assert safe_url("https://a.example/\u200bx") == "https://a.example/\u200bx"  # (an IRI may hold it)
     assert safe_url("https://a.example/\u202ex") == "https://a.example/%E2%80%AEx"
     assert safe_url("https://a\u202e.example/x") is None  # (no host name)
+
+
+# --------------------------------------------------------------------------- notes
+
+_UNCLOSED_NOTE = """\
+Intro with <b>bold that is never closed
+
+Second paragraph.
+
+| a | b |
+|---|---|
+| 1 | 2 |
+
+```
+code block
+```
+
+- item <em>open emphasis
+- two
+
+> quoted <i>italic
+
+Last <a href="https://evil.example/">link never closed
+
+After the link.
+"""
+
+
+def test_an_inline_tag_left_open_in_a_note_ends_with_its_block(make_site):
+    """An unclosed ``<b>`` (or ``<a href>``) in one paragraph of a note made the rest of the
+    note one bold run (or one link to the stray URL): the sanitizer's parser re-opened it around
+    every later block, and the re-nesting then dropped those blocks' tags, so paragraphs ran
+    together and the table, code block and list were lost. It now ends where its block does."""
+    site = make_site({
+        "digest.toml": 'base_url = "https://example.org/"\nsearch = false\n',
+        "content/a.md": record("Unclosed tags") + "\n" + _UNCLOSED_NOTE,
+    })
+    out = _build(site)
+    tree = _tree(_note(_article_page(out)))
+    tags = [tag for tag, _attrs, _ in tree.elements]
+    for tag in ("table", "pre", "ul", "blockquote"):
+        assert tag in tags, tag
+    assert tags.count("p") >= 4
+    assert tags.count("li") == 2  # (no empty item for the emphasis the parser re-opened)
+    for tag, _attrs, ancestors in tree.elements:
+        if tag in ("p", "table", "pre", "ul", "li", "blockquote"):
+            assert not set(ancestors) & {"b", "a", "em", "i"}, (tag, ancestors)
+    by_text = dict(tree.texts)
+    assert by_text["bold that is never closed"][-1] == "b"
+    assert "a" not in by_text["After the link."] and "b" not in by_text["After the link."]
+    assert by_text["Second paragraph."][-1] == "p"
+    links = [attrs["href"] for tag, attrs, _ in tree.elements if tag == "a"]
+    assert links == ["https://evil.example/"]
+    for tag in ("b", "i", "em", "a"):  # (no element of spaces alone)
+        assert not re.search(rf"<{tag}\b[^>]*>\s*</{tag}>", _note(_article_page(out)))
+
+    atom = ET.parse(out / "atom.xml").getroot()
+    content = atom.find(f"{ATOM}entry/{ATOM}content").text
+    assert "<table>" in content and "<pre>" in content
+    assert _tree(content).texts[-1] == ("After the link.", ("p",))
