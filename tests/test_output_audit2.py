@@ -183,3 +183,41 @@ def test_an_inline_tag_left_open_in_a_note_ends_with_its_block(make_site):
     content = atom.find(f"{ATOM}entry/{ATOM}content").text
     assert "<table>" in content and "<pre>" in content
     assert _tree(content).texts[-1] == ("After the link.", ("p",))
+
+
+# --------------------------------------------------------------------------- JSON API
+
+SCRIPT_LINKS = {
+    "spaced": "javascript: alert(1)",
+    "digit": "javascript:0||alert(1)",
+    "padded": " " * 70 + "javascript:alert(1)",
+    "broken": "\n" * 70 + "javascript:alert(1)",
+    "vb": "vbscript: msgbox(1)",
+    "data": "data: ,<script>alert(1)</script>",
+}
+
+
+def test_an_extra_field_a_browser_runs_as_a_script_link_never_reaches_the_json_api(make_site):
+    """Extra fields went to the JSON API unless they began with a scheme as ``javascript:x``:
+    a space or digit after the colon (``javascript: alert(1)``, ``javascript:0||alert(1)``), or
+    more than 64 characters of spaces or line breaks before it, let the link through; a
+    browser runs every one of them."""
+    fields = {f"link_{name}": json.dumps(value) for name, value in SCRIPT_LINKS.items()}
+    site = make_site({
+        "digest.toml": 'base_url = "https://example.org/"\nsearch = false\n',
+        "content/a.md": record("Extra links", remark='"Note: kept"', when_text='"Time: 10:30"',
+                               home='"https://ok.example/"', nested=json.dumps({"x": SCRIPT_LINKS["digit"]}),
+                               **fields),
+    })
+    out = _build(site)
+    (path,) = (out / "api" / "articles").glob("*.json")
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc = doc.get("data", doc)
+    for name in SCRIPT_LINKS:
+        assert f"link_{name}" not in doc, name
+    assert doc["nested"] == {}
+    assert doc["remark"] == "Note: kept" and doc["when_text"] == "Time: 10:30"
+    assert doc["home"] == "https://ok.example/"
+    for path in out.rglob("*.json"):
+        text = path.read_text(encoding="utf-8").lower()
+        assert "script:" not in text and "data: ," not in text, path
