@@ -393,8 +393,13 @@ def _no_final_slash(url: str) -> str:
 
 
 def _filter_note_attribute(tag: str, attribute: str, value: str) -> str | None:
+    """A note's attribute value as kept, or None to drop it: a link's URL must pass `safe_url`,
+    and a ``lang`` (which the sanitizer allows on every tag, as ``title``) must be a language tag
+    (`language_tag`): ``<b lang="english">`` was an error to the HTML checker."""
     if tag == "a" and attribute == "href":
         return safe_url(value, NOTE_SCHEMES)
+    if attribute == "lang":
+        return language_tag(value)
     return value
 
 

@@ -221,3 +221,23 @@ def test_an_extra_field_a_browser_runs_as_a_script_link_never_reaches_the_json_a
     for path in out.rglob("*.json"):
         text = path.read_text(encoding="utf-8").lower()
         assert "script:" not in text and "data: ," not in text, path
+
+
+def test_a_note_keeps_only_lang_attributes_that_are_language_tags(make_site):
+    """The sanitizer allows ``lang`` (and ``title``) on every tag of a note: ``<b lang="english">``
+    and a ``lang`` with an override in it went out as written, errors to the HTML checker
+    ("Bad value ... for attribute lang"). A valid tag stays (written with ``-``)."""
+    note = ('<p lang="zz!! bad" title="t">para</p>\n\nA <b lang="english">bold</b> <i lang="">it</i> '
+            '<a href="https://a.example/" lang="en-US-x-&quot;">link</a> <em lang="pt_BR">pt</em> '
+            '<code lang="\u202e">code</code>\n')
+    site = make_site({
+        "digest.toml": 'base_url = "https://example.org/"\nsearch = false\n',
+        "content/a.md": record("Languages in a note") + note,
+    })
+    out = _build(site)
+    elements = _tree(_note(_article_page(out))).elements
+    langs = {tag: attrs["lang"] for tag, attrs, _ in elements if "lang" in attrs}
+    assert langs == {"em": "pt-BR"}
+    assert ("p", {"title": "t"}) in [(tag, attrs) for tag, attrs, _ in elements]
+    entry = ET.parse(out / "atom.xml").getroot().find(f"{ATOM}entry/{ATOM}content").text
+    assert 'lang="pt-BR"' in entry and "english" not in entry
