@@ -51,7 +51,11 @@ SITEMAP_MAX_BYTES = 50 * 1024 * 1024
 _IMAGE_TYPES = {"webp": "image/webp", "avif": "image/avif", "jpg": "image/jpeg", "jpeg": "image/jpeg",
                 "png": "image/png", "gif": "image/gif"}
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.\-]*):(?![\s\d])")
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]{0,31}):(\s|\d)?")
+"""A URL scheme (no registered one is longer than 32 characters) and what follows its colon."""
+_SCRIPT_SCHEMES = frozenset({"javascript", "vbscript", "data", "livescript", "mocha"})
+"""Schemes a browser runs or renders as a document: what follows the colon makes no difference
+(``javascript: alert(1)``, ``javascript:0||alert(1)`` run as well as ``javascript:alert(1)``)."""
 _C0_AND_SPACE = "".join(map(chr, range(0x21)))
 _URL_IGNORED = re.compile("[\t\n\r]")
 _INTERNAL_KEYS = frozenset({"secured"})
@@ -245,7 +249,10 @@ def public_value(key: str, value: Any) -> Any:
 
     ``secured`` is dropped at any depth; a string under a key ending in ``url`` must
     be an http(s) URL; a string that starts with any other scheme is dropped too
-    (``javascript:``, ``data:``...), so no non-http(s) link leaves the site.
+    (``javascript:``, ``data:``..., as a browser reads it: after leading spaces and controls,
+    without tabs and line breaks, and a script scheme whatever follows its colon), so no
+    non-http(s) link leaves the site. A word, a colon and a space or digit (``Note: x``) is
+    text, not a link.
     """
     if key in _INTERNAL_KEYS:
         return _DROP
@@ -262,13 +269,18 @@ def public_value(key: str, value: Any) -> Any:
     if isinstance(value, str):
         if key.lower().endswith("url"):
             return safe_url(value) or _DROP
-        # As a browser reads a link: C0 controls and spaces around it dropped, tabs and line
-        # breaks inside it removed (`java\nscript:`, `\x01javascript:` are javascript: URLs).
-        probe = _URL_IGNORED.sub("", value[:64].lstrip(_C0_AND_SPACE)) if ":" in value else ""
-        match = _SCHEME.match(probe)
-        if match and match.group(1).lower() not in ("http", "https"):
-            return _DROP
-        return value
+        # As a browser reads a link: C0 controls and spaces before it dropped, tabs and line
+        # breaks inside it removed (`java\nscript:`, `\x01javascript:` are javascript: URLs),
+        # however many there are (the first 64 characters were read: 70 spaces hid a link).
+        if ":" not in value:
+            return value
+        match = _SCHEME.match(_URL_IGNORED.sub("", value.lstrip(_C0_AND_SPACE)))
+        if match is None:
+            return value
+        scheme = match.group(1).lower()
+        if scheme in ("http", "https") or (match.group(2) and scheme not in _SCRIPT_SCHEMES):
+            return value  # (a link, or text such as "Note: fine" and "Time:10")
+        return _DROP
     if isinstance(value, bool | int) or value is None:
         return value
     if isinstance(value, float):

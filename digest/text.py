@@ -183,10 +183,12 @@ def safe_url(value: object, schemes: frozenset[str] = LINK_SCHEMES) -> str | Non
     """``value`` as a URL allowed to become a link, or None.
 
     Only the given schemes pass (http/https by default); ``//host/x`` means ``https:``;
-    URLs with control characters, whitespace, credentials (``https://bank.example@evil.example/``),
+    URLs with ASCII control characters or spaces, credentials (``https://bank.example@evil.example/``),
     or no host name (one without a letter or digit, with an empty label or odd characters)
     are refused. Characters a URL may not hold (``<>"`{}|^[]\\``, a second ``#``, a ``%``
-    not followed by two hex digits) are percent-escaped, so the link is valid HTML.
+    not followed by two hex digits, and beyond ASCII those of `_IRI_ILLEGAL`: C1 controls,
+    private use, noncharacters, bidirectional controls, Unicode spaces) are percent-escaped, so the link is
+    valid HTML and a valid IRI.
     """
     if not isinstance(value, str):
         return None
@@ -252,10 +254,14 @@ def _percent(match: re.Match[str]) -> str:
 
 _IRI_ILLEGAL = re.compile("[\ue000-\uf8ff\ufdd0-\ufdef\ufff0-\uffff\U000e0000-\U000e0fff\U000f0000-\U0010ffff"
                           + "".join(chr(plane * 0x10000 + 0xFFFE) + chr(plane * 0x10000 + 0xFFFF) for plane in range(1, 14))
-                          + "]")
-"""Characters beyond ASCII that an IRI may not hold as they are (RFC 3987's ``ucschar`` leaves them
-out: private use, noncharacters, the specials block): percent-escaped as UTF-8. (The HTML checker:
-"Illegal character in path segment".) Searched only in URLs that are not all ASCII."""
+                          + "\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                          + "\x80-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+"""Characters beyond ASCII that an IRI may not hold as they are, percent-escaped as UTF-8: those
+RFC 3987's ``ucschar`` leaves out (C1 controls, private use, noncharacters, the specials block; the HTML checker:
+"Illegal character in path segment"), the bidirectional formatting characters it forbids (section
+4.1: ``https://a.example/\u202egpj.exe`` shows its path reversed, and feed validators and the HTML
+checker let it through) and the Unicode spaces and line separators (a ``U+2028`` or a no-break
+space in a path is no part of a link a person can copy). Searched only in URLs that are not all ASCII."""
 
 
 def language_tag(value: str) -> str | None:
@@ -387,8 +393,13 @@ def _no_final_slash(url: str) -> str:
 
 
 def _filter_note_attribute(tag: str, attribute: str, value: str) -> str | None:
+    """A note's attribute value as kept, or None to drop it: a link's URL must pass `safe_url`,
+    and a ``lang`` (which the sanitizer allows on every tag, as ``title``) must be a language tag
+    (`language_tag`): ``<b lang="english">`` was an error to the HTML checker."""
     if tag == "a" and attribute == "href":
         return safe_url(value, NOTE_SCHEMES)
+    if attribute == "lang":
+        return language_tag(value)
     return value
 
 
@@ -553,6 +564,8 @@ _PHRASING_ONLY = frozenset({"p", "pre", "h3", "h4", "h5", "h6"}) | (_PHRASING - 
 """Elements whose descendants may only be phrasing content (``a`` and ``del`` are counted here,
 though transparent: a note's are in paragraphs)."""
 _HEADINGS = frozenset({"h3", "h4", "h5", "h6"})
+_FLOW_BLOCKS = frozenset({"p", "pre", "blockquote", "ul", "ol", "table", "hr"}) | _HEADINGS
+"""Blocks of a note, each of which ends the inline elements raw HTML left open before it."""
 _LISTS = frozenset({"ul", "ol"})
 _VOID = frozenset({"br", "hr"})
 _TABLE_WRAPPERS = {"table": ("tbody", "tr", "td"), "thead": ("tr", "td"), "tbody": ("tr", "td"),
@@ -568,15 +581,22 @@ _TABLE_PARTS = frozenset({"table", "caption", "thead", "tbody", "tfoot", "tr", "
 class _Nesting(HTMLParser):
     """Sanitized note HTML (well-formed, allowed tags only) re-nested as HTML's content models
     require: a tag not allowed where it stands is dropped and its content kept (``<pre><p>x``
-    is ``<pre>x``; an ``<li>`` outside a list, a heading in a ``<th>``), and what a list holds
+    is ``<pre>x``; an ``<li>`` outside a list, a heading in a ``<th>``, a ``<b>`` right in a
+    list), an inline element that holds nothing but spaces is left out, and what a list holds
     outside its items gets an item of its own, and what a table holds outside its cells (the text
-    of a ``<caption>``, which the sanitizer drops) a cell of its own."""
+    of a ``<caption>``, which the sanitizer drops) a cell of its own.
+
+    An inline element left open by raw HTML (``Intro <b>bold`` or ``<a href=...>`` with no end
+    tag) is closed where the next block begins (`_close_stray_phrasing`): the sanitizer's HTML
+    parser closes it at the end of its paragraph and opens it again around every block after it,
+    which made the rest of the note one bold run, or one link, without its paragraphs, lists,
+    tables and code blocks."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=False)
         self.out: list[str] = []
-        self.tags: list[tuple[str, bool]] = []
-        """Every open tag, and whether it was kept."""
+        self.tags: list[list] = []
+        """Every open tag: [name, whether it is kept, where its start tag is in `out`]."""
         self.kept: list[tuple[str, bool]] = []
         """The open tags that were kept, and whether each is an item this class added."""
         self.tables: list[int] = []
@@ -616,18 +636,40 @@ class _Nesting(HTMLParser):
             self.out.append("</li>")
             self.kept.pop()
 
+    def _close_stray_phrasing(self) -> None:
+        """Close the inline elements that hold a block about to begin, when nothing but flow
+        content (the note itself, an item, a cell, a quotation) holds them: an element with
+        nothing but spaces in it is left out (an empty ``<a>`` is a link with no name)."""
+        depth = 0
+        while depth < len(self.kept) and not self.kept[-1 - depth][1] and self.kept[-1 - depth][0] in _PHRASING:
+            depth += 1
+        if not depth or any(name in _PHRASING_ONLY for name, _ in self.kept[:-depth]):
+            return
+        entries = [entry for entry in self.tags if entry[1]][-depth:]
+        for entry in reversed(entries):  # (innermost first)
+            start = entry[2]
+            if "".join(self.out[start + 1:]).strip():
+                self.out.append(f"</{entry[0]}>")
+            else:
+                self.out[start] = ""
+            entry[1] = False  # (its end tag, when it comes, is dropped)
+            self.kept.pop()
+
     def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in _FLOW_BLOCKS:
+            self._close_stray_phrasing()
         if tag == "li":
             self._close_added_item()
         elif tag in _TABLE_HOLDERS:
             self._close_added_cells(tag)
-        else:
+        elif not (tag in _PHRASING and self.kept and self.kept[-1][0] in _LISTS):  # (dropped below)
             self._item_for_list_content()
         parent = self.kept[-1][0] if self.kept else ""
         keep = not (
             (tag not in _PHRASING and any(name in _PHRASING_ONLY for name, _ in self.kept))
             or (tag in _HEADINGS and any(name == "th" for name, _ in self.kept))
             or (tag == "li" and parent not in _LISTS)
+            or (tag in _PHRASING and parent in _LISTS)
             or (tag == "caption" and (parent != "table" or self.tables[-1] != _EMPTY))
             or (tag in _TABLE_PARTS and any(name == "caption" for name, _ in self.kept))
         )
@@ -638,10 +680,11 @@ class _Nesting(HTMLParser):
                 self.out.append("<tbody>")
                 self.kept.append(("tbody", True))
             self.tables[-1] = {"caption": _CAPTION, "thead": _HEAD}.get(tag, _BODY)
+        start = len(self.out)
         if keep:
             self.out.append(f"<{tag}>" if tag in _TABLE_PARTS else self.get_starttag_text() or f"<{tag}>")
         if tag not in _VOID:
-            self.tags.append((tag, keep))
+            self.tags.append([tag, keep, start])
             if keep:
                 self.kept.append((tag, False))
                 if tag == "table":
@@ -650,7 +693,11 @@ class _Nesting(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in _VOID or not self.tags:
             return
-        name, kept = self.tags.pop()
+        name, kept, start = self.tags.pop()
+        if kept and name in _PHRASING and not "".join(self.out[start + 1:]).strip():
+            self.out[start] = ""  # (an inline element of spaces: nothing to show, or a link with no name)
+            self.kept.pop()
+            return
         if kept:
             while self.kept[-1][1]:  # what this class added inside it (an item, a cell)
                 self.out.append(f"</{self.kept.pop()[0]}>")
