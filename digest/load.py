@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -1065,17 +1065,50 @@ def _spaced(text: str) -> str:
 
 
 def _is_secret(value: Any, secrets: frozenset[str]) -> bool:
-    """Whether ``value`` is text that, `_spaced`, is one of ``secrets`` (each `_spaced`) or holds one
+    """Whether ``value`` is text that, `_bare`, is one of ``secrets`` (each `_bare`) or holds one
     of `MIN_SECRET_INSIDE` characters or more."""
-    if not isinstance(value, str) or len(value) < min(map(len, secrets)):
+    if not isinstance(value, str):
         return False
-    text = _spaced(value)
-    return text in secrets or _holds_secret(text, secrets)
+    bare = _bare_secrets(secrets)
+    if len(value) < min(map(len, bare)):  # (`_bare` never makes text longer)
+        return False
+    text = _bare(value)
+    return text in bare or _holds_secret(text, secrets, bared=True)
 
 
-def _holds_secret(text: str, secrets: frozenset[str]) -> bool:
-    """Whether ``text`` holds one of ``secrets`` of `MIN_SECRET_INSIDE` characters or more."""
-    return len(text) >= MIN_SECRET_INSIDE and any(len(s) >= MIN_SECRET_INSIDE and s in text for s in secrets)
+def _holds_secret(text: str, secrets: frozenset[str], bared: bool = False) -> bool:
+    """Whether ``text`` (`_bare` already when ``bared``) holds one of ``secrets`` of
+    `MIN_SECRET_INSIDE` characters or more, both compared `_bare`."""
+    if not bared:
+        text = _bare(text)
+    return len(text) >= MIN_SECRET_INSIDE and any(len(s) >= MIN_SECRET_INSIDE and s in text
+                                                  for s in _bare_secrets(secrets))
+
+
+def _bare(text: str) -> str:
+    """``text`` as a reader of the site would see it, to compare it with a secret: HTML entities
+    and %-escapes decoded (an excerpt's ``&#85;&#50;...``, a link's ``%2B``), invisible characters
+    left out (a soft hyphen or a zero-width space splitting it, bidi marks), white space `_spaced`,
+    and no ``=`` (base64's padding, which a copy may lack)."""
+    if "&" in text:
+        text = _unescape(text)
+    if "%" in text:
+        text = unquote(text)
+    if not text.isascii():
+        text = text.translate(_HIDING)
+    return _spaced(text).replace("=", "")
+
+
+_HIDING = dict.fromkeys([0xAD, 0x61C, 0x180E, *range(0x200B, 0x2010), *range(0x202A, 0x202F),
+                         *range(0x2060, 0x2065), *range(0x2066, 0x2070), 0xFEFF, *range(0xE0000, 0xE0080)])
+"""Invisible characters a copy of a secret may hide in (`str.translate` table: each left out): the
+soft hyphen, zero-width spaces and joiners, bidi marks and controls, the byte order mark, tags."""
+
+
+@lru_cache(maxsize=64)
+def _bare_secrets(secrets: frozenset[str]) -> frozenset[str]:
+    """``secrets`` each `_bare` (and not empty)."""
+    return frozenset(bare for secret in secrets if (bare := _bare(secret)))
 
 
 MIN_SECRET_INSIDE = 16
@@ -1120,9 +1153,12 @@ def _secret_copies(value: Any, note: str = "") -> frozenset[str]:
     if not found:
         return frozenset()
     secrets = frozenset(found)
-    shortest = min(map(len, found))  # (`_spaced` never makes text longer)
+    bare = _bare_secrets(secrets)
+    if not bare:
+        return frozenset()
+    shortest = min(map(len, bare))  # (`_bare` never makes text longer)
     if any(len(text) >= shortest and _is_secret(text, secrets) for text in others) \
-            or _holds_secret(_spaced(note), secrets):
+            or _holds_secret(note, secrets):
         return secrets
     return frozenset()
 
@@ -1598,6 +1634,9 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         data = _drop_secured(data, secrets, (), report)
         if body != (body := _without_secrets(body, secrets)):
             report.warn((), "the note holds the secured value; it is left out of the note")
+        if _holds_secret(body, secrets):  # a copy written otherwise (entities, %-escapes, a soft hyphen in it)
+            body = ""
+            report.warn((), "the note holds the secured value, written otherwise; the whole note is left out")
 
     title = _text(data.get("title"), ("title",), report, name=True)
     if not title:

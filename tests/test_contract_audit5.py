@@ -244,3 +244,49 @@ def test_check_reports_the_image_problems_of_drafts_too(make_site, capsys):
     main(["check", str(site)])
     assert "content/a.md:7: warning: images[0]: https://img.example.com/a.jpg: isCached is true but there is no file" in \
         capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the secured payload
+
+
+_CIPHER = "cGlDX5SSZpzZ0oTt41ly1s0rDdz4sgEfK30nVVqGcrkzRTUACLNV0xeS0G/YHzHVlQ38luG1+CRhqS1IZKn0YPg=="
+_IV = "McEJcajeV6yMkDIZqjM2fA=="
+
+
+def test_a_copy_of_the_secured_value_written_otherwise_is_never_published(make_site, capsys):
+    """A copy of the `secured` payload (or of its ciphertext or IV) written so that a reader still
+    gets it: HTML entities, %-escapes (in a URL, in the note's link), a soft hyphen or a
+    zero-width space splitting it, the base64 padding left off. Each was published as it was
+    (the check compared the text as written); the field, or the note, is left out with a warning."""
+    import html
+    from urllib.parse import quote
+
+    entities = "".join(f"&#{ord(c)};" for c in _CIPHER)
+    half = len(_IV) // 2
+    site = make_site({
+        "digest.toml": "search = false\n",
+        "content/a.md": "---\n"
+                        'title: "Leaky"\npublishedDateTime: 2024-01-02T10:00:00Z\n'
+                        f'webUrl: "https://news.example.com/a?c={quote(_CIPHER, safe="")}"\n'
+                        f'excerpt: "{entities}"\n'
+                        f'category: "{_IV[:half]}\\u00ad{_IV[half:]}"\n'
+                        f'type: "{_IV[:half]}\\u200b{_IV[half:]}"\n'
+                        f'featuredContent: "{_CIPHER.rstrip("=")}"\n'
+                        f'secured: "{_CIPHER};{_IV}"\n'
+                        "---\n"
+                        f"See [the source](https://x.example/?k={quote(_IV, safe='')}) for {html.escape('more')}.\n",
+        "content/b.md": '---\ntitle: "Clean"\npublishedDateTime: 2024-01-03T10:00:00Z\n'
+                        'webUrl: "https://news.example.com/b"\n---\n',
+    })
+    assert main(["build", str(site)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("holds the secured value") >= 5, err
+    assert "the whole note is left out" in err
+    forms = {_CIPHER, _CIPHER.rstrip("="), _IV, _IV.rstrip("="), quote(_CIPHER, safe=""), quote(_IV, safe=""),
+             entities, _IV[:half], _CIPHER[:40]}
+    for path in (site / "build").rglob("*"):
+        if path.is_file():
+            text = path.read_bytes().decode("utf-8", "replace")
+            bare = html.unescape(text).replace("\u00ad", "").replace("\u200b", "")
+            assert not any(form in text or form in bare for form in forms), path
+    assert {"Leaky", "Clean"} <= set(_documents(site / "build"))  # both still built
