@@ -73,7 +73,8 @@ _TOO_LONG = (f"front matter too large to read (more than {MAX_COMPOSE // 1024} k
              f"{5 * MAX_NODES:,} lines and list items)")
 
 MAX_NAME = 200
-"""Characters kept of a topic or provider name (each is on every card that has it, and a page)."""
+"""Characters kept of a topic or provider name, a category or a type (each is on every card
+that has it, and a page)."""
 
 try:
     _Loader = yaml.CSafeLoader
@@ -916,7 +917,8 @@ def _image(entry: Any, where: tuple[Any, ...], report: _RecordProblems, position
     if not isinstance(cached, bool):
         report.warn(where + ("isCached",), f"expected true or false, got {_kind(cached)}")
         cached = False
-    title = _text(entry.get("title"), where + ("title",), report, name=True) or ""
+    title = _cut(_text(entry.get("title"), where + ("title",), report, name=True) or "", MAX_TITLE,
+                 where + ("title",), report)  # (it is the picture's alt text on every page that shows it)
     return ImageRef(url=url, width=size[0], height=size[1], is_cached=cached, title=title, position=position)
 
 
@@ -967,7 +969,8 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
         link=link,
         provider_name=provider_name,
         published=_related_date(entry, where, report),
-        excerpt=_text(entry.get("excerpt"), where + ("excerpt",), report) or "",
+        excerpt=_cut(_text(entry.get("excerpt"), where + ("excerpt",), report) or "", MAX_EXCERPT,
+                     where + ("excerpt",), report),
         provider_domain=domain,
         extra=extra,
     )
@@ -1671,9 +1674,9 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         if value is not None and text is None:
             report.add((key,), f"expected a string, got {_kind(value)}")
         strings[key] = text or ""
-    if len(strings["excerpt"]) > MAX_EXCERPT:
-        strings["excerpt"] = strings["excerpt"][:MAX_EXCERPT - 1].rstrip() + "…"
-        report.warn(("excerpt",), f"longer than {MAX_EXCERPT} characters; cut")
+    strings["excerpt"] = _cut(strings["excerpt"], MAX_EXCERPT, ("excerpt",), report)
+    for key in ("category", "type"):  # (shown on every card of the article: a name, not a text)
+        strings[key] = _cut(strings[key], MAX_NAME, (key,), report)
 
     urls = {}
     for key in ("webUrl", "originalUrl"):

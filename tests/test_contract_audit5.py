@@ -290,3 +290,25 @@ def test_a_copy_of_the_secured_value_written_otherwise_is_never_published(make_s
             bare = html.unescape(text).replace("\u00ad", "").replace("\u200b", "")
             assert not any(form in text or form in bare for form in forms), path
     assert {"Leaky", "Clean"} <= set(_documents(site / "build"))  # both still built
+
+
+def test_long_category_type_image_title_and_curated_excerpt_are_cut(make_site, capsys):
+    """A 100 kB `type` was printed on every card of its article (every listing that shows it),
+    an image title became 100 kB of alt text on each: these are cut, with a warning, as a title,
+    an excerpt and a name already were."""
+    huge = "x" * 100_000
+    site = make_site({
+        "digest.toml": "search = false\n",
+        "content/a.md": '---\ntitle: "Long"\npublishedDateTime: 2024-01-02T10:00:00Z\n'
+                        f'webUrl: "https://news.example.com/a"\ncategory: "{huge}"\ntype: "{huge}"\n'
+                        f'images:\n  - url: "https://img.example.com/a.jpg"\n    title: "{huge}"\n'
+                        f'related:\n  - title: "Elsewhere"\n    webUrl: "https://other.example/x"\n    excerpt: "{huge}"\n'
+                        "---\n",
+    })
+    assert main(["build", str(site)]) == 0
+    err = capsys.readouterr().err
+    for field in ("category", "type", "images[0].title", "related[0].excerpt"):
+        assert f"warning: {field}: longer than" in err, (field, err)
+    assert all(path.stat().st_size < 60_000 for path in (site / "build").rglob("*.html"))
+    doc = _documents(site / "build")["Long"]
+    assert len(doc["type"]) == 200 and len(doc["category"]) == 200 and len(doc["related"][0]["excerpt"]) == 5000
