@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from digest.plan import Relate, SitePlan
     from digest.related import Doc
 
-# The parsers, the planner, the related lists and Jinja (a fifth of a second to import) are
+# The parsers, the planner, the related lists and Jinja (a tenth of a second to import) are
 # imported by the functions that use them, past the check that anything changed at all: a
 # build that finds nothing changed is done without them.
 

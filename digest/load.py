@@ -30,7 +30,7 @@ from digest import yamlfast
 from digest.config import system_zone_file
 from digest.errors import Problem
 from digest.files import MAX_RECORD_BYTES, NotRegular, read_regular
-from digest.model import Article, FileResult, ImageRef, Provider, RelatedRef
+from digest.model import Article, FileResult, ImageRef, Provider, RelatedRef, pack_extra
 from digest.text import (
     language_tag,
     plain_text,
@@ -972,7 +972,7 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
         excerpt=_cut(_text(entry.get("excerpt"), where + ("excerpt",), report) or "", MAX_EXCERPT,
                      where + ("excerpt",), report),
         provider_domain=domain,
-        extra=extra,
+        extra_packed=pack_extra(extra),
     )
 
 

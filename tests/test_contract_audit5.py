@@ -154,10 +154,11 @@ def test_articles_with_curated_entries_and_provider_fields_stay_hashable():
     article, frozen, is still hashable like any value."""
     from datetime import UTC, datetime
 
-    from digest.model import Article, Provider, RelatedRef
+    from digest.model import Article, Provider, RelatedRef, pack_extra
 
     ref = RelatedRef(title="T", web_url="https://a.example/x", link="https://a.example/x", provider_name="A",
-                     published=None, extra={"images": [{"url": "https://a.example/i.png"}]})
+                     published=None, extra_packed=pack_extra({"images": [{"url": "https://a.example/i.png"}]}))
+    assert ref.extra == {"images": [{"url": "https://a.example/i.png"}]}
     provider = Provider(key="a.example", name="A", domain="a.example", extra={"images": [{"url": "x"}]})
     article = Article(id="0123456789", source="content/a.md", title="T", published=datetime(2024, 1, 1, tzinfo=UTC),
                       updated=None, excerpt="", category="", type="", web_url="https://b.example/", link=None,
