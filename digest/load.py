@@ -741,6 +741,13 @@ def _why_no_date(text: str) -> str:
 _UTC_SUFFIX = re.compile(r"[Zz]$")
 
 
+def _compatible(text: str) -> str:
+    """``text`` in NFKC (fullwidth letters and digits as ASCII ones) without its invisible format
+    characters (Unicode's Cf: zero-width spaces, a byte order mark, bidi marks): what a scraper's
+    field name or date says, as a reader sees it."""
+    return "".join(c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c) != "Cf")
+
+
 def _datetime(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         dt = value
@@ -748,7 +755,7 @@ def _datetime(value: Any) -> datetime | None:
         dt = datetime.combine(value, time())
     elif isinstance(value, str):
         if not value.isascii():  # a scraper's zero-width space or BOM, fullwidth digits: read through
-            value = unicodedata.normalize("NFKC", "".join(c for c in value if unicodedata.category(c) != "Cf"))
+            value = _compatible(value)
         text = value.strip()
         if text.endswith(("z", "Z")):
             text = text[:-1] + "+00:00"
@@ -1022,8 +1029,7 @@ def _dropped(key: Any) -> bool:
     if key.strip().casefold() in _DROPPED:
         return True
     # (nor width or invisible characters: a scraper's fullwidth `ｓｅｃｕｒｅｄ`, `secured\u200b`)
-    return not key.isascii() and "".join(c for c in unicodedata.normalize("NFKC", key)
-                                         if unicodedata.category(c) != "Cf").strip().casefold() in _DROPPED
+    return not key.isascii() and _compatible(key).strip().casefold() in _DROPPED
 
 
 _HUGE_INT = 10**100
@@ -1340,7 +1346,7 @@ def _folded_name(key: str) -> str:
     """A field name as `_misspelled` compares it: case, ``_``, ``-``, white space, width and
     invisible characters aside (a scraper's ``published\u200b``, fullwidth ``ｐｕｂｌｉｓｈｅｄ``)."""
     if not key.isascii():
-        key = "".join(c for c in unicodedata.normalize("NFKC", key) if unicodedata.category(c) != "Cf")
+        key = _compatible(key)
     return key.strip().replace("_", "").replace("-", "").casefold()
 
 

@@ -648,12 +648,17 @@ class _Nesting(HTMLParser):
         entries = [entry for entry in self.tags if entry[1]][-depth:]
         for entry in reversed(entries):  # (innermost first)
             start = entry[2]
-            if "".join(self.out[start + 1:]).strip():
+            if not self._blank_since(start):
                 self.out.append(f"</{entry[0]}>")
             else:
                 self.out[start] = ""
             entry[1] = False  # (its end tag, when it comes, is dropped)
             self.kept.pop()
+
+    def _blank_since(self, start: int) -> bool:
+        """Whether all written after the start tag at ``start`` in `out` is white space (the first
+        piece that is not ends the look: an element's content was joined whole at each end tag)."""
+        return not any(not piece.isspace() for piece in self.out[start + 1:] if piece)
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         if tag in _FLOW_BLOCKS:
@@ -694,7 +699,7 @@ class _Nesting(HTMLParser):
         if tag in _VOID or not self.tags:
             return
         name, kept, start = self.tags.pop()
-        if kept and name in _PHRASING and not "".join(self.out[start + 1:]).strip():
+        if kept and name in _PHRASING and self._blank_since(start):
             self.out[start] = ""  # (an inline element of spaces: nothing to show, or a link with no name)
             self.kept.pop()
             return
