@@ -319,3 +319,28 @@ def test_long_category_type_image_title_and_curated_excerpt_are_cut(make_site, c
     assert all(path.stat().st_size < 60_000 for path in (site / "build").rglob("*.html"))
     doc = _documents(site / "build")["Long"]
     assert len(doc["type"]) == 200 and len(doc["category"]) == 200 and len(doc["related"][0]["excerpt"]) == 5000
+
+
+def test_the_one_pass_secret_check_finds_every_copy_the_value_by_value_check_finds():
+    """`_secret_copies` first looks for the secrets in all the record's texts `_bare` at once
+    (one pass, where it made one per value). It must still find each copy, wherever the other
+    texts put escapes, spaces or invisible characters that could join with it."""
+    import html
+    from urllib.parse import quote
+
+    from digest.load import _secret_copies
+
+    secured = f"{_CIPHER};{_IV}"
+    copies = [_IV, _IV.rstrip("="), quote(_CIPHER, safe=""), "".join(f"&#{ord(c)};" for c in _IV),
+              f"{_IV[:5]}\u00ad{_IV[5:]}", f"{_IV[:5]}\u200b\u2066{_IV[5:]}", f"see {_CIPHER} there",
+              html.escape(f"<{_IV}>"), f"{_IV[:8]}&#x200b;{_IV[8:]}"]
+    neighbours = ["", "&", "&#", "%", "%2", "&amp", "  ", "\u00ad", "\u200b", "caf\u00e9 \u201cquoted\u201d", "="]
+    for copy in copies:
+        for before in neighbours:
+            for after in neighbours:
+                data = {"title": before, "excerpt": copy, "type": after, "secured": secured,
+                        "provider": {"name": f"{before}x{after}"}, "topics": [after, before]}
+                assert _secret_copies(data), (copy, before, after)
+    clean = {"title": "A story", "excerpt": "caf\u00e9 &amp; 100% \u200b", "secured": secured}
+    assert _secret_copies(clean) == frozenset()
+    assert _secret_copies(clean, note=f"a note quoting {_CIPHER}")  # (the note is still looked in)
