@@ -74,6 +74,8 @@ class PlannerView(Protocol):
 
     def rekey(self, struct: str, deps: tuple[str, ...]) -> str: ...
 
+    def shown_related(self, article: Article) -> tuple[tuple[str | None, int], ...]: ...
+
     def grouped(self, first: str, inputs: tuple, plan: Callable[[], list[PageSpec]]) -> list[PageSpec]: ...
 
 
@@ -206,7 +208,10 @@ class Entries:
              **({"title": image.title} if image.title else {})}
             for image in article.images if (link := safe_url(image.url))
         ]
-        doc["related"] = [self._related(ref) for ref in article.related]  # (their other fields: see `full_record`)
+        # The curated entries its page shows, and no others (one whose webUrl is no http(s) link
+        # and no story of this site was listed, a title leading nowhere; their other fields: see
+        # `full_record`).
+        doc["related"] = [self._related(article.related[index]) for _, index in self.planner.shown_related(article)]
         if article.locale:
             doc["locale"] = article.locale
         if article.body_html:
@@ -227,8 +232,9 @@ class Entries:
         doc = self.record(article)
         if not any(ref.extra_packed for ref in article.related):
             return doc
+        shown = [article.related[index] for _, index in self.planner.shown_related(article)]
         return {**doc, "related": [{**entry, **self._others(entry, ref)}
-                                   for entry, ref in zip(doc["related"], article.related, strict=True)]}
+                                   for entry, ref in zip(doc["related"], shown, strict=True)]}
 
     @staticmethod
     def _related(ref: RelatedRef) -> dict[str, Any]:

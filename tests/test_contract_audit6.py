@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 from digest.cli import main
@@ -195,3 +196,62 @@ def test_a_top_level_key_holding_the_secured_value_is_warned_of_on_its_line(make
     assert set(docs) == {"S", "Other"} and docs["S"]["nested"] == {"kept": 3}
     for path, text in _api_texts(site / "build").items():
         assert _CIPHER[:16] not in text and _IV[:16] not in text, path
+
+
+# --------------------------------------------------------------------------- curated entries the page does not show
+
+
+_CURATED = '''---
+title: "Curated"
+publishedDateTime: 2024-01-02T10:00:00Z
+webUrl: "https://news.example.com/c"
+related:
+  - title: "Elsewhere"
+    webUrl: "https://elsewhere.example/1"
+    ampWebUrl: "https://elsewhere.example/amp/1"
+  - title: "Nowhere"
+    webUrl: "urn:story:42"
+    type: article
+  - title: "Again"
+    webUrl: "https://elsewhere.example/1"
+---
+'''
+_TARGET = '---\ntitle: "Target"\npublishedDateTime: 2024-01-01T10:00:00Z\nwebUrl: "urn:story:42"\n---\n'
+
+
+def _curated_titles(out: Path) -> tuple[list[str], list[str], list[str]]:
+    """(the titles of Curated's related coverage on its page, in its JSON document, in the
+    latest collection's copy of it)."""
+    page = next((out / "2024/01/02").glob("curated*/index.html")).read_text(encoding="utf-8")
+    coverage = page.split('id="coverage"', 1)[1].split("</section>", 1)[0] if 'id="coverage"' in page else ""
+    shown = re.findall(r'dir="auto">([^<]*)</a>', coverage)
+    listed = json.loads((out / "api/latest/index.json").read_text(encoding="utf-8"))["value"]
+    copy = next(doc for doc in listed if doc["title"] == "Curated")
+    return shown, [r["title"] for r in _documents(out)["Curated"]["related"]], [r["title"] for r in copy["related"]]
+
+
+def test_the_json_api_lists_the_curated_entries_the_page_shows_and_no_others(make_site, capsys):
+    """A curated entry whose webUrl is no http(s) link is shown on its page only when it is a story
+    of this site, but the JSON API listed it all the same (a title leading nowhere); it lists the
+    entries the page shows now (a story or link given twice is shown once), in both directions as
+    articles come and go, in an incremental build as in a new one."""
+    site = make_site({"digest.toml": "search = false\n", "content/c.md": _CURATED})
+    assert main(["build", str(site)]) == 0
+    out = site / "build"
+    assert _curated_titles(out) == (["Elsewhere"], ["Elsewhere"], ["Elsewhere"])
+    assert _documents(out)["Curated"]["related"][0]["ampWebUrl"] == "https://elsewhere.example/amp/1"
+    assert "related[1].webUrl: not an http(s) URL; shown only if it is a story of this site" in \
+        capsys.readouterr().err
+
+    (site / "content/t.md").write_text(_TARGET, encoding="utf-8")  # the story of urn:story:42 joins
+    assert main(["build", str(site)]) == 0
+    assert _curated_titles(out) == (["Elsewhere", "Target"], ["Elsewhere", "Nowhere"], ["Elsewhere", "Nowhere"])
+    assert _documents(out)["Curated"]["related"][1]["type"] == "article"
+    incremental = _api_texts(out)
+    shutil.rmtree(site / ".digest-cache", ignore_errors=True)  # (a build from nothing agrees)
+    assert main(["build", str(site), "-o", str(site / "cold")]) == 0
+    assert _api_texts(site / "cold") == incremental
+
+    (site / "content/t.md").unlink()  # and leaves again
+    assert main(["build", str(site)]) == 0
+    assert _curated_titles(out) == (["Elsewhere"], ["Elsewhere"], ["Elsewhere"])
