@@ -1081,10 +1081,12 @@ def _warn_unnamed(report: _RecordProblems, field: tuple[Any, ...], key: Any, mes
                                 _field_name(field) or None, message, "warning"))
 
 
-_CONTROLS_HINT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\\\\]")
+_CONTROLS_HINT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+                            r"|\\(?:[0abvfeN]|(?:x|u00|U000000)(?:[0189]|7[fF]))")
 """Whether front matter text may give a string with a control character: one written as it is,
-or a backslash (an escape in a double-quoted YAML or a JSON string: ``\\0``, ``\\u0000``, ``\\N``).
-Most records have neither: their extra fields are not searched for them (`_public_extra`)."""
+or an escape of one in a double-quoted YAML or a JSON string (``\\0``, ``\\e``, ``\\N``, ``\\x1b``,
+``\\u0000``, ``\\U0000009f``; a ``\\\\0``, no escape, is looked at too). Most records have none
+(a ``\\"`` or ``\\u2019`` is common): their extra fields are not searched for them (`_public_extra`)."""
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 """Control characters (C0, DEL, C1), tab, line feed and carriage return excepted."""
 _NO_CONTROLS = dict.fromkeys([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)])
@@ -1113,21 +1115,9 @@ def _public_extra(value: dict, field: tuple[Any, ...], report: _RecordProblems) 
 
 
 def _public_value(value: Any, field: tuple[Any, ...], report: _RecordProblems, url: bool, controls: bool) -> Any:
-    """`_public_extra` of one value, or `_LEFT_OUT`; ``url``: the nearest key above it ends in ``url``."""
-    if isinstance(value, str):
-        if controls and _CONTROLS.search(value):
-            found = _CONTROLS.search(value).group()  # type: ignore[union-attr]
-            value = value.translate(_NO_CONTROLS)
-            _warn_shown(report, field, f"holds control characters (such as U+{ord(found):04X}); removed")
-        if url:
-            if safe_url(value) is None:
-                if value.strip():  # (an exporter's "" for none is nothing to warn of)
-                    _warn_shown(report, field, _why_not_linked(value.strip()).rsplit(";", 1)[0] + "; dropped")
-                return _LEFT_OUT
-        elif ":" in value and (scheme := link_scheme(value)) is not None and scheme not in LINK_SCHEMES:
-            _warn_shown(report, field, f"a {scheme}: link (only http(s) links are published); dropped")
-            return _LEFT_OUT
-        return value
+    """`_public_extra` of one value at ``field``, or `_LEFT_OUT`; ``url``: the nearest key above it
+    ends in ``url``. (Strings are seen in their container's loop: a call and a field path each
+    made the walk twice as long, and most strings need nothing.)"""
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
@@ -1139,15 +1129,47 @@ def _public_value(value: Any, field: tuple[Any, ...], report: _RecordProblems, u
                             + (" (then it is another field's name: dropped)" if clash else ""))
                 if clash:
                     continue
-            clean = _public_value(item, (*field, key), report, str(shown)[-3:].lower() == "url", controls)
-            if clean is not _LEFT_OUT:
-                out[shown] = clean
+            if type(item) is str:
+                at_url = str(shown)[-3:].lower() == "url"
+                if controls or at_url or ":" in item:
+                    item = _public_text(item, field, key, report, at_url, controls)
+                    if item is _LEFT_OUT:
+                        continue
+            elif isinstance(item, _CONTAINERS):
+                item = _public_value(item, (*field, key), report, str(shown)[-3:].lower() == "url", controls)
+            out[shown] = item
         return out
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = [clean for index, item in enumerate(value)
-                 if (clean := _public_value(item, (*field, index), report, url, controls)) is not _LEFT_OUT]
-        return items if isinstance(value, list) else type(value)(items)
-    return value
+    items = []
+    for index, item in enumerate(value):
+        if type(item) is str:
+            if controls or url or ":" in item:
+                item = _public_text(item, field, index, report, url, controls)
+                if item is _LEFT_OUT:
+                    continue
+        elif isinstance(item, _CONTAINERS):
+            item = _public_value(item, (*field, index), report, url, controls)
+        items.append(item)
+    return items if isinstance(value, list) else type(value)(items)
+
+
+_CONTAINERS = (dict, list, tuple, set, frozenset)
+
+
+def _public_text(text: str, field: tuple[Any, ...], key: Any, report: _RecordProblems, url: bool,
+                 controls: bool) -> Any:
+    """`_public_extra` of the string ``text`` at ``key`` of the container at ``field``."""
+    if controls and (found := _CONTROLS.search(text)):
+        text = text.translate(_NO_CONTROLS)
+        _warn_shown(report, (*field, key), f"holds control characters (such as U+{ord(found.group()):04X}); removed")
+    if url:
+        if safe_url(text) is None:
+            if text.strip():  # (an exporter's "" for none is nothing to warn of)
+                _warn_shown(report, (*field, key), _why_not_linked(text.strip()).rsplit(";", 1)[0] + "; dropped")
+            return _LEFT_OUT
+    elif ":" in text and (scheme := link_scheme(text)) is not None and scheme not in LINK_SCHEMES:
+        _warn_shown(report, (*field, key), f"a {scheme}: link (only http(s) links are published); dropped")
+        return _LEFT_OUT
+    return text
 
 
 def _warn_shown(report: _RecordProblems, field: tuple[Any, ...], message: str) -> None:
