@@ -34,7 +34,7 @@ from urllib.parse import quote
 
 from digest.config import Config
 from digest.model import Article, Edition, PageSpec, Provider, RelatedRef, Topic, fixed, input_key
-from digest.text import domain_url, safe_url, term_key
+from digest.text import LINK_SCHEMES, SCRIPT_SCHEMES, domain_url, link_scheme, safe_url, term_key
 
 FORMATS = (
     ("rss", "rss.xml", "feed.rss.xml", "application/rss+xml", "RSS"),
@@ -51,13 +51,8 @@ SITEMAP_MAX_BYTES = 50 * 1024 * 1024
 _IMAGE_TYPES = {"webp": "image/webp", "avif": "image/avif", "jpg": "image/jpeg", "jpeg": "image/jpeg",
                 "png": "image/png", "gif": "image/gif"}
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]{0,31}):(\s|\d)?")
-"""A URL scheme (no registered one is longer than 32 characters) and what follows its colon."""
-_SCRIPT_SCHEMES = frozenset({"javascript", "vbscript", "data", "livescript", "mocha"})
-"""Schemes a browser runs or renders as a document: what follows the colon makes no difference
-(``javascript: alert(1)``, ``javascript:0||alert(1)`` run as well as ``javascript:alert(1)``)."""
-_C0_AND_SPACE = "".join(map(chr, range(0x21)))
-_URL_IGNORED = re.compile("[\t\n\r]")
+_SCRIPT_SCHEMES = SCRIPT_SCHEMES
+"""(see `digest.text.SCRIPT_SCHEMES`: the decision is `digest.text.link_scheme`'s, made at load too)"""
 _INTERNAL_KEYS = frozenset({"secured"})
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -78,6 +73,8 @@ class PlannerView(Protocol):
     def card(self, article: Article) -> dict: ...
 
     def rekey(self, struct: str, deps: tuple[str, ...]) -> str: ...
+
+    def shown_related(self, article: Article) -> tuple[tuple[str | None, int], ...]: ...
 
     def grouped(self, first: str, inputs: tuple, plan: Callable[[], list[PageSpec]]) -> list[PageSpec]: ...
 
@@ -211,7 +208,10 @@ class Entries:
              **({"title": image.title} if image.title else {})}
             for image in article.images if (link := safe_url(image.url))
         ]
-        doc["related"] = [self._related(ref) for ref in article.related]  # (their other fields: see `full_record`)
+        # The curated entries its page shows, and no others (one whose webUrl is no http(s) link
+        # and no story of this site was listed, a title leading nowhere; their other fields: see
+        # `full_record`).
+        doc["related"] = [self._related(article.related[index]) for _, index in self.planner.shown_related(article)]
         if article.locale:
             doc["locale"] = article.locale
         if article.body_html:
@@ -232,8 +232,9 @@ class Entries:
         doc = self.record(article)
         if not any(ref.extra_packed for ref in article.related):
             return doc
+        shown = [article.related[index] for _, index in self.planner.shown_related(article)]
         return {**doc, "related": [{**entry, **self._others(entry, ref)}
-                                   for entry, ref in zip(doc["related"], article.related, strict=True)]}
+                                   for entry, ref in zip(doc["related"], shown, strict=True)]}
 
     @staticmethod
     def _related(ref: RelatedRef) -> dict[str, Any]:
@@ -283,18 +284,10 @@ def public_value(key: str, value: Any) -> Any:
     if isinstance(value, str):
         if key.lower().endswith("url"):
             return safe_url(value) or _DROP
-        # As a browser reads a link: C0 controls and spaces before it dropped, tabs and line
-        # breaks inside it removed (`java\nscript:`, `\x01javascript:` are javascript: URLs),
-        # however many there are (the first 64 characters were read: 70 spaces hid a link).
-        if ":" not in value:
-            return value
-        match = _SCHEME.match(_URL_IGNORED.sub("", value.lstrip(_C0_AND_SPACE)))
-        if match is None:
-            return value
-        scheme = match.group(1).lower()
-        if scheme in ("http", "https") or (match.group(2) and scheme not in _SCRIPT_SCHEMES):
-            return value  # (a link, or text such as "Note: fine" and "Time:10")
-        return _DROP
+        # (As a browser reads a link: see `link_scheme`. Load dropped these already, with a
+        # warning: this is the second line of defence, for extra data made otherwise.)
+        scheme = link_scheme(value)
+        return value if scheme is None or scheme in LINK_SCHEMES else _DROP  # (text such as "Note: fine")
     if isinstance(value, bool | int) or value is None:
         return value
     if isinstance(value, float):

@@ -32,7 +32,9 @@ from digest.errors import Problem
 from digest.files import MAX_RECORD_BYTES, NotRegular, read_regular
 from digest.model import Article, FileResult, ImageRef, Provider, RelatedRef, pack_extra
 from digest.text import (
+    LINK_SCHEMES,
     language_tag,
+    link_scheme,
     plain_text,
     provider_host,
     provider_key,
@@ -390,6 +392,9 @@ class _RecordProblems:
         self.first_line = first_line
         self.items: list[Problem] = []
         self._root: Any = None
+        self.controls = True
+        """Whether the front matter may hold control characters (`_CONTROLS_HINT`: as written, or
+        as an escape); when not, `_public_extra` looks for none."""
 
     def line_of(self, field: tuple[Any, ...]) -> int | None:
         """1-based file line of a (nested) field, found by composing the YAML once."""
@@ -968,8 +973,8 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
     provider_name = _cut(_text(provider, at, report, name=True) or "", MAX_NAME, at, report)  # (a name as text too)
     # The entry's other fields, as a record's extra fields (the seed's ampWebUrl, cdnAmpWebUrl, type,
     # quality and images were lost from the JSON API): no `secured`, no integer too long to publish.
-    extra = _drop_secured({key: value for key, value in entry.items() if key not in _RELATED_READ}, frozenset(),
-                          where, report)
+    extra = _public_extra(_drop_secured({key: value for key, value in entry.items() if key not in _RELATED_READ},
+                                        frozenset(), where, report), where, report)
     return RelatedRef(
         title=title,
         web_url=web_url.strip() or link or "",  # (its story, as a record's: webUrl, else originalUrl)
@@ -1057,11 +1062,11 @@ def _drop_secured(value: Any, secrets: frozenset[str] = frozenset(), field: tupl
     kept = []
     for key, item in entries:
         if isinstance(value, dict) and _huge(key):
-            if report is not None:  # (the key itself cannot be named: it is the problem)
-                report.warn(field, f"a key that is {_huge(key)} is too long to publish; dropped")
+            if report is not None:  # (the key itself cannot be named: it is the problem; its line can)
+                _warn_unnamed(report, field, key, f"a key that is {_huge(key)} is too long to publish; dropped")
         elif secrets and isinstance(value, dict) and _is_secret(key, secrets):
             if report is not None:  # (nor this one: it is the secret)
-                report.warn(field, "a key holds the secured value; dropped")
+                _warn_unnamed(report, field, key, "a key holds the secured value; dropped")
         elif secrets and _is_secret(item, secrets):
             if report is not None:
                 report.warn((*field, key), "holds the secured value; dropped")
@@ -1071,6 +1076,111 @@ def _drop_secured(value: Any, secrets: frozenset[str] = frozenset(), field: tupl
         else:
             kept.append((key, _drop_secured(item, secrets, (*field, key), report)))
     return dict(kept) if isinstance(value, dict) else [item for _, item in kept]
+
+
+def _warn_unnamed(report: _RecordProblems, field: tuple[Any, ...], key: Any, message: str) -> None:
+    """A warning about the key ``key`` of the mapping at ``field``, on the key's line (where it is
+    found; else its mapping's) but naming only ``field``: the key is not to be printed (the
+    secret, thousands of digits). A top-level key's warning had no line at all."""
+    report.items.append(Problem(report.path, report.line_of((*field, key)) or report.line_of(field),
+                                _field_name(field) or None, message, "warning"))
+
+
+_CONTROLS_HINT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+                            r"|\\(?:[0abvfeN]|(?:x|u00|U000000)(?:[0189]|7[fF]))")
+"""Whether front matter text may give a string with a control character: one written as it is,
+or an escape of one in a double-quoted YAML or a JSON string (``\\0``, ``\\e``, ``\\N``, ``\\x1b``,
+``\\u0000``, ``\\U0000009f``; a ``\\\\0``, no escape, is looked at too). Most records have none
+(a ``\\"`` or ``\\u2019`` is common): their extra fields are not searched for them (`_public_extra`)."""
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""Control characters (C0, DEL, C1), tab, line feed and carriage return excepted."""
+_NO_CONTROLS = dict.fromkeys([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)])
+"""`str.translate` table: each of `_CONTROLS` left out."""
+_LEFT_OUT = object()
+
+
+def _public_extra(value: dict, field: tuple[Any, ...], report: _RecordProblems) -> dict:
+    """Extra fields (a record's, its provider's or a curated entry's: `_drop_secured` already) as
+    they may be published, each problem a warning at its field:
+
+    - without control characters (`_CONTROLS`) in any string or key: ``\\u0000`` is valid JSON,
+      but PostgreSQL's ``jsonb`` refuses it, and no field means them (a key that becomes another
+      key of its mapping with them removed is dropped);
+    - without any string that is a link the site does not publish: under a key ending in
+      ``url`` (any case), one `safe_url` refuses; elsewhere a link (`digest.text.link_scheme`)
+      of another scheme than http(s), ``javascript:``, ``data:``...: the JSON API left them out
+      without a word; it still does (`digest.feeds.public_value`, the same decision).
+
+    Cheap when there is nothing to do: most strings hold no ``:``; controls are looked for only
+    when the front matter may hold one (`_RecordProblems.controls`)."""
+    if not value:
+        return value
+    kept = _public_value(value, field, report, False, report.controls)
+    return kept if kept is not _LEFT_OUT else {}
+
+
+def _public_value(value: Any, field: tuple[Any, ...], report: _RecordProblems, url: bool, controls: bool) -> Any:
+    """`_public_extra` of one value at ``field``, or `_LEFT_OUT`; ``url``: the nearest key above it
+    ends in ``url``. (Strings are seen in their container's loop: a call and a field path each
+    made the walk twice as long, and most strings need nothing.)"""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            shown = key
+            if controls and isinstance(key, str) and _CONTROLS.search(key):
+                shown = key.translate(_NO_CONTROLS)
+                clash = shown in value or shown in out
+                _warn_shown(report, (*field, key), "the field name holds control characters; they are removed"
+                            + (" (then it is another field's name: dropped)" if clash else ""))
+                if clash:
+                    continue
+            if type(item) is str:
+                at_url = str(shown)[-3:].lower() == "url"
+                if controls or at_url or ":" in item:
+                    item = _public_text(item, field, key, report, at_url, controls)
+                    if item is _LEFT_OUT:
+                        continue
+            elif isinstance(item, _CONTAINERS):
+                item = _public_value(item, (*field, key), report, str(shown)[-3:].lower() == "url", controls)
+            out[shown] = item
+        return out
+    items = []
+    for index, item in enumerate(value):
+        if type(item) is str:
+            if controls or url or ":" in item:
+                item = _public_text(item, field, index, report, url, controls)
+                if item is _LEFT_OUT:
+                    continue
+        elif isinstance(item, _CONTAINERS):
+            item = _public_value(item, (*field, index), report, url, controls)
+        items.append(item)
+    return items if isinstance(value, list) else type(value)(items)
+
+
+_CONTAINERS = (dict, list, tuple, set, frozenset)
+
+
+def _public_text(text: str, field: tuple[Any, ...], key: Any, report: _RecordProblems, url: bool,
+                 controls: bool) -> Any:
+    """`_public_extra` of the string ``text`` at ``key`` of the container at ``field``."""
+    if controls and (found := _CONTROLS.search(text)):
+        text = text.translate(_NO_CONTROLS)
+        _warn_shown(report, (*field, key), f"holds control characters (such as U+{ord(found.group()):04X}); removed")
+    if url:
+        if safe_url(text) is None:
+            if text.strip():  # (an exporter's "" for none is nothing to warn of)
+                _warn_shown(report, (*field, key), _why_not_linked(text.strip()).rsplit(";", 1)[0] + "; dropped")
+            return _LEFT_OUT
+    elif ":" in text and (scheme := link_scheme(text)) is not None and scheme not in LINK_SCHEMES:
+        _warn_shown(report, (*field, key), f"a {scheme}: link (only http(s) links are published); dropped")
+        return _LEFT_OUT
+    return text
+
+
+def _warn_shown(report: _RecordProblems, field: tuple[Any, ...], message: str) -> None:
+    """A warning at ``field``, named without the control characters its keys may hold."""
+    shown = tuple(part.translate(_NO_CONTROLS) if isinstance(part, str) else part for part in field)
+    report.items.append(Problem(report.path, report.line_of(field), _field_name(shown) or None, message, "warning"))
 
 
 def _spaced(text: str) -> str:
@@ -1550,6 +1660,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     front, body, first_line = parts
     front = _as_yaml_reads(front)
     report.front, report.first_line = front, first_line
+    report.controls = _CONTROLS_HINT.search(front) is not None
     if len(front) > MAX_COMPOSE and front.count("\n") + front.count(",") > 5 * MAX_NODES:
         # (Cheap, before parsing: 200,000 lines or flow items took PyYAML seconds per record.)
         return FileResult(None, (Problem(source, None, None, _TOO_LONG),))
@@ -1770,7 +1881,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
                 # (its other fields, such as the real records' `images`, were lost from the JSON API)
                 others = {k: v for k, v in raw_provider.items() if k not in ("name", "domain")}
                 provider = Provider(key=key, name=name or key, domain=domain.strip(),
-                                    extra=_drop_secured(others, frozenset(), at, report))
+                                    extra=_public_extra(_drop_secured(others, frozenset(), at, report), at,
+                                                        report))
             else:
                 report.warn(("provider",), "has neither a name nor a domain; ignored")
         elif isinstance(raw_provider, str) and raw_provider.strip():
@@ -1849,8 +1961,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     identity = urls["webUrl"] or urls["originalUrl"] or "path:" + source
     article_id = short_hash(identity)
     body_slug = slugify(title, MAX_SLUG_BODY).rstrip("_") or "article"  # (con_-3fa2c1: no device name)
-    extra = _drop_secured({k: v for k, v in data.items() if k not in _KNOWN and not _dropped(k)}, frozenset(), (),
-                          report)
+    extra = _public_extra(_drop_secured({k: v for k, v in data.items() if k not in _KNOWN and not _dropped(k)},
+                                        frozenset(), (), report), (), report)
     article = Article(
         id=article_id,
         source=source,

@@ -284,6 +284,9 @@ class _Planner:
         self.related = related
         self.paths = {a.id: self.article_path(a) for a in articles}
         self.by_web_url = {a.story or url_identity(a.web_url): a for a in articles if a.web_url}
+        self.shown_refs: dict[str, tuple[tuple[tuple[str | None, int], ...], tuple[int, ...]]] = {}
+        """`shown_related`'s answers (and the `_dangling_key` of each identity no article has),
+        by article id: made once per article, for its page, its digest and its JSON."""
         self.dangling: dict[int, set[str]] = {}
         """Ids of the articles whose curated coverage names a URL identity no article has, by
         the identity's `_dangling_key` (filled as their pages are planned): `replan` plans
@@ -328,7 +331,7 @@ class _Planner:
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without the cards, which are made again on demand (see `write_plan`)."""
-        return {**self.__dict__, "cards": {}, "last_plan": None}
+        return {**self.__dict__, "cards": {}, "last_plan": None, "shown_refs": {}}
 
     def reused(self, first: str, inputs: str) -> list[PageSpec] | None:
         """The pages of the group at ``first`` as the last plan has them, if they were planned
@@ -386,8 +389,11 @@ class _Planner:
             topics = tuple((t.key, t.name, t.slug) for t in map(self.topics.__getitem__, map(term_key, article.topics)))
             images = tuple(self.images.get(image.url) for image in article.images)
             record = article.content_hash or repr(article)  # made-up articles (tests) have no hash
+            # (which curated entries it shows: its JSON lists those alone, and an article added or
+            # removed elsewhere can change them)
+            shown = tuple(index for _, index in self.shown_related(article)) if article.related else ()
             found = input_key(self.site_key, record, article.source, article.id, self.paths[article_id],
-                              provider, topics, images, article.is_published)
+                              provider, topics, images, article.is_published, shown)
             self.digests[article_id] = found
         return found
 
@@ -404,6 +410,7 @@ class _Planner:
         """Drop what was derived from one article's contents (it changed; see `replan`)."""
         self.cards.pop(article_id, None)
         self.digests.pop(article_id, None)
+        self.shown_refs.pop(article_id, None)
         self.entries.forget(article_id)
 
     # plain data ------------------------------------------------------------
@@ -551,23 +558,40 @@ class _Planner:
     def article_pages(self) -> list[PageSpec]:
         return [self.article_page(article) for article in self.articles]
 
+    def shown_related(self, article: Article) -> tuple[tuple[str | None, int], ...]:
+        """The curated entries of ``article`` its page shows, in order: (the id of the article of
+        this site it names, else None; the entry's index). An entry whose ``webUrl`` is a story of
+        this site links to its page, another one with an http(s) link to it; the others (no link,
+        or a story or link shown already, or the article itself) are not shown. Its JSON API
+        document lists the same entries (`digest.feeds.Entries.record`)."""
+        found = self.shown_refs.get(article.id)
+        if found is None:
+            curated: list[tuple[str | None, int]] = []  # (internal target id or None, index of the ref)
+            dangling: list[int] = []
+            seen = {article.id}
+            for index, ref in enumerate(article.related):
+                target = None
+                if ref.web_url:
+                    identity = url_identity(ref.web_url)
+                    target = self.by_web_url.get(identity)
+                    if target is None:
+                        dangling.append(_dangling_key(identity))
+                if target is not None:
+                    if target.id not in seen:
+                        seen.add(target.id)
+                        curated.append((target.id, index))
+                elif ref.link and ref.link not in seen:
+                    seen.add(ref.link)
+                    curated.append((None, index))
+            found = self.shown_refs[article.id] = (tuple(curated), tuple(dangling))
+        return found[0]
+
     def article_page(self, article: Article) -> PageSpec:
-        curated: list[tuple[str | None, int]] = []  # (internal target id or None, index of the ref)
-        seen = {article.id}
-        for index, ref in enumerate(article.related):
-            target = None
-            if ref.web_url:
-                identity = url_identity(ref.web_url)
-                target = self.by_web_url.get(identity)
-                if target is None:
-                    self.dangling.setdefault(_dangling_key(identity), set()).add(article.id)
-            if target is not None:
-                if target.id not in seen:
-                    seen.add(target.id)
-                    curated.append((target.id, index))
-            elif ref.link and ref.link not in seen:
-                seen.add(ref.link)
-                curated.append((None, index))
+        curated = self.shown_related(article)
+        for key in self.shown_refs[article.id][1]:
+            self.dangling.setdefault(key, set()).add(article.id)
+        seen = {article.id, *(target for target, _ in curated if target),
+                *(article.related[index].link for target, index in curated if not target)}
         computed = tuple(pick(self.related.get(article.id, ()), seen, self.config.related_count))
         deps = (article.id, *(t for t, _ in curated if t), *computed)
         return self.page(
@@ -1169,12 +1193,16 @@ def _replan_members(
     related, new_state = relate(docs)
     again = {i for i, ids in related.items() if ids != planner.related.get(i)}
     again.update(reshaped)
+    linking: set[str] = set()  # (articles whose curated entries may be shown otherwise now)
     for article in added:  # older pages whose curated coverage now links a new article
         if article.web_url:
-            again.update(planner.dangling.get(_dangling_key(url_identity(article.web_url)), ()))
+            linking.update(planner.dangling.get(_dangling_key(url_identity(article.web_url)), ()))
     old_pages = {a.id: spec for a, spec in zip(planner.articles, plan.pages[1:], strict=False)}
     if removed:  # pages that show a removed article: its curated coverage links out again
-        again.update(i for i, spec in old_pages.items() if not removed.isdisjoint(spec.deps[1:]))
+        linking.update(i for i, spec in old_pages.items() if not removed.isdisjoint(spec.deps[1:]))
+    again.update(linking)
+    shown_before = {i: planner.shown_related(planner.by_id[i]) for i in linking
+                    if i in planner.by_id and i not in removed}
     editions = _editions_with(plan.editions, added, removed, planner)
 
     entries = planner.sitemap_kept(plan.pages, reuse.sitemap[0])
@@ -1200,6 +1228,12 @@ def _replan_members(
     planner.by_web_url.update((url_identity(a.web_url), a) for a in added if a.web_url)
     planner.images = images
     planner.related = related
+    recurated: set[str] = set()  # (their JSON lists other curated entries: new digests, and new keys below)
+    for article_id, before in shown_before.items():
+        planner.shown_refs.pop(article_id, None)
+        if planner.shown_related(planner.by_id[article_id]) != before:
+            planner.forget(article_id)
+            recurated.add(article_id)
     articles = []
     for article in shown:
         spec = old_pages.get(article.id)
@@ -1221,8 +1255,8 @@ def _replan_members(
         if (any(new_links.get(key) != value for key, value in links.items() if key not in ended)
                 or not new_links.keys() - links.keys() <= begun):
             return None  # a feed begins or ends (a topic's first or last published article in a --drafts preview)
-    if reshaped:  # a group of pages kept as it was (the same inputs) that shows one of them: new keys
-        for position in sorted(set().union(*_showing(pages, set(reshaped)).values())):
+    if reshaped or recurated:  # a group of pages kept as it was (the same inputs) that shows one of them: new keys
+        for position in sorted(set().union(*_showing(pages, set(reshaped) | recurated).values())):
             spec = pages[position]
             pages[position] = replace(spec, key=planner.rekey(spec.struct, spec.deps))
     new_reuse = _Reuse(planner, pages, docs, span)

@@ -236,6 +236,35 @@ def _escape_after(url: str, start: int) -> str:
             + _URL_ILLEGAL.sub(_percent, fragment).replace("#", "%23"))
 
 
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]{0,31}):(\s|\d)?")
+"""A URL scheme (no registered one is longer than 32 characters) and what follows its colon."""
+SCRIPT_SCHEMES = frozenset({"javascript", "vbscript", "data", "livescript", "mocha"})
+"""Schemes a browser runs or renders as a document: what follows the colon makes no difference
+(``javascript: alert(1)``, ``javascript:0||alert(1)`` run as well as ``javascript:alert(1)``)."""
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+_URL_IGNORED = re.compile("[\t\n\r]")
+
+
+def link_scheme(value: str) -> str | None:
+    """The scheme (lower case) of the link a browser would follow ``value`` as, or None when
+    it is text: read as a browser reads a link (C0 controls and spaces before it dropped, tabs
+    and line breaks inside it removed: ``java\nscript:``, ``\x01javascript:`` are javascript:
+    links), however many there are. A word, a colon and a space or digit (``Note: x``,
+    ``Time:10``) is text, unless the word is a script scheme (`SCRIPT_SCHEMES`).
+
+    One decision for the extra fields' strings, at load (`digest.load`: warned of, dropped)
+    and again as the JSON API writes them (`digest.feeds.public_value`)."""
+    if ":" not in value:
+        return None
+    match = _SCHEME.match(_URL_IGNORED.sub("", value.lstrip(_C0_AND_SPACE)))
+    if match is None:
+        return None
+    scheme = match.group(1).lower()
+    if match.group(2) and scheme not in SCRIPT_SCHEMES:
+        return None
+    return scheme
+
+
 _PLAIN_HTTP = re.compile(r"(https?)://((?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)*"
                          r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.?)(?=[/?#]|\Z)")
 """The common case of `safe_url`: ``http(s)://`` and an ASCII host name with no port, user or

@@ -209,6 +209,7 @@ def test_a_nested_field_given_twice_is_a_warning_with_both_lines():
         "content/x.md:7: warning: provider.name: given twice (first on line 5); the last one is used",
         "content/x.md:11: warning: images[0].width: given twice (first on line 10); the last one is used",
         "content/x.md:14: warning: extra.'k\\x1b[2J': given twice (first on line 13); the last one is used",
+        "content/x.md:14: warning: extra.k[2J: the field name holds control characters; they are removed",
     ]
     assert result.article.provider.name == "Second" and result.article.images[0].width == 20
 
