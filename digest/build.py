@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from digest import theme_dir, toolchain
 from digest.background import Pending
-from digest.cache import CACHE_DIR, KEPT, BuildCache, inputs_fingerprint
+from digest.cache import CACHE_DIR, KEPT, BuildCache, inputs_fingerprint, racy
 from digest.config import CONFIG_NAME, Config, load_config
 from digest.errors import BuildError, ConfigError, Problem
 from digest.files import NotRegular, read_regular
@@ -225,6 +225,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         yield
         timings[name] = time.perf_counter() - start
 
+    began_ns = time.time_ns()
     with phase("config"):
         config = load_config(site)
         out = resolve_out(site, config, out)
@@ -241,6 +242,9 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         # last plan (a server) goes straight on: deriving the next plan is as cheap.
         stats: dict[str, os.stat_result] = {}
         fingerprint = None if "plan" in cache.memory else _fingerprint(site, drafts, pagefind, stats)
+        # An input modified moments before (or since) this build began may change again
+        # with its size and mtime as they are now: no summary then (see `digest.cache.racy`).
+        trusted_inputs = fingerprint is not None and not _racy_inputs(site, stats, began_ns)
         unchanged_build = cache.last_build(fingerprint, checking.result) if fingerprint else None
     search_pending = cache.search_pending
     if (unchanged_build is not None and _search_intact(out, config, unchanged_build.search)
@@ -405,7 +409,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         rendered=len(todo), removed=result.removed, timings=timings, changed_paths=changed, search=search.message,
         articles_loaded=len(loaded.articles), thumbnails=images.counts, replanned=replanned,
     )
-    if fingerprint and search.status not in ("failed", "cancelled"):
+    if fingerprint and trusted_inputs and search.status not in ("failed", "cancelled"):
         cache.save_summary(fingerprint, out, built)
     built.cache = cache  # (after the summary, which must not carry it)
     return built
@@ -516,6 +520,17 @@ def _fingerprint(site: Path, drafts: bool, pagefind: str | None,
         [site / CONFIG_NAME, *sorted(program.rglob("*.py"))],
         extra, stats, confined=(site / "content", site),
     )
+
+
+def _racy_inputs(site: Path, stats: dict[str, os.stat_result], began_ns: int) -> bool:
+    """Whether an input the fingerprint stat'ed (or ``digest.toml``) is `racy`: changed so
+    shortly before the build began that it may change again unseen by its stat."""
+    try:
+        config_mtime = os.stat(site / CONFIG_NAME).st_mtime_ns
+    except OSError:
+        config_mtime = 0
+    newest = max((st.st_mtime_ns for st in stats.values()), default=0)
+    return racy(max(newest, config_mtime), began_ns)
 
 
 def check(site: Path, drafts: bool = True) -> tuple[list[Problem], int, int]:

@@ -25,6 +25,7 @@ import os
 import pickle
 import secrets
 import tempfile
+import time
 from collections.abc import Callable
 from itertools import compress
 from pathlib import Path
@@ -314,6 +315,8 @@ class RecordCache:
         self.stats: dict[str, os.stat_result] = {}
         """Stats this build already took of record files, by path (from `inputs_fingerprint`,
         moments earlier): `lookup` uses them instead of asking again."""
+        self.began_ns = time.time_ns()
+        """When this build began (before it read any record): see `racy`."""
 
     def shard(self, source: str) -> int:
         return _memo_shard(self._shards, source, SHARDS)
@@ -325,6 +328,12 @@ class RecordCache:
         self.changed = False
         self._dirty = set()
         self.stats = {}
+        self.began_ns = time.time_ns()
+
+    def _entry(self, size: int, mtime_ns: int, digest: str, result: FileResult) -> tuple:
+        """The entry kept for a record read this build: with its mtime, unless that is `racy`
+        (then with none, so that the next build compares the bytes' digest, not the stat)."""
+        return (size, -1 if racy(mtime_ns, self.began_ns) else mtime_ns, digest, result)
 
     def lookup(self, path: str, source: str) -> FileResult | None:
         entry = self.entries.get(source)
@@ -346,16 +355,17 @@ class RecordCache:
         except OSError:
             return None
         if hashlib.blake2b(raw, digest_size=16).hexdigest() == digest:
-            self.used[source] = (st.st_size, st.st_mtime_ns, digest, result)
-            self.changed = True
-            self._dirty.add(self.shard(source))
+            self.used[source] = renewed = self._entry(st.st_size, st.st_mtime_ns, digest, result)
+            if renewed != entry:
+                self.changed = True
+                self._dirty.add(self.shard(source))
             self.hits += 1
             return result
         return None
 
     def store(self, path: str, source: str, result: FileResult) -> None:
         if result.stamp is not None:
-            self.used[source] = (*result.stamp, result)
+            self.used[source] = self._entry(*result.stamp, result)
             self.changed = True
             self._dirty.add(self.shard(source))
         # Without a stamp (unreadable file) nothing is kept: an old entry drops out on save.
@@ -398,6 +408,19 @@ class RecordCache:
         self.entries = self.used
         self.begin()
         return [folder / shard_name(index) for index in dirty[:done]]
+
+
+RACY_NS = 2_000_000_000
+"""A file modified this close before a build began (or later) may be written again within
+the same tick of its file system's clock (a jiffy on Linux, a second on HFS+ or ext3, two
+on FAT) with the same size, leaving its size and mtime as the build saw them: the next build
+must not trust them (git calls such index entries "racily clean")."""
+
+
+def racy(mtime_ns: int, began_ns: int) -> bool:
+    """Whether a file with ``mtime_ns`` read by a build that began at ``began_ns`` may have
+    changed since without its stat showing it (see `RACY_NS`)."""
+    return mtime_ns >= began_ns - RACY_NS
 
 
 def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str,

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from PIL import Image
 
-from digest.cache import CACHE_DIR
+from digest.cache import CACHE_DIR, racy
 from digest.config import Config
 from digest.errors import Problem
 from digest.files import read_regular
@@ -667,6 +667,7 @@ def build_images(site: Path, articles: Sequence[Article], config: Config, drafts
     """The images phase: locate, probe (only new files), plan and make every missing thumbnail
     (``progress(done, total)`` follows the image files probed or encoded)."""
     started = time.perf_counter()
+    began_ns = time.time_ns()  # (before any picture is stat'ed or read: see `digest.cache.racy`)
     params = params_of(config)
     folder = site / "content" / IMAGES_DIR
     root, names = _cache_folder(site, folder)
@@ -726,7 +727,10 @@ def build_images(site: Path, articles: Sequence[Article], config: Config, drafts
         if task.info is None or done.info is not task.info:
             try:
                 st = os.stat(task.path)
-                result.state[done.name] = (st.st_size, st.st_mtime_ns, st.st_ino, done.info)
+                # A picture modified moments before this build (or during it) may be written
+                # again with the same size, mtime and inode: kept with no mtime, it is probed again.
+                mtime = -1 if racy(st.st_mtime_ns, began_ns) else st.st_mtime_ns
+                result.state[done.name] = (st.st_size, mtime, st.st_ino, done.info)
             except OSError:
                 result.state.pop(done.name, None)
         result.kept.update(done.kept)
