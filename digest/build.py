@@ -14,7 +14,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from functools import partial
 from operator import attrgetter
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from digest import theme_dir, toolchain
 from digest.background import Pending
-from digest.cache import CACHE_DIR, KEPT, BuildCache, inputs_fingerprint, racy
+from digest.cache import CACHE_DIR, KEPT, RACY_NS, BuildCache, inputs_fingerprint, racy
 from digest.config import CONFIG_NAME, Config, load_config
 from digest.errors import BuildError, ConfigError, Problem
 from digest.files import NotRegular, read_regular
@@ -242,9 +242,9 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         # last plan (a server) goes straight on: deriving the next plan is as cheap.
         stats: dict[str, os.stat_result] = {}
         fingerprint = None if "plan" in cache.memory else _fingerprint(site, drafts, pagefind, stats)
-        # An input modified moments before (or since) this build began may change again
-        # with its size and mtime as they are now: no summary then (see `digest.cache.racy`).
-        trusted_inputs = fingerprint is not None and not _racy_inputs(site, stats, began_ns)
+        # An input modified moments before (or since) this build began may change again with
+        # its size and mtime as they are now (see `digest.cache.racy`): see `_named_inputs`.
+        racy_paths = _racy_inputs(site, stats, began_ns) if fingerprint else None
         unchanged_build = cache.last_build(fingerprint, checking.result) if fingerprint else None
     search_pending = cache.search_pending
     if (unchanged_build is not None and _search_intact(out, config, unchanged_build.search)
@@ -409,8 +409,9 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         rendered=len(todo), removed=result.removed, timings=timings, changed_paths=changed, search=search.message,
         articles_loaded=len(loaded.articles), thumbnails=images.counts, replanned=replanned,
     )
-    if fingerprint and trusted_inputs and search.status not in ("failed", "cancelled"):
-        cache.save_summary(fingerprint, out, built)
+    named = _named_inputs(site, cache, racy_paths) if fingerprint else None
+    if named is not None and search.status not in ("failed", "cancelled"):
+        cache.save_summary(fingerprint, out, built, named)
     built.cache = cache  # (after the summary, which must not carry it)
     return built
 
@@ -522,15 +523,44 @@ def _fingerprint(site: Path, drafts: bool, pagefind: str | None,
     )
 
 
-def _racy_inputs(site: Path, stats: dict[str, os.stat_result], began_ns: int) -> bool:
-    """Whether an input the fingerprint stat'ed (or ``digest.toml``) is `racy`: changed so
-    shortly before the build began that it may change again unseen by its stat."""
-    try:
-        config_mtime = os.stat(site / CONFIG_NAME).st_mtime_ns
-    except OSError:
-        config_mtime = 0
-    newest = max((st.st_mtime_ns for st in stats.values()), default=0)
-    return racy(max(newest, config_mtime), began_ns)
+def _racy_inputs(site: Path, stats: dict[str, os.stat_result], began_ns: int) -> list[str] | None:
+    """The inputs the fingerprint stat'ed (and ``digest.toml``) that are `racy`: changed so
+    shortly before the build began that they may change again unseen by their stat. None when
+    there are more than `_RACY_NAMED` (a scraper's fresh batch)."""
+    since = began_ns - RACY_NS  # (`racy`, inline: 100,000 stats at every build)
+    found = [path for path, st in stats.items() if st.st_mtime_ns >= since]
+    config = str(site / CONFIG_NAME)
+    with suppress(OSError):
+        if racy(os.stat(config).st_mtime_ns, began_ns):
+            found.append(config)
+    return found if len(found) <= _RACY_NAMED else None
+
+
+_RACY_NAMED = 256
+"""Most `_racy_inputs` a build's summary names (each is read and hashed by the next build)."""
+
+
+def _named_inputs(site: Path, cache: BuildCache, racy_paths: list[str] | None) -> dict[str, str] | None:
+    """What the build's summary says of its `_racy_inputs`, for `digest.cache.BuildCache.last_build`
+    to compare: the digest of the bytes the build parsed, for each, when all are record files
+    (their record cache entries hold it; an edited record is the common case); else None, and
+    no summary is saved (a template or picture written moments ago: the next build checks all).
+
+    (The bytes parsed, not the file's as read at some other moment: a file changed and changed
+    back within one clock tick, around the build's read, is not mistaken for what it showed.)"""
+    if racy_paths is None:
+        return None
+    used = cache.records.entries  # (once saved: those this build used, the bytes' digest in each)
+    named = {}
+    for path in racy_paths:
+        try:
+            entry = used.get(Path(path).relative_to(site).as_posix())
+        except ValueError:
+            return None
+        if entry is None:
+            return None
+        named[path] = entry[2]
+    return named
 
 
 def check(site: Path, drafts: bool = True) -> tuple[list[Problem], int, int]:

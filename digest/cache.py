@@ -26,7 +26,7 @@ import pickle
 import secrets
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from itertools import compress
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -423,6 +423,16 @@ def racy(mtime_ns: int, began_ns: int) -> bool:
     return mtime_ns >= began_ns - RACY_NS
 
 
+def content_digest(path: str) -> str | None:
+    """Digest of the file's bytes (None when it cannot be read as a regular file): for the
+    inputs whose stat a build's summary does not trust (see `racy`)."""
+    try:
+        raw = read_regular(Path(path), 1 << 40)[0]
+    except OSError:  # (`NotRegular` too)
+        return None
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
+
+
 def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str,
                        stats: dict[str, os.stat_result] | None = None,
                        confined: tuple[Path, Path] | None = None) -> str:
@@ -759,7 +769,10 @@ class BuildCache:
         and every output it made is still in place, unmodified (``damaged()`` is empty:
         see `damaged`); else None."""
         saved = read_blob(self.dir / f"summary-{self.out_key}.pickle")
-        if not saved or saved[0] != fingerprint or damaged():
+        if not isinstance(saved, tuple) or len(saved) != 4 or saved[0] != fingerprint:
+            return None
+        # (inputs it read moments after they were written: their contents must be as then too)
+        if any(content_digest(path) != digest for path, digest in saved[3].items()) or damaged():
             return None
         return saved[2]
 
@@ -1016,7 +1029,10 @@ class BuildCache:
             else:
                 marker.unlink(missing_ok=True)
 
-    def save_summary(self, fingerprint: str, out: Path, result: Any) -> None:
-        """Remember a finished build's inputs fingerprint and result, for `last_build`."""
+    def save_summary(self, fingerprint: str, out: Path, result: Any,
+                     racy_inputs: Mapping[str, str | None] | None = None) -> None:
+        """Remember a finished build's inputs fingerprint and result, for `last_build`, with the
+        `content_digest` of each input whose stat it could not trust (see `racy`)."""
         with contextlib.suppress(OSError):  # unwritable: the next build just checks everything
-            write_blob(self.dir / f"summary-{self.out_key}.pickle", (fingerprint, out, result))
+            write_blob(self.dir / f"summary-{self.out_key}.pickle",
+                       (fingerprint, out, result, dict(racy_inputs or {})))

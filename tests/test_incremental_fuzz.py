@@ -299,3 +299,29 @@ def test_a_cached_picture_written_again_within_the_same_clock_tick_is_read_again
     assert picture.stat().st_size == stat.st_size and picture.stat().st_ino == stat.st_ino
     build(site, jobs=1, cache=cache)
     assert tree(site / "build") == clean_tree(site, tmp_path / "clean", False)
+
+
+def test_a_build_after_an_edit_moments_old_is_still_a_no_op_when_nothing_changed_since(tmp_path):
+    """A curator edits a record and builds at once, then builds again: the second build found
+    nothing changed only by planning again (1.3 s at 10,000 records instead of 0.45 s), since
+    the first saved no summary (its input was `racy`). Its summary now names that record with
+    the digest of the bytes it parsed, which the next build compares: equal, nothing to do;
+    rewritten with the same size and mtime, built again as a clean build would."""
+    rng = random.Random(5)
+    site, _ = random_site(tmp_path, rng, 5)
+    for made in site.rglob("*"):  # (all written a minute ago but the record edited below)
+        os.utime(made, ns=(made.stat().st_atime_ns, made.stat().st_mtime_ns - 60 * 10**9))
+    build(site, jobs=1)
+    path = site / "content" / "r2.md"
+    path.write_text(path.read_text(encoding="utf-8").replace('title: "', 'title: "Edited ', 1), encoding="utf-8")
+    assert build(site, jobs=1).rendered > 0  # (moments after the edit)
+    again = build(site, jobs=1)
+    assert again.cache is None and set(again.timings) == {"config"}  # the summary's shortcut
+    _same_size_rewrite(path)  # (same size, same mtime: only its bytes say it changed)
+    assert build(site, jobs=1).cache is not None  # built, not skipped
+    assert tree(site / "build") == clean_tree(site, tmp_path / "clean", False)
+    other = site / "templates" / "extra.html"  # a template written moments ago: no summary at all
+    other.parent.mkdir(exist_ok=True)
+    other.write_text("<p>x</p>\n", encoding="utf-8")
+    build(site, jobs=1)
+    assert build(site, jobs=1).cache is not None
