@@ -23,9 +23,8 @@ from hypothesis import strategies as st
 
 from digest.build import build
 from digest.cache import BuildCache
-from tests.conftest import write_site
 from tests.test_images import cache_name, image_bytes
-from tests.test_incremental import ACTIONS, WORDS, apply, tree
+from tests.test_incremental import ACTIONS, WORDS, _random_site, apply, tree
 
 EXAMPLES = int(os.environ.get("DIGEST_FUZZ_EXAMPLES", "0"))
 """Examples per property run when set (a long hunt); the committed counts otherwise."""
@@ -166,13 +165,8 @@ def apply_more(site: Path, action: str, rng: random.Random, counter: list[int], 
         state["drafts"] = not state["drafts"]
 
 
-def random_site(base: Path, rng: random.Random, records: int) -> tuple[Path, list[int]]:
-    site = write_site(base / "site", {"digest.toml": 'title = "Site"\npage_size = 3\nsearch = false\n'})
-    (site / "content").mkdir()
-    counter = [0]
-    for _ in range(records):
-        apply(site, "add", rng, counter)
-    return site, counter
+random_site = _random_site
+"""A site of random records (`tests.test_incremental`'s)."""
 
 
 def clean_tree(site: Path, where: Path, drafts: bool) -> dict[str, bytes]:
