@@ -424,10 +424,11 @@ def racy(mtime_ns: int, began_ns: int) -> bool:
 
 
 def content_digest(path: str) -> str | None:
-    """Digest of the file's bytes (None when it cannot be read as a regular file): for the
-    inputs whose stat a build's summary does not trust (see `racy`)."""
+    """Digest of a record file's bytes as `digest.load.read_record` takes it (its first
+    ``MAX_RECORD_BYTES + 1``; None when it cannot be read as a regular file): for the records
+    whose stat a build's summary does not trust (see `racy`)."""
     try:
-        raw = read_regular(Path(path), 1 << 40)[0]
+        raw = read_regular(Path(path), MAX_RECORD_BYTES + 1)[0]
     except OSError:  # (`NotRegular` too)
         return None
     return hashlib.blake2b(raw, digest_size=16).hexdigest()
