@@ -35,7 +35,7 @@ from digest import toolchain
 from digest.background import Pending
 from digest.files import MAX_RECORD_BYTES, read_regular
 from digest.model import Article, FileResult, pack_article
-from digest.write import OutputRecord, damaged
+from digest.write import OutputRecord, damaged, digest_bytes
 
 CACHE_DIR = ".digest-cache"
 FORMAT = 7
@@ -350,11 +350,7 @@ class RecordCache:
             self.used[source] = entry
             self.hits += 1
             return result
-        try:  # (not a regular file, or too large, since: `read_record` says so)
-            raw = read_regular(path, MAX_RECORD_BYTES + 1)[0]
-        except OSError:
-            return None
-        if hashlib.blake2b(raw, digest_size=16).hexdigest() == digest:
+        if content_digest(path) == digest:  # (None when unreadable or no regular file: `read_record` says so)
             self.used[source] = renewed = self._entry(st.st_size, st.st_mtime_ns, digest, result)
             if renewed != entry:
                 self.changed = True
@@ -428,10 +424,10 @@ def content_digest(path: str) -> str | None:
     ``MAX_RECORD_BYTES + 1``; None when it cannot be read as a regular file): for the records
     whose stat a build's summary does not trust (see `racy`)."""
     try:
-        raw = read_regular(Path(path), MAX_RECORD_BYTES + 1)[0]
+        raw = read_regular(path, MAX_RECORD_BYTES + 1)[0]
     except OSError:  # (`NotRegular` too)
         return None
-    return hashlib.blake2b(raw, digest_size=16).hexdigest()
+    return digest_bytes(raw)
 
 
 def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str,
@@ -1030,10 +1026,8 @@ class BuildCache:
             else:
                 marker.unlink(missing_ok=True)
 
-    def save_summary(self, fingerprint: str, out: Path, result: Any,
-                     racy_inputs: Mapping[str, str | None] | None = None) -> None:
+    def save_summary(self, fingerprint: str, out: Path, result: Any, racy_inputs: Mapping[str, str]) -> None:
         """Remember a finished build's inputs fingerprint and result, for `last_build`, with the
-        `content_digest` of each input whose stat it could not trust (see `racy`)."""
+        `content_digest` the build read of each record whose stat it could not trust (see `racy`)."""
         with contextlib.suppress(OSError):  # unwritable: the next build just checks everything
-            write_blob(self.dir / f"summary-{self.out_key}.pickle",
-                       (fingerprint, out, result, dict(racy_inputs or {})))
+            write_blob(self.dir / f"summary-{self.out_key}.pickle", (fingerprint, out, result, dict(racy_inputs)))

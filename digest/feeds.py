@@ -34,7 +34,7 @@ from urllib.parse import quote
 
 from digest.config import Config
 from digest.model import Article, Edition, PageSpec, Provider, RelatedRef, Topic, fixed, input_key
-from digest.text import LINK_SCHEMES, SCRIPT_SCHEMES, domain_url, link_scheme, safe_url, term_key
+from digest.text import LINK_SCHEMES, domain_url, link_scheme, safe_url, term_key
 
 FORMATS = (
     ("rss", "rss.xml", "feed.rss.xml", "application/rss+xml", "RSS"),
@@ -51,8 +51,6 @@ SITEMAP_MAX_BYTES = 50 * 1024 * 1024
 _IMAGE_TYPES = {"webp": "image/webp", "avif": "image/avif", "jpg": "image/jpeg", "jpeg": "image/jpeg",
                 "png": "image/png", "gif": "image/gif"}
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_SCRIPT_SCHEMES = SCRIPT_SCHEMES
-"""(see `digest.text.SCRIPT_SCHEMES`: the decision is `digest.text.link_scheme`'s, made at load too)"""
 _INTERNAL_KEYS = frozenset({"secured"})
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -973,8 +973,7 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
     provider_name = _cut(_text(provider, at, report, name=True) or "", MAX_NAME, at, report)  # (a name as text too)
     # The entry's other fields, as a record's extra fields (the seed's ampWebUrl, cdnAmpWebUrl, type,
     # quality and images were lost from the JSON API): no `secured`, no integer too long to publish.
-    extra = _public_extra(_drop_secured({key: value for key, value in entry.items() if key not in _RELATED_READ},
-                                        frozenset(), where, report), where, report)
+    extra = _extra_fields({key: value for key, value in entry.items() if key not in _RELATED_READ}, where, report)
     return RelatedRef(
         title=title,
         web_url=web_url.strip() or link or "",  # (its story, as a record's: webUrl, else originalUrl)
@@ -1091,17 +1090,26 @@ _CONTROL_ESCAPE = re.compile(r"\\(?:[0abvfeN]|(?:x|u00|U000000)(?:[0189]|7[fF]))
 ``\\N``, ``\\x1b``, ``\\u0000``, ``\\U0000009f``; a ``\\\\0``, no escape, is looked at too)."""
 
 
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""Control characters (C0, DEL, C1), tab, line feed and carriage return excepted."""
+_NO_CONTROLS = dict.fromkeys([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)])
+"""`str.translate` table: each of `_CONTROLS` left out."""
+_LEFT_OUT = object()
+
+
 def _may_hold_controls(front: str) -> bool:
     """Whether front matter text may give a string with a control character: one written as it
     is (`_CONTROLS`) or an escape of one (`_CONTROL_ESCAPE`). Most records have none (a ``\\"`` or
     ``\\u2019`` is common): their extra fields are not searched for them (`_public_extra`). (Two
     searches, the second only where there is a backslash: one pattern of both took twice as long.)"""
     return _CONTROLS.search(front) is not None or ("\\" in front and _CONTROL_ESCAPE.search(front) is not None)
-_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-"""Control characters (C0, DEL, C1), tab, line feed and carriage return excepted."""
-_NO_CONTROLS = dict.fromkeys([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)])
-"""`str.translate` table: each of `_CONTROLS` left out."""
-_LEFT_OUT = object()
+
+
+def _extra_fields(value: dict, field: tuple[Any, ...], report: _RecordProblems) -> dict:
+    """A record's, its provider's or a curated entry's other fields as kept: no ``secured`` and
+    no integer too long (`_drop_secured`), then as they may be published (`_public_extra`)."""
+    return _public_extra(_drop_secured(value, frozenset(), field, report), field, report)
+
 
 
 def _public_extra(value: dict, field: tuple[Any, ...], report: _RecordProblems) -> dict:
@@ -1886,8 +1894,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
                 # (its other fields, such as the real records' `images`, were lost from the JSON API)
                 others = {k: v for k, v in raw_provider.items() if k not in ("name", "domain")}
                 provider = Provider(key=key, name=name or key, domain=domain.strip(),
-                                    extra=_public_extra(_drop_secured(others, frozenset(), at, report), at,
-                                                        report))
+                                    extra=_extra_fields(others, at, report))
             else:
                 report.warn(("provider",), "has neither a name nor a domain; ignored")
         elif isinstance(raw_provider, str) and raw_provider.strip():
@@ -1966,8 +1973,7 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     identity = urls["webUrl"] or urls["originalUrl"] or "path:" + source
     article_id = short_hash(identity)
     body_slug = slugify(title, MAX_SLUG_BODY).rstrip("_") or "article"  # (con_-3fa2c1: no device name)
-    extra = _public_extra(_drop_secured({k: v for k, v in data.items() if k not in _KNOWN and not _dropped(k)},
-                                        frozenset(), (), report), (), report)
+    extra = _extra_fields({k: v for k, v in data.items() if k not in _KNOWN and not _dropped(k)}, (), report)
     article = Article(
         id=article_id,
         source=source,

@@ -687,7 +687,7 @@ class _Nesting(HTMLParser):
     def _blank_since(self, start: int) -> bool:
         """Whether all written after the start tag at ``start`` in `out` is white space (the first
         piece that is not ends the look: an element's content was joined whole at each end tag)."""
-        return not any(not piece.isspace() for piece in self.out[start + 1:] if piece)
+        return all(piece.isspace() for piece in self.out[start + 1:] if piece)
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         if tag in _FLOW_BLOCKS:
