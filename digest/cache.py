@@ -67,8 +67,16 @@ _LASTING = "outputs-"
 """Cache files whose name starts so hold the output manifest: facts about files on disk
 (their paths, sizes, mtimes and digests), true whatever program wrote them. They are
 stamped with the format only, so that after an upgrade of digest (or of a library) the
-next build still knows which files it made, and removes those no longer produced; the
-page keys beside them hold the program's digest, so every page is made again."""
+next build still knows which files it made, and removes those no longer produced. The
+page keys beside them are the program's own (each holds its digest, and the file names
+the program, see `_program`): another program's are dropped as they are read, so every
+page is made again, and no process of that build carries them (220,000 of them were 43 MB
+at 100,000 records, in the build process and in each render worker forked from it)."""
+
+
+def _program() -> str:
+    """What a manifest file names as the program that made its page keys (see `_LASTING`)."""
+    return hashlib.blake2b(toolchain().encode(), digest_size=8).hexdigest()
 
 
 def _stamp(name: str = "") -> bytes:
@@ -500,7 +508,7 @@ class BuildCache:
 
     The output manifest and the page keys are kept together in `OUTPUT_SHARDS` files
     (``outputs-<key>-NN.pickle``, by a stable hash of the output path, each
-    holding ``(manifest part, page keys part)``), so that an edit rewrites the
+    holding ``(manifest part, page keys part, index, program)``), so that an edit rewrites the
     shards of the few outputs it changed; the rest of the state (related lists,
     image facts) is one file, rewritten only when it changed.
 
@@ -655,15 +663,19 @@ class BuildCache:
         unknown, so rendered again) and is rewritten (or deleted) by the next save."""
         outputs: dict[str, OutputRecord] = {}
         keys: dict[str, str] = {}
+        program = _program()
         self._parts = []
         for index in range(OUTPUT_SHARDS):
             name = self._shard_name(index)
             part = self._read(name)
-            usable = (isinstance(part, tuple) and len(part) == 3 and part[2] == index
+            # (outputs, page keys, index, program): a format 7 file of an older program has no
+            # program, and its page keys are another program's too.
+            usable = (isinstance(part, tuple) and len(part) in (3, 4) and part[2] == index
                       and isinstance(part[0], dict) and isinstance(part[1], dict))
             if not usable and self._seen[name] is not None:
                 self._unsaved.add(name)  # (signed: only a shard's file copied over another's fails)
-            mine: tuple[dict, dict] = (part[0], part[1]) if usable else ({}, {})
+            mine: tuple[dict, dict] = (({}, {}) if not usable else (part[0], part[1]) if part[3:] == (program,)
+                                       else (part[0], {}))
             self._parts.append(mine)
             outputs.update(mine[0])
             keys.update(mine[1])
@@ -978,8 +990,9 @@ class BuildCache:
                     else:
                         values[path] = value
             self._parts[index] = part  # type: ignore[assignment]
-        self._put([(self._shard_name(index), (*self._parts[index], index) if any(self._parts[index]) else None)
-                   for index in pending], write)
+        program = _program()
+        self._put([(self._shard_name(index), (*self._parts[index], index, program) if any(self._parts[index])
+                    else None) for index in pending], write)
 
     def _put(self, parts: list[tuple[str, Any]], write: bool) -> bool:
         """`write_parts` with the bookkeeping: what was written is noted as seen, the rest
