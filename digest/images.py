@@ -35,9 +35,11 @@ import math
 import os
 import re
 import signal
+import struct
 import tempfile
 import time
 import warnings
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -258,9 +260,68 @@ def _sniff(raw: bytes) -> str:
     return "the file is not an image in a supported format (JPEG, PNG, GIF, WebP, AVIF, BMP, TIFF)"
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_TEXT = (b"tEXt", b"zTXt", b"iTXt")
+MAX_ICC_BYTES = 1024 * 1024
+"""Largest ICC profile a PNG's iCCP chunk may inflate to (Pillow's own bound, whose error would
+call the picture corrupt): a larger one is dropped, and its colours are taken as sRGB."""
+
+
+def _png_pixels(raw: bytes) -> bytes:
+    """``raw`` without what a thumbnail never uses and Pillow may refuse the picture for: a PNG's
+    text chunks (tEXt, zTXt, iTXt: XMP, descriptions, ImageMagick's "Raw profile" copies), any
+    iCCP chunk after the first, and an iCCP chunk that inflates to more than `MAX_ICC_BYTES`.
+
+    Pillow inflates each compressed text chunk up to 1 MiB and all text up to 64 MiB, then
+    raises ValueError (a decompression-bomb guard): a photo with 2 MB of XMP was "corrupt". Its
+    limits are module globals, shared by every image in the process: instead of raising them,
+    the chunks are left out, so no text is ever inflated or kept (a 100 MB zTXt bomb costs a
+    walk over the chunk headers). Anything else (not a PNG, nothing to drop, a chunk whose
+    length runs past the end) is returned as it is, for Pillow to judge.
+    """
+    if not raw.startswith(_PNG_SIGNATURE) or not any(kind in raw for kind in (*_PNG_TEXT, b"iCCP")):
+        return raw
+    view = memoryview(raw)
+    pieces: list[memoryview] = []
+    start, pos = 0, len(_PNG_SIGNATURE)
+    seen_icc = False
+    while pos + 12 <= len(raw):
+        length, kind = struct.unpack_from(">I4s", raw, pos)
+        end = pos + 12 + length  # (length, type, data, CRC)
+        if end > len(raw):
+            break
+        if kind in _PNG_TEXT or (kind == b"iCCP" and (seen_icc or not _icc_fits(view[pos + 8:end - 4]))):
+            pieces.append(view[start:pos])
+            start = end
+        seen_icc = seen_icc or kind == b"iCCP"
+        pos = end
+        if kind == b"IEND":
+            break
+    if not pieces:
+        return raw
+    pieces.append(view[start:])
+    return b"".join(pieces)
+
+
+def _icc_fits(data: memoryview) -> bool:
+    """Whether an iCCP chunk's profile (name, NUL, method, zlib stream) inflates to at most
+    `MAX_ICC_BYTES`, as Pillow checks it (a malformed chunk is kept: Pillow judges it)."""
+    name_end = bytes(data[:80]).find(b"\0")
+    if name_end < 0:
+        return True
+    inflater = zlib.decompressobj()
+    try:
+        inflater.decompress(data[name_end + 2:], MAX_ICC_BYTES)
+    except zlib.error:
+        return True
+    return not inflater.unconsumed_tail
+
+
 def _open(raw: bytes) -> Image.Image:
-    """Open (header only) with the allow-listed decoders; bombs raise DecompressionBombError."""
+    """Open (header only) with the allow-listed decoders; bombs raise DecompressionBombError.
+    A PNG's text chunks are left out first (see `_png_pixels`)."""
     from PIL import Image  # noqa: PLC0415 - Pillow loads lazily (see the module docstring)
+    raw = _png_pixels(raw)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:

@@ -16,7 +16,7 @@ from PIL import Image, ImageOps
 from digest.build import build, check
 from digest.cli import main
 from digest.config import Config
-from digest.images import SourceInfo, image_entry, params_of, plan_thumbs, probe
+from digest.images import SourceInfo, image_entry, make_thumbnails, params_of, plan_thumbs, probe
 from tests.conftest import record
 
 URL = "https://img.example.com/photos/a.jpg"
@@ -649,3 +649,106 @@ def test_the_first_card_with_a_picture_is_the_eager_one(make_site):
     article = next(out.glob("2024/01/02/pictured-second-*/index.html")).read_text()
     hero = img_tags(article)[0]  # the article's own picture stays eager
     assert 'fetchpriority="high"' in hero and "loading=" not in hero
+
+
+# --------------------------------------------------------------------------- PNG metadata Pillow refuses
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _deflated_zeros(megabytes: int) -> bytes:
+    """``megabytes`` MiB of zero bytes deflated, made a MiB at a time (never whole in memory)."""
+    deflate = zlib.compressobj(9)
+    block = bytes(1 << 20)
+    return b"".join(deflate.compress(block) for _ in range(megabytes)) + deflate.flush()
+
+
+def _png_with(*chunks: bytes, after_pixels: bool = False, mode="RGB", color=(200, 30, 30)) -> bytes:
+    """A real 800x600 PNG of one colour with ``chunks`` added before its pixel data (or after)."""
+    plain = image_bytes("PNG", mode=mode, color=color)
+    if after_pixels:
+        return plain[:-12] + b"".join(chunks) + plain[-12:]  # (before IEND)
+    return plain[:33] + b"".join(chunks) + plain[33:]  # (after the signature and IHDR)
+
+
+_XMP = '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF>' + "<rdf:li>keyword</rdf:li>" * 120_000 + "</rdf:RDF></x:xmpmeta>"
+
+TEXT_PNGS = {
+    # Pillow inflates a compressed text chunk up to 1 MiB only, then calls the file corrupt
+    "ztxt-2mb-description": lambda: _png_with(_chunk(b"zTXt", b"Description\0\0" + zlib.compress(b"a" * 2_000_000))),
+    "itxt-compressed-xmp": lambda: _png_with(
+        _chunk(b"iTXt", b"XML:com.adobe.xmp\0\1\0\0\0" + zlib.compress(_XMP.encode()))),
+    "ztxt-after-the-pixels": lambda: _png_with(_chunk(b"zTXt", b"Comment\0\0" + _deflated_zeros(2)), after_pixels=True),
+    # ... and all text up to 64 MiB: 80 chunks just under 1 MiB each
+    "text-over-64mb-in-all": lambda: _png_with(*[_chunk(b"zTXt", b"Comment\0\0" + _deflated_zeros(1)[:-4])
+                                                 for _ in range(80)]),
+    "tEXt-and-a-100mb-ztxt-bomb": lambda: _png_with(_chunk(b"tEXt", b"Title\0Hello"),
+                                                    _chunk(b"zTXt", b"Comment\0\0" + _deflated_zeros(100))),
+    # an iCCP profile inflating past 1 MiB (Pillow refuses it too): the colours are taken as sRGB
+    "iccp-over-1mb": lambda: _png_with(_chunk(b"iCCP", b"icc\0\0" + _deflated_zeros(2))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TEXT_PNGS))
+def test_a_png_with_text_pillow_refuses_still_gets_its_thumbnails(make_site, case):
+    data = TEXT_PNGS[case]()
+    site = one_image_site(make_site, data, "png", extra={"digest.toml": 'thumbnail_formats = ["png"]\n'})
+    result = build(site)
+    assert warnings_of(result) == [] and result.thumbnails.failed == 0
+    made = thumbs(site)
+    assert len(made) == 3
+    for file in made.values():
+        raw = file.read_bytes()
+        assert b"zTXt" not in raw and b"iTXt" not in raw and b"iCCP" not in raw
+        with Image.open(file) as im:
+            assert im.convert("RGB").getpixel((10, 10)) == (200, 30, 30)
+    # The same pixels without the text: the very same thumbnails.
+    params = params_of(Config(thumbnail_formats=("png",)))
+    plain = image_bytes("PNG")
+    ours = make_thumbnails(data, probe(data), plan_thumbs(probe(data), params), 80)
+    theirs = make_thumbnails(plain, probe(plain), plan_thumbs(probe(plain), params), 80)
+    assert list(ours.values()) == list(theirs.values())
+    assert check(site)[0] == []
+
+
+def test_a_compressed_text_bomb_costs_neither_memory_nor_time():
+    """100 MB of text deflated into 100 kB: none of it is inflated (Pillow's own guard inflates
+    1 MiB of each chunk, and up to 64 MiB of them all, before it refuses the file)."""
+    import resource
+    import time
+    import tracemalloc
+
+    data = _png_with(*[_chunk(b"zTXt", b"Comment\0\0" + _deflated_zeros(1)[:-4]) for _ in range(70)],
+                     _chunk(b"zTXt", b"Bomb\0\0" + _deflated_zeros(100)))
+    assert len(data) < 1_000_000
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # (KiB on Linux)
+    started = time.perf_counter()
+    tracemalloc.start()
+    try:
+        info = probe(data)
+        made = make_thumbnails(data, info, plan_thumbs(info, params_of(Config())), 80)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert info.error == "" and len(made) == 3
+    assert peak < 8 * 1024 * 1024, peak  # (the file, a copy without its text, and the thumbnails)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before < 64 * 1024
+    assert time.perf_counter() - started < 30  # (a few hundredths of a second: only a bound on a hang)
+
+
+def test_png_chunks_are_dropped_only_when_whole():
+    """A PNG with nothing to drop, or whose chunk lengths run past the end, is left to Pillow."""
+    from digest.images import _png_pixels
+
+    plain = image_bytes("PNG")
+    assert _png_pixels(plain) is plain
+    broken = _png_with(_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(b"x" * 100)))[:60]
+    assert _png_pixels(broken) is broken  # (a text chunk cut short: Pillow says it is truncated)
+    assert _png_pixels(b"GIF89a tEXt") == b"GIF89a tEXt"
+    icc = _png_with(_chunk(b"iCCP", b"icc\0\0" + zlib.compress(b"p" * 1000)))
+    assert _png_pixels(icc) is icc  # (a profile of a usable size is kept)
+    twice = _png_with(_chunk(b"iCCP", b"icc\0\0" + zlib.compress(b"p" * 1000)),
+                      _chunk(b"iCCP", b"icc\0\0" + zlib.compress(b"q" * 1000)))
+    assert _png_pixels(twice) == icc  # (a second one, which the PNG standard forbids, is not)
