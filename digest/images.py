@@ -57,7 +57,7 @@ from digest.model import Article, ThumbnailCounts
 from digest.plan import select
 from digest.write import OutputRecord, Staging, intact, stage
 
-RECIPE = 3
+RECIPE = 4
 """Bump when the way thumbnails are made changes: every thumbnail gets a new name."""
 MAX_PIXELS = 40_000_000
 """Largest source image decoded (pixels, from its header); bigger is a decompression bomb."""
@@ -378,31 +378,73 @@ def _orientation(im: Image.Image) -> int:
 
 
 def _to_srgb(im: Image.Image) -> Image.Image:
-    """Convert to RGB or RGBA, through the embedded ICC profile when there is one."""
-    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        im = im.convert("I").point(lambda v: v * (1 / 256)).convert("L")
-    elif im.mode == "F":
-        im = im.convert("L")
+    """Convert to RGB or RGBA, through the embedded ICC profile when there is one.
+
+    Every mode a decoder gives: deep grey (16-bit, 32-bit, float) is brought to 8 bits
+    (`_to_8bit`); CIELAB goes through Pillow's colour-managed conversion (LAB D50 -> sRGB);
+    CMYK without a profile, YCbCr, HSV and RGBX by Pillow's conversion; premultiplied alpha
+    (La, RGBa) is unpremultiplied; a colour key (PNG tRNS) becomes alpha.
+    """
+    if im.mode in _DEEP:
+        im = _to_8bit(im)
     elif im.mode in ("P", "PA"):
         im = im.convert("RGBA" if im.mode == "PA" or "transparency" in im.info else "RGB")
     elif im.mode == "1":
         im = im.convert("L")
+    elif im.mode == "La":  # (a TIFF's associated alpha; Pillow converts La to LA only)
+        im = im.convert("LA")
     if im.mode in ("RGB", "L") and "transparency" in im.info:
         # A PNG colour key (tRNS: "this colour is transparent"): it came out as that colour
         # (a logo on black) instead of transparent.
         im = im.convert("RGBA" if im.mode == "RGB" else "LA")
-    alpha = im.mode in ("RGBA", "LA", "La", "RGBa")
+    alpha = im.mode in ("RGBA", "LA", "RGBa")
     target = "RGBA" if alpha else "RGB"
     icc = im.info.get("icc_profile")
-    if icc and im.mode in ("RGB", "RGBA", "CMYK", "L"):
-        converted = _icc_to_srgb(im, icc)
-        if converted is not None:
-            return converted
-    if im.mode != target:
+    converted = _icc_to_srgb(im, icc) if icc and im.mode in ("RGB", "RGBA", "CMYK", "L") else None
+    if converted is not None:
+        im = converted
+    elif im.mode != target:
         im = im.convert(target)
-    if alpha and im.getchannel("A").getextrema() == (255, 255):
+    if im.mode == "RGBA" and im.getchannel("A").getextrema() == (255, 255):
         im = im.convert("RGB")  # an alpha channel that hides nothing
     return im
+
+
+_DEEP = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+"""Modes of more than 8 bits per sample: grey of 16 bits, 32-bit integers, 32-bit floats."""
+
+
+def _to_8bit(im: Image.Image) -> Image.Image:
+    """An 8-bit grey ("L") image of a deep one, each value scaled from the range it is in.
+
+    16-bit modes span 0-65535. Others say nothing of their range, so their extremes decide:
+    floats within 0-1 (the usual convention) or 0-255, integers within 0-255 or 0-65535 are
+    scaled from that range; anything else (negative values, HDR floats) is stretched from its
+    minimum to its maximum. (Pillow's own conversion clips: a float image of 0-1 came out
+    black, a 32-bit one of 0-255 nearly so.) A 16-bit PNG's colour key (tRNS) is matched on
+    the 16-bit values, and comes out as an "LA" image.
+    """
+    from PIL import ImageMath  # noqa: PLC0415 - Pillow loads lazily (see the module docstring)
+    key = im.info.get("transparency") if im.mode.startswith("I;16") else None
+    deep = im if im.mode == "F" else im.convert("I")
+    if im.mode.startswith("I;16"):
+        low, high = 0.0, 65535.0
+    else:
+        low, high = (float(v) for v in deep.getextrema())
+        if not (math.isfinite(low) and math.isfinite(high)):
+            low, high = 0.0, 1.0  # (NaN or infinite samples: the float convention)
+        elif low >= 0 and high <= 1 and im.mode == "F":
+            low, high = 0.0, 1.0
+        elif low >= 0 and high <= 255:
+            low, high = 0.0, 255.0
+        elif low >= 0 and high <= 65535 and im.mode == "I":
+            low, high = 0.0, 65535.0
+    scale = 255 / (high - low) if high > low else 1.0
+    grey = deep.point(lambda v: (v - low) * scale + 0.5).convert("L")
+    grey.info = {k: v for k, v in im.info.items() if k != "transparency"}
+    if isinstance(key, int):
+        grey.putalpha(ImageMath.lambda_eval(lambda names: (names["im"] != key) * 255, im=deep).convert("L"))
+    return grey
 
 
 def _icc_to_srgb(im: Image.Image, icc: bytes) -> Image.Image | None:
