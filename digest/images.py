@@ -57,7 +57,7 @@ from digest.model import Article, ThumbnailCounts
 from digest.plan import select
 from digest.write import OutputRecord, Staging, intact, stage
 
-RECIPE = 4
+RECIPE = 5
 """Bump when the way thumbnails are made changes: every thumbnail gets a new name."""
 MAX_PIXELS = 40_000_000
 """Largest source image decoded (pixels, from its header); bigger is a decompression bomb."""
@@ -113,7 +113,8 @@ class SourceInfo:
     error: str = ""
     """Why the file cannot be used; empty when it can."""
     orientation: int = 1
-    """EXIF orientation (1-8) read from the header; applied when decoding."""
+    """EXIF orientation (1-8) read from the header; applied when decoding (1 for a TIFF,
+    which Pillow turns upright itself)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +359,11 @@ def probe(raw: bytes) -> SourceInfo:
     except Exception as exc:  # noqa: BLE001 - whatever a decoder raises on hostile bytes is this file's problem
         return SourceInfo(digest, 0, 0, (0, 0), f"the file is corrupt ({type(exc).__name__}: {exc})")
     width, height = im.size
+    if im.format == "TIFF":
+        # Pillow turns a TIFF upright as it loads it, and gives its size upright already
+        # (turned again here, a TIFF of orientation 6 came out on its side, sized wrong)
+        stored = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+        return SourceInfo(digest, width, height, stored)
     if orientation in (5, 6, 7, 8):
         return SourceInfo(digest, height, width, (width, height), orientation=orientation)
     return SourceInfo(digest, width, height, (width, height), orientation=orientation)

@@ -153,20 +153,24 @@ def test_alpha_is_kept_only_when_it_hides_something(make_site):
 # --------------------------------------------------------------------------- orientation, frames, metadata
 
 
-def _oriented(orientation: int) -> tuple[bytes, Image.Image]:
+def _oriented(orientation: int, fmt: str = "JPEG") -> tuple[bytes, Image.Image]:
     im = Image.new("RGB", (400, 200), (220, 20, 20))
     im.paste((20, 20, 220), (200, 0, 400, 100))  # top right quarter blue
     exif = Image.Exif()
     exif[0x0112] = orientation
     buffer = io.BytesIO()
-    im.save(buffer, "JPEG", exif=exif.tobytes(), quality=95)
+    im.save(buffer, fmt, exif=exif.tobytes(), **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
     data = buffer.getvalue()
     return data, ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
 
 
-@pytest.mark.parametrize("orientation", range(1, 9))
-def test_exif_orientation_is_applied(make_site, orientation):
-    data, upright = _oriented(orientation)
+@pytest.mark.parametrize(("fmt", "orientation"), [("JPEG", o) for o in range(1, 9)] + [
+    # (Pillow turns a TIFF upright itself as it loads it: turned again, one of orientation 6
+    # came out on its side and sized wrong, one of orientation 3 upside down)
+    ("TIFF", o) for o in range(1, 9)] + [("PNG", 6), ("PNG", 3), ("WEBP", 6), ("WEBP", 3)])
+def test_exif_orientation_is_applied(make_site, fmt, orientation):
+    data, upright = _oriented(orientation, fmt)
+    assert upright.size == ((200, 400) if orientation > 4 else (400, 200))
     site = make_site({"content/a.md": image_record(width=400, height=200),
                       cache_name(URL, "jpg"): data,
                       "digest.toml": "thumbnail_widths = [100]\n"})
