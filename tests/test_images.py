@@ -188,13 +188,17 @@ def test_exif_orientation_is_applied(make_site, fmt, orientation):
     assert f'width="{expected[0]}"' in tag and f'height="{expected[1]}"' in tag
 
 
-def test_animated_gif_uses_its_first_frame(make_site):
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG"])
+def test_an_animation_uses_its_first_frame(make_site, fmt):
     frames = [Image.new("P", (300, 200), i) for i in range(3)]
     for frame in frames:
         frame.putpalette([200, 30, 30, 30, 30, 200, 30, 200, 30] + [0] * 759)
+    if fmt != "GIF":  # (an animated WebP, an APNG)
+        frames = [frame.convert("RGB") for frame in frames]
     buffer = io.BytesIO()
-    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
-    site = one_image_site(make_site, buffer.getvalue(), "gif", 300, 200)
+    frames[0].save(buffer, fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    assert Image.open(io.BytesIO(buffer.getvalue())).n_frames == 3
+    site = one_image_site(make_site, buffer.getvalue(), fmt.lower(), 300, 200)
     result = build(site)
     assert warnings_of(result) == []
     for file in thumbs(site).values():
