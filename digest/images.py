@@ -283,25 +283,25 @@ def _png_pixels(raw: bytes) -> bytes:
     if not raw.startswith(_PNG_SIGNATURE) or not any(kind in raw for kind in (*_PNG_TEXT, b"iCCP")):
         return raw
     view = memoryview(raw)
-    pieces: list[memoryview] = []
-    start, pos = 0, len(_PNG_SIGNATURE)
-    seen_icc = False
+    kept = bytearray()  # (what is kept before the last chunk left out; never a list of pieces:
+    start, pos = 0, len(_PNG_SIGNATURE)  # a file of millions of tiny chunks made millions)
+    seen_icc = dropped = False
     while pos + 12 <= len(raw):
         length, kind = struct.unpack_from(">I4s", raw, pos)
         end = pos + 12 + length  # (length, type, data, CRC)
         if end > len(raw):
             break
         if kind in _PNG_TEXT or (kind == b"iCCP" and (seen_icc or not _icc_fits(view[pos + 8:end - 4]))):
-            pieces.append(view[start:pos])
-            start = end
+            kept += view[start:pos]
+            start, dropped = end, True
         seen_icc = seen_icc or kind == b"iCCP"
         pos = end
         if kind == b"IEND":
             break
-    if not pieces:
+    if not dropped:
         return raw
-    pieces.append(view[start:])
-    return b"".join(pieces)
+    kept += view[start:]
+    return bytes(kept)
 
 
 def _icc_fits(data: memoryview) -> bool:
