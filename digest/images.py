@@ -57,7 +57,7 @@ from digest.model import Article, ThumbnailCounts
 from digest.plan import select
 from digest.write import OutputRecord, Staging, intact, stage
 
-RECIPE = 5
+RECIPE = 6
 """Bump when the way thumbnails are made changes: every thumbnail gets a new name."""
 MAX_PIXELS = 40_000_000
 """Largest source image decoded (pixels, from its header); bigger is a decompression bomb."""
@@ -423,7 +423,8 @@ _DEEP = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 def _to_8bit(im: Image.Image) -> Image.Image:
     """An 8-bit grey ("L") image of a deep one, each value scaled from the range it is in.
 
-    16-bit modes span 0-65535. Others say nothing of their range, so their extremes decide:
+    16-bit modes span 0-65535 (0-4095 for a 12-bit TIFF, which Pillow gives as 16-bit without
+    scaling it: it came out nearly black). Others say nothing of their range, so their extremes decide:
     floats within 0-1 (the usual convention) or 0-255, integers within 0-255 or 0-65535 are
     scaled from that range; anything else (negative values, HDR floats) is stretched from its
     minimum to its maximum. (Pillow's own conversion clips: a float image of 0-1 came out
@@ -434,7 +435,7 @@ def _to_8bit(im: Image.Image) -> Image.Image:
     key = im.info.get("transparency") if im.mode.startswith("I;16") else None
     deep = im if im.mode == "F" else im.convert("I")
     if im.mode.startswith("I;16"):
-        low, high = 0.0, 65535.0
+        low, high = 0.0, float(2 ** _bits(im) - 1)
     else:
         low, high = (float(v) for v in deep.getextrema())
         if not (math.isfinite(low) and math.isfinite(high)):
@@ -451,6 +452,14 @@ def _to_8bit(im: Image.Image) -> Image.Image:
     if isinstance(key, int):
         grey.putalpha(ImageMath.lambda_eval(lambda names: (names["im"] != key) * 255, im=deep).convert("L"))
     return grey
+
+
+def _bits(im: Image.Image) -> int:
+    """Bits per sample of a 16-bit mode image: a TIFF's BitsPerSample tag (12 is one), else 16."""
+    tags = getattr(im, "tag_v2", None) if im.format == "TIFF" else None
+    found = tags.get(258) if tags is not None else None  # (BitsPerSample, one value per sample)
+    bits = found[0] if isinstance(found, tuple) and found else 16
+    return bits if isinstance(bits, int) and 1 <= bits <= 16 else 16
 
 
 def _icc_to_srgb(im: Image.Image, icc: bytes) -> Image.Image | None:

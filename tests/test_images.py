@@ -796,6 +796,16 @@ def _png16_grey_with_colour_key() -> bytes:
             + _chunk(b"IEND", b""))
 
 
+def _tiff_12_bit(width: int, height: int, value: int) -> bytes:
+    """An uncompressed 12-bit grey TIFF of one value (Pillow writes none: made by hand)."""
+    row = bytes([value >> 4, (value & 0xF) << 4 | value >> 8, value & 0xFF]) * (width // 2)  # 2 samples, 3 bytes
+    entries = [(256, width), (257, height), (258, 12), (259, 1), (262, 1), (273, 0), (277, 1), (278, height),
+               (279, len(row) * height)]
+    data_at = 8 + 2 + 12 * len(entries) + 4
+    ifd = b"".join(struct.pack("<HHII", tag, 4, 1, data_at if tag == 273 else value) for tag, value in entries)
+    return b"II*\0" + struct.pack("<IH", 8, len(entries)) + ifd + struct.pack("<I", 0) + row * height
+
+
 def _nan_float() -> Image.Image:
     im = Image.new("F", (80, 60), 0.5)
     im.putpixel((0, 0), float("nan"))
@@ -823,6 +833,7 @@ MODES = {
                           {(16, 24): (0, 0, 0), (48, 24): (255, 255, 255)}),
     "tiff-16-bit": (lambda: _saved(Image.new("I;16", (80, 60), 32896), "TIFF"), {(32, 24): GREY}),
     "tiff-16-bit-big-endian": (lambda: _saved(Image.new("I;16B", (80, 60), 32896), "TIFF"), {(32, 24): GREY}),
+    "tiff-12-bit": (lambda: _tiff_12_bit(80, 60, 2048), {(32, 24): GREY}),
     "png-16-bit-grey-colour-key": (_png16_grey_with_colour_key, {(16, 24): (0, 0, 0, 0), (48, 24): GREY}),
     "tiff-ycbcr": (lambda: _saved(Image.new("YCbCr", (80, 60), (76, 85, 255)), "TIFF"), {(32, 24): RED}),
     "tiff-cmyk-no-profile": (lambda: _saved(_halves("CMYK", (0, 255, 255, 0), (0, 0, 0, 127)), "TIFF"),
