@@ -35,9 +35,11 @@ import math
 import os
 import re
 import signal
+import struct
 import tempfile
 import time
 import warnings
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +57,7 @@ from digest.model import Article, ThumbnailCounts
 from digest.plan import select
 from digest.write import OutputRecord, Staging, intact, stage
 
-RECIPE = 3
+RECIPE = 6
 """Bump when the way thumbnails are made changes: every thumbnail gets a new name."""
 MAX_PIXELS = 40_000_000
 """Largest source image decoded (pixels, from its header); bigger is a decompression bomb."""
@@ -111,7 +113,8 @@ class SourceInfo:
     error: str = ""
     """Why the file cannot be used; empty when it can."""
     orientation: int = 1
-    """EXIF orientation (1-8) read from the header; applied when decoding."""
+    """EXIF orientation (1-8) read from the header; applied when decoding (1 for a TIFF,
+    which Pillow turns upright itself)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,9 +261,68 @@ def _sniff(raw: bytes) -> str:
     return "the file is not an image in a supported format (JPEG, PNG, GIF, WebP, AVIF, BMP, TIFF)"
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_TEXT = (b"tEXt", b"zTXt", b"iTXt")
+MAX_ICC_BYTES = 1024 * 1024
+"""Largest ICC profile a PNG's iCCP chunk may inflate to (Pillow's own bound, whose error would
+call the picture corrupt): a larger one is dropped, and its colours are taken as sRGB."""
+
+
+def _png_pixels(raw: bytes) -> bytes:
+    """``raw`` without what a thumbnail never uses and Pillow may refuse the picture for: a PNG's
+    text chunks (tEXt, zTXt, iTXt: XMP, descriptions, ImageMagick's "Raw profile" copies), any
+    iCCP chunk after the first, and an iCCP chunk that inflates to more than `MAX_ICC_BYTES`.
+
+    Pillow inflates each compressed text chunk up to 1 MiB and all text up to 64 MiB, then
+    raises ValueError (a decompression-bomb guard): a photo with 2 MB of XMP was "corrupt". Its
+    limits are module globals, shared by every image in the process: instead of raising them,
+    the chunks are left out, so no text is ever inflated or kept (a 100 MB zTXt bomb costs a
+    walk over the chunk headers). Anything else (not a PNG, nothing to drop, a chunk whose
+    length runs past the end) is returned as it is, for Pillow to judge.
+    """
+    if not raw.startswith(_PNG_SIGNATURE) or not any(kind in raw for kind in (*_PNG_TEXT, b"iCCP")):
+        return raw
+    view = memoryview(raw)
+    kept = bytearray()  # (what is kept before the last chunk left out; never a list of pieces:
+    start, pos = 0, len(_PNG_SIGNATURE)  # a file of millions of tiny chunks made millions)
+    seen_icc = dropped = False
+    while pos + 12 <= len(raw):
+        length, kind = struct.unpack_from(">I4s", raw, pos)
+        end = pos + 12 + length  # (length, type, data, CRC)
+        if end > len(raw):
+            break
+        if kind in _PNG_TEXT or (kind == b"iCCP" and (seen_icc or not _icc_fits(view[pos + 8:end - 4]))):
+            kept += view[start:pos]
+            start, dropped = end, True
+        seen_icc = seen_icc or kind == b"iCCP"
+        pos = end
+        if kind == b"IEND":
+            break
+    if not dropped:
+        return raw
+    kept += view[start:]
+    return bytes(kept)
+
+
+def _icc_fits(data: memoryview) -> bool:
+    """Whether an iCCP chunk's profile (name, NUL, method, zlib stream) inflates to at most
+    `MAX_ICC_BYTES`, as Pillow checks it (a malformed chunk is kept: Pillow judges it)."""
+    name_end = bytes(data[:80]).find(b"\0")
+    if name_end < 0:
+        return True
+    inflater = zlib.decompressobj()
+    try:
+        inflater.decompress(data[name_end + 2:], MAX_ICC_BYTES)
+    except zlib.error:
+        return True
+    return not inflater.unconsumed_tail
+
+
 def _open(raw: bytes) -> Image.Image:
-    """Open (header only) with the allow-listed decoders; bombs raise DecompressionBombError."""
+    """Open (header only) with the allow-listed decoders; bombs raise DecompressionBombError.
+    A PNG's text chunks are left out first (see `_png_pixels`)."""
     from PIL import Image  # noqa: PLC0415 - Pillow loads lazily (see the module docstring)
+    raw = _png_pixels(raw)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -297,6 +359,11 @@ def probe(raw: bytes) -> SourceInfo:
     except Exception as exc:  # noqa: BLE001 - whatever a decoder raises on hostile bytes is this file's problem
         return SourceInfo(digest, 0, 0, (0, 0), f"the file is corrupt ({type(exc).__name__}: {exc})")
     width, height = im.size
+    if im.format == "TIFF":
+        # Pillow turns a TIFF upright as it loads it, and gives its size upright already
+        # (turned again here, a TIFF of orientation 6 came out on its side, sized wrong)
+        stored = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+        return SourceInfo(digest, width, height, stored)
     if orientation in (5, 6, 7, 8):
         return SourceInfo(digest, height, width, (width, height), orientation=orientation)
     return SourceInfo(digest, width, height, (width, height), orientation=orientation)
@@ -317,31 +384,82 @@ def _orientation(im: Image.Image) -> int:
 
 
 def _to_srgb(im: Image.Image) -> Image.Image:
-    """Convert to RGB or RGBA, through the embedded ICC profile when there is one."""
-    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        im = im.convert("I").point(lambda v: v * (1 / 256)).convert("L")
-    elif im.mode == "F":
-        im = im.convert("L")
+    """Convert to RGB or RGBA, through the embedded ICC profile when there is one.
+
+    Every mode a decoder gives: deep grey (16-bit, 32-bit, float) is brought to 8 bits
+    (`_to_8bit`); CIELAB goes through Pillow's colour-managed conversion (LAB D50 -> sRGB);
+    CMYK without a profile, YCbCr, HSV and RGBX by Pillow's conversion; premultiplied alpha
+    (La, RGBa) is unpremultiplied; a colour key (PNG tRNS) becomes alpha.
+    """
+    if im.mode in _DEEP:
+        im = _to_8bit(im)
     elif im.mode in ("P", "PA"):
         im = im.convert("RGBA" if im.mode == "PA" or "transparency" in im.info else "RGB")
     elif im.mode == "1":
         im = im.convert("L")
+    elif im.mode == "La":  # (a TIFF's associated alpha; Pillow converts La to LA only)
+        im = im.convert("LA")
     if im.mode in ("RGB", "L") and "transparency" in im.info:
         # A PNG colour key (tRNS: "this colour is transparent"): it came out as that colour
         # (a logo on black) instead of transparent.
         im = im.convert("RGBA" if im.mode == "RGB" else "LA")
-    alpha = im.mode in ("RGBA", "LA", "La", "RGBa")
+    alpha = im.mode in ("RGBA", "LA", "RGBa")
     target = "RGBA" if alpha else "RGB"
     icc = im.info.get("icc_profile")
-    if icc and im.mode in ("RGB", "RGBA", "CMYK", "L"):
-        converted = _icc_to_srgb(im, icc)
-        if converted is not None:
-            return converted
-    if im.mode != target:
+    converted = _icc_to_srgb(im, icc) if icc and im.mode in ("RGB", "RGBA", "CMYK", "L") else None
+    if converted is not None:
+        im = converted
+    elif im.mode != target:
         im = im.convert(target)
-    if alpha and im.getchannel("A").getextrema() == (255, 255):
+    if im.mode == "RGBA" and im.getchannel("A").getextrema() == (255, 255):
         im = im.convert("RGB")  # an alpha channel that hides nothing
     return im
+
+
+_DEEP = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+"""Modes of more than 8 bits per sample: grey of 16 bits, 32-bit integers, 32-bit floats."""
+
+
+def _to_8bit(im: Image.Image) -> Image.Image:
+    """An 8-bit grey ("L") image of a deep one, each value scaled from the range it is in.
+
+    16-bit modes span 0-65535 (0-4095 for a 12-bit TIFF, which Pillow gives as 16-bit without
+    scaling it: it came out nearly black). Others say nothing of their range, so their extremes decide:
+    floats within 0-1 (the usual convention) or 0-255, integers within 0-255 or 0-65535 are
+    scaled from that range; anything else (negative values, HDR floats) is stretched from its
+    minimum to its maximum. (Pillow's own conversion clips: a float image of 0-1 came out
+    black, a 32-bit one of 0-255 nearly so.) A 16-bit PNG's colour key (tRNS) is matched on
+    the 16-bit values, and comes out as an "LA" image.
+    """
+    from PIL import ImageMath  # noqa: PLC0415 - Pillow loads lazily (see the module docstring)
+    key = im.info.get("transparency") if im.mode.startswith("I;16") else None
+    deep = im if im.mode == "F" else im.convert("I")
+    if im.mode.startswith("I;16"):
+        low, high = 0.0, float(2 ** _bits(im) - 1)
+    else:
+        low, high = (float(v) for v in deep.getextrema())
+        if not (math.isfinite(low) and math.isfinite(high)):
+            low, high = 0.0, 1.0  # (NaN or infinite samples: the float convention)
+        elif low >= 0 and high <= 1 and im.mode == "F":
+            low, high = 0.0, 1.0
+        elif low >= 0 and high <= 255:
+            low, high = 0.0, 255.0
+        elif low >= 0 and high <= 65535 and im.mode == "I":
+            low, high = 0.0, 65535.0
+    scale = 255 / (high - low) if high > low else 1.0
+    grey = deep.point(lambda v: (v - low) * scale + 0.5).convert("L")
+    grey.info = {k: v for k, v in im.info.items() if k != "transparency"}
+    if isinstance(key, int):
+        grey.putalpha(ImageMath.lambda_eval(lambda names: (names["im"] != key) * 255, im=deep).convert("L"))
+    return grey
+
+
+def _bits(im: Image.Image) -> int:
+    """Bits per sample of a 16-bit mode image: a TIFF's BitsPerSample tag (12 is one), else 16."""
+    tags = getattr(im, "tag_v2", None) if im.format == "TIFF" else None
+    found = tags.get(258) if tags is not None else None  # (BitsPerSample, one value per sample)
+    bits = found[0] if isinstance(found, tuple) and found else 16
+    return bits if isinstance(bits, int) and 1 <= bits <= 16 else 16
 
 
 def _icc_to_srgb(im: Image.Image, icc: bytes) -> Image.Image | None:

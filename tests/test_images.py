@@ -16,7 +16,7 @@ from PIL import Image, ImageOps
 from digest.build import build, check
 from digest.cli import main
 from digest.config import Config
-from digest.images import SourceInfo, image_entry, params_of, plan_thumbs, probe
+from digest.images import SourceInfo, image_entry, make_thumbnails, params_of, plan_thumbs, probe
 from tests.conftest import record
 
 URL = "https://img.example.com/photos/a.jpg"
@@ -153,20 +153,24 @@ def test_alpha_is_kept_only_when_it_hides_something(make_site):
 # --------------------------------------------------------------------------- orientation, frames, metadata
 
 
-def _oriented(orientation: int) -> tuple[bytes, Image.Image]:
+def _oriented(orientation: int, fmt: str = "JPEG") -> tuple[bytes, Image.Image]:
     im = Image.new("RGB", (400, 200), (220, 20, 20))
     im.paste((20, 20, 220), (200, 0, 400, 100))  # top right quarter blue
     exif = Image.Exif()
     exif[0x0112] = orientation
     buffer = io.BytesIO()
-    im.save(buffer, "JPEG", exif=exif.tobytes(), quality=95)
+    im.save(buffer, fmt, exif=exif.tobytes(), **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
     data = buffer.getvalue()
     return data, ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
 
 
-@pytest.mark.parametrize("orientation", range(1, 9))
-def test_exif_orientation_is_applied(make_site, orientation):
-    data, upright = _oriented(orientation)
+@pytest.mark.parametrize(("fmt", "orientation"), [("JPEG", o) for o in range(1, 9)] + [
+    # (Pillow turns a TIFF upright itself as it loads it: turned again, one of orientation 6
+    # came out on its side and sized wrong, one of orientation 3 upside down)
+    ("TIFF", o) for o in range(1, 9)] + [("PNG", 6), ("PNG", 3), ("WEBP", 6), ("WEBP", 3)])
+def test_exif_orientation_is_applied(make_site, fmt, orientation):
+    data, upright = _oriented(orientation, fmt)
+    assert upright.size == ((200, 400) if orientation > 4 else (400, 200))
     site = make_site({"content/a.md": image_record(width=400, height=200),
                       cache_name(URL, "jpg"): data,
                       "digest.toml": "thumbnail_widths = [100]\n"})
@@ -184,13 +188,17 @@ def test_exif_orientation_is_applied(make_site, orientation):
     assert f'width="{expected[0]}"' in tag and f'height="{expected[1]}"' in tag
 
 
-def test_animated_gif_uses_its_first_frame(make_site):
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG"])
+def test_an_animation_uses_its_first_frame(make_site, fmt):
     frames = [Image.new("P", (300, 200), i) for i in range(3)]
     for frame in frames:
         frame.putpalette([200, 30, 30, 30, 30, 200, 30, 200, 30] + [0] * 759)
+    if fmt != "GIF":  # (an animated WebP, an APNG)
+        frames = [frame.convert("RGB") for frame in frames]
     buffer = io.BytesIO()
-    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
-    site = one_image_site(make_site, buffer.getvalue(), "gif", 300, 200)
+    frames[0].save(buffer, fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    assert Image.open(io.BytesIO(buffer.getvalue())).n_frames == 3
+    site = one_image_site(make_site, buffer.getvalue(), fmt.lower(), 300, 200)
     result = build(site)
     assert warnings_of(result) == []
     for file in thumbs(site).values():
@@ -649,3 +657,288 @@ def test_the_first_card_with_a_picture_is_the_eager_one(make_site):
     article = next(out.glob("2024/01/02/pictured-second-*/index.html")).read_text()
     hero = img_tags(article)[0]  # the article's own picture stays eager
     assert 'fetchpriority="high"' in hero and "loading=" not in hero
+
+
+# --------------------------------------------------------------------------- PNG metadata Pillow refuses
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _deflated_zeros(megabytes: int) -> bytes:
+    """``megabytes`` MiB of zero bytes deflated, made a MiB at a time (never whole in memory)."""
+    deflate = zlib.compressobj(9)
+    block = bytes(1 << 20)
+    return b"".join(deflate.compress(block) for _ in range(megabytes)) + deflate.flush()
+
+
+def _png_with(*chunks: bytes, after_pixels: bool = False, mode="RGB", color=(200, 30, 30)) -> bytes:
+    """A real 800x600 PNG of one colour with ``chunks`` added before its pixel data (or after)."""
+    plain = image_bytes("PNG", mode=mode, color=color)
+    if after_pixels:
+        return plain[:-12] + b"".join(chunks) + plain[-12:]  # (before IEND)
+    return plain[:33] + b"".join(chunks) + plain[33:]  # (after the signature and IHDR)
+
+
+_XMP = '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF>' + "<rdf:li>keyword</rdf:li>" * 120_000 + "</rdf:RDF></x:xmpmeta>"
+
+TEXT_PNGS = {
+    # Pillow inflates a compressed text chunk up to 1 MiB only, then calls the file corrupt
+    "ztxt-2mb-description": lambda: _png_with(_chunk(b"zTXt", b"Description\0\0" + zlib.compress(b"a" * 2_000_000))),
+    "itxt-compressed-xmp": lambda: _png_with(
+        _chunk(b"iTXt", b"XML:com.adobe.xmp\0\1\0\0\0" + zlib.compress(_XMP.encode()))),
+    "ztxt-after-the-pixels": lambda: _png_with(_chunk(b"zTXt", b"Comment\0\0" + _deflated_zeros(2)), after_pixels=True),
+    # ... and all text up to 64 MiB: 80 chunks just under 1 MiB each
+    "text-over-64mb-in-all": lambda: _png_with(*[_chunk(b"zTXt", b"Comment\0\0" + _deflated_zeros(1)[:-4])
+                                                 for _ in range(80)]),
+    "tEXt-and-a-100mb-ztxt-bomb": lambda: _png_with(_chunk(b"tEXt", b"Title\0Hello"),
+                                                    _chunk(b"zTXt", b"Comment\0\0" + _deflated_zeros(100))),
+    # an iCCP profile inflating past 1 MiB (Pillow refuses it too): the colours are taken as sRGB
+    "iccp-over-1mb": lambda: _png_with(_chunk(b"iCCP", b"icc\0\0" + _deflated_zeros(2))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TEXT_PNGS))
+def test_a_png_with_text_pillow_refuses_still_gets_its_thumbnails(make_site, case):
+    data = TEXT_PNGS[case]()
+    site = one_image_site(make_site, data, "png", extra={"digest.toml": 'thumbnail_formats = ["png"]\n'})
+    result = build(site)
+    assert warnings_of(result) == [] and result.thumbnails.failed == 0
+    made = thumbs(site)
+    assert len(made) == 3
+    for file in made.values():
+        raw = file.read_bytes()
+        assert b"zTXt" not in raw and b"iTXt" not in raw and b"iCCP" not in raw
+        with Image.open(file) as im:
+            assert im.convert("RGB").getpixel((10, 10)) == (200, 30, 30)
+    # The same pixels without the text: the very same thumbnails.
+    params = params_of(Config(thumbnail_formats=("png",)))
+    plain = image_bytes("PNG")
+    ours = make_thumbnails(data, probe(data), plan_thumbs(probe(data), params), 80)
+    theirs = make_thumbnails(plain, probe(plain), plan_thumbs(probe(plain), params), 80)
+    assert list(ours.values()) == list(theirs.values())
+    assert check(site)[0] == []
+
+
+def test_a_compressed_text_bomb_costs_neither_memory_nor_time():
+    """100 MB of text deflated into 100 kB: none of it is inflated (Pillow's own guard inflates
+    1 MiB of each chunk, and up to 64 MiB of them all, before it refuses the file)."""
+    import resource
+    import time
+    import tracemalloc
+
+    data = _png_with(*[_chunk(b"zTXt", b"Comment\0\0" + _deflated_zeros(1)[:-4]) for _ in range(70)],
+                     _chunk(b"zTXt", b"Bomb\0\0" + _deflated_zeros(100)))
+    assert len(data) < 1_000_000
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # (KiB on Linux)
+    started = time.perf_counter()
+    tracemalloc.start()
+    try:
+        info = probe(data)
+        made = make_thumbnails(data, info, plan_thumbs(info, params_of(Config())), 80)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert info.error == "" and len(made) == 3
+    assert peak < 8 * 1024 * 1024, peak  # (the file, a copy without its text, and the thumbnails)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before < 64 * 1024
+    assert time.perf_counter() - started < 30  # (a few hundredths of a second: only a bound on a hang)
+
+
+def test_png_chunks_are_dropped_only_when_whole():
+    """A PNG with nothing to drop, or whose chunk lengths run past the end, is left to Pillow."""
+    from digest.images import _png_pixels
+
+    plain = image_bytes("PNG")
+    assert _png_pixels(plain) is plain
+    broken = _png_with(_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(b"x" * 100)))[:60]
+    assert _png_pixels(broken) is broken  # (a text chunk cut short: Pillow says it is truncated)
+    assert _png_pixels(b"GIF89a tEXt") == b"GIF89a tEXt"
+    icc = _png_with(_chunk(b"iCCP", b"icc\0\0" + zlib.compress(b"p" * 1000)))
+    assert _png_pixels(icc) is icc  # (a profile of a usable size is kept)
+    twice = _png_with(_chunk(b"iCCP", b"icc\0\0" + zlib.compress(b"p" * 1000)),
+                      _chunk(b"iCCP", b"icc\0\0" + zlib.compress(b"q" * 1000)))
+    assert _png_pixels(twice) == icc  # (a second one, which the PNG standard forbids, is not)
+
+
+# --------------------------------------------------------------------------- every colour mode a decoder gives
+
+
+def _saved(im: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    im.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def _halves(mode: str, left, right) -> Image.Image:
+    """An 80x60 image of ``mode``: ``left`` on its left half, ``right`` on its right half."""
+    im = Image.new(mode, (80, 60), right)
+    im.paste(Image.new(mode, (40, 60), left), (0, 0))
+    return im
+
+
+def _associated_alpha(mode: str, color) -> bytes:
+    """A TIFF whose alpha is associated (premultiplied, ExtraSamples = 1, as scanners and
+    Photoshop may write it): Pillow writes unassociated alpha, so its tag is rewritten."""
+    data = _saved(Image.new(mode, (80, 60), color), "TIFF")
+    unassociated = struct.pack("<HHIH", 338, 3, 1, 2)
+    assert data.count(unassociated) == 1
+    return data.replace(unassociated, struct.pack("<HHIH", 338, 3, 1, 1))
+
+
+def _png16_grey_with_colour_key() -> bytes:
+    """A 16-bit grey PNG whose value 1000 is transparent (tRNS), on its left half."""
+    rows = b"".join(b"\0" + b"".join(struct.pack(">H", 1000 if x < 40 else 32896) for x in range(80))
+                    for _ in range(60))
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", 80, 60, 16, 0, 0, 0, 0))
+            + _chunk(b"tRNS", struct.pack(">H", 1000)) + _chunk(b"IDAT", zlib.compress(rows))
+            + _chunk(b"IEND", b""))
+
+
+def _tiff_12_bit(width: int, height: int, value: int) -> bytes:
+    """An uncompressed 12-bit grey TIFF of one value (Pillow writes none: made by hand)."""
+    row = bytes([value >> 4, (value & 0xF) << 4 | value >> 8, value & 0xFF]) * (width // 2)  # 2 samples, 3 bytes
+    entries = [(256, width), (257, height), (258, 12), (259, 1), (262, 1), (273, 0), (277, 1), (278, height),
+               (279, len(row) * height)]
+    data_at = 8 + 2 + 12 * len(entries) + 4
+    ifd = b"".join(struct.pack("<HHII", tag, 4, 1, data_at if tag == 273 else value) for tag, value in entries)
+    return b"II*\0" + struct.pack("<IH", 8, len(entries)) + ifd + struct.pack("<I", 0) + row * height
+
+
+def _nan_float() -> Image.Image:
+    im = Image.new("F", (80, 60), 0.5)
+    im.putpixel((0, 0), float("nan"))
+    return im
+
+
+# The CIELAB (D50, as ICC profiles and Photoshop use it) of sRGB red and mid-grey, in Pillow's
+# LAB layout: L* 0-100 as 0-255, a* and b* offset by 128 (a TIFF stores them signed).
+_LAB_RED = (round(54.29 * 2.55), 128 + 81, 128 + 70)
+_LAB_GREY = (round(53.59 * 2.55), 128, 128)
+
+GREY, RED = (128, 128, 128), (255, 0, 0)
+MODES = {
+    # name: (bytes, {(x, y) of a 64x48 thumbnail: expected sRGB, or RGBA where it is transparent})
+    "tiff-lab-red": (lambda: _saved(Image.new("LAB", (80, 60), _LAB_RED), "TIFF"), {(32, 24): RED}),
+    "tiff-lab-grey": (lambda: _saved(Image.new("LAB", (80, 60), _LAB_GREY), "TIFF"), {(32, 24): GREY}),
+    "tiff-float-0-to-1": (lambda: _saved(_halves("F", 0.0, 0.5), "TIFF"), {(16, 24): (0, 0, 0), (48, 24): GREY}),
+    "tiff-float-0-to-255": (lambda: _saved(_halves("F", 0.0, 128.0), "TIFF"), {(16, 24): (0, 0, 0), (48, 24): GREY}),
+    "tiff-float-other-range": (lambda: _saved(_halves("F", -10.0, 30.0), "TIFF"),
+                               {(16, 24): (0, 0, 0), (48, 24): (255, 255, 255)}),
+    "tiff-float-with-nan": (lambda: _saved(_nan_float(), "TIFF"), {(32, 24): GREY}),
+    "tiff-int32-0-to-255": (lambda: _saved(Image.new("I", (80, 60), 128), "TIFF"), {(32, 24): GREY}),
+    "tiff-int32-16-bit-range": (lambda: _saved(Image.new("I", (80, 60), 32896), "TIFF"), {(32, 24): GREY}),
+    "tiff-int32-signed": (lambda: _saved(_halves("I", -1000, 1000), "TIFF"),
+                          {(16, 24): (0, 0, 0), (48, 24): (255, 255, 255)}),
+    "tiff-16-bit": (lambda: _saved(Image.new("I;16", (80, 60), 32896), "TIFF"), {(32, 24): GREY}),
+    "tiff-16-bit-big-endian": (lambda: _saved(Image.new("I;16B", (80, 60), 32896), "TIFF"), {(32, 24): GREY}),
+    "tiff-12-bit": (lambda: _tiff_12_bit(80, 60, 2048), {(32, 24): GREY}),
+    "png-16-bit-grey-colour-key": (_png16_grey_with_colour_key, {(16, 24): (0, 0, 0, 0), (48, 24): GREY}),
+    "tiff-ycbcr": (lambda: _saved(Image.new("YCbCr", (80, 60), (76, 85, 255)), "TIFF"), {(32, 24): RED}),
+    "tiff-cmyk-no-profile": (lambda: _saved(_halves("CMYK", (0, 255, 255, 0), (0, 0, 0, 127)), "TIFF"),
+                             {(16, 24): RED, (48, 24): GREY}),
+    "jpeg-cmyk-adobe-inverted": (lambda: _saved(_halves("CMYK", (0, 255, 255, 0), (0, 0, 0, 127)), "JPEG",
+                                                quality=95), {(16, 24): RED, (48, 24): GREY}),
+    "tiff-grey-associated-alpha": (lambda: _associated_alpha("LA", (60, 128)), {(32, 24): (120, 120, 120, 128)}),
+    "tiff-rgb-associated-alpha": (lambda: _associated_alpha("RGBA", (100, 15, 15, 128)),
+                                  {(32, 24): (200, 30, 30, 128)}),
+    "tiff-1-bit": (lambda: _saved(_halves("1", 0, 1), "TIFF"), {(16, 24): (0, 0, 0), (48, 24): (255, 255, 255)}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MODES))
+def test_every_colour_mode_comes_out_in_its_srgb_colours(make_site, case):
+    make, expected = MODES[case]
+    data = make()
+    site = one_image_site(make_site, data, "tif", 80, 60, extra={
+        "digest.toml": 'thumbnail_widths = [64]\nthumbnail_formats = ["png", "webp"]\n'})
+    result = build(site)
+    assert warnings_of(result) == [] and result.thumbnails.failed == 0
+    made = thumbs(site)
+    assert sorted(p.rsplit(".")[-1] for p in made) == ["png", "webp"]
+    for path, file in made.items():
+        tolerance = 8 if path.endswith(".png") else 24  # (WebP is lossy, and subsamples colour)
+        with Image.open(file) as im:
+            assert im.size == (64, 48)
+            for xy, want in expected.items():
+                got = im.convert("RGBA" if len(want) == 4 else "RGB").getpixel(xy)
+                if len(want) == 4 and want[3] == 0:
+                    assert got[3] == 0, (case, path, xy, got)
+                else:
+                    assert near(got, want, tolerance), (case, path, xy, got, want)
+
+
+def test_a_lab_tiff_stores_a_and_b_signed_as_the_tiff_standard_says():
+    """The LAB cases above are read as other programs write them (a* and b* signed), so
+    the colours they check are not only Pillow agreeing with itself."""
+    data = _saved(Image.new("LAB", (8, 8), _LAB_RED), "TIFF")
+    assert bytes([_LAB_RED[0], 81, 70]) * 64 in data
+    assert b"Adobe" in _saved(Image.new("CMYK", (8, 8)), "JPEG")  # (the inverted CMYK of Photoshop)
+
+
+@pytest.mark.parametrize(("mode", "color", "want"), [
+    ("HSV", (0, 255, 255), (255, 0, 0)),
+    ("RGBX", (200, 30, 30, 0), (200, 30, 30)),
+    ("RGBa", (100, 15, 15, 128), (199, 29, 29, 128)),
+    ("La", (60, 128), (119, 119, 119, 128)),
+    ("PA", (1, 128), (200, 30, 30, 128)),
+])
+def test_modes_no_allowed_decoder_gives_convert_all_the_same(mode, color, want):
+    """Modes no allowed decoder gives (HSV, RGBX, RGBa: a TIFF's RGBa comes as RGBA) and two
+    a TIFF gives (La, PA), converted alone: right all the same."""
+    from digest.images import _to_srgb
+
+    im = Image.new(mode, (4, 4), color)
+    if mode == "PA":
+        im.putpalette([0, 0, 0, 200, 30, 30] + [0] * 762)
+    out = _to_srgb(im)
+    assert out.mode == ("RGBA" if len(want) == 4 else "RGB")
+    assert near(out.getpixel((1, 1)), want, 2), out.getpixel((1, 1))
+
+
+def test_after_an_upgrade_wrong_thumbnails_are_made_again_and_the_old_ones_removed(make_site, monkeypatch):
+    """A thumbnail's name hashes `RECIPE` with its source's bytes and the quality, so a program
+    that makes other bytes from the same source (a new RECIPE) names them anew: the old files,
+    claimed by no record, are removed from the output and the store. And what the old program
+    remembered of each file (a PNG it called corrupt) goes with the rest of its state, which
+    is stamped with the program (`digest.toolchain`): the new one reads every file again."""
+    import digest.build as build_module
+    import digest.cache as cache_module
+    import digest.images as images_module
+    import digest.plan as plan_module
+
+    float_url, text_url = "https://i.example.com/float.tif", "https://i.example.com/text.png"
+    site = make_site({
+        "content/a.md": image_record("Float", url=float_url, width=80, height=40),
+        cache_name(float_url, "tif"): _saved(Image.new("F", (80, 40), 0.5), "TIFF"),
+        "content/b.md": image_record("Text", url=text_url),
+        cache_name(text_url, "png"): TEXT_PNGS["ztxt-2mb-description"](),
+        "digest.toml": "thumbnail_widths = [64]\n",
+    })
+    # The program before: its recipe, Pillow's own conversion of floats, PNG text read by Pillow.
+    monkeypatch.setattr(images_module, "RECIPE", 3)
+    monkeypatch.setattr(images_module, "_to_8bit", lambda im: im.convert("L"))
+    monkeypatch.setattr(images_module, "_png_pixels", lambda raw: raw)
+    old = build(site)
+    (warning,) = warnings_of(old)
+    assert text_url in warning and "corrupt" in warning
+    (black,) = thumbs(site)
+    with Image.open(site / "build" / black) as im:
+        assert im.size == (64, 32) and im.convert("RGB").getpixel((32, 16)) == (0, 0, 0)
+    assert build(site).thumbnails.encoded == 0  # (all remembered)
+    monkeypatch.undo()
+    for module in (build_module, cache_module, plan_module):  # this program, after the upgrade
+        monkeypatch.setattr(module, "toolchain", lambda: "digest 99 (upgraded)")
+    new = build(site)
+    assert warnings_of(new) == [] and new.thumbnails.encoded == 2
+    made = thumbs(site)
+    assert black not in made and len(made) == 2
+    store = {p.relative_to(site / ".digest-cache").as_posix()
+             for p in (site / ".digest-cache" / "thumbs").rglob("*") if p.is_file()}
+    assert store == set(made)
+    sizes = {}
+    for file in made.values():
+        with Image.open(file) as im:
+            sizes[im.size] = im.convert("RGB").getpixel((32, 16))
+    assert near(sizes[64, 32], GREY) and near(sizes[64, 48], (200, 30, 30))
