@@ -50,8 +50,10 @@ class OutputRecord:
         return {"digest": self.digest, "size": self.size, "mtime_ns": self.mtime_ns}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        for name in ("digest", "size", "mtime_ns"):
-            object.__setattr__(self, name, state[name])
+        put = object.__setattr__  # (frozen; one call per field, unrolled: it runs per output read)
+        put(self, "digest", state["digest"])
+        put(self, "size", state["size"])
+        put(self, "mtime_ns", state["mtime_ns"])
 
 
 def digest_bytes(data: bytes) -> str:
