@@ -15,7 +15,7 @@ import os
 import re
 import unicodedata
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
@@ -1019,7 +1019,7 @@ def _date_got(value: Any, field: tuple[Any, ...], report: _RecordProblems) -> st
 
 
 _SECURED_WORD = re.compile(rb"(?i)secured|\\|[\x80-\xff]")
-"""Whether a record may hold a ``secured`` key at all (most have none: `_secret_copies` is skipped):
+"""Whether a record may hold a ``secured`` key at all (when not, `_texts` asks no key whether it is one):
 the word, or a backslash or a non-ASCII character (``"\\x73ecured"``, ``\u017fecured``,
 ``secured\u200b`` are the key too)."""
 
@@ -1047,11 +1047,12 @@ never is; thousands of digits stopped the whole build when its JSON was written)
 
 
 def _drop_secured(value: Any, secrets: frozenset[str] = frozenset(), field: tuple = (),
-                  report: _RecordProblems | None = None) -> Any:
+                  report: _RecordProblems | None = None, whose: str = "") -> Any:
     """``value`` without any ``secured`` key at any depth (extra fields reach templates and JSON),
     without any string or key among ``secrets`` (a copy of the secret, e.g. a YAML alias of it,
-    compared as `_is_secret` does: reported on ``report`` as at ``field``) and without integers
-    too long to publish."""
+    compared as `_is_secret` does: reported on ``report`` as at ``field``, as the secured value
+    ``whose``, e.g. " of content/a.md" for another record's) and without integers too long to
+    publish."""
     if isinstance(value, dict):
         entries = ((key, item) for key, item in value.items() if not _dropped(key))
     elif isinstance(value, list):
@@ -1065,15 +1066,15 @@ def _drop_secured(value: Any, secrets: frozenset[str] = frozenset(), field: tupl
                 _warn_unnamed(report, field, key, f"a key that is {_huge(key)} is too long to publish; dropped")
         elif secrets and isinstance(value, dict) and _is_secret(key, secrets):
             if report is not None:  # (nor this one: it is the secret)
-                _warn_unnamed(report, field, key, "a key holds the secured value; dropped")
+                _warn_unnamed(report, field, key, f"a key holds the secured value{whose}; dropped")
         elif secrets and _is_secret(item, secrets):
             if report is not None:
-                report.warn((*field, key), "holds the secured value; dropped")
+                report.warn((*field, key), f"holds the secured value{whose}; dropped")
         elif _huge(item):
             if report is not None:  # (past 4,300 digits Python will not even print it: the build stopped)
                 report.warn((*field, key), f"{_huge(item)} is too long to publish; dropped")
         else:
-            kept.append((key, _drop_secured(item, secrets, (*field, key), report)))
+            kept.append((key, _drop_secured(item, secrets, (*field, key), report, whose)))
     return dict(kept) if isinstance(value, dict) else [item for _, item in kept]
 
 
@@ -1227,13 +1228,19 @@ def _bare(text: str) -> str:
     and %-escapes decoded (an excerpt's ``&#85;&#50;...``, a link's ``%2B``), invisible characters
     left out (a soft hyphen or a zero-width space splitting it, bidi marks), white space `_spaced`,
     and no ``=`` (base64's padding, which a copy may lack)."""
+    return _spaced(_decoded(text)).replace("=", "")
+
+
+def _decoded(text: str) -> str:
+    """``text`` with HTML entities and %-escapes decoded and invisible characters left out (the
+    first steps of `_bare`: its white space and ``=`` are kept, where `secret_runs` end)."""
     if "&" in text:
         text = _unescape(text)
     if "%" in text:
         text = unquote(text)
     if not text.isascii():
         text = _HIDING.sub("", text)
-    return _spaced(text).replace("=", "")
+    return text
 
 
 _HIDING = re.compile("[\xad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
@@ -1262,10 +1269,16 @@ def _secret_copies(value: Any, note: str = "") -> frozenset[str]:
     Copies are compared by value, not by the text that wrote them: an escape (``\\u0041``), a
     doubled quote, a block or folded scalar, JSON front matter write one value in other
     characters, and a scraper's copy may break its lines elsewhere (text fields join them).
-    (A loop over the containers only: it runs on every record that mentions the word, and a
-    call per value made it a tenth of parsing one.)
     """
-    found: set[str] = set()
+    return _copied(*_texts(value), note)
+
+
+def _texts(value: Any, secured: bool = True) -> tuple[list[str], list[str]]:
+    """The strings of ``value`` at any depth: those under a ``secured`` key (`_dropped`; none
+    looked for unless ``secured``: see `_SECURED_WORD`), and the others with every key outside
+    them (the texts a record may publish). (A loop over the containers only: it runs on every
+    record, and a call per value made it a tenth of parsing one.)"""
+    hidden: list[str] = []
     others: list[str] = []
     todo: list[tuple[Any, bool]] = [(value, False)] if isinstance(value, (dict, list)) else []
     while todo:
@@ -1277,17 +1290,23 @@ def _secret_copies(value: Any, note: str = "") -> frozenset[str]:
         else:
             pairs = ((None, item) for item in container)
         for key, item in pairs:
-            hidden = inside or _dropped(key)
+            hide = inside or (secured and _dropped(key))
             if isinstance(item, str):
-                if not hidden:
-                    others.append(item)
-                elif item.strip():
-                    found.add(_spaced(item))
-                    if ";" in item:  # (its ciphertext and its IV, each a secret too: a copy of one
-                        # alone is as much the payload's as the whole)
-                        found.update(part for part in map(_spaced, item.split(";")) if len(part) >= MIN_SECRET_INSIDE)
+                (hidden if hide else others).append(item)
             elif isinstance(item, (dict, list)):
-                todo.append((item, hidden))
+                todo.append((item, hide))
+    return hidden, others
+
+
+def _copied(hidden: list[str], others: list[str], note: str) -> frozenset[str]:
+    """`_secret_copies` of a record whose `_texts` are ``hidden`` and ``others``."""
+    found: set[str] = set()
+    for item in hidden:
+        if item.strip():
+            found.add(_spaced(item))
+            if ";" in item:  # (its ciphertext and its IV, each a secret too: a copy of one
+                # alone is as much the payload's as the whole)
+                found.update(part for part in map(_spaced, item.split(";")) if len(part) >= MIN_SECRET_INSIDE)
     if not found:
         return frozenset()
     secrets = frozenset(found)
@@ -1314,6 +1333,82 @@ def _without_secrets(note: str, secrets: frozenset[str]) -> str:
         if len(secret) >= MIN_SECRET_INSIDE:
             note = re.sub(r"\s+".join(map(re.escape, secret.split(" "))), "", note)
     return note
+
+
+def _without_copies(data: dict, note: str, secrets: frozenset[str], report: _RecordProblems,
+                    whose: str = "") -> tuple[dict, str]:
+    """A record's front matter and note without ``secrets`` (the secured value ``whose``: its
+    own, or " of content/a.md" for another record's), each copy reported: a field holding one is
+    dropped (`_drop_secured`); the note loses it, or, when it holds one written otherwise
+    (entities, %-escapes, a soft hyphen in it), is left out whole."""
+    data = _drop_secured(data, secrets, (), report, whose)
+    if note != (note := _without_secrets(note, secrets)):
+        report.warn((), f"the note holds the secured value{whose}; it is left out of the note")
+    if _holds_secret(note, secrets):
+        note = ""
+        report.warn((), f"the note holds the secured value{whose}, written otherwise; the whole note is left out")
+    return data, note
+
+
+# Another record's secured value. A copy of record A's secret in record B (a scraper mixing up
+# records) cannot be found while B is parsed alone (`parse_record` is pure, one file at a
+# time); it is found after all records are loaded, by digests each record carries in its
+# `FileResult` (a record's `FileResult` stays in the build's parse cache: a few bytes, and
+# nothing for most records):
+# - `secret_runs`: the record's own secret, as the runs of base64 characters it is made of;
+# - `public_runs`: the runs of its public texts that may be one (mixed case; rare);
+# then `load_content` re-parses each record holding another's run with those as ``foreign``.
+# Limits: a copy glued to other base64 characters on both sides (inside a longer run) is found
+# within a record but not across records, nor is one broken by white space elsewhere than the
+# original; a secured value of plain words is matched across records only by its runs of
+# `MIN_SECRET_INSIDE` base64 characters or more with both cases (as a whole word, not inside one).
+
+_RUN = re.compile(f"[A-Za-z0-9+/]{{{MIN_SECRET_INSIDE},}}")
+"""A run of base64 characters (``=``, white space, ``;`` or anything else ends it) long enough to
+be a secret (`MIN_SECRET_INSIDE`): maximal, as `re.finditer` finds it (never from inside one)."""
+
+
+def _runs(text: str) -> set[str]:
+    """The runs (`_RUN`) of ``text`` `_decoded` that hold both an upper- and a lower-case letter
+    (random base64 of 22 characters lacks one with a chance of 1 in 100,000; a URL's path, a long
+    word or a number has one case: most records have no such run, and carry nothing)."""
+    return {run for run in _RUN.findall(_decoded(text)) if run.lower() != run and run.upper() != run}
+
+
+def secret_runs(hidden: list[str]) -> set[str]:
+    """The runs (`_runs`) of a record's ``secured`` values ``hidden``, and of each written with
+    white space in it, of it without (base64 readers skip white space: a ciphertext broken over
+    lines is the same as on one): a whole ``cipher;iv`` gives its two parts."""
+    runs: set[str] = set()
+    for text in hidden:
+        runs |= _runs(text)
+        if len(split := text.split()) > 1:
+            runs |= _runs("".join(split))
+    return runs
+
+
+def public_runs(others: list[str], note: str) -> set[str]:
+    """The runs (`_runs`) of a record's public texts ``others`` (`_texts`) and its ``note``:
+    those that may be another record's secret, but for field names of every record
+    (``publishedDateTime``). (One search over all of them joined by a character that ends a run
+    and that `_decoded` keeps, as `_copied` does.)"""
+    texts = [text for text in others if len(text) >= MIN_SECRET_INSIDE]  # (`_decoded` never makes text longer)
+    if len(note) >= MIN_SECRET_INSIDE:
+        texts.append(note)
+    runs = _runs("\x00".join(texts)) if texts else set()
+    return runs - _KEPT_NAMES if runs else runs
+
+
+def run_digest(run: str) -> bytes:
+    """The 8-byte digest of a run that `FileResult` keeps (a chance collision of two of 10^6 runs:
+    1 in 10^7; it would drop a field, never publish one)."""
+    return hashlib.blake2b(run.encode("ascii"), digest_size=8).digest()
+
+
+def run_digests(runs: set[str]) -> bytes:
+    """``runs``' digests (`run_digest`) in order, joined in one `bytes`; ``b""`` (one object,
+    shared) when there are none."""
+    return b"".join(sorted(map(run_digest, runs))) if runs else b""
 
 
 def _entries(data: dict, key: str, report: _RecordProblems, what: str) -> list:
@@ -1618,8 +1713,14 @@ def _as_yaml_reads(front: str) -> str:
     return front
 
 
-def parse_record(raw: bytes, source: str) -> FileResult:
-    """Bytes of one record file -> an `Article` (or None) and its problems. Pure."""
+def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None = None) -> FileResult:
+    """Bytes of one record file -> an `Article` (or None) and its problems, with the digests of
+    its secret's runs and of its texts' (`secret_runs`, `public_runs`). Pure.
+
+    ``foreign`` maps the digest of a run of another record's secret to that record's source:
+    the texts holding one lose it as a copy of the record's own secret does (with a warning that
+    names the other record, never the value), and the article's ``content_hash`` is another
+    (its pages depend on it: the plain article comes back when the other record changes)."""
     report = _RecordProblems(source, "", 2)
     empty = FileResult(None, (Problem(source, None, None, "empty file: expected YAML front matter between '---' lines"),))
     if not raw.strip() or raw in _BOMS:  # (a byte order mark alone: an editor's empty file)
@@ -1774,14 +1875,23 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         data = {k: v for k, v in data.items() if isinstance(k, str)}
     # A copy of the secret in a field of the record itself (a YAML alias `excerpt: *s`, or a
     # scraper's copy) was published: every field loses it, with a warning.
-    secrets = _secret_copies(data, body) if _SECURED_WORD.search(raw) else frozenset()
+    hidden, others = _texts(data, _SECURED_WORD.search(raw) is not None)
+    own = secret_runs(hidden) if hidden else set()
+    runs = public_runs(others, body)
+    if own and runs:
+        runs -= own  # (copies of its own secret are found here, and dropped below)
+    secrets = _copied(hidden, others, body) if hidden else frozenset()
     if secrets:
-        data = _drop_secured(data, secrets, (), report)
-        if body != (body := _without_secrets(body, secrets)):
-            report.warn((), "the note holds the secured value; it is left out of the note")
-        if _holds_secret(body, secrets):  # a copy written otherwise (entities, %-escapes, a soft hyphen in it)
-            body = ""
-            report.warn((), "the note holds the secured value, written otherwise; the whole note is left out")
+        data, body = _without_copies(data, body, secrets, report)
+    matched: list[bytes] = []
+    if foreign and runs:  # Another record's secret (`load_content` found it): dropped the same way.
+        copies: dict[str, set[str]] = {}
+        for run in runs:
+            if (whose := foreign.get(digest := run_digest(run))) is not None:
+                copies.setdefault(whose, set()).add(run)
+                matched.append(digest)
+        for whose in sorted(copies):
+            data, body = _without_copies(data, body, frozenset(copies[whose]), report, f" of {whose}")
 
     title = _text(data.get("title"), ("title",), report, name=True)
     if not title:
@@ -1967,8 +2077,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     else:
         locale = tag
 
-    if report.has_errors:
-        return FileResult(None, tuple(report.items))
+    if report.has_errors:  # (its secret is still one: `load_content` looks for it in other records)
+        return FileResult(None, tuple(report.items), secrets=run_digests(own))
 
     identity = urls["webUrl"] or urls["originalUrl"] or "path:" + source
     article_id = short_hash(identity)
@@ -1996,14 +2106,24 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         body_html=render_note(body),
         slug=f"{body_slug}-{article_id[:6]}",
         extra=extra,
-        content_hash=hashlib.blake2b(raw, digest_size=16).hexdigest(),
+        content_hash=_content_hash(raw, matched),
         story=url_identity(story_url) if (story_url := urls["webUrl"] or urls["originalUrl"]) else "",
     )
-    return FileResult(article, tuple(report.items))
+    return FileResult(article, tuple(report.items), secrets=run_digests(own), tokens=run_digests(runs))
 
 
-def read_record(path: Path, source: str) -> FileResult:
-    """Read and parse one record file; an unreadable file is a problem, not a crash."""
+def _content_hash(raw: bytes, foreign: list[bytes]) -> str:
+    """An article's ``content_hash``: of its bytes, and of the digests of ``foreign`` secrets
+    left out of it (the article without them is another article, with other pages)."""
+    plain = hashlib.blake2b(raw, digest_size=16).hexdigest()
+    if not foreign:
+        return plain
+    return hashlib.blake2b(plain.encode() + b"".join(sorted(foreign)), digest_size=16).hexdigest()
+
+
+def read_record(path: Path, source: str, *, foreign: Mapping[bytes, str] | None = None) -> FileResult:
+    """Read and parse one record file (``foreign``: see `parse_record`); an unreadable file is a
+    problem, not a crash."""
     try:
         raw, st = read_regular(path, MAX_RECORD_BYTES + 1)
     except NotRegular:  # (the walk warns of those it sees, in the same words)
@@ -2014,8 +2134,9 @@ def read_record(path: Path, source: str) -> FileResult:
     if len(raw) > MAX_RECORD_BYTES:  # (its size, not the bytes read to know it is too large)
         return FileResult(None, (Problem(source, None, None, f"file too large for a record ({st.st_size} bytes; "
                                          f"at most {MAX_RECORD_BYTES})"),), (st.st_size, st.st_mtime_ns, digest))
-    result = parse_record(raw, source)
-    return FileResult(result.article, result.problems, (st.st_size, st.st_mtime_ns, digest))
+    result = parse_record(raw, source, foreign=foreign)
+    return FileResult(result.article, result.problems, (st.st_size, st.st_mtime_ns, digest), result.secrets,
+                      result.tokens)
 
 
 def _read_many(items: list[tuple[str, str]]) -> list[FileResult]:
@@ -2094,7 +2215,11 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
                  cache: RecordCache | None = None,
                  progress: Callable[[int, int], None] | None = None) -> LoadResult:
     """Load every record under ``content_dir``, parsing only what ``cache`` does not hold
-    (``progress(done, total)`` follows the parsing)."""
+    (``progress(done, total)`` follows the parsing).
+
+    A record holding a copy of another's secured value is parsed again without it (`foreign_secrets`),
+    at every build where it does: ``cache`` keeps the record as it is alone, so that when the
+    other record changes or goes, the plain article comes back (with its own ``content_hash``)."""
     items, problems = record_files(site, content_dir)
     results: list[FileResult | None] = [cache.lookup(*item) if cache else None for item in items]
     missing = [i for i, r in enumerate(results) if r is None]
@@ -2103,6 +2228,8 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
         results[index] = result
         if cache:
             cache.store(*items[index], result)
+    for index, foreign in foreign_secrets(results, [source for _, source in items]).items():
+        results[index] = read_record(Path(items[index][0]), items[index][1], foreign=foreign)
     articles = []
     for result in results:
         problems.extend(result.problems)
@@ -2115,6 +2242,37 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
                  for p in dupes for line, field in [_story_field(paths.get(p.path))]]
     problems.extend(dupes)
     return LoadResult(tuple(distinct_slugs(distinct_ids(kept))), tuple(problems), len(items))
+
+
+def foreign_secrets(results: list[FileResult | None], sources: list[str]) -> dict[int, dict[bytes, str]]:
+    """For each record (by index in ``results``, sources ``sources``) holding a run of another
+    record's secret (`FileResult.tokens` against `FileResult.secrets`): that run's digest -> the
+    other record's source (the first by path, when several hold it). Most sites have none: their
+    tokens are few, and one check in C over all secrets (as 8-byte integers) answers at once."""
+    tokens = b"".join(result.tokens for result in results if result is not None)
+    if not tokens:
+        return {}
+    wanted = set(memoryview(tokens).cast("Q"))
+    if wanted.isdisjoint(memoryview(b"".join(result.secrets for result in results if result is not None)).cast("Q")):
+        return {}
+    holders: dict[bytes, list[int]] = {}
+    for index, result in enumerate(results):
+        if result is None:
+            continue
+        for at in range(0, len(result.tokens), 8):
+            holders.setdefault(result.tokens[at:at + 8], []).append(index)
+    foreign: dict[int, dict[bytes, str]] = {}
+    for index, result in enumerate(results):
+        if result is None:
+            continue
+        for at in range(0, len(result.secrets), 8):
+            digest = result.secrets[at:at + 8]
+            for holder in holders.get(digest, ()):
+                if holder != index:  # (its own secret's copies are dropped as it is parsed)
+                    known = foreign.setdefault(holder, {})
+                    if digest not in known or sources[index] < known[digest]:
+                        known[digest] = sources[index]
+    return foreign
 
 
 def distinct_ids(articles: list[Article]) -> list[Article]:
