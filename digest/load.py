@@ -1298,8 +1298,9 @@ def _texts(value: Any, secured: bool = True) -> tuple[list[str], list[str]]:
     return hidden, others
 
 
-def _copied(hidden: list[str], others: list[str], note: str) -> frozenset[str]:
-    """`_secret_copies` of a record whose `_texts` are ``hidden`` and ``others``."""
+def _copied(hidden: list[str], others: list[str], note: str, joined: str | None = None) -> frozenset[str]:
+    """`_secret_copies` of a record whose `_texts` are ``hidden`` and ``others`` (``joined``: their
+    `_joined` if known, shared with `public_runs`)."""
     found: set[str] = set()
     for item in hidden:
         if item.strip():
@@ -1314,12 +1315,15 @@ def _copied(hidden: list[str], others: list[str], note: str) -> frozenset[str]:
     if not bare:
         return frozenset()
     shortest = min(map(len, bare))  # (`_bare` never makes text longer)
-    others = [text for text in others if len(text) >= shortest]
     # Every text `_bare` at once first, joined by a character `_bare` neither removes nor
     # reads as part of an escape or of white space: a secret equal to or inside one of them is
     # inside the whole. Most records hold no copy, and are done in one pass instead of one
     # per value (the checks were a fifth of parsing a record with a ``secured`` payload).
-    whole = _bare("\x00".join(others))
+    # (`_joined` holds these texts and perhaps more: any it finds is checked one by one below.)
+    if joined is not None and shortest >= MIN_SECRET_INSIDE:
+        whole = _spaced(joined).replace("=", "")
+    else:
+        whole = _bare("\x00".join([text for text in others if len(text) >= shortest]))
     if any(secret in whole for secret in bare) \
             and any(_is_secret(text, secrets) for text in others):
         return secrets
@@ -1353,56 +1357,95 @@ def _without_copies(data: dict, note: str, secrets: frozenset[str], report: _Rec
 # Another record's secured value. A copy of record A's secret in record B (a scraper mixing up
 # records) cannot be found while B is parsed alone (`parse_record` is pure, one file at a
 # time); it is found after all records are loaded, by digests each record carries in its
-# `FileResult` (a record's `FileResult` stays in the build's parse cache: a few bytes, and
-# nothing for most records):
+# `FileResult` (a record's `FileResult` stays in the build's parse cache: 16 bytes of digests and
+# a bytes object, 49 bytes in all, for a usual ``cipher;iv``; nothing for the texts of most records):
 # - `secret_runs`: the record's own secret, as the runs of base64 characters it is made of;
 # - `public_runs`: the runs of its public texts that may be one (mixed case; rare);
-# then `load_content` re-parses each record holding another's run with those as ``foreign``.
-# Limits: a copy glued to other base64 characters on both sides (inside a longer run) is found
-# within a record but not across records, nor is one broken by white space elsewhere than the
-# original; a secured value of plain words is matched across records only by its runs of
-# `MIN_SECRET_INSIDE` base64 characters or more with both cases (as a whole word, not inside one).
+# then `load_content` (`foreign_secrets`) re-parses each record holding another's run with those
+# as ``foreign``. A run is maximal: ``=`` (padding, or a link's ``?k=``), white space, ``;`` and
+# any other character end one, so a copy without its padding, or after ``key=``, is found.
+# Limits: a copy glued to other base64 characters (inside a longer run: ``/`` is one, so in a
+# link's path ``/s/U2Fs...`` too) is found within a record but not across records, nor is one
+# broken by white space elsewhere than the original; a secured value of plain words is matched
+# across records only by its runs of `MIN_SECRET_INSIDE` base64 characters or more with both
+# cases (as a whole word, not inside one).
 
-_RUN = re.compile(f"[A-Za-z0-9+/]{{{MIN_SECRET_INSIDE},}}")
-"""A run of base64 characters (``=``, white space, ``;`` or anything else ends it) long enough to
-be a secret (`MIN_SECRET_INSIDE`): maximal, as `re.finditer` finds it (never from inside one)."""
+_RUN_CLASSES = bytes(ord("U") if chr(byte).isupper() and chr(byte).isascii()
+                     else ord("x") if chr(byte).isascii() and (chr(byte).isalnum() or chr(byte) in "+/")
+                     else ord(" ") for byte in range(256))
+"""`bytes.translate` table of `_runs`: of the ASCII base64 characters (``=`` aside), an upper-case
+letter is ``U`` and any other ``x``; anything else is a space (it ends a run)."""
+
+
+_UPPER_IN_RUN = re.compile(b"U(?:(?<=[xU]U)|(?=[xU]{%d}))[xU]*" % (MIN_SECRET_INSIDE - 1))
+"""In text made `_RUN_CLASSES`: from the first upper-case letter of a run that may be long enough
+(one inside a run, or one that `MIN_SECRET_INSIDE` - 1 more characters of the run follow) to the
+run's end. (An upper-case letter is looked for in C, and a capitalized word is passed over there.)"""
 
 
 def _runs(text: str) -> set[str]:
-    """The runs (`_RUN`) of ``text`` `_decoded` that hold both an upper- and a lower-case letter
-    (random base64 of 22 characters lacks one with a chance of 1 in 100,000; a URL's path, a long
-    word or a number has one case: most records have no such run, and carry nothing)."""
-    return {run for run in _RUN.findall(_decoded(text)) if run.lower() != run and run.upper() != run}
+    """The runs of ``text`` (`_decoded` already): maximal runs of base64 characters (``=``, white
+    space, ``;`` or anything else ends one) of `MIN_SECRET_INSIDE` or more, holding both an upper-
+    and a lower-case letter (random base64 of 22 characters lacks one with a chance of 1 in
+    100,000; a link's path, a long word or a number has one case: most records have no such run,
+    and carry nothing).
+
+    Found from their upper-case letters (`_UPPER_IN_RUN`) in the text encoded (each character
+    not ASCII one ``?``: positions hold) and made `_RUN_CLASSES`: a regular expression of the
+    characters themselves went through every character of every word, and took longer than
+    parsing the rest of a record's texts."""
+    found: set[str] = set()
+    if len(text) < MIN_SECRET_INSIDE:
+        return found
+    classes = text.encode("ascii", "replace").translate(_RUN_CLASSES)
+    for match in _UPPER_IN_RUN.finditer(classes):
+        start, end = match.span()
+        if start and classes[start - 1] != 32:  # (a space: the run begins with it)
+            start = classes.rfind(b" ", 0, start) + 1
+        if end - start >= MIN_SECRET_INSIDE and not (run := text[start:end]).isupper():  # (a lower-case letter too)
+            found.add(run)
+    return found
 
 
 def secret_runs(hidden: list[str]) -> set[str]:
-    """The runs (`_runs`) of a record's ``secured`` values ``hidden``, and of each written with
-    white space in it, of it without (base64 readers skip white space: a ciphertext broken over
-    lines is the same as on one): a whole ``cipher;iv`` gives its two parts."""
+    """The runs (`_runs`) of a record's ``secured`` values ``hidden`` `_decoded`, and of each
+    written with white space in it, of it without (base64 readers skip white space: a ciphertext
+    broken over lines is the same as on one): a whole ``cipher;iv`` gives its two parts."""
     runs: set[str] = set()
     for text in hidden:
-        runs |= _runs(text)
+        runs |= _runs(text := _decoded(text))
         if len(split := text.split()) > 1:
             runs |= _runs("".join(split))
     return runs
 
 
-def public_runs(others: list[str], note: str) -> set[str]:
-    """The runs (`_runs`) of a record's public texts ``others`` (`_texts`) and its ``note``:
-    those that may be another record's secret, but for field names of every record
-    (``publishedDateTime``). (One search over all of them joined by a character that ends a run
-    and that `_decoded` keeps, as `_copied` does.)"""
-    texts = [text for text in others if len(text) >= MIN_SECRET_INSIDE]  # (`_decoded` never makes text longer)
-    if len(note) >= MIN_SECRET_INSIDE:
-        texts.append(note)
-    runs = _runs("\x00".join(texts)) if texts else set()
-    return runs - _KEPT_NAMES if runs else runs
+def _joined(others: list[str]) -> str:
+    """A record's public texts ``others`` (`_texts`) that may hold a run, `_decoded` at once,
+    joined by a character that ends a run and that `_decoded` keeps (one search, not one per text);
+    not the field names of every record (``publishedDateTime``: no secret, and no copy of one)."""
+    return _decoded("\x00".join([text for text in others if len(text) >= MIN_SECRET_INSIDE
+                                  and text not in _KEPT_NAMES]))
+
+
+def public_runs(joined: str, note: str) -> set[str]:
+    """The runs (`_runs`) of a record's public texts (`_joined`) and its ``note``: those that may
+    be another record's secret."""
+    runs = _runs(joined)
+    if len(note) >= MIN_SECRET_INSIDE:  # (`_decoded` never makes text longer)
+        runs |= _runs(_decoded(note))
+    return runs
 
 
 def run_digest(run: str) -> bytes:
-    """The 8-byte digest of a run that `FileResult` keeps (a chance collision of two of 10^6 runs:
-    1 in 10^7; it would drop a field, never publish one)."""
-    return hashlib.blake2b(run.encode("ascii"), digest_size=8).digest()
+    """The 8-byte digest of a run that `FileResult` keeps (a text's run taken by chance for
+    another record's secret: about one site of a billion with 100,000 records; it would drop a
+    field, never publish one). (A copy of one hasher: the constructor's arguments took longer.)"""
+    hasher = _RUN_HASHER.copy()
+    hasher.update(run.encode("ascii"))
+    return hasher.digest()
+
+
+_RUN_HASHER = hashlib.blake2b(digest_size=8)
 
 
 def run_digests(runs: set[str]) -> bytes:
@@ -1877,10 +1920,11 @@ def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None
     # scraper's copy) was published: every field loses it, with a warning.
     hidden, others = _texts(data, _SECURED_WORD.search(raw) is not None)
     own = secret_runs(hidden) if hidden else set()
-    runs = public_runs(others, body)
+    joined = _joined(others)
+    runs = public_runs(joined, body)
     if own and runs:
         runs -= own  # (copies of its own secret are found here, and dropped below)
-    secrets = _copied(hidden, others, body) if hidden else frozenset()
+    secrets = _copied(hidden, others, body, joined) if hidden else frozenset()
     if secrets:
         data, body = _without_copies(data, body, secrets, report)
     matched: list[bytes] = []
