@@ -1377,10 +1377,11 @@ _RUN_CLASSES = bytes(ord("U") if chr(byte).isupper() and chr(byte).isascii()
 letter is ``U`` and any other ``x``; anything else is a space (it ends a run)."""
 
 
-_UPPER_IN_RUN = re.compile(b"U(?:(?<=[xU]U)|(?=[xU]{%d}))[xU]*" % (MIN_SECRET_INSIDE - 1))
-"""In text made `_RUN_CLASSES`: from the first upper-case letter of a run that may be long enough
-(one inside a run, or one that `MIN_SECRET_INSIDE` - 1 more characters of the run follow) to the
-run's end. (An upper-case letter is looked for in C, and a capitalized word is passed over there.)"""
+_UPPER_IN_RUN = re.compile(b"U(?:(?<=[xU]U)|(?=[xU]{%d}))" % (MIN_SECRET_INSIDE - 1))
+"""In text made `_RUN_CLASSES`: an upper-case letter of a run that may be long enough (one inside
+a run, or one that `MIN_SECRET_INSIDE` - 1 more characters of the run follow). (Looked for in C,
+where a capitalized word is passed over; the run's end is found by `bytes.find`, faster than a
+pattern going through it.)"""
 
 
 def _runs(text: str) -> set[str]:
@@ -1398,8 +1399,12 @@ def _runs(text: str) -> set[str]:
     if len(text) < MIN_SECRET_INSIDE:
         return found
     classes = text.encode("ascii", "replace").translate(_RUN_CLASSES)
-    for match in _UPPER_IN_RUN.finditer(classes):
-        start, end = match.span()
+    end = 0
+    while (match := _UPPER_IN_RUN.search(classes, end)) is not None:
+        start = match.start()
+        end = classes.find(b" ", start)
+        if end < 0:
+            end = len(classes)
         if start and classes[start - 1] != 32:  # (a space: the run begins with it)
             start = classes.rfind(b" ", 0, start) + 1
         if end - start >= MIN_SECRET_INSIDE and not (run := text[start:end]).isupper():  # (a lower-case letter too)
