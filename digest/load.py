@@ -13,6 +13,7 @@ import html.entities
 import json
 import os
 import re
+import sys
 import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -2297,30 +2298,31 @@ def foreign_secrets(results: list[FileResult | None], sources: list[str]) -> dic
     """For each record (by index in ``results``, sources ``sources``) holding a run of another
     record's secret (`FileResult.tokens` against `FileResult.secrets`): that run's digest -> the
     other record's source (the first by path, when several hold it). Most sites have none: their
-    tokens are few, and one check in C over all secrets (as 8-byte integers) answers at once."""
+    tokens are few, and one intersection in C over all digests (as 8-byte integers) answers at
+    once; else only the records holding a digest found in both are looked at one by one."""
     tokens = b"".join(result.tokens for result in results if result is not None)
     if not tokens:
         return {}
-    wanted = set(memoryview(tokens).cast("Q"))
-    if wanted.isdisjoint(memoryview(b"".join(result.secrets for result in results if result is not None)).cast("Q")):
+    shared = set(memoryview(tokens).cast("Q")).intersection(
+        memoryview(b"".join(result.secrets for result in results if result is not None)).cast("Q"))
+    if not shared:
         return {}
-    holders: dict[bytes, list[int]] = {}
+    holders: dict[int, list[int]] = {}
     for index, result in enumerate(results):
-        if result is None:
-            continue
-        for at in range(0, len(result.tokens), 8):
-            holders.setdefault(result.tokens[at:at + 8], []).append(index)
+        if result is not None and result.tokens:
+            for digest in shared.intersection(memoryview(result.tokens).cast("Q")):
+                holders.setdefault(digest, []).append(index)
     foreign: dict[int, dict[bytes, str]] = {}
     for index, result in enumerate(results):
-        if result is None:
+        if result is None or shared.isdisjoint(memoryview(result.secrets).cast("Q")):
             continue
-        for at in range(0, len(result.secrets), 8):
-            digest = result.secrets[at:at + 8]
-            for holder in holders.get(digest, ()):
+        for digest in shared.intersection(memoryview(result.secrets).cast("Q")):
+            for holder in holders[digest]:
                 if holder != index:  # (its own secret's copies are dropped as it is parsed)
                     known = foreign.setdefault(holder, {})
-                    if digest not in known or sources[index] < known[digest]:
-                        known[digest] = sources[index]
+                    key = digest.to_bytes(8, sys.byteorder)  # (as `memoryview.cast` read it)
+                    if key not in known or sources[index] < known[key]:
+                        known[key] = sources[index]
     return foreign
 
 
