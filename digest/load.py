@@ -13,9 +13,10 @@ import html.entities
 import json
 import os
 import re
+import sys
 import unicodedata
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
@@ -1019,7 +1020,7 @@ def _date_got(value: Any, field: tuple[Any, ...], report: _RecordProblems) -> st
 
 
 _SECURED_WORD = re.compile(rb"(?i)secured|\\|[\x80-\xff]")
-"""Whether a record may hold a ``secured`` key at all (most have none: `_secret_copies` is skipped):
+"""Whether a record may hold a ``secured`` key at all (when not, `_texts` asks no key whether it is one):
 the word, or a backslash or a non-ASCII character (``"\\x73ecured"``, ``\u017fecured``,
 ``secured\u200b`` are the key too)."""
 
@@ -1047,11 +1048,12 @@ never is; thousands of digits stopped the whole build when its JSON was written)
 
 
 def _drop_secured(value: Any, secrets: frozenset[str] = frozenset(), field: tuple = (),
-                  report: _RecordProblems | None = None) -> Any:
+                  report: _RecordProblems | None = None, whose: str = "") -> Any:
     """``value`` without any ``secured`` key at any depth (extra fields reach templates and JSON),
     without any string or key among ``secrets`` (a copy of the secret, e.g. a YAML alias of it,
-    compared as `_is_secret` does: reported on ``report`` as at ``field``) and without integers
-    too long to publish."""
+    compared as `_is_secret` does: reported on ``report`` as at ``field``, as the secured value
+    ``whose``, e.g. " of content/a.md" for another record's) and without integers too long to
+    publish."""
     if isinstance(value, dict):
         entries = ((key, item) for key, item in value.items() if not _dropped(key))
     elif isinstance(value, list):
@@ -1065,15 +1067,15 @@ def _drop_secured(value: Any, secrets: frozenset[str] = frozenset(), field: tupl
                 _warn_unnamed(report, field, key, f"a key that is {_huge(key)} is too long to publish; dropped")
         elif secrets and isinstance(value, dict) and _is_secret(key, secrets):
             if report is not None:  # (nor this one: it is the secret)
-                _warn_unnamed(report, field, key, "a key holds the secured value; dropped")
+                _warn_unnamed(report, field, key, f"a key holds the secured value{whose}; dropped")
         elif secrets and _is_secret(item, secrets):
             if report is not None:
-                report.warn((*field, key), "holds the secured value; dropped")
+                report.warn((*field, key), f"holds the secured value{whose}; dropped")
         elif _huge(item):
             if report is not None:  # (past 4,300 digits Python will not even print it: the build stopped)
                 report.warn((*field, key), f"{_huge(item)} is too long to publish; dropped")
         else:
-            kept.append((key, _drop_secured(item, secrets, (*field, key), report)))
+            kept.append((key, _drop_secured(item, secrets, (*field, key), report, whose)))
     return dict(kept) if isinstance(value, dict) else [item for _, item in kept]
 
 
@@ -1227,13 +1229,19 @@ def _bare(text: str) -> str:
     and %-escapes decoded (an excerpt's ``&#85;&#50;...``, a link's ``%2B``), invisible characters
     left out (a soft hyphen or a zero-width space splitting it, bidi marks), white space `_spaced`,
     and no ``=`` (base64's padding, which a copy may lack)."""
+    return _spaced(_decoded(text)).replace("=", "")
+
+
+def _decoded(text: str) -> str:
+    """``text`` with HTML entities and %-escapes decoded and invisible characters left out (the
+    first steps of `_bare`: its white space and ``=`` are kept, where `secret_runs` end)."""
     if "&" in text:
         text = _unescape(text)
     if "%" in text:
         text = unquote(text)
     if not text.isascii():
         text = _HIDING.sub("", text)
-    return _spaced(text).replace("=", "")
+    return text
 
 
 _HIDING = re.compile("[\xad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
@@ -1262,10 +1270,16 @@ def _secret_copies(value: Any, note: str = "") -> frozenset[str]:
     Copies are compared by value, not by the text that wrote them: an escape (``\\u0041``), a
     doubled quote, a block or folded scalar, JSON front matter write one value in other
     characters, and a scraper's copy may break its lines elsewhere (text fields join them).
-    (A loop over the containers only: it runs on every record that mentions the word, and a
-    call per value made it a tenth of parsing one.)
     """
-    found: set[str] = set()
+    return _copied(*_texts(value), note)
+
+
+def _texts(value: Any, secured: bool = True) -> tuple[list[str], list[str]]:
+    """The strings of ``value`` at any depth: those under a ``secured`` key (`_dropped`; none
+    looked for unless ``secured``: see `_SECURED_WORD`), and the others with every key outside
+    them (the texts a record may publish). (A loop over the containers only: it runs on every
+    record, and a call per value made it a tenth of parsing one.)"""
+    hidden: list[str] = []
     others: list[str] = []
     todo: list[tuple[Any, bool]] = [(value, False)] if isinstance(value, (dict, list)) else []
     while todo:
@@ -1277,17 +1291,24 @@ def _secret_copies(value: Any, note: str = "") -> frozenset[str]:
         else:
             pairs = ((None, item) for item in container)
         for key, item in pairs:
-            hidden = inside or _dropped(key)
+            hide = inside or (secured and _dropped(key))
             if isinstance(item, str):
-                if not hidden:
-                    others.append(item)
-                elif item.strip():
-                    found.add(_spaced(item))
-                    if ";" in item:  # (its ciphertext and its IV, each a secret too: a copy of one
-                        # alone is as much the payload's as the whole)
-                        found.update(part for part in map(_spaced, item.split(";")) if len(part) >= MIN_SECRET_INSIDE)
+                (hidden if hide else others).append(item)
             elif isinstance(item, (dict, list)):
-                todo.append((item, hidden))
+                todo.append((item, hide))
+    return hidden, others
+
+
+def _copied(hidden: list[str], others: list[str], note: str, joined: str | None = None) -> frozenset[str]:
+    """`_secret_copies` of a record whose `_texts` are ``hidden`` and ``others`` (``joined``: their
+    `_joined` if known, shared with `public_runs`)."""
+    found: set[str] = set()
+    for item in hidden:
+        if item.strip():
+            found.add(_spaced(item))
+            if ";" in item:  # (its ciphertext and its IV, each a secret too: a copy of one
+                # alone is as much the payload's as the whole)
+                found.update(part for part in map(_spaced, item.split(";")) if len(part) >= MIN_SECRET_INSIDE)
     if not found:
         return frozenset()
     secrets = frozenset(found)
@@ -1295,12 +1316,15 @@ def _secret_copies(value: Any, note: str = "") -> frozenset[str]:
     if not bare:
         return frozenset()
     shortest = min(map(len, bare))  # (`_bare` never makes text longer)
-    others = [text for text in others if len(text) >= shortest]
     # Every text `_bare` at once first, joined by a character `_bare` neither removes nor
     # reads as part of an escape or of white space: a secret equal to or inside one of them is
     # inside the whole. Most records hold no copy, and are done in one pass instead of one
     # per value (the checks were a fifth of parsing a record with a ``secured`` payload).
-    whole = _bare("\x00".join(others))
+    # (`_joined` holds these texts and perhaps more: any it finds is checked one by one below.)
+    if joined is not None and shortest >= MIN_SECRET_INSIDE:
+        whole = _spaced(joined).replace("=", "")
+    else:
+        whole = _bare("\x00".join([text for text in others if len(text) >= shortest]))
     if any(secret in whole for secret in bare) \
             and any(_is_secret(text, secrets) for text in others):
         return secrets
@@ -1314,6 +1338,126 @@ def _without_secrets(note: str, secrets: frozenset[str]) -> str:
         if len(secret) >= MIN_SECRET_INSIDE:
             note = re.sub(r"\s+".join(map(re.escape, secret.split(" "))), "", note)
     return note
+
+
+def _without_copies(data: dict, note: str, secrets: frozenset[str], report: _RecordProblems,
+                    whose: str = "") -> tuple[dict, str]:
+    """A record's front matter and note without ``secrets`` (the secured value ``whose``: its
+    own, or " of content/a.md" for another record's), each copy reported: a field holding one is
+    dropped (`_drop_secured`); the note loses it, or, when it holds one written otherwise
+    (entities, %-escapes, a soft hyphen in it), is left out whole."""
+    data = _drop_secured(data, secrets, (), report, whose)
+    if note != (note := _without_secrets(note, secrets)):
+        report.warn((), f"the note holds the secured value{whose}; it is left out of the note")
+    if _holds_secret(note, secrets):
+        note = ""
+        report.warn((), f"the note holds the secured value{whose}, written otherwise; the whole note is left out")
+    return data, note
+
+
+# Another record's secured value. A copy of record A's secret in record B (a scraper mixing up
+# records) cannot be found while B is parsed alone (`parse_record` is pure, one file at a
+# time); it is found after all records are loaded, by digests each record carries in its
+# `FileResult` (a record's `FileResult` stays in the build's parse cache: 16 bytes of digests and
+# a bytes object, 49 bytes in all, for a usual ``cipher;iv``; nothing for the texts of most records):
+# - `secret_runs`: the record's own secret, as the runs of base64 characters it is made of;
+# - `public_runs`: the runs of its public texts that may be one (mixed case; rare);
+# then `load_content` (`foreign_secrets`) re-parses each record holding another's run with those
+# as ``foreign``. A run is maximal: ``=`` (padding, or a link's ``?k=``), white space, ``;`` and
+# any other character end one, so a copy without its padding, or after ``key=``, is found.
+# Limits: a copy glued to other base64 characters (inside a longer run: ``/`` is one, so in a
+# link's path ``/s/U2Fs...`` too) is found within a record but not across records, nor is one
+# broken by white space elsewhere than the original; a secured value of plain words is matched
+# across records only by its runs of `MIN_SECRET_INSIDE` base64 characters or more with both
+# cases (as a whole word, not inside one).
+
+_RUN_CLASSES = bytes(ord("U") if chr(byte).isupper() and chr(byte).isascii()
+                     else ord("x") if chr(byte).isascii() and (chr(byte).isalnum() or chr(byte) in "+/")
+                     else ord(" ") for byte in range(256))
+"""`bytes.translate` table of `_runs`: of the ASCII base64 characters (``=`` aside), an upper-case
+letter is ``U`` and any other ``x``; anything else is a space (it ends a run)."""
+
+
+_UPPER_IN_RUN = re.compile(b"U(?:(?<=[xU]U)|(?=[xU]{%d}))" % (MIN_SECRET_INSIDE - 1))
+"""In text made `_RUN_CLASSES`: an upper-case letter of a run that may be long enough (one inside
+a run, or one that `MIN_SECRET_INSIDE` - 1 more characters of the run follow). (Looked for in C,
+where a capitalized word is passed over; the run's end is found by `bytes.find`, faster than a
+pattern going through it.)"""
+
+
+def _runs(text: str) -> set[str]:
+    """The runs of ``text`` (`_decoded` already): maximal runs of base64 characters (``=``, white
+    space, ``;`` or anything else ends one) of `MIN_SECRET_INSIDE` or more, holding both an upper-
+    and a lower-case letter (random base64 of 22 characters lacks one with a chance of 1 in
+    100,000; a link's path, a long word or a number has one case: most records have no such run,
+    and carry nothing).
+
+    Found from their upper-case letters (`_UPPER_IN_RUN`) in the text encoded (each character
+    not ASCII one ``?``: positions hold) and made `_RUN_CLASSES`: a regular expression of the
+    characters themselves went through every character of every word, and took longer than
+    parsing the rest of a record's texts."""
+    found: set[str] = set()
+    if len(text) < MIN_SECRET_INSIDE:
+        return found
+    classes = text.encode("ascii", "replace").translate(_RUN_CLASSES)
+    end = 0
+    while (match := _UPPER_IN_RUN.search(classes, end)) is not None:
+        start = match.start()
+        end = classes.find(b" ", start)
+        if end < 0:
+            end = len(classes)
+        if start and classes[start - 1] != 32:  # (a space: the run begins with it)
+            start = classes.rfind(b" ", 0, start) + 1
+        if end - start >= MIN_SECRET_INSIDE and not (run := text[start:end]).isupper():  # (a lower-case letter too)
+            found.add(run)
+    return found
+
+
+def secret_runs(hidden: list[str]) -> set[str]:
+    """The runs (`_runs`) of a record's ``secured`` values ``hidden`` `_decoded`, and of each
+    written with white space in it, of it without (base64 readers skip white space: a ciphertext
+    broken over lines is the same as on one): a whole ``cipher;iv`` gives its two parts."""
+    runs: set[str] = set()
+    for text in hidden:
+        runs |= _runs(text := _decoded(text))
+        if len(split := text.split()) > 1:
+            runs |= _runs("".join(split))
+    return runs
+
+
+def _joined(others: list[str]) -> str:
+    """A record's public texts ``others`` (`_texts`) that may hold a run, `_decoded` at once,
+    joined by a character that ends a run and that `_decoded` keeps (one search, not one per text);
+    not the field names of every record (``publishedDateTime``: no secret, and no copy of one)."""
+    return _decoded("\x00".join([text for text in others if len(text) >= MIN_SECRET_INSIDE
+                                  and text not in _KEPT_NAMES]))
+
+
+def public_runs(joined: str, note: str) -> set[str]:
+    """The runs (`_runs`) of a record's public texts (`_joined`) and its ``note``: those that may
+    be another record's secret."""
+    runs = _runs(joined)
+    if len(note) >= MIN_SECRET_INSIDE:  # (`_decoded` never makes text longer)
+        runs |= _runs(_decoded(note))
+    return runs
+
+
+def run_digest(run: str) -> bytes:
+    """The 8-byte digest of a run that `FileResult` keeps (a text's run taken by chance for
+    another record's secret: about one site of a billion with 100,000 records; it would drop a
+    field, never publish one). (A copy of one hasher: the constructor's arguments took longer.)"""
+    hasher = _RUN_HASHER.copy()
+    hasher.update(run.encode("ascii"))
+    return hasher.digest()
+
+
+_RUN_HASHER = hashlib.blake2b(digest_size=8)
+
+
+def run_digests(runs: set[str]) -> bytes:
+    """``runs``' digests (`run_digest`) in order, joined in one `bytes`; ``b""`` (one object,
+    shared) when there are none."""
+    return b"".join(sorted(map(run_digest, runs))) if runs else b""
 
 
 def _entries(data: dict, key: str, report: _RecordProblems, what: str) -> list:
@@ -1618,8 +1762,14 @@ def _as_yaml_reads(front: str) -> str:
     return front
 
 
-def parse_record(raw: bytes, source: str) -> FileResult:
-    """Bytes of one record file -> an `Article` (or None) and its problems. Pure."""
+def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None = None) -> FileResult:
+    """Bytes of one record file -> an `Article` (or None) and its problems, with the digests of
+    its secret's runs and of its texts' (`secret_runs`, `public_runs`). Pure.
+
+    ``foreign`` maps the digest of a run of another record's secret to that record's source:
+    the texts holding one lose it as a copy of the record's own secret does (with a warning that
+    names the other record, never the value), and the article's ``content_hash`` is another
+    (its pages depend on it: the plain article comes back when the other record changes)."""
     report = _RecordProblems(source, "", 2)
     empty = FileResult(None, (Problem(source, None, None, "empty file: expected YAML front matter between '---' lines"),))
     if not raw.strip() or raw in _BOMS:  # (a byte order mark alone: an editor's empty file)
@@ -1774,14 +1924,24 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         data = {k: v for k, v in data.items() if isinstance(k, str)}
     # A copy of the secret in a field of the record itself (a YAML alias `excerpt: *s`, or a
     # scraper's copy) was published: every field loses it, with a warning.
-    secrets = _secret_copies(data, body) if _SECURED_WORD.search(raw) else frozenset()
+    hidden, others = _texts(data, _SECURED_WORD.search(raw) is not None)
+    own = secret_runs(hidden) if hidden else set()
+    joined = _joined(others)
+    runs = public_runs(joined, body)
+    if own and runs:
+        runs -= own  # (copies of its own secret are found here, and dropped below)
+    secrets = _copied(hidden, others, body, joined) if hidden else frozenset()
     if secrets:
-        data = _drop_secured(data, secrets, (), report)
-        if body != (body := _without_secrets(body, secrets)):
-            report.warn((), "the note holds the secured value; it is left out of the note")
-        if _holds_secret(body, secrets):  # a copy written otherwise (entities, %-escapes, a soft hyphen in it)
-            body = ""
-            report.warn((), "the note holds the secured value, written otherwise; the whole note is left out")
+        data, body = _without_copies(data, body, secrets, report)
+    matched: list[bytes] = []
+    if foreign and runs:  # Another record's secret (`load_content` found it): dropped the same way.
+        copies: dict[str, set[str]] = {}
+        for run in runs:
+            if (whose := foreign.get(digest := run_digest(run))) is not None:
+                copies.setdefault(whose, set()).add(run)
+                matched.append(digest)
+        for whose in sorted(copies):
+            data, body = _without_copies(data, body, frozenset(copies[whose]), report, f" of {whose}")
 
     title = _text(data.get("title"), ("title",), report, name=True)
     if not title:
@@ -1967,8 +2127,8 @@ def parse_record(raw: bytes, source: str) -> FileResult:
     else:
         locale = tag
 
-    if report.has_errors:
-        return FileResult(None, tuple(report.items))
+    if report.has_errors:  # (its secret is still one: `load_content` looks for it in other records)
+        return FileResult(None, tuple(report.items), secrets=run_digests(own))
 
     identity = urls["webUrl"] or urls["originalUrl"] or "path:" + source
     article_id = short_hash(identity)
@@ -1996,14 +2156,24 @@ def parse_record(raw: bytes, source: str) -> FileResult:
         body_html=render_note(body),
         slug=f"{body_slug}-{article_id[:6]}",
         extra=extra,
-        content_hash=hashlib.blake2b(raw, digest_size=16).hexdigest(),
+        content_hash=_content_hash(raw, matched),
         story=url_identity(story_url) if (story_url := urls["webUrl"] or urls["originalUrl"]) else "",
     )
-    return FileResult(article, tuple(report.items))
+    return FileResult(article, tuple(report.items), secrets=run_digests(own), tokens=run_digests(runs))
 
 
-def read_record(path: Path, source: str) -> FileResult:
-    """Read and parse one record file; an unreadable file is a problem, not a crash."""
+def _content_hash(raw: bytes, foreign: list[bytes]) -> str:
+    """An article's ``content_hash``: of its bytes, and of the digests of ``foreign`` secrets
+    left out of it (the article without them is another article, with other pages)."""
+    plain = hashlib.blake2b(raw, digest_size=16).hexdigest()
+    if not foreign:
+        return plain
+    return hashlib.blake2b(plain.encode() + b"".join(sorted(foreign)), digest_size=16).hexdigest()
+
+
+def read_record(path: Path, source: str, *, foreign: Mapping[bytes, str] | None = None) -> FileResult:
+    """Read and parse one record file (``foreign``: see `parse_record`); an unreadable file is a
+    problem, not a crash."""
     try:
         raw, st = read_regular(path, MAX_RECORD_BYTES + 1)
     except NotRegular:  # (the walk warns of those it sees, in the same words)
@@ -2014,8 +2184,9 @@ def read_record(path: Path, source: str) -> FileResult:
     if len(raw) > MAX_RECORD_BYTES:  # (its size, not the bytes read to know it is too large)
         return FileResult(None, (Problem(source, None, None, f"file too large for a record ({st.st_size} bytes; "
                                          f"at most {MAX_RECORD_BYTES})"),), (st.st_size, st.st_mtime_ns, digest))
-    result = parse_record(raw, source)
-    return FileResult(result.article, result.problems, (st.st_size, st.st_mtime_ns, digest))
+    result = parse_record(raw, source, foreign=foreign)
+    return FileResult(result.article, result.problems, (st.st_size, st.st_mtime_ns, digest), result.secrets,
+                      result.tokens)
 
 
 def _read_many(items: list[tuple[str, str]]) -> list[FileResult]:
@@ -2094,7 +2265,11 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
                  cache: RecordCache | None = None,
                  progress: Callable[[int, int], None] | None = None) -> LoadResult:
     """Load every record under ``content_dir``, parsing only what ``cache`` does not hold
-    (``progress(done, total)`` follows the parsing)."""
+    (``progress(done, total)`` follows the parsing).
+
+    A record holding a copy of another's secured value is parsed again without it (`foreign_secrets`),
+    at every build where it does: ``cache`` keeps the record as it is alone, so that when the
+    other record changes or goes, the plain article comes back (with its own ``content_hash``)."""
     items, problems = record_files(site, content_dir)
     results: list[FileResult | None] = [cache.lookup(*item) if cache else None for item in items]
     missing = [i for i, r in enumerate(results) if r is None]
@@ -2103,6 +2278,8 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
         results[index] = result
         if cache:
             cache.store(*items[index], result)
+    for index, foreign in foreign_secrets(results, [source for _, source in items]).items():
+        results[index] = read_record(Path(items[index][0]), items[index][1], foreign=foreign)
     articles = []
     for result in results:
         problems.extend(result.problems)
@@ -2115,6 +2292,38 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
                  for p in dupes for line, field in [_story_field(paths.get(p.path))]]
     problems.extend(dupes)
     return LoadResult(tuple(distinct_slugs(distinct_ids(kept))), tuple(problems), len(items))
+
+
+def foreign_secrets(results: list[FileResult | None], sources: list[str]) -> dict[int, dict[bytes, str]]:
+    """For each record (by index in ``results``, sources ``sources``) holding a run of another
+    record's secret (`FileResult.tokens` against `FileResult.secrets`): that run's digest -> the
+    other record's source (the first by path, when several hold it). Most sites have none: their
+    tokens are few, and one intersection in C over all digests (as 8-byte integers) answers at
+    once; else only the records holding a digest found in both are looked at one by one."""
+    tokens = b"".join(result.tokens for result in results if result is not None)
+    if not tokens:
+        return {}
+    shared = set(memoryview(tokens).cast("Q")).intersection(
+        memoryview(b"".join(result.secrets for result in results if result is not None)).cast("Q"))
+    if not shared:
+        return {}
+    holders: dict[int, list[int]] = {}
+    for index, result in enumerate(results):
+        if result is not None and result.tokens:
+            for digest in shared.intersection(memoryview(result.tokens).cast("Q")):
+                holders.setdefault(digest, []).append(index)
+    foreign: dict[int, dict[bytes, str]] = {}
+    for index, result in enumerate(results):
+        if result is None or shared.isdisjoint(memoryview(result.secrets).cast("Q")):
+            continue
+        for digest in shared.intersection(memoryview(result.secrets).cast("Q")):
+            for holder in holders[digest]:
+                if holder != index:  # (its own secret's copies are dropped as it is parsed)
+                    known = foreign.setdefault(holder, {})
+                    key = digest.to_bytes(8, sys.byteorder)  # (as `memoryview.cast` read it)
+                    if key not in known or sources[index] < known[key]:
+                        known[key] = sources[index]
+    return foreign
 
 
 def distinct_ids(articles: list[Article]) -> list[Article]:
