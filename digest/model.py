@@ -204,6 +204,11 @@ class FileResult:
     tokens: bytes = b""
     """8-byte digests, joined, of the runs of its public texts that may be another record's secret (ditto)."""
 
+    def __reduce__(self) -> tuple[type[FileResult], tuple]:
+        # Read back through the constructor: a frozen slotted dataclass's own `__setstate__`
+        # asks `dataclasses.fields` for every one, which made reading 10,000 back 17 ms slower.
+        return FileResult, (self.article, self.problems, self.stamp, self.secrets, self.tokens)
+
 
 @dataclass(frozen=True, slots=True)
 class ThumbnailCounts:
