@@ -13,7 +13,7 @@ import shutil
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -23,7 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from digest import theme_dir, toolchain
 from digest.background import Pending
-from digest.cache import CACHE_DIR, KEPT, RACY_NS, BuildCache, inputs_fingerprint, racy
+from digest.cache import (
+    CACHE_DIR,
+    KEPT,
+    RACY_NS,
+    BuildCache,
+    content_digest,
+    inputs_fingerprint,
+    racy,
+)
 from digest.config import CONFIG_NAME, Config, load_config
 from digest.errors import BuildError, ConfigError, Problem
 from digest.files import NotRegular, read_regular
@@ -244,7 +252,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         fingerprint = None if "plan" in cache.memory else _fingerprint(site, drafts, pagefind, stats)
         # An input modified moments before (or since) this build began may change again with
         # its size and mtime as they are now (see `digest.cache.racy`): see `_named_inputs`.
-        racy_paths = _racy_inputs(site, stats, began_ns) if fingerprint else None
+        racy_paths = _racy_inputs(site, stats, began_ns) if fingerprint else []
         unchanged_build = cache.last_build(fingerprint, checking.result) if fingerprint else None
     search_pending = cache.search_pending
     if (unchanged_build is not None and _search_intact(out, config, unchanged_build.search)
@@ -409,7 +417,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         rendered=len(todo), removed=result.removed, timings=timings, changed_paths=changed, search=search.message,
         articles_loaded=len(loaded.articles), thumbnails=images.counts, replanned=replanned,
     )
-    named = _named_inputs(site, cache, racy_paths) if fingerprint else None
+    named = _named_inputs(site, cache, images.state, racy_paths) if fingerprint else None
     if named is not None and search.status not in ("failed", "cancelled"):
         cache.save_summary(fingerprint, out, built, named)
     built.cache = cache  # (after the summary, which must not carry it)
@@ -523,44 +531,75 @@ def _fingerprint(site: Path, drafts: bool, pagefind: str | None,
     )
 
 
-def _racy_inputs(site: Path, stats: dict[str, os.stat_result], began_ns: int) -> list[str] | None:
-    """The inputs the fingerprint stat'ed (and ``digest.toml``) that are `racy`: changed so
-    shortly before the build began that they may change again unseen by their stat. None when
-    there are more than `_RACY_NAMED` (a scraper's fresh batch)."""
+def _racy_inputs(site: Path, stats: dict[str, os.stat_result], began_ns: int) -> list[tuple[str, int]]:
+    """The inputs the fingerprint stat'ed (and ``digest.toml``) that are `racy`, with their mtimes:
+    changed so shortly before the build began that they may change again unseen by their stat
+    (see `_named_inputs`)."""
     since = began_ns - RACY_NS  # (`racy`, inline: 100,000 stats at every build)
-    found = [path for path, st in stats.items() if st.st_mtime_ns >= since]
+    found = [(path, st.st_mtime_ns) for path, st in stats.items() if st.st_mtime_ns >= since]
     config = str(site / CONFIG_NAME)
     with suppress(OSError):
-        if racy(os.stat(config).st_mtime_ns, began_ns):
-            found.append(config)
-    return found if len(found) <= _RACY_NAMED else None
+        if racy(mtime := os.stat(config).st_mtime_ns, began_ns):
+            found.append((config, mtime))
+    return found
 
 
 _RACY_NAMED = 256
 """Most `_racy_inputs` a build's summary names (each is read and hashed by the next build)."""
 
 
-def _named_inputs(site: Path, cache: BuildCache, racy_paths: list[str] | None) -> dict[str, str] | None:
+def _named_inputs(site: Path, cache: BuildCache, pictures: Mapping[str, tuple],
+                  racy_inputs: list[tuple[str, int]]) -> dict[str, str] | None:
     """What the build's summary says of its `_racy_inputs`, for `digest.cache.BuildCache.last_build`
-    to compare: the digest of the bytes the build parsed, for each, when all are record files
-    (their record cache entries hold it; an edited record is the common case); else None, and
-    no summary is saved (a template or picture written moments ago: the next build checks all).
+    to compare; None when no summary can be saved (the next build then checks everything).
+
+    - Those still `racy` as the build ends (an edit built at once: the common case) are named,
+      with the digest of the bytes the build parsed, when all are record files (their record
+      cache entries hold it) and there are at most `_RACY_NAMED`; a template, a picture or
+      ``digest.toml`` written moments ago means None.
+    - Those no longer racy (a build that took longer than `RACY_NS`, such as the first build
+      after a scraper's batch of thousands) are read again now, records and pictures (whose
+      digest the images state holds, ``pictures``), and must hold the bytes the build used: a
+      write after this read gets another mtime, which the next build's walk sees. Any other
+      input, or one that changed, means None. (Before, such a batch saved no summary, and the
+      next build with nothing changed read every record back and planned again: 1.6 s instead
+      of 0.35 s at 10,000 records.)
 
     (The bytes parsed, not the file's as read at some other moment: a file changed and changed
     back within one clock tick, around the build's read, is not mistaken for what it showed.)"""
-    if racy_paths is None:
-        return None
+    now = time.time_ns()  # (before the files are read again: see above)
     used = cache.records.entries  # (once saved: those this build used, the bytes' digest in each)
     named = {}
-    for path in racy_paths:
+    for path, mtime in racy_inputs:
         try:
             entry = used.get(Path(path).relative_to(site).as_posix())
         except ValueError:
             return None
-        if entry is None:
+        if racy(mtime, now):
+            if entry is None or len(named) == _RACY_NAMED:
+                return None
+            named[path] = entry[2]
+        elif entry is not None:
+            if content_digest(path) != entry[2]:
+                return None
+        elif not _picture_unchanged(site, pictures, path):
             return None
-        named[path] = entry[2]
     return named
+
+
+def _picture_unchanged(site: Path, pictures: Mapping[str, tuple], path: str) -> bool:
+    """Whether ``path`` is a cached picture that still holds the bytes the images phase read
+    (``pictures``: its state, by file name)."""
+    from digest.images import IMAGES_DIR, MAX_BYTES
+
+    entry = pictures.get(Path(path).name)
+    if entry is None or Path(path).parent != site / "content" / IMAGES_DIR or not entry[3].digest:
+        return False
+    try:
+        raw = read_regular(path, MAX_BYTES + 1)[0]
+    except OSError:  # (`NotRegular` too)
+        return False
+    return hashlib.blake2b(raw, digest_size=16).hexdigest() == entry[3].digest
 
 
 def check(site: Path, drafts: bool = True) -> tuple[list[Problem], int, int]:

@@ -15,6 +15,7 @@ import os
 import random
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,8 @@ from hypothesis import strategies as st
 
 from digest.build import build
 from digest.cache import BuildCache
-from tests.test_images import cache_name, image_bytes
+from tests.conftest import record
+from tests.test_images import cache_name, image_bytes, image_record
 from tests.test_incremental import ACTIONS, WORDS, _random_site, apply, tree
 
 EXAMPLES = int(os.environ.get("DIGEST_FUZZ_EXAMPLES", "0"))
@@ -293,6 +295,61 @@ def test_a_cached_picture_written_again_within_the_same_clock_tick_is_read_again
     assert picture.stat().st_size == stat.st_size and picture.stat().st_ino == stat.st_ino
     build(site, jobs=1, cache=cache)
     assert tree(site / "build") == clean_tree(site, tmp_path / "clean", False)
+
+
+class _Clock:
+    """`digest.build`'s clock, ``ahead`` of the real one (to end a build seconds later than it does)."""
+
+    def __init__(self) -> None:
+        self.ahead = 0
+
+    def time_ns(self) -> int:
+        return time.time_ns() + self.ahead
+
+    def perf_counter(self) -> float:
+        return time.perf_counter()
+
+
+@pytest.mark.parametrize("rewritten", [None, "record", "picture"])
+def test_a_build_that_ends_seconds_after_its_inputs_were_written_saves_its_summary(make_site, monkeypatch,
+                                                                                  rewritten):
+    """A scraper writes a batch and builds at once: every input is `racy` as the build begins,
+    and the build saved no summary, so the next one with nothing changed read every record back
+    and planned again (1.6 s instead of 0.35 s at 10,000 records). A build that ends more than
+    `RACY_NS` after they were written reads its records and pictures again: holding the bytes it
+    used, it saves its summary (a later write gets another mtime); one rewritten meanwhile with
+    the same size and mtime means no summary, and the next build makes the site anew."""
+    import digest.build as build_module
+
+    url = "https://img.example.com/a.jpg"
+    site = make_site({"content/a.md": image_record("Pictured", url=url), "content/b.md": record("Other", quality=5),
+                      cache_name(url, "jpg"): image_bytes("JPEG", color=(200, 30, 30)),
+                      "digest.toml": "search = false\n"})
+    config = site / "digest.toml"  # (a settings file written moments ago still means no summary)
+    os.utime(config, ns=(config.stat().st_atime_ns, config.stat().st_mtime_ns - 60 * 10**9))
+    clock = _Clock()
+    monkeypatch.setattr(build_module, "time", clock)
+
+    def later(path: Path) -> None:  # (as the build ends: written within the tick, or not at all)
+        if path.suffix == ".md":
+            _same_size_rewrite(path)
+        elif path.suffix == ".jpg":
+            stat = path.stat()
+            path.write_bytes(image_bytes("JPEG", color=(30, 30, 200)))
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        clock.ahead = 3 * 10**9
+
+    target = {None: site / "nothing", "record": site / "content" / "b.md",
+              "picture": site / cache_name(url, "jpg")}[rewritten]
+    first = build(site, jobs=1, committed=lambda *_: later(target))
+    assert first.cache is not None and first.rendered > 0
+    clock.ahead = 0
+    again = build(site, jobs=1)
+    if rewritten is None:
+        assert again.cache is None and set(again.timings) == {"config"}  # the summary's shortcut
+    else:
+        assert again.cache is not None and again.rendered > 0  # built, not skipped
+    assert tree(site / "build") == clean_tree(site, site.parent / f"clean-{rewritten}", False)
 
 
 def test_a_build_after_an_edit_moments_old_is_still_a_no_op_when_nothing_changed_since(tmp_path):
