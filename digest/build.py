@@ -32,7 +32,7 @@ from digest.cache import (
     inputs_fingerprint,
     racy,
 )
-from digest.config import CONFIG_NAME, Config, load_config
+from digest.config import CONFIG_NAME, Config, load_config, read_config
 from digest.errors import BuildError, ConfigError, Problem
 from digest.files import NotRegular, read_regular
 from digest.model import Article, ThumbnailCounts
@@ -235,7 +235,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
 
     began_ns = time.time_ns()
     with phase("config"):
-        config = load_config(site)
+        config, config_digest = read_config(site)
         out = resolve_out(site, config, out)
         cache = kept if kept is not None and kept.serves(site, out) else BuildCache(site, out)
         cache.begin()
@@ -417,7 +417,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         rendered=len(todo), removed=result.removed, timings=timings, changed_paths=changed, search=search.message,
         articles_loaded=len(loaded.articles), thumbnails=images.counts, replanned=replanned,
     )
-    named = _named_inputs(site, cache, images.state, racy_paths) if fingerprint else None
+    named = _named_inputs(site, cache, images.state, config_digest, racy_paths) if fingerprint else None
     if named is not None and search.status not in ("failed", "cancelled"):
         cache.save_summary(fingerprint, out, built, named)
     built.cache = cache  # (after the summary, which must not carry it)
@@ -548,39 +548,44 @@ _RACY_NAMED = 256
 """Most `_racy_inputs` a build's summary names (each is read and hashed by the next build)."""
 
 
-def _named_inputs(site: Path, cache: BuildCache, pictures: Mapping[str, tuple],
+def _named_inputs(site: Path, cache: BuildCache, pictures: Mapping[str, tuple], config_digest: str | None,
                   racy_inputs: list[tuple[str, int]]) -> dict[str, str] | None:
     """What the build's summary says of its `_racy_inputs`, for `digest.cache.BuildCache.last_build`
     to compare; None when no summary can be saved (the next build then checks everything).
 
     - Those still `racy` as the build ends (an edit built at once: the common case) are named,
-      with the digest of the bytes the build parsed, when all are record files (their record
-      cache entries hold it) and there are at most `_RACY_NAMED`; a template, a picture or
-      ``digest.toml`` written moments ago means None.
+      with the digest of the bytes the build read, when all are record files (their record
+      cache entries hold it) or ``digest.toml`` (``config_digest``) and there are at most
+      `_RACY_NAMED`; a template or a picture written moments ago means None.
     - Those no longer racy (a build that took longer than `RACY_NS`, such as the first build
-      after a scraper's batch of thousands) are read again now, records and pictures (whose
-      digest the images state holds, ``pictures``), and must hold the bytes the build used: a
-      write after this read gets another mtime, which the next build's walk sees. Any other
-      input, or one that changed, means None. (Before, such a batch saved no summary, and the
-      next build with nothing changed read every record back and planned again: 1.6 s instead
-      of 0.35 s at 10,000 records.)
+      after a scraper's batch of thousands) are read again now, records, ``digest.toml`` and
+      pictures (whose digest the images state holds, ``pictures``), and must hold the bytes the
+      build used: a write after this read gets another mtime, which the next build's walk sees.
+      Any other input, or one that changed, means None. (Before, such a batch saved no summary,
+      and the next build with nothing changed read every record back and planned again: 1.6 s
+      instead of 0.35 s at 10,000 records.)
 
-    (The bytes parsed, not the file's as read at some other moment: a file changed and changed
+    (The bytes read, not the file's as read at some other moment: a file changed and changed
     back within one clock tick, around the build's read, is not mistaken for what it showed.)"""
     now = time.time_ns()  # (before the files are read again: see above)
     used = cache.records.entries  # (once saved: those this build used, the bytes' digest in each)
+    config = str(site / CONFIG_NAME)
     named = {}
     for path, mtime in racy_inputs:
-        try:
-            entry = used.get(Path(path).relative_to(site).as_posix())
-        except ValueError:
-            return None
-        if racy(mtime, now):
-            if entry is None or len(named) == _RACY_NAMED:
+        if path == config:
+            digest = config_digest
+        else:
+            try:
+                entry = used.get(Path(path).relative_to(site).as_posix())
+            except ValueError:
                 return None
-            named[path] = entry[2]
-        elif entry is not None:
-            if content_digest(path) != entry[2]:
+            digest = entry[2] if entry is not None else None
+        if racy(mtime, now):
+            if digest is None or len(named) == _RACY_NAMED:
+                return None
+            named[path] = digest
+        elif digest is not None:
+            if content_digest(path) != digest:
                 return None
         elif not _picture_unchanged(site, pictures, path):
             return None

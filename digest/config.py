@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 import stat
 import tomllib
@@ -473,13 +474,19 @@ def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
 
 def load_config(site: Path) -> Config:
     """Read ``SITE/digest.toml`` (a missing file means all defaults)."""
+    return read_config(site)[0]
+
+
+def read_config(site: Path) -> tuple[Config, str | None]:
+    """`load_config`, and the BLAKE2b-128 hex digest of the bytes it read (None without a file),
+    which a build's summary may name (see `digest.build._named_inputs`)."""
     path = site / CONFIG_NAME
     try:
         if not stat.S_ISREG(path.stat().st_mode):  # (opening a named pipe waits for a writer forever)
             raise ConfigError([Problem(CONFIG_NAME, None, None, "not a regular file")])
         raw = path.read_bytes()
     except FileNotFoundError:
-        return Config()
+        return Config(), None
     except OSError as exc:
         raise ConfigError([Problem(CONFIG_NAME, None, None, f"cannot read: {exc.strerror}")]) from None
     try:
@@ -491,4 +498,4 @@ def load_config(site: Path) -> Config:
         column = at - (body.rfind(b"\n", 0, at) + 1) + 1
         raise ConfigError([Problem(CONFIG_NAME, line, None, f"not valid UTF-8 (byte 0x{body[at]:02x} at "
                                    f"column {column}: {exc.reason}; save the file as UTF-8)")]) from None
-    return parse_config(text, CONFIG_NAME)
+    return parse_config(text, CONFIG_NAME), hashlib.blake2b(raw, digest_size=16).hexdigest()

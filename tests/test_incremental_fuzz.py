@@ -310,7 +310,7 @@ class _Clock:
         return time.perf_counter()
 
 
-@pytest.mark.parametrize("rewritten", [None, "record", "picture"])
+@pytest.mark.parametrize("rewritten", [None, "record", "picture", "settings"])
 def test_a_build_that_ends_seconds_after_its_inputs_were_written_saves_its_summary(make_site, monkeypatch,
                                                                                   rewritten):
     """A scraper writes a batch and builds at once: every input is `racy` as the build begins,
@@ -318,21 +318,24 @@ def test_a_build_that_ends_seconds_after_its_inputs_were_written_saves_its_summa
     and planned again (1.6 s instead of 0.35 s at 10,000 records). A build that ends more than
     `RACY_NS` after they were written reads its records and pictures again: holding the bytes it
     used, it saves its summary (a later write gets another mtime); one rewritten meanwhile with
-    the same size and mtime means no summary, and the next build makes the site anew."""
+    the same size and mtime means no summary, and the next build makes the site anew. The same
+    for ``digest.toml`` (a new site's, written with the batch)."""
     import digest.build as build_module
 
     url = "https://img.example.com/a.jpg"
     site = make_site({"content/a.md": image_record("Pictured", url=url), "content/b.md": record("Other", quality=5),
                       cache_name(url, "jpg"): image_bytes("JPEG", color=(200, 30, 30)),
-                      "digest.toml": "search = false\n"})
-    config = site / "digest.toml"  # (a settings file written moments ago still means no summary)
-    os.utime(config, ns=(config.stat().st_atime_ns, config.stat().st_mtime_ns - 60 * 10**9))
+                      "digest.toml": 'title = "A"\nsearch = false\n'})
     clock = _Clock()
     monkeypatch.setattr(build_module, "time", clock)
 
     def later(path: Path) -> None:  # (as the build ends: written within the tick, or not at all)
         if path.suffix == ".md":
             _same_size_rewrite(path)
+        elif path.suffix == ".toml":
+            stat = path.stat()
+            path.write_text('title = "B"\nsearch = false\n', encoding="utf-8")
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
         elif path.suffix == ".jpg":
             stat = path.stat()
             path.write_bytes(image_bytes("JPEG", color=(30, 30, 200)))
@@ -340,7 +343,7 @@ def test_a_build_that_ends_seconds_after_its_inputs_were_written_saves_its_summa
         clock.ahead = 3 * 10**9
 
     target = {None: site / "nothing", "record": site / "content" / "b.md",
-              "picture": site / cache_name(url, "jpg")}[rewritten]
+              "picture": site / cache_name(url, "jpg"), "settings": site / "digest.toml"}[rewritten]
     first = build(site, jobs=1, committed=lambda *_: later(target))
     assert first.cache is not None and first.rendered > 0
     clock.ahead = 0
@@ -350,6 +353,27 @@ def test_a_build_that_ends_seconds_after_its_inputs_were_written_saves_its_summa
     else:
         assert again.cache is not None and again.rendered > 0  # built, not skipped
     assert tree(site / "build") == clean_tree(site, site.parent / f"clean-{rewritten}", False)
+
+
+def test_a_build_right_after_a_settings_edit_names_it_in_its_summary(tmp_path):
+    """``digest.toml`` edited and built at once is named in the summary with the digest of the
+    bytes the build read, as an edited record is: the next build finds nothing changed (it saved
+    no summary before); rewritten with the same size and mtime, it builds as a clean build would."""
+    rng = random.Random(6)
+    site, _ = random_site(tmp_path, rng, 4)
+    for made in site.rglob("*"):  # (all written a minute ago)
+        os.utime(made, ns=(made.stat().st_atime_ns, made.stat().st_mtime_ns - 60 * 10**9))
+    build(site, jobs=1)
+    config = site / "digest.toml"
+    config.write_text(config.read_text(encoding="utf-8") + "# Alpha\n", encoding="utf-8")
+    build(site, jobs=1)  # (moments after the edit)
+    again = build(site, jobs=1)
+    assert again.cache is None and set(again.timings) == {"config"}  # the summary's shortcut
+    stat = config.stat()
+    config.write_text(config.read_text(encoding="utf-8").replace("Alpha", "Omega"), encoding="utf-8")
+    os.utime(config, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert build(site, jobs=1).cache is not None  # built, not skipped
+    assert tree(site / "build") == clean_tree(site, tmp_path / "clean", False)
 
 
 def test_a_build_after_an_edit_moments_old_is_still_a_no_op_when_nothing_changed_since(tmp_path):
