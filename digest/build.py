@@ -41,6 +41,7 @@ from digest.write import (
     OutputRecord,
     Staging,
     commit,
+    digest_bytes,
     exclusive,
     record_of,
     stage,
@@ -252,7 +253,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         fingerprint = None if "plan" in cache.memory else _fingerprint(site, drafts, pagefind, stats)
         # An input modified moments before (or since) this build began may change again with
         # its size and mtime as they are now (see `digest.cache.racy`): see `_named_inputs`.
-        racy_paths = _racy_inputs(site, stats, began_ns) if fingerprint else []
+        racy_inputs = _racy_inputs(site, stats, began_ns) if fingerprint else []
         unchanged_build = cache.last_build(fingerprint, checking.result) if fingerprint else None
     search_pending = cache.search_pending
     if (unchanged_build is not None and _search_intact(out, config, unchanged_build.search)
@@ -417,7 +418,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         rendered=len(todo), removed=result.removed, timings=timings, changed_paths=changed, search=search.message,
         articles_loaded=len(loaded.articles), thumbnails=images.counts, replanned=replanned,
     )
-    named = _named_inputs(site, cache, images.state, config_digest, racy_paths) if fingerprint else None
+    named = _named_inputs(site, cache, images.state, config_digest, racy_inputs) if fingerprint else None
     if named is not None and search.status not in ("failed", "cancelled"):
         cache.save_summary(fingerprint, out, built, named)
     built.cache = cache  # (after the summary, which must not carry it)
@@ -604,7 +605,7 @@ def _picture_unchanged(site: Path, pictures: Mapping[str, tuple], path: str) -> 
         raw = read_regular(path, MAX_BYTES + 1)[0]
     except OSError:  # (`NotRegular` too)
         return False
-    return hashlib.blake2b(raw, digest_size=16).hexdigest() == entry[3].digest
+    return digest_bytes(raw) == entry[3].digest
 
 
 def check(site: Path, drafts: bool = True) -> tuple[list[Problem], int, int]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import hashlib
 import re
 import stat
 import tomllib
@@ -16,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from digest.errors import ConfigError, Problem
 from digest.text import language_tag, plain_text, safe_url
+from digest.write import digest_bytes
 
 CONFIG_NAME = "digest.toml"
 
@@ -478,7 +478,7 @@ def load_config(site: Path) -> Config:
 
 
 def read_config(site: Path) -> tuple[Config, str | None]:
-    """`load_config`, and the BLAKE2b-128 hex digest of the bytes it read (None without a file),
+    """`load_config`, and the `digest.write.digest_bytes` of the bytes it read (None without a file),
     which a build's summary may name (see `digest.build._named_inputs`)."""
     path = site / CONFIG_NAME
     try:
@@ -498,4 +498,4 @@ def read_config(site: Path) -> tuple[Config, str | None]:
         column = at - (body.rfind(b"\n", 0, at) + 1) + 1
         raise ConfigError([Problem(CONFIG_NAME, line, None, f"not valid UTF-8 (byte 0x{body[at]:02x} at "
                                    f"column {column}: {exc.reason}; save the file as UTF-8)")]) from None
-    return parse_config(text, CONFIG_NAME), hashlib.blake2b(raw, digest_size=16).hexdigest()
+    return parse_config(text, CONFIG_NAME), digest_bytes(raw)
