@@ -269,7 +269,10 @@ def public_value(key: str, value: Any) -> Any:
     """
     if key in _INTERNAL_KEYS:
         return _DROP
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind is str:  # (the common case first: the abstract `Mapping` check costs a microsecond)
+        return _public_text(key, value)
+    if kind is dict or isinstance(value, Mapping):
         out = {}
         for k, v in value.items():
             clean = public_value(str(k), v)
@@ -280,12 +283,7 @@ def public_value(key: str, value: Any) -> Any:
         items = [public_value(key, v) for v in value]
         return [v for v in items if v is not _DROP]
     if isinstance(value, str):
-        if key.lower().endswith("url"):
-            return safe_url(value) or _DROP
-        # (As a browser reads a link: see `link_scheme`. Load dropped these already, with a
-        # warning: this is the second line of defence, for extra data made otherwise.)
-        scheme = link_scheme(value)
-        return value if scheme is None or scheme in LINK_SCHEMES else _DROP  # (text such as "Note: fine")
+        return _public_text(key, value)
     if isinstance(value, bool | int) or value is None:
         return value
     if isinstance(value, float):
@@ -298,6 +296,16 @@ def public_value(key: str, value: Any) -> Any:
     if isinstance(value, bytes):  # YAML's !!binary: as it was written (not Python's b'...')
         return base64.b64encode(value).decode("ascii")
     return str(value)
+
+
+def _public_text(key: str, value: str) -> Any:
+    """`public_value` of a string."""
+    if key.lower().endswith("url"):
+        return safe_url(value) or _DROP
+    # (As a browser reads a link: see `link_scheme`. Load dropped these already, with a
+    # warning: this is the second line of defence, for extra data made otherwise.)
+    scheme = link_scheme(value)
+    return value if scheme is None or scheme in LINK_SCHEMES else _DROP  # (text such as "Note: fine")
 
 
 # --------------------------------------------------------------------------- feeds
