@@ -848,23 +848,30 @@ def plan_site(
     with these keys and contexts, whenever it gives one (the page order is `_site_pages`').
     """
     shown = sorted(select(articles, config, drafts), key=lambda a: a.id)
-    docs = docs_for(shown)
     if relate is None:
         relate = partial(compute_related, count=config.related_count, previous=related_state,
                          keep_tail=reusable if keep_tail is None else keep_tail, parallel=parallel)
-    related, new_state = relate(docs)
-    planner = _Planner(shown, config, images or {}, related, drafts=drafts, search=search)
+    planner = _Planner(shown, config, images or {}, {}, drafts=drafts, search=search)
+    made: dict[str, Any] = {}
+
+    def related_lists() -> None:
+        # Asked for as late as can be (only the article pages read the lists): a command's are
+        # made in a child (see `digest.build._relate_apart`) while the other pages are planned.
+        made["docs"] = docs = docs_for(shown)
+        planner.related, made["state"] = relate(docs)
+
     editions = build_editions(shown, config)
-    pages, _links, span = _site_pages(planner, editions, search)
+    pages, _links, span = _site_pages(planner, editions, search, related_lists=related_lists)
     check_paths(pages)
     return SitePlan(pages=pages, articles=shown, topics=planner.topics, editions=editions,
-                    urls=dict(planner.paths), related_state=new_state,
-                    reuse=_Reuse(planner, pages, docs, span) if reusable else None)
+                    urls=dict(planner.paths), related_state=made["state"],
+                    reuse=_Reuse(planner, pages, made["docs"], span) if reusable else None)
 
 
 def _site_pages(planner: _Planner, editions: list[Edition], search: bool,
                 articles: list[PageSpec] | None = None, documents: Mapping[str, PageSpec] | None = None,
                 entries: Mapping[str, tuple[PageSpec, dict]] | None = None,
+                related_lists: Callable[[], None] | None = None,
                 ) -> tuple[list[PageSpec], dict[tuple[str, str], list[dict]], tuple[int, int]]:
     """Every page of the site in its order, the feeds' discovery links, and where the sitemap is.
 
@@ -872,13 +879,14 @@ def _site_pages(planner: _Planner, editions: list[Edition], search: bool,
     additions or removals, which passes the article pages (``articles``, in the planner's
     article order), the articles' API documents (``documents``, by id, see `plan_feeds`) and
     the sitemap entries (``entries``, see `_Planner.sitemap_kept`) it kept from the last plan
-    instead of planning them all again.
+    instead of planning them all again. Without ``articles``, the article pages are planned
+    after every other page but the sitemap (no other page reads the related lists), once
+    ``related_lists()``, when given, has set the planner's.
     """
     feed_pages, links = plan_feeds(planner, editions, planner.config, _day_name, documents)
     planner.links = links  # (the listings read them: discovery links)
-    pages: list[PageSpec] = [planner.home_page(editions)]
-    pages += planner.article_pages() if articles is None else articles
-    pages += planner.edition_pages(editions)
+    home = planner.home_page(editions)
+    pages: list[PageSpec] = planner.edition_pages(editions)
     pages += planner.edition_index(editions)
     pages += planner.taxonomy_pages()
     pages += planner.archive_pages()
@@ -886,6 +894,11 @@ def _site_pages(planner: _Planner, editions: list[Edition], search: bool,
                               "The page you asked for is not here.", heading="Page not found"))
     if search:
         pages.append(search_page(planner))
+    if articles is None:
+        if related_lists is not None:
+            related_lists()
+        articles = planner.article_pages()
+    pages = [home, *articles, *pages]
     start = len(pages)
     pages += planner.sitemap(pages, entries)
     end = len(pages)

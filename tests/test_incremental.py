@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import shutil
@@ -348,6 +349,27 @@ def test_a_command_leaves_the_related_state_for_the_next(make_site, jobs):
         expected = compute_related(docs_for(articles), load_config(site).related_count)[1]
         assert isinstance(state, RelatedState) and state.results == expected.results and len(state.own) == 6
         apply(site, "excerpt" if step else "note", rng, [0])
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_first_build_makes_its_related_lists_in_a_child_with_more_than_one_job(make_site, monkeypatch, tmp_path, jobs):
+    # (While this process plans the other pages, which read no related list: see
+    # `digest.build._relate_apart`. With -j 1 everything stays in this process.)
+    import digest.plan
+    from digest.related import compute_related
+
+    here = []
+
+    def counted(*args, **kwargs):
+        here.append(os.getpid())
+        return compute_related(*args, **kwargs)
+
+    monkeypatch.setattr(digest.plan, "compute_related", counted)
+    rng = random.Random(11)
+    site = make_site({f"content/r{i}.md": new_record(rng, i) for i in range(8)} | {"digest.toml": "search = false\n"})
+    build(site, jobs=jobs)
+    assert here == ([os.getpid()] if jobs == 1 else [])
+    assert tree(site / "build") == _clean_tree(site, tmp_path / "clean")
 
 
 def require_pagefind() -> None:
