@@ -908,7 +908,7 @@ def _image(entry: Any, where: tuple[Any, ...], report: _RecordProblems, position
         return None
     url = entry.get("url")
     if not isinstance(url, str) or not url.strip():
-        report.warn(where + ("url",), f"expected a URL string, got {_kind(url)}; image ignored")
+        report.warn(where + ("url",), f"expected a URL string, got {_empty_kind(url, None)}; image ignored")
         return None
     if not url.isprintable() and _URL_CONTROL.search(url.rstrip("\n")):  # (no URL holds them; shown raw
         report.warn(where + ("url",), "holds control characters, so it is no URL; image ignored")
@@ -957,7 +957,8 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
                         + "; entry ignored")
             return None  # (as said: it was still in the JSON API, a title leading nowhere)
         else:
-            report.warn(where + ("webUrl",), f"expected a URL string, got {_kind(entry.get('webUrl'))}; entry ignored")
+            report.warn(where + ("webUrl",), f"expected a URL string, got {_empty_kind(entry.get('webUrl'), None)}; "
+                        "entry ignored")
             return None
     provider = entry.get("provider")
     at = (*where, "provider")
