@@ -1300,9 +1300,9 @@ def _texts(value: Any, secured: bool = True) -> tuple[list[str], list[str]]:
     return hidden, others
 
 
-def _copied(hidden: list[str], others: list[str], note: str, joined: str | None = None) -> frozenset[str]:
-    """`_secret_copies` of a record whose `_texts` are ``hidden`` and ``others`` (``joined``: their
-    `_joined` if known, shared with `public_runs`)."""
+def _secrets_of(hidden: list[str]) -> frozenset[str]:
+    """The secrets of a record whose texts under a ``secured`` key are ``hidden``: each of them,
+    and each of its ``;``-separated parts of `MIN_SECRET_INSIDE` characters or more, `_spaced`."""
     found: set[str] = set()
     for item in hidden:
         if item.strip():
@@ -1310,9 +1310,25 @@ def _copied(hidden: list[str], others: list[str], note: str, joined: str | None 
             if ";" in item:  # (its ciphertext and its IV, each a secret too: a copy of one
                 # alone is as much the payload's as the whole)
                 found.update(part for part in map(_spaced, item.split(";")) if len(part) >= MIN_SECRET_INSIDE)
-    if not found:
+    return frozenset(found)
+
+
+def _note_text(html: str) -> str:
+    """The text of a rendered note as a reader and the search index get it: its tags left out.
+    (A comment, an empty or unknown tag, or emphasis in the Markdown splits a copy of a secret
+    that the sanitizer, or the page's text, makes whole again.)"""
+    return _TAG.sub("", html)
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _copied(hidden: list[str], others: list[str], note: str, joined: str | None = None) -> frozenset[str]:
+    """`_secret_copies` of a record whose `_texts` are ``hidden`` and ``others`` (``joined``: their
+    `_joined` if known, shared with `public_runs`)."""
+    secrets = _secrets_of(hidden)
+    if not secrets:
         return frozenset()
-    secrets = frozenset(found)
     bare = _bare_secrets(secrets)
     if not bare:
         return frozenset()
@@ -2135,6 +2151,11 @@ def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None
     article_id = short_hash(identity)
     body_slug = slugify(title, MAX_SLUG_BODY).rstrip("_") or "article"  # (con_-3fa2c1: no device name)
     extra = _extra_fields({k: v for k, v in data.items() if k not in _KNOWN and not _dropped(k)}, (), report)
+    body_html = render_note(body)
+    if body_html and hidden and _holds_secret(_note_text(body_html), _secrets_of(hidden)):
+        # (a copy the Markdown split, with a comment or a tag the page leaves out: whole on the page)
+        report.warn((), "the note holds the secured value, written otherwise; the whole note is left out")
+        body_html = ""
     article = Article(
         id=article_id,
         source=source,
@@ -2154,7 +2175,7 @@ def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None
         images=tuple(images),
         related=tuple(related),
         locale=locale,
-        body_html=render_note(body),
+        body_html=body_html,
         slug=f"{body_slug}-{article_id[:6]}",
         extra=extra,
         content_hash=_content_hash(raw, matched),

@@ -32,3 +32,43 @@ def test_a_blank_related_web_url_is_named_an_empty_string(value):
     text = record(related=f"\n  - title: Elsewhere\n    webUrl: {value}")
     assert problems(text) == ["content/x.md:6: warning: related[0].webUrl: expected a URL string, got an empty "
                               "string; entry ignored"]
+
+
+SECRET = "cGlDX5SSZpzZ0oTt41ly1s0rDdz4sgEfK30nVVqGcrkz;McEJcajeV6yMkDIZqjM2fA=="
+CIPHER = SECRET.split(";")[0]
+
+
+@pytest.mark.parametrize("split", ["<!-- x -->", "<b></b>", "<foo>", "<span></span>"])
+def test_a_copy_of_the_secret_split_by_markup_the_note_drops_is_not_published(make_site, split):
+    """A note holding the record's ciphertext split by an HTML comment or a tag the sanitizer
+    removes (``abc<!-- x -->def``) passed the check on the Markdown, and the rendered note had it
+    whole: on the article page, in the feeds, the JSON API and the search index."""
+    from digest.build import build
+
+    note = CIPHER[:22] + split + CIPHER[22:] + "\n"
+    site = make_site({"content/a.md": record("Alpha", secured=f'"{SECRET}"') + note,
+                      "content/b.md": record("Beta"), "digest.toml": "search = false\n"})
+    result = build(site, jobs=1)
+    assert "content/a.md: warning: the note holds the secured value, written otherwise; the whole note is " \
+           "left out" in [str(p) for p in result.problems]
+    for path in (site / "build").rglob("*"):
+        if path.is_file():
+            assert CIPHER not in path.read_text("utf-8", "replace"), path
+
+
+def test_a_copy_of_the_secret_split_by_emphasis_is_not_in_the_note():
+    """``abc**def**`` shows the ciphertext whole to a reader (and to the search index, which
+    indexes the page's text), though the HTML holds ``abc<strong>def</strong>``."""
+    result = parse_record((record(secured=f'"{SECRET}"') + CIPHER[:22] + "**" + CIPHER[22:] + "**\n").encode(),
+                          "content/x.md")
+    assert result.article.body_html == ""
+    assert [str(p) for p in result.problems] == [
+        "content/x.md: warning: the note holds the secured value, written otherwise; the whole note is left out"]
+
+
+def test_a_note_without_the_secret_keeps_its_markup():
+    """(The check above leaves a note with tags and emphasis and no secret as it was.)"""
+    result = parse_record((record(secured=f'"{SECRET}"') + "A *short* <b>note</b> on " + CIPHER[:15] + "\n").encode(),
+                          "content/x.md")
+    assert result.article.body_html == f"<p>A <em>short</em> <b>note</b> on {CIPHER[:15]}</p>"
+    assert result.problems == ()
