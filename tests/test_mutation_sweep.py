@@ -34,6 +34,33 @@ def test_a_blank_related_web_url_is_named_an_empty_string(value):
                               "string; entry ignored"]
 
 
+@pytest.mark.parametrize("marker", ["- ", "* ", "1. "])
+def test_a_note_of_lists_nested_hundreds_deep_does_not_stop_the_build(make_site, marker):
+    """A 2 kB note of list markers on one line (``- - - ... x``) raised RecursionError from
+    Python-Markdown, which parses each level with a recursive call: the build stopped with a
+    traceback and no site. The note is now shown as plain text, and every record builds."""
+    from digest.build import build
+
+    site = make_site({"content/a.md": record("Alpha") + marker * 1000 + "x <b>y</b>\n",
+                      "content/b.md": record("Beta"), "digest.toml": "search = false\n"})
+    result = build(site, jobs=1)
+    assert result.articles == 2 and result.problems == []
+    page = next((site / "build").glob("2024/01/02/alpha-*/index.html")).read_text("utf-8")
+    assert f"<p>{marker * 3}" in page and "x &lt;b&gt;y&lt;/b&gt;</p>" in page
+
+
+
+def test_notes_read_after_one_nested_too_deep_render_as_before():
+    """The converter Python-Markdown left after its RecursionError kept its parser's state half
+    unwound (hundreds of open lists): every later note of the process rendered wrong."""
+    from digest.text import render_note
+
+    note = "abc **b** <b>x</b>\n\n- a\n- b\n\n> q"
+    before = render_note(note)
+    render_note("- " * 1000 + "x")
+    assert render_note(note) == before == ("<p>abc <strong>b</strong> <b>x</b></p>\n<ul>\n<li>a</li>\n<li>b</li>\n"
+                                           "</ul>\n<blockquote>\n<p>q</p>\n</blockquote>")
+
 SECRET = "cGlDX5SSZpzZ0oTt41ly1s0rDdz4sgEfK30nVVqGcrkz;McEJcajeV6yMkDIZqjM2fA=="
 CIPHER = SECRET.split(";")[0]
 
@@ -72,3 +99,4 @@ def test_a_note_without_the_secret_keeps_its_markup():
                           "content/x.md")
     assert result.article.body_html == f"<p>A <em>short</em> <b>note</b> on {CIPHER[:15]}</p>"
     assert result.problems == ()
+
