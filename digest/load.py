@@ -1323,6 +1323,35 @@ def _note_text(html: str) -> str:
 _TAG = re.compile(r"<[^>]*>")
 
 
+def _note_without_copies(html: str, hidden: list[str], runs: set[str], own: set[str],
+                         foreign: Mapping[bytes, str] | None, matched: list[bytes],
+                         report: _RecordProblems) -> tuple[str, set[str]]:
+    """A rendered note, left out whole (with a warning) when its text (`_note_text`) holds the
+    record's secret or, by a run of ``foreign``, another record's, though its Markdown did not:
+    a copy split by a comment, a tag the sanitizer drops, or emphasis is whole on the page. And
+    ``runs`` (`public_runs`) with the runs of that text, so that another record's secret there is
+    found (``matched`` gets the digests of those that were)."""
+    if len(html) < MIN_SECRET_INSIDE:
+        return html, runs
+    text = _note_text(html)
+    if hidden and _holds_secret(text, _secrets_of(hidden)):
+        report.warn((), "the note holds the secured value, written otherwise; the whole note is left out")
+        return "", runs
+    shown = _runs(_decoded(text)) - own
+    if foreign and shown:
+        whose: set[str] = set()
+        for run in shown:
+            if (source := foreign.get(digest := run_digest(run))) is not None:
+                whose.add(source)
+                matched.append(digest)  # (another `content_hash`: the note is back when that record changes)
+        for source in sorted(whose):
+            report.warn((), f"the note holds the secured value of {source}, written otherwise; the whole note is "
+                        "left out")
+        if whose:
+            return "", runs | shown
+    return html, runs | shown
+
+
 def _copied(hidden: list[str], others: list[str], note: str, joined: str | None = None) -> frozenset[str]:
     """`_secret_copies` of a record whose `_texts` are ``hidden`` and ``others`` (``joined``: their
     `_joined` if known, shared with `public_runs`)."""
@@ -2151,11 +2180,7 @@ def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None
     article_id = short_hash(identity)
     body_slug = slugify(title, MAX_SLUG_BODY).rstrip("_") or "article"  # (con_-3fa2c1: no device name)
     extra = _extra_fields({k: v for k, v in data.items() if k not in _KNOWN and not _dropped(k)}, (), report)
-    body_html = render_note(body)
-    if body_html and hidden and _holds_secret(_note_text(body_html), _secrets_of(hidden)):
-        # (a copy the Markdown split, with a comment or a tag the page leaves out: whole on the page)
-        report.warn((), "the note holds the secured value, written otherwise; the whole note is left out")
-        body_html = ""
+    body_html, runs = _note_without_copies(render_note(body), hidden, runs, own, foreign, matched, report)
     article = Article(
         id=article_id,
         source=source,

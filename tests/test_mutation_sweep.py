@@ -100,3 +100,30 @@ def test_a_note_without_the_secret_keeps_its_markup():
     assert result.article.body_html == f"<p>A <em>short</em> <b>note</b> on {CIPHER[:15]}</p>"
     assert result.problems == ()
 
+
+@pytest.mark.parametrize("note", [CIPHER[:22] + "<!-- x -->" + CIPHER[22:], "see " + CIPHER[:22] + "**" + CIPHER[22:] + "** now"])
+def test_another_records_secret_split_by_markup_in_a_note_is_not_published(make_site, note):
+    """Record b's note holding record a's ciphertext split by a comment (or emphasis) was not
+    found: runs were read from the Markdown only, and the page, feeds, JSON API (and, for
+    emphasis, the search index, which reads the page's text) had a's ciphertext whole. The note
+    is left out while a holds that secret, and is back when a changes."""
+    from digest.build import build
+    from digest.load import load_content
+
+    site = make_site({"content/a.md": record("Alpha", secured=f'"{SECRET}"'),
+                      "content/b.md": record("Beta") + note + "\n", "digest.toml": "search = false\n"})
+    result = build(site, jobs=1)
+    assert [str(p) for p in result.problems] == [
+        "content/b.md: warning: the note holds the secured value of content/a.md, written otherwise; the whole "
+        "note is left out"]
+    for path in (site / "build").rglob("*"):
+        if path.is_file():
+            assert CIPHER not in path.read_text("utf-8", "replace"), path
+    beta = next(a for a in load_content(site, site / "content", jobs=1).articles if a.title == "Beta")
+    assert beta.body_html == ""
+    assert build(site, jobs=1).written == 0
+
+    (site / "content/a.md").write_text(record("Alpha", secured='"another0Secret0Value0Of0Alpha"'))
+    build(site, jobs=1)
+    beta = next(a for a in load_content(site, site / "content", jobs=1).articles if a.title == "Beta")
+    assert CIPHER[:22] in beta.body_html
