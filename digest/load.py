@@ -906,6 +906,7 @@ def _image(entry: Any, where: tuple[Any, ...], report: _RecordProblems, position
     if not isinstance(entry, dict):
         report.warn(where, f"expected a mapping with url, width, height, got {_kind(entry)}; image ignored")
         return None
+    _warn_misspelled(entry, _FOLDED_IMAGE, where, report, "ignored")
     url = entry.get("url")
     if not isinstance(url, str) or not url.strip():
         report.warn(where + ("url",), f"expected a URL string, got {_empty_kind(url, None)}; image ignored")
@@ -939,6 +940,7 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
     if not isinstance(entry, dict):
         report.warn(where, f"expected a mapping with title and webUrl, got {_kind(entry)}; entry ignored")
         return None
+    _warn_misspelled(entry, _FOLDED_RELATED, where, report, "kept as an extra field")
     title = _text(entry.get("title"), where + ("title",), report, name=True)
     if not title or not visible(title):
         got = _empty_kind(entry.get("title"), title)
@@ -968,6 +970,7 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
         provider, at = provider[0], (*at, 0)
     domain = ""
     if isinstance(provider, dict):
+        _warn_misspelled(provider, _FOLDED_RELATED_PROVIDER, at, report, "ignored")
         if isinstance(provider.get("domain"), str):  # (as a record's; one that names no host is left out)
             domain = _cut(plain_text(provider["domain"]), MAX_NAME, (*at, "domain"), report).strip()
             domain = domain if provider_host(domain) else ""
@@ -1688,6 +1691,29 @@ def _misspelled(data: dict) -> dict[str, str]:
     return found
 
 
+def _folded(*names: str) -> dict[str, str]:
+    """Field names of a nested mapping as `_folded_name` makes them -> the names."""
+    return {name.casefold(): name for name in names}
+
+
+_FOLDED_PROVIDER = _folded("name", "domain", "url")
+_FOLDED_RELATED_PROVIDER = _folded("name", "domain")
+_FOLDED_IMAGE = _folded("url", "width", "height", "isCached", "title")
+_FOLDED_RELATED = _folded("title", "excerpt", "publishedDateTime", "webUrl", "originalUrl", "provider")
+
+
+def _warn_misspelled(entry: dict, names: dict[str, str], where: tuple[Any, ...], report: _RecordProblems,
+                     kept: str) -> None:
+    """Warn of each key of a nested mapping (a provider, an image, a related entry) that is one of
+    its field ``names`` in another case or spelling (a .NET exporter's ``IsCached``, ``Url``,
+    ``Name``): as a record's own fields, it is not the field (an image's ``IsCached: true`` left the
+    picture out without a word)."""
+    for key in entry:
+        if type(key) is str and len(key) < 40 and key not in names.values() \
+                and (name := names.get(_folded_name(key))) is not None:
+            report.warn((*where, key), f"not a field (names are case-sensitive: {name!r}); {kept}")
+
+
 def _report_missing(report: _RecordProblems, data: dict, name: str, message: str) -> None:
     """Report a required field's problem; when it is missing but a key is it in another case or
     spelling (``Title``, ``published_date_time``: ignored, as names are case-sensitive), say so,
@@ -2078,6 +2104,7 @@ def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None
         raw_provider, at = (raw_provider[0], ("provider", 0)) if raw_provider else (None, at)
     if raw_provider is not None:
         if isinstance(raw_provider, dict):
+            _warn_misspelled(raw_provider, _FOLDED_PROVIDER, at, report, "kept as an extra field")
             name = _cut(_text(raw_provider.get("name"), (*at, "name"), report, name=True) or "", MAX_NAME,
                         (*at, "name"), report)
             for part in ("name", "domain"):  # (a list or a number was dropped silently)

@@ -127,3 +127,25 @@ def test_another_records_secret_split_by_markup_in_a_note_is_not_published(make_
     build(site, jobs=1)
     beta = next(a for a in load_content(site, site / "content", jobs=1).articles if a.title == "Beta")
     assert CIPHER[:22] in beta.body_html
+
+
+@pytest.mark.parametrize(("fields", "warning"), [
+    ("images:\n  - url: https://i.example/a.jpg\n    IsCached: true",
+     "content/x.md:6: warning: images[0].IsCached: not a field (names are case-sensitive: 'isCached'); ignored"),
+    ("images:\n  - Url: https://i.example/a.jpg",
+     "content/x.md:5: warning: images[0].Url: not a field (names are case-sensitive: 'url'); ignored"),
+    ("provider:\n  Name: Reuters\n  domain: reuters.com",
+     "content/x.md:5: warning: provider.Name: not a field (names are case-sensitive: 'name'); kept as an extra field"),
+    ("related:\n  - title: R\n    web_url: https://r.example/1\n    originalUrl: https://r.example/1",
+     "content/x.md:6: warning: related[0].web_url: not a field (names are case-sensitive: 'webUrl'); kept as an "
+     "extra field"),
+    ("related:\n  - title: R\n    webUrl: https://r.example/1\n    provider: {Domain: r.example}",
+     "content/x.md:7: warning: related[0].provider.Domain: not a field (names are case-sensitive: 'domain'); "
+     "ignored"),
+])
+def test_a_nested_field_name_in_another_case_is_named(fields, warning):
+    """A record's own ``Title`` is named (names are case-sensitive), but an image's ``IsCached``
+    (as a .NET exporter writes it) left the cached picture out without a word, and a provider's
+    ``Name`` or a related entry's ``web_url`` were passed over the same way."""
+    text = record(**dict([fields.split(":", 1)]))
+    assert warning in problems(text)
