@@ -483,7 +483,11 @@ def _kind(value: Any) -> str:
         return "a mapping"
     if isinstance(value, datetime | date):
         return "a date"
-    return type(value).__name__
+    return _TAGGED_KINDS.get(type(value), type(value).__name__)
+
+
+_TAGGED_KINDS = {bytes: "binary data (!!binary)", set: "a set (!!set)", tuple: "a pair (!!omap or !!pairs)"}
+"""What the values of YAML's other safe tags are, as a message says it (not "got set", "got a list with tuple")."""
 
 
 def _count_nodes(value: Any, budget: int, depth: int = 0) -> int:

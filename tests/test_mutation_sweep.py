@@ -149,3 +149,15 @@ def test_a_nested_field_name_in_another_case_is_named(fields, warning):
     ``Name`` or a related entry's ``web_url`` were passed over the same way."""
     text = record(**dict([fields.split(":", 1)]))
     assert warning in problems(text)
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    ({"category": "!!binary aGVsbG8="}, "content/x.md:4: category: expected a string, got binary data (!!binary)"),
+    ({"topics": "!!set {a, b}"}, "content/x.md:4: topics: expected a list of strings, got a set (!!set)"),
+    ({"topics": "!!omap [{a: 1}]"},
+     "content/x.md:4: topics: expected a list of strings, got a list with a pair (!!omap or !!pairs)"),
+])
+def test_values_of_other_yaml_tags_are_named_in_words(fields, expected):
+    """A field given YAML's ``!!binary``, ``!!set`` or ``!!omap`` was reported with Python's
+    type names: "got bytes", "got set", "got a list with tuple"."""
+    assert expected in problems(record(**fields))
