@@ -6,6 +6,7 @@ problems (path, line, field, message) and is skipped; everything else loads.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import html
@@ -1304,6 +1305,8 @@ def _texts(value: Any, secured: bool = True) -> tuple[list[str], list[str]]:
                 (hidden if hide else others).append(item)
             elif isinstance(item, (dict, list)):
                 todo.append((item, hide))
+            elif hide and isinstance(item, bytes):  # (`secured: !!binary ...`, as PyYAML writes bytes:
+                hidden.append(base64.b64encode(item).decode("ascii"))  # a copy is its base64 text)
     return hidden, others
 
 

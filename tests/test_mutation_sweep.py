@@ -161,3 +161,14 @@ def test_values_of_other_yaml_tags_are_named_in_words(fields, expected):
     """A field given YAML's ``!!binary``, ``!!set`` or ``!!omap`` was reported with Python's
     type names: "got bytes", "got set", "got a list with tuple"."""
     assert expected in problems(record(**fields))
+
+
+@pytest.mark.parametrize("secured", [f'!!binary "{CIPHER}"', f"!!binary |\n  {CIPHER[:20]}\n  {CIPHER[20:]}"])
+def test_a_copy_of_a_binary_secured_value_is_dropped(secured):
+    """``secured: !!binary ...`` (as PyYAML writes a bytes value: the ciphertext is bytes) was read
+    as bytes, which the secret checks passed over: a copy of its base64 text in the excerpt was
+    published."""
+    result = parse_record(record(secured=secured, excerpt=f'"copy {CIPHER} here"').encode(), "content/x.md")
+    assert result.article.excerpt == ""
+    assert [str(p) for p in result.problems] == [
+        f"content/x.md:{5 if secured.count(chr(10)) == 0 else 7}: warning: excerpt: holds the secured value; dropped"]
