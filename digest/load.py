@@ -6,6 +6,7 @@ problems (path, line, field, message) and is skipped; everything else loads.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import html
@@ -483,7 +484,11 @@ def _kind(value: Any) -> str:
         return "a mapping"
     if isinstance(value, datetime | date):
         return "a date"
-    return type(value).__name__
+    return _TAGGED_KINDS.get(type(value), type(value).__name__)
+
+
+_TAGGED_KINDS = {bytes: "binary data (!!binary)", set: "a set (!!set)", tuple: "a pair (!!omap or !!pairs)"}
+"""What the values of YAML's other safe tags are, as a message says it (not "got set", "got a list with tuple")."""
 
 
 def _count_nodes(value: Any, budget: int, depth: int = 0) -> int:
@@ -906,9 +911,10 @@ def _image(entry: Any, where: tuple[Any, ...], report: _RecordProblems, position
     if not isinstance(entry, dict):
         report.warn(where, f"expected a mapping with url, width, height, got {_kind(entry)}; image ignored")
         return None
+    _warn_misspelled(entry, _FOLDED_IMAGE, where, report, "ignored")
     url = entry.get("url")
     if not isinstance(url, str) or not url.strip():
-        report.warn(where + ("url",), f"expected a URL string, got {_kind(url)}; image ignored")
+        report.warn(where + ("url",), f"expected a URL string, got {_empty_kind(url, None)}; image ignored")
         return None
     if not url.isprintable() and _URL_CONTROL.search(url.rstrip("\n")):  # (no URL holds them; shown raw
         report.warn(where + ("url",), "holds control characters, so it is no URL; image ignored")
@@ -939,6 +945,7 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
     if not isinstance(entry, dict):
         report.warn(where, f"expected a mapping with title and webUrl, got {_kind(entry)}; entry ignored")
         return None
+    _warn_misspelled(entry, _FOLDED_RELATED, where, report, "kept as an extra field")
     title = _text(entry.get("title"), where + ("title",), report, name=True)
     if not title or not visible(title):
         got = _empty_kind(entry.get("title"), title)
@@ -957,7 +964,8 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
                         + "; entry ignored")
             return None  # (as said: it was still in the JSON API, a title leading nowhere)
         else:
-            report.warn(where + ("webUrl",), f"expected a URL string, got {_kind(entry.get('webUrl'))}; entry ignored")
+            report.warn(where + ("webUrl",), f"expected a URL string, got {_empty_kind(entry.get('webUrl'), None)}; "
+                        "entry ignored")
             return None
     provider = entry.get("provider")
     at = (*where, "provider")
@@ -967,6 +975,7 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
         provider, at = provider[0], (*at, 0)
     domain = ""
     if isinstance(provider, dict):
+        _warn_misspelled(provider, _FOLDED_RELATED_PROVIDER, at, report, "ignored")
         if isinstance(provider.get("domain"), str):  # (as a record's; one that names no host is left out)
             domain = _cut(plain_text(provider["domain"]), MAX_NAME, (*at, "domain"), report).strip()
             domain = domain if provider_host(domain) else ""
@@ -1296,12 +1305,14 @@ def _texts(value: Any, secured: bool = True) -> tuple[list[str], list[str]]:
                 (hidden if hide else others).append(item)
             elif isinstance(item, (dict, list)):
                 todo.append((item, hide))
+            elif hide and isinstance(item, bytes):  # (`secured: !!binary ...`, as PyYAML writes bytes:
+                hidden.append(base64.b64encode(item).decode("ascii"))  # a copy is its base64 text)
     return hidden, others
 
 
-def _copied(hidden: list[str], others: list[str], note: str, joined: str | None = None) -> frozenset[str]:
-    """`_secret_copies` of a record whose `_texts` are ``hidden`` and ``others`` (``joined``: their
-    `_joined` if known, shared with `public_runs`)."""
+def _secrets_of(hidden: list[str]) -> frozenset[str]:
+    """The secrets of a record whose texts under a ``secured`` key are ``hidden``: each of them,
+    and each of its ``;``-separated parts of `MIN_SECRET_INSIDE` characters or more, `_spaced`."""
     found: set[str] = set()
     for item in hidden:
         if item.strip():
@@ -1309,9 +1320,54 @@ def _copied(hidden: list[str], others: list[str], note: str, joined: str | None 
             if ";" in item:  # (its ciphertext and its IV, each a secret too: a copy of one
                 # alone is as much the payload's as the whole)
                 found.update(part for part in map(_spaced, item.split(";")) if len(part) >= MIN_SECRET_INSIDE)
-    if not found:
+    return frozenset(found)
+
+
+def _note_text(html: str) -> str:
+    """The text of a rendered note as a reader and the search index get it: its tags left out.
+    (A comment, an empty or unknown tag, or emphasis in the Markdown splits a copy of a secret
+    that the sanitizer, or the page's text, makes whole again.)"""
+    return _TAG.sub("", html)
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _note_without_copies(html: str, hidden: list[str], runs: set[str], own: set[str],
+                         foreign: Mapping[bytes, str] | None, matched: list[bytes],
+                         report: _RecordProblems) -> tuple[str, set[str]]:
+    """A rendered note, left out whole (with a warning) when its text (`_note_text`) holds the
+    record's secret or, by a run of ``foreign``, another record's, though its Markdown did not:
+    a copy split by a comment, a tag the sanitizer drops, or emphasis is whole on the page. And
+    ``runs`` (`public_runs`) with the runs of that text, so that another record's secret there is
+    found (``matched`` gets the digests of those that were)."""
+    if len(html) < MIN_SECRET_INSIDE:
+        return html, runs
+    text = _note_text(html)
+    if hidden and _holds_secret(text, _secrets_of(hidden)):
+        report.warn((), "the note holds the secured value, written otherwise; the whole note is left out")
+        return "", runs
+    shown = _runs(_decoded(text)) - own
+    if foreign and shown:
+        whose: set[str] = set()
+        for run in shown:
+            if (source := foreign.get(digest := run_digest(run))) is not None:
+                whose.add(source)
+                matched.append(digest)  # (another `content_hash`: the note is back when that record changes)
+        for source in sorted(whose):
+            report.warn((), f"the note holds the secured value of {source}, written otherwise; the whole note is "
+                        "left out")
+        if whose:
+            return "", runs | shown
+    return html, runs | shown
+
+
+def _copied(hidden: list[str], others: list[str], note: str, joined: str | None = None) -> frozenset[str]:
+    """`_secret_copies` of a record whose `_texts` are ``hidden`` and ``others`` (``joined``: their
+    `_joined` if known, shared with `public_runs`)."""
+    secrets = _secrets_of(hidden)
+    if not secrets:
         return frozenset()
-    secrets = frozenset(found)
     bare = _bare_secrets(secrets)
     if not bare:
         return frozenset()
@@ -1640,6 +1696,29 @@ def _misspelled(data: dict) -> dict[str, str]:
             if name is not None and name not in found:
                 found[name] = key
     return found
+
+
+def _folded(*names: str) -> dict[str, str]:
+    """Field names of a nested mapping as `_folded_name` makes them -> the names."""
+    return {name.casefold(): name for name in names}
+
+
+_FOLDED_PROVIDER = _folded("name", "domain", "url")
+_FOLDED_RELATED_PROVIDER = _folded("name", "domain")
+_FOLDED_IMAGE = _folded("url", "width", "height", "isCached", "title")
+_FOLDED_RELATED = _folded("title", "excerpt", "publishedDateTime", "webUrl", "originalUrl", "provider")
+
+
+def _warn_misspelled(entry: dict, names: dict[str, str], where: tuple[Any, ...], report: _RecordProblems,
+                     kept: str) -> None:
+    """Warn of each key of a nested mapping (a provider, an image, a related entry) that is one of
+    its field ``names`` in another case or spelling (a .NET exporter's ``IsCached``, ``Url``,
+    ``Name``): as a record's own fields, it is not the field (an image's ``IsCached: true`` left the
+    picture out without a word)."""
+    for key in entry:
+        if type(key) is str and len(key) < 40 and key not in names.values() \
+                and (name := names.get(_folded_name(key))) is not None:
+            report.warn((*where, key), f"not a field (names are case-sensitive: {name!r}); {kept}")
 
 
 def _report_missing(report: _RecordProblems, data: dict, name: str, message: str) -> None:
@@ -2032,6 +2111,7 @@ def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None
         raw_provider, at = (raw_provider[0], ("provider", 0)) if raw_provider else (None, at)
     if raw_provider is not None:
         if isinstance(raw_provider, dict):
+            _warn_misspelled(raw_provider, _FOLDED_PROVIDER, at, report, "kept as an extra field")
             name = _cut(_text(raw_provider.get("name"), (*at, "name"), report, name=True) or "", MAX_NAME,
                         (*at, "name"), report)
             for part in ("name", "domain"):  # (a list or a number was dropped silently)
@@ -2134,6 +2214,7 @@ def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None
     article_id = short_hash(identity)
     body_slug = slugify(title, MAX_SLUG_BODY).rstrip("_") or "article"  # (con_-3fa2c1: no device name)
     extra = _extra_fields({k: v for k, v in data.items() if k not in _KNOWN and not _dropped(k)}, (), report)
+    body_html, runs = _note_without_copies(render_note(body), hidden, runs, own, foreign, matched, report)
     article = Article(
         id=article_id,
         source=source,
@@ -2153,7 +2234,7 @@ def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None
         images=tuple(images),
         related=tuple(related),
         locale=locale,
-        body_html=render_note(body),
+        body_html=body_html,
         slug=f"{body_slug}-{article_id[:6]}",
         extra=extra,
         content_hash=_content_hash(raw, matched),

@@ -461,12 +461,17 @@ def render_note(text: str) -> str:
     if not text.isascii() and not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)  # (as the text fields: HTML wants NFC)
     if len(text) > MAX_NOTE_MARKDOWN:
-        return "\n".join(f"<p>{escape(block.strip())}</p>" for block in _BLOCK_GAP.split(text)[::2]
-                         if block.strip())
-    text = _defuse_inline(text)
+        return _paragraphs(text)
+    plain, text = text, _defuse_inline(text)
     converter = _markdown()
     try:
         html = converter.convert(text)
+    except RecursionError:  # (Python-Markdown parses each level of a list with a recursive call:
+        # `- - - ... x`, 2 kB of lists in lists, stopped the whole build.) The converter is left
+        # with its parser's state half unwound, which `reset` keeps: every later note rendered
+        # wrong. It is dropped; the next note gets a new one.
+        _markdown.cache_clear()
+        return _paragraphs(plain)
     finally:
         converter.reset()
     if "<h1" in html or "<h2" in html:
@@ -752,6 +757,11 @@ class _Nesting(HTMLParser):
     def handle_charref(self, name: str) -> None:
         self._item_for_list_content()
         self.out.append(f"&#{name};")
+
+
+def _paragraphs(text: str) -> str:
+    """A note shown as plain-text paragraphs, not Markdown (one too long, or nested too deep, to parse)."""
+    return "\n".join(f"<p>{escape(block.strip())}</p>" for block in _BLOCK_GAP.split(text)[::2] if block.strip())
 
 
 def _defuse_inline(text: str) -> str:
