@@ -1716,9 +1716,13 @@ def _warn_misspelled(entry: dict, names: dict[str, str], where: tuple[Any, ...],
     ``Name``): as a record's own fields, it is not the field (an image's ``IsCached: true`` left the
     picture out without a word)."""
     for key in entry:
-        if type(key) is str and len(key) < 40 and key not in names.values() \
-                and (name := names.get(_folded_name(key))) is not None:
+        if type(key) is str and len(key) < 40 and (name := names.get(_folded_key(key))) not in (None, key):
             report.warn((*where, key), f"not a field (names are case-sensitive: {name!r}); {kept}")
+
+
+_folded_key = lru_cache(maxsize=1024)(_folded_name)
+"""`_folded_name`, remembered: the nested mappings of every record repeat a few names (a curated
+entry's ``ampWebUrl``, ``type``, ``quality``...), which `_warn_misspelled` folds for each."""
 
 
 def _report_missing(report: _RecordProblems, data: dict, name: str, message: str) -> None:
