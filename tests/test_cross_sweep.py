@@ -1,0 +1,60 @@
+"""Cross-record sweep: records that meet on the site (one story spelled two ways, sources
+that share a page, ...) and what the built site makes of them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from digest.build import build
+from digest.text import url_identity
+from tests.conftest import record
+
+
+def _build(make_site, files: dict[str, str]):
+    site = make_site({"digest.toml": 'search = false\nbase_url = "https://example.org/"\n', **files})
+    return build(site, jobs=1)
+
+
+@pytest.mark.parametrize(("spelling", "other"), [
+    ("https://news.example/wiki/Bücher", "https://news.example/wiki/B%C3%BCcher"),
+    ("https://news.example/wiki/B%c3%bccher", "https://news.example/wiki/B%C3%BCcher"),
+    ("https://bücher.example/x", "https://xn--bcher-kva.example/x"),
+    ("http://BÜCHER.example.:80/x/#top", "https://xn--bcher-kva.example/x"),
+    ("https://news.example/%7Euser/a%2db", "https://news.example/~user/a-b"),
+    ("https://news.example/s?q=café", "https://news.example/s?q=caf%c3%a9"),
+])
+def test_one_url_written_with_escapes_or_an_international_host_is_one_story(spelling, other):
+    """A URL's path written with its letters (``/wiki/Bücher``) or their %-escapes, escapes in
+    either case, an escaped ``~``, and an international host in Unicode or Punycode name one
+    resource (RFC 3986, 6.2.2; a browser asks for the same), but each was a story of its own:
+    two records of one story (one scraper writes the URL as a browser shows it, another as it
+    sends it) were two pages, and a ``related`` entry in the other spelling linked away."""
+    assert url_identity(spelling) == url_identity(other)
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ("https://news.example/a%2Fb", "https://news.example/a/b"),  # (an escaped / is no path separator)
+    ("https://news.example/a?x=%26", "https://news.example/a?x=&"),
+    ("https://news.example/B%C3%BCcher", "https://news.example/b%C3%BCcher"),
+])
+def test_escapes_that_change_the_url_still_make_another_story(one, other):
+    """Only escapes of unreserved characters are decoded: ``%2F`` and ``%26`` stay, the path's case counts."""
+    assert url_identity(one) != url_identity(other)
+
+
+def test_two_records_of_one_story_in_two_url_spellings_make_one_page(make_site):
+    """Each spelling was a story of its own: the site showed the story twice, with no warning."""
+    built = _build(make_site, {
+        "content/a.md": record("Bücher", webUrl='"https://bücher.example/wiki/Bücher"'),
+        "content/b.md": record("Bücher again", webUrl='"https://xn--bcher-kva.example/wiki/B%c3%bccher"'),
+        "content/r.md": record("Review", webUrl='"https://n.example/r"',
+                               related=json.dumps([{"title": "B", "webUrl": "https://bücher.example/wiki/B%C3%BCcher"}])),
+    })
+    assert built.articles == 2
+    assert [(p.path, p.field) for p in built.problems] == [("content/b.md", "webUrl")]
+    assert "same story as content/a.md" in built.problems[0].message
+    review = next(built.out.glob("2024/01/02/review-*/index.html")).read_text()
+    page = next(built.out.glob("2024/01/02/bucher-*/")).name
+    assert f'href="/2024/01/02/{page}/"' in review
