@@ -58,3 +58,31 @@ def test_two_records_of_one_story_in_two_url_spellings_make_one_page(make_site):
     review = next(built.out.glob("2024/01/02/review-*/index.html")).read_text()
     page = next(built.out.glob("2024/01/02/bucher-*/")).name
     assert f'href="/2024/01/02/{page}/"' in review
+
+
+def test_a_source_known_by_its_name_alone_claims_no_domain(make_site):
+    """A source without a domain is known by its name, folded (``the guardian``): that key was
+    shown as its domain, in the JSON API's list of sources, on its page and in its feeds
+    ("from The Guardian (the guardian)"), and a name with a dot (``Yahoo.News``) got a made-up
+    home page, ``https://yahoo.news/``, as its feed entries' author. A source that a record
+    names by its domain keeps it, even when the first record (by path) gave none."""
+    built = _build(make_site, {
+        "content/a.md": record("Guardian story", provider='{"name": "The Guardian"}'),
+        "content/b.md": record("Yahoo story", provider='{"name": "Yahoo.News"}'),
+        "content/c.md": record("Reuters first", provider='{"name": "reuters.com"}'),
+        "content/d.md": record("Reuters second", provider='{"name": "Reuters", "domain": "www.reuters.com"}'),
+    })
+    assert built.problems == []
+    sources = {s["name"]: s for s in json.loads((built.out / "api/index.json").read_text())["sources"]}
+    assert "domain" not in sources["The Guardian"] and "domain" not in sources["Yahoo.News"]
+    assert sources["Reuters"]["domain"] == "reuters.com"  # (c.md's name, d.md's domain: one source)
+    guardian = (built.out / "sources/the-guardian/index.html").read_text()
+    assert "The latest curated stories from The Guardian." in guardian
+    assert "(the guardian)" not in guardian
+    assert "The latest curated stories from Reuters (reuters.com)." in (built.out / "sources/reuters-com/index.html").read_text()
+    atom = (built.out / "atom.xml").read_text()
+    assert "yahoo.news/" not in atom
+    assert "<uri>https://reuters.com/</uri>" in atom
+    yahoo = next(built.out.glob("2024/01/02/yahoo-story-*/index.html")).read_text()
+    assert "yahoo.news/" not in yahoo  # (its JSON-LD author)
+    assert '"url":"https://reuters.com/"' in next(built.out.glob("2024/01/02/reuters-first-*/index.html")).read_text()
