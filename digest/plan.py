@@ -143,7 +143,9 @@ def build_providers(articles: Sequence[Article]) -> dict[str, tuple[Provider, st
     """Providers by identity (domain) with their slug; the name is the most common one.
 
     A provider's ``domain`` is the first one its records give ("" when none gives one: a
-    source known by its name, see `source_domain`)."""
+    source known by its name, see `source_domain`). Sources of one name (in any case) at two
+    domains are shown with their domain, ``Reuters (reuters.co.uk)``: they had two pages of one
+    title, two links of one text in the list of sources, and one value of the search's filter."""
     seen: dict[str, Counter] = defaultdict(Counter)
     domains: dict[str, str] = {}
     for article in articles:
@@ -152,6 +154,10 @@ def build_providers(articles: Sequence[Article]) -> dict[str, tuple[Provider, st
             if not domains.get(article.provider.key):
                 domains[article.provider.key] = article.provider.domain
     names = {k: min(c.items(), key=lambda nc: (-nc[1], nc[0]))[0] for k, c in seen.items()}
+    shared = Counter(map(term_key, names.values()))
+    if len(shared) < len(names):
+        names = {k: f"{name} ({k})" if shared[term_key(name)] > 1 and domains[k] else name
+                 for k, name in names.items()}
     slugs = _unique_slugs([(k, k, sum(seen[k].values())) for k in sorted(seen)], "source")
     return {k: (Provider(k, names[k], domains[k]), slugs[k]) for k in seen}
 

@@ -86,3 +86,25 @@ def test_a_source_known_by_its_name_alone_claims_no_domain(make_site):
     yahoo = next(built.out.glob("2024/01/02/yahoo-story-*/index.html")).read_text()
     assert "yahoo.news/" not in yahoo  # (its JSON-LD author)
     assert '"url":"https://reuters.com/"' in next(built.out.glob("2024/01/02/reuters-first-*/index.html")).read_text()
+
+
+def test_two_sources_of_one_name_are_told_apart_by_their_domain(make_site):
+    """Two sources named alike at two domains (Reuters at reuters.com and reuters.co.uk) had
+    two pages of one title and heading, two links of one text in the list of sources, and
+    one value of the search's source filter (which then found the stories of both)."""
+    built = _build(make_site, {
+        "content/a.md": record("Story one", provider='{"name": "Reuters", "domain": "www.reuters.com"}'),
+        "content/b.md": record("Story two", provider='{"name": "REUTERS", "domain": "reuters.co.uk"}'),
+        "content/c.md": record("Story three", provider='{"name": "Reuters"}'),
+        "content/d.md": record("Story four", provider='{"name": "AP", "domain": "apnews.com"}'),
+    })
+    assert built.problems == []
+    index = (built.out / "sources/index.html").read_text()
+    assert ">Reuters (reuters.com)</a>" in index and ">REUTERS (reuters.co.uk)</a>" in index
+    assert ">Reuters</a>" in index and ">AP</a>" in index  # (known by its name alone; no other AP)
+    assert "<h1" in (page := (built.out / "sources/reuters-co-uk/index.html").read_text())
+    assert "REUTERS (reuters.co.uk)" in page[page.index("<h1"):]
+    story = next(built.out.glob("2024/01/02/story-two-*/index.html")).read_text()
+    assert 'data-pagefind-filter="source">REUTERS (reuters.co.uk)</a>' in story
+    titles = {s["name"] for s in json.loads((built.out / "api/index.json").read_text())["sources"]}
+    assert titles == {"Reuters (reuters.com)", "REUTERS (reuters.co.uk)", "Reuters", "AP"}
