@@ -43,6 +43,20 @@ FORMATS = (
 )
 """(format, file name, template, media type, label) of every feed format."""
 
+def source_domain(provider: Provider) -> str:
+    """The domain a source (of `digest.plan.build_providers`) is shown with: its host name; ""
+    for one known by its name alone, whose identity is that name folded (``{name: The Guardian}``
+    claimed the domain ``the guardian`` in the JSON API, and a name with a dot, ``Yahoo.News``,
+    a home page in its feeds and pages' metadata)."""
+    return provider.key if provider.domain else ""
+
+
+def source_description(provider: Provider) -> str:
+    """The description of a source's page and feeds."""
+    domain = source_domain(provider)
+    return f"The latest curated stories from {provider.name}" + (f" ({domain})." if domain else ".")
+
+
 SITEMAP_MAX_URLS = 50_000
 """Most URLs in one sitemap file (sitemaps.org protocol)."""
 SITEMAP_MAX_BYTES = 50 * 1024 * 1024
@@ -156,7 +170,8 @@ class Entries:
         author = None
         if article.provider:
             provider = self.planner.providers[article.provider.key][0]
-            author = {"name": xml_text(provider.name), "uri": domain_url(provider.key)}
+            domain = source_domain(provider)
+            author = {"name": xml_text(provider.name), "uri": domain_url(domain) if domain else None}
         image = None
         largest = (card.get("image") or {}).get("largest")
         if largest:
@@ -489,7 +504,7 @@ def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config
                                         key=lambda kv: (kv[1][0].name.casefold(), kv[0])):
         if by_provider.get(key):
             article_feed(f"sources/{slug}/", f"{config.title}: {provider.name}",
-                         f"The latest curated stories from {provider.name} ({key}).", by_provider[key],
+                         source_description(provider), by_provider[key],
                          ("source", key), "Sources")
 
     opml = {
@@ -588,7 +603,7 @@ def _api_pages(planner: PlannerView, config: Config, entries: Entries, articles:
               for key, topic in sorted(planner.topics.items(), key=lambda kv: (kv[1].name.casefold(), kv[0]))
               if by_topic.get(key)]
     sources = [both(f"api/sources/{slug}/", provider.name, by_provider[key], name=provider.name,
-                    domain=key)
+                    **({"domain": domain} if (domain := source_domain(provider)) else {}))
                for key, (provider, slug) in sorted(planner.providers.items(),
                                                    key=lambda kv: (kv[1][0].name.casefold(), kv[0]))
                if by_provider.get(key)]

@@ -43,6 +43,8 @@ from digest.feeds import (
     sitemap_entries,
     sitemap_listed,
     sitemap_loc,
+    source_description,
+    source_domain,
 )
 from digest.meta import page_meta
 from digest.model import Article, Edition, ImageRef, PageSpec, Provider, Topic, input_key
@@ -138,14 +140,24 @@ def build_topics(articles: Sequence[Article]) -> dict[str, Topic]:
 
 
 def build_providers(articles: Sequence[Article]) -> dict[str, tuple[Provider, str]]:
-    """Providers by identity (domain) with their slug; the name is the most common one."""
+    """Providers by identity (domain) with their slug; the name is the most common one.
+
+    A provider's ``domain`` is the first one its records give ("" when none gives one: a
+    source known by its name, see `source_domain`). Sources of one name (in any case) at two
+    domains are shown with their domain, ``Reuters (reuters.co.uk)``: they had two pages of one
+    title, two links of one text in the list of sources, and one value of the search's filter."""
     seen: dict[str, Counter] = defaultdict(Counter)
     domains: dict[str, str] = {}
     for article in articles:
         if article.provider:
             seen[article.provider.key][article.provider.name] += 1
-            domains.setdefault(article.provider.key, article.provider.domain)
+            if not domains.get(article.provider.key):
+                domains[article.provider.key] = article.provider.domain
     names = {k: min(c.items(), key=lambda nc: (-nc[1], nc[0]))[0] for k, c in seen.items()}
+    shared = Counter(map(term_key, names.values()))
+    if len(shared) < len(names):
+        names = {k: f"{name} ({k})" if shared[term_key(name)] > 1 and domains[k] else name
+                 for k, name in names.items()}
     slugs = _unique_slugs([(k, k, sum(seen[k].values())) for k in sorted(seen)], "source")
     return {k: (Provider(k, names[k], domains[k]), slugs[k]) for k in seen}
 
@@ -436,9 +448,9 @@ class _Planner:
             return cached
         provider = None
         if article.provider:
-            name = self.providers[article.provider.key][0].name
-            provider = {"name": name, "url": self.url(self.provider_path(article.provider)),
-                        "domain": article.provider.key}
+            shown = self.providers[article.provider.key][0]
+            provider = {"name": shown.name, "url": self.url(self.provider_path(article.provider)),
+                        "domain": source_domain(shown)}
         topics = []
         for name in article.topics:
             topic = self.topics[term_key(name)]
@@ -741,14 +753,15 @@ class _Planner:
                                             key=lambda kv: (kv[1][0].name.casefold(), kv[0])):
             items = by_provider[key]
             base = f"sources/{slug}/"
+            domain = source_domain(provider)
             index.append({"name": provider.name, "url": self.url(base), "count": len(items),
-                          "domain": key})
+                          "domain": domain})
             pages += self.paginate(base, "list.html", "source", provider.name,
-                                   f"The latest curated stories from {provider.name} ({key}).", items,
+                                   source_description(provider), items,
                                    feeds=("source", key),
                                    breadcrumbs=self.crumbs(("Sources", "sources/"), (provider.name, base)),
                                    term={"kind": "source", "name": provider.name, "key": key,
-                                         "domain": key})
+                                         "domain": domain})
         pages.append(self.page("sources/index.html", "terms.html", "sources", "Sources",
                                "Every news source of the digest.", heading="Sources", terms=index))
         return pages

@@ -9,7 +9,7 @@ from functools import cache, lru_cache
 from html import unescape as unescape_html
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import nh3
 from anyascii import anyascii
@@ -386,17 +386,20 @@ and line breaks `urlsplit` drops, an empty query."""
 
 
 def url_identity(url: str) -> str:
-    """A URL reduced to what names the story: ``https``, host lower-cased, no fragment, no
-    slash ending its path.
+    """A URL reduced to what names the story: ``https``, host lower-cased (an international one
+    in its ASCII form), no fragment, no slash ending its path, one spelling of each character of
+    its path and query (`_one_escape`).
 
-    ``//host/x``, ``http://HOST:80/x/#top``, ``https://host./x`` and ``https://host/x`` are one story.
+    ``//host/x``, ``http://HOST:80/x/#top``, ``https://host./x`` and ``https://host/x`` are one story,
+    and so are ``https://bücher.example/Bücher``, ``https://xn--bcher-kva.example/B%C3%BCcher`` and
+    ``https://xn--bcher-kva.example/B%c3%bccher``.
     """
     text = url.strip()
     if text.startswith("//"):
         text = "https:" + text
     elif text[:7].lower() == "http://":
         text = "https://" + text[7:]
-    if text.startswith("https://") and not _REPARSED.search(text):
+    if text.startswith("https://") and text.isascii() and "%" not in text and not _REPARSED.search(text):
         host = text[8:].partition("/")[0]
         if host == host.lower() and "?" not in host and ":" not in host and not host.endswith("."):
             return _no_final_slash(text)  # already in identity form but for that (the common case: no parsing)
@@ -406,9 +409,40 @@ def url_identity(url: str) -> str:
         return text
     scheme = "https" if parts.scheme.lower() in ("http", "https") else parts.scheme.lower()
     netloc = parts.netloc.lower()
+    if not netloc.isascii():  # (`bücher.example` is `xn--bcher-kva.example`, as a browser asks for it)
+        user, at, host = netloc.rpartition("@")
+        host, colon, port = host.partition(":")
+        netloc = user + at + _ascii_host(host) + colon + port
     if scheme == "https":  # (`host.:443` is `host`: a final dot and a default port name the same host)
         netloc = _DEFAULT_PORT.sub("", netloc)
-    return _no_final_slash(urlunsplit((scheme, netloc, parts.path, parts.query, "")))
+    return _no_final_slash(urlunsplit((scheme, netloc, _one_escape(parts.path), _one_escape(parts.query), "")))
+
+
+def _ascii_host(host: str) -> str:
+    """An international host name in its ASCII form (IDNA); one IDNA cannot write as it is."""
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
+
+
+_ASCII_TEXT = "".join(map(chr, range(0x21, 0x7F)))
+"""The characters `_one_escape` leaves as they are: printable ASCII (``%`` among them)."""
+_ESCAPE = re.compile("%[0-9A-Fa-f]{2}")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+"""Characters whose %-escape names the same resource as the character (RFC 3986, 2.3)."""
+
+
+def _one_escape(part: str) -> str:
+    """A URL's path or query written one way (RFC 3986, 6.2.2): a character beyond ASCII as the
+    %-escapes of its UTF-8 bytes (as a browser sends it), an escape in upper case, and an escaped
+    letter, digit, ``-``, ``.``, ``_`` or ``~`` as itself. (A scraper writes ``/wiki/Bücher`` where
+    another wrote ``/wiki/B%C3%BCcher``: one story was two pages.)"""
+    if not part.isascii():
+        part = quote(part, safe=_ASCII_TEXT, errors="surrogatepass")
+    if "%" not in part:
+        return part
+    return _ESCAPE.sub(lambda m: char if (char := chr(int(m[0][1:], 16))) in _UNRESERVED else m[0].upper(), part)
 
 
 _DEFAULT_PORT = re.compile(r"\.?(?::(?:80|443)?)?$")
