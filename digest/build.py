@@ -475,8 +475,10 @@ def _relate_apart(cache: BuildCache, articles: Sequence[Article], config: Config
     that the related state (a tenth of a second per 10,000 records to read, as much again
     to bring up to date) is never read in the command's own process; or, in a first build (or
     the first after an upgrade), while it plans the other pages, which read no related list
-    (0.8 s of a 10,000-record first build's 4-5 s of planning; the build process never holds the
-    related state, nor do the render workers forked from it: 330 MB less each at 100,000). With ``parallel``, half of the lists to make are scored
+    (on two busy cores the time this saves is within the noise, 0.1-0.8 s of a 10,000-record
+    first build's 4-5 s of planning in three interleaved series; but the build process never
+    holds the related state, nor do the render workers forked from it: 320 MB less each at
+    100,000 records). With ``parallel``, half of the lists to make are scored
     in a second child (see `compute_related`). The answer is what `digest.plan.plan_site` or
     `replan` would make (see `_adopted`)."""
     from digest.plan import select
