@@ -43,6 +43,7 @@ FORMATS = (
 )
 """(format, file name, template, media type, label) of every feed format."""
 
+
 def source_domain(provider: Provider) -> str:
     """The domain a source (of `digest.plan.build_providers`) is shown with: its host name; ""
     for one known by its name alone, whose identity is that name folded (``{name: The Guardian}``

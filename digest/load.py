@@ -1348,18 +1348,24 @@ def _note_without_copies(html: str, hidden: list[str], runs: set[str], own: set[
         report.warn((), "the note holds the secured value, written otherwise; the whole note is left out")
         return "", runs
     shown = _runs(_decoded(text)) - own
-    if foreign and shown:
-        whose: set[str] = set()
-        for run in shown:
-            if (source := foreign.get(digest := run_digest(run))) is not None:
-                whose.add(source)
-                matched.append(digest)  # (another `content_hash`: the note is back when that record changes)
+    if foreign and shown and (whose := _foreign_copies(shown, foreign, matched)):
         for source in sorted(whose):
             report.warn((), f"the note holds the secured value of {source}, written otherwise; the whole note is "
                         "left out")
-        if whose:
-            return "", runs | shown
+        return "", runs | shown
     return html, runs | shown
+
+
+def _foreign_copies(runs: set[str], foreign: Mapping[bytes, str], matched: list[bytes]) -> dict[str, set[str]]:
+    """The ``runs`` that are other records' secrets (by `run_digest`, see `load_content`), by the
+    record whose they are; ``matched`` gets their digests (an article without them has another
+    `content_hash`: it is made again when that record changes)."""
+    copies: dict[str, set[str]] = {}
+    for run in runs:
+        if (whose := foreign.get(digest := run_digest(run))) is not None:
+            copies.setdefault(whose, set()).add(run)
+            matched.append(digest)
+    return copies
 
 
 def _copied(hidden: list[str], others: list[str], note: str, joined: str | None = None) -> frozenset[str]:
@@ -2018,11 +2024,7 @@ def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None
         data, body = _without_copies(data, body, secrets, report)
     matched: list[bytes] = []
     if foreign and runs:  # Another record's secret (`load_content` found it): dropped the same way.
-        copies: dict[str, set[str]] = {}
-        for run in runs:
-            if (whose := foreign.get(digest := run_digest(run))) is not None:
-                copies.setdefault(whose, set()).add(run)
-                matched.append(digest)
+        copies = _foreign_copies(runs, foreign, matched)
         for whose in sorted(copies):
             data, body = _without_copies(data, body, frozenset(copies[whose]), report, f" of {whose}")
 
