@@ -885,6 +885,28 @@ def _int(value: Any) -> int | None:
     return None
 
 
+def _not_an_integer(value: Any) -> str:
+    """What a value that `_int` refused is, for a message: a number written as text is named
+    by its size (``quality: 1e15`` is text to YAML 1.1, which wants a dot in a float: "got a
+    string" sent the curator looking for quotes), other text is quoted."""
+    if isinstance(value, str):
+        text = value.strip()
+        match = _NUMBER_TEXT.fullmatch(text)
+        try:
+            number = float(text if match is None else match.group(1).replace(",", ""))
+        except ValueError:
+            return f"the text {_brief(value)}" if text else "an empty string"
+        named = number != number or (number in (_INF, -_INF) and "inf" in text.lower())  # (not 400 digits)
+        if named:
+            return f"{_brief(value)}, not a number"
+        return "an integer out of range" if text.lstrip("+-").replace(",", "").isdigit() else "a number out of range"
+    if isinstance(value, float):
+        return "a number out of range" if value == value and value not in (_INF, -_INF) else f"{value}, not a number"
+    return _kind(value)
+
+
+_INF = float("inf")
+
 _URL_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
@@ -1704,6 +1726,22 @@ def _misspelled(data: dict) -> dict[str, str]:
     return found
 
 
+def _drafted_by(data: dict) -> str | None:
+    """The first key of ``data`` that is ``published`` in another case or spelling (see
+    `_misspelled`) and says ``false``, unless ``published`` itself does: a draft stays a draft
+    when a scraper writes ``Published: false`` beside ``published: null`` (missing, as Jekyll's
+    YAML reads it), or beside ``published: true`` (which of the two is meant cannot be known;
+    publishing a draft cannot be undone, keeping a story back can)."""
+    if data.get("published") is False:
+        return None
+    for key, value in data.items():
+        if (key != "published" and type(key) is str and len(key) < 40
+                and _FOLDED_KNOWN.get(_folded_name(key)) == "published"
+                and (value is False or (type(value) is str and _JEKYLL_PLAIN.get(value.lower()) is False))):
+            return key
+    return None
+
+
 def _folded(*names: str) -> dict[str, str]:
     """Field names of a nested mapping as `_folded_name` makes them -> the names."""
     return {name.casefold(): name for name in names}
@@ -2084,19 +2122,26 @@ def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None
         value = data.get(key)
         number = _int(value)
         if value is not None and number is None:
-            report.warn((key,), f"expected an integer, got {_kind(value)}; treated as unknown")
+            report.warn((key,), f"expected an integer, got {_not_an_integer(value)}; treated as unknown")
         numbers[key] = default if number is None else number
 
     misspelled = _misspelled(data)
+    drafted_by = _drafted_by(data) if "published" in misspelled else None
     for name, key in misspelled.items():
         if name in ("title", "publishedDateTime") and name not in data:
             continue  # (reported as the required field's problem)
-        if name == "published" and "published" not in data and data[key] is False:
-            report.warn((key,), "not a field (names are case-sensitive: 'published'); read as published: "
-                        "false all the same, so that a draft is not published")
-            data = {**data, "published": False}
+        if name == "published" and drafted_by is not None:
+            if key != drafted_by:
+                report.warn((key,), "not a field (names are case-sensitive: 'published'); kept as an extra field")
+            given = data.get("published")
+            over = ("all the same" if given is None
+                    else f"over published: {str(given).lower() if type(given) is bool else _brief(given)}")
+            report.warn((drafted_by,), "not a field (names are case-sensitive: 'published'); read as published: "
+                        f"false {over}, so that a draft is not published")
         else:
             report.warn((key,), f"not a field (names are case-sensitive: {name!r}); kept as an extra field")
+    if drafted_by is not None:
+        data = {**data, "published": False}
     flag = data.get("published", True)
     if isinstance(flag, str) and report.source_text(("published",)) == flag:
         flag = _JEKYLL_PLAIN.get(flag.lower(), flag)  # (`fAlSe`: Jekyll's YAML reads it as false)

@@ -113,7 +113,7 @@ def test_check_reports_and_writes_nothing(make_site):
     done = run("check", str(site))
     assert done.returncode == 1
     assert "content/bad.md:2: title: expected a non-empty string, got a list" in done.stderr
-    assert "content/warn.md:5: warning: quality: expected an integer, got a string; treated as unknown" in done.stderr
+    assert "content/warn.md:5: warning: quality: expected an integer, got the text 'lots'; treated as unknown" in done.stderr
     assert "Checked 3 record files: 2 valid, 1 errors, 1 warnings." in done.stdout
     assert tree(site) == before  # no build/, no cache, nothing touched
 

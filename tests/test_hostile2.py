@@ -109,8 +109,8 @@ def test_huge_quality_and_heat_are_unknown_with_a_warning_and_the_site_builds(ma
         "content/q400.md:4: warning: quality: expected an integer, got an integer out of range; treated as unknown",
         "content/h400.md:5: warning: heat: expected an integer, got an integer out of range; treated as unknown",
         "content/q5000.md:4: warning: quality: expected an integer, got an integer out of range; treated as unknown",
-        "content/text.md:4: warning: quality: expected an integer, got a string; treated as unknown",
-        "content/text.md:5: warning: heat: expected an integer, got a string; treated as unknown",
+        "content/text.md:4: warning: quality: expected an integer, got a number out of range; treated as unknown",
+        "content/text.md:5: warning: heat: expected an integer, got a number out of range; treated as unknown",
     ])
     assert len(list((site / "build" / "2024").glob("*/*/*/index.html"))) == 4
 

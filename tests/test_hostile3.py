@@ -492,6 +492,37 @@ def test_a_known_field_in_another_case_is_reported_and_a_draft_stays_a_draft(mak
     assert not any(b"Secret draft" in p.read_bytes() for p in (site / "build").rglob("*") if p.is_file())
 
 
+@pytest.mark.parametrize(("fields", "line", "over"), [
+    # `published: null` means missing (as Jekyll's YAML reads it): the other spelling decides.
+    ({"published": "null", "Published": "false"}, 5, "all the same"),
+    ({"Published": "false", "published": "~"}, 4, "all the same"),
+    # Both spellings, at odds: which one is meant cannot be known, and a draft published
+    # cannot be taken back. (Before, `published` won: the draft was published.)
+    ({"published": "true", "PUBLISHED": "off"}, 5, "over published: true"),
+    ({"Published": "true", "published\u200b": "'no'", "published": "yes"}, 5, "over published: true"),
+])
+def test_a_draft_spelled_otherwise_beside_published_stays_a_draft(make_site, fields, line, over):
+    site = make_site({"digest.toml": "search = false\n", "content/a.md": record("Secret draft", **fields)})
+    result = build(site, jobs=1)
+    drafted = [str(p) for p in result.problems if "read as published: false" in str(p)]
+    assert len(drafted) == 1
+    assert drafted[0].startswith(f"content/a.md:{line}: warning: ")
+    assert drafted[0].endswith(f"read as published: false {over}, so that a draft is not published")
+    assert result.articles == 0 and result.articles_loaded == 1
+    assert not any(b"Secret draft" in p.read_bytes() for p in (site / "build").rglob("*") if p.is_file())
+    drafts = build(site, out=site / "preview", drafts=True, jobs=1)
+    assert drafts.articles == 1
+
+
+def test_published_true_beside_another_spelling_of_true_is_published(make_site):
+    site = make_site({"digest.toml": "search = false\n", "content/a.md": record(
+        "Public", published="true", Published="true")})
+    result = build(site, jobs=1)
+    assert result.articles == 1
+    assert [str(p) for p in result.problems] == [
+        "content/a.md:5: warning: Published: not a field (names are case-sensitive: 'published'); kept as an extra field"]
+
+
 # --------------------------------------------------------------------------- Unicode in URLs and notes
 
 

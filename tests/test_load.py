@@ -172,7 +172,7 @@ WARNINGS = [
     ("field given twice", "title: again",
      "content/x.md:4: warning: title: given twice (first on line 2); the last one is used"),
     ("quality word", "quality: high",
-     "content/x.md:4: warning: quality: expected an integer, got a string; treated as unknown"),
+     "content/x.md:4: warning: quality: expected an integer, got the text 'high'; treated as unknown"),
     ("heat list", "heat: []",
      "content/x.md:4: warning: heat: expected an integer, got a list; treated as unknown"),
     ("bad updatedDateTime", "updatedDateTime: nope",

@@ -273,7 +273,7 @@ def test_a_file_that_is_json_front_matter_without_dashes_is_read(make_site):
 def test_a_field_problem_in_json_front_matter_names_its_line():
     raw = JSON_RECORD.replace('"quality": "7"', '"quality": "high"').replace('["AI", "Robots"]', '"AI"')
     assert [str(p) for p in parse_record(raw.encode(), "content/j.md").problems] == [
-        "content/j.md:7: warning: quality: expected an integer, got a string; treated as unknown",
+        "content/j.md:7: warning: quality: expected an integer, got the text 'high'; treated as unknown",
         "content/j.md:5: topics: expected a list of strings, got a string"]
 
 
@@ -378,7 +378,7 @@ def test_popularity_as_scraped_text_is_read(given, heat):
 def test_popularity_text_that_is_no_sure_number_is_unknown_with_a_warning(given):
     article, problems = parse(f"{DATED}heat: {given}")
     assert article.heat == -1
-    assert problems == ["content/x.md:5: warning: heat: expected an integer, got a string; treated as unknown"]
+    assert problems == [f"content/x.md:5: warning: heat: expected an integer, got the text {given}; treated as unknown"]
 
 
 def test_an_image_size_in_pixels_as_css_writes_it_is_read():
@@ -459,3 +459,16 @@ def test_a_provider_given_as_its_domain_is_one_source_with_records_that_give_a_m
     docs, problems, out = site_json(make_site, files)
     assert problems == []
     assert sorted(p.name for p in (out / "sources").iterdir() if p.is_dir()) == ["reuters-com"]
+
+
+@pytest.mark.parametrize(("given", "got"), [
+    # YAML 1.1 reads `1e15` (no dot) as text: "got a string" sent the curator looking for quotes.
+    ("1e15", "a number out of range"), ("'1e15'", "a number out of range"), ("1.0e+20", "a number out of range"),
+    ("'99,999,999,999,999,999'", "an integer out of range"), (".nan", "nan, not a number"),
+    ("-.inf", "-inf, not a number"), ("'Infinity'", "'Infinity', not a number"), ("''", "an empty string"),
+    ("' '", "an empty string"), ("'n/a'", "the text 'n/a'"),
+])
+def test_a_quality_that_is_no_integer_is_named_for_what_it_is(given, got):
+    article, problems = parse(f"{DATED}quality: {given}")
+    assert article.quality is None
+    assert problems == [f"content/x.md:5: warning: quality: expected an integer, got {got}; treated as unknown"]
