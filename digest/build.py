@@ -276,7 +276,8 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
 
     with phase("load"):
         cache.records.stats = stats  # the fingerprint's walk stat'ed every record file already
-        loaded = load_content(site, site / "content", jobs, cache.records, _phase_progress(progress, "parse"))
+        loaded = load_content(site, site / "content", jobs, cache.records, _phase_progress(progress, "parse"),
+                              config.min_quality)
         cache.records.stats = stats = {}  # (100,000 of them are tens of megabytes)
         cache.save_records_early(fork=jobs > 1)  # written by a child while this process plans
         # The related lists of a command that has the last ones are brought up to date in a
@@ -629,6 +630,6 @@ def check(site: Path, drafts: bool = True) -> tuple[list[Problem], int, int]:
         config, problems = load_config(site), []
     except ConfigError as exc:  # (the records are checked all the same: "report every problem")
         config, problems = Config(), list(exc.problems)
-    loaded = load_content(site, site / "content", os.cpu_count() or 1)
+    loaded = load_content(site, site / "content", os.cpu_count() or 1, min_quality=config.min_quality)
     problems += content_problems(site) + list(loaded.problems) + check_images(site, loaded.articles, config, drafts)
     return problems, loaded.files, len(loaded.articles)

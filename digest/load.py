@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
@@ -2328,10 +2328,11 @@ def _read_many(items: list[tuple[str, str]]) -> list[FileResult]:
 # --------------------------------------------------------------------------- deduplication
 
 
-def _preference(article: Article) -> tuple:
-    """Sort key: the first is the winner among records of one story."""
+def _preference(article: Article, min_quality: int = 0) -> tuple:
+    """Sort key: the first is the winner among records of one story (see `deduplicate`)."""
     latest = article.updated or article.published
-    return (not article.is_published, -latest.timestamp(), article.source)
+    below = (article.quality if article.quality is not None else 0) < min_quality
+    return (not article.is_published, below, -latest.timestamp(), article.source)
 
 
 def _story_field(path: str | None) -> tuple[int | None, str]:
@@ -2357,11 +2358,12 @@ def _story_field(path: str | None) -> tuple[int | None, str]:
     return None, "webUrl"
 
 
-def deduplicate(articles: Iterable[Article]) -> tuple[list[Article], list[Problem]]:
+def deduplicate(articles: Iterable[Article], min_quality: int = 0) -> tuple[list[Article], list[Problem]]:
     """Keep one record per story (``webUrl``, else ``originalUrl``); warn for the others.
 
-    The winner is published over unpublished, then the most recently updated,
-    then the first by path: deterministic whatever the file order. Spellings of one URL
+    The winner is published over unpublished, then one at or above ``min_quality`` (the site
+    leaves the others out: a newer copy that scores lower made the story vanish), then the most
+    recently updated, then the first by path: deterministic whatever the file order. Spellings of one URL
     (``http``/``https``, host case, ``//host``, a fragment) are one story (`url_identity`);
     each record keeps the id made from its own spelling, so no page moves.
     """
@@ -2373,7 +2375,7 @@ def deduplicate(articles: Iterable[Article]) -> tuple[list[Article], list[Proble
     problems: list[Problem] = []
     for group in by_story.values():
         if len(group) > 1:
-            group.sort(key=_preference)
+            group.sort(key=partial(_preference, min_quality=min_quality))
         winner = group[0]
         kept.append(winner)
         for loser in group[1:]:
@@ -2395,9 +2397,10 @@ class RecordCache(Protocol):
 
 def load_content(site: Path, content_dir: Path, jobs: int = 1,
                  cache: RecordCache | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> LoadResult:
+                 progress: Callable[[int, int], None] | None = None, min_quality: int = 0) -> LoadResult:
     """Load every record under ``content_dir``, parsing only what ``cache`` does not hold
-    (``progress(done, total)`` follows the parsing).
+    (``progress(done, total)`` follows the parsing; ``min_quality`` is the site's, for
+    `deduplicate`).
 
     A record holding a copy of another's secured value is parsed again without it (`foreign_secrets`),
     at every build where it does: ``cache`` keeps the record as it is alone, so that when the
@@ -2417,7 +2420,7 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
         problems.extend(result.problems)
         if result.article is not None:
             articles.append(result.article)
-    kept, dupes = deduplicate(articles)
+    kept, dupes = deduplicate(articles, min_quality)
     if dupes:  # (rare: the lines are found in the files again, rather than kept for every record)
         paths = {source: path for path, source in items}
         dupes = [dataclasses.replace(p, line=line, field=field)

@@ -220,3 +220,23 @@ def test_a_field_given_twice_in_json_front_matter_is_a_warning_at_its_line():
     assert problems(raw) == [
         "content/x.md:3: warning: title: given twice (first on line 2); the last one is used",
         "content/x.md:5: warning: provider.name: given twice (first on line 5); the last one is used"]
+
+
+def test_a_newer_copy_of_a_story_below_min_quality_does_not_hide_the_older_one(make_site):
+    # The newer copy won the story before `min_quality` left it out: the story vanished.
+    def copy(quality: int, updated: str) -> str:
+        return ("---\ntitle: Story\npublishedDateTime: 2024-01-02T10:00:00Z\n"
+                f"updatedDateTime: {updated}\nwebUrl: https://n.example/s\nquality: {quality}\n---\n")
+
+    site = make_site({"digest.toml": "search = false\nmin_quality = 50\n",
+                      "content/a.md": copy(90, "2024-01-02T11:00:00Z"),
+                      "content/b.md": copy(10, "2024-01-03T09:00:00Z")})
+    result = build(site, jobs=1)
+    assert [str(p) for p in result.problems] == [
+        "content/b.md:5: warning: webUrl: same story as content/a.md; this copy is skipped"]
+    assert result.articles == 1
+    (site / "digest.toml").write_text("search = false\n")  # (both shown: the newer copy wins again)
+    again = build(site, jobs=1)
+    assert [str(p) for p in again.problems] == [
+        "content/a.md:5: warning: webUrl: same story as content/b.md; this copy is skipped"]
+    assert again.articles == 1
