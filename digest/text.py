@@ -494,16 +494,17 @@ def render_note(text: str) -> str:
         return ""
     if not text.isascii() and not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)  # (as the text fields: HTML wants NFC)
-    if len(text) > MAX_NOTE_MARKDOWN:
+    if len(text) > MAX_NOTE_MARKDOWN or _nested_too_deep(text):
         return _paragraphs(text)
     plain, text = text, _defuse_inline(text)
     converter = _markdown()
     try:
         html = converter.convert(text)
     except RecursionError:  # (Python-Markdown parses each level of a list with a recursive call:
-        # `- - - ... x`, 2 kB of lists in lists, stopped the whole build.) The converter is left
-        # with its parser's state half unwound, which `reset` keeps: every later note rendered
-        # wrong. It is dropped; the next note gets a new one.
+        # `- - - ... x`, 2 kB of lists in lists, stopped the whole build. `_nested_too_deep` now
+        # keeps such notes from it; this is for a nesting it does not foresee.) The converter is
+        # left with its parser's state half unwound, which `reset` keeps: every later note
+        # rendered wrong. It is dropped; the next note gets a new one.
         _markdown.cache_clear()
         return _paragraphs(plain)
     finally:
@@ -791,6 +792,33 @@ class _Nesting(HTMLParser):
     def handle_charref(self, name: str) -> None:
         self._item_for_list_content()
         self.out.append(f"&#{name};")
+
+
+MAX_NOTE_NESTING = 400
+"""Characters of indentation and list or quote markers that open a line of a note, at most, for
+it to be read as Markdown (`_nested_too_deep`)."""
+
+_LINE_NESTING = re.compile(r"^([ \t]*)((?:(?:[-*+]|\d{1,9}[.)])[ \t]+|>[ \t]?)*)", re.MULTILINE)
+
+
+def _nested_too_deep(text: str) -> bool:
+    """Whether a line of ``text`` opens with more than `MAX_NOTE_NESTING` characters of
+    indentation (a tab as 4) and list or quote markers (``- - - x``, ``1. 1. x``, a list
+    indented 4 columns a level).
+
+    Python-Markdown parses each level of a list with a recursive call, about one frame per
+    character of these: at 1,000 frames, a `RecursionError` (500 levels of ``- ``, 250 of
+    indentation, from an empty stack). Where exactly depended on the stack of the process
+    rendering it (the build's own or a worker's), so one note could render as Markdown in a
+    ``-j 1`` build and as paragraphs in another: this bound, well short of it, is the same in all."""
+    if len(text) <= MAX_NOTE_NESTING:
+        return False  # (every real note: a line that nests so deep needs that many characters)
+    for match in _LINE_NESTING.finditer(text):
+        indent, markers = match.groups()
+        if len(indent) + len(markers) > MAX_NOTE_NESTING // 4 and (
+                len(indent.expandtabs(4)) + len(markers) > MAX_NOTE_NESTING):
+            return True
+    return False
 
 
 def _paragraphs(text: str) -> str:
