@@ -2467,7 +2467,8 @@ def distinct_ids(articles: list[Article]) -> list[Article]:
     An id is the first 10 hex digits of a hash of the story's URL: two stories share one
     by chance about once in 200 archives of 100,000 records, and a pair is easy to craft;
     two pages then claimed one path and the whole build stopped. All but the first of
-    them by URL take the whole hash (64 digits) instead; the first keeps its id.
+    them (published before drafts, then by URL) take the whole hash (64 digits) instead; the
+    first keeps its id, so that a draft written or deleted moves no published page.
     """
     seen: dict[str, list[Article]] = {}
     for article in articles:
@@ -2476,7 +2477,7 @@ def distinct_ids(articles: list[Article]) -> list[Article]:
         return articles
     renamed: dict[int, Article] = {}
     for group in seen.values():
-        group.sort(key=lambda a: (a.web_url, a.source))
+        group.sort(key=lambda a: (not a.is_published, a.web_url, a.source))  # (no draft moves a page)
         for article in group[1:]:
             whole = short_hash(article.web_url or "path:" + article.source, 64)
             renamed[id(article)] = dataclasses.replace(article, id=whole)
@@ -2487,14 +2488,22 @@ def distinct_slugs(articles: list[Article]) -> list[Article]:
     """``articles`` with a slug shared by two (same title, same 6 first id digits) made unique.
 
     Such slugs take the whole id instead of its first six digits: rare by chance, easy
-    to craft, and otherwise two records planned at one path stopped the whole build.
+    to craft, and otherwise two records planned at one path stopped the whole build. A
+    published article that shares its slug only with drafts keeps it (the drafts take the
+    whole id): a draft written or deleted moves no published page, and tells nothing of itself.
     """
-    count: dict[str, int] = {}
+    groups: dict[str, list[Article]] = {}
     for article in articles:
-        count[article.slug] = count.get(article.slug, 0) + 1
-    if all(n == 1 for n in count.values()):
+        groups.setdefault(article.slug, []).append(article)
+    if len(groups) == len(articles):
         return articles
-    return [dataclasses.replace(a, slug=a.slug[:-6] + a.id) if count[a.slug] > 1 else a for a in articles]
+    moved: set[int] = set()
+    for group in groups.values():
+        if len(group) > 1:
+            published = [a for a in group if a.is_published]
+            keeps = published[0] if len(published) == 1 else None
+            moved.update(id(a) for a in group if a is not keeps)
+    return [dataclasses.replace(a, slug=a.slug[:-6] + a.id) if id(a) in moved else a for a in articles]
 
 
 def parse_parallel(items: list[tuple[str, str]], jobs: int,

@@ -714,3 +714,27 @@ def test_records_and_plan_saved_by_children_serve_the_next_build(make_site, tmp_
     third = build(site, jobs=2)
     assert third.rendered == 0 and third.written == 0
     assert tree(site / "build") == _clean_tree(site, tmp_path / "clean")
+
+
+def test_a_draft_whose_slug_collides_with_a_published_page_does_not_move_it(make_site, tmp_path):
+    """A draft of the same title whose id shares its first six hex digits (see
+    `load.distinct_slugs`) made the published page take its whole id: writing or deleting a
+    draft moved a published page (and so told of the draft)."""
+    site = make_site({"content/a.md": record("Same", webUrl="https://c.example.com/3708"),
+                      "digest.toml": "search = false\n"})
+    build(site, jobs=1)
+    alone = tree(site / "build")
+    (site / "content" / "b.md").write_text(
+        record("Same", webUrl="https://c.example.com/7367", published="false"), encoding="utf-8")
+    result = build(site, jobs=1)
+    assert result.written == 0 and tree(site / "build") == alone
+    preview = build(site, out=tmp_path / "preview", drafts=True, jobs=1)
+    assert preview.articles == 2
+    pages = sorted(p.parent.name for p in (tmp_path / "preview").glob("2024/*/*/*/index.html"))
+    published = [p.parent.name for p in (site / "build").glob("2024/*/*/*/index.html")]
+    assert len(published) == 1 and published[0] in pages
+    assert [len(name) for name in pages if name != published[0]] == [len("same-") + 10]  # (its whole id)
+    (site / "content" / "b.md").write_text(record("Same", webUrl="https://c.example.com/7367"), encoding="utf-8")
+    both = build(site, jobs=1)  # (both published: both take their whole ids)
+    assert both.articles == 2
+    assert tree(site / "build") == _clean_tree(site, tmp_path / "clean")
