@@ -140,3 +140,17 @@ def test_git_errors_never_show_credentials(make_site, capsys):
     captured = capsys.readouterr()
     assert code == 1 and secret not in captured.out + captured.err
     assert "***@127.0.0.1" in captured.err
+
+
+@pytest.mark.parametrize(("userinfo", "secret", "shown"), [
+    ("git:s3cr3t-t0ken", "s3cr3t-t0ken", "***@127.0.0.1"),  # (a name beside a password is no secret)
+    ("s3cr3t-t0ken", "s3cr3t-t0ken", "***@127.0.0.1"),  # (a token alone in the user half is one)
+])
+def test_git_errors_blank_the_password_not_a_user_name_beside_it(make_site, userinfo, secret, shown):
+    # A user name `git` was blanked wherever `git` was written: `nowhere.***`.
+    site = small_site(make_site, n=1)
+    build(site)
+    with pytest.raises(PublishError) as info:
+        publish(site, f"git+http://{userinfo}@127.0.0.1:9/nowhere.git#gh-pages", build=False)
+    message = str(info.value)
+    assert secret not in message and shown in message and "'http://127.0.0.1:9/nowhere.git/'" in message

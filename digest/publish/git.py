@@ -141,9 +141,11 @@ class GitTarget:
         shown_remote = redact(remote) if not parts.query else redact(remote).replace(parts.query, "***", 1)
         self.label = f"git+{shown_remote}#{shown(self.branch)}"
         _check_branch(self.branch)
-        # A token may stand in either half of https user-info; ssh user names are not secret.
+        # A token may stand alone in the user half of https user-info (`https://TOKEN@host`);
+        # beside a password it is a name (`git`, `x-access-token`: blanking those blanked every
+        # `git` of every message), and ssh user names are not secret.
         userinfo = [parts.password, parts.query]
-        if parts.scheme != "ssh":
+        if parts.scheme != "ssh" and parts.password is None:
             userinfo.append(parts.username)
         # Scrubbed as typed and percent-decoded (`p%40ss` and `p@ss`): either may show in messages.
         self._secrets = sorted({v for s in userinfo if s for v in (s, unquote(s))}, key=len, reverse=True)
