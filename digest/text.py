@@ -193,7 +193,7 @@ def safe_url(value: object, schemes: frozenset[str] = LINK_SCHEMES) -> str | Non
     if not isinstance(value, str):
         return None
     url = value.strip()
-    if not url or _CONTROL.search(url) or " " in url:
+    if not url or " " in url or (not url.isprintable() and _CONTROL.search(url)):  # (controls are not printable)
         return None
     if url.startswith("//"):
         url = "https:" + url
@@ -908,7 +908,11 @@ def plain_text(value: str) -> str:
     """
     if not value.isascii():
         value = repair_mojibake(value)
-    if _ODD_TEXT.search(value) is None and not (_astral(value) and _ASTRAL_NONCHARACTER.search(value)):
+    # Every character `_ODD_TEXT` finds is one `str.isprintable` refuses (a control, a separator
+    # other than the space, a format character, private use, a noncharacter): a printable value
+    # without two spaces in a row is not searched (a search of that pattern costs ten times more).
+    if (((value.isprintable() and "  " not in value) or _ODD_TEXT.search(value) is None)
+            and not (_astral(value) and _ASTRAL_NONCHARACTER.search(value))):
         text = value.strip()  # the common case: both substitutions would change nothing
     else:
         text = _SPACE.sub(" ", _NO_TEXT.sub("", _BIDI_CONTROL.sub("", drop_unprintable(value)))).strip()
