@@ -125,3 +125,15 @@ def test_every_valid_published_record_appears(records):
         assert home.count('class="card') >= min(len(published), 8)
     finally:
         shutil.rmtree(site)
+
+
+def test_every_character_plain_text_and_safe_url_search_for_is_one_isprintable_refuses():
+    """`plain_text` and `safe_url` skip their searches for printable text (`str.isprintable`, in C):
+    right only while every character their patterns find is unprintable. A pattern grown with a
+    printable character would be skipped silently; this says which."""
+    from digest.text import _CONTROL, _ODD_TEXT
+
+    every = "".join(map(chr, range(0x110000)))
+    found = [m.group() for pattern in (_ODD_TEXT, _CONTROL) for m in pattern.finditer(every)]
+    assert found and [f"U+{ord(c):04X}" for c in "".join(found) if c.isprintable()] == []
+    assert "a  b".isprintable()  # (two spaces: printable, so plain_text looks for them apart)
