@@ -1278,8 +1278,8 @@ def _decoded(text: str) -> str:
         text = _unescape(text)
     if "%" in text:
         text = unquote(text)
-    if not text.isascii():
-        text = _HIDING.sub("", text)
+    if not text.isascii() and not text.replace("\x00", "").replace("\n", "").isprintable():
+        text = _HIDING.sub("", text)  # (every `_HIDING` character is unprintable; `_joined` ends runs with NULs)
     return text
 
 

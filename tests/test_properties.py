@@ -137,3 +137,12 @@ def test_every_character_plain_text_and_safe_url_search_for_is_one_isprintable_r
     found = [m.group() for pattern in (_ODD_TEXT, _CONTROL) for m in pattern.finditer(every)]
     assert found and [f"U+{ord(c):04X}" for c in "".join(found) if c.isprintable()] == []
     assert "a  b".isprintable()  # (two spaces: printable, so plain_text looks for them apart)
+
+
+def test_every_character_a_secret_copy_may_hide_in_is_unprintable():
+    """`load._decoded` skips its search of `_HIDING` for printable text (see the test above)."""
+    from digest.load import _HIDING
+
+    every = "".join(map(chr, range(0x110000)))
+    found = "".join(m.group() for m in _HIDING.finditer(every))
+    assert found and [f"U+{ord(c):04X}" for c in found if c.isprintable()] == []
