@@ -1095,11 +1095,15 @@ def _drop_secured(value: Any, secrets: frozenset[str] = frozenset(), field: tupl
     else:
         return value
     kept = []
+    mapping = isinstance(value, dict)
     for key, item in entries:
-        if isinstance(value, dict) and _huge(key):
+        if type(item) is str and not secrets and (not mapping or type(key) is str):
+            kept.append((key, item))  # (most values: what the checks below would keep as it is)
+            continue
+        if mapping and _huge(key):
             if report is not None:  # (the key itself cannot be named: it is the problem; its line can)
                 _warn_unnamed(report, field, key, f"a key that is {_huge(key)} is too long to publish; dropped")
-        elif secrets and isinstance(value, dict) and _is_secret(key, secrets):
+        elif secrets and mapping and _is_secret(key, secrets):
             if report is not None:  # (nor this one: it is the secret)
                 _warn_unnamed(report, field, key, f"a key holds the secured value{whose}; dropped")
         elif secrets and _is_secret(item, secrets):
@@ -1110,7 +1114,7 @@ def _drop_secured(value: Any, secrets: frozenset[str] = frozenset(), field: tupl
                 report.warn((*field, key), f"{_huge(item)} is too long to publish; dropped")
         else:
             kept.append((key, _drop_secured(item, secrets, (*field, key), report, whose)))
-    return dict(kept) if isinstance(value, dict) else [item for _, item in kept]
+    return dict(kept) if mapping else [item for _, item in kept]
 
 
 def _warn_unnamed(report: _RecordProblems, field: tuple[Any, ...], key: Any, message: str) -> None:
