@@ -448,7 +448,8 @@ def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
     for key, value in data.items():
         line = key_lines.get(key)
         if key not in _CHECKS:
-            close = difflib.get_close_matches(key, known, n=1)
+            # (compared in lower case: `Base_URL` or `PAGE_SIZE` was too far from its key for difflib)
+            close = difflib.get_close_matches(key.lower(), known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             problems.append(Problem(path, line, key, f"unknown key{hint}"))
             continue
