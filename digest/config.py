@@ -474,7 +474,7 @@ def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
 
 
 def load_config(site: Path) -> Config:
-    """Read ``SITE/digest.toml`` (a missing file means all defaults)."""
+    """Read ``SITE/digest.toml`` (a missing file means all defaults; a link to nothing is a problem)."""
     return read_config(site)[0]
 
 
@@ -487,6 +487,8 @@ def read_config(site: Path) -> tuple[Config, str | None]:
             raise ConfigError([Problem(CONFIG_NAME, None, None, "not a regular file")])
         raw = path.read_bytes()
     except FileNotFoundError:
+        if path.is_symlink():  # (a link to a shared file not there: no defaults, localhost links and all)
+            raise ConfigError([Problem(CONFIG_NAME, None, None, "a symbolic link to a file that does not exist")]) from None
         return Config(), None
     except OSError as exc:
         raise ConfigError([Problem(CONFIG_NAME, None, None, f"cannot read: {exc.strerror}")]) from None

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from digest.build import build
 from digest.config import load_config, parse_config
 from digest.errors import ConfigError
 
@@ -22,3 +21,13 @@ def bad(text: str) -> list[str]:
 def test_a_key_in_another_case_is_named_as_meant(key, meant):
     # (difflib compares letters as they are: `Base_URL` was "unknown key", with no hint)
     assert bad(f"{key} = 1\n") == [f"digest.toml:1: {key}: unknown key (did you mean {meant!r}?)"]
+
+
+def test_a_settings_link_to_nothing_is_no_missing_file(tmp_path):
+    # A digest.toml linked to a file not there (a shared settings file missing in a checkout)
+    # built with every default (base_url http://localhost:8000/), and exit code 0.
+    (tmp_path / "digest.toml").symlink_to(tmp_path / "shared.toml")
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert [str(p) for p in caught.value.problems] == [
+        "digest.toml: a symbolic link to a file that does not exist"]
