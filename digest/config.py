@@ -84,12 +84,9 @@ def _path_of(url: str) -> str:
 _FORMATS = {"webp", "avif", "jpeg", "png"}
 
 
-def _check_str(value: Any) -> str | None:
-    return None if isinstance(value, str) else "a string"
-
-
-def _check_title(value: Any) -> str | None:
+def _check_text(value: Any) -> str | None:
     # Every page's <title> and the header's home link: empty, both are errors (HTML, accessibility).
+    # (The description is the site feed's channel <description>, which RSS requires.)
     if not isinstance(value, str):
         return "a string"
     return None if plain_text(value) else "a non-empty string"
@@ -249,8 +246,8 @@ def _check_relative_dir(value: Any) -> str | None:
 
 
 _CHECKS = {
-    "title": _check_title,
-    "description": _check_str,
+    "title": _check_text,
+    "description": _check_text,
     "base_url": _check_base_url,
     "language": _check_language,
     "timezone": _check_timezone,

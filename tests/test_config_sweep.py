@@ -4,6 +4,8 @@ key, and legal extremes give valid output (feeds included)."""
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 
 from digest.config import load_config, parse_config
@@ -31,3 +33,10 @@ def test_a_settings_link_to_nothing_is_no_missing_file(tmp_path):
         load_config(tmp_path)
     assert [str(p) for p in caught.value.problems] == [
         "digest.toml: a symbolic link to a file that does not exist"]
+
+
+@pytest.mark.parametrize("written", ['""', '"  "', '"\\u0001"'])
+def test_an_empty_description_is_a_problem(written):
+    # It is the site feed's channel <description>, which RSS 2.0 requires: rss.xml was invalid.
+    assert bad(f"description = {written}\n") == [
+        f"digest.toml:1: description: expected a non-empty string, got a string {tomllib.loads(f'x = {written}')['x']!r}"]
