@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 import stat
 import tomllib
@@ -133,10 +134,18 @@ def _check_base_url(value: Any) -> str | None:
     # browsers, so no link would lead where the site is.
     try:
         host = urlsplit(_ascii_url(value)).hostname or ""
-        if not host.startswith("["):  # (an IP literal has no labels)
+        if "[" in parts.netloc:  # (an IP literal has no labels; `[v1.x]`, IPvFuture, lost its brackets)
+            ipaddress.IPv6Address(host)
+        else:
             host.encode("ascii").decode("idna")  # (an `xn--` label that is no Punycode: `xn--zz`)
+            # A host whose last label is a number is an IPv4 address to browsers (WHATWG URL):
+            # `999.1.1.1` or `ex.123` made every link an invalid URL; `1.2.3` or `0x7f.0.0.1` one
+            # that browsers rewrite. Four decimal numbers, as they write one, are asked for.
+            if re.fullmatch(r"[0-9]+|0[xX][0-9A-Fa-f]*", host.removesuffix(".").rpartition(".")[2]):
+                ipaddress.IPv4Address(host)
     except (UnicodeError, ValueError):  # (a host label IDNA cannot write: empty, over 63 letters)
-        return "an absolute http(s) URL whose host is a valid domain name, e.g. https://example.org/news/"
+        return ("an absolute http(s) URL whose host is a valid domain name or IP address, "
+                "e.g. https://example.org/news/")
     segments = parts.path.split("/")[1:-1] if parts.path.endswith("/") else parts.path.split("/")[1:]
     if any(seg.lower().replace("%2e", ".") in ("", ".", "..") for seg in segments):
         return "an absolute http(s) URL whose path has no empty, '.' or '..' parts, e.g. https://example.org/news/"

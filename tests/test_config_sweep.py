@@ -40,3 +40,20 @@ def test_an_empty_description_is_a_problem(written):
     # It is the site feed's channel <description>, which RSS 2.0 requires: rss.xml was invalid.
     assert bad(f"description = {written}\n") == [
         f"digest.toml:1: description: expected a non-empty string, got a string {tomllib.loads(f'x = {written}')['x']!r}"]
+
+
+@pytest.mark.parametrize("url", ["https://999.1.1.1/", "https://ex.123/", "https://1.2.3/", "https://01.2.3.4/",
+                                 "https://0x7f.0.0.1/", "https://1.2.3.4./", "https://[v1.x]/"])
+def test_a_host_browsers_read_as_no_address_is_a_problem(url):
+    # A host ending in a number is an IPv4 address to a browser (WHATWG URL): `999.1.1.1` or
+    # `ex.123` made every absolute link of the site an invalid URL (the Nu checker: "IPv4
+    # address part out of range"); an IPvFuture literal `[v1.x]` lost its brackets (another host).
+    assert bad(f'base_url = "{url}"\n') == [
+        "digest.toml:1: base_url: expected an absolute http(s) URL whose host is a valid domain name or IP "
+        f"address, e.g. https://example.org/news/, got a string {url!r}"]
+
+
+@pytest.mark.parametrize("url", ["https://1.2.3.4/", "https://[::1]:8443/a/", "https://[::ffff:1.2.3.4]/",
+                                 "https://ex.1a/", "https://1e3.example/"])
+def test_an_ip_address_as_browsers_write_it_is_a_host(url):
+    assert parse_config(f'base_url = "{url}"\n').base_url == url
