@@ -284,7 +284,13 @@ def _describe(value: Any) -> str:
         text = repr(value)
     except ValueError:  # an integer of over 4,300 digits (TOML reads a hexadecimal one)
         return f"{kind} holding a number of over 4,300 digits"
-    return f"{kind} {text if len(text) <= 60 else text[:57] + '...'}"
+    return f"{kind} {_shorten(text)}"
+
+
+def _shorten(text: str) -> str:
+    """``text`` cut to 60 characters for a message (a value, or a key: one of 100,000 letters
+    was printed whole)."""
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 _STRING_ENDS = {
@@ -401,7 +407,7 @@ def _duplicates(text: str, path: str) -> list[Problem]:
             continue  # (`a.b = 1` and `a.c = 2` set one table twice, rightly)
         key = parts[0]
         if key in first:
-            problems.append(Problem(path, number, key, f"given twice (first on line {first[key]}); "
+            problems.append(Problem(path, number, _shorten(key), f"given twice (first on line {first[key]}); "
                                                        "keep one"))
         else:
             first[key] = number
@@ -438,7 +444,8 @@ def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
             found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
             line = int(found.group(1)) if found else None
         line, key = _key_at(text, line)
-        raise ConfigError([Problem(path, line, key, f"invalid TOML: {exc}")]) from None
+        said = re.sub(r"[^\s'\"]{61,}", lambda run: _shorten(run.group()), str(exc))  # (it quotes keys)
+        raise ConfigError([Problem(path, line, key and _shorten(key), f"invalid TOML: {said}")]) from None
     except ValueError as exc:  # int() of a number of over 4,300 digits (not a TOMLDecodeError)
         line = next((number for number, text_line in enumerate(text.split("\n"), 1)
                      if re.search(r"[0-9a-fA-F_]{1000,}", text_line)), None)
@@ -457,7 +464,7 @@ def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
             # (compared in lower case: `Base_URL` or `PAGE_SIZE` was too far from its key for difflib)
             close = difflib.get_close_matches(key.lower(), known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            problems.append(Problem(path, line, key, f"unknown key{hint}"))
+            problems.append(Problem(path, line, _shorten(key), f"unknown key{hint}"))
             continue
         expected = _CHECKS[key](value)
         if expected:

@@ -57,3 +57,10 @@ def test_a_host_browsers_read_as_no_address_is_a_problem(url):
                                  "https://ex.1a/", "https://1e3.example/"])
 def test_an_ip_address_as_browsers_write_it_is_a_host(url):
     assert parse_config(f'base_url = "{url}"\n').base_url == url
+
+
+@pytest.mark.parametrize("text", ['"{k}" = 1\n', '{k} = 1\n', '"{k}" = 1\n"{k}" = 2\n', '[{k}]\nx = 1\n[{k}]\n'])
+def test_a_very_long_key_is_shortened_in_messages(text):
+    # (a value is shortened to 60 characters; a key of 100,000 letters was printed whole)
+    problems = bad(text.format(k="k" * 100_000))
+    assert problems and all(len(p) < 250 and p.startswith("digest.toml:") and "k..." in p for p in problems)
