@@ -8,6 +8,7 @@ import re
 import stat
 import tomllib
 from dataclasses import dataclass, fields
+from datetime import date, datetime, time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -278,8 +279,10 @@ _CHECKS = {
 
 def _describe(value: Any) -> str:
     names = {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
-             list: "a list", dict: "a table"}
+             list: "a list", dict: "a table", date: "a date", time: "a time", datetime: "a date and time"}
     kind = names.get(type(value), type(value).__name__)
+    if isinstance(value, date | time):  # (as TOML writes them, not as Python's repr)
+        return f"{kind} {value.isoformat()}"
     try:
         text = repr(value)
     except ValueError:  # an integer of over 4,300 digits (TOML reads a hexadecimal one)

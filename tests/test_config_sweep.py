@@ -64,3 +64,13 @@ def test_a_very_long_key_is_shortened_in_messages(text):
     # (a value is shortened to 60 characters; a key of 100,000 letters was printed whole)
     problems = bad(text.format(k="k" * 100_000))
     assert problems and all(len(p) < 250 and p.startswith("digest.toml:") and "k..." in p for p in problems)
+
+
+@pytest.mark.parametrize("written, described", [
+    ("1979-05-27", "a date 1979-05-27"), ("07:32:00", "a time 07:32:00"),
+    ("1979-05-27T07:32:00Z", "a date and time 1979-05-27T07:32:00+00:00"),
+    ("1979-05-27 07:32:00", "a date and time 1979-05-27T07:32:00")])
+def test_a_toml_date_is_described_as_written(written, described):
+    # (it was Python's repr: "got date datetime.date(1979, 5, 27)")
+    assert bad(f"page_size = {written}\n") == [
+        f"digest.toml:1: page_size: expected an integer from 1 to 1000, got {described}"]
