@@ -74,3 +74,11 @@ def test_a_toml_date_is_described_as_written(written, described):
     # (it was Python's repr: "got date datetime.date(1979, 5, 27)")
     assert bad(f"page_size = {written}\n") == [
         f"digest.toml:1: page_size: expected an integer from 1 to 1000, got {described}"]
+
+
+def test_central_kurdish_is_a_language_written_right_to_left():
+    # `ckb` (Sorani, ISO 639-3 only) was listed as right to left but refused as a language.
+    from digest.text import language_direction
+
+    assert parse_config('language = "ckb-IQ"\n').language == "ckb-IQ"
+    assert language_direction("ckb-IQ") == "rtl"
