@@ -82,3 +82,10 @@ def test_central_kurdish_is_a_language_written_right_to_left():
 
     assert parse_config('language = "ckb-IQ"\n').language == "ckb-IQ"
     assert language_direction("ckb-IQ") == "rtl"
+
+
+@pytest.mark.parametrize("written, shown", [('""', '""'), ('" "', '" "'), ('"page size"', '"page size"'),
+                                            ('"a.b"', '"a.b"')])
+def test_an_unknown_key_no_bare_key_can_write_is_quoted(written, shown):
+    # `"" = 1` said "digest.toml:1: unknown key", and `" " = 1` "digest.toml:1:  : unknown key".
+    assert bad(f"{written} = 1\n")[0].startswith(f"digest.toml:1: {shown}: unknown key")
