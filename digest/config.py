@@ -491,6 +491,11 @@ def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
     return Config(**values)
 
 
+_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+              (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
+"""Byte order marks of UTF-32 and UTF-16 (UTF-32's first: it starts like UTF-16's)."""
+
+
 def load_config(site: Path) -> Config:
     """Read ``SITE/digest.toml`` (a missing file means all defaults; a link to nothing is a problem)."""
     return read_config(site)[0]
@@ -513,6 +518,10 @@ def read_config(site: Path) -> tuple[Config, str | None]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        wide = next((name for bom, name in _WIDE_BOMS if raw.startswith(bom)), None)
+        if wide:  # (a Windows editor's "Unicode": "byte 0xff at column 1" said not what it is)
+            raise ConfigError([Problem(CONFIG_NAME, None, None, f"encoded as {wide}, not UTF-8 (save the file "
+                                       "as UTF-8)")]) from None
         body = raw.removeprefix(b"\xef\xbb\xbf")  # (utf-8-sig counts after the byte order mark)
         at = exc.start
         line = body.count(b"\n", 0, at) + 1

@@ -89,3 +89,16 @@ def test_central_kurdish_is_a_language_written_right_to_left():
 def test_an_unknown_key_no_bare_key_can_write_is_quoted(written, shown):
     # `"" = 1` said "digest.toml:1: unknown key", and `" " = 1` "digest.toml:1:  : unknown key".
     assert bad(f"{written} = 1\n")[0].startswith(f"digest.toml:1: {shown}: unknown key")
+
+
+@pytest.mark.parametrize("encoding, bom", [("UTF-16", b"\xff\xfe"), ("UTF-16", b"\xfe\xff"),
+                                           ("UTF-32", b"\xff\xfe\x00\x00")])
+def test_a_settings_file_saved_as_utf16_is_named_so(tmp_path, encoding, bom):
+    # (it said "not valid UTF-8 (byte 0xff at column 1: invalid start byte ...)": which a
+    # Windows editor's "Unicode" is, a record's message names)
+    codec = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be", b"\xff\xfe\x00\x00": "utf-32-le"}[bom]
+    (tmp_path / "digest.toml").write_bytes(bom + 'title = "x"\n'.encode(codec))
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert [str(p) for p in caught.value.problems] == [
+        f"digest.toml: encoded as {encoding}, not UTF-8 (save the file as UTF-8)"]
