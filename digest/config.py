@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from digest.errors import ConfigError, Problem
-from digest.text import language_tag, plain_text, safe_url
+from digest.text import language_tag, plain_text, safe_url, visible
 from digest.write import digest_bytes
 
 CONFIG_NAME = "digest.toml"
@@ -91,7 +91,10 @@ def _check_text(value: Any) -> str | None:
     # (The description is the site feed's channel <description>, which RSS requires.)
     if not isinstance(value, str):
         return "a string"
-    return None if plain_text(value) else "a non-empty string"
+    text = plain_text(value)
+    if text and not visible(text):  # (a link of zero-width spaces: nothing to see or to click)
+        return "a string that shows something (not only zero-width, combining or blank characters)"
+    return None if text else "a non-empty string"
 
 
 def _check_int(lo: int, hi: int):

@@ -102,3 +102,15 @@ def test_a_settings_file_saved_as_utf16_is_named_so(tmp_path, encoding, bom):
         load_config(tmp_path)
     assert [str(p) for p in caught.value.problems] == [
         f"digest.toml: encoded as {encoding}, not UTF-8 (save the file as UTF-8)"]
+
+
+@pytest.mark.parametrize("key", ["title", "description"])
+@pytest.mark.parametrize("written", ['"\\u200b"', '"\\u00ad\\u200d"', '"\\u0301"', '"\\u3164"'])
+def test_a_title_of_invisible_characters_is_a_problem(key, written):
+    # The header's home link on every page showed no text (a record's title of these is warned of).
+    with pytest.raises(ConfigError) as caught:
+        parse_config(f"{key} = {written}\n")
+    [problem] = caught.value.problems
+    assert (problem.line, problem.field) == (1, key)
+    assert problem.message == ("expected a string that shows something (not only zero-width, combining or "
+                               f"blank characters), got a string {tomllib.loads(f'x = {written}')['x']!r}")
