@@ -114,3 +114,23 @@ def test_a_title_of_invisible_characters_is_a_problem(key, written):
     assert (problem.line, problem.field) == (1, key)
     assert problem.message == ("expected a string that shows something (not only zero-width, combining or "
                                f"blank characters), got a string {tomllib.loads(f'x = {written}')['x']!r}")
+
+
+def test_the_readme_gives_the_range_of_every_number():
+    # (the README named no range: page_size = 5000 or related_count = 100 was refused unannounced)
+    import re
+    from pathlib import Path
+
+    from digest.config import _CHECKS, MAX_WIDTHS
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for key, check in _CHECKS.items():
+        expected = check(None) or ""
+        found = re.search(r"integers? from (-?\d+) to (\d+)", expected)
+        if found is None:
+            continue
+        lo, hi = map(int, found.groups())
+        row = next(line for line in readme.splitlines() if line.startswith("| ") and f"`{key}`" in line.split(" | ")[0])
+        shown = f"{lo:,} to {hi:,}" if key != "api_min_heat" else f"at most {hi:,}"
+        assert shown in row, (key, shown)
+    assert f"at most {MAX_WIDTHS}" in readme
