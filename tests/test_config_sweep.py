@@ -1,6 +1,8 @@
-"""Config sweep: digest.toml given wrong, odd or extreme values (wrong types, other cases of a
-key, empty text, a file that is no file) is reported as a problem naming the file, line and
-key, and legal extremes give valid output (feeds included)."""
+"""Config sweep: digest.toml given wrong, odd or extreme values is reported as a problem naming
+the file, line and key, in words a TOML writer reads (a key in another case, an empty or
+quoted key, a key 100,000 letters long, a TOML date, a file saved as UTF-16 or linked to
+nothing), and a value accepted makes valid output (a description RSS can carry, a title that
+shows, a base_url host browsers read as written); the README gives every number's range."""
 
 from __future__ import annotations
 
