@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 import stat
 import tomllib
 from dataclasses import dataclass, fields
+from datetime import date, datetime, time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from digest.errors import ConfigError, Problem
-from digest.text import language_tag, plain_text, safe_url
+from digest.text import language_tag, plain_text, safe_url, visible
 from digest.write import digest_bytes
 
 CONFIG_NAME = "digest.toml"
@@ -84,15 +86,15 @@ def _path_of(url: str) -> str:
 _FORMATS = {"webp", "avif", "jpeg", "png"}
 
 
-def _check_str(value: Any) -> str | None:
-    return None if isinstance(value, str) else "a string"
-
-
-def _check_title(value: Any) -> str | None:
+def _check_text(value: Any) -> str | None:
     # Every page's <title> and the header's home link: empty, both are errors (HTML, accessibility).
+    # (The description is the site feed's channel <description>, which RSS requires.)
     if not isinstance(value, str):
         return "a string"
-    return None if plain_text(value) else "a non-empty string"
+    text = plain_text(value)
+    if text and not visible(text):  # (a link of zero-width spaces: nothing to see or to click)
+        return "a string that shows something (not only zero-width, combining or blank characters)"
+    return None if text else "a non-empty string"
 
 
 def _check_int(lo: int, hi: int):
@@ -136,10 +138,18 @@ def _check_base_url(value: Any) -> str | None:
     # browsers, so no link would lead where the site is.
     try:
         host = urlsplit(_ascii_url(value)).hostname or ""
-        if not host.startswith("["):  # (an IP literal has no labels)
+        if "[" in parts.netloc:  # (an IP literal has no labels; `[v1.x]`, IPvFuture, lost its brackets)
+            ipaddress.IPv6Address(host)
+        else:
             host.encode("ascii").decode("idna")  # (an `xn--` label that is no Punycode: `xn--zz`)
+            # A host whose last label is a number is an IPv4 address to browsers (WHATWG URL):
+            # `999.1.1.1` or `ex.123` made every link an invalid URL; `1.2.3` or `0x7f.0.0.1` one
+            # that browsers rewrite. Four decimal numbers, as they write one, are asked for.
+            if re.fullmatch(r"[0-9]+|0[xX][0-9A-Fa-f]*", host.removesuffix(".").rpartition(".")[2]):
+                ipaddress.IPv4Address(host)
     except (UnicodeError, ValueError):  # (a host label IDNA cannot write: empty, over 63 letters)
-        return "an absolute http(s) URL whose host is a valid domain name, e.g. https://example.org/news/"
+        return ("an absolute http(s) URL whose host is a valid domain name or IP address, "
+                "e.g. https://example.org/news/")
     segments = parts.path.split("/")[1:-1] if parts.path.endswith("/") else parts.path.split("/")[1:]
     if any(seg.lower().replace("%2e", ".") in ("", ".", "..") for seg in segments):
         return "an absolute http(s) URL whose path has no empty, '.' or '..' parts, e.g. https://example.org/news/"
@@ -249,8 +259,8 @@ def _check_relative_dir(value: Any) -> str | None:
 
 
 _CHECKS = {
-    "title": _check_title,
-    "description": _check_str,
+    "title": _check_text,
+    "description": _check_text,
     "base_url": _check_base_url,
     "language": _check_language,
     "timezone": _check_timezone,
@@ -272,13 +282,21 @@ _CHECKS = {
 
 def _describe(value: Any) -> str:
     names = {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
-             list: "a list", dict: "a table"}
+             list: "a list", dict: "a table", date: "a date", time: "a time", datetime: "a date and time"}
     kind = names.get(type(value), type(value).__name__)
+    if isinstance(value, date | time):  # (as TOML writes them, not as Python's repr)
+        return f"{kind} {value.isoformat()}"
     try:
         text = repr(value)
     except ValueError:  # an integer of over 4,300 digits (TOML reads a hexadecimal one)
         return f"{kind} holding a number of over 4,300 digits"
-    return f"{kind} {text if len(text) <= 60 else text[:57] + '...'}"
+    return f"{kind} {_shorten(text)}"
+
+
+def _shorten(text: str) -> str:
+    """``text`` cut to 60 characters for a message (a value, or a key: one of 100,000 letters
+    was printed whole)."""
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 _STRING_ENDS = {
@@ -395,7 +413,7 @@ def _duplicates(text: str, path: str) -> list[Problem]:
             continue  # (`a.b = 1` and `a.c = 2` set one table twice, rightly)
         key = parts[0]
         if key in first:
-            problems.append(Problem(path, number, key, f"given twice (first on line {first[key]}); "
+            problems.append(Problem(path, number, _shorten(key), f"given twice (first on line {first[key]}); "
                                                        "keep one"))
         else:
             first[key] = number
@@ -432,7 +450,8 @@ def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
             found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
             line = int(found.group(1)) if found else None
         line, key = _key_at(text, line)
-        raise ConfigError([Problem(path, line, key, f"invalid TOML: {exc}")]) from None
+        said = re.sub(r"[^\s'\"]{61,}", lambda run: _shorten(run.group()), str(exc))  # (it quotes keys)
+        raise ConfigError([Problem(path, line, key and _shorten(key), f"invalid TOML: {said}")]) from None
     except ValueError as exc:  # int() of a number of over 4,300 digits (not a TOMLDecodeError)
         line = next((number for number, text_line in enumerate(text.split("\n"), 1)
                      if re.search(r"[0-9a-fA-F_]{1000,}", text_line)), None)
@@ -448,9 +467,12 @@ def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
     for key, value in data.items():
         line = key_lines.get(key)
         if key not in _CHECKS:
-            close = difflib.get_close_matches(key, known, n=1)
+            # (compared in lower case: `Base_URL` or `PAGE_SIZE` was too far from its key for difflib)
+            close = difflib.get_close_matches(key.lower(), known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            problems.append(Problem(path, line, key, f"unknown key{hint}"))
+            # (quoted as TOML quotes it when no bare key can write it: `""` or `" "` was no name at all)
+            shown = key if _BARE_KEY.fullmatch(key) else '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            problems.append(Problem(path, line, _shorten(shown), f"unknown key{hint}"))
             continue
         expected = _CHECKS[key](value)
         if expected:
@@ -472,8 +494,13 @@ def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
     return Config(**values)
 
 
+_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+              (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
+"""Byte order marks of UTF-32 and UTF-16 (UTF-32's first: it starts like UTF-16's)."""
+
+
 def load_config(site: Path) -> Config:
-    """Read ``SITE/digest.toml`` (a missing file means all defaults)."""
+    """Read ``SITE/digest.toml`` (a missing file means all defaults; a link to nothing is a problem)."""
     return read_config(site)[0]
 
 
@@ -486,12 +513,18 @@ def read_config(site: Path) -> tuple[Config, str | None]:
             raise ConfigError([Problem(CONFIG_NAME, None, None, "not a regular file")])
         raw = path.read_bytes()
     except FileNotFoundError:
+        if path.is_symlink():  # (a link to a shared file not there: no defaults, localhost links and all)
+            raise ConfigError([Problem(CONFIG_NAME, None, None, "a symbolic link to a file that does not exist")]) from None
         return Config(), None
     except OSError as exc:
         raise ConfigError([Problem(CONFIG_NAME, None, None, f"cannot read: {exc.strerror}")]) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        wide = next((name for bom, name in _WIDE_BOMS if raw.startswith(bom)), None)
+        if wide:  # (a Windows editor's "Unicode": "byte 0xff at column 1" said not what it is)
+            raise ConfigError([Problem(CONFIG_NAME, None, None, f"encoded as {wide}, not UTF-8 (save the file "
+                                       "as UTF-8)")]) from None
         body = raw.removeprefix(b"\xef\xbb\xbf")  # (utf-8-sig counts after the byte order mark)
         at = exc.start
         line = body.count(b"\n", 0, at) + 1

@@ -348,9 +348,10 @@ _LANGUAGES = frozenset((
     "pag pal pam pap pau peo phi phn pon pra pro raj rap rar roa rom rup sad sah sai sal sam sas "
     "sat scn sco sel sem sga sgn shn sid sio sit sla sma smi smj smn sms snk sog son srn srr ssa "
     "suk sus sux syc syr tai tem ter tet tig tiv tkl tlh tli tmh tog tpi tsi tum tup tut tvl tyv "
-    "udm uga umb vai vot wak wal war was wen xal yao yap ypk zap zbl zen zgh znd zun zza"
+    "udm uga umb vai vot wak wal war was wen xal yao yap ypk zap zbl zen zgh znd zun zza ckb"
 ).split())
-"""Primary language subtags of BCP 47 (IANA registry): ISO 639-1, and ISO 639-2 where it has no 639-1 code."""
+"""Primary language subtags of BCP 47 (IANA registry): ISO 639-1, and ISO 639-2 where it has no 639-1 code;
+and ``ckb`` (Central Kurdish, ISO 639-3 only), one of `_RTL_LANGUAGES`."""
 _SCRIPTS = frozenset((
     "adlm afak aghb ahom arab aran armi armn avst bali bamu bass batk beng bhks blis bopo brah "
     "brai bugi buhd cakm cans cari cham cher cirt copt cprt cyrl cyrs deva dsrt dupl egyd egyh "
