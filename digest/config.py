@@ -286,6 +286,8 @@ def _describe(value: Any) -> str:
     kind = names.get(type(value), type(value).__name__)
     if isinstance(value, date | time):  # (as TOML writes them, not as Python's repr)
         return f"{kind} {value.isoformat()}"
+    if isinstance(value, bool):  # (`true`, as TOML writes it: "a boolean True" was Python's)
+        return f"{kind} {str(value).lower()}"
     try:
         text = repr(value)
     except ValueError:  # an integer of over 4,300 digits (TOML reads a hexadecimal one)

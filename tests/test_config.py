@@ -58,7 +58,7 @@ def test_all_bad_keys_reported_at_once_with_lines():
         "got a list ['gif']",
         "digest.toml:8: hotlink_images: expected true or false, got a string 'yes'",
         "digest.toml:9: min_quality: expected an integer from -1000000000 to 1000000000, got a number 1.5",
-        "digest.toml:10: related_count: expected an integer from 0 to 50, got a boolean True",
+        "digest.toml:10: related_count: expected an integer from 0 to 50, got a boolean true",
         "digest.toml:11: language: expected a language tag such as en or pt-BR, got a string 'en us'",
     ]
 
