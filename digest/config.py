@@ -8,7 +8,7 @@ import re
 import stat
 import tomllib
 from dataclasses import dataclass, fields
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -194,10 +194,31 @@ def _check_timezone(value: Any) -> str | None:
     except (ZoneInfoNotFoundError, ValueError, OSError):  # (OSError: a name too long for a file)
         # Names are case-sensitive on most systems: `europe/berlin` or `Europe/Berlin ` says which.
         wanted = value.strip().replace(" ", "_").lower()
-        close = [zone for zone in _zones() if zone.lower() == wanted]
+        close = [zone for zone in _zones() if zone.lower() == wanted] or _zones_at(value)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return f"an IANA timezone name such as Europe/Berlin{hint}"
     return None
+
+
+_OFFSET = re.compile(r"(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
+
+
+def _zones_at(value: str) -> list[str]:
+    """For an offset given as a zone (``+05:45``, ``UTC+3``): the zone to name instead, if one
+    says it (``Etc/GMT-3`` for a whole hour, its sign reversed as POSIX has it; else the first
+    zone at that offset in January or July, ``Asia/Kathmandu``); else nothing."""
+    match = _OFFSET.fullmatch(value.strip())
+    if match is None:
+        return []
+    sign, hours, minutes = match.groups()
+    offset = (int(hours) * 60 + int(minutes or 0)) * (1 if sign == "+" else -1)
+    if offset == 0:
+        return ["Etc/UTC"]
+    if offset % 60 == 0 and -12 * 60 <= offset <= 14 * 60:
+        return [f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset) // 60}"]
+    moments = (datetime(2026, 1, 15), datetime(2026, 7, 15))  # noqa: DTZ001 - as the zone's wall clock
+    return [zone for zone in _zones() if "/" in zone and not zone.startswith(("Etc/", "posix/", "right/"))
+            and any(ZoneInfo(zone).utcoffset(when) == timedelta(minutes=offset) for when in moments)][:1]
 
 
 @lru_cache(maxsize=1)

@@ -136,3 +136,16 @@ def test_the_readme_gives_the_range_of_every_number():
         shown = f"{lo:,} to {hi:,}" if key != "api_min_heat" else f"at most {hi:,}"
         assert shown in row, (key, shown)
     assert f"at most {MAX_WIDTHS}" in readme
+
+
+@pytest.mark.parametrize(("written", "meant"), [
+    ("+05:45", "Asia/Kathmandu"), ("UTC+3", "Etc/GMT-3"), ("GMT-8", "Etc/GMT+8"), ("+00:00", "Etc/UTC"),
+])
+def test_an_offset_given_as_a_timezone_names_the_zone_to_write(written, meant):
+    # ("+05:45" was refused with no hint: an offset is no zone, and POSIX reverses Etc/GMT's sign.)
+    with pytest.raises(ConfigError) as info:
+        parse_config(f'timezone = "{written}"\n')
+    assert str(info.value.problems[0]) == (
+        f"digest.toml:1: timezone: expected an IANA timezone name such as Europe/Berlin (did you mean {meant!r}?), "
+        f"got a string {written!r}")
+    assert parse_config(f'timezone = "{meant}"\n').timezone == meant
