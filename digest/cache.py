@@ -33,7 +33,7 @@ from typing import Any, BinaryIO
 
 from digest import toolchain
 from digest.background import Pending
-from digest.files import MAX_RECORD_BYTES, read_regular
+from digest.files import MAX_RECORD_BYTES, open_regular, read_regular
 from digest.model import Article, FileResult, pack_article
 from digest.write import OutputRecord, damaged, digest_bytes
 
@@ -89,13 +89,14 @@ def _stamp(name: str = "") -> bytes:
 
 
 def read_blob(path: Path) -> Any | None:
-    """Unpickle ``path`` if it is signed with this machine's key and version; else None."""
+    """Unpickle ``path`` if it is a regular file signed with this machine's key and version;
+    else None (a named pipe, a device or a folder in its place is not read at all)."""
     key = _key()
     if not key:
         return None
     stamp = _stamp(path.name)
     try:
-        with open(path, "rb") as handle:  # the stamp first: a file of another kind is not read on
+        with open_regular(path)[0] as handle:  # the stamp first: a file of another kind is not read on
             head = handle.read(32 + len(stamp))
             if len(head) < 32 + len(stamp) or head[32:] != stamp:
                 return None
@@ -205,7 +206,7 @@ def read_signed(path: Path, head: int = 0,
         return None
     stamp = _stamp()
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path)[0] as handle:  # (not a named pipe: see `read_blob`)
             start = handle.read(32 + len(stamp) + head)
             found = start[32 + len(stamp):]
             if start[32: 32 + len(stamp)] != stamp or len(found) != head or (accept and not accept(found)):

@@ -1,0 +1,108 @@
+"""An adversarial sweep of the build cache (``SITE/.digest-cache``) and the machine's cache key.
+
+Each cache file kind (record shards, manifest shards, the state file and its chunks, the saved
+plan, the build summary) and the key file are put in odd states the corrupt-file tests of
+`tests.test_cache` do not cover: a named pipe, a device, a folder, a key of the wrong length.
+Whatever is found, a build neither crashes nor waits forever, and makes the site a clean build
+makes, with ``-j 1`` and ``-j 2``; and the next builds (an edit after) are not poisoned by it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from digest.build import build
+from digest.cache import CACHE_DIR, BuildCache
+from tests.test_cache import clean_tree, story_site
+from tests.test_incremental import tree
+
+
+@pytest.fixture(autouse=True)
+def own_key(tmp_path, monkeypatch):
+    """A cache key of this test's own (never the developer's)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+
+
+class Hung(BaseException):
+    """A build still running at its deadline (no `OSError`, which the cache takes in its stride)."""
+
+
+@contextmanager
+def deadline(seconds: int = 20):
+    """Fail (rather than hang the suite) when the block takes longer than ``seconds``."""
+    def expired(signum, frame):
+        signal.alarm(1)  # (again, until it is out of whatever waits)
+        raise Hung(f"still running after {seconds} s")
+
+    before = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, before)
+
+
+def edit(site: Path, i: int, words: str) -> None:
+    path = site / "content" / f"r{i:03d}.md"
+    path.write_text(path.read_text(encoding="utf-8").replace(f"story {i}.", f"story {i}, {words}."),
+                    encoding="utf-8")
+
+
+def cache_files(site: Path, kind: str) -> list[Path]:
+    """The cache files of ``kind`` (a few of each sharded kind)."""
+    cache = BuildCache(site, site / "build")
+    folder = site / CACHE_DIR
+    names = {
+        "records": sorted(p.name for p in folder.glob("records-*.pickle"))[:3],
+        "outputs": sorted(p.name for p in folder.glob(f"outputs-{cache.out_key}-*.pickle"))[:3],
+        "state": [f"state-{cache.out_key}.pickle"],
+        "chunk": [f"state-{cache.out_key}-related-000.pickle"],
+        "plan": [f"plan-{cache.out_key}.pickle"],
+        "summary": [f"summary-{cache.out_key}.pickle"],
+    }[kind]
+    files = [folder / name for name in names]
+    assert files and all(f.is_file() for f in files), kind
+    return files
+
+
+def rebuilt_right(site: Path, tmp_path: Path, jobs: int, label: str) -> None:
+    """A build (within the deadline) makes what a clean build makes; then an edit, built, too."""
+    with deadline():
+        build(site, jobs=jobs)
+    assert tree(site / "build") == clean_tree(site, tmp_path / f"clean-{label}-1")
+    edit(site, 5, "later")
+    with deadline():
+        build(site, jobs=jobs)
+    assert tree(site / "build") == clean_tree(site, tmp_path / f"clean-{label}-2")
+
+
+# A named pipe where a cache file was: opening it for reading waited for a writer, forever.
+
+KINDS = ["records", "outputs", "state", "chunk", "plan", "summary"]
+
+
+@pytest.mark.parametrize(("kinds", "jobs"), [*(([kind], 1) for kind in KINDS), (KINDS, 2)])
+def test_a_named_pipe_in_place_of_a_cache_file_is_not_waited_for(tmp_path, kinds, jobs):
+    site = story_site(tmp_path, 12)
+    build(site, jobs=jobs)
+    edit(site, 3, "edited")
+    for file in [file for kind in kinds for file in cache_files(site, kind)]:
+        file.unlink()
+        os.mkfifo(file)
+    rebuilt_right(site, tmp_path, jobs, "pipes")
+
+
+@pytest.mark.parametrize("kind", ["records", "state", "summary"])
+def test_a_device_in_place_of_a_cache_file_is_not_read(tmp_path, kind):
+    site = story_site(tmp_path, 12)
+    build(site, jobs=1)
+    for file in cache_files(site, kind):
+        file.unlink()
+        file.symlink_to("/dev/zero")
+    rebuilt_right(site, tmp_path, 1, kind)
