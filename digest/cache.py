@@ -42,25 +42,50 @@ FORMAT = 7
 """Bump when the layout of cached data changes."""
 
 
+KEY_BYTES = 32
+"""The length of the machine's cache key (see `_key`)."""
+
+
 def _key() -> bytes:
-    """This machine's secret cache key (created once, mode 0600)."""
+    """This machine's secret cache key (created once, mode 0600; empty when there can be none:
+    caching is then off). A key file that is no regular file of `KEY_BYTES` (a folder, a named
+    pipe, an empty or cut file) is replaced by a new key: it signed nothing this program can
+    trust. Made whole in a temporary file before it takes the name, so no build reads a key
+    half written."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "digest"
     path = base / "cache-key"
     try:
-        return path.read_bytes()
-    except OSError:
+        handle, _ = open_regular(path)
+        with handle:
+            key = handle.read(KEY_BYTES + 1)
+        if len(key) == KEY_BYTES:
+            return key
+    except OSError:  # (`NotRegular` too)
         pass
     try:
         base.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_bytes(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(key)
+        fd, tmp = tempfile.mkstemp(dir=base, prefix=".tmp-key-")  # (mode 0600)
+        try:
+            key = secrets.token_bytes(KEY_BYTES)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(key)
+            try:
+                os.link(tmp, path)  # a missing key: the first of two builds making one wins
+            except FileExistsError:
+                try:  # one made meanwhile is taken; a broken one is replaced
+                    handle, _ = open_regular(path)
+                    with handle:
+                        theirs = handle.read(KEY_BYTES + 1)
+                    if len(theirs) == KEY_BYTES:
+                        return theirs
+                except OSError:
+                    pass
+                os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
         return key
-    except FileExistsError:
-        return path.read_bytes()
     except OSError:
-        return b""  # no writable home: caching is simply off
+        return b""  # no writable home, or a key path that cannot be replaced: caching is simply off
 
 
 _LASTING = "outputs-"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from digest.build import build
-from digest.cache import CACHE_DIR, BuildCache
+from digest.cache import CACHE_DIR, BuildCache, _key
 from tests.test_cache import clean_tree, story_site
 from tests.test_incremental import tree
 
@@ -106,3 +106,42 @@ def test_a_device_in_place_of_a_cache_file_is_not_read(tmp_path, kind):
         file.unlink()
         file.symlink_to("/dev/zero")
     rebuilt_right(site, tmp_path, 1, kind)
+
+
+# The machine's key file (``$XDG_CACHE_HOME/digest/cache-key``).
+
+def key_file(tmp_path: Path) -> Path:
+    return tmp_path / "xdg" / "digest" / "cache-key"
+
+
+@pytest.mark.parametrize("broken", ["folder", "pipe", "empty", "short", "long"])
+def test_a_broken_key_file_neither_crashes_nor_hangs_the_build(tmp_path, broken):
+    site = story_site(tmp_path, 12)
+    build(site, jobs=1)
+    path = key_file(tmp_path)
+    path.unlink()
+    if broken == "folder":
+        path.mkdir()
+    elif broken == "pipe":
+        os.mkfifo(path)
+    else:
+        path.write_bytes({"empty": b"", "short": b"k" * 5, "long": b"k" * 64}[broken])
+    edit(site, 3, "edited")
+    rebuilt_right(site, tmp_path, 1, broken)
+    if broken != "folder":  # (replaced by a new key: caching works again)
+        assert len(path.read_bytes()) == 32
+        again = build(site, jobs=1)
+        assert again.rendered == 0 and again.written == 0
+
+
+def test_a_folder_in_place_of_the_key_turns_caching_off(tmp_path):
+    path = key_file(tmp_path)
+    path.mkdir(parents=True)
+    assert _key() == b""
+
+
+def test_the_key_is_made_once_and_kept(tmp_path):
+    first = _key()
+    assert len(first) == 32 and _key() == first
+    assert key_file(tmp_path).stat().st_mode & 0o777 == 0o600
+    assert not [p for p in key_file(tmp_path).parent.iterdir() if p.name != "cache-key"]  # no temporary left
