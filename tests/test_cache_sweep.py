@@ -1,8 +1,9 @@
 """An adversarial sweep of the build cache (``SITE/.digest-cache``) and the machine's cache key.
 
 Each cache file kind (record shards, manifest shards, the state file and its chunks, the saved
-plan, the build summary) and the key file are put in odd states the corrupt-file tests of
-`tests.test_cache` do not cover: a named pipe, a device, a folder, a key of the wrong length.
+plan, the build summary), the key file and the build lock are put in odd states the corrupt-file
+tests of `tests.test_cache` do not cover: a named pipe, a device, a folder, a link out of the
+site, a key of the wrong length.
 Whatever is found, a build neither crashes nor waits forever, and makes the site a clean build
 makes, with ``-j 1`` and ``-j 2``; and the next builds (an edit after) are not poisoned by it.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.build import build
+from digest.build import build, site_lock
 from digest.cache import CACHE_DIR, BuildCache, _key
 from tests.test_cache import clean_tree, story_site
 from tests.test_incremental import tree
@@ -145,3 +146,26 @@ def test_the_key_is_made_once_and_kept(tmp_path):
     assert len(first) == 32 and _key() == first
     assert key_file(tmp_path).stat().st_mode & 0o777 == 0o600
     assert not [p for p in key_file(tmp_path).parent.iterdir() if p.name != "cache-key"]  # no temporary left
+
+
+# The build lock (``.digest-cache/build.lock``, taken by the command).
+
+@pytest.mark.parametrize("target", ["outside", "device", "pipe"])
+def test_the_build_lock_is_a_file_of_the_cache_whatever_was_in_its_place(tmp_path, target):
+    site = story_site(tmp_path, 3)
+    lock = site / CACHE_DIR / "build.lock"
+    lock.parent.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    if target == "outside":  # (followed, it made the file it names, wherever that was)
+        lock.symlink_to(elsewhere / "made-by-digest")
+    elif target == "device":  # (one lock shared by every site linking it there)
+        lock.symlink_to(os.devnull)
+    else:
+        os.mkfifo(lock)
+    with deadline(), site_lock(site) as held:
+        assert held
+    assert lock.is_file() and not lock.is_symlink()
+    assert not list(elsewhere.iterdir())
+    with site_lock(site, create=False) as held:
+        assert held
