@@ -24,6 +24,7 @@ import operator
 import os
 import pickle
 import secrets
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -155,6 +156,17 @@ def _dumps(value: Any) -> bytes:
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+def _take_name(tmp: str, path: Path) -> None:
+    """``os.replace(tmp, path)``; a folder in ``path``'s place (no file of this program) is
+    removed first: left, it failed every write of that file, and `write_parts` stops at the
+    first failure, so one folder kept the cache from being saved at every build after."""
+    try:
+        os.replace(tmp, path)
+    except IsADirectoryError:
+        shutil.rmtree(path, ignore_errors=True)
+        os.replace(tmp, path)
+
+
 def write_blob(path: Path, value: Any, dumps: Callable[[Any], bytes] = _dumps) -> None:
     """Pickle ``value`` (with ``dumps``) to ``path`` atomically, signed with this machine's key."""
     key = _key()
@@ -167,7 +179,7 @@ def write_blob(path: Path, value: Any, dumps: Callable[[Any], bytes] = _dumps) -
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(signature + body)
-        os.replace(tmp, path)
+        _take_name(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -214,7 +226,7 @@ def write_signed(path: Path, parts: list[Part]) -> None:
                     signing.write(part)
             handle.seek(0)
             handle.write(mac.digest())
-        os.replace(tmp, path)
+        _take_name(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -624,8 +636,12 @@ class BuildCache:
     def _start_writing(self) -> bool:
         """Remove the last build's summary (the cache is about to change); False when the
         cache folder cannot be written (a read-only site still builds, just not incrementally)."""
+        summary = self.dir / f"summary-{self.out_key}.pickle"
         try:
-            (self.dir / f"summary-{self.out_key}.pickle").unlink(missing_ok=True)
+            summary.unlink(missing_ok=True)
+        except IsADirectoryError:  # (a folder in its place, no file of ours: see `_take_name`)
+            shutil.rmtree(summary, ignore_errors=True)
+            return not summary.exists()
         except OSError:
             return False
         return True

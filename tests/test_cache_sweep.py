@@ -169,3 +169,21 @@ def test_the_build_lock_is_a_file_of_the_cache_whatever_was_in_its_place(tmp_pat
     assert not list(elsewhere.iterdir())
     with site_lock(site, create=False) as held:
         assert held
+
+
+# A folder where a cache file was: writing that file failed at every build, and the summary's
+# removal failing meant "unwritable cache", so the cache was never saved again.
+
+@pytest.mark.parametrize("kinds", [["summary"], ["records", "outputs", "state", "plan"]])
+def test_a_folder_in_place_of_a_cache_file_is_replaced_and_caching_goes_on(tmp_path, kinds):
+    site = story_site(tmp_path, 12)
+    build(site, jobs=1)
+    for file in [file for kind in kinds for file in cache_files(site, kind)]:
+        file.unlink()
+        file.mkdir()
+        (file / "inside").write_bytes(b"x")
+    edit(site, 3, "edited")
+    rebuilt_right(site, tmp_path, 1, "folders")
+    again = build(site, jobs=1)
+    assert again.rendered == 0 and again.written == 0
+    assert not [p for p in (site / CACHE_DIR).iterdir() if p.is_dir()]
