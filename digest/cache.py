@@ -24,6 +24,7 @@ import operator
 import os
 import pickle
 import secrets
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -33,7 +34,7 @@ from typing import Any, BinaryIO
 
 from digest import toolchain
 from digest.background import Pending
-from digest.files import MAX_RECORD_BYTES, read_regular
+from digest.files import MAX_RECORD_BYTES, open_regular, read_regular
 from digest.model import Article, FileResult, pack_article
 from digest.write import OutputRecord, damaged, digest_bytes
 
@@ -42,25 +43,50 @@ FORMAT = 7
 """Bump when the layout of cached data changes."""
 
 
+KEY_BYTES = 32
+"""The length of the machine's cache key (see `_key`)."""
+
+
 def _key() -> bytes:
-    """This machine's secret cache key (created once, mode 0600)."""
+    """This machine's secret cache key (created once, mode 0600; empty when there can be none:
+    caching is then off). A key file that is no regular file of `KEY_BYTES` (a folder, a named
+    pipe, an empty or cut file) is replaced by a new key: it signed nothing this program can
+    trust. Made whole in a temporary file before it takes the name, so no build reads a key
+    half written."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "digest"
     path = base / "cache-key"
     try:
-        return path.read_bytes()
-    except OSError:
+        handle, _ = open_regular(path)
+        with handle:
+            key = handle.read(KEY_BYTES + 1)
+        if len(key) == KEY_BYTES:
+            return key
+    except OSError:  # (`NotRegular` too)
         pass
     try:
         base.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_bytes(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(key)
+        fd, tmp = tempfile.mkstemp(dir=base, prefix=".tmp-key-")  # (mode 0600)
+        try:
+            key = secrets.token_bytes(KEY_BYTES)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(key)
+            try:
+                os.link(tmp, path)  # a missing key: the first of two builds making one wins
+            except FileExistsError:
+                try:  # one made meanwhile is taken; a broken one is replaced
+                    handle, _ = open_regular(path)
+                    with handle:
+                        theirs = handle.read(KEY_BYTES + 1)
+                    if len(theirs) == KEY_BYTES:
+                        return theirs
+                except OSError:
+                    pass
+                os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
         return key
-    except FileExistsError:
-        return path.read_bytes()
     except OSError:
-        return b""  # no writable home: caching is simply off
+        return b""  # no writable home, or a key path that cannot be replaced: caching is simply off
 
 
 _LASTING = "outputs-"
@@ -89,13 +115,14 @@ def _stamp(name: str = "") -> bytes:
 
 
 def read_blob(path: Path) -> Any | None:
-    """Unpickle ``path`` if it is signed with this machine's key and version; else None."""
+    """Unpickle ``path`` if it is a regular file signed with this machine's key and version;
+    else None (a named pipe, a device or a folder in its place is not read at all)."""
     key = _key()
     if not key:
         return None
     stamp = _stamp(path.name)
     try:
-        with open(path, "rb") as handle:  # the stamp first: a file of another kind is not read on
+        with open_regular(path)[0] as handle:  # the stamp first: a file of another kind is not read on
             head = handle.read(32 + len(stamp))
             if len(head) < 32 + len(stamp) or head[32:] != stamp:
                 return None
@@ -129,6 +156,17 @@ def _dumps(value: Any) -> bytes:
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+def _take_name(tmp: str, path: Path) -> None:
+    """``os.replace(tmp, path)``; a folder in ``path``'s place (no file of this program) is
+    removed first: left, it failed every write of that file, and `write_parts` stops at the
+    first failure, so one folder kept the cache from being saved at every build after."""
+    try:
+        os.replace(tmp, path)
+    except IsADirectoryError:
+        shutil.rmtree(path, ignore_errors=True)
+        os.replace(tmp, path)
+
+
 def write_blob(path: Path, value: Any, dumps: Callable[[Any], bytes] = _dumps) -> None:
     """Pickle ``value`` (with ``dumps``) to ``path`` atomically, signed with this machine's key."""
     key = _key()
@@ -141,7 +179,7 @@ def write_blob(path: Path, value: Any, dumps: Callable[[Any], bytes] = _dumps) -
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(signature + body)
-        os.replace(tmp, path)
+        _take_name(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -188,7 +226,7 @@ def write_signed(path: Path, parts: list[Part]) -> None:
                     signing.write(part)
             handle.seek(0)
             handle.write(mac.digest())
-        os.replace(tmp, path)
+        _take_name(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -205,7 +243,7 @@ def read_signed(path: Path, head: int = 0,
         return None
     stamp = _stamp()
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path)[0] as handle:  # (not a named pipe: see `read_blob`)
             start = handle.read(32 + len(stamp) + head)
             found = start[32 + len(stamp):]
             if start[32: 32 + len(stamp)] != stamp or len(found) != head or (accept and not accept(found)):
@@ -598,8 +636,12 @@ class BuildCache:
     def _start_writing(self) -> bool:
         """Remove the last build's summary (the cache is about to change); False when the
         cache folder cannot be written (a read-only site still builds, just not incrementally)."""
+        summary = self.dir / f"summary-{self.out_key}.pickle"
         try:
-            (self.dir / f"summary-{self.out_key}.pickle").unlink(missing_ok=True)
+            summary.unlink(missing_ok=True)
+        except IsADirectoryError:  # (a folder in its place, no file of ours: see `_take_name`)
+            shutil.rmtree(summary, ignore_errors=True)
+            return not summary.exists()
         except OSError:
             return False
         return True

@@ -11,6 +11,7 @@ output folder is left alone.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import shutil
@@ -457,6 +458,33 @@ def _shown(path: Path, folders: list[Path]) -> str:
     return str(path)
 
 
+_LOCK_FLAGS = (os.O_RDWR | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+               | getattr(os, "O_NONBLOCK", 0))
+
+
+def _open_lock(lock_file: Path, create: bool) -> int:
+    """A descriptor of the regular file ``lock_file`` (made if missing, with ``create``), for
+    `exclusive`; -1 when there is none. A link, a named pipe or a device in its place is
+    replaced by a file (with ``create``; else no lock): the link was followed, and the file it
+    named made, wherever it pointed, and a link to ``/dev/null`` was one lock shared by every
+    site holding such a link (each build "waiting for another build" of its own site)."""
+    flags = _LOCK_FLAGS | (os.O_CREAT if create else 0)
+    for _attempt in range(2):
+        try:
+            fd = os.open(lock_file, flags, 0o600)
+        except OSError as exc:
+            if not (create and exc.errno == errno.ELOOP):  # (a link, refused by O_NOFOLLOW)
+                return -1
+        else:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                return fd
+            os.close(fd)
+            if not create:
+                return -1
+        lock_file.unlink()  # (the link itself, not what it names)
+    return -1
+
+
 @contextlib.contextmanager
 def exclusive(lock_file: Path, waiting: Callable[[], None] | None = None,
               create: bool = True) -> Iterator[bool]:
@@ -476,8 +504,7 @@ def exclusive(lock_file: Path, waiting: Callable[[], None] | None = None,
         try:
             if create:
                 lock_file.parent.mkdir(exist_ok=True)
-            flags = os.O_RDWR | (os.O_CREAT if create else 0) | getattr(os, "O_CLOEXEC", 0)
-            fd = os.open(lock_file, flags, 0o600)
+            fd = _open_lock(lock_file, create)
         except OSError:
             fd = -1
     try:
