@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import signal
 import textwrap
 from pathlib import Path
 
 import pytest
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+
+
+def pytest_configure(config) -> None:
+    """Ctrl-C reaches the digest processes the tests start, however the suite was started: a
+    suite run in the background of a script (``cmd &``, no job control) inherits SIGINT
+    ignored, and so did every process it started (inherited through exec), so the tests of
+    Ctrl-C saw builds and servers ignore it. A handler, unlike an ignored signal, is not
+    inherited: each process starts with the default again."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def record(title="A story", when="2024-01-02T10:00:00Z", **fields) -> str:
