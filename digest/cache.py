@@ -55,14 +55,9 @@ def _key() -> bytes:
     half written."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "digest"
     path = base / "cache-key"
-    try:
-        handle, _ = open_regular(path)
-        with handle:
-            key = handle.read(KEY_BYTES + 1)
-        if len(key) == KEY_BYTES:
-            return key
-    except OSError:  # (`NotRegular` too)
-        pass
+    key = _read_key(path)
+    if key is not None:
+        return key
     try:
         base.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=base, prefix=".tmp-key-")  # (mode 0600)
@@ -72,21 +67,27 @@ def _key() -> bytes:
                 handle.write(key)
             try:
                 os.link(tmp, path)  # a missing key: the first of two builds making one wins
-            except FileExistsError:
-                try:  # one made meanwhile is taken; a broken one is replaced
-                    handle, _ = open_regular(path)
-                    with handle:
-                        theirs = handle.read(KEY_BYTES + 1)
-                    if len(theirs) == KEY_BYTES:
-                        return theirs
-                except OSError:
-                    pass
+            except FileExistsError:  # one made meanwhile is taken; a broken one is replaced
+                theirs = _read_key(path)
+                if theirs is not None:
+                    return theirs
                 os.replace(tmp, path)
         finally:
             Path(tmp).unlink(missing_ok=True)
         return key
     except OSError:
         return b""  # no writable home, or a key path that cannot be replaced: caching is simply off
+
+
+def _read_key(path: Path) -> bytes | None:
+    """The key in ``path`` if it is a regular file of `KEY_BYTES`, else None."""
+    try:
+        handle, _ = open_regular(path)
+        with handle:
+            key = handle.read(KEY_BYTES + 1)
+    except OSError:  # (`NotRegular` too)
+        return None
+    return key if len(key) == KEY_BYTES else None
 
 
 _LASTING = "outputs-"
