@@ -32,7 +32,7 @@ from digest.cache import (
     inputs_fingerprint,
     racy,
 )
-from digest.config import CONFIG_NAME, Config, load_config, read_config
+from digest.config import CONFIG_NAME, Config, load_config, read_config, version_control_dir
 from digest.errors import BuildError, ConfigError, Problem
 from digest.files import NotRegular, read_regular
 from digest.model import Article, ThumbnailCounts
@@ -156,6 +156,11 @@ def resolve_out(site: Path, config: Config, out: Path | None) -> Path:
     target = (out if out is not None else site / config.output_dir).resolve()
     if _holds_sources(target, site.resolve()):
         raise BuildError(f"refusing to build into {target}: it holds the site's own files")
+    database = version_control_dir(target)
+    if database is not None:
+        raise BuildError(f"refusing to build into {target}: it is in {database}, the database of a "
+                         "version-control repository, which a build would fill with pages and prune; "
+                         "choose another folder (such as build or public)")
     for path in (target, *target.parents):  # the first that exists must be a folder
         if path.exists() or path.is_symlink():
             if not path.is_dir():

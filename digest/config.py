@@ -256,6 +256,19 @@ def _check_language(value: Any) -> str | None:
     return "a language tag such as en or pt-BR"
 
 
+VCS_DIRS = (".git", ".hg", ".svn", ".bzr")
+"""Folders that hold a version-control repository's own database (git's objects and refs,
+Mercurial's, Subversion's, Bazaar's): never an output folder, nor a folder inside one."""
+
+
+def version_control_dir(target: Path) -> Path | None:
+    """The folder of `VCS_DIRS` that ``target`` (a resolved path) is or lies in, if any (its
+    name compared as macOS and Windows compare names: ``.GIT`` is ``.git`` there, and on Windows so
+    is ``.git.``)."""
+    return next((path for path in (target, *target.parents) if path.name.rstrip(". ").casefold() in VCS_DIRS),
+                None)
+
+
 def _check_relative_dir(value: Any) -> str | None:
     # A digest.toml travels with a site (a clone, a pull request): `/etc`, `/home/me` or
     # `../../x` there would have a build write (and prune) files anywhere the user can.
@@ -276,6 +289,10 @@ def _check_relative_dir(value: Any) -> str | None:
         # deleting the cache (safe, says the README) deleted the site.
         return (f"a folder inside the site other than the site itself, content/, static/, "
                 f"templates/ and {CACHE_DIR}/, such as build or public")
+    database = next((part for part in parts if part.rstrip(". ").casefold() in VCS_DIRS), None)
+    if database is not None:  # (`.git`: the build wrote its pages into the repository's database)
+        return (f"a folder outside {database}/, the database of a version-control repository (a build "
+                f"would fill it with pages and prune it), such as build or public")
     return None
 
 

@@ -1,0 +1,79 @@
+"""Leftover defects, each a fix with its test: an output folder in a repository's own
+database (``.git``), a default port in ``base_url``, language subtags beyond ISO 639-1/2, and
+``digest publish --no-build`` of an output folder that is out of date or holds no build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from digest.cli import main
+from digest.config import parse_config
+from digest.errors import ConfigError
+from tests.conftest import record
+
+
+def bad(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text)
+    return [str(p) for p in caught.value.problems]
+
+
+def small_site(make_site, **files: str) -> Path:
+    return make_site({"content/a.md": record("Alpha story", webUrl='"https://news.example/a"'),
+                      "digest.toml": "search = false\n", **files})
+
+
+# --------------------------------------------------------------------------- output in .git
+
+
+@pytest.mark.parametrize("written, named", [(".git", ".git"), (".hg", ".hg"), (".svn", ".svn"),
+                                            ("public/.git/x", ".git"), (".GIT", ".GIT"),
+                                            ("./.git/", ".git")])
+def test_an_output_folder_in_a_repositorys_database_is_a_config_problem(written, named):
+    # `output_dir = ".git"` was accepted: the build wrote its pages into the repository's own
+    # database (and pruned there what it had written before).
+    assert bad(f'search = false\noutput_dir = "{written}"\n') == [
+        f"digest.toml:2: output_dir: expected a folder outside {named}/, the database of a version-control "
+        f"repository (a build would fill it with pages and prune it), such as build or public, "
+        f"got a string {written!r}"]
+
+
+def test_a_folder_merely_named_like_one_is_an_output_folder():
+    assert parse_config('output_dir = ".gitx"\n').output_dir == ".gitx"
+    assert parse_config('output_dir = "site.git"\n').output_dir == "site.git"
+
+
+@pytest.mark.parametrize("inside", [".git", ".git/pages", ".hg", ".svn/x"])
+def test_build_o_into_a_repositorys_database_is_refused(make_site, capsys, inside):
+    site = small_site(make_site)
+    database = site / inside.split("/")[0]
+    database.mkdir()
+    (database / "HEAD").write_text("ref: refs/heads/main\n")
+    assert main(["build", str(site), "-o", str(site / inside), "-j", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err == (f"digest: error: refusing to build into {(site / inside).resolve()}: it is in "
+                   f"{database.resolve()}, the database of a version-control repository, which a build "
+                   "would fill with pages and prune; choose another folder (such as build or public)\n")
+    assert sorted(p.name for p in database.iterdir()) == ["HEAD"]
+
+
+def test_build_o_into_another_repositorys_database_is_refused(make_site, tmp_path, capsys):
+    site = small_site(make_site)
+    assert main(["build", str(site), "-o", str(tmp_path / "elsewhere" / ".git" / "www"), "-j", "1"]) == 1
+    assert "the database of a version-control repository" in capsys.readouterr().err
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_serve_and_publish_with_an_output_folder_in_git_report_the_key(make_site, tmp_path, capsys):
+    from digest.serve import Preview
+
+    site = small_site(make_site, **{"digest.toml": 'search = false\noutput_dir = ".git"\n'})
+    expected = "digest.toml:2: output_dir: expected a folder outside .git/"
+    outcome = Preview(site, jobs=1, log=lambda line: None).build_once()
+    assert not outcome.ok and str(outcome.problems[0]).startswith(expected)
+    for extra in ([], ["--no-build"]):
+        assert main(["publish", str(site), "--to", (tmp_path / "www").as_uri(), *extra]) == 1
+        assert capsys.readouterr().err.startswith(expected)
+    assert not (site / ".git").exists() and not (tmp_path / "www").exists()
