@@ -157,14 +157,17 @@ def _check_base_url(value: Any) -> str | None:
 
 
 def _ascii_url(value: str) -> str:
-    """A checked base_url as every link writes it: scheme and host in lower case, an
-    international host name in its ASCII form (``bücher.example`` is
-    ``xn--bcher-kva.example``) and non-ASCII path letters %-escaped as UTF-8 (``/über/`` is
-    ``/%C3%BCber/``): sitemaps, RSS and HTTP headers take URLs, not IRIs. Ends with ``/``."""
+    """A checked base_url as every link writes it: scheme and host in lower case, no default
+    port (``:443`` for https, ``:80`` for http), an international host name in its ASCII form
+    (``bücher.example`` is ``xn--bcher-kva.example``) and non-ASCII path letters %-escaped as
+    UTF-8 (``/über/`` is ``/%C3%BCber/``): sitemaps, RSS and HTTP headers take URLs, not IRIs. Ends with ``/``."""
     split = urlsplit(value)
     host = (split.hostname or "").encode("idna").decode("ascii")
     host = f"[{host}]" if ":" in host else host
-    netloc = host if split.port is None else f"{host}:{split.port}"
+    # A scheme's default port (`https://example.org:443/`) is no part of the address: browsers,
+    # feed readers and search engines write the URL without it, and it was in every link.
+    default = {"http": 80, "https": 443}[split.scheme.lower()]
+    netloc = host if split.port in (None, default) else f"{host}:{split.port}"
     path = quote(split.path, safe="/%!$&'()*+,;=:@~")
     value = urlunsplit((split.scheme.lower(), netloc, path, "", ""))
     return value if value.endswith("/") else value + "/"

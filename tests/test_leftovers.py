@@ -4,10 +4,12 @@ database (``.git``), a default port in ``base_url``, language subtags beyond ISO
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from digest.build import build
 from digest.cli import main
 from digest.config import parse_config
 from digest.errors import ConfigError
@@ -77,3 +79,31 @@ def test_serve_and_publish_with_an_output_folder_in_git_report_the_key(make_site
         assert main(["publish", str(site), "--to", (tmp_path / "www").as_uri(), *extra]) == 1
         assert capsys.readouterr().err.startswith(expected)
     assert not (site / ".git").exists() and not (tmp_path / "www").exists()
+
+
+# --------------------------------------------------------------------------- base_url port
+
+
+@pytest.mark.parametrize("given, url", [
+    ("https://example.org:443/", "https://example.org/"),
+    ("http://example.org:80/news/", "http://example.org/news/"),
+    ("HTTPS://Example.org:443", "https://example.org/"),
+    ("https://[::1]:443/", "https://[::1]/"),
+    ("https://example.org:8443/", "https://example.org:8443/"),
+    ("http://example.org:443/", "http://example.org:443/"),
+    ("https://example.org:80/", "https://example.org:80/"),
+])
+def test_a_default_port_in_base_url_is_left_out(given, url):
+    assert parse_config(f'base_url = "{given}"\n').base_url == url
+
+
+def test_no_link_feed_or_sitemap_keeps_a_default_port(make_site):
+    # `base_url = "https://example.org:443/"` kept `:443` in every canonical link, feed and
+    # sitemap URL and the JSON API.
+    site = small_site(make_site, **{"digest.toml": 'search = false\nbase_url = "https://example.org:443/news/"\n'})
+    out = build(site, jobs=1).out
+    texts = {p: p.read_text("utf-8") for p in out.rglob("*") if p.suffix in (".html", ".xml", ".json", ".txt",
+                                                                            ".opml")}
+    assert texts and not [p for p, text in texts.items() if ":443" in text]
+    assert "<loc>https://example.org/news/" in texts[out / "sitemap.xml"]
+    assert json.loads(texts[out / "feed.json"])["home_page_url"] == "https://example.org/news/"
