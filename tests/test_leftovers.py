@@ -179,3 +179,117 @@ def test_the_registry_ships_as_generated_data_read_on_first_use():
     code = ("import sys, digest.text; assert 'digest.subtags' not in sys.modules; "
             "digest.text.language_tag('en'); assert 'digest.subtags' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, env={"PYTHONPATH": str(repo)})
+
+
+# --------------------------------------------------------------------------- publish --no-build
+
+
+def publish_no_build(site: Path, www: Path, *extra: str) -> tuple[int, str, str]:
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["publish", str(site), "--no-build", "--to", www.as_uri(), *extra])
+    return code, out.getvalue(), err.getvalue()
+
+
+def later(path: Path, text: str) -> None:
+    """Rewrite ``path`` with a modification time clearly after the last build's."""
+    import os
+    import time
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    when = time.time_ns() + 5 * 10**9
+    os.utime(path, ns=(when, when))
+
+
+def test_publish_no_build_of_an_up_to_date_build_says_nothing_more(make_site, tmp_path):
+    site = small_site(make_site)
+    build(site, jobs=1)
+    code, out, err = publish_no_build(site, tmp_path / "www")
+    assert (code, err) == (0, "") and (tmp_path / "www" / "index.html").is_file()
+
+
+def test_publish_no_build_names_what_changed_since_the_last_build(make_site, tmp_path):
+    # The output folder was published as it was, with no word that the site had changed since.
+    site = small_site(make_site)
+    build(site, jobs=1)
+    later(site / "content" / "a.md", record("Alpha story, corrected", webUrl='"https://news.example/a"'))
+    code, _, err = publish_no_build(site, tmp_path / "www", "--dry-run")
+    assert code == 0
+    assert err == ("build/: warning: the site changed since the last build into it (content/a.md); it is "
+                   "published as that build left it: run digest build first, or publish without --no-build\n")
+    (site / "content" / "a.md").unlink()
+    code, _, err = publish_no_build(site, tmp_path / "www")
+    assert code == 0 and "the site changed since the last build into it (a file was removed or moved, or digest itself changed)" in err
+    assert "Alpha story" in (tmp_path / "www" / "index.html").read_text("utf-8")  # (sent as it was)
+    build(site, jobs=1)
+    assert publish_no_build(site, tmp_path / "www")[2] == ""
+
+
+def test_publish_no_build_after_a_failed_build_says_so(make_site, tmp_path):
+    site = small_site(make_site)
+    build(site, jobs=1)
+    later(site / "templates" / "home.html", "{% if %}")
+    assert main(["build", str(site), "-j", "1"]) == 1
+    code, _, err = publish_no_build(site, tmp_path / "www")
+    # (whether the failed build had begun to change the cache, and so removed the last build's
+    # summary, decides which of the two it says)
+    assert code == 0 and err in (
+        "build/: warning: the last build into it failed or was stopped, or the site changed since; it is "
+        "published as the last complete build left it: run digest build first, or publish without --no-build\n",
+        "build/: warning: the site changed since the last build into it (templates/home.html); it is published "
+        "as that build left it: run digest build first, or publish without --no-build\n")
+
+
+@pytest.mark.parametrize("state", ["missing", "empty", "foreign"])
+def test_publish_no_build_of_a_folder_holding_no_build_is_an_error(make_site, tmp_path, state):
+    site = small_site(make_site)
+    if state != "missing":
+        (site / "build").mkdir()
+    if state == "foreign":
+        (site / "build" / "notes.txt").write_text("not a site")
+    what = {"missing": "no such folder", "empty": "an empty folder",
+            "foreign": "no page of a digest build, and no record of one"}[state]
+    code, out, err = publish_no_build(site, tmp_path / "www")
+    assert (code, out) == (1, "")
+    assert err == (f"digest: error: build/ holds no build ({what}): run digest build first, or publish "
+                   "without --no-build\n")
+    assert not (tmp_path / "www").exists()
+
+
+def test_publish_no_build_names_output_dir_when_digest_toml_sets_it(make_site, tmp_path):
+    site = small_site(make_site, **{"digest.toml": 'search = false\noutput_dir = "public"\n'})
+    assert publish_no_build(site, tmp_path / "www")[2] == (
+        "digest: error: public/ (output_dir in digest.toml) holds no build (no such folder): run digest build "
+        "first, or publish without --no-build\n")
+
+
+def test_publish_no_build_without_the_build_cache_warns_it_cannot_tell(make_site, tmp_path):
+    import shutil
+
+    site = small_site(make_site)
+    build(site, jobs=1)
+    shutil.rmtree(site / ".digest-cache")
+    code, _, err = publish_no_build(site, tmp_path / "www")
+    assert code == 0 and err == (
+        "build/: warning: no record of the build in it in .digest-cache/ (deleted, or made by another user or "
+        "machine): it is published as it is, up to date or not; run digest build first, or publish without "
+        "--no-build to be sure\n")
+
+
+def test_publish_no_build_refuses_a_drafts_build_unless_asked_for_drafts(make_site, tmp_path):
+    # A `digest build --drafts` (a preview) left in build/ was published, drafts and all.
+    site = small_site(make_site, **{"content/d.md": record("Secret draft", published="false")})
+    build(site, drafts=True, jobs=1)
+    code, _, err = publish_no_build(site, tmp_path / "www")
+    assert code == 1 and err == (
+        "digest: error: build/ holds a --drafts build (records marked published: false would be published): "
+        "run digest build first, or publish with --drafts to send it as it is\n")
+    assert not (tmp_path / "www").exists()
+    assert publish_no_build(site, tmp_path / "www", "--drafts")[:3:2] == (0, "")
+    build(site, jobs=1)
+    code, _, err = publish_no_build(site, tmp_path / "www2", "--drafts")
+    assert code == 0 and "holds a build without drafts" in err
