@@ -32,7 +32,7 @@ from digest.cache import (
     inputs_fingerprint,
     racy,
 )
-from digest.config import CONFIG_NAME, Config, load_config, read_config
+from digest.config import CONFIG_NAME, Config, load_config, read_config, version_control_dir
 from digest.errors import BuildError, ConfigError, Problem
 from digest.files import NotRegular, read_regular
 from digest.model import Article, ThumbnailCounts
@@ -101,6 +101,8 @@ class BuildResult:
     """What the search indexing step did (one line; see `digest.search`)."""
     replanned: bool = False
     """True when the plan was derived from this process's previous one (`digest.plan.replan`)."""
+    drafts: bool = False
+    """Built with ``--drafts``: the output holds records marked ``published: false``."""
     cache: BuildCache | None = field(default=None, repr=False, compare=False)
     """The build cache as this build left it, its records, state and plan in memory (`build`
     takes it back for the next build of the same site and output in this process); None after
@@ -156,6 +158,11 @@ def resolve_out(site: Path, config: Config, out: Path | None) -> Path:
     target = (out if out is not None else site / config.output_dir).resolve()
     if _holds_sources(target, site.resolve()):
         raise BuildError(f"refusing to build into {target}: it holds the site's own files")
+    database = version_control_dir(target)
+    if database is not None:
+        raise BuildError(f"refusing to build into {target}: it is in {database}, the database of a "
+                         "version-control repository, which a build would fill with pages and prune; "
+                         "choose another folder (such as build or public)")
     for path in (target, *target.parents):  # the first that exists must be a folder
         if path.exists() or path.is_symlink():
             if not path.is_dir():
@@ -419,7 +426,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         out=out, config=config, problems=problems, files=loaded.files,
         articles=len(plan.articles), pages=kinds, written=result.written, unchanged=unchanged,
         rendered=len(todo), removed=result.removed, timings=timings, changed_paths=changed, search=search.message,
-        articles_loaded=len(loaded.articles), thumbnails=images.counts, replanned=replanned,
+        articles_loaded=len(loaded.articles), thumbnails=images.counts, replanned=replanned, drafts=drafts,
     )
     named = _named_inputs(site, cache, images.state, config_digest, racy_inputs) if fingerprint else None
     if named is not None and search.status not in ("failed", "cancelled"):
@@ -615,6 +622,67 @@ def _picture_unchanged(site: Path, pictures: Mapping[str, tuple], path: str) -> 
     except OSError:  # (`NotRegular` too)
         return False
     return digest_bytes(raw) == entry[3].digest
+
+
+def built_output(site: Path, drafts: bool = False) -> tuple[Path, list[Problem]]:
+    """The output folder as the last build left it, for ``digest publish --no-build``, with a
+    warning when it may not be what a build would make now; a `BuildError` when it holds no
+    build at all, or a ``--drafts`` build (records marked ``published: false``) and ``drafts``
+    is false. Whether the site changed is decided as `build` decides that nothing did: the
+    fingerprint of its inputs against the one its last build saved (`BuildCache.last_build`).
+    Files changed by hand in the output folder are not judged: they are published as they are."""
+    site = require_site(site)
+    config = load_config(site)
+    out = resolve_out(site, config, None)
+    shown = _shown_output(site, out, config)
+    rebuild = f"run digest build{' --drafts' if drafts else ''} first, or publish without --no-build"
+    try:
+        empty = next(os.scandir(out), None) is None
+    except OSError:  # (no such folder: a file in its place is refused by `resolve_out`)
+        raise BuildError(f"{shown} holds no build (no such folder): {rebuild}") from None
+    cache = BuildCache(site, out)
+    if empty or (not cache.outputs and not (out / "index.html").is_file()):
+        what = "an empty folder" if empty else "no page of a digest build, and no record of one"
+        raise BuildError(f"{shown} holds no build ({what}): {rebuild}")
+    if not cache.outputs:  # (the cache was deleted, or is another user's or machine's)
+        return out, [Problem(shown, None, None, f"no record of the build in it in {CACHE_DIR}/ (deleted, or made "
+                             "by another user or machine): it is published as it is, up to date or not; "
+                             f"{rebuild} to be sure", "warning")]
+    last = cache.last_summary()
+    if last is not None and last[0].drafts and not drafts:
+        raise BuildError(f"{shown} holds a --drafts build (records marked published: false would be published): "
+                         "run digest build first, or publish with --drafts to send it as it is")
+    stats: dict[str, os.stat_result] = {}
+    pagefind = pagefind_executable() if config.search else None
+    built_drafts = last[0].drafts if last is not None else drafts
+    # (the outputs are not judged: `damaged` is no concern here, hence `frozenset`, none damaged)
+    if last is not None and cache.last_build(_fingerprint(site, built_drafts, pagefind, stats), frozenset) is not None:
+        if drafts and not built_drafts:
+            return out, [Problem(shown, None, None, "holds a build without drafts (the last build into it had no "
+                                 "--drafts): it is published as it is; run digest build --drafts first to "
+                                 "publish them", "warning")]
+        return out, []
+    if last is None:
+        said = "the last build into it failed or was stopped, or the site changed since"
+    else:
+        with suppress(OSError):
+            stats[str(site / CONFIG_NAME)] = os.stat(site / CONFIG_NAME)
+        newer = sorted(Path(path).relative_to(site).as_posix() for path, st in stats.items()
+                       if st.st_mtime_ns > last[1] and Path(path).is_relative_to(site))
+        named = ", ".join(newer[:3]) + (f" and {len(newer) - 3} more" if len(newer) > 3 else "")
+        said = f"the site changed since the last build into it ({named or 'a file was removed or moved, or digest itself changed'})"
+    left = "that build" if last is not None else "the last complete build"
+    return out, [Problem(shown, None, None, f"{said}; it is published as {left} left it: {rebuild}", "warning")]
+
+
+def _shown_output(site: Path, out: Path, config: Config) -> str:
+    """The output folder as a message names it: ``build/``, ``public/ (output_dir in digest.toml)``,
+    or its absolute path when it lies outside the site."""
+    try:
+        name = out.relative_to(site).as_posix() + "/"
+    except ValueError:
+        return str(out)
+    return name if config.output_dir == Config().output_dir else f"{name} (output_dir in {CONFIG_NAME})"
 
 
 def check(site: Path, drafts: bool = True) -> tuple[list[Problem], int, int]:

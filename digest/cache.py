@@ -820,13 +820,30 @@ class BuildCache:
         """The summary saved by the previous build if its inputs had ``fingerprint``
         and every output it made is still in place, unmodified (``damaged()`` is empty:
         see `damaged`); else None."""
-        saved = read_blob(self.dir / f"summary-{self.out_key}.pickle")
-        if not isinstance(saved, tuple) or len(saved) != 4 or saved[0] != fingerprint:
+        saved = self._summary()
+        if saved is None or saved[0] != fingerprint:
             return None
         # (inputs it read moments after they were written: their contents must be as then too)
         if any(content_digest(path) != digest for path, digest in saved[3].items()) or damaged():
             return None
         return saved[2]
+
+    def last_summary(self) -> tuple[Any, int] | None:
+        """The result the previous build into this output folder saved, and when (ns since the
+        epoch: as file times count), whatever its inputs; None when none was saved (no build
+        yet, one that failed or was interrupted once it began to change the cache, or one
+        whose summary could not be saved: see `digest.build._named_inputs`)."""
+        path = self.dir / f"summary-{self.out_key}.pickle"
+        try:
+            when = path.stat().st_mtime_ns
+        except OSError:
+            return None
+        saved = self._summary()
+        return None if saved is None else (saved[2], when)
+
+    def _summary(self) -> tuple | None:
+        saved = read_blob(self.dir / f"summary-{self.out_key}.pickle")
+        return saved if isinstance(saved, tuple) and len(saved) == 4 else None
 
     def damaged(self, out: Path) -> frozenset[str]:
         """The outputs in the manifest that are no longer as it noted them in ``out`` (changed,

@@ -157,14 +157,17 @@ def _check_base_url(value: Any) -> str | None:
 
 
 def _ascii_url(value: str) -> str:
-    """A checked base_url as every link writes it: scheme and host in lower case, an
-    international host name in its ASCII form (``bücher.example`` is
-    ``xn--bcher-kva.example``) and non-ASCII path letters %-escaped as UTF-8 (``/über/`` is
-    ``/%C3%BCber/``): sitemaps, RSS and HTTP headers take URLs, not IRIs. Ends with ``/``."""
+    """A checked base_url as every link writes it: scheme and host in lower case, no default
+    port (``:443`` for https, ``:80`` for http), an international host name in its ASCII form
+    (``bücher.example`` is ``xn--bcher-kva.example``) and non-ASCII path letters %-escaped as
+    UTF-8 (``/über/`` is ``/%C3%BCber/``): sitemaps, RSS and HTTP headers take URLs, not IRIs. Ends with ``/``."""
     split = urlsplit(value)
     host = (split.hostname or "").encode("idna").decode("ascii")
     host = f"[{host}]" if ":" in host else host
-    netloc = host if split.port is None else f"{host}:{split.port}"
+    # A scheme's default port (`https://example.org:443/`) is no part of the address: browsers,
+    # feed readers and search engines write the URL without it, and it was in every link.
+    default = {"http": 80, "https": 443}[split.scheme.lower()]
+    netloc = host if split.port in (None, default) else f"{host}:{split.port}"
     path = quote(split.path, safe="/%!$&'()*+,;=:@~")
     value = urlunsplit((split.scheme.lower(), netloc, path, "", ""))
     return value if value.endswith("/") else value + "/"
@@ -256,6 +259,19 @@ def _check_language(value: Any) -> str | None:
     return "a language tag such as en or pt-BR"
 
 
+VCS_DIRS = (".git", ".hg", ".svn", ".bzr")
+"""Folders that hold a version-control repository's own database (git's objects and refs,
+Mercurial's, Subversion's, Bazaar's): never an output folder, nor a folder inside one."""
+
+
+def version_control_dir(target: Path) -> Path | None:
+    """The folder of `VCS_DIRS` that ``target`` (a resolved path) is or lies in, if any (its
+    name compared as macOS and Windows compare names: ``.GIT`` is ``.git`` there, and on Windows so
+    is ``.git.``)."""
+    return next((path for path in (target, *target.parents) if path.name.rstrip(". ").casefold() in VCS_DIRS),
+                None)
+
+
 def _check_relative_dir(value: Any) -> str | None:
     # A digest.toml travels with a site (a clone, a pull request): `/etc`, `/home/me` or
     # `../../x` there would have a build write (and prune) files anywhere the user can.
@@ -276,6 +292,10 @@ def _check_relative_dir(value: Any) -> str | None:
         # deleting the cache (safe, says the README) deleted the site.
         return (f"a folder inside the site other than the site itself, content/, static/, "
                 f"templates/ and {CACHE_DIR}/, such as build or public")
+    database = next((part for part in parts if part.rstrip(". ").casefold() in VCS_DIRS), None)
+    if database is not None:  # (`.git`: the build wrote its pages into the repository's database)
+        return (f"a folder outside {database}/, the database of a version-control repository (a build "
+                f"would fill it with pages and prune it), such as build or public")
     return None
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Mapping
 from functools import cache, lru_cache
 from html import unescape as unescape_html
 from html.parser import HTMLParser
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -295,14 +297,23 @@ space in a path is no part of a link a person can copy). Searched only in URLs t
 
 def language_tag(value: str) -> str | None:
     """``value`` as a BCP 47 tag that HTML validators accept (``en-us``, ``pt-BR``, ``zh-Hant-TW``,
-    ``es-419``; ``_`` becomes ``-``), or None.
+    ``es-419``, ``yue-HK``; ``_`` becomes ``-``), or None.
 
-    Only language[-script][-region] with subtags from the registry lists below: a tag shaped
-    right but naming no language (``zz``, ``english``, ``en-zzzzzzzz``) is an error in a page's
-    ``lang`` and is refused.
+    Only language[-script][-region], the language a primary subtag of the IANA registry (ISO
+    639-1, 639-2, 639-3 and 639-5 codes alike: see `digest.subtags`) and the others from the
+    lists below: a tag shaped right but naming no language (``zz``, ``english``,
+    ``en-zzzzzzzz``) is an error in a page's ``lang`` and is refused. A deprecated language
+    subtag is written as the one the registry prefers (``iw-IL`` is ``he-IL``, ``in`` is ``id``,
+    ``ji`` is ``yi``), as RFC 5646 recommends.
     """
     parts = value.strip().replace("_", "-").split("-")
-    if not 1 <= len(parts) <= 3 or parts[0].lower() not in _LANGUAGES:
+    if not 1 <= len(parts) <= 3:
+        return None
+    languages, preferred, _ = _subtags()
+    language = parts[0].lower()
+    if language in preferred:
+        parts[0] = preferred[language]
+    elif language not in languages:
         return None
     rest = [p.lower() for p in parts[1:]]
     if rest and rest[0] in _SCRIPTS and len(rest[0]) == 4:
@@ -312,46 +323,34 @@ def language_tag(value: str) -> str | None:
     return "-".join(parts)
 
 
-_RTL_LANGUAGES = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ji", "ks", "nqo", "ps", "sd", "syr",
-                            "ug", "ur", "yi"})
-"""Languages written right to left (ISO 639 codes, old ones included: ``iw``, ``ji``)."""
+@lru_cache(maxsize=1)
+def _subtags() -> tuple[frozenset[str], Mapping[str, str], frozenset[str]]:
+    """The registry's primary language subtags, its deprecated ones with the subtag to write
+    instead, and the languages written right to left, from `digest.subtags` (imported on first
+    use: ``import digest.text``, which every command does, does without its 8,000 subtags)."""
+    from digest import subtags
+
+    preferred = dict(pair.split("=") for pair in subtags.PREFERRED.split())
+    return (frozenset(subtags.LANGUAGES.split()), MappingProxyType(preferred),
+            frozenset(subtags.RIGHT_TO_LEFT.split()))
+
+
 _RTL_SCRIPTS = frozenset({"adlm", "arab", "hebr", "mand", "nkoo", "rohg", "samr", "syrc", "thaa", "yezi"})
 """Scripts written right to left (ISO 15924 codes, lower case)."""
 
 
 def language_direction(tag: str) -> str:
-    """``"rtl"`` for a language tag written right to left (``ar``, ``he-IL``, ``pa-Arab``), else
-    ``"ltr"``: a script subtag decides (``ug-Cyrl`` is ``ltr``), else the language. The page of
-    an Arabic or Hebrew site runs right to left (``<html dir="rtl">``), as its text does."""
+    """``"rtl"`` for a language tag written right to left (``ar``, ``he-IL``, ``pa-Arab``,
+    ``arz``, ``ckb``), else ``"ltr"``: a script subtag decides (``ug-Cyrl`` is ``ltr``), else the
+    language, by its likely script (see `digest.subtags`). The page of an Arabic or Hebrew site
+    runs right to left (``<html dir="rtl">``), as its text does."""
     parts = tag.replace("_", "-").lower().split("-")
     if len(parts) > 1 and len(parts[1]) == 4:
         return "rtl" if parts[1] in _RTL_SCRIPTS else "ltr"
-    return "rtl" if parts[0] in _RTL_LANGUAGES else "ltr"
+    _, preferred, right_to_left = _subtags()
+    return "rtl" if preferred.get(parts[0], parts[0]) in right_to_left else "ltr"
 
 
-_LANGUAGES = frozenset((
-    "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy "
-    "da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu "
-    "hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb "
-    "lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om "
-    "or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw "
-    "ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu ace "
-    "ach ada ady afa afh ain akk ale alg alt ang anp apa arc arn arp art arw ast ath aus awa bad "
-    "bai bal ban bas bat bej bem ber bho bik bin bla bnt bra btk bua bug byn cad cai car cau ceb "
-    "cel chb chg chk chm chn cho chp chr chy cmc cnr cop cpe cpf cpp crh crp csb cus dak dar day "
-    "del den dgr din doi dra dsb dua dum dyu efi egy eka elx enm ewo fan fat fil fiu fon frm fro "
-    "frr frs fur gaa gay gba gem gez gil gmh goh gon gor got grb grc gsw gwi hai haw hil him hit "
-    "hmn hsb hup iba ijo ilo inc ine inh ira iro jbo jpr jrb kaa kab kac kam kar kaw kbd kha khi "
-    "kho kmb kok kos kpe krc krl kro kru kum kut lad lah lam lez lol loz lua lui lun luo lus mad "
-    "mag mai mak man map mas mdf mdr men mga mic min mkh mnc mni mno moh mos mun mus mwl mwr myn "
-    "myv nah nai nap nds new nia nic niu nog non nqo nso nub nwc nym nyn nyo nzi osa ota oto paa "
-    "pag pal pam pap pau peo phi phn pon pra pro raj rap rar roa rom rup sad sah sai sal sam sas "
-    "sat scn sco sel sem sga sgn shn sid sio sit sla sma smi smj smn sms snk sog son srn srr ssa "
-    "suk sus sux syc syr tai tem ter tet tig tiv tkl tlh tli tmh tog tpi tsi tum tup tut tvl tyv "
-    "udm uga umb vai vot wak wal war was wen xal yao yap ypk zap zbl zen zgh znd zun zza ckb"
-).split())
-"""Primary language subtags of BCP 47 (IANA registry): ISO 639-1, and ISO 639-2 where it has no 639-1 code;
-and ``ckb`` (Central Kurdish, ISO 639-3 only), one of `_RTL_LANGUAGES`."""
 _SCRIPTS = frozenset((
     "adlm afak aghb ahom arab aran armi armn avst bali bamu bass batk beng bhks blis bopo brah "
     "brai bugi buhd cakm cans cari cham cher cirt copt cprt cyrl cyrs deva dsrt dupl egyd egyh "

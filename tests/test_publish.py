@@ -14,6 +14,7 @@ import pytest
 
 from digest.build import build
 from digest.cli import main
+from digest.errors import BuildError
 from digest.mediatypes import content_type
 from digest.publish import Options, PublishError, open_target, publish
 from digest.publish.common import (
@@ -270,7 +271,7 @@ def test_folder_max_deletes_stops_a_mass_delete(make_site, tmp_path, capsys):
 
 def test_no_build_publishes_the_existing_output(make_site, tmp_path):
     site = small_site(make_site)
-    with pytest.raises(PublishError, match="build the site first"):
+    with pytest.raises(BuildError, match="holds no build .*: run digest build first"):
         publish(site, (tmp_path / "www").as_uri(), build=False)
     build(site)
     result = publish(site, (tmp_path / "www").as_uri(), build=False)

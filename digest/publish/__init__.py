@@ -45,6 +45,9 @@ class PublishResult:
     """The `digest.build.BuildResult` when the site was built first."""
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds per phase: scan, plan, apply."""
+    problems: list = field(default_factory=list)
+    """Warnings on the output folder published without a build (`digest.build.built_output`):
+    the site changed since its last build, or that build did not finish."""
 
     @property
     def uploaded(self) -> int:
@@ -96,17 +99,21 @@ def publish(site: Path, target: str, options: Options | None = None, *, build: b
 def _publish(site: Path, adapter: Adapter, options: Options, build: bool, dry_run: bool,
              drafts: bool, progress: Progress | None) -> PublishResult:
     from digest.build import build as build_site
-    from digest.build import resolve_out
+    from digest.build import built_output, resolve_out
     from digest.config import load_config
 
     built = None
+    problems = []
     try:
         if build:
             built = build_site(site, None, drafts=drafts, progress=progress)
             out = built.out
+            adapter.check(site, out)
         else:
-            out = resolve_out(site, load_config(site), None)
-        adapter.check(site, out)
+            # The target is judged first (one inside the site is refused whatever the output
+            # holds), then what the output folder holds and whether a build would make it now.
+            adapter.check(site, resolve_out(site, load_config(site), None))
+            out, problems = built_output(site, drafts)
         start = time.perf_counter()
         files = scan_folder(out)
         scanned = time.perf_counter()
@@ -119,4 +126,4 @@ def _publish(site: Path, adapter: Adapter, options: Options, build: bool, dry_ru
         adapter.close()
     return PublishResult(plan, out, dry_run, done - start, built,
                          {"scan": scanned - start, "plan": planned - scanned,
-                          "apply": done - planned})
+                          "apply": done - planned}, problems)

@@ -45,6 +45,7 @@ def run(args: argparse.Namespace, progress: Callable[[str, int, int], None],
         return 130
     if result.build is not None:
         print_problems(result.build.problems)
+    print_problems(result.problems)
     report(result, options, args.verbose)
     return 1 if result.plan.capped else 0
 
