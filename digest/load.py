@@ -2381,8 +2381,9 @@ def deduplicate(articles: Iterable[Article], min_quality: int = 0) -> tuple[list
     """
     by_story: dict[str, list[Article]] = {}
     for article in articles:
-        story = article.story or (url_identity(article.web_url) if article.web_url else article.id)
-        by_story.setdefault(story, []).append(article)
+        story = article.story or (url_identity(article.web_url) if article.web_url else "")
+        # (a record whose URL names no story, ``#`` or ``javascript:void(0)``, is a story of its own)
+        by_story.setdefault(story or "\0" + article.source, []).append(article)
     kept: list[Article] = []
     problems: list[Problem] = []
     for group in by_story.values():

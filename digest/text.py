@@ -394,6 +394,12 @@ def url_identity(url: str) -> str:
     ``//host/x``, ``http://HOST:80/x/#top``, ``https://host./x`` and ``https://host/x`` are one story,
     and so are ``https://bücher.example/Bücher``, ``https://xn--bcher-kva.example/B%C3%BCcher`` and
     ``https://xn--bcher-kva.example/B%c3%bccher``.
+
+    A URL that names no story is ``""``, no identity: a fragment or query alone (``#``,
+    ``#comments``, ``?page=2``: a scraper's link it could not resolve), an http(s) URL with no
+    host (``http://``), and the pseudo-URLs ``javascript:``, ``data:``, ``about:`` ... (its
+    records were "the same story", all but one skipped, and a ``related`` entry's ``#x`` linked
+    to whichever record wrote ``#y``).
     """
     text = url.strip()
     if text.startswith("//"):
@@ -402,7 +408,7 @@ def url_identity(url: str) -> str:
         text = "https://" + text[7:]
     if text.startswith("https://") and text.isascii() and "%" not in text and not _REPARSED.search(text):
         host = text[8:].partition("/")[0]
-        if host == host.lower() and "?" not in host and ":" not in host and not host.endswith("."):
+        if host and host == host.lower() and "?" not in host and ":" not in host and not host.endswith("."):
             return _no_final_slash(text)  # already in identity form but for that (the common case: no parsing)
     try:
         parts = urlsplit(text)
@@ -410,6 +416,8 @@ def url_identity(url: str) -> str:
         return text
     scheme = "https" if parts.scheme.lower() in ("http", "https") else parts.scheme.lower()
     netloc = parts.netloc.lower()
+    if (not netloc and (scheme == "https" or not parts.path)) or scheme in _NO_STORY_SCHEMES:
+        return ""
     if not netloc.isascii():  # (`bücher.example` is `xn--bcher-kva.example`, as a browser asks for it)
         user, at, host = netloc.rpartition("@")
         host, colon, port = host.partition(":")
@@ -425,6 +433,10 @@ def _ascii_host(host: str) -> str:
         return host.encode("idna").decode("ascii")
     except UnicodeError:
         return host
+
+
+_NO_STORY_SCHEMES = frozenset(("javascript", "vbscript", "data", "about", "blob"))
+"""Schemes of pseudo-URLs: a script, inline bytes, a blank page; never a story of its own."""
 
 
 _ASCII_TEXT = "".join(map(chr, range(0x21, 0x7F)))

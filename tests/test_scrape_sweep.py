@@ -1,0 +1,73 @@
+"""Scrape sweep: records as scrapers and APIs really leave them, built and read back.
+
+Copies of the real records (kept outside the repository) were mutated the way scrapers write
+them: HTML and entities in text fields, mojibake, Windows-1252 bytes, byte order marks, CR and
+CRLF line endings, tabs and Unicode spaces in names, zero-width and bidirectional controls;
+relative, protocol-relative, fragment-only, ``javascript:``/``data:``, spaced, Unicode, very long,
+AMP and tracking variants of URLs; epoch, RFC 2822, naive, future and out-of-range dates; topics
+and sources that differ only by case, accents, punctuation, spaces or emoji, or that slug to
+nothing or to a reserved name; huge values and empty strings everywhere. The site was built and
+run through ../shared/validate. Each test here is one defect that sweep found, pinned with small
+records written inline (see tests/test_hostile*.py, test_mutation_sweep.py,
+test_output_audit*.py and test_cross_sweep.py for the earlier sweeps).
+"""
+
+from __future__ import annotations
+
+import json
+
+from digest.build import build
+from digest.text import url_identity
+from tests.conftest import record
+
+
+def _build(make_site, files: dict[str, str]):
+    site = make_site({"digest.toml": 'search = false\nbase_url = "https://example.org/"\n', **files})
+    return build(site, jobs=1)
+
+
+def _api(built, title: str) -> dict:
+    for path in (built.out / "api/articles").glob("*.json"):
+        doc = json.loads(path.read_text())
+        if doc["title"] == title:
+            return doc
+    raise AssertionError(f"no article {title!r}")
+
+
+def test_urls_that_name_no_story_have_no_identity():
+    """``#top``, ``#comments``, ``?page=2``, ``http://`` and ``javascript:void(0)`` all name no
+    story: their identity was ``""`` (or the pseudo-URL itself), shared by every record that
+    had one."""
+    for url in ("#", "#top", "?page=2", "http://", "https://", "https:///x", "//",
+                "javascript:void(0)", "data:text/html,hi", "about:blank"):
+        assert url_identity(url) == "", url
+    assert url_identity("/news/x") == "/news/x"  # (a path of the scraper's own site: kept as written)
+    assert url_identity("https://news.example/x#top") == "https://news.example/x"
+
+
+def test_records_whose_url_names_no_story_are_not_one_story(make_site):
+    """A scraper that cannot resolve a link leaves ``#`` or ``javascript:void(0)``: every such
+    record was "the same story" as the first one, and skipped with that warning."""
+    built = _build(make_site, {
+        "content/a.md": record("One", webUrl='"#top"'),
+        "content/b.md": record("Two", webUrl='"#main-content"'),
+        "content/c.md": record("Three", webUrl='"javascript:void(0)"'),
+        "content/d.md": record("Four", webUrl='"javascript:void(0)"'),
+        "content/e.md": record("Five", webUrl='"http://"'),
+        "content/f.md": record("Six", webUrl='"https://"'),
+    })
+    assert built.articles == 6
+    assert not [p for p in built.problems if "same story" in p.message]
+
+
+def test_a_related_entry_with_a_fragment_url_links_to_no_other_record(make_site):
+    """A curated entry whose ``webUrl`` is ``#frag`` linked to the page of whichever record had a
+    fragment-only ``webUrl`` (its title on the entry in the JSON API, another story's on the page)."""
+    built = _build(make_site, {
+        "content/a.md": record("Fragment story", webUrl='"#top"'),
+        "content/b.md": record("Review", webUrl='"https://n.example/r"',
+                               related=json.dumps([{"title": "Rel frag", "webUrl": "#frag"}])),
+    })
+    assert _api(built, "Review")["related"] == []
+    page = next(built.out.glob("2024/01/02/review-*/index.html")).read_text()
+    assert "fragment-story" not in page and "Rel frag" not in page
