@@ -44,6 +44,7 @@ from digest.text import (
     safe_url,
     short_hash,
     slugify,
+    strip_markup,
     term_key,
     url_identity,
     visible,
@@ -829,6 +830,18 @@ def _unescape(text: str) -> str:
     return html.unescape(text)
 
 
+def _without_markup(text: str, field: tuple[Any, ...], report: _RecordProblems | None) -> str:
+    """``text`` without the HTML markup a scraper copied into a plain-text field (`strip_markup`:
+    ``<b>``, ``<br>``, ``<p>``, a script and its content), with a warning: the page showed the tags
+    as text (``<b>Power Apps</b> news``), in every card, feed and JSON document."""
+    stripped = strip_markup(text)
+    if stripped is None:
+        return text
+    if report is not None and field:
+        report.warn(field, "HTML markup removed (a plain-text field; write &lt; for a < shown as it is)")
+    return stripped
+
+
 def _text(value: Any, field: tuple[Any, ...] = (), report: _RecordProblems | None = None,
           name: bool = False) -> str | None:
     """A plain-text field as str (HTML entities decoded), or None when not text.
@@ -839,7 +852,7 @@ def _text(value: Any, field: tuple[Any, ...] = (), report: _RecordProblems | Non
     (Norway), the headline ``Yes``. Without ``field``, numbers are text as Python writes them.
     """
     if isinstance(value, str):
-        return plain_text(_unescape(value))
+        return plain_text(_unescape(_without_markup(value, field, report)))
     if value is None or not isinstance(value, int | float | date) or (isinstance(value, bool) and not name):
         return None
     if report is not None and field:
@@ -2201,7 +2214,8 @@ def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None
             else:
                 report.warn(("provider",), "has neither a name nor a domain; ignored")
         elif isinstance(raw_provider, str) and raw_provider.strip():
-            name = _cut(plain_text(_unescape(raw_provider)), MAX_NAME, ("provider",), report)
+            name = _cut(plain_text(_unescape(_without_markup(raw_provider, ("provider",), report))), MAX_NAME,
+                        ("provider",), report)
             # (a scraper's text is the source's name, or its host or home page: then its domain too,
             # so that it is one source with the records that give {name, domain})
             link = safe_url(name) if "/" in name else None

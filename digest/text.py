@@ -400,6 +400,7 @@ def url_identity(url: str) -> str:
     host (``http://``), and the pseudo-URLs ``javascript:``, ``data:``, ``about:`` ... (its
     records were "the same story", all but one skipped, and a ``related`` entry's ``#x`` linked
     to whichever record wrote ``#y``).
+
     """
     text = url.strip()
     if text.startswith("//"):
@@ -911,6 +912,57 @@ def visible(text: str) -> bool:
     if text.isascii():
         return bool(text)  # (plain_text removed ASCII controls and the spaces around)
     return any(unicodedata.category(c) not in _INVISIBLE_CATEGORIES and c not in _BLANK_LETTERS for c in text)
+
+
+_HIDDEN_ELEMENTS = "script|style|iframe|noscript|template|object|svg|math|head|title"
+"""Elements whose content is no text to show: their markup is removed with what it holds."""
+_MARKUP_ELEMENTS = ("a|abbr|address|article|aside|audio|b|bdi|bdo|big|blockquote|body|br|button|canvas|"
+                    "caption|center|cite|code|col|colgroup|dd|del|details|dfn|div|dl|dt|em|embed|"
+                    "figcaption|figure|font|footer|form|h[1-6]|header|hr|html|i|img|input|ins|kbd|label|"
+                    "li|link|main|mark|meta|nav|ol|p|picture|pre|q|s|samp|section|small|source|span|"
+                    "strike|strong|sub|summary|sup|table|tbody|td|tfoot|th|thead|time|tr|tt|u|ul|var|"
+                    "video|wbr|" + _HIDDEN_ELEMENTS)
+_TAG_NAME = rf"(?:{_MARKUP_ELEMENTS})(?![\w:-])"
+_MARKUP = re.compile(
+    rf"<!--.*?(?:-->|$)|<({_HIDDEN_ELEMENTS})(?![\w:-])[^<>]*>.*?(?:</\1\s*>|$)"
+    rf"|</{_TAG_NAME}\s*>|<({_TAG_NAME})(?:\s[^<>]*)?/?>", re.IGNORECASE | re.DOTALL)
+"""HTML a scraper left in a plain-text field: a comment, a script (or style, iframe...) with
+its content, a closing tag, or an opening tag of an HTML element (`strip_markup` decides
+whether the opening tag is markup)."""
+_VOID_OR_BREAK = frozenset(("br", "hr", "img", "wbr", "input", "embed", "source", "col", "link", "meta"))
+_INLINE = frozenset(("a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "del", "dfn", "em", "font",
+                     "i", "ins", "kbd", "mark", "q", "s", "samp", "small", "span", "strike", "strong",
+                     "sub", "sup", "time", "tt", "u", "var"))
+
+
+def strip_markup(text: str) -> str | None:
+    """``text`` (a plain-text field, entities not yet decoded) without the HTML markup a scraper
+    copied into it (``<b>Bold</b>``, ``line<br>line``, ``<p>...</p>``, ``<script>...</script>``,
+    ``<!-- -->``), or None when it holds none.
+
+    A tag is markup when it is a comment, closes an element, is a void element (``<br>``,
+    ``<img ...>``), ends in ``/>``, or opens an element that the text closes (anywhere): ``Why <div> soup is
+    bad`` and ``x <b y`` are text, as written. A block tag or a break is a space, an inline one
+    nothing (``<b>Po</b>wer`` is ``Power``)."""
+    if "<" not in text:
+        return None
+    closed = {name.lower() for name in re.findall(r"</(\w+)\s*>", text)}  # (once: linear in the text)
+    found = False
+
+    def replace(match: re.Match) -> str:
+        nonlocal found
+        whole = match.group(0)
+        name = (match.group(2) or "").lower()
+        if name and not (name in _VOID_OR_BREAK or whole.endswith("/>") or name in closed):
+            return whole  # (an opening tag the text never closes: text, `Why <div> soup`)
+        found = True
+        if not name:
+            closing = re.match(r"</(\w+)", whole)
+            name = closing.group(1).lower() if closing else ""
+        return "" if name in _INLINE else " "
+
+    stripped = _MARKUP.sub(replace, text)
+    return stripped if found else None
 
 
 def plain_text(value: str) -> str:

@@ -71,3 +71,31 @@ def test_a_related_entry_with_a_fragment_url_links_to_no_other_record(make_site)
     assert _api(built, "Review")["related"] == []
     page = next(built.out.glob("2024/01/02/review-*/index.html")).read_text()
     assert "fragment-story" not in page and "Rel frag" not in page
+
+
+def test_html_markup_in_text_fields_is_removed_with_a_warning(make_site):
+    """Scrapers copy an RSS description or a headline's markup as it is: the pages showed the tags
+    as text (``<b>Power Apps</b> news<br>second line``, a ``<p>`` excerpt with its ``<img onerror>``),
+    on every card, in feeds and in the JSON API, and a title's slug held ``b-power-apps-b``."""
+    built = _build(make_site, {
+        "content/a.md": record("<b>Power Apps</b> news<br>second line",
+                               excerpt=json.dumps('<p>First</p><p>Second <a href="javascript:x()">link</a>'
+                                                  '<img src=x onerror=alert(1)><script>alert(2)</script></p>'),
+                               related=json.dumps([{"title": "<i>Rel</i> one", "webUrl": "https://r.example/1"}]),
+                               topics='["<b>Cloud</b>"]', provider='{"name": "<span>Reuters</span>"}'),
+        "content/b.md": record("Why <div> soup is bad", excerpt='"AT&amp;amp;T: &lt;b&gt; is a tag"'),
+    })
+    warned = sorted((p.path, p.field, p.line) for p in built.problems)
+    assert warned == [("content/a.md", f, line) for f, line in
+                      (("excerpt", 4), ("provider.name", 7), ("related[0].title", 5), ("title", 2), ("topics[0]", 6))]
+    assert all("HTML markup removed" in p.message for p in built.problems)
+    doc = _api(built, "Power Apps news second line")
+    assert doc["excerpt"] == "First Second link"
+    assert doc["related"][0]["title"] == "Rel one"
+    assert doc["topics"] == ["Cloud"] and doc["provider"]["name"] == "Reuters"
+    assert "/power-apps-news-second-line-" in doc["url"]
+    page = (built.out / doc["url"].removeprefix("https://example.org/") / "index.html").read_text()
+    assert "&lt;b&gt;" not in page and "onerror" not in page and "alert" not in page
+    # Text that only looks like markup is text: an element the text never closes, an escaped tag.
+    other = _api(built, "Why <div> soup is bad")
+    assert other["excerpt"] == "AT&T: <b> is a tag"
