@@ -401,13 +401,18 @@ def url_identity(url: str) -> str:
     records were "the same story", all but one skipped, and a ``related`` entry's ``#x`` linked
     to whichever record wrote ``#y``).
 
+    Tracking parameters (``utm_source=...``, ``fbclid``, ``gclid``...: `_TRACKING`) select no
+    other page, and an AMP cache's copy (``https://news-example-com.cdn.ampproject.org/c/s/news.example.com/x``,
+    ``https://www.google.com/amp/s/news.example.com/x``) is its origin's page: the story shared
+    with a campaign tag and the one from the feed were two stories.
     """
     text = url.strip()
     if text.startswith("//"):
         text = "https:" + text
     elif text[:7].lower() == "http://":
         text = "https://" + text[7:]
-    if text.startswith("https://") and text.isascii() and "%" not in text and not _REPARSED.search(text):
+    if (text.startswith("https://") and text.isascii() and "%" not in text and not _REPARSED.search(text)
+            and not ("?" in text and _TRACKING_HINT.search(text)) and not _AMP_CACHE_HINT.search(text)):
         host = text[8:].partition("/")[0]
         if host and host == host.lower() and "?" not in host and ":" not in host and not host.endswith("."):
             return _no_final_slash(text)  # already in identity form but for that (the common case: no parsing)
@@ -425,7 +430,32 @@ def url_identity(url: str) -> str:
         netloc = user + at + _ascii_host(host) + colon + port
     if scheme == "https":  # (`host.:443` is `host`: a final dot and a default port name the same host)
         netloc = _DEFAULT_PORT.sub("", netloc)
-    return _no_final_slash(urlunsplit((scheme, netloc, _one_escape(parts.path), _one_escape(parts.query), "")))
+        if origin := _amp_origin(netloc, parts.path):
+            return url_identity(origin + ("?" + parts.query if parts.query else ""))
+    query = "&".join(p for p in parts.query.split("&") if not _TRACKING.match(p)) if parts.query else ""
+    return _no_final_slash(urlunsplit((scheme, netloc, _one_escape(parts.path), _one_escape(query), "")))
+
+
+_TRACKING = re.compile(r"(?i)(?:utm_[^=&]*|fbclid|gclid|gclsrc|dclid|msclkid|yclid|igshid|mc_cid|mc_eid"
+                       r"|_hsenc|_hsmi|mkt_tok)(?:=|$)")
+"""A query parameter that tags a campaign or a click (Google Analytics' ``utm_*``, Facebook's,
+Google's, Microsoft's and Yandex's click ids, Mailchimp's, HubSpot's, Marketo's): never another page."""
+_TRACKING_HINT = re.compile(r"(?i)[?&](?:utm_|fbclid|gclid|gclsrc|dclid|msclkid|yclid|igshid|mc_[ce]id|_hs|mkt_tok)")
+_AMP_CACHE_HINT = re.compile(r"^https://(?:[^/]*\.cdn\.ampproject\.org|www\.google\.com/amp)/")
+_AMP_CACHE_PATH = re.compile(r"^/[cv]/(s/)?([^/?#]+\.[^/?#]+(?:/.*)?)$")
+
+
+def _amp_origin(host: str, path: str) -> str:
+    """The origin URL of an AMP cache's copy (``news-example-com.cdn.ampproject.org/c/s/news.example.com/x``
+    is ``https://news.example.com/x``; ``/c/`` without ``s/`` is ``http:``; Google's is
+    ``www.google.com/amp/s/news.example.com/x``), else ``""``."""
+    if host.endswith(".cdn.ampproject.org"):
+        found = _AMP_CACHE_PATH.match(path)
+    elif host == "www.google.com" and path.startswith("/amp/"):
+        found = _AMP_CACHE_PATH.match("/c" + path[4:])
+    else:
+        return ""
+    return ("https://" if found.group(1) else "http://") + found.group(2) if found else ""
 
 
 def _ascii_host(host: str) -> str:

@@ -99,3 +99,33 @@ def test_html_markup_in_text_fields_is_removed_with_a_warning(make_site):
     # Text that only looks like markup is text: an element the text never closes, an escaped tag.
     other = _api(built, "Why <div> soup is bad")
     assert other["excerpt"] == "AT&T: <b> is a tag"
+
+
+def test_tracking_and_amp_cache_variants_of_one_url_are_one_story(make_site):
+    """One story reached a scraper twice: from the feed, and shared with a campaign tag
+    (``?utm_source=twitter``) or as the AMP cache's copy; each was a story of its own, the site
+    showed it twice and a ``related`` entry in the other spelling linked away."""
+    same = [
+        ("https://news.example/story", "https://news.example/story?utm_source=twitter&utm_medium=social"),
+        ("https://news.example/story?id=5", "https://news.example/story?fbclid=IwAR0x&id=5&gclid=abc"),
+        ("https://news.example/amp/story", "https://news-example.cdn.ampproject.org/c/s/news.example/amp/story"),
+        ("https://news.example/amp/story", "https://www.google.com/amp/s/news.example/amp/story"),
+        ("http://news.example/x", "https://news-example.cdn.ampproject.org/c/news.example/x"),
+    ]
+    for one, other in same:
+        assert url_identity(one) == url_identity(other), other
+    for one, other in [("https://news.example/story", "https://news.example/story?id=5"),
+                       ("https://news.example/s?autm_source=1", "https://news.example/s"),
+                       ("https://news.example/amp/story", "https://news.example/story")]:
+        assert url_identity(one) != url_identity(other), other  # (other parameters and paths still count)
+    built = _build(make_site, {
+        "content/a.md": record("Story", webUrl='"https://news.example/story"'),
+        "content/b.md": record("Story shared", webUrl='"https://news.example/story?utm_source=twitter"'),
+        "content/r.md": record("Review", webUrl='"https://news.example/r"', related=json.dumps(
+            [{"title": "S", "webUrl": "https://news.example/story?utm_campaign=x&fbclid=y"}])),
+    })
+    assert built.articles == 2
+    assert [(p.path, p.field) for p in built.problems] == [("content/b.md", "webUrl")]
+    review = next(built.out.glob("2024/01/02/review-*/index.html")).read_text()
+    page = next(built.out.glob("2024/01/02/story-*/")).name
+    assert f'href="/2024/01/02/{page}/"' in review
