@@ -2453,7 +2453,37 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
         dupes = [dataclasses.replace(p, line=line, field=field)
                  for p in dupes for line, field in [_story_field(paths.get(p.path))]]
     problems.extend(dupes)
+    problems.extend(future_dates(kept, {source: path for path, source in items}))
     return LoadResult(tuple(distinct_slugs(distinct_ids(kept))), tuple(problems), len(items))
+
+
+FUTURE_MARGIN = timedelta(days=1)
+"""How far past this build's clock a published record's date may lie before `future_dates` warns
+(a day: the zones of the world span 26 hours, and scrapers' clocks drift)."""
+
+
+def future_dates(articles: Iterable[Article], paths: Mapping[str, str],
+                 now: datetime | None = None) -> list[Problem]:
+    """A warning for each published record dated (or updated) more than `FUTURE_MARGIN` after ``now`` (this
+    build's clock): a scraper's wrong clock, time zone or epoch unit (seconds read as
+    milliseconds) put it at the top of the front page, its edition and every feed, until that
+    day, with no word. Made at each build, not kept with the parsed record: the same record is
+    in the past some day."""
+    horizon = (now or datetime.now(UTC)) + FUTURE_MARGIN
+    problems = []
+    for article in articles:
+        if not article.is_published:  # (a draft dated ahead is a scheduled story)
+            continue
+        for field, when in (("publishedDateTime", article.published), ("updatedDateTime", article.updated)):
+            if when is not None and when > horizon:
+                line = field_locator(Path(paths.get(article.source, "")))((field,))
+                problems.append(Problem(
+                    article.source, line, field,
+                    f"{when.isoformat()} is in the future (after this build's clock); it is shown "
+                    "first on the front page and in feeds" if field == "publishedDateTime" else
+                    f"{when.isoformat()} is in the future (after this build's clock); feeds and the "
+                    "sitemap say the story changed then", "warning"))
+    return problems
 
 
 def foreign_secrets(results: list[FileResult | None], sources: list[str]) -> dict[int, dict[bytes, str]]:

@@ -15,8 +15,10 @@ test_output_audit*.py and test_cross_sweep.py for the earlier sweeps).
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 from digest.build import build
+from digest.load import future_dates, load_content
 from digest.text import url_identity
 from tests.conftest import record
 
@@ -129,3 +131,21 @@ def test_tracking_and_amp_cache_variants_of_one_url_are_one_story(make_site):
     review = next(built.out.glob("2024/01/02/review-*/index.html")).read_text()
     page = next(built.out.glob("2024/01/02/story-*/")).name
     assert f'href="/2024/01/02/{page}/"' in review
+
+
+def test_a_record_dated_in_the_future_is_a_warning(make_site):
+    """A scraper's wrong clock, zone or epoch unit dates a story in 2099: it headed the front page,
+    its edition and every feed, with no word (an update time in 2030 was every feed's and the
+    sitemap's). Now a warning at its line (drafts, scheduled, and a
+    date within a day of the build's clock, as zones differ, are not)."""
+    built = _build(make_site, {
+        "content/a.md": record("Future", when="2099-06-03T10:00:00Z"),
+        "content/b.md": record("Scheduled", when="2099-06-03T10:00:00Z", published="false"),
+        "content/c.md": record("Today", when="2024-06-03T10:00:00Z", updatedDateTime="1917408800"),
+    })
+    assert [(p.path, p.line, p.field, p.severity) for p in built.problems] == [
+        ("content/a.md", 3, "publishedDateTime", "warning"), ("content/c.md", 4, "updatedDateTime", "warning")]
+    assert "2099-06-03T10:00:00+00:00 is in the future" in built.problems[0].message
+    site = make_site({"content/a.md": record("Soon", when=(datetime.now(UTC) + timedelta(hours=20))
+                                             .strftime("%Y-%m-%dT%H:%M:%SZ"))})
+    assert future_dates(load_content(site, site / "content").articles, {}) == []
