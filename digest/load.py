@@ -1812,6 +1812,8 @@ def _empty_kind(value: Any, text: str | None) -> str:
     """What a field that should be non-empty text was: nothing, another type, or empty text."""
     if text:
         return "only invisible characters (zero-width, combining marks...)"
+    if isinstance(value, str) and value.strip(" \t\r\n"):  # (`&nbsp;`, `<br>`: it was "an empty string")
+        return "text that shows nothing once read (only spaces, entities such as &nbsp; or markup such as <br>)"
     return "an empty string" if isinstance(value, str) else _kind(value)
 
 
@@ -2093,8 +2095,7 @@ def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None
 
     title = _text(data.get("title"), ("title",), report, name=True)
     if not title:
-        got = "an empty string" if isinstance(data.get("title"), str) else _kind(data.get("title"))
-        _report_missing(report, data, "title", f"expected a non-empty string, got {got}")
+        _report_missing(report, data, "title", f"expected a non-empty string, got {_empty_kind(data.get('title'), None)}")
     else:
         title = _cut(title, MAX_TITLE, ("title",), report)
         if not visible(title):  # (still a title: the record builds, as any other non-empty text does)

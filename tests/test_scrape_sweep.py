@@ -149,3 +149,20 @@ def test_a_record_dated_in_the_future_is_a_warning(make_site):
     site = make_site({"content/a.md": record("Soon", when=(datetime.now(UTC) + timedelta(hours=20))
                                              .strftime("%Y-%m-%dT%H:%M:%SZ"))})
     assert future_dates(load_content(site, site / "content").articles, {}) == []
+
+
+def test_a_title_that_shows_nothing_once_read_says_what_it_was(make_site):
+    """A title of ``&nbsp;`` or ``<br>`` (a scraper's empty headline cell) was reported as "got an
+    empty string", which the file plainly does not hold."""
+    built = _build(make_site, {
+        "content/a.md": record("&nbsp;"),
+        "content/b.md": record("<br>"),
+        "content/c.md": record(""),
+    })
+    assert [(p.path, p.message) for p in built.problems if p.severity == "error"] == [
+        ("content/a.md", "expected a non-empty string, got text that shows nothing once read "
+                         "(only spaces, entities such as &nbsp; or markup such as <br>)"),
+        ("content/b.md", "expected a non-empty string, got text that shows nothing once read "
+                         "(only spaces, entities such as &nbsp; or markup such as <br>)"),
+        ("content/c.md", "expected a non-empty string, got an empty string"),
+    ]
