@@ -364,7 +364,7 @@ def field_locator(path: Path) -> Callable[[tuple[Any, ...]], int | None]:
             return _no_line
         if b"\x00" in raw and (encoding := _wide_encoding(raw)):  # (as `parse_record` reads it)
             raw = raw.decode(encoding).encode("utf-8", "surrogatepass")
-        text = _lines_of(raw.decode("utf-8-sig"))
+        text = _lines_of(_NOT_UTF8.sub(_as_windows_1252, raw.decode("utf-8-sig", "surrogateescape")))
     except (OSError, UnicodeError):
         return _no_line
     parts = split_front_matter(text) if "\x00" not in text else None
@@ -1949,10 +1949,21 @@ def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        # A scraper's Windows-1252 text ("Caf\xe9", "\x93quoted\x94", "it\x92s"): the record was
+        # skipped whole. Each byte that is not UTF-8 is read as Windows-1252 (as browsers read a
+        # page that names no encoding), with a warning at the first one's line and field.
         at = exc.start + (len(_BOMS[0]) if raw.startswith(_BOMS[0]) else 0)  # ("utf-8-sig" counts after it)
         before = raw[:at]
         line = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1  # (as `_lines_of` counts)
-        return FileResult(None, (Problem(source, line, None, f"not valid UTF-8 (byte 0x{raw[at]:02x} at offset {at})"),))
+        text, count = _NOT_UTF8.subn(_as_windows_1252, raw.decode("utf-8-sig", "surrogateescape"))
+        raw = text.encode("utf-8")  # (what the rest reads, as for UTF-16 above)
+        byte = exc.object[exc.start]
+        shown = bytes([byte]).decode("cp1252", "replace")
+        report.items.append(Problem(
+            source, line, _key_at(_lines_of(text), line),
+            f"not valid UTF-8 (byte 0x{byte:02x} at offset {at}" + (f", and {count - 1} more" if count > 1 else "")
+            + ")" + (f"; read as Windows-1252 ({shown})" if shown.isprintable() and shown.strip() else
+                     "; read as Windows-1252") + "; save the file as UTF-8", "warning"))
     text = _lines_of(text)
     parts = split_front_matter(text)
     json_data: Any = None
@@ -2319,6 +2330,29 @@ def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None
         story=url_identity(story_url) if (story_url := urls["webUrl"] or urls["originalUrl"]) else "",
     )
     return FileResult(article, tuple(report.items), secrets=run_digests(own), tokens=run_digests(runs))
+
+
+_NOT_UTF8 = re.compile("[\udc80-\udcff]+")
+"""Bytes that are not UTF-8, as ``surrogateescape`` decodes them."""
+
+
+def _as_windows_1252(match: re.Match) -> str:
+    """Bytes that are not UTF-8 (`_NOT_UTF8`) read as Windows-1252 (its five unassigned bytes as U+FFFD)."""
+    return bytes(ord(c) - 0xDC00 for c in match.group(0)).decode("cp1252", "replace")
+
+
+def _key_at(text: str, line: int) -> str | None:
+    """The top-level field of the front matter whose value holds line ``line`` of ``text``
+    (1-based), or None (the note, or no field found)."""
+    for candidate in reversed(text.split("\n")[:line]):
+        if candidate.rstrip() in ("---", "..."):
+            return None
+        if found := _TOP_KEY_LINE.match(candidate):
+            return found.group(2)
+    return None
+
+
+_TOP_KEY_LINE = re.compile(r"""^(["']?)([A-Za-z_][\w.-]*)\1[ \t]*:""")
 
 
 def _content_hash(raw: bytes, foreign: list[bytes]) -> str:

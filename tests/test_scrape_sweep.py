@@ -166,3 +166,30 @@ def test_a_title_that_shows_nothing_once_read_says_what_it_was(make_site):
                          "(only spaces, entities such as &nbsp; or markup such as <br>)"),
         ("content/c.md", "expected a non-empty string, got an empty string"),
     ]
+
+
+def test_windows_1252_bytes_are_read_as_such_with_a_warning(make_site):
+    """A scraper that saved Windows-1252 (``Caf\\xe9``, ``\\x93quoted\\x94``, ``it\\x92s``) lost the
+    whole record: "not valid UTF-8 (byte 0xe9 at offset 30)", skipped. Each byte that is not UTF-8
+    is now read as Windows-1252, with a warning at the first one's line and field; the rest of
+    the file is read as UTF-8, as it is."""
+    built = _build(make_site, {
+        "content/a.md": b'---\ntitle: "Caf\xe9 \x93quoted\x94 it\x92s"\npublishedDateTime: 2024-01-02T10:00:00Z\n'
+                        b'webUrl: "https://n.example/a"\ntopics: ["' + "Caf\u00e9\", \"\u2019".encode() + b'"]\n'
+                        b'images: [{url: "https://i.example/x.jpg", isCached: true}]\n---\nNote \x96 dash.\n',
+        "content/b.md": b"\xef\xbb\xbf---\r\ntitle: T\r\npublishedDateTime: 2024-01-02T10:00:00Z\r\nprovider:\r\n"
+                        b"  name: M\xfcller\r\n---\r\n",
+    })
+    assert built.articles == 2
+    assert [str(p) for p in built.problems if "UTF-8" in p.message] == [
+        "content/a.md:2: warning: title: not valid UTF-8 (byte 0xe9 at offset 15, and 4 more); "
+        "read as Windows-1252 (\u00e9); save the file as UTF-8",
+        "content/b.md:5: warning: provider: not valid UTF-8 (byte 0xfc at offset 79); "
+        "read as Windows-1252 (\u00fc); save the file as UTF-8",
+    ]
+    doc = _api(built, "Caf\u00e9 \u201cquoted\u201d it\u2019s")
+    assert doc["note"] == "<p>Note \u2013 dash.</p>"
+    assert doc["topics"] == ["Caf\u00e9", "\u2019"]  # (its UTF-8 is UTF-8)
+    assert _api(built, "T")["provider"]["name"] == "M\u00fcller"
+    # The image warning found after loading is at its line too (the file is read again so).
+    assert [p.line for p in built.problems if p.field == "images[0]"] == [6]
