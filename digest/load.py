@@ -44,6 +44,7 @@ from digest.text import (
     safe_url,
     short_hash,
     slugify,
+    strip_markup,
     term_key,
     url_identity,
     visible,
@@ -363,7 +364,7 @@ def field_locator(path: Path) -> Callable[[tuple[Any, ...]], int | None]:
             return _no_line
         if b"\x00" in raw and (encoding := _wide_encoding(raw)):  # (as `parse_record` reads it)
             raw = raw.decode(encoding).encode("utf-8", "surrogatepass")
-        text = _lines_of(raw.decode("utf-8-sig"))
+        text = _lines_of(_NOT_UTF8.sub(_as_windows_1252, raw.decode("utf-8-sig", "surrogateescape")))
     except (OSError, UnicodeError):
         return _no_line
     parts = split_front_matter(text) if "\x00" not in text else None
@@ -829,6 +830,18 @@ def _unescape(text: str) -> str:
     return html.unescape(text)
 
 
+def _without_markup(text: str, field: tuple[Any, ...], report: _RecordProblems | None) -> str:
+    """``text`` without the HTML markup a scraper copied into a plain-text field (`strip_markup`:
+    ``<b>``, ``<br>``, ``<p>``, a script and its content), with a warning: the page showed the tags
+    as text (``<b>Power Apps</b> news``), in every card, feed and JSON document."""
+    stripped = strip_markup(text)
+    if stripped is None:
+        return text
+    if report is not None and field:
+        report.warn(field, "HTML markup removed (a plain-text field; write &lt; for a < shown as it is)")
+    return stripped
+
+
 def _text(value: Any, field: tuple[Any, ...] = (), report: _RecordProblems | None = None,
           name: bool = False) -> str | None:
     """A plain-text field as str (HTML entities decoded), or None when not text.
@@ -839,7 +852,7 @@ def _text(value: Any, field: tuple[Any, ...] = (), report: _RecordProblems | Non
     (Norway), the headline ``Yes``. Without ``field``, numbers are text as Python writes them.
     """
     if isinstance(value, str):
-        return plain_text(_unescape(value))
+        return plain_text(_unescape(_without_markup(value, field, report)))
     if value is None or not isinstance(value, int | float | date) or (isinstance(value, bool) and not name):
         return None
     if report is not None and field:
@@ -1799,6 +1812,8 @@ def _empty_kind(value: Any, text: str | None) -> str:
     """What a field that should be non-empty text was: nothing, another type, or empty text."""
     if text:
         return "only invisible characters (zero-width, combining marks...)"
+    if isinstance(value, str) and value.strip(" \t\r\n"):  # (`&nbsp;`, `<br>`: it was "an empty string")
+        return "text that shows nothing once read (only spaces, entities such as &nbsp; or markup such as <br>)"
     return "an empty string" if isinstance(value, str) else _kind(value)
 
 
@@ -1934,10 +1949,21 @@ def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        # A scraper's Windows-1252 text ("Caf\xe9", "\x93quoted\x94", "it\x92s"): the record was
+        # skipped whole. Each byte that is not UTF-8 is read as Windows-1252 (as browsers read a
+        # page that names no encoding), with a warning at the first one's line and field.
         at = exc.start + (len(_BOMS[0]) if raw.startswith(_BOMS[0]) else 0)  # ("utf-8-sig" counts after it)
         before = raw[:at]
         line = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1  # (as `_lines_of` counts)
-        return FileResult(None, (Problem(source, line, None, f"not valid UTF-8 (byte 0x{raw[at]:02x} at offset {at})"),))
+        text, count = _NOT_UTF8.subn(_as_windows_1252, raw.decode("utf-8-sig", "surrogateescape"))
+        raw = text.encode("utf-8")  # (what the rest reads, as for UTF-16 above)
+        byte = exc.object[exc.start]
+        shown = bytes([byte]).decode("cp1252", "replace")
+        report.items.append(Problem(
+            source, line, _key_at(_lines_of(text), line),
+            f"not valid UTF-8 (byte 0x{byte:02x} at offset {at}" + (f", and {count - 1} more" if count > 1 else "")
+            + ")" + (f"; read as Windows-1252 ({shown})" if shown.isprintable() and shown.strip() else
+                     "; read as Windows-1252") + "; save the file as UTF-8", "warning"))
     text = _lines_of(text)
     parts = split_front_matter(text)
     json_data: Any = None
@@ -2080,8 +2106,7 @@ def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None
 
     title = _text(data.get("title"), ("title",), report, name=True)
     if not title:
-        got = "an empty string" if isinstance(data.get("title"), str) else _kind(data.get("title"))
-        _report_missing(report, data, "title", f"expected a non-empty string, got {got}")
+        _report_missing(report, data, "title", f"expected a non-empty string, got {_empty_kind(data.get('title'), None)}")
     else:
         title = _cut(title, MAX_TITLE, ("title",), report)
         if not visible(title):  # (still a title: the record builds, as any other non-empty text does)
@@ -2201,7 +2226,8 @@ def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None
             else:
                 report.warn(("provider",), "has neither a name nor a domain; ignored")
         elif isinstance(raw_provider, str) and raw_provider.strip():
-            name = _cut(plain_text(_unescape(raw_provider)), MAX_NAME, ("provider",), report)
+            name = _cut(plain_text(_unescape(_without_markup(raw_provider, ("provider",), report))), MAX_NAME,
+                        ("provider",), report)
             # (a scraper's text is the source's name, or its host or home page: then its domain too,
             # so that it is one source with the records that give {name, domain})
             link = safe_url(name) if "/" in name else None
@@ -2306,6 +2332,29 @@ def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None
     return FileResult(article, tuple(report.items), secrets=run_digests(own), tokens=run_digests(runs))
 
 
+_NOT_UTF8 = re.compile("[\udc80-\udcff]+")
+"""Bytes that are not UTF-8, as ``surrogateescape`` decodes them."""
+
+
+def _as_windows_1252(match: re.Match) -> str:
+    """Bytes that are not UTF-8 (`_NOT_UTF8`) read as Windows-1252 (its five unassigned bytes as U+FFFD)."""
+    return bytes(ord(c) - 0xDC00 for c in match.group(0)).decode("cp1252", "replace")
+
+
+def _key_at(text: str, line: int) -> str | None:
+    """The top-level field of the front matter whose value holds line ``line`` of ``text``
+    (1-based), or None (the note, or no field found)."""
+    for candidate in reversed(text.split("\n")[:line]):
+        if candidate.rstrip() in ("---", "..."):
+            return None
+        if found := _TOP_KEY_LINE.match(candidate):
+            return found.group(2)
+    return None
+
+
+_TOP_KEY_LINE = re.compile(r"""^(["']?)([A-Za-z_][\w.-]*)\1[ \t]*:""")
+
+
 def _content_hash(raw: bytes, foreign: list[bytes]) -> str:
     """An article's ``content_hash``: of its bytes, and of the digests of ``foreign`` secrets
     left out of it (the article without them is another article, with other pages)."""
@@ -2381,8 +2430,9 @@ def deduplicate(articles: Iterable[Article], min_quality: int = 0) -> tuple[list
     """
     by_story: dict[str, list[Article]] = {}
     for article in articles:
-        story = article.story or (url_identity(article.web_url) if article.web_url else article.id)
-        by_story.setdefault(story, []).append(article)
+        story = article.story or (url_identity(article.web_url) if article.web_url else "")
+        # (a record whose URL names no story, ``#`` or ``javascript:void(0)``, is a story of its own)
+        by_story.setdefault(story or "\0" + article.source, []).append(article)
     kept: list[Article] = []
     problems: list[Problem] = []
     for group in by_story.values():
@@ -2438,7 +2488,37 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
         dupes = [dataclasses.replace(p, line=line, field=field)
                  for p in dupes for line, field in [_story_field(paths.get(p.path))]]
     problems.extend(dupes)
+    problems.extend(future_dates(kept, {source: path for path, source in items}))
     return LoadResult(tuple(distinct_slugs(distinct_ids(kept))), tuple(problems), len(items))
+
+
+FUTURE_MARGIN = timedelta(days=1)
+"""How far past this build's clock a published record's date may lie before `future_dates` warns
+(a day: the zones of the world span 26 hours, and scrapers' clocks drift)."""
+
+
+def future_dates(articles: Iterable[Article], paths: Mapping[str, str],
+                 now: datetime | None = None) -> list[Problem]:
+    """A warning for each published record dated (or updated) more than `FUTURE_MARGIN` after ``now`` (this
+    build's clock): a scraper's wrong clock, time zone or epoch unit (seconds read as
+    milliseconds) put it at the top of the front page, its edition and every feed, until that
+    day, with no word. Made at each build, not kept with the parsed record: the same record is
+    in the past some day."""
+    horizon = (now or datetime.now(UTC)) + FUTURE_MARGIN
+    problems = []
+    for article in articles:
+        if not article.is_published:  # (a draft dated ahead is a scheduled story)
+            continue
+        for field, when in (("publishedDateTime", article.published), ("updatedDateTime", article.updated)):
+            if when is not None and when > horizon:
+                line = field_locator(Path(paths.get(article.source, "")))((field,))
+                problems.append(Problem(
+                    article.source, line, field,
+                    f"{when.isoformat()} is in the future (after this build's clock); it is shown "
+                    "first on the front page and in feeds" if field == "publishedDateTime" else
+                    f"{when.isoformat()} is in the future (after this build's clock); feeds and the "
+                    "sitemap say the story changed then", "warning"))
+    return problems
 
 
 def foreign_secrets(results: list[FileResult | None], sources: list[str]) -> dict[int, dict[bytes, str]]:

@@ -393,15 +393,27 @@ def url_identity(url: str) -> str:
     ``//host/x``, ``http://HOST:80/x/#top``, ``https://host./x`` and ``https://host/x`` are one story,
     and so are ``https://bücher.example/Bücher``, ``https://xn--bcher-kva.example/B%C3%BCcher`` and
     ``https://xn--bcher-kva.example/B%c3%bccher``.
+
+    A URL that names no story is ``""``, no identity: a fragment or query alone (``#``,
+    ``#comments``, ``?page=2``: a scraper's link it could not resolve), an http(s) URL with no
+    host (``http://``), and the pseudo-URLs ``javascript:``, ``data:``, ``about:`` ... (its
+    records were "the same story", all but one skipped, and a ``related`` entry's ``#x`` linked
+    to whichever record wrote ``#y``).
+
+    Tracking parameters (``utm_source=...``, ``fbclid``, ``gclid``...: `_TRACKING`) select no
+    other page, and an AMP cache's copy (``https://news-example-com.cdn.ampproject.org/c/s/news.example.com/x``,
+    ``https://www.google.com/amp/s/news.example.com/x``) is its origin's page: the story shared
+    with a campaign tag and the one from the feed were two stories.
     """
     text = url.strip()
     if text.startswith("//"):
         text = "https:" + text
     elif text[:7].lower() == "http://":
         text = "https://" + text[7:]
-    if text.startswith("https://") and text.isascii() and "%" not in text and not _REPARSED.search(text):
+    if (text.startswith("https://") and text.isascii() and "%" not in text and not _REPARSED.search(text)
+            and not ("?" in text and _TRACKING_HINT.search(text)) and not _AMP_CACHE_HINT.search(text)):
         host = text[8:].partition("/")[0]
-        if host == host.lower() and "?" not in host and ":" not in host and not host.endswith("."):
+        if host and host == host.lower() and "?" not in host and ":" not in host and not host.endswith("."):
             return _no_final_slash(text)  # already in identity form but for that (the common case: no parsing)
     try:
         parts = urlsplit(text)
@@ -409,13 +421,40 @@ def url_identity(url: str) -> str:
         return text
     scheme = "https" if parts.scheme.lower() in ("http", "https") else parts.scheme.lower()
     netloc = parts.netloc.lower()
+    if (not netloc and (scheme == "https" or not parts.path)) or scheme in _NO_STORY_SCHEMES:
+        return ""
     if not netloc.isascii():  # (`bücher.example` is `xn--bcher-kva.example`, as a browser asks for it)
         user, at, host = netloc.rpartition("@")
         host, colon, port = host.partition(":")
         netloc = user + at + _ascii_host(host) + colon + port
     if scheme == "https":  # (`host.:443` is `host`: a final dot and a default port name the same host)
         netloc = _DEFAULT_PORT.sub("", netloc)
-    return _no_final_slash(urlunsplit((scheme, netloc, _one_escape(parts.path), _one_escape(parts.query), "")))
+        if origin := _amp_origin(netloc, parts.path):
+            return url_identity(origin + ("?" + parts.query if parts.query else ""))
+    query = "&".join(p for p in parts.query.split("&") if not _TRACKING.match(p)) if parts.query else ""
+    return _no_final_slash(urlunsplit((scheme, netloc, _one_escape(parts.path), _one_escape(query), "")))
+
+
+_TRACKING = re.compile(r"(?i)(?:utm_[^=&]*|fbclid|gclid|gclsrc|dclid|msclkid|yclid|igshid|mc_cid|mc_eid"
+                       r"|_hsenc|_hsmi|mkt_tok)(?:=|$)")
+"""A query parameter that tags a campaign or a click (Google Analytics' ``utm_*``, Facebook's,
+Google's, Microsoft's and Yandex's click ids, Mailchimp's, HubSpot's, Marketo's): never another page."""
+_TRACKING_HINT = re.compile(r"(?i)[?&](?:utm_|fbclid|gclid|gclsrc|dclid|msclkid|yclid|igshid|mc_[ce]id|_hs|mkt_tok)")
+_AMP_CACHE_HINT = re.compile(r"^https://(?:[^/]*\.cdn\.ampproject\.org|www\.google\.com/amp)/")
+_AMP_CACHE_PATH = re.compile(r"^/[cv]/(s/)?([^/?#]+\.[^/?#]+(?:/.*)?)$")
+
+
+def _amp_origin(host: str, path: str) -> str:
+    """The origin URL of an AMP cache's copy (``news-example-com.cdn.ampproject.org/c/s/news.example.com/x``
+    is ``https://news.example.com/x``; ``/c/`` without ``s/`` is ``http:``; Google's is
+    ``www.google.com/amp/s/news.example.com/x``), else ``""``."""
+    if host.endswith(".cdn.ampproject.org"):
+        found = _AMP_CACHE_PATH.match(path)
+    elif host == "www.google.com" and path.startswith("/amp/"):
+        found = _AMP_CACHE_PATH.match("/c" + path[4:])
+    else:
+        return ""
+    return ("https://" if found.group(1) else "http://") + found.group(2) if found else ""
 
 
 def _ascii_host(host: str) -> str:
@@ -424,6 +463,10 @@ def _ascii_host(host: str) -> str:
         return host.encode("idna").decode("ascii")
     except UnicodeError:
         return host
+
+
+_NO_STORY_SCHEMES = frozenset(("javascript", "vbscript", "data", "about", "blob"))
+"""Schemes of pseudo-URLs: a script, inline bytes, a blank page; never a story of its own."""
 
 
 _ASCII_TEXT = "".join(map(chr, range(0x21, 0x7F)))
@@ -898,6 +941,57 @@ def visible(text: str) -> bool:
     if text.isascii():
         return bool(text)  # (plain_text removed ASCII controls and the spaces around)
     return any(unicodedata.category(c) not in _INVISIBLE_CATEGORIES and c not in _BLANK_LETTERS for c in text)
+
+
+_HIDDEN_ELEMENTS = "script|style|iframe|noscript|template|object|svg|math|head|title"
+"""Elements whose content is no text to show: their markup is removed with what it holds."""
+_MARKUP_ELEMENTS = ("a|abbr|address|article|aside|audio|b|bdi|bdo|big|blockquote|body|br|button|canvas|"
+                    "caption|center|cite|code|col|colgroup|dd|del|details|dfn|div|dl|dt|em|embed|"
+                    "figcaption|figure|font|footer|form|h[1-6]|header|hr|html|i|img|input|ins|kbd|label|"
+                    "li|link|main|mark|meta|nav|ol|p|picture|pre|q|s|samp|section|small|source|span|"
+                    "strike|strong|sub|summary|sup|table|tbody|td|tfoot|th|thead|time|tr|tt|u|ul|var|"
+                    "video|wbr|" + _HIDDEN_ELEMENTS)
+_TAG_NAME = rf"(?:{_MARKUP_ELEMENTS})(?![\w:-])"
+_MARKUP = re.compile(
+    rf"<!--.*?(?:-->|$)|<({_HIDDEN_ELEMENTS})(?![\w:-])[^<>]*>.*?(?:</\1\s*>|$)"
+    rf"|</{_TAG_NAME}\s*>|<({_TAG_NAME})(?:\s[^<>]*)?/?>", re.IGNORECASE | re.DOTALL)
+"""HTML a scraper left in a plain-text field: a comment, a script (or style, iframe...) with
+its content, a closing tag, or an opening tag of an HTML element (`strip_markup` decides
+whether the opening tag is markup)."""
+_VOID_OR_BREAK = frozenset(("br", "hr", "img", "wbr", "input", "embed", "source", "col", "link", "meta"))
+_INLINE = frozenset(("a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "del", "dfn", "em", "font",
+                     "i", "ins", "kbd", "mark", "q", "s", "samp", "small", "span", "strike", "strong",
+                     "sub", "sup", "time", "tt", "u", "var"))
+
+
+def strip_markup(text: str) -> str | None:
+    """``text`` (a plain-text field, entities not yet decoded) without the HTML markup a scraper
+    copied into it (``<b>Bold</b>``, ``line<br>line``, ``<p>...</p>``, ``<script>...</script>``,
+    ``<!-- -->``), or None when it holds none.
+
+    A tag is markup when it is a comment, closes an element, is a void element (``<br>``,
+    ``<img ...>``), ends in ``/>``, or opens an element that the text closes (anywhere): ``Why <div> soup is
+    bad`` and ``x <b y`` are text, as written. A block tag or a break is a space, an inline one
+    nothing (``<b>Po</b>wer`` is ``Power``)."""
+    if "<" not in text:
+        return None
+    closed = {name.lower() for name in re.findall(r"</(\w+)\s*>", text)}  # (once: linear in the text)
+    found = False
+
+    def replace(match: re.Match) -> str:
+        nonlocal found
+        whole = match.group(0)
+        name = (match.group(2) or "").lower()
+        if name and not (name in _VOID_OR_BREAK or whole.endswith("/>") or name in closed):
+            return whole  # (an opening tag the text never closes: text, `Why <div> soup`)
+        found = True
+        if not name:
+            closing = re.match(r"</(\w+)", whole)
+            name = closing.group(1).lower() if closing else ""
+        return "" if name in _INLINE else " "
+
+    stripped = _MARKUP.sub(replace, text)
+    return stripped if found else None
 
 
 def plain_text(value: str) -> str:
