@@ -952,12 +952,12 @@ _MARKUP_ELEMENTS = ("a|abbr|address|article|aside|audio|b|bdi|bdo|big|blockquote
                     "strike|strong|sub|summary|sup|table|tbody|td|tfoot|th|thead|time|tr|tt|u|ul|var|"
                     "video|wbr|" + _HIDDEN_ELEMENTS)
 _TAG_NAME = rf"(?:{_MARKUP_ELEMENTS})(?![\w:-])"
-_MARKUP = re.compile(
-    rf"<!--.*?(?:-->|$)|<({_HIDDEN_ELEMENTS})(?![\w:-])[^<>]*>.*?(?:</\1\s*>|$)"
-    rf"|</{_TAG_NAME}\s*>|<({_TAG_NAME})(?:\s[^<>]*)?/?>", re.IGNORECASE | re.DOTALL)
-"""HTML a scraper left in a plain-text field: a comment, a script (or style, iframe...) with
-its content, a closing tag, or an opening tag of an HTML element (`strip_markup` decides
-whether the opening tag is markup)."""
+_MARKUP = re.compile(rf"</{_TAG_NAME}\s*>|<({_TAG_NAME})(?:\s[^<>]*)?/?>", re.IGNORECASE)
+"""An HTML tag a scraper left in a plain-text field: a closing tag, or an opening tag of an HTML
+element (`strip_markup` decides whether the opening tag is markup)."""
+_ENCLOSING = re.compile(rf"<!--|<({_HIDDEN_ELEMENTS})(?![\w:-])[^<>]*>", re.IGNORECASE)
+"""What opens a comment or a hidden element (`_HIDDEN_ELEMENTS`): removed with what it holds, up
+to its end (see `_without_enclosed`)."""
 _VOID_OR_BREAK = frozenset(("br", "hr", "img", "wbr", "input", "embed", "source", "col", "link", "meta"))
 _INLINE = frozenset(("a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "del", "dfn", "em", "font",
                      "i", "ins", "kbd", "mark", "q", "s", "samp", "small", "span", "strike", "strong",
@@ -969,19 +969,21 @@ def strip_markup(text: str) -> str | None:
     copied into it (``<b>Bold</b>``, ``line<br>line``, ``<p>...</p>``, ``<script>...</script>``,
     ``<!-- -->``), or None when it holds none.
 
-    A tag is markup when it is a comment, closes an element, is a void element (``<br>``,
-    ``<img ...>``), ends in ``/>``, or opens an element that the text closes (anywhere): ``Why <div> soup is
-    bad`` and ``x <b y`` are text, as written. A block tag or a break is a space, an inline one
-    nothing (``<b>Po</b>wer`` is ``Power``)."""
+    A tag is markup when it closes an element, is a void element (``<br>``, ``<img ...>``), ends in
+    ``/>``, or opens an element that the text closes (anywhere): ``Why <div> soup is bad`` and
+    ``x <b y`` are text, as written. A comment, and a script, style, title... with what it holds,
+    are markup up to their end, and text when the text never ends them: ``The <title> tag
+    explained`` is a headline (it lost all after ``The``). A block tag or a break is a space, an
+    inline one nothing (``<b>Po</b>wer`` is ``Power``)."""
     if "<" not in text:
         return None
+    text, found = _without_enclosed(text)
     closed = {name.lower() for name in re.findall(r"</(\w+)\s*>", text)}  # (once: linear in the text)
-    found = False
 
     def replace(match: re.Match) -> str:
         nonlocal found
         whole = match.group(0)
-        name = (match.group(2) or "").lower()
+        name = (match.group(1) or "").lower()
         if name and not (name in _VOID_OR_BREAK or whole.endswith("/>") or name in closed):
             return whole  # (an opening tag the text never closes: text, `Why <div> soup`)
         found = True
@@ -992,6 +994,39 @@ def strip_markup(text: str) -> str | None:
 
     stripped = _MARKUP.sub(replace, text)
     return stripped if found else None
+
+
+def _without_enclosed(text: str) -> tuple[str, bool]:
+    """``text`` with each comment and hidden element (`_ENCLOSING`) that it ends replaced by a
+    space, and whether there was one. One pass: where one kind is not ended after its opening,
+    no later opening of that kind is ended either, so none is looked for again (a lazy ``.*?``
+    to the end of the text, tried at each of a megabyte of ``<script>``, took minutes)."""
+    parts: list[str] = []
+    done = 0
+    unended: set[str] = set()
+    for opening in _ENCLOSING.finditer(text):
+        if opening.start() < done:
+            continue  # (inside what was just removed)
+        kind = (opening.group(1) or "!--").lower()
+        if kind in unended:
+            continue
+        end = (text.find("-->", opening.end()) + 3 if kind == "!--" else
+               _end_of(text, kind, opening.end()))
+        if end < 3:  # (`find` gave -1, or `_end_of` 0)
+            unended.add(kind)
+            continue
+        parts += [text[done:opening.start()], " "]
+        done = end
+    if not parts:
+        return text, False
+    parts.append(text[done:])
+    return "".join(parts), True
+
+
+def _end_of(text: str, name: str, start: int) -> int:
+    """Where the first ``</name>`` (any case, spaces before ``>``) at or after ``start`` ends; 0 if none."""
+    found = re.compile(rf"</{name}\s*>", re.IGNORECASE).search(text, start)
+    return found.end() if found else 0
 
 
 def plain_text(value: str) -> str:

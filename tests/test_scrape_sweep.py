@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from digest.build import build
 from digest.load import future_dates, load_content
-from digest.text import url_identity
+from digest.text import strip_markup, url_identity
 from tests.conftest import record
 
 
@@ -101,6 +101,19 @@ def test_html_markup_in_text_fields_is_removed_with_a_warning(make_site):
     # Text that only looks like markup is text: an element the text never closes, an escaped tag.
     other = _api(built, "Why <div> soup is bad")
     assert other["excerpt"] == "AT&T: <b> is a tag"
+
+
+def test_a_comment_or_script_the_text_never_ends_is_text_not_markup():
+    """A headline about HTML names its tags: a comment or a script, style, title... was markup up
+    to the end of the text when nothing ended it, so ``The <title> tag explained`` was read as
+    ``The``. Ended, they go with what they hold, in any case; unended, the text stays as written."""
+    for headline in ("The <title> tag explained", "How <script> tags slow your site", "Use an <iframe> well",
+                     "Why <!-- comments --> matter", "x <svg> y"):
+        assert strip_markup(headline) in (None, headline.replace("<!-- comments -->", " ")), headline
+    assert strip_markup("a <!-- unended") is None
+    assert strip_markup("<SCRIPT src=x>bad()</Script >ok") == " ok"
+    assert strip_markup("one <!-- a --> two <!-- b") == "one   two <!-- b"
+    assert strip_markup("<style>p{}</style>" + "<script>" * 1000 + "x") == " " + "<script>" * 1000 + "x"
 
 
 def test_tracking_and_amp_cache_variants_of_one_url_are_one_story(make_site):
