@@ -229,6 +229,27 @@ def test_publish_no_build_names_what_changed_since_the_last_build(make_site, tmp
     assert publish_no_build(site, tmp_path / "www")[2] == ""
 
 
+def test_publish_warns_before_it_sends_anything(make_site, tmp_path):
+    """The warnings came after the upload, which with --no-build could be minutes of sending a
+    folder older than the site: now they reach ``warn`` (the command prints them) before any file
+    is sent, with --no-build and after a build alike."""
+    from digest.publish import publish
+
+    site = small_site(make_site, **{"content/b.md": record("Beta", webUrl='"https://news.example/b"',
+                                                            quality='"high"')})
+    build(site, jobs=1)
+    later(site / "content" / "a.md", record("Alpha story, corrected", webUrl='"https://news.example/a"'))
+    for built, www in ((False, tmp_path / "www1"), (True, tmp_path / "www2")):
+        seen = []
+        result = publish(site, www.as_uri(), build=built,
+                         warn=lambda found, www=www, seen=seen: seen.append(([p.message for p in found], www.exists())))
+        [(messages, sent)] = seen
+        assert not sent and (www / "index.html").is_file()  # (told before the folder was made)
+        wanted = "expected an integer, got the text" if built else "the site changed since the last build"
+        assert any(wanted in m for m in messages), messages
+        assert [p.message for p in (result.build.problems if built else result.problems)] == messages
+
+
 def test_publish_no_build_after_a_failed_build_says_so(make_site, tmp_path):
     site = small_site(make_site)
     build(site, jobs=1)

@@ -82,6 +82,13 @@ def test_git_a_branch_file_where_the_build_has_a_folder_is_named_not_replaced(ma
 
 # -- git: someone else pushed while the publish ran --------------------------------------------
 
+def _errors(err: str) -> list[str]:
+    """The lines of ``err`` but the warnings on the output folder that ``--no-build`` prints before
+    it sends anything (here: the site's files were written moments before its build, so the build
+    could not record that nothing changed since; see `digest.build.built_output`)."""
+    return [line for line in err.strip().splitlines() if not line.startswith("build/: warning:")]
+
+
 def _pushed_meanwhile(monkeypatch, repo, tmp_path) -> None:
     """Another publisher pushes to the branch after digest read its tip, before digest pushes."""
     plan = GitTarget.plan
@@ -109,7 +116,7 @@ def test_git_squash_never_overwrites_a_commit_pushed_while_it_ran(make_site, bar
     assert code == 1
     assert branch_files(bare)["other.txt"] == b"pushed meanwhile\n"
     assert git("--git-dir", str(bare), "log", "-1", "--format=%s", "gh-pages") == "meanwhile"
-    assert "changed on the remote while" in err and len(err.strip().splitlines()) == 1
+    assert "changed on the remote while" in err and len(_errors(err)) == 1
     monkeypatch.undo()
     publish(site, url(bare), Options(squash=True), build=False)  # a rerun finishes the job
     assert git("--git-dir", str(bare), "rev-list", "--count", "gh-pages") == "1"
@@ -125,7 +132,7 @@ def test_git_push_rejected_because_the_branch_moved_is_one_clear_line(make_site,
     _pushed_meanwhile(monkeypatch, bare, tmp_path)
     code = main(["publish", str(site), "--no-build", "--to", url(bare)])
     err = capsys.readouterr().err
-    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert code == 1 and len(_errors(err)) == 1, err
     assert "changed on the remote while" in err and "run the same command again" in err
     assert "git pull" not in err
     monkeypatch.undo()

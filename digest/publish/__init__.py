@@ -10,10 +10,12 @@ they share is in `digest.publish.common`.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from digest.errors import Problem
 from digest.publish.common import (
     Adapter,
     Options,
@@ -45,7 +47,7 @@ class PublishResult:
     """The `digest.build.BuildResult` when the site was built first."""
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds per phase: scan, plan, apply."""
-    problems: list = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     """Warnings on the output folder published without a build (`digest.build.built_output`):
     the site changed since its last build, or that build did not finish."""
 
@@ -82,9 +84,14 @@ def open_target(url: str, options: Options) -> Adapter:
 
 
 def publish(site: Path, target: str, options: Options | None = None, *, build: bool = True,
-            dry_run: bool = False, drafts: bool = False, progress: Progress | None = None
-            ) -> PublishResult:
-    """Build ``site`` (unless ``build`` is false) and publish its output folder to ``target``."""
+            dry_run: bool = False, drafts: bool = False, progress: Progress | None = None,
+            warn: Callable[[list[Problem]], None] | None = None) -> PublishResult:
+    """Build ``site`` (unless ``build`` is false) and publish its output folder to ``target``.
+
+    ``warn``, when given, is called with the problems found (the build's, or with ``build``
+    false what `digest.build.built_output` says of the output folder) as soon as they are
+    known, before anything is sent: a user told only after an upload of minutes that the
+    folder was older than the site could not stop it. They are in the result all the same."""
     from digest.build import site_lock
 
     options = options or Options()
@@ -93,11 +100,12 @@ def publish(site: Path, target: str, options: Options | None = None, *, build: b
     # While another build of the site runs, wait (a --no-build publish would send a
     # half-swapped folder; it makes no lock file).
     with site_lock(site, create=build):
-        return _publish(site, adapter, options, build, dry_run, drafts, progress)
+        return _publish(site, adapter, options, build, dry_run, drafts, progress, warn)
 
 
 def _publish(site: Path, adapter: Adapter, options: Options, build: bool, dry_run: bool,
-             drafts: bool, progress: Progress | None) -> PublishResult:
+             drafts: bool, progress: Progress | None,
+             warn: Callable[[list[Problem]], None] | None) -> PublishResult:
     from digest.build import build as build_site
     from digest.build import built_output, resolve_out
     from digest.config import load_config
@@ -114,6 +122,8 @@ def _publish(site: Path, adapter: Adapter, options: Options, build: bool, dry_ru
             # holds), then what the output folder holds and whether a build would make it now.
             adapter.check(site, resolve_out(site, load_config(site), None))
             out, problems = built_output(site, drafts)
+        if warn is not None:
+            warn(list(built.problems if built is not None else problems))
         start = time.perf_counter()
         files = scan_folder(out)
         scanned = time.perf_counter()

@@ -38,14 +38,12 @@ def run(args: argparse.Namespace, progress: Callable[[str, int, int], None],
                       jobs=max(1, min(args.jobs, MAX_UPLOADS)))
     try:
         result = publish(Path(args.site), args.to, options, build=args.build,
-                         dry_run=args.dry_run, drafts=args.drafts, progress=progress)
+                         dry_run=args.dry_run, drafts=args.drafts, progress=progress,
+                         warn=print_problems)  # (before anything is sent)
     except KeyboardInterrupt:
         print("digest: publish interrupted; the target still serves a complete site; "
               "run the same command again to finish", file=sys.stderr)
         return 130
-    if result.build is not None:
-        print_problems(result.build.problems)
-    print_problems(result.problems)
     report(result, options, args.verbose)
     return 1 if result.plan.capped else 0
 
