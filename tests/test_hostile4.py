@@ -818,7 +818,11 @@ def test_a_folder_target_converges_when_a_file_became_a_folder_or_back(make_site
     assert main(["publish", str(site), "--no-build", "--dry-run", "--to", www.as_uri()]) == 1
     err = capsys.readouterr().err
     assert "is a file where the build has a folder" in err or "is a folder where the build has a file" in err
-    assert "publish with --delete" in err and err.count("\n") == 1
+    # (one line, but for the output folder's warning that --no-build prints before anything is sent:
+    # the static files were written moments before the build, which so could not record that
+    # nothing changed since; see `digest.build.built_output`)
+    errors = [line for line in err.splitlines() if not line.startswith("build/: warning:")]
+    assert "publish with --delete" in err and len(errors) == 1
     assert main(["publish", str(site), "--no-build", "--delete", "--to", www.as_uri()]) == 0
     assert folder_tree(www) == published_tree(site)
     assert main(["publish", str(site), "--no-build", "--delete", "--to", www.as_uri()]) == 0
