@@ -624,16 +624,15 @@ def _picture_unchanged(site: Path, pictures: Mapping[str, tuple], path: str) -> 
     return digest_bytes(raw) == entry[3].digest
 
 
-def built_output(site: Path, drafts: bool = False) -> tuple[Path, list[Problem]]:
-    """The output folder as the last build left it, for ``digest publish --no-build``, with a
-    warning when it may not be what a build would make now; a `BuildError` when it holds no
-    build at all, or a ``--drafts`` build (records marked ``published: false``) and ``drafts``
-    is false. Whether the site changed is decided as `build` decides that nothing did: the
-    fingerprint of its inputs against the one its last build saved (`BuildCache.last_build`).
-    Files changed by hand in the output folder are not judged: they are published as they are."""
-    site = require_site(site)
-    config = load_config(site)
-    out = resolve_out(site, config, None)
+def built_output(site: Path, config: Config, out: Path, drafts: bool = False) -> list[Problem]:
+    """What ``digest publish --no-build`` says of the output folder ``out`` (`resolve_out`'s) of
+    ``site`` (resolved) as the last build left it: a warning when it may not be what a build
+    would make now; a `BuildError` when it holds no build at all, or a ``--drafts`` build (records
+    marked ``published: false``) and ``drafts`` is false. Whether the site changed is decided as
+    `build` decides that nothing did: the fingerprint of its inputs against the one its last
+    build saved (`BuildCache.last_build`). Files changed by hand in the output folder are not
+    judged: they are published as they are."""
+    require_site(site)  # (a missing site folder is that, not an output folder holding no build)
     shown = _shown_output(site, out, config)
     rebuild = f"run digest build{' --drafts' if drafts else ''} first, or publish without --no-build"
     try:
@@ -645,7 +644,7 @@ def built_output(site: Path, drafts: bool = False) -> tuple[Path, list[Problem]]
         what = "an empty folder" if empty else "no page of a digest build, and no record of one"
         raise BuildError(f"{shown} holds no build ({what}): {rebuild}")
     if not cache.outputs:  # (the cache was deleted, or is another user's or machine's)
-        return out, [Problem(shown, None, None, f"no record of the build in it in {CACHE_DIR}/ (deleted, or made "
+        return [Problem(shown, None, None, f"no record of the build in it in {CACHE_DIR}/ (deleted, or made "
                              "by another user or machine): it is published as it is, up to date or not; "
                              f"{rebuild} to be sure", "warning")]
     last = cache.last_summary()
@@ -658,10 +657,10 @@ def built_output(site: Path, drafts: bool = False) -> tuple[Path, list[Problem]]
     # (the outputs are not judged: `damaged` is no concern here, hence `frozenset`, none damaged)
     if last is not None and cache.last_build(_fingerprint(site, built_drafts, pagefind, stats), frozenset) is not None:
         if drafts and not built_drafts:
-            return out, [Problem(shown, None, None, "holds a build without drafts (the last build into it had no "
+            return [Problem(shown, None, None, "holds a build without drafts (the last build into it had no "
                                  "--drafts): it is published as it is; run digest build --drafts first to "
                                  "publish them", "warning")]
-        return out, []
+        return []
     if last is None:
         said = "the last build into it failed or was stopped, or the site changed since"
     else:
@@ -672,7 +671,7 @@ def built_output(site: Path, drafts: bool = False) -> tuple[Path, list[Problem]]
         named = ", ".join(newer[:3]) + (f" and {len(newer) - 3} more" if len(newer) > 3 else "")
         said = f"the site changed since the last build into it ({named or 'a file was removed or moved, or digest itself changed'})"
     left = "that build" if last is not None else "the last complete build"
-    return out, [Problem(shown, None, None, f"{said}; it is published as {left} left it: {rebuild}", "warning")]
+    return [Problem(shown, None, None, f"{said}; it is published as {left} left it: {rebuild}", "warning")]
 
 
 def _shown_output(site: Path, out: Path, config: Config) -> str:

@@ -634,10 +634,15 @@ class BuildCache:
         dirty, parts = self._records.shard_parts(write)
         self._early = (dirty, Pending(write_parts, (self.dir, parts, write, dump_records)))
 
+    @property
+    def _summary_path(self) -> Path:
+        """The file of the last build's summary into this output folder (`save_summary`)."""
+        return self.dir / f"summary-{self.out_key}.pickle"
+
     def _start_writing(self) -> bool:
         """Remove the last build's summary (the cache is about to change); False when the
         cache folder cannot be written (a read-only site still builds, just not incrementally)."""
-        summary = self.dir / f"summary-{self.out_key}.pickle"
+        summary = self._summary_path
         try:
             summary.unlink(missing_ok=True)
         except IsADirectoryError:  # (a folder in its place, no file of ours: see `_take_name`)
@@ -833,7 +838,7 @@ class BuildCache:
         epoch: as file times count), whatever its inputs; None when none was saved (no build
         yet, one that failed or was interrupted once it began to change the cache, or one
         whose summary could not be saved: see `digest.build._named_inputs`)."""
-        path = self.dir / f"summary-{self.out_key}.pickle"
+        path = self._summary_path
         try:
             when = path.stat().st_mtime_ns
         except OSError:
@@ -842,7 +847,7 @@ class BuildCache:
         return None if saved is None else (saved[2], when)
 
     def _summary(self) -> tuple | None:
-        saved = read_blob(self.dir / f"summary-{self.out_key}.pickle")
+        saved = read_blob(self._summary_path)
         return saved if isinstance(saved, tuple) and len(saved) == 4 else None
 
     def damaged(self, out: Path) -> frozenset[str]:
@@ -1103,4 +1108,4 @@ class BuildCache:
         """Remember a finished build's inputs fingerprint and result, for `last_build`, with the
         `content_digest` the build read of each record whose stat it could not trust (see `racy`)."""
         with contextlib.suppress(OSError):  # unwritable: the next build just checks everything
-            write_blob(self.dir / f"summary-{self.out_key}.pickle", (fingerprint, out, result, dict(racy_inputs)))
+            write_blob(self._summary_path, (fingerprint, out, result, dict(racy_inputs)))

@@ -265,11 +265,14 @@ Mercurial's, Subversion's, Bazaar's): never an output folder, nor a folder insid
 
 
 def version_control_dir(target: Path) -> Path | None:
-    """The folder of `VCS_DIRS` that ``target`` (a resolved path) is or lies in, if any (its
-    name compared as macOS and Windows compare names: ``.GIT`` is ``.git`` there, and on Windows so
-    is ``.git.``)."""
-    return next((path for path in (target, *target.parents) if path.name.rstrip(". ").casefold() in VCS_DIRS),
-                None)
+    """The folder of `VCS_DIRS` that ``target`` (a resolved path) is or lies in, if any."""
+    return next((path for path in (target, *target.parents) if _names_vcs_dir(path.name)), None)
+
+
+def _names_vcs_dir(name: str) -> bool:
+    """Whether a folder named ``name`` is one of `VCS_DIRS`, compared as macOS and Windows
+    compare names: ``.GIT`` is ``.git`` there, and on Windows so is ``.git.``."""
+    return name.rstrip(". ").casefold() in VCS_DIRS
 
 
 def _check_relative_dir(value: Any) -> str | None:
@@ -292,7 +295,7 @@ def _check_relative_dir(value: Any) -> str | None:
         # deleting the cache (safe, says the README) deleted the site.
         return (f"a folder inside the site other than the site itself, content/, static/, "
                 f"templates/ and {CACHE_DIR}/, such as build or public")
-    database = next((part for part in parts if part.rstrip(". ").casefold() in VCS_DIRS), None)
+    database = next((part for part in parts if _names_vcs_dir(part)), None)
     if database is not None:  # (`.git`: the build wrote its pages into the repository's database)
         return (f"a folder outside {database}/, the database of a version-control repository (a build "
                 f"would fill it with pages and prune it), such as build or public")

@@ -364,7 +364,7 @@ def field_locator(path: Path) -> Callable[[tuple[Any, ...]], int | None]:
             return _no_line
         if b"\x00" in raw and (encoding := _wide_encoding(raw)):  # (as `parse_record` reads it)
             raw = raw.decode(encoding).encode("utf-8", "surrogatepass")
-        text = _lines_of(_NOT_UTF8.sub(_as_windows_1252, raw.decode("utf-8-sig", "surrogateescape")))
+        text = _lines_of(_utf8_or_windows_1252(raw)[0])
     except (OSError, UnicodeError):
         return _no_line
     parts = split_front_matter(text) if "\x00" not in text else None
@@ -1955,7 +1955,7 @@ def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None
         at = exc.start + (len(_BOMS[0]) if raw.startswith(_BOMS[0]) else 0)  # ("utf-8-sig" counts after it)
         before = raw[:at]
         line = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1  # (as `_lines_of` counts)
-        text, count = _NOT_UTF8.subn(_as_windows_1252, raw.decode("utf-8-sig", "surrogateescape"))
+        text, count = _utf8_or_windows_1252(raw)
         raw = text.encode("utf-8")  # (what the rest reads, as for UTF-16 above)
         byte = exc.object[exc.start]
         shown = bytes([byte]).decode("cp1252", "replace")
@@ -2336,6 +2336,12 @@ _NOT_UTF8 = re.compile("[\udc80-\udcff]+")
 """Bytes that are not UTF-8, as ``surrogateescape`` decodes them."""
 
 
+def _utf8_or_windows_1252(raw: bytes) -> tuple[str, int]:
+    """``raw`` read as UTF-8 (a byte order mark left out), each run of bytes that are not UTF-8
+    read as Windows-1252 (`_as_windows_1252`), and how many such runs there were."""
+    return _NOT_UTF8.subn(_as_windows_1252, raw.decode("utf-8-sig", "surrogateescape"))
+
+
 def _as_windows_1252(match: re.Match) -> str:
     """Bytes that are not UTF-8 (`_NOT_UTF8`) read as Windows-1252 (its five unassigned bytes as U+FFFD)."""
     return bytes(ord(c) - 0xDC00 for c in match.group(0)).decode("cp1252", "replace")
@@ -2430,9 +2436,8 @@ def deduplicate(articles: Iterable[Article], min_quality: int = 0) -> tuple[list
     """
     by_story: dict[str, list[Article]] = {}
     for article in articles:
-        story = article.story or (url_identity(article.web_url) if article.web_url else "")
         # (a record whose URL names no story, ``#`` or ``javascript:void(0)``, is a story of its own)
-        by_story.setdefault(story or "\0" + article.source, []).append(article)
+        by_story.setdefault(article.story_identity() or "\0" + article.source, []).append(article)
     kept: list[Article] = []
     problems: list[Problem] = []
     for group in by_story.values():
@@ -2483,12 +2488,15 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
         if result.article is not None:
             articles.append(result.article)
     kept, dupes = deduplicate(articles, min_quality)
-    if dupes:  # (rare: the lines are found in the files again, rather than kept for every record)
+    future = future_dates(kept)
+    if dupes or future:  # (rare: the lines are found in the files again, rather than kept for every record)
         paths = {source: path for path, source in items}
         dupes = [dataclasses.replace(p, line=line, field=field)
                  for p in dupes for line, field in [_story_field(paths.get(p.path))]]
+        future = [dataclasses.replace(p, line=field_locator(Path(paths.get(p.path, "")))((p.field,)))
+                  for p in future]
     problems.extend(dupes)
-    problems.extend(future_dates(kept, {source: path for path, source in items}))
+    problems.extend(future)
     return LoadResult(tuple(distinct_slugs(distinct_ids(kept))), tuple(problems), len(items))
 
 
@@ -2497,13 +2505,12 @@ FUTURE_MARGIN = timedelta(days=1)
 (a day: the zones of the world span 26 hours, and scrapers' clocks drift)."""
 
 
-def future_dates(articles: Iterable[Article], paths: Mapping[str, str],
-                 now: datetime | None = None) -> list[Problem]:
+def future_dates(articles: Iterable[Article], now: datetime | None = None) -> list[Problem]:
     """A warning for each published record dated (or updated) more than `FUTURE_MARGIN` after ``now`` (this
     build's clock): a scraper's wrong clock, time zone or epoch unit (seconds read as
     milliseconds) put it at the top of the front page, its edition and every feed, until that
     day, with no word. Made at each build, not kept with the parsed record: the same record is
-    in the past some day."""
+    in the past some day. (Without lines: `load_content` finds them in the files.)"""
     horizon = (now or datetime.now(UTC)) + FUTURE_MARGIN
     problems = []
     for article in articles:
@@ -2511,9 +2518,8 @@ def future_dates(articles: Iterable[Article], paths: Mapping[str, str],
             continue
         for field, when in (("publishedDateTime", article.published), ("updatedDateTime", article.updated)):
             if when is not None and when > horizon:
-                line = field_locator(Path(paths.get(article.source, "")))((field,))
                 problems.append(Problem(
-                    article.source, line, field,
+                    article.source, None, field,
                     f"{when.isoformat()} is in the future (after this build's clock); it is shown "
                     "first on the front page and in feeds" if field == "publishedDateTime" else
                     f"{when.isoformat()} is in the future (after this build's clock); feeds and the "

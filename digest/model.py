@@ -16,6 +16,8 @@ from datetime import datetime
 from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
+from digest.text import url_identity
+
 if TYPE_CHECKING:
     from digest.errors import Problem
 
@@ -146,6 +148,12 @@ class Article:
     story: str = ""
     """The story's identity, `digest.text.url_identity` of ``web_url`` (made once, when the record
     is read); empty without one, or for an article made otherwise (tests)."""
+
+    def story_identity(self) -> str:
+        """`story`, or for an article made otherwise (tests) its ``web_url``'s identity; ``""``
+        when the URL names none (``#``, ``javascript:void(0)``): such a record is a story of its
+        own, and no ``related`` entry's target."""
+        return self.story or url_identity(self.web_url)
 
     def __getattr__(self, name: str) -> Any:
         # Called only for an attribute not in the instance: the fields an article read back

@@ -216,12 +216,6 @@ def shape(article: Article) -> str:
                      article.topics, tuple((ref.web_url, ref.link) for ref in article.related))
 
 
-def _story(article: Article) -> str:
-    """The URL identity of ``article``'s story (`digest.text.url_identity`), ``""`` when its
-    URL names none (``#``, ``javascript:void(0)``): such a record is no ``related`` entry's target."""
-    return article.story or (url_identity(article.web_url) if article.web_url else "")
-
-
 def _dangling_key(identity: str) -> int:
     """A short stand-in for a URL identity in `_Planner.dangling` (a saved plan holds one per
     curated entry): two identities that share it only make a page or two planned again."""
@@ -301,7 +295,7 @@ class _Planner:
         self.images = images
         self.related = related
         self.paths = {a.id: self.article_path(a) for a in articles}
-        self.by_web_url = {story: a for a in articles if (story := _story(a))}
+        self.by_web_url = {story: a for a in articles if (story := a.story_identity())}
         self.shown_refs: dict[str, tuple[tuple[tuple[str | None, int], ...], tuple[int, ...]]] = {}
         """`shown_related`'s answers (and the `_dangling_key` of each identity no article has),
         by article id: made once per article, for its page, its digest and its JSON."""
@@ -589,7 +583,7 @@ class _Planner:
             seen = {article.id}
             for index, ref in enumerate(article.related):
                 target = None
-                if identity := url_identity(ref.web_url) if ref.web_url else "":  # ("": names no story)
+                if identity := url_identity(ref.web_url):  # ("": names no story, or no URL)
                     target = self.by_web_url.get(identity)
                     if target is None:
                         dangling.append(_dangling_key(identity))
@@ -1023,7 +1017,7 @@ def _joins(planner: _Planner, shown: Sequence[Article], added: Sequence[Article]
     topics, providers = build_topics(shown), build_providers(shown)
     if not (_same_where_both(planner.topics, topics) and _same_where_both(planner.providers, providers)):
         return None
-    urls = [story for a in added if (story := _story(a))]
+    urls = [story for a in added if (story := a.story_identity())]
     if len(set(urls)) != len(urls) or any(url in planner.by_web_url for url in urls):
         return None
     return topics, providers
@@ -1130,7 +1124,7 @@ def _replan_contents(
     for article in changed:
         old = planner.by_id[article.id]
         planner.by_id[article.id] = article
-        if (story := _story(article)) and planner.by_web_url.get(story) is old:
+        if (story := article.story_identity()) and planner.by_web_url.get(story) is old:
             planner.by_web_url[story] = article
         planner.forget(article.id)
     if changed:
@@ -1226,7 +1220,7 @@ def _replan_members(
     again.update(reshaped)
     linking: set[str] = set()  # (articles whose curated entries may be shown otherwise now)
     for article in added:  # older pages whose curated coverage now links a new article
-        if story := _story(article):
+        if story := article.story_identity():
             linking.update(planner.dangling.get(_dangling_key(story), ()))
     old_pages = {a.id: spec for a, spec in zip(planner.articles, plan.pages[1:], strict=False)}
     if removed:  # pages that show a removed article: its curated coverage links out again
@@ -1256,7 +1250,7 @@ def _replan_members(
     if added:
         planner.newest = sorted([*planner.newest, *added], key=newest_key)
     planner.paths.update(paths)
-    planner.by_web_url.update((story, a) for a in added if (story := _story(a)))
+    planner.by_web_url.update((story, a) for a in added if (story := a.story_identity()))
     planner.images = images
     planner.related = related
     recurated: set[str] = set()  # (their JSON lists other curated entries: new digests, and new keys below)

@@ -161,7 +161,7 @@ def test_a_record_dated_in_the_future_is_a_warning(make_site):
     assert "2099-06-03T10:00:00+00:00 is in the future" in built.problems[0].message
     site = make_site({"content/a.md": record("Soon", when=(datetime.now(UTC) + timedelta(hours=20))
                                              .strftime("%Y-%m-%dT%H:%M:%SZ"))})
-    assert future_dates(load_content(site, site / "content").articles, {}) == []
+    assert future_dates(load_content(site, site / "content").articles) == []
 
 
 def test_a_title_that_shows_nothing_once_read_says_what_it_was(make_site):

@@ -120,8 +120,10 @@ def _publish(site: Path, adapter: Adapter, options: Options, build: bool, dry_ru
         else:
             # The target is judged first (one inside the site is refused whatever the output
             # holds), then what the output folder holds and whether a build would make it now.
-            adapter.check(site, resolve_out(site, load_config(site), None))
-            out, problems = built_output(site, drafts)
+            config = load_config(site)
+            out = resolve_out(site, config, None)
+            adapter.check(site, out)
+            problems = built_output(site, config, out, drafts)
         if warn is not None:
             warn(list(built.problems if built is not None else problems))
         start = time.perf_counter()
