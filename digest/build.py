@@ -31,6 +31,7 @@ from digest.cache import (
     content_digest,
     inputs_fingerprint,
     racy,
+    saved_records,
 )
 from digest.config import CONFIG_NAME, Config, load_config, read_config, version_control_dir
 from digest.errors import BuildError, ConfigError, Problem
@@ -684,11 +685,15 @@ def _shown_output(site: Path, out: Path, config: Config) -> str:
     return name if config.output_dir == Config().output_dir else f"{name} (output_dir in {CONFIG_NAME})"
 
 
-def check(site: Path, drafts: bool = True) -> tuple[list[Problem], int, int]:
+def check(site: Path, drafts: bool = True,
+          progress: Progress | None = None) -> tuple[list[Problem], int, int]:
     """Validate config and content without writing anything: (problems, files, articles).
 
     The images of drafts are checked too (``drafts``): a draft is published some day, and
-    `digest check` is how a scraper's output is gated before that."""
+    `digest check` is how a scraper's output is gated before that. The records the last build
+    parsed are read from its cache and used where their files are as they were (see
+    `saved_records`): at 10,000 records a check after a build took 18 s parsing them all again.
+    ``progress`` follows the parsing of the others, as a build's does."""
     from digest.images import check_images
     from digest.load import load_content
 
@@ -697,6 +702,7 @@ def check(site: Path, drafts: bool = True) -> tuple[list[Problem], int, int]:
         config, problems = load_config(site), []
     except ConfigError as exc:  # (the records are checked all the same: "report every problem")
         config, problems = Config(), list(exc.problems)
-    loaded = load_content(site, site / "content", os.cpu_count() or 1, min_quality=config.min_quality)
+    loaded = load_content(site, site / "content", os.cpu_count() or 1, saved_records(site),
+                          _phase_progress(progress, "parse"), config.min_quality)
     problems += content_problems(site) + list(loaded.problems) + check_images(site, loaded.articles, config, drafts)
     return problems, loaded.files, len(loaded.articles)

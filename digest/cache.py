@@ -53,8 +53,8 @@ def _key() -> bytes:
     pipe, an empty or cut file) is replaced by a new key: it signed nothing this program can
     trust. Made whole in a temporary file before it takes the name, so no build reads a key
     half written."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "digest"
-    path = base / "cache-key"
+    path = _key_path()
+    base = path.parent
     key = _read_key(path)
     if key is not None:
         return key
@@ -77,6 +77,11 @@ def _key() -> bytes:
         return key
     except OSError:
         return b""  # no writable home, or a key path that cannot be replaced: caching is simply off
+
+
+def _key_path() -> Path:
+    """Where this machine's cache key is kept (see `_key`)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "digest" / "cache-key"
 
 
 def _read_key(path: Path) -> bytes | None:
@@ -540,6 +545,18 @@ def inputs_fingerprint(roots: list[Path], files: list[Path], extra: str,
         except OSError:
             h.update(f"{path}\0missing\n".encode("utf-8", "surrogateescape"))
     return h.hexdigest()
+
+
+def saved_records(site: Path) -> RecordCache | None:
+    """The records the last build of ``site`` parsed, read back for a command that writes
+    nothing (`digest check`): each is used as a build uses it, when its file's stat or bytes
+    are as they were, so that a check after a build parses only the records changed since.
+    None when there is nothing to read: no cache folder, or no cache key on this machine
+    (reading would make one). Nothing is written, and the records are the same whatever
+    the output folder."""
+    if not (site / CACHE_DIR).is_dir() or _read_key(_key_path()) is None:
+        return None
+    return BuildCache(site, site / "build").records
 
 
 class BuildCache:

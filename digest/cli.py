@@ -192,7 +192,7 @@ def _describe_os_error(exc: OSError) -> str:
 def cmd_check(args: argparse.Namespace) -> int:
     from digest.build import check
 
-    problems, files, articles = check(Path(args.site))
+    problems, files, articles = check(Path(args.site), progress=_ProgressBar())
     _print_problems(problems)
     errors, warnings = _count(problems)
     print(f"Checked {files} record files: {articles} valid, {errors} errors, {warnings} warnings.")
