@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build benchmarks: cold, no-op, one-record edit, ten new records, template edit; Hugo beside.
+"""Build benchmarks: cold, no-op, check, one-record edit, ten new records, template edit; Hugo beside.
 
 "add 10" copies the newest record's topics and source; "add 10 new" gives one of the ten a
 source the site has not seen and another a new topic (real additions often do); "move 1"
@@ -7,7 +7,7 @@ gives the record in the middle of the archive a new quality, heat and topic (it 
 places in its listings and editions).
 
 Generates corpora with ``../shared/tools/gen_corpus.py`` (``--image-ratio 0``),
-runs ``digest build`` as a separate process for each scenario and prints a table
+runs ``digest build`` (and ``digest check`` after the no-op) as a separate process for each scenario and prints a table
 of medians: wall seconds, CPU seconds (the process and its workers) and peak
 RSS (the largest single process). The package is byte-compiled first, as an
 installed wheel is. With ``--hugo`` it builds the equivalent Hugo
@@ -130,12 +130,13 @@ def digest_cmd(site: Path) -> list[str]:
 
 def bench_digest(size: int, runs: int, search: bool) -> dict[str, list[tuple[float, float, float]]]:
     results: dict[str, list[tuple[float, float, float]]] = {k: [] for k in
-                                                            ("cold", "no-op", "edit 1", "edit 1 old", "move 1",
+                                                            ("cold", "no-op", "check", "edit 1", "edit 1 old", "move 1",
                                                              "add 10", "add 10 new", "template")}
     for r in range(runs):
         site = fresh_site(size, search, r)
         results["cold"].append(run(digest_cmd(site)))
         results["no-op"].append(run(digest_cmd(site)))
+        results["check"].append(run([sys.executable, "-m", "digest", "check", str(site)]))  # (after a build)
         edit_one(site, r)
         results["edit 1"].append(run(digest_cmd(site)))
         edit_old(site, r)
