@@ -35,6 +35,8 @@ from digest.files import MAX_RECORD_BYTES, NotRegular, read_regular
 from digest.model import Article, FileResult, ImageRef, Provider, RelatedRef, pack_extra
 from digest.text import (
     LINK_SCHEMES,
+    SCHEMELESS_HOST,
+    holds_credentials,
     language_tag,
     link_scheme,
     plain_text,
@@ -1818,15 +1820,24 @@ def _empty_kind(value: Any, text: str | None) -> str:
 
 
 _HTTP_URL = re.compile(r"(?i)(?:https?:)?//")
+_HTTP_SCHEME = re.compile(r"(?i)https?:")
+_URL_CONTROL_INSIDE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""The control characters `safe_url` refuses (a tab or line break inside a URL is removed, as
+browsers do)."""
 
 
 def _why_not_linked(url: str) -> str:
-    """The warning for a URL `safe_url` refused: not http(s), or an http(s) URL it cannot link."""
+    """The warning for a URL `safe_url` refused: not http(s), or an http(s) URL it cannot link.
+    (It never quotes the URL: it may hold a password.)"""
     if _HTTP_URL.match(url) is None:
+        if _HTTP_SCHEME.match(url):  # (`http:/x`, `https:x`: a browser reads a host there, or none)
+            return "not a valid URL: no '//' and host after its scheme; it will not be linked"
+        if SCHEMELESS_HOST.match(url):  # (`www.example.com/a`: a path, to a browser)
+            return "not an http(s) URL: it has no scheme (write https:// before it); it will not be linked"
         return "not an http(s) URL; it will not be linked"
-    if " " in url or any(c < " " or c == "\x7f" for c in url):
-        why = "it holds a space or a control character (write a space as %20)"
-    elif "@" in url.split("//", 1)[1].split("/", 1)[0]:
+    if _URL_CONTROL_INSIDE.search(url):
+        why = "it holds a control character"
+    elif holds_credentials(url):
         why = "it holds credentials (user@host)"
     else:
         why = "its host is no name, or its port no number"

@@ -185,17 +185,26 @@ def safe_url(value: object, schemes: frozenset[str] = LINK_SCHEMES) -> str | Non
     """``value`` as a URL allowed to become a link, or None.
 
     Only the given schemes pass (http/https by default); ``//host/x`` means ``https:``;
-    URLs with ASCII control characters or spaces, credentials (``https://bank.example@evil.example/``),
+    URLs with ASCII control characters, credentials (``https://bank.example@evil.example/``),
     or no host name (one without a letter or digit, with an empty label or odd characters)
-    are refused. Characters a URL may not hold (``<>"`{}|^[]\\``, a second ``#``, a ``%``
-    not followed by two hex digits, and beyond ASCII those of `_IRI_ILLEGAL`: C1 controls,
-    private use, noncharacters, bidirectional controls, Unicode spaces) are percent-escaped, so the link is
-    valid HTML and a valid IRI.
+    are refused. As a browser reads a link, white space around it is dropped and tabs and line
+    breaks inside it are removed (``https://a.example/new\\nline`` leads to ``/newline``), and
+    characters a URL may not hold are percent-escaped (`_URL_ILLEGAL`: a space, ``<>"`{}|^[]\\``,
+    a second ``#``, a ``%`` not followed by two hex digits; beyond ASCII those of `_IRI_ILLEGAL`:
+    C1 controls, private use, noncharacters, bidirectional controls, Unicode spaces), so the link
+    is valid HTML, XML and IRI (``https://a.example/a b`` is ``https://a.example/a%20b``: a scraper's
+    space was refused, and the story lost its link). An escape already there stays as it is
+    (``%20`` is not ``%2520``).
     """
     if not isinstance(value, str):
         return None
     url = value.strip()
-    if not url or " " in url or (not url.isprintable() and _CONTROL.search(url)):  # (controls are not printable)
+    if not url.isprintable():  # (controls are not printable; most URLs are)
+        if "\t" in url or "\n" in url or "\r" in url:
+            url = _URL_IGNORED.sub("", url)
+        if _CONTROL.search(url):
+            return None
+    if not url:
         return None
     if url.startswith("//"):
         url = "https:" + url
@@ -238,6 +247,29 @@ def _escape_after(url: str, start: int) -> str:
             + _URL_ILLEGAL.sub(_percent, fragment).replace("#", "%23"))
 
 
+def holds_credentials(url: str) -> bool:
+    """Whether ``url``, read as a browser reads a link (tabs and line breaks dropped, ``\\`` ending
+    the host as ``/`` does), holds a user name or password before its host:
+    ``https://user:pass@host/``, ``//token@host/x``, or a provider's domain written
+    ``user:pass@host``. Such a URL is never published (a scraper's logged-in copy of a page
+    leaked its password); an ``@`` after the host (``https://medium.com/@user``) is no credential."""
+    if "@" not in url:
+        return False
+    text = _URL_IGNORED.sub("", url.strip())
+    scheme, slashes, rest = text.partition("//")
+    if not slashes or ("/" in scheme or "@" in scheme):  # (a domain with no scheme: `user@host/x`)
+        rest = text.split(":", 1)[1] if _SCHEME_ONLY.match(text) else text
+    return "@" in _AUTHORITY_END.split(rest, 1)[0]
+
+
+_SCHEME_ONLY = re.compile(r"(?i)https?:(?!//)")
+_AUTHORITY_END = re.compile(r"[/?#\\]")
+"""What ends a URL's authority (its user information, host and port) for a browser."""
+SCHEMELESS_HOST = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:\d+)?(/|$)")
+"""A host name and maybe a port and path with no scheme before it (``www.example.com/a``,
+``example.org/news``): a URL written without its ``https://``."""
+
+
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]{0,31}):(\s|\d)?")
 """A URL scheme (no registered one is longer than 32 characters) and what follows its colon."""
 SCRIPT_SCHEMES = frozenset({"javascript", "vbscript", "data", "livescript", "mocha"})
@@ -274,9 +306,10 @@ odd character (a strict part of what the full check accepts), so only the rest i
 _DOMAIN = re.compile(r"(?:[\w-]+\.)*[\w-]+\.?")
 """A host name: labels of letters, digits, ``-`` and ``_`` (none empty), a final dot allowed."""
 _IPV6_NETLOC = re.compile(r"\[[0-9A-Fa-f:.]+\](?::[0-9]*)?$")
-_URL_ILLEGAL = re.compile(r'["<>\\^`{|}\[\]]|%(?![0-9A-Fa-f]{2})')
+_URL_ILLEGAL = re.compile(r'[ "<>\\^`{|}\[\]]|%(?![0-9A-Fa-f]{2})')
 """Characters no URL path, query or fragment may hold (browsers escape them when they follow
-a link; HTML validators reject them), and a ``%`` that escapes nothing."""
+a link; HTML validators reject them, a sitemap's or feed's validator too), and a ``%`` that
+escapes nothing."""
 
 
 def _percent(match: re.Match[str]) -> str:
@@ -411,6 +444,7 @@ def url_identity(url: str) -> str:
     elif text[:7].lower() == "http://":
         text = "https://" + text[7:]
     if (text.startswith("https://") and text.isascii() and "%" not in text and not _REPARSED.search(text)
+            and not _URL_ILLEGAL.search(text)
             and not ("?" in text and _TRACKING_HINT.search(text)) and not _AMP_CACHE_HINT.search(text)):
         host = text[8:].partition("/")[0]
         if host and host == host.lower() and "?" not in host and ":" not in host and not host.endswith("."):
@@ -478,11 +512,14 @@ _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 
 def _one_escape(part: str) -> str:
     """A URL's path or query written one way (RFC 3986, 6.2.2): a character beyond ASCII as the
-    %-escapes of its UTF-8 bytes (as a browser sends it), an escape in upper case, and an escaped
-    letter, digit, ``-``, ``.``, ``_`` or ``~`` as itself. (A scraper writes ``/wiki/Bücher`` where
-    another wrote ``/wiki/B%C3%BCcher``: one story was two pages.)"""
+    %-escapes of its UTF-8 bytes (as a browser sends it), so are a space and the other characters
+    `safe_url` escapes (`_URL_ILLEGAL`: ``/a b`` is the link ``/a%20b``, one story), an escape in
+    upper case, and an escaped letter, digit, ``-``, ``.``, ``_`` or ``~`` as itself. (A scraper
+    writes ``/wiki/Bücher`` where another wrote ``/wiki/B%C3%BCcher``: one story was two pages.)"""
     if not part.isascii():
         part = quote(part, safe=_ASCII_TEXT, errors="surrogatepass")
+    if _URL_ILLEGAL.search(part):
+        part = _URL_ILLEGAL.sub(_percent, part)
     if "%" not in part:
         return part
     return _ESCAPE.sub(lambda m: char if (char := chr(int(m[0][1:], 16))) in _UNRESERVED else m[0].upper(), part)

@@ -1,0 +1,100 @@
+"""URL sweep: URLs in the shapes scrapers and news APIs really produce, built and read back.
+
+Records whose ``webUrl``, ``related[].webUrl``, image ``url`` and provider ``domain`` held
+spaces and the other characters browsers escape, non-ASCII paths and queries, international
+hosts (Unicode and Punycode), upper-case schemes and hosts, white space and line breaks around
+and inside, protocol-relative and scheme-less URLs, ``http:/x``, credentials, default ports,
+fragments, 10 kB URLs, escapes already there, and tracking parameters were built with the real
+command line; the pages, feeds, sitemap and JSON API were read back and run through
+../shared/validate. Each test here is one defect that sweep found, pinned with small records
+written inline (see tests/test_scrape_sweep.py for the sweep before it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from digest.build import build
+from digest.load import parse_record
+from digest.text import safe_url, url_identity
+from tests.conftest import record
+
+
+def _build(make_site, files: dict[str, str]):
+    site = make_site({"digest.toml": 'search = false\nbase_url = "https://example.org/"\n', **files})
+    return build(site, jobs=1)
+
+
+def _api(built, title: str) -> dict:
+    for path in (built.out / "api/articles").glob("*.json"):
+        doc = json.loads(path.read_text())
+        if doc["title"] == title:
+            return doc
+    raise AssertionError(f"no article {title!r}")
+
+
+def _page(built, doc: dict) -> str:
+    return (built.out / doc["url"].removeprefix("https://example.org/") / "index.html").read_text()
+
+
+def _outputs(built) -> str:
+    """Every text file of the build, one string (to look for what must never be published)."""
+    return "\n".join(path.read_text(errors="replace") for path in built.out.rglob("*")
+                     if path.is_file() and path.suffix in (".html", ".xml", ".json", ".txt", ".opml"))
+
+
+def test_a_url_with_spaces_is_escaped_not_refused(make_site):
+    """A scraper's ``https://news.example/a story?q=two words`` was refused (a warning, and the
+    story lost its source link, the curated entry its link): a browser follows it as
+    ``a%20story?q=two%20words``, and so do the page, the feeds and the JSON API now."""
+    built = _build(make_site, {
+        "content/a.md": record("Spaced", webUrl='"https://news.example/a story?q=two words#a b"',
+                               related=json.dumps([{"title": "Rel", "webUrl": "https://r.example/x y"}])),
+    })
+    assert [str(p) for p in built.problems] == []
+    doc = _api(built, "Spaced")
+    assert doc["webUrl"] == "https://news.example/a%20story?q=two%20words#a%20b"
+    assert doc["related"][0]["webUrl"] == "https://r.example/x%20y"
+    page = _page(built, doc)
+    assert 'href="https://news.example/a%20story?q=two%20words#a%20b"' in page
+    assert 'href="https://r.example/x%20y"' in page
+    assert "https://news.example/a%20story?q=two%20words#a%20b" in (built.out / "rss.xml").read_text()
+    assert "https://news.example/a%20story" in (built.out / "atom.xml").read_text()
+    assert json.loads((built.out / "feed.json").read_text())["items"][0]["external_url"] == doc["webUrl"]
+    assert " " not in "".join(re.findall(r'href="([^"]*)"', page))
+
+
+def test_a_url_with_spaces_is_one_story_with_its_escaped_spelling(make_site):
+    """``/a story`` and ``/a%20story`` are one page to a browser: they were two stories (and a
+    curated entry in one spelling did not lead to the record in the other); so are ``"`` and
+    ``%22``, ``100%`` and ``100%25``, which `safe_url` already wrote one way."""
+    for one, other in (("https://n.example/a story", "https://n.example/a%20story"),
+                       ('https://n.example/a"b', "https://n.example/a%22b"),
+                       ("https://n.example/100%", "https://n.example/100%25"),
+                       ("https://n.example/p?q=a b|c", "https://n.example/p?q=a%20b%7Cc")):
+        assert url_identity(one) == url_identity(other) == url_identity(safe_url(one)), one
+    built = _build(make_site, {
+        "content/a.md": record("One", webUrl='"https://n.example/a story"'),
+        "content/b.md": record("Two", webUrl='"https://n.example/a%20story"'),
+        "content/r.md": record("Review", webUrl='"https://n.example/r"', related=json.dumps(
+            [{"title": "S", "webUrl": "https://n.example/a story"}])),
+    })
+    assert built.articles == 2
+    assert [(p.path, p.field, "same story" in p.message) for p in built.problems] == [("content/b.md", "webUrl", True)]
+    review = _page(built, _api(built, "Review"))
+    assert re.search(r'href="/2024/01/02/one-[0-9a-f]+/"', review)
+
+
+def test_tabs_and_line_breaks_inside_a_url_are_removed_as_browsers_do():
+    """A URL broken over two lines (a scraper's wrapped column, a YAML ``|`` block) was refused
+    as holding "a space or a control character": a browser removes tabs and line breaks from a
+    link, and so does `safe_url`; other control characters are still refused, and said so."""
+    assert safe_url("https://n.example/new\nline") == "https://n.example/newline"
+    assert safe_url(" https://n.example/a\tb\r\n ") == "https://n.example/ab"
+    assert safe_url("https://n.example/a\x01b") is None
+    a = parse_record(record(webUrl='"https://n.example/long\\n  story"').encode(), "content/x.md")
+    assert a.article.link == "https://n.example/long%20%20story" and not a.problems
+    bad = parse_record(record(webUrl='"https://n.example/a\\x1bb"').encode(), "content/x.md")
+    assert [str(p) for p in bad.problems] == [
+        "content/x.md:4: warning: webUrl: not a valid URL: it holds a control character; it will not be linked"]
