@@ -299,6 +299,18 @@ def link_scheme(value: str) -> str | None:
     return scheme
 
 
+def credentials_link(text: str) -> bool:
+    """Whether ``text`` (any string of a record: an extra field's, say) is a link a browser would
+    follow over http(s) (`link_scheme`, or ``//host/...``) that holds credentials
+    (`holds_credentials`): published as text, ``canonical: https://user:pass@host/x`` leaked the
+    password as surely as a link would. An e-mail address (``me@example.com``) is no such link."""
+    if "@" not in text:
+        return False
+    if not _URL_IGNORED.sub("", text.lstrip(_C0_AND_SPACE)).startswith("//") and link_scheme(text) not in LINK_SCHEMES:
+        return False
+    return holds_credentials(text)
+
+
 _PLAIN_HTTP = re.compile(r"(https?)://((?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)*"
                          r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.?)(?=[/?#]|\Z)")
 """The common case of `safe_url`: ``http(s)://`` and an ASCII host name with no port, user or

@@ -98,3 +98,45 @@ def test_tabs_and_line_breaks_inside_a_url_are_removed_as_browsers_do():
     bad = parse_record(record(webUrl='"https://n.example/a\\x1bb"').encode(), "content/x.md")
     assert [str(p) for p in bad.problems] == [
         "content/x.md:4: warning: webUrl: not a valid URL: it holds a control character; it will not be linked"]
+
+
+def test_credentials_in_a_provider_domain_or_an_extra_link_are_never_published(make_site):
+    """A scraper logged in to a source keeps its URLs with ``user:password@``: a link refused
+    them, but a provider's domain written as a URL (``https://user:pass@host/``, or a provider
+    given as that text) was published as written in the JSON API (its name on every page, for
+    the text), and so was an extra field's http(s) link that is not under a key ending in
+    ``url`` (``canonical``, a curated entry's ``shareLink: //token@host/x``). Now the domain is
+    its host alone and such links are dropped, each with a warning that does not quote them."""
+    built = _build(make_site, {
+        "content/a.md": record("Cred", webUrl='"https://n.example/c"',
+                               provider='{name: P, domain: "https://user:s3cret@host.example/"}',
+                               canonical='"https://user:s3cret@n.example/c"',
+                               contact='"mail me@n.example, or see https://medium.com/@n"',
+                               related=json.dumps([{"title": "R", "webUrl": "https://r.example/x",
+                                                    "provider": {"name": "RP", "domain": "https://me:s3cret@rp.example"},
+                                                    "shareLink": "//tok3n@r.example/s"}])),
+        "content/b.md": record("Text", webUrl='"https://n.example/t"', provider='"https://user:s3cret@t.example/"'),
+    })
+    assert sorted((p.path, p.field, p.message) for p in built.problems) == [
+        ("content/a.md", "canonical", "a link holding credentials (user@host); dropped"),
+        ("content/a.md", "provider.domain", "holds credentials (user@host); only its host name host.example is kept"),
+        ("content/a.md", "related[0].provider.domain",
+         "holds credentials (user@host); only its host name rp.example is kept"),
+        ("content/a.md", "related[0].shareLink", "a link holding credentials (user@host); dropped"),
+        ("content/b.md", "provider", "holds credentials (user@host); only its host name t.example is kept"),
+    ]
+    assert "s3cret" not in _outputs(built) and "tok3n" not in _outputs(built)
+    doc = _api(built, "Cred")
+    assert doc["provider"]["domain"] == "host.example" and doc["related"][0]["provider"]["domain"] == "rp.example"
+    assert doc["contact"] == "mail me@n.example, or see https://medium.com/@n"  # (no credentials: text kept)
+    assert _api(built, "Text")["provider"] == {"name": "t.example", "domain": "t.example"}
+
+
+def test_the_json_api_drops_an_extra_link_holding_credentials_however_it_was_made():
+    """The second line of defence (`digest.feeds.public_value`, for extra data load did not see)
+    makes the same decision as load."""
+    from digest.feeds import public_value
+
+    assert public_value("page", {"a": "https://u:p@h.example/", "b": "//t@h.example/x", "c": " HTTP://u@h.example",
+                                 "d": "me@h.example", "e": "https://h.example/@me"}) == {
+        "d": "me@h.example", "e": "https://h.example/@me"}
