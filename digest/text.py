@@ -194,7 +194,8 @@ def safe_url(value: object, schemes: frozenset[str] = LINK_SCHEMES) -> str | Non
     C1 controls, private use, noncharacters, bidirectional controls, Unicode spaces), so the link
     is valid HTML, XML and IRI (``https://a.example/a b`` is ``https://a.example/a%20b``: a scraper's
     space was refused, and the story lost its link). An escape already there stays as it is
-    (``%20`` is not ``%2520``).
+    (``%20`` is not ``%2520``). Tracking parameters (`_without_tracking`) are left out of an
+    http(s) link: a published link tells no third party where its reader came from.
     """
     if not isinstance(value, str):
         return None
@@ -211,7 +212,8 @@ def safe_url(value: object, schemes: frozenset[str] = LINK_SCHEMES) -> str | Non
     plain = _PLAIN_HTTP.match(url)
     if plain is not None and plain.group(1) in schemes:  # (most URLs: what the rest would answer)
         rest = url[plain.end():]
-        if rest.isascii() and _URL_ILLEGAL.search(rest) is None and rest.count("#") <= 1:
+        if (rest.isascii() and _URL_ILLEGAL.search(rest) is None and rest.count("#") <= 1
+                and not ("?" in rest and _TRACKING_HINT.search(rest))):
             return url
     try:
         parts = urlsplit(url)
@@ -231,7 +233,7 @@ def safe_url(value: object, schemes: frozenset[str] = LINK_SCHEMES) -> str | Non
         return None  # (a host of dots or dashes only, such as https://../x, names nothing)
     if not (_IPV6_NETLOC.match(parts.netloc) or _DOMAIN.fullmatch(host)):
         return None
-    return _escape_after(url, url.index("//") + 2 + len(parts.netloc))
+    return _without_tracking(_escape_after(url, url.index("//") + 2 + len(parts.netloc)))
 
 
 def _escape_after(url: str, start: int) -> str:
@@ -477,7 +479,7 @@ def url_identity(url: str) -> str:
         netloc = _DEFAULT_PORT.sub("", netloc)
         if origin := _amp_origin(netloc, parts.path):
             return url_identity(origin + ("?" + parts.query if parts.query else ""))
-    query = "&".join(p for p in parts.query.split("&") if not _TRACKING.match(p)) if parts.query else ""
+    query = _untracked(parts.query) if parts.query else ""
     return _no_final_slash(urlunsplit((scheme, netloc, _one_escape(parts.path), _one_escape(query), "")))
 
 
@@ -486,6 +488,27 @@ _TRACKING = re.compile(r"(?i)(?:utm_[^=&]*|fbclid|gclid|gclsrc|dclid|msclkid|ycl
 """A query parameter that tags a campaign or a click (Google Analytics' ``utm_*``, Facebook's,
 Google's, Microsoft's and Yandex's click ids, Mailchimp's, HubSpot's, Marketo's): never another page."""
 _TRACKING_HINT = re.compile(r"(?i)[?&](?:utm_|fbclid|gclid|gclsrc|dclid|msclkid|yclid|igshid|mc_[ce]id|_hs|mkt_tok)")
+"""Where a URL may hold a `_TRACKING` parameter (looked for first: most URLs hold none)."""
+
+
+def _untracked(query: str) -> str:
+    """A URL's query without its `_TRACKING` parameters."""
+    return "&".join(p for p in query.split("&") if not _TRACKING.match(p))
+
+
+def _without_tracking(url: str) -> str:
+    """``url`` without its tracking parameters (`_TRACKING`: ``utm_*``, ``fbclid``, ``gclid``...),
+    its fragment kept: ``https://n.example/s?utm_source=tw&id=5#c`` is ``https://n.example/s?id=5#c``.
+    They select no other page (`url_identity` ignores them too), so the link leads where it did,
+    but tell the source, an analytics firm or an ad network where a reader came from, and a click
+    id ties them to one person's click: a copy of a story shared with a campaign tag that won
+    de-duplication published them on every link to it."""
+    if "?" not in url or not _TRACKING_HINT.search(url):
+        return url
+    before, hash_, fragment = url.partition("#")
+    path, mark, query = before.partition("?")
+    query = _untracked(query)
+    return path + ("?" + query if query else "") + hash_ + fragment
 _AMP_CACHE_HINT = re.compile(r"^https://(?:[^/]*\.cdn\.ampproject\.org|www\.google\.com/amp)/")
 _AMP_CACHE_PATH = re.compile(r"^/[cv]/(s/)?([^/?#]+\.[^/?#]+(?:/.*)?)$")
 

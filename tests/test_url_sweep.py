@@ -140,3 +140,34 @@ def test_the_json_api_drops_an_extra_link_holding_credentials_however_it_was_mad
     assert public_value("page", {"a": "https://u:p@h.example/", "b": "//t@h.example/x", "c": " HTTP://u@h.example",
                                  "d": "me@h.example", "e": "https://h.example/@me"}) == {
         "d": "me@h.example", "e": "https://h.example/@me"}
+
+
+def test_published_links_carry_no_tracking_parameters(make_site):
+    """When the copy of a story shared with a campaign tag won de-duplication (updated later), its
+    link kept ``utm_source=twitter&fbclid=...`` on the page, in every feed and in the JSON API:
+    telling the source and the ad networks where each reader came from, and a click id tying
+    them to one person's click. Published links now leave tracking parameters out (the same ones
+    `url_identity` ignores), everywhere a link is made: the source link, curated entries, extra
+    ``...Url`` fields and links in the note; other parameters and the fragment stay."""
+    tagged = "https://news.example/story?utm_source=twitter&id=5&fbclid=IwAR0x#comments"
+    built = _build(make_site, {
+        "content/a.md": record("Story", webUrl='"https://news.example/story?id=5"'),
+        "content/b.md": record("Story shared", webUrl=json.dumps(tagged), updatedDateTime="2024-01-03T10:00:00Z",
+                               ampWebUrl='"https://news.example/amp/story?utm_medium=social"',
+                               related=json.dumps([{"title": "Rel", "webUrl": "https://r.example/x?gclid=1&utm_campaign=c"}]))
+        + "See [the thread](https://forum.example/t?utm_source=digest&page=2).\n",
+    })
+    assert built.articles == 1
+    doc = _api(built, "Story shared")
+    clean = "https://news.example/story?id=5#comments"
+    assert doc["webUrl"] == clean and doc["ampWebUrl"] == "https://news.example/amp/story"
+    assert doc["related"][0]["webUrl"] == "https://r.example/x"
+    assert 'href="https://forum.example/t?page=2"' in doc["note"]
+    outputs = _outputs(built)
+    for tag in ("utm_", "fbclid", "gclid"):
+        assert tag not in outputs, tag
+    page = _page(built, doc)
+    assert 'href="https://news.example/story?id=5#comments"' in page and 'href="https://r.example/x"' in page
+    assert f'<source url="{clean}">' in (built.out / "rss.xml").read_text()
+    assert f'rel="via" href="{clean}"' in (built.out / "atom.xml").read_text()
+    assert json.loads((built.out / "feed.json").read_text())["items"][0]["external_url"] == clean
