@@ -171,3 +171,30 @@ def test_published_links_carry_no_tracking_parameters(make_site):
     assert f'<source url="{clean}">' in (built.out / "rss.xml").read_text()
     assert f'rel="via" href="{clean}"' in (built.out / "atom.xml").read_text()
     assert json.loads((built.out / "feed.json").read_text())["items"][0]["external_url"] == clean
+
+
+def test_a_link_and_its_story_agree_and_the_identity_shortcut_answers_as_the_full_reading(monkeypatch):
+    """What `safe_url` escapes, removes or leaves out (a space, ``"``, a stray ``%``, tabs and line
+    breaks, tracking parameters), `url_identity` reads as the same story: a link and the URL it
+    was made from are one story. Its shortcut for plain URLs answers what its full reading does."""
+    import random
+    import string
+
+    import digest.text as text
+
+    rnd = random.Random(11)
+    alphabet = string.ascii_letters + string.digits + "-._~:/?#[]@!$&'()*+,;=%<>\"{}|\\^` \t\né\u00a0"
+    starts = ["http://", "https://", "HTTPS://", "//", "https://n.example/", "https://N.example/a?utm_source=x&",
+              "https://n.example/s?", "https://xn--bcher-kva.example/", "https://bücher.example/", "https://n.example:443/"]
+    urls = [rnd.choice(starts) + "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 24)))
+            for _ in range(20000)]
+    linked = 0
+    for url in urls:
+        link = safe_url(url)
+        if link is not None:
+            linked += 1
+            assert url_identity(link) == url_identity(url), url
+    assert linked > 5000
+    fast = {url: url_identity(url) for url in urls}
+    monkeypatch.setattr(text, "_REPARSED", re.compile(""))  # (matches every URL: the full reading each time)
+    assert {url: url_identity(url) for url in urls} == fast
