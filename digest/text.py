@@ -961,15 +961,22 @@ def _defuse_inline(text: str) -> str:
 _ANCHOR = re.compile(r'<a((?:\s+[a-z-]+="[^"]*")*)>(.*?)</a>', re.S)
 _HREF = re.compile(r'\shref="([^"]*)"')
 _TAG = re.compile(r"<[^>]*>")
+_USERINFO = re.compile(r"(//)[^/?#\\\s]*@")
+"""A URL's user information (to its authority's last ``@``: a password may hold one)."""
 
 
 def _unwrap_dead_link(match: re.Match) -> str:
-    """A link whose URL was refused: its text alone. A link with no text to show (``[](url)``,
-    an image link once the image is gone): its URL as its text, not an empty link (an
-    accessibility violation: a link must have a name)."""
+    """A link whose URL was refused: its text alone; a text that is itself a URL holding
+    credentials (an autolink, ``<https://user:pass@host/x>``) without them (``https://host/x``:
+    the link was refused, and its text published the password). A link with no text to show
+    (``[](url)``, an image link once the image is gone): its URL as its text, not an empty link
+    (an accessibility violation: a link must have a name)."""
     href = _HREF.search(match.group(1))
     if href is None:
-        return match.group(2)
+        inner = match.group(2)
+        if "@" in inner and credentials_link(unescape_html(inner)):
+            return _USERINFO.sub(r"\1", inner, count=1)
+        return inner
     inner = match.group(2)
     if visible(unescape_html(_TAG.sub("", inner)).strip()):
         return match.group(0)

@@ -198,3 +198,16 @@ def test_a_link_and_its_story_agree_and_the_identity_shortcut_answers_as_the_ful
     fast = {url: url_identity(url) for url in urls}
     monkeypatch.setattr(text, "_REPARSED", re.compile(""))  # (matches every URL: the full reading each time)
     assert {url: url_identity(url) for url in urls} == fast
+
+
+def test_an_autolink_holding_credentials_in_a_note_shows_no_password():
+    """``<https://user:pass@host/x>`` in a note: its link was refused, and its text, the URL
+    itself, published the password. The text now shows the URL without them; other refused
+    links keep their text as before, and an ``@`` after the host is no credential."""
+    from digest.text import render_note
+
+    html = render_note("A <https://u:p@ss@h.example/b?q=a@b>, [x](https://u:s3cret@h.example/a), "
+                       "[https://t0k@h.example/](https://t0k@h.example/), <https://h.example/@me>")
+    assert "s3cret" not in html and "p@ss" not in html and "t0k" not in html
+    assert "A https://h.example/b?q=a@b, x, https://h.example/, " in html
+    assert '<a href="https://h.example/@me" rel="noopener noreferrer">https://h.example/@me</a>' in html
