@@ -264,6 +264,14 @@ def holds_credentials(url: str) -> bool:
     return "@" in _AUTHORITY_END.split(rest, 1)[0]
 
 
+def without_credentials(url: str) -> str:
+    """``url`` with the user information before its host left out, to show it
+    (``https://user:p@ss@host/x?a@b`` is ``https://host/x?a@b``); one without as it is."""
+    return _USERINFO.sub(r"\1", url, count=1) if holds_credentials(url) else url
+
+
+_USERINFO = re.compile(r"(//)[^/?#\\\s]*@")
+"""A URL's user information (to its authority's last ``@``: a password may hold one)."""
 _SCHEME_ONLY = re.compile(r"(?i)https?:(?!//)")
 _AUTHORITY_END = re.compile(r"[/?#\\]")
 """What ends a URL's authority (its user information, host and port) for a browser."""
@@ -961,8 +969,6 @@ def _defuse_inline(text: str) -> str:
 _ANCHOR = re.compile(r'<a((?:\s+[a-z-]+="[^"]*")*)>(.*?)</a>', re.S)
 _HREF = re.compile(r'\shref="([^"]*)"')
 _TAG = re.compile(r"<[^>]*>")
-_USERINFO = re.compile(r"(//)[^/?#\\\s]*@")
-"""A URL's user information (to its authority's last ``@``: a password may hold one)."""
 
 
 def _unwrap_dead_link(match: re.Match) -> str:
@@ -974,9 +980,7 @@ def _unwrap_dead_link(match: re.Match) -> str:
     href = _HREF.search(match.group(1))
     if href is None:
         inner = match.group(2)
-        if "@" in inner and credentials_link(unescape_html(inner)):
-            return _USERINFO.sub(r"\1", inner, count=1)
-        return inner
+        return without_credentials(inner) if "@" in inner and credentials_link(unescape_html(inner)) else inner
     inner = match.group(2)
     if visible(unescape_html(_TAG.sub("", inner)).strip()):
         return match.group(0)

@@ -211,3 +211,13 @@ def test_an_autolink_holding_credentials_in_a_note_shows_no_password():
     assert "s3cret" not in html and "p@ss" not in html and "t0k" not in html
     assert "A https://h.example/b?q=a@b, x, https://h.example/, " in html
     assert '<a href="https://h.example/@me" rel="noopener noreferrer">https://h.example/@me</a>' in html
+
+
+def test_an_image_warning_does_not_print_the_credentials_its_url_holds(make_site):
+    """A warning for a cached image quoted its URL whole, password included, in the build's log
+    (a CI log others read); the URL is shown without them, as a refused link is not quoted."""
+    images = '[{url: "https://user:s3cret@cdn.example/a.jpg", width: 10, height: 10, isCached: true}]'
+    built = _build(make_site, {"content/a.md": record("Pic", images=images)})
+    assert [(p.field, p.message.split(":", 2)[:2]) for p in built.problems] == [
+        ("images[0]", ["https", "//cdn.example/a.jpg"])]
+    assert "s3cret" not in built.problems[0].message
