@@ -515,9 +515,11 @@ def _without_tracking(url: str) -> str:
     if "?" not in url or not _TRACKING_HINT.search(url):
         return url
     before, hash_, fragment = url.partition("#")
-    path, mark, query = before.partition("?")
+    path, _, query = before.partition("?")
     query = _untracked(query)
     return path + ("?" + query if query else "") + hash_ + fragment
+
+
 _AMP_CACHE_HINT = re.compile(r"^https://(?:[^/]*\.cdn\.ampproject\.org|www\.google\.com/amp)/")
 _AMP_CACHE_PATH = re.compile(r"^/[cv]/(s/)?([^/?#]+\.[^/?#]+(?:/.*)?)$")
 
