@@ -194,8 +194,10 @@ def safe_url(value: object, schemes: frozenset[str] = LINK_SCHEMES) -> str | Non
     C1 controls, private use, noncharacters, bidirectional controls, Unicode spaces), so the link
     is valid HTML, XML and IRI (``https://a.example/a b`` is ``https://a.example/a%20b``: a scraper's
     space was refused, and the story lost its link). An escape already there stays as it is
-    (``%20`` is not ``%2520``). Tracking parameters (`_without_tracking`) are left out of an
-    http(s) link: a published link tells no third party where its reader came from.
+    (``%20`` is not ``%2520``). An ampersand a scraper copied from HTML as it was written there
+    (``?a=1&amp;b=2``, WordPress's ``&#038;``) is the ``&`` a browser reads (`_HTML_AMPERSAND`).
+    Tracking parameters (`_without_tracking`) are left out of an http(s) link: a published link
+    tells no third party where its reader came from.
     """
     if not isinstance(value, str):
         return None
@@ -207,6 +209,8 @@ def safe_url(value: object, schemes: frozenset[str] = LINK_SCHEMES) -> str | Non
             return None
     if not url:
         return None
+    if "&" in url and ";" in url:
+        url = _HTML_AMPERSAND.sub("&", url)
     if url.startswith("//"):
         url = "https:" + url
     plain = _PLAIN_HTTP.match(url)
@@ -234,6 +238,13 @@ def safe_url(value: object, schemes: frozenset[str] = LINK_SCHEMES) -> str | Non
     if not (_IPV6_NETLOC.match(parts.netloc) or _DOMAIN.fullmatch(host)):
         return None
     return _without_tracking(_escape_after(url, url.index("//") + 2 + len(parts.netloc)))
+
+
+_HTML_AMPERSAND = re.compile(r"(?i)&(?:amp|#0*38|#x0*26);")
+"""An ``&`` written as HTML writes it in an attribute (``&amp;``, ``&#038;``, ``&#x26;``): a
+scraper that copied an ``href`` as written kept it, and the link asked for a parameter named
+``amp;b`` (a browser reading that ``href`` follows ``&``; and ``?a=1&amp;b=2`` and ``?a=1&b=2``
+were two stories)."""
 
 
 def _escape_after(url: str, start: int) -> str:
@@ -463,6 +474,8 @@ def url_identity(url: str) -> str:
     with a campaign tag and the one from the feed were two stories.
     """
     text = url.strip()
+    if "&" in text and ";" in text:  # (`&amp;`: as `safe_url` reads it)
+        text = _HTML_AMPERSAND.sub("&", text)
     if text.startswith("//"):
         text = "https:" + text
     elif text[:7].lower() == "http://":

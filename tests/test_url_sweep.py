@@ -221,3 +221,20 @@ def test_an_image_warning_does_not_print_the_credentials_its_url_holds(make_site
     assert [(p.field, p.message.split(":", 2)[:2]) for p in built.problems] == [
         ("images[0]", ["https", "//cdn.example/a.jpg"])]
     assert "s3cret" not in built.problems[0].message
+
+
+def test_an_ampersand_copied_from_html_is_the_ampersand_a_browser_reads(make_site):
+    """Scrapers copy an ``href`` as the HTML wrote it: ``?id=5&amp;page=2`` (WordPress writes
+    ``&#038;``). The link asked the source for a parameter named ``amp;page`` (a browser reading
+    that ``href`` asks for ``page``), and the copy with a plain ``&`` was another story."""
+    assert safe_url("https://n.example/s?id=5&amp;page=2&#038;x=1&#x26;y") == "https://n.example/s?id=5&page=2&x=1&y"
+    assert url_identity("https://n.example/s?id=5&amp;page=2") == url_identity("https://n.example/s?id=5&page=2")
+    assert safe_url("https://n.example/a;b?c=d&e") == "https://n.example/a;b?c=d&e"  # (no entity: as written)
+    built = _build(make_site, {
+        "content/a.md": record("Plain", webUrl='"https://n.example/s?id=5&page=2"'),
+        "content/b.md": record("Copied", webUrl='"https://n.example/s?id=5&amp;page=2"', updatedDateTime="2024-01-03"),
+    })
+    assert built.articles == 1 and [p.field for p in built.problems] == ["webUrl"]
+    doc = _api(built, "Copied")
+    assert doc["webUrl"] == "https://n.example/s?id=5&page=2"
+    assert 'href="https://n.example/s?id=5&amp;page=2"' in _page(built, doc)  # (HTML's own escape of "&")
