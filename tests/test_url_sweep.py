@@ -4,7 +4,8 @@ Records whose ``webUrl``, ``related[].webUrl``, image ``url`` and provider ``dom
 spaces and the other characters browsers escape, non-ASCII paths and queries, international
 hosts (Unicode and Punycode), upper-case schemes and hosts, white space and line breaks around
 and inside, protocol-relative and scheme-less URLs, ``http:/x``, credentials, default ports,
-fragments, 10 kB URLs, escapes already there, and tracking parameters were built with the real
+fragments, 10 kB URLs, escapes already there, ampersands copied from HTML (``&amp;``) and
+tracking parameters were built with the real
 command line; the pages, feeds, sitemap and JSON API were read back and run through
 ../shared/validate. Each test here is one defect that sweep found, pinned with small records
 written inline (see tests/test_scrape_sweep.py for the sweep before it).
