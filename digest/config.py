@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from digest.errors import ConfigError, Problem
-from digest.text import language_tag, plain_text, safe_url, visible
+from digest.text import SCHEMELESS_HOST, language_tag, plain_text, safe_url, visible
 from digest.write import digest_bytes
 
 CONFIG_NAME = "digest.toml"
@@ -121,7 +121,7 @@ def _check_base_url(value: Any) -> str | None:
     # would escape or refuse what is not).
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         hint = ""
-        if not parts.scheme and not parts.netloc and re.match(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:\d+)?(/|$)", value):
+        if not parts.scheme and not parts.netloc and SCHEMELESS_HOST.match(value):
             hint = f" (did you mean {'https://' + value.rstrip('/') + '/'!r}?)"  # `example.org/news`
         return f"an absolute http(s) URL without query or fragment, e.g. https://example.org/news/{hint}"
     try:

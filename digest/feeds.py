@@ -34,7 +34,7 @@ from urllib.parse import quote
 
 from digest.config import Config
 from digest.model import Article, Edition, PageSpec, Provider, RelatedRef, Topic, fixed, input_key
-from digest.text import LINK_SCHEMES, domain_url, link_scheme, safe_url, term_key
+from digest.text import LINK_SCHEMES, credentials_link, domain_url, link_scheme, safe_url, term_key
 
 FORMATS = (
     ("rss", "rss.xml", "feed.rss.xml", "application/rss+xml", "RSS"),
@@ -280,8 +280,8 @@ def public_value(key: str, value: Any) -> Any:
     be an http(s) URL; a string that starts with any other scheme is dropped too
     (``javascript:``, ``data:``..., as a browser reads it: after leading spaces and controls,
     without tabs and line breaks, and a script scheme whatever follows its colon), so no
-    non-http(s) link leaves the site. A word, a colon and a space or digit (``Note: x``) is
-    text, not a link.
+    non-http(s) link leaves the site, nor an http(s) one holding credentials
+    (`credentials_link`). A word, a colon and a space or digit (``Note: x``) is text, not a link.
     """
     if key in _INTERNAL_KEYS:
         return _DROP
@@ -321,7 +321,9 @@ def _public_text(key: str, value: str) -> Any:
     # (As a browser reads a link: see `link_scheme`. Load dropped these already, with a
     # warning: this is the second line of defence, for extra data made otherwise.)
     scheme = link_scheme(value)
-    return value if scheme is None or scheme in LINK_SCHEMES else _DROP  # (text such as "Note: fine")
+    if scheme is not None and scheme not in LINK_SCHEMES:
+        return _DROP
+    return _DROP if "@" in value and credentials_link(value) else value  # (text such as "Note: fine")
 
 
 # --------------------------------------------------------------------------- feeds

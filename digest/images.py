@@ -55,6 +55,7 @@ from digest.files import read_regular
 from digest.load import IMAGES_DIR, field_locator, real_path
 from digest.model import Article, ThumbnailCounts
 from digest.plan import select
+from digest.text import without_credentials
 from digest.write import OutputRecord, Staging, intact, stage
 
 RECIPE = 6
@@ -939,8 +940,10 @@ class _Lines:
 
 def _problems(url: str, uses: Sequence[tuple[Article, int]], reason: str,
               info: SourceInfo | None, lines: _Lines) -> list[Problem]:
-    """Warnings for one image URL, one per record entry that uses it."""
+    """Warnings for one image URL, one per record entry that uses it (the URL shown without the
+    credentials it may hold: build logs are read by others)."""
     problems = []
+    url = without_credentials(url) if "@" in url else url
     for article, index in uses:
         position = article.images[index].position
         where = f"images[{position}]"

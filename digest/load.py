@@ -35,6 +35,9 @@ from digest.files import MAX_RECORD_BYTES, NotRegular, read_regular
 from digest.model import Article, FileResult, ImageRef, Provider, RelatedRef, pack_extra
 from digest.text import (
     LINK_SCHEMES,
+    SCHEMELESS_HOST,
+    credentials_link,
+    holds_credentials,
     language_tag,
     link_scheme,
     plain_text,
@@ -1013,6 +1016,7 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
         _warn_misspelled(provider, _FOLDED_RELATED_PROVIDER, at, report, "ignored")
         if isinstance(provider.get("domain"), str):  # (as a record's; one that names no host is left out)
             domain = _cut(plain_text(provider["domain"]), MAX_NAME, (*at, "domain"), report).strip()
+            domain = _without_credentials(domain, (*at, "domain"), report)
             domain = domain if provider_host(domain) else ""
         provider, at = provider.get("name"), (*at, "name")
     provider_name = _cut(_text(provider, at, report, name=True) or "", MAX_NAME, at, report)  # (a name as text too)
@@ -1030,6 +1034,18 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
         provider_domain=domain,
         extra_packed=pack_extra(extra),
     )
+
+
+def _without_credentials(domain: str, field: tuple[Any, ...], report: _RecordProblems) -> str:
+    """A provider's domain as it may be published: one written as a URL holding credentials
+    (``https://user:pass@host.example/``: the JSON API published it as written) is its host
+    name alone, with a warning that does not quote it."""
+    if "@" not in domain or not holds_credentials(domain):
+        return domain
+    host = provider_host(domain)
+    report.warn(field, "holds credentials (user@host); " + (f"only its host name {host} is kept" if host
+                                                              else "ignored"))
+    return host
 
 
 _RELATED_READ = frozenset({"title", "excerpt", "publishedDateTime", "webUrl", "originalUrl", "provider"})
@@ -1179,10 +1195,11 @@ def _public_extra(value: dict, field: tuple[Any, ...], report: _RecordProblems) 
       key of its mapping with them removed is dropped);
     - without any string that is a link the site does not publish: under a key ending in
       ``url`` (any case), one `safe_url` refuses; elsewhere a link (`digest.text.link_scheme`)
-      of another scheme than http(s), ``javascript:``, ``data:``...: the JSON API left them out
+      of another scheme than http(s), ``javascript:``, ``data:``..., or an http(s) link holding
+      credentials (`digest.text.credentials_link`): the JSON API left them out
       without a word; it still does (`digest.feeds.public_value`, the same decision).
 
-    Cheap when there is nothing to do: most strings hold no ``:``; controls are looked for only
+    Cheap when there is nothing to do: most strings hold no ``:`` or ``@``; controls are looked for only
     when the front matter may hold one (`_RecordProblems.controls`)."""
     if not value:
         return value
@@ -1207,7 +1224,7 @@ def _public_value(value: Any, field: tuple[Any, ...], report: _RecordProblems, u
                     continue
             if type(item) is str:
                 at_url = str(shown)[-3:].lower() == "url"
-                if controls or at_url or ":" in item:
+                if controls or at_url or ":" in item or "@" in item:
                     item = _public_text(item, field, key, report, at_url, controls)
                     if item is _LEFT_OUT:
                         continue
@@ -1218,7 +1235,7 @@ def _public_value(value: Any, field: tuple[Any, ...], report: _RecordProblems, u
     items = []
     for index, item in enumerate(value):
         if type(item) is str:
-            if controls or url or ":" in item:
+            if controls or url or ":" in item or "@" in item:
                 item = _public_text(item, field, index, report, url, controls)
                 if item is _LEFT_OUT:
                     continue
@@ -1244,6 +1261,9 @@ def _public_text(text: str, field: tuple[Any, ...], key: Any, report: _RecordPro
             return _LEFT_OUT
     elif ":" in text and (scheme := link_scheme(text)) is not None and scheme not in LINK_SCHEMES:
         _warn_shown(report, (*field, key), f"a {scheme}: link (only http(s) links are published); dropped")
+        return _LEFT_OUT
+    elif "@" in text and credentials_link(text):
+        _warn_shown(report, (*field, key), "a link holding credentials (user@host); dropped")
         return _LEFT_OUT
     return text
 
@@ -1818,15 +1838,24 @@ def _empty_kind(value: Any, text: str | None) -> str:
 
 
 _HTTP_URL = re.compile(r"(?i)(?:https?:)?//")
+_HTTP_SCHEME = re.compile(r"(?i)https?:")
+_URL_CONTROL_INSIDE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""The control characters `safe_url` refuses (a tab or line break inside a URL is removed, as
+browsers do)."""
 
 
 def _why_not_linked(url: str) -> str:
-    """The warning for a URL `safe_url` refused: not http(s), or an http(s) URL it cannot link."""
+    """The warning for a URL `safe_url` refused: not http(s), or an http(s) URL it cannot link.
+    (It never quotes the URL: it may hold a password.)"""
     if _HTTP_URL.match(url) is None:
+        if _HTTP_SCHEME.match(url):  # (`http:/x`, `https:x`: a browser reads a host there, or none)
+            return "not a valid URL: no '//' and host after its scheme; it will not be linked"
+        if SCHEMELESS_HOST.match(url):  # (`www.example.com/a`: a path, to a browser)
+            return "not an http(s) URL: it has no scheme (write https:// before it); it will not be linked"
         return "not an http(s) URL; it will not be linked"
-    if " " in url or any(c < " " or c == "\x7f" for c in url):
-        why = "it holds a space or a control character (write a space as %20)"
-    elif "@" in url.split("//", 1)[1].split("/", 1)[0]:
+    if _URL_CONTROL_INSIDE.search(url):
+        why = "it holds a control character"
+    elif holds_credentials(url):
         why = "it holds credentials (user@host)"
     else:
         why = "its host is no name, or its port no number"
@@ -2211,6 +2240,7 @@ def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None
                 domain = urlsplit(safe_url(raw_provider["url"])).hostname or ""  # (a scraper's {name, url})
             # (plain text too: it names the source where it has no name, and is shown beside it)
             domain = _cut(plain_text(domain), MAX_NAME, (*at, "domain"), report)
+            domain = _without_credentials(domain, (*at, "domain"), report)
             if domain.strip() and not provider_host(domain):
                 # (`javascript:alert(1)` and `data:text/html,x` were one source, "javascript", and "data")
                 report.warn((*at, "domain"), "not a host name such as reuters.com; ignored")
@@ -2231,6 +2261,8 @@ def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None
             # (a scraper's text is the source's name, or its host or home page: then its domain too,
             # so that it is one source with the records that give {name, domain})
             link = safe_url(name) if "/" in name else None
+            if link is None and "@" in name and credentials_link(name):  # (its host, not its password, names it)
+                name = _without_credentials(name, ("provider",), report)
             host = _HOST_NAME.fullmatch(name) and (name.islower() or name[:4].lower() == "www.")  # (not St.Louis)
             domain = (urlsplit(link).hostname or "") if link else name.lower() if host else ""
             if link and domain:

@@ -185,24 +185,39 @@ def safe_url(value: object, schemes: frozenset[str] = LINK_SCHEMES) -> str | Non
     """``value`` as a URL allowed to become a link, or None.
 
     Only the given schemes pass (http/https by default); ``//host/x`` means ``https:``;
-    URLs with ASCII control characters or spaces, credentials (``https://bank.example@evil.example/``),
+    URLs with ASCII control characters, credentials (``https://bank.example@evil.example/``),
     or no host name (one without a letter or digit, with an empty label or odd characters)
-    are refused. Characters a URL may not hold (``<>"`{}|^[]\\``, a second ``#``, a ``%``
-    not followed by two hex digits, and beyond ASCII those of `_IRI_ILLEGAL`: C1 controls,
-    private use, noncharacters, bidirectional controls, Unicode spaces) are percent-escaped, so the link is
-    valid HTML and a valid IRI.
+    are refused. As a browser reads a link, white space around it is dropped and tabs and line
+    breaks inside it are removed (``https://a.example/new\\nline`` leads to ``/newline``), and
+    characters a URL may not hold are percent-escaped (`_URL_ILLEGAL`: a space, ``<>"`{}|^[]\\``,
+    a second ``#``, a ``%`` not followed by two hex digits; beyond ASCII those of `_IRI_ILLEGAL`:
+    C1 controls, private use, noncharacters, bidirectional controls, Unicode spaces), so the link
+    is valid HTML, XML and IRI (``https://a.example/a b`` is ``https://a.example/a%20b``: a scraper's
+    space was refused, and the story lost its link). An escape already there stays as it is
+    (``%20`` is not ``%2520``). An ampersand a scraper copied from HTML as it was written there
+    (``?a=1&amp;b=2``, WordPress's ``&#038;``) is the ``&`` a browser reads (`_HTML_AMPERSAND`).
+    Tracking parameters (`_without_tracking`) are left out of an http(s) link: a published link
+    tells no third party where its reader came from.
     """
     if not isinstance(value, str):
         return None
     url = value.strip()
-    if not url or " " in url or (not url.isprintable() and _CONTROL.search(url)):  # (controls are not printable)
+    if not url.isprintable():  # (controls are not printable; most URLs are)
+        if "\t" in url or "\n" in url or "\r" in url:
+            url = _URL_IGNORED.sub("", url)
+        if _CONTROL.search(url):
+            return None
+    if not url:
         return None
+    if "&" in url and ";" in url:
+        url = _HTML_AMPERSAND.sub("&", url)
     if url.startswith("//"):
         url = "https:" + url
     plain = _PLAIN_HTTP.match(url)
     if plain is not None and plain.group(1) in schemes:  # (most URLs: what the rest would answer)
         rest = url[plain.end():]
-        if rest.isascii() and _URL_ILLEGAL.search(rest) is None and rest.count("#") <= 1:
+        if (rest.isascii() and _URL_ILLEGAL.search(rest) is None and rest.count("#") <= 1
+                and not ("?" in rest and _TRACKING_HINT.search(rest))):
             return url
     try:
         parts = urlsplit(url)
@@ -222,7 +237,14 @@ def safe_url(value: object, schemes: frozenset[str] = LINK_SCHEMES) -> str | Non
         return None  # (a host of dots or dashes only, such as https://../x, names nothing)
     if not (_IPV6_NETLOC.match(parts.netloc) or _DOMAIN.fullmatch(host)):
         return None
-    return _escape_after(url, url.index("//") + 2 + len(parts.netloc))
+    return _without_tracking(_escape_after(url, url.index("//") + 2 + len(parts.netloc)))
+
+
+_HTML_AMPERSAND = re.compile(r"(?i)&(?:amp|#0*38|#x0*26);")
+"""An ``&`` written as HTML writes it in an attribute (``&amp;``, ``&#038;``, ``&#x26;``): a
+scraper that copied an ``href`` as written kept it, and the link asked for a parameter named
+``amp;b`` (a browser reading that ``href`` follows ``&``; and ``?a=1&amp;b=2`` and ``?a=1&b=2``
+were two stories)."""
 
 
 def _escape_after(url: str, start: int) -> str:
@@ -236,6 +258,37 @@ def _escape_after(url: str, start: int) -> str:
     path, hash_, fragment = rest.partition("#")
     return (url[:start] + _URL_ILLEGAL.sub(_percent, path) + hash_
             + _URL_ILLEGAL.sub(_percent, fragment).replace("#", "%23"))
+
+
+def holds_credentials(url: str) -> bool:
+    """Whether ``url``, read as a browser reads a link (tabs and line breaks dropped, ``\\`` ending
+    the host as ``/`` does), holds a user name or password before its host:
+    ``https://user:pass@host/``, ``//token@host/x``, or a provider's domain written
+    ``user:pass@host``. Such a URL is never published (a scraper's logged-in copy of a page
+    leaked its password); an ``@`` after the host (``https://medium.com/@user``) is no credential."""
+    if "@" not in url:
+        return False
+    text = _URL_IGNORED.sub("", url.strip())
+    scheme, slashes, rest = text.partition("//")
+    if not slashes or ("/" in scheme or "@" in scheme):  # (a domain with no scheme: `user@host/x`)
+        rest = text.split(":", 1)[1] if _SCHEME_ONLY.match(text) else text
+    return "@" in _AUTHORITY_END.split(rest, 1)[0]
+
+
+def without_credentials(url: str) -> str:
+    """``url`` with the user information before its host left out, to show it
+    (``https://user:p@ss@host/x?a@b`` is ``https://host/x?a@b``); one without as it is."""
+    return _USERINFO.sub(r"\1", url, count=1) if holds_credentials(url) else url
+
+
+_USERINFO = re.compile(r"(//)[^/?#\\\s]*@")
+"""A URL's user information (to its authority's last ``@``: a password may hold one)."""
+_SCHEME_ONLY = re.compile(r"(?i)https?:(?!//)")
+_AUTHORITY_END = re.compile(r"[/?#\\]")
+"""What ends a URL's authority (its user information, host and port) for a browser."""
+SCHEMELESS_HOST = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:\d+)?(/|$)")
+"""A host name and maybe a port and path with no scheme before it (``www.example.com/a``,
+``example.org/news``): a URL written without its ``https://``."""
 
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]{0,31}):(\s|\d)?")
@@ -267,6 +320,18 @@ def link_scheme(value: str) -> str | None:
     return scheme
 
 
+def credentials_link(text: str) -> bool:
+    """Whether ``text`` (any string of a record: an extra field's, say) is a link a browser would
+    follow over http(s) (`link_scheme`, or ``//host/...``) that holds credentials
+    (`holds_credentials`): published as text, ``canonical: https://user:pass@host/x`` leaked the
+    password as surely as a link would. An e-mail address (``me@example.com``) is no such link."""
+    if "@" not in text:
+        return False
+    if not _URL_IGNORED.sub("", text.lstrip(_C0_AND_SPACE)).startswith("//") and link_scheme(text) not in LINK_SCHEMES:
+        return False
+    return holds_credentials(text)
+
+
 _PLAIN_HTTP = re.compile(r"(https?)://((?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)*"
                          r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.?)(?=[/?#]|\Z)")
 """The common case of `safe_url`: ``http(s)://`` and an ASCII host name with no port, user or
@@ -274,9 +339,10 @@ odd character (a strict part of what the full check accepts), so only the rest i
 _DOMAIN = re.compile(r"(?:[\w-]+\.)*[\w-]+\.?")
 """A host name: labels of letters, digits, ``-`` and ``_`` (none empty), a final dot allowed."""
 _IPV6_NETLOC = re.compile(r"\[[0-9A-Fa-f:.]+\](?::[0-9]*)?$")
-_URL_ILLEGAL = re.compile(r'["<>\\^`{|}\[\]]|%(?![0-9A-Fa-f]{2})')
+_URL_ILLEGAL = re.compile(r'[ "<>\\^`{|}\[\]]|%(?![0-9A-Fa-f]{2})')
 """Characters no URL path, query or fragment may hold (browsers escape them when they follow
-a link; HTML validators reject them), and a ``%`` that escapes nothing."""
+a link; HTML validators reject them, a sitemap's or feed's validator too), and a ``%`` that
+escapes nothing."""
 
 
 def _percent(match: re.Match[str]) -> str:
@@ -380,9 +446,11 @@ _REGIONS = frozenset((
 """Region subtags: ISO 3166-1 alpha-2 (lower-cased) and the UN M.49 areas of the IANA registry."""
 
 
-_REPARSED = re.compile(r"[#\t\r\n]|\?$")
+_REPARSED = re.compile(r'[#\t\r\n "<>\\^`{|}\[\]]|\?$')
 """What parsing changes in an ``https://`` URL with a lower-case host: a fragment, the tabs
-and line breaks `urlsplit` drops, an empty query."""
+and line breaks `urlsplit` drops, an empty query, and the characters `_one_escape` escapes
+(`_URL_ILLEGAL`'s, a space among them; a ``%`` is looked for apart). One search: the common
+case looks for them all at once."""
 
 
 def url_identity(url: str) -> str:
@@ -406,6 +474,8 @@ def url_identity(url: str) -> str:
     with a campaign tag and the one from the feed were two stories.
     """
     text = url.strip()
+    if "&" in text and ";" in text:  # (`&amp;`: as `safe_url` reads it)
+        text = _HTML_AMPERSAND.sub("&", text)
     if text.startswith("//"):
         text = "https:" + text
     elif text[:7].lower() == "http://":
@@ -431,7 +501,7 @@ def url_identity(url: str) -> str:
         netloc = _DEFAULT_PORT.sub("", netloc)
         if origin := _amp_origin(netloc, parts.path):
             return url_identity(origin + ("?" + parts.query if parts.query else ""))
-    query = "&".join(p for p in parts.query.split("&") if not _TRACKING.match(p)) if parts.query else ""
+    query = _untracked(parts.query) if parts.query else ""
     return _no_final_slash(urlunsplit((scheme, netloc, _one_escape(parts.path), _one_escape(query), "")))
 
 
@@ -440,6 +510,29 @@ _TRACKING = re.compile(r"(?i)(?:utm_[^=&]*|fbclid|gclid|gclsrc|dclid|msclkid|ycl
 """A query parameter that tags a campaign or a click (Google Analytics' ``utm_*``, Facebook's,
 Google's, Microsoft's and Yandex's click ids, Mailchimp's, HubSpot's, Marketo's): never another page."""
 _TRACKING_HINT = re.compile(r"(?i)[?&](?:utm_|fbclid|gclid|gclsrc|dclid|msclkid|yclid|igshid|mc_[ce]id|_hs|mkt_tok)")
+"""Where a URL may hold a `_TRACKING` parameter (looked for first: most URLs hold none)."""
+
+
+def _untracked(query: str) -> str:
+    """A URL's query without its `_TRACKING` parameters."""
+    return "&".join(p for p in query.split("&") if not _TRACKING.match(p))
+
+
+def _without_tracking(url: str) -> str:
+    """``url`` without its tracking parameters (`_TRACKING`: ``utm_*``, ``fbclid``, ``gclid``...),
+    its fragment kept: ``https://n.example/s?utm_source=tw&id=5#c`` is ``https://n.example/s?id=5#c``.
+    They select no other page (`url_identity` ignores them too), so the link leads where it did,
+    but tell the source, an analytics firm or an ad network where a reader came from, and a click
+    id ties them to one person's click: a copy of a story shared with a campaign tag that won
+    de-duplication published them on every link to it."""
+    if "?" not in url or not _TRACKING_HINT.search(url):
+        return url
+    before, hash_, fragment = url.partition("#")
+    path, _, query = before.partition("?")
+    query = _untracked(query)
+    return path + ("?" + query if query else "") + hash_ + fragment
+
+
 _AMP_CACHE_HINT = re.compile(r"^https://(?:[^/]*\.cdn\.ampproject\.org|www\.google\.com/amp)/")
 _AMP_CACHE_PATH = re.compile(r"^/[cv]/(s/)?([^/?#]+\.[^/?#]+(?:/.*)?)$")
 
@@ -478,11 +571,14 @@ _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 
 def _one_escape(part: str) -> str:
     """A URL's path or query written one way (RFC 3986, 6.2.2): a character beyond ASCII as the
-    %-escapes of its UTF-8 bytes (as a browser sends it), an escape in upper case, and an escaped
-    letter, digit, ``-``, ``.``, ``_`` or ``~`` as itself. (A scraper writes ``/wiki/Bücher`` where
-    another wrote ``/wiki/B%C3%BCcher``: one story was two pages.)"""
+    %-escapes of its UTF-8 bytes (as a browser sends it), so are a space and the other characters
+    `safe_url` escapes (`_URL_ILLEGAL`: ``/a b`` is the link ``/a%20b``, one story), an escape in
+    upper case, and an escaped letter, digit, ``-``, ``.``, ``_`` or ``~`` as itself. (A scraper
+    writes ``/wiki/Bücher`` where another wrote ``/wiki/B%C3%BCcher``: one story was two pages.)"""
     if not part.isascii():
         part = quote(part, safe=_ASCII_TEXT, errors="surrogatepass")
+    if _URL_ILLEGAL.search(part):
+        part = _URL_ILLEGAL.sub(_percent, part)
     if "%" not in part:
         return part
     return _ESCAPE.sub(lambda m: char if (char := chr(int(m[0][1:], 16))) in _UNRESERVED else m[0].upper(), part)
@@ -891,12 +987,15 @@ _TAG = re.compile(r"<[^>]*>")
 
 
 def _unwrap_dead_link(match: re.Match) -> str:
-    """A link whose URL was refused: its text alone. A link with no text to show (``[](url)``,
-    an image link once the image is gone): its URL as its text, not an empty link (an
-    accessibility violation: a link must have a name)."""
+    """A link whose URL was refused: its text alone; a text that is itself a URL holding
+    credentials (an autolink, ``<https://user:pass@host/x>``) without them (``https://host/x``:
+    the link was refused, and its text published the password). A link with no text to show
+    (``[](url)``, an image link once the image is gone): its URL as its text, not an empty link
+    (an accessibility violation: a link must have a name)."""
     href = _HREF.search(match.group(1))
     if href is None:
-        return match.group(2)
+        inner = match.group(2)
+        return without_credentials(inner) if "@" in inner and credentials_link(unescape_html(inner)) else inner
     inner = match.group(2)
     if visible(unescape_html(_TAG.sub("", inner)).strip()):
         return match.group(0)
