@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
-import shutil
 import sys
 import time
 from collections import Counter
@@ -44,6 +43,7 @@ from digest.write import (
     digest_bytes,
     exclusive,
     record_of,
+    remove_tree,
     stage,
     static_files,
 )
@@ -296,8 +296,8 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
                     if cache.has_kept("related") or (kept is None and jobs > 1) else None)
 
     staging = Staging.for_output(out)
-    shutil.rmtree(staging.root, ignore_errors=True)
-    cleanup.callback(shutil.rmtree, staging.root, ignore_errors=True)  # (whichever phase fails)
+    staging.clear()  # (a link in its place too: never written through, see `digest.write`)
+    cleanup.callback(staging.clear)  # (whichever phase fails)
     had_output = staging.flat  # (an output folder to stage beside)
     previous: dict[str, OutputRecord] = cache.outputs
     with phase("images"):
@@ -395,7 +395,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
             saving.close()
         raise
     finally:
-        shutil.rmtree(staging.root, ignore_errors=True)
+        staging.clear()
     if committed is not None:  # the pages are in place: open pages may reload now
         committed(config, list(changed), result.removed, list(problems))
     with phase("cache"):
@@ -409,10 +409,10 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
 
     with phase("search"):
         if not config.search:
-            shutil.rmtree(out / BUNDLE, ignore_errors=True)  # (a former build's index: no page uses it now)
+            remove_tree(out / BUNDLE)  # (a former build's index: no page uses it now)
             search = SearchIndex("off", "search index off (search = false in digest.toml)")
         elif not plan.articles:
-            shutil.rmtree(out / BUNDLE, ignore_errors=True)  # an index of nothing: none at all
+            remove_tree(out / BUNDLE)  # an index of nothing: none at all
             search = SearchIndex("skipped", "search index skipped: no articles to index")
         else:
             reindex = search_pending or result.removed > 0 or any(p.endswith(".html") for p in changed)

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from digest.config import Config
 from digest.model import PageSpec
+from digest.write import remove_tree
 
 BUNDLE = "pagefind"
 """Folder of the index inside the output folder (``pagefind.js`` lives there)."""
@@ -106,11 +107,11 @@ def index_site(out: Path, config: Config, changed: bool, executable: str | None 
         return SearchIndex("unchanged", "search index unchanged")
     executable = executable or pagefind_executable()
     if executable is None:
-        shutil.rmtree(bundle, ignore_errors=True)  # (a former build's index: no page uses it now)
+        remove_tree(bundle)  # (a former build's index: no page uses it now)
         return SearchIndex("skipped", "search index skipped: Pagefind is not installed "
                                       "(pip install 'digest[search]')")
     staging = out.parent / f".{out.name}.pagefind-staging"
-    shutil.rmtree(staging, ignore_errors=True)
+    remove_tree(staging)
     language = config.language.split("-")[0].lower()
     command = [executable, "--site", str(out), "--output-path", str(staging),
                "--glob", ARTICLE_GLOB, "--force-language", language, "--silent"]
@@ -118,14 +119,14 @@ def index_site(out: Path, config: Config, changed: bool, executable: str | None 
     try:
         returncode, output = _run(command, cancel)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(staging)
         return SearchIndex("failed", f"search index failed: {exc}")
     seconds = time.perf_counter() - start
     if returncode is None:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(staging)
         return SearchIndex("cancelled", "search index update cancelled for a newer build", seconds)
     if returncode != 0 or not (staging / "pagefind.js").is_file():
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(staging)
         detail = output.strip().splitlines()
         return SearchIndex("failed", "search index failed: Pagefind exited with "
                                      f"{returncode}: {detail[-1] if detail else 'no output'}", seconds)
@@ -160,10 +161,11 @@ def _run(command: list[str], cancel: Callable[[], bool] | None) -> tuple[int | N
 
 
 def _swap(new: Path, target: Path) -> None:
-    """Put the folder ``new`` at ``target``, replacing what was there with two renames."""
+    """Put the folder ``new`` at ``target``, replacing what was there with two renames (a link
+    there is replaced itself, never followed: see `digest.write.remove_tree`)."""
     old = target.parent / f".{target.name}.old"
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
+    remove_tree(old)
+    if os.path.lexists(target):
         os.replace(target, old)
     os.replace(new, target)
-    shutil.rmtree(old, ignore_errors=True)
+    remove_tree(old)

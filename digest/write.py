@@ -6,6 +6,14 @@ file; a cold build renames the whole folder). Identical bytes are never rewritte
 so unchanged files keep their mtimes. Files this build did not make are removed
 only if a previous build made them (the manifest says so); anything else in the
 output folder is left alone.
+
+Nothing is ever written, replaced or removed through a symbolic link: a folder of the
+output that is a link leading out of it stops the build (naming the link) before anything
+moves, a stale file behind one is left alone, a file that is a link is replaced by the new
+file (the link itself, never what it names), and a link in place of the staging folder (or
+of Pagefind's, see `digest.search`) is removed, not written through (`remove_tree`). An
+output folder that is itself a link is the user's choice: the build writes, and prunes, in
+the folder it leads to (`digest.build.resolve_out` resolves it), staging beside that folder.
 """
 
 from __future__ import annotations
@@ -67,6 +75,23 @@ def staging_dir(out: Path) -> Path:
     return out.parent / f".{out.name}.digest-staging"
 
 
+def remove_tree(path: Path | str) -> None:
+    """Remove whatever is at ``path``, never what a link in its place leads to: a link (or any
+    other file) is unlinked, a folder removed with all it holds (``shutil.rmtree`` does not
+    follow the links in it). ``shutil.rmtree(path, ignore_errors=True)`` on a link did nothing:
+    a link in place of the staging folder stayed, every staged file was written through it into
+    the folder it named, and a cold build renamed the link itself into place as the output."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(mode):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
 @dataclass(frozen=True, slots=True)
 class Staging:
     """Where a build stages its changed files before `commit` moves them into ``out``.
@@ -88,6 +113,10 @@ class Staging:
     def for_output(cls, out: Path) -> Staging:
         """Flat unless ``out`` does not exist yet."""
         return cls(staging_dir(out), out.is_dir())
+
+    def clear(self) -> None:
+        """Remove the staging folder and whatever stands in its place (see `remove_tree`)."""
+        remove_tree(self.root)
 
     def place(self, path: str) -> str:
         """Where the output ``path`` is staged."""
@@ -214,7 +243,7 @@ class _Inside:
             except (FileNotFoundError, NotADirectoryError):
                 break  # the rest is made by the commit, as real folders
             if stat.S_ISLNK(mode):
-                return self._resolved(path, writing)
+                return self._resolved(path, writing, folder)
             if not stat.S_ISDIR(mode):
                 if not writing:
                     return None
@@ -225,11 +254,16 @@ class _Inside:
             self.real.add(folder)
         return os.path.join(self.out, path)
 
-    def _resolved(self, path: str, writing: bool) -> str | None:
+    def _resolved(self, path: str, writing: bool, link: str | None = None) -> str | None:
         parent = os.path.realpath(os.path.dirname(os.path.join(self.out, path)))
         if parent != self.root and not parent.startswith(self.root.rstrip("/") + "/"):
             if not writing:  # (not ours to remove, and the new files are in place by then)
                 return None
+            if link is not None:  # (name the link: the path alone left the user guessing why)
+                where = os.path.join(self.out, link)
+                raise BuildError(f"refusing to write {path} outside the output folder: {where} is a "
+                                 f"symbolic link to {os.path.realpath(where)}; replace it with a folder "
+                                 "(or remove it: the build makes it)")
             raise BuildError(f"refusing to write outside the output folder: {path}")
         return os.path.join(self.out, path)
 
@@ -285,7 +319,7 @@ def _commit(out: Path, staging: Staging, changed: list[str], stale: list[str]) -
             os.replace(staging.root, out)
         else:
             out.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(staging.root, ignore_errors=True)
+        staging.clear()
         return CommitResult(len(changed), 0)
     out.mkdir(parents=True, exist_ok=True)
     # A stale file where a folder of this build goes (``static/a`` is now ``static/a/b.css``)
@@ -334,7 +368,7 @@ def _commit(out: Path, staging: Staging, changed: list[str], stale: list[str]) -
             except OSError:
                 break
             parent = parent.parent
-    shutil.rmtree(staging.root, ignore_errors=True)
+    staging.clear()
     return CommitResult(len(changed), removed)
 
 

@@ -1,0 +1,125 @@
+"""Defects left open around the output folder and the cache, each a fix with its test:
+symbolic links in and around the output folder (never written, replaced or removed
+through), the caches of other output folders (pruned), a bare git repository as output
+folder (refused), worker processes of a killed build (stopped with it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from digest.build import build
+from digest.cli import main
+from digest.search import pagefind_executable
+from tests.conftest import record
+
+
+def small_site(make_site, search: bool = False, **files: str) -> Path:
+    return make_site({"content/a.md": record("Alpha story", webUrl='"https://news.example/a"', topics='["AI"]'),
+                      "content/b.md": record("Beta story", webUrl='"https://news.example/b"', topics='["Energy"]'),
+                      "digest.toml": f"search = {'true' if search else 'false'}\n", **files})
+
+
+def elsewhere_folder(tmp_path: Path, name: str = "elsewhere") -> Path:
+    """A folder outside the site holding one file of someone else's."""
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "precious.txt").write_text("keep")
+    return folder
+
+
+def untouched(folder: Path) -> bool:
+    return sorted(p.name for p in folder.iterdir()) == ["precious.txt"] and \
+        (folder / "precious.txt").read_text() == "keep"
+
+
+# --------------------------------------------------------------------------- links
+
+
+@pytest.mark.parametrize("cold", [True, False])
+def test_a_link_in_place_of_the_staging_folder_is_never_written_through(make_site, tmp_path, cold):
+    # `shutil.rmtree` leaves a link standing (it refuses links): every staged file was written
+    # into the folder the link named, and a cold build renamed the link itself into place, so
+    # build/ became a link to that folder, the site mixed with what it held.
+    site = small_site(make_site)
+    if not cold:
+        build(site, jobs=1)
+        (site / "content" / "c.md").write_text(record("Gamma story", webUrl='"https://news.example/c"'))
+    elsewhere = elsewhere_folder(tmp_path)
+    (site / ".build.digest-staging").symlink_to(elsewhere)
+    result = build(site, jobs=1)
+    assert result.written > 0
+    assert untouched(elsewhere)
+    out = site / "build"
+    assert out.is_dir() and not out.is_symlink() and (out / "index.html").is_file()
+    assert not (site / ".build.digest-staging").exists() and not (site / ".build.digest-staging").is_symlink()
+
+
+def test_a_folder_of_the_output_linked_out_of_it_stops_the_build_naming_the_link(make_site, tmp_path, capsys):
+    site = small_site(make_site)
+    assert main(["build", str(site), "-j", "1"]) == 0
+    out = site / "build"
+    elsewhere = tmp_path / "elsewhere"
+    (out / "topics").rename(elsewhere)
+    (out / "topics").symlink_to(elsewhere)
+    before = {p: p.read_bytes() for p in elsewhere.rglob("*") if p.is_file()}
+    (site / "content" / "b.md").write_text(record("Beta story", webUrl='"https://news.example/b"', topics='["Solar"]'))
+    capsys.readouterr()
+    assert main(["build", str(site), "-j", "1"]) == 1
+    err = capsys.readouterr().err
+    assert f"{out.resolve()}/topics is a symbolic link to {elsewhere.resolve()}; replace it with a folder" in err
+    assert {p: p.read_bytes() for p in elsewhere.rglob("*") if p.is_file()} == before  # nothing written nor pruned
+
+
+def test_a_page_replaced_by_a_link_to_a_file_outside_is_replaced_not_written_through(make_site, tmp_path):
+    site = small_site(make_site)
+    build(site, jobs=1)
+    outside = tmp_path / "outside.html"
+    outside.write_text("someone else's page")
+    page = site / "build" / "index.html"
+    page.unlink()
+    page.symlink_to(outside)
+    (site / "content" / "c.md").write_text(record("Gamma story", webUrl='"https://news.example/c"'))
+    build(site, jobs=1)
+    assert outside.read_text() == "someone else's page"
+    assert not page.is_symlink() and "Gamma story" in page.read_text()
+
+
+def test_an_output_folder_that_is_a_link_is_built_and_pruned_where_it_leads(make_site, tmp_path):
+    # The user's own choice (build/ on another disk): the build writes into the folder the link
+    # leads to, stages beside that folder, and prunes there only what it made itself.
+    site = small_site(make_site)
+    real = tmp_path / "disk" / "www"
+    real.mkdir(parents=True)
+    (real / "mine.txt").write_text("mine")
+    (site / "build").symlink_to(real)
+    build(site, jobs=1)
+    assert (real / "topics" / "energy" / "index.html").is_file()
+    (site / "content" / "b.md").unlink()
+    build(site, jobs=1)
+    assert not (real / "topics" / "energy").exists()  # pruned: a previous build made it
+    assert (real / "mine.txt").read_text() == "mine" and (site / "build").is_symlink()
+    assert sorted(p.name for p in real.parent.iterdir()) == ["www"]  # no staging left beside it
+
+
+@pytest.mark.skipif(pagefind_executable() is None, reason="Pagefind is not installed")
+def test_links_in_place_of_the_search_index_or_its_staging_are_never_written_through(make_site, tmp_path):
+    # As with the build's staging folder: Pagefind wrote its index into the folder a link in
+    # place of `.build.pagefind-staging` named, and the swap renamed the link into build/pagefind.
+    site = small_site(make_site, search=True)
+    elsewhere = elsewhere_folder(tmp_path)
+    (site / ".build.pagefind-staging").symlink_to(elsewhere)
+    assert build(site, jobs=1).search.startswith("search index built")
+    assert untouched(elsewhere)
+    bundle = site / "build" / "pagefind"
+    assert bundle.is_dir() and not bundle.is_symlink()
+    # build/pagefind itself a link out: replaced by the new index, what it named left as it was
+    other = elsewhere_folder(tmp_path, "other")
+    bundle.rename(tmp_path / "old-index")
+    bundle.symlink_to(other)
+    (site / "content" / "c.md").write_text(record("Gamma story", webUrl='"https://news.example/c"'))
+    assert build(site, jobs=1).search.startswith("search index built")
+    assert untouched(other)
+    assert bundle.is_dir() and not bundle.is_symlink() and (bundle / "pagefind.js").is_file()
+    assert not (site / "build" / ".pagefind.old").exists() and not (site / "build" / ".pagefind.old").is_symlink()
