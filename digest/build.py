@@ -248,6 +248,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         cache = kept if kept is not None and kept.serves(site, out) else BuildCache(site, out)
         cache.begin()
         if kept is None:
+            cache.prune_others()  # (what other output folders no longer need: see there)
             cache.defer("related")  # a command's related lists are made apart (see `_relate_apart`)
         # Whether each output the last build made is still as it left it (a stat each, a
         # second per 200,000) is asked in a child while this process goes on (when it can

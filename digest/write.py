@@ -38,6 +38,9 @@ except ImportError:  # not POSIX: no lock (see `exclusive`)
 
 from digest.errors import BuildError
 
+LOCKING = fcntl is not None
+"""Whether this system has the locks of `exclusive` and `hold`."""
+
 
 @dataclass(frozen=True, slots=True)
 class OutputRecord:
@@ -516,6 +519,36 @@ def _open_lock(lock_file: Path, create: bool) -> int:
             if not create:
                 return -1
         lock_file.unlink()  # (the link itself, not what it names)
+    return -1
+
+
+def hold(lock_file: Path, shared: bool) -> int:
+    """A descriptor holding a lock on ``lock_file`` (made if missing): shared (waiting for an
+    exclusive holder to finish) or exclusive (never waiting); -1 when it cannot be taken now
+    (exclusive, and another holds it) or there are no locks here. A lock file removed by its
+    exclusive holder while another process waited on it is opened again, so that the lock
+    taken is always on the file the name stands for (two holders of one name on two files
+    would not see each other). Closing the descriptor lets go of the lock."""
+    if fcntl is None:
+        return -1
+    for _attempt in range(8):
+        try:
+            fd = _open_lock(lock_file, create=True)
+        except OSError:
+            return -1
+        if fd < 0:
+            return -1
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # held by another (exclusive, not waiting), or no locks on this file system
+            os.close(fd)
+            return -1
+        try:
+            if os.fstat(fd).st_ino == os.stat(lock_file).st_ino:
+                return fd
+        except FileNotFoundError:  # removed by the exclusive holder this one waited for: again
+            pass
+        os.close(fd)
     return -1
 
 

@@ -123,3 +123,105 @@ def test_links_in_place_of_the_search_index_or_its_staging_are_never_written_thr
     assert untouched(other)
     assert bundle.is_dir() and not bundle.is_symlink() and (bundle / "pagefind.js").is_file()
     assert not (site / "build" / ".pagefind.old").exists() and not (site / "build" / ".pagefind.old").is_symlink()
+
+
+# --------------------------------------------------------------------------- caches of other output folders
+
+
+def key_files(site: Path, out: Path) -> dict[str, list[str]]:
+    """The cache files of the output folder ``out``, by kind."""
+    from digest.cache import CACHE_DIR, BuildCache
+
+    key = BuildCache(site, out).out_key
+    found: dict[str, list[str]] = {}
+    for path in (site / CACHE_DIR).iterdir():
+        if f"-{key}" in path.name:
+            found.setdefault(path.name.split(f"-{key}")[0], []).append(path.name)
+    return found
+
+
+def age(site: Path, out: Path, days: float) -> None:
+    """Make every cache file of ``out`` look last written ``days`` ago."""
+    import os
+    import time
+
+    from digest.cache import CACHE_DIR
+
+    when = time.time() - days * 86_400
+    for names in key_files(site, out).values():
+        for name in names:
+            os.utime(site / CACHE_DIR / name, (when, when))
+
+
+def test_the_cache_of_an_output_folder_since_deleted_is_pruned(make_site, tmp_path):
+    # `digest build -o /tmp/x` left its manifest, state, plan and summary in .digest-cache/ for
+    # good (hundreds of megabytes at 100,000 records), and so did every --drafts or temp build.
+    site = small_site(make_site)
+    other = tmp_path / "x"
+    assert main(["build", str(site), "-o", str(other), "-j", "1"]) == 0
+    assert {"outputs", "plan", "state", "summary", "folder", "lock"} <= set(key_files(site, other))
+    import shutil
+
+    shutil.rmtree(other)
+    assert main(["build", str(site), "-j", "1"]) == 0
+    assert key_files(site, other)  # gone only for a moment (a disk unmounted?): not forgotten at once
+    age(site, other, 2)
+    assert main(["build", str(site), "-j", "1"]) == 0
+    assert key_files(site, other) == {}
+    assert {"outputs", "plan", "state", "summary"} <= set(key_files(site, site / "build"))  # its own kept
+    assert main(["build", str(site), "-o", str(other), "-j", "1"]) == 0  # and a build there again is whole
+    assert (other / "topics" / "energy" / "index.html").is_file()
+
+
+def test_an_output_folder_unused_for_a_month_keeps_only_its_manifest_and_summary(make_site, tmp_path):
+    site = small_site(make_site)
+    other = tmp_path / "x"
+    build(site, other, jobs=1)
+    age(site, other, 31)
+    build(site, jobs=1)
+    assert set(key_files(site, other)) == {"outputs", "summary", "folder", "lock"}
+    (site / "content" / "b.md").unlink()
+    build(site, other, jobs=1)  # the manifest is what lets this build prune the folder
+    assert not (other / "topics" / "energy").exists() and (other / "topics" / "ai" / "index.html").is_file()
+
+
+def test_an_older_digests_cache_of_another_folder_is_pruned_by_its_age(make_site, tmp_path):
+    from digest.cache import CACHE_DIR
+
+    site = small_site(make_site)
+    other = tmp_path / "x"
+    build(site, other, jobs=1)
+    for kind in ("folder", "lock"):  # (what an older digest did not write)
+        for name in key_files(site, other)[kind]:
+            (site / CACHE_DIR / name).unlink()
+    age(site, other, 29)
+    build(site, jobs=1)
+    assert {"plan", "state"} <= set(key_files(site, other))
+    age(site, other, 31)
+    build(site, jobs=1)
+    assert set(key_files(site, other)) == {"outputs", "summary"}
+
+
+def test_the_cache_of_a_folder_a_build_or_server_uses_is_never_pruned(make_site, tmp_path):
+    # A server (or a build into another folder) running while a build prunes: what it holds
+    # stays, however old its files look and even though its folder is not there yet.
+    import gc
+
+    from digest.cache import BuildCache
+
+    site = small_site(make_site)
+    other = tmp_path / "x"
+    build(site, other, jobs=1)
+    import shutil
+
+    shutil.rmtree(other)
+    running = BuildCache(site, other)
+    running.begin()
+    age(site, other, 40)
+    build(site, jobs=1)
+    assert {"outputs", "plan", "state", "summary"} <= set(key_files(site, other))
+    running = None  # (the server stops: its lock is let go of with it)
+    gc.collect()
+    build(site, jobs=1)
+    assert key_files(site, other) == {}
+
