@@ -158,7 +158,7 @@ def resolve_out(site: Path, config: Config, out: Path | None) -> Path:
     target = (out if out is not None else site / config.output_dir).resolve()
     if _holds_sources(target, site.resolve()):
         raise BuildError(f"refusing to build into {target}: it holds the site's own files")
-    database = version_control_dir(target)
+    database = version_control_dir(target) or _bare_repository(target)
     if database is not None:
         raise BuildError(f"refusing to build into {target}: it is in {database}, the database of a "
                          "version-control repository, which a build would fill with pages and prune; "
@@ -172,6 +172,17 @@ def resolve_out(site: Path, config: Config, out: Path | None) -> Path:
     return target
 
 
+def _bare_repository(target: Path) -> Path | None:
+    """The bare git repository (``site.git``: ``HEAD``, ``objects/`` and ``refs/``, no working
+    tree) that ``target`` (resolved) is or lies in, if any: `version_control_dir` knows the
+    databases by their names (``.git``), and a bare one is named as its owner likes. A build
+    filled ``site.git`` with pages beside its objects, and would prune there."""
+    for path in (target, *target.parents):
+        if (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir():
+            return path
+    return None
+
+
 def _holds_sources(target: Path, root: Path) -> bool:
     """Whether ``target`` is the site folder ``root`` or a folder above it, or is or lies in its
     ``content/``, ``templates/`` or ``static/``: compared by name (for folders not made yet)
@@ -180,6 +191,11 @@ def _holds_sources(target: Path, root: Path) -> bool:
     sources = [root / "content", root / "templates", root / "static"]
     above = [root, *root.parents]
     if target in sources or target in above or any(p in target.parents for p in sources):
+        return True
+    # A source that is a link (content -> /data/records) leads where its name does not say:
+    # -o /data held the site's records, and the build wrote its pages among them.
+    real = [p.resolve() for p in sources if p.is_symlink()]
+    if any(target == p or target in p.parents or p in target.parents for p in real):
         return True
 
     def identity(path: Path) -> tuple[int, int] | None:

@@ -225,3 +225,54 @@ def test_the_cache_of_a_folder_a_build_or_server_uses_is_never_pruned(make_site,
     build(site, jobs=1)
     assert key_files(site, other) == {}
 
+
+# --------------------------------------------------------------------------- bare repositories, sources
+
+
+def bare_repository(folder: Path) -> Path:
+    """A bare git repository as ``git init --bare`` lays it out (no git needed)."""
+    (folder / "objects" / "pack").mkdir(parents=True)
+    (folder / "refs" / "heads").mkdir(parents=True)
+    (folder / "HEAD").write_text("ref: refs/heads/main\n")
+    (folder / "config").write_text("[core]\n\tbare = true\n")
+    return folder
+
+
+@pytest.mark.parametrize("inside", ["", "www", "objects/www"])
+def test_a_bare_repository_is_refused_as_output_folder(make_site, tmp_path, capsys, inside):
+    # `.git` was refused by its name, but `site.git` (a bare repository, named as its owner
+    # likes) was filled with pages beside its objects and refs, and would be pruned there.
+    site = small_site(make_site)
+    repository = bare_repository(tmp_path / "site.git")
+    before = sorted(p.relative_to(repository) for p in repository.rglob("*"))
+    target = repository / inside if inside else repository
+    assert main(["build", str(site), "-o", str(target), "-j", "1"]) == 1
+    assert capsys.readouterr().err == (
+        f"digest: error: refusing to build into {target.resolve()}: it is in {repository.resolve()}, the "
+        "database of a version-control repository, which a build would fill with pages and prune; "
+        "choose another folder (such as build or public)\n")
+    assert sorted(p.relative_to(repository) for p in repository.rglob("*")) == before
+
+
+def test_a_folder_named_like_a_repository_or_holding_a_working_tree_is_an_output_folder(make_site, tmp_path):
+    # (a clone of the gh-pages branch is a usual output folder: its .git is left alone)
+    site = small_site(make_site)
+    assert main(["build", str(site), "-o", str(tmp_path / "site.git"), "-j", "1"]) == 0
+    clone = tmp_path / "pages"
+    bare_repository(clone / ".git")
+    assert main(["build", str(site), "-o", str(clone), "-j", "1"]) == 0
+    assert (clone / "index.html").is_file() and (clone / ".git" / "HEAD").is_file()
+
+
+@pytest.mark.parametrize("where", ["data", "data/content", "data/content/x"])
+def test_an_output_folder_holding_the_sites_linked_content_is_refused(make_site, tmp_path, capsys, where):
+    # content/ a link to the records elsewhere (content -> /data/content): -o /data was accepted,
+    # and the build wrote its pages among the site's records.
+    site = small_site(make_site)
+    data = tmp_path / "data"
+    (site / "content").rename(data / "content") if data.mkdir() is None else None
+    (site / "content").symlink_to(data / "content")
+    assert main(["build", str(site), "-o", str(tmp_path / where), "-j", "1"]) == 1
+    assert "it holds the site's own files" in capsys.readouterr().err
+    assert sorted(p.name for p in data.iterdir()) == ["content"]
+    assert sorted(p.name for p in (data / "content").iterdir()) == ["a.md", "b.md"]
