@@ -5,6 +5,13 @@ folder (refused), worker processes of a killed build (stopped with it)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -276,3 +283,98 @@ def test_an_output_folder_holding_the_sites_linked_content_is_refused(make_site,
     assert "it holds the site's own files" in capsys.readouterr().err
     assert sorted(p.name for p in data.iterdir()) == ["content"]
     assert sorted(p.name for p in (data / "content").iterdir()) == ["a.md", "b.md"]
+
+
+# --------------------------------------------------------------------------- workers of a killed build
+
+needs_linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+REPO = Path(__file__).resolve().parent.parent
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped by its new parent, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found += [int(n) for n in (task / "children").read_text().split()]
+    return found
+
+
+def gone(pids: list[int], within: float = 10) -> bool:
+    deadline = time.monotonic() + within
+    while any(alive(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@needs_linux
+def test_a_forked_child_dies_with_its_parent_killed(tmp_path):
+    # `digest.background.children_die_with_parent`, which the `digest` command turns on: a
+    # `Pending` child (and any worker) ends when the process that forked it is killed.
+    script = tmp_path / "parent.py"
+    script.write_text(textwrap.dedent(f"""
+        import os, sys, time
+        sys.path.insert(0, {str(REPO)!r})
+        from digest.background import Pending, children_die_with_parent
+        assert children_die_with_parent()
+        def forever(path):
+            open(path, "w").write(str(os.getpid()))
+            time.sleep(120)
+        job = Pending(forever, ({str(tmp_path / "child")!r},))
+        time.sleep(120)
+        """))
+    parent = subprocess.Popen([sys.executable, str(script)])
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "child").is_file() or not (tmp_path / "child").read_text():
+            assert time.monotonic() < deadline and parent.poll() is None
+            time.sleep(0.02)
+        child = int((tmp_path / "child").read_text())
+        assert alive(child)
+    finally:
+        parent.kill()
+        parent.wait()
+    assert gone([child]), "the child outlived its killed parent"
+
+
+@needs_linux
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+def test_a_killed_build_leaves_no_worker_behind(make_site, signum):
+    # A build killed (kill -9) while its workers parsed records left them waiting on their
+    # queue for good (each holding its share of the build's memory); render workers printed a
+    # BrokenPipeError traceback each on the terminal. SIGTERM stops them with the build.
+    note = "A paragraph of the curator's note, *with* some [markup](https://example.org/). " * 40
+    site = make_site({f"content/{n:04}.md": record(f"Story {n}", webUrl=f'"https://news.example/{n}"',
+                                                  topics='["AI", "Energy"]') + note
+                      for n in range(2500)} | {"digest.toml": "search = false\n"})
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    build_process = subprocess.Popen([sys.executable, "-m", "digest", "build", str(site), "-j", "2"], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    workers: list[int] = []
+    deadline = time.monotonic() + 60
+    while len(workers) < 2:  # (the parse workers: the first time two children run at once)
+        assert build_process.poll() is None and time.monotonic() < deadline, "no workers seen"
+        workers = [pid for pid in children(build_process.pid) if alive(pid)]
+        time.sleep(0.01)
+    build_process.send_signal(signum)
+    build_process.wait(timeout=60)
+    try:
+        assert gone(workers), f"workers {workers} outlived the build"
+    finally:
+        for pid in workers:  # (what is left holds the build's stderr open: reading it waited)
+            if alive(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+    stderr = build_process.stderr.read().decode()
+    build_process.stderr.close()
+    assert "Traceback" not in stderr
