@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -139,7 +140,7 @@ def children_die_with_parent() -> bool:
     `Pending` answer read), so no child is cut short by it. Called once, by the ``digest``
     command (a program using digest as a library decides for its own processes); a second call
     changes nothing. Costs one system call per fork. Programs a build runs (Pagefind) are
-    started with ``subprocess``, which runs no such hook: they are not affected.
+    started with ``subprocess``, which runs no such hook: see `program_dies_with_parent`.
     """
     global _prctl
     if _prctl is not None:
@@ -167,8 +168,25 @@ def _note_forker() -> None:
 def _die_with_parent() -> None:
     """In a child just forked: ask for SIGKILL when its parent ends; and end at once if the
     parent is gone already (it ended between the fork and this call, and no signal will come)."""
-    if _prctl is None:
-        return
-    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != _forker:
+    if _prctl is not None:
+        _die_with(_forker)
+
+
+def _die_with(parent: int) -> None:
+    """Ask for SIGKILL when the process ``parent`` (this one's, just forked from it) ends; end
+    now if it is no longer this process's parent."""
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # type: ignore[misc]
+    if os.getppid() != parent:
         os._exit(1)
+
+
+def program_dies_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` for ``subprocess.Popen`` that makes the program it starts die with this
+    process as its forked children do (see `children_die_with_parent`; the request outlives the
+    ``exec``), or None: when that is off, or while other threads run (``preexec_fn`` is not
+    safe then; a server's builder thread starts Pagefind without it). Pagefind went on writing
+    its index beside the output folder after a ``kill -9`` of the build, into the folder the
+    next build's Pagefind writes in."""
+    if _prctl is None or threading.active_count() > 1:
+        return None
+    return partial(_die_with, os.getpid())

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from digest.background import program_dies_with_parent
 from digest.config import Config
 from digest.model import PageSpec
 from digest.write import remove_tree
@@ -140,7 +141,8 @@ def _run(command: list[str], cancel: Callable[[], bool] | None) -> tuple[int | N
     if stop():  # a newer build already waits: do not start
         return None, ""
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                   preexec_fn=program_dies_with_parent())  # (a kill -9 of the build: it too)
         deadline = time.monotonic() + TIMEOUT
         try:
             while True:

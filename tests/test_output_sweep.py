@@ -378,3 +378,33 @@ def test_a_killed_build_leaves_no_worker_behind(make_site, signum):
     stderr = build_process.stderr.read().decode()
     build_process.stderr.close()
     assert "Traceback" not in stderr
+
+
+@needs_linux
+@pytest.mark.skipif(pagefind_executable() is None, reason="Pagefind is not installed")
+def test_pagefind_dies_with_a_killed_build(make_site):
+    # Pagefind, started with subprocess (which runs no fork hook), went on writing its index
+    # beside the output folder after a kill -9 of the build: into the folder the next build's
+    # Pagefind writes in.
+    note = "Words of a note the search index holds, each one a term. " * 60
+    site = make_site({f"content/{n:04}.md": record(f"Story {n}", webUrl=f'"https://news.example/{n}"') + note
+                      for n in range(1500)} | {"digest.toml": "search = true\n"})
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    build_process = subprocess.Popen([sys.executable, "-m", "digest", "build", str(site), "-j", "2"], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    indexer = None
+    while indexer is None and build_process.poll() is None:
+        for pid in children(build_process.pid):
+            with contextlib.suppress(OSError):
+                if b"pagefind" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]:
+                    indexer = pid
+        time.sleep(0.005)
+    if indexer is None:
+        pytest.skip("the build ended before Pagefind was seen running")
+    build_process.kill()
+    build_process.wait()
+    try:
+        assert gone([indexer], within=0.5), "Pagefind outlived the killed build"  # (it indexes for seconds)
+    finally:
+        if alive(indexer):
+            os.kill(indexer, signal.SIGKILL)
