@@ -6,14 +6,21 @@ The child inherits the arguments as they are in memory (nothing is pickled on th
 way in); only the answer comes back, pickled, through a pipe. Where forking is not
 possible or safe (no ``os.fork``, other threads running), or the child fails, the
 function simply runs in the caller: the answer is the same either way.
+
+`children_die_with_parent` makes every process forked from then on end with the one that
+forked it (the ``digest`` command calls it): a build killed with SIGKILL left its parse
+workers waiting on their queue for good, and its render workers printing tracebacks.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import signal
+import sys
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -109,3 +116,77 @@ def split_map(function: Callable[[list], list], items: list, least: int = 1000) 
 def _can_fork() -> bool:
     """Fork only where it is cheap and safe: POSIX, and no other thread that could hold a lock."""
     return hasattr(os, "fork") and threading.active_count() == 1
+
+
+_PR_SET_PDEATHSIG = 1
+"""Linux's ``prctl`` option: the signal a process gets when the thread that forked it ends."""
+
+_forker = 0
+"""The process id of the process forking (set just before each fork, read in the child)."""
+
+_prctl: Callable[..., int] | None = None
+"""libc's ``prctl``, found once (before any fork), when `children_die_with_parent` is on."""
+
+
+def children_die_with_parent() -> bool:
+    """From now on, every process forked by this one (workers, `Pending` children, their own
+    children) is killed by the kernel (SIGKILL) when the thread that forked it ends, however it
+    ends: a ``kill -9`` of the build, too, which no handler sees. True when the system offers it
+    (Linux's ``prctl(PR_SET_PDEATHSIG)``); elsewhere nothing changes.
+
+    Children that outlived a killed build held their share of its memory and a core each, for
+    good (parse workers wait on their queue, whose other end they hold themselves). The build
+    always waits for what it forked before the forking thread goes on (a pool is shut down, a
+    `Pending` answer read), so no child is cut short by it. Called once, by the ``digest``
+    command (a program using digest as a library decides for its own processes); a second call
+    changes nothing. Costs one system call per fork. Programs a build runs (Pagefind) are
+    started with ``subprocess``, which runs no such hook: see `program_dies_with_parent`.
+    """
+    global _prctl
+    if _prctl is not None:
+        return True
+    if not hasattr(os, "register_at_fork") or not sys.platform.startswith("linux"):
+        return False
+    import ctypes  # (here: 4 ms to import, which only the command pays, once)
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # (no C library to load, or one without prctl)
+        return False
+    prctl.restype = ctypes.c_int
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    _prctl = prctl
+    os.register_at_fork(before=_note_forker, after_in_child=_die_with_parent)
+    return True
+
+
+def _note_forker() -> None:
+    global _forker
+    _forker = os.getpid()
+
+
+def _die_with_parent() -> None:
+    """In a child just forked: ask for SIGKILL when its parent ends; and end at once if the
+    parent is gone already (it ended between the fork and this call, and no signal will come)."""
+    if _prctl is not None:
+        _die_with(_forker)
+
+
+def _die_with(parent: int) -> None:
+    """Ask for SIGKILL when the process ``parent`` (this one's, just forked from it) ends; end
+    now if it is no longer this process's parent."""
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # type: ignore[misc]
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def program_dies_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` for ``subprocess.Popen`` that makes the program it starts die with this
+    process as its forked children do (see `children_die_with_parent`; the request outlives the
+    ``exec``), or None: when that is off, or while other threads run (``preexec_fn`` is not
+    safe then; a server's builder thread starts Pagefind without it). Pagefind went on writing
+    its index beside the output folder after a ``kill -9`` of the build, into the folder the
+    next build's Pagefind writes in."""
+    if _prctl is None or threading.active_count() > 1:
+        return None
+    return partial(_die_with, os.getpid())

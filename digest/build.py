@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
-import shutil
 import sys
 import time
 from collections import Counter
@@ -45,6 +44,7 @@ from digest.write import (
     digest_bytes,
     exclusive,
     record_of,
+    remove_tree,
     stage,
     static_files,
 )
@@ -159,7 +159,7 @@ def resolve_out(site: Path, config: Config, out: Path | None) -> Path:
     target = (out if out is not None else site / config.output_dir).resolve()
     if _holds_sources(target, site.resolve()):
         raise BuildError(f"refusing to build into {target}: it holds the site's own files")
-    database = version_control_dir(target)
+    database = version_control_dir(target) or _bare_repository(target)
     if database is not None:
         raise BuildError(f"refusing to build into {target}: it is in {database}, the database of a "
                          "version-control repository, which a build would fill with pages and prune; "
@@ -173,6 +173,17 @@ def resolve_out(site: Path, config: Config, out: Path | None) -> Path:
     return target
 
 
+def _bare_repository(target: Path) -> Path | None:
+    """The bare git repository (``site.git``: ``HEAD``, ``objects/`` and ``refs/``, no working
+    tree) that ``target`` (resolved) is or lies in, if any: `version_control_dir` knows the
+    databases by their names (``.git``), and a bare one is named as its owner likes. A build
+    filled ``site.git`` with pages beside its objects, and would prune there."""
+    for path in (target, *target.parents):
+        if (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir():
+            return path
+    return None
+
+
 def _holds_sources(target: Path, root: Path) -> bool:
     """Whether ``target`` is the site folder ``root`` or a folder above it, or is or lies in its
     ``content/``, ``templates/`` or ``static/``: compared by name (for folders not made yet)
@@ -181,6 +192,11 @@ def _holds_sources(target: Path, root: Path) -> bool:
     sources = [root / "content", root / "templates", root / "static"]
     above = [root, *root.parents]
     if target in sources or target in above or any(p in target.parents for p in sources):
+        return True
+    # A source that is a link (content -> /data/records) leads where its name does not say:
+    # -o /data held the site's records, and the build wrote its pages among them.
+    real = [p.resolve() for p in sources if p.is_symlink()]
+    if any(target == p or target in p.parents or p in target.parents for p in real):
         return True
 
     def identity(path: Path) -> tuple[int, int] | None:
@@ -249,6 +265,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         cache = kept if kept is not None and kept.serves(site, out) else BuildCache(site, out)
         cache.begin()
         if kept is None:
+            cache.prune_others()  # (what other output folders no longer need: see there)
             cache.defer("related")  # a command's related lists are made apart (see `_relate_apart`)
         # Whether each output the last build made is still as it left it (a stat each, a
         # second per 200,000) is asked in a child while this process goes on (when it can
@@ -297,8 +314,8 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
                     if cache.has_kept("related") or (kept is None and jobs > 1) else None)
 
     staging = Staging.for_output(out)
-    shutil.rmtree(staging.root, ignore_errors=True)
-    cleanup.callback(shutil.rmtree, staging.root, ignore_errors=True)  # (whichever phase fails)
+    staging.clear()  # (a link in its place too: never written through, see `digest.write`)
+    cleanup.callback(staging.clear)  # (whichever phase fails)
     had_output = staging.flat  # (an output folder to stage beside)
     previous: dict[str, OutputRecord] = cache.outputs
     with phase("images"):
@@ -396,7 +413,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
             saving.close()
         raise
     finally:
-        shutil.rmtree(staging.root, ignore_errors=True)
+        staging.clear()
     if committed is not None:  # the pages are in place: open pages may reload now
         committed(config, list(changed), result.removed, list(problems))
     with phase("cache"):
@@ -410,10 +427,10 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
 
     with phase("search"):
         if not config.search:
-            shutil.rmtree(out / BUNDLE, ignore_errors=True)  # (a former build's index: no page uses it now)
+            remove_tree(out / BUNDLE)  # (a former build's index: no page uses it now)
             search = SearchIndex("off", "search index off (search = false in digest.toml)")
         elif not plan.articles:
-            shutil.rmtree(out / BUNDLE, ignore_errors=True)  # an index of nothing: none at all
+            remove_tree(out / BUNDLE)  # an index of nothing: none at all
             search = SearchIndex("skipped", "search index skipped: no articles to index")
         else:
             reindex = search_pending or result.removed > 0 or any(p.endswith(".html") for p in changed)

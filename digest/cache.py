@@ -6,7 +6,8 @@ the manifest of the output folder (what each output file's bytes were) with the
 key of each page (over `OUTPUT_SHARDS` files, by output path), and other state
 (a positional dataclass such as the related-articles state in chunks of `CHUNK`),
 and the last plan a command saved (`BuildCache.save_plan`, see `digest.plan.write_plan`).
-A `BuildCache` can be kept in memory across builds (see `BuildCache.begin`).
+A `BuildCache` can be kept in memory across builds (see `BuildCache.begin`). What it keeps
+for output folders other than its own is pruned once no build uses it (`BuildCache.prune_others`).
 It is versioned, safe to delete, and never trusted blindly: a file that is
 corrupt, from another program version, or not signed with this machine's cache
 key (a cache committed by someone else could otherwise run code when unpickled)
@@ -23,10 +24,12 @@ import io
 import operator
 import os
 import pickle
+import re
 import secrets
 import shutil
 import tempfile
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from itertools import compress
 from pathlib import Path
@@ -36,7 +39,7 @@ from digest import toolchain
 from digest.background import Pending
 from digest.files import MAX_RECORD_BYTES, open_regular, read_regular
 from digest.model import Article, FileResult, pack_article
-from digest.write import OutputRecord, damaged, digest_bytes
+from digest.write import LOCKING, OutputRecord, damaged, digest_bytes, hold
 
 CACHE_DIR = ".digest-cache"
 FORMAT = 7
@@ -185,6 +188,18 @@ def write_blob(path: Path, value: Any, dumps: Callable[[Any], bytes] = _dumps) -
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(signature + body)
+        _take_name(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_small(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (a small unsigned file: see `BuildCache._in_use`)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         _take_name(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -559,6 +574,27 @@ def saved_records(site: Path) -> RecordCache | None:
     return BuildCache(site, site / "build").records
 
 
+DAY = 86_400
+"""Seconds in a day."""
+
+GONE_DAYS = 1
+"""What the cache holds for an output folder that no longer exists is removed once no build
+used it for this long (a folder gone for a moment, a disk unmounted for the night, is not
+forgotten at once: the manifest is what lets the next build into it prune it)."""
+
+UNUSED_DAYS = 30
+"""What the cache holds for an output folder no build used for this long, and that can be made
+again (the saved plan and state, most of it), is removed; its manifest and last build's summary
+are kept (they are facts about files on disk: what a later build there prunes, what ``publish
+--no-build`` judges)."""
+
+_KEYED = re.compile(r"(outputs|state|plan|summary|search-pending|folder|lock)-([0-9a-f]{16})(?:[-.].*)?")
+"""The cache files of one output folder: kind and output key (see `BuildCache.out_key`)."""
+
+_REMADE = ("plan", "state")
+"""Kinds of `_KEYED` files that a build makes again when they are missing (see `UNUSED_DAYS`)."""
+
+
 class BuildCache:
     """The cache folder of one site, for one output folder; each part is read on first use.
 
@@ -614,6 +650,9 @@ class BuildCache:
         """The dirty record shards and the child writing them (see `save_records_early`)."""
         self._deferred: set[str] = set()
         """Chunked state values left on disk when the state is read (see `defer`)."""
+        self._lock = -1
+        """A descriptor holding ``lock-<key>`` shared while this object lives, once it `begin`s a
+        build: what this cache holds for its output folder is in use (see `prune_others`)."""
 
     def serves(self, site: Path, out: Path) -> bool:
         """True when this object is the cache of ``site`` building into ``out``."""
@@ -681,7 +720,10 @@ class BuildCache:
         """Start a build with this object: reset the per-build bookkeeping of `records`
         (what was looked up, hits, dirty shards) and drop any part whose files were
         rewritten by someone else since (it is read again on first use).
-        Not needed for a fresh object, harmless on one."""
+        Not needed for a fresh object, harmless on one.
+
+        Also marks this output folder's part of the cache in use (see `_in_use`)."""
+        self._in_use()
         for path in self._settle_records() or ():  # a build that failed after saving early
             self._seen[path.name] = self._stat(path.name)
         if self._records is not None:
@@ -702,6 +744,115 @@ class BuildCache:
             self._state = None
             self._unsaved.discard(self._state_name)
             self._unsaved.difference_update(self._rest_files)
+
+    def _in_use(self) -> None:
+        """Hold ``lock-<key>`` shared for this object's life (a server's too, between its builds)
+        and note in ``folder-<key>`` the output folder, now (its time is when a build last used
+        this part of the cache): see `prune_others`. An unwritable cache notes nothing."""
+        if self._lock < 0:
+            with contextlib.suppress(OSError):
+                self.dir.mkdir(exist_ok=True)
+            self._lock = hold(self.dir / f"lock-{self.out_key}", shared=True)
+            if self._lock >= 0:  # (let go of when this object is)
+                weakref.finalize(self, os.close, self._lock)
+        with contextlib.suppress(OSError):
+            _write_small(self.dir / f"folder-{self.out_key}", os.fsencode(self._for[1]))
+
+    def prune_others(self, now: float | None = None) -> list[str]:
+        """Remove what this cache holds for other output folders and no longer needs; the names
+        of the files removed.
+
+        Each build into another folder (``-o /tmp/x``, a ``--drafts`` preview) left its
+        manifest, state, plan and summary here for good (hundreds of megabytes at 100,000
+        records). Now, for each other output folder, unless a build or server using it holds
+        its ``lock-<key>`` (see `_in_use`; the lock is taken exclusively, without waiting,
+        while its files are removed, so a build starting then waits for it and finds none):
+
+        - its folder (named in ``folder-<key>``) no longer exists and no build used it for
+          `GONE_DAYS`: every file of it goes;
+        - no build used it for `UNUSED_DAYS` (or an older digest's files, with no
+          ``folder-<key>``: by the newest of them): its plan and state go (made again by
+          the next build there), its manifest and summary stay.
+
+        Temporary files a killed build left (``.tmp-*``, older than `GONE_DAYS`) go too.
+        """
+        now = time.time() if now is None else now
+        try:
+            names = os.listdir(self.dir)
+        except OSError:
+            return []
+        by_key: dict[str, list[tuple[str, str]]] = {}
+        for name in names:
+            found = _KEYED.fullmatch(name)
+            if found is not None and found[2] != self.out_key:
+                by_key.setdefault(found[2], []).append((found[1], name))
+        removed: list[str] = []
+        for name in names:  # what a killed build was writing (a plan: tens of megabytes)
+            if name.startswith(".tmp-"):
+                with contextlib.suppress(OSError):
+                    if now - os.lstat(self.dir / name).st_mtime > GONE_DAYS * DAY:
+                        (self.dir / name).unlink()
+                        removed.append(name)
+        for key, files in sorted(by_key.items()):
+            kinds = {kind for kind, _ in files}
+            used = self._last_used(key, files)
+            if used is None:
+                continue
+            folder = self._folder_of(key) if "folder" in kinds else None
+            if folder is not None and not os.path.lexists(folder) and now - used > GONE_DAYS * DAY:
+                doomed = [name for _, name in files]
+            elif now - used > UNUSED_DAYS * DAY:
+                doomed = [name for kind, name in files if kind in _REMADE]
+            else:
+                continue
+            if doomed:
+                removed += self._remove_unless_used(key, doomed, "lock" in kinds)
+        return removed
+
+    def _last_used(self, key: str, files: list[tuple[str, str]]) -> float | None:
+        """When a build last used the output key ``key`` of these ``files``: the time of its
+        ``folder-<key>`` note, else (an older digest's files) of the newest of them."""
+        notes = [name for kind, name in files if kind == "folder"] or [name for _, name in files]
+        times = []
+        for name in notes:
+            with contextlib.suppress(OSError):
+                times.append(os.lstat(self.dir / name).st_mtime)
+        return max(times) if times else None
+
+    def _folder_of(self, key: str) -> str | None:
+        """The output folder ``folder-<key>`` names, or None when it cannot be read."""
+        try:
+            raw = read_regular(self.dir / f"folder-{key}", 1 << 16)[0]
+        except OSError:
+            return None
+        folder = os.fsdecode(raw)
+        return folder if os.path.isabs(folder) and "\0" not in folder else None
+
+    def _remove_unless_used(self, key: str, names: list[str], had_lock: bool) -> list[str]:
+        """Remove ``names`` of the output key ``key`` unless a build holds it (see `_in_use`);
+        those removed. Where there are no locks, they are removed (their age alone said so).
+        A lock file made here (an older digest's files had none) is removed again."""
+        lock = self.dir / f"lock-{key}"
+        fd = hold(lock, shared=False)
+        if fd < 0 and LOCKING:  # (held by a build; or a file system without locks: kept, to be safe)
+            return []
+        removed = []
+        try:
+            for name in sorted(names, key=lambda name: name.startswith("lock-")):  # (the lock last)
+                try:
+                    (self.dir / name).unlink()
+                except FileNotFoundError:
+                    continue
+                except OSError:  # (a folder in a cache file's place: see `_take_name`)
+                    continue
+                removed.append(name)
+            if fd >= 0 and not had_lock:
+                with contextlib.suppress(OSError):
+                    lock.unlink(missing_ok=True)
+        finally:
+            if fd >= 0:
+                os.close(fd)
+        return removed
 
     @property
     def records(self) -> RecordCache:

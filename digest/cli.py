@@ -405,6 +405,9 @@ def run() -> None:
         # only make it walk the whole heap once (a second at 100,000 records).
         gc.disable()
     interrupt_on_sigterm()
+    from digest.background import children_die_with_parent
+
+    children_die_with_parent()  # (a build killed with SIGKILL leaves no worker behind)
     args = parse()
     code = dispatch(args)  # (``args.result``, a build's, is freed by the exit, not before it)
     sys.stdout.flush()

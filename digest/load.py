@@ -2651,9 +2651,14 @@ def parse_parallel(items: list[tuple[str, str]], jobs: int,
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
     from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415 - only when many records changed
 
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs)
+    try:
         for part in pool.map(_read_many, chunks):
             out.extend(part)
             if progress:
                 progress(len(out), len(items))
+    finally:
+        # On Ctrl-C or SIGTERM only the chunks being read finish: leaving the pool's block
+        # waited for every chunk queued (the whole parse: seconds per thousands of records).
+        pool.shutdown(wait=True, cancel_futures=True)
     return out

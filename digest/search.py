@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from digest.background import program_dies_with_parent
 from digest.config import Config
 from digest.model import PageSpec
+from digest.write import remove_tree
 
 BUNDLE = "pagefind"
 """Folder of the index inside the output folder (``pagefind.js`` lives there)."""
@@ -106,11 +108,11 @@ def index_site(out: Path, config: Config, changed: bool, executable: str | None 
         return SearchIndex("unchanged", "search index unchanged")
     executable = executable or pagefind_executable()
     if executable is None:
-        shutil.rmtree(bundle, ignore_errors=True)  # (a former build's index: no page uses it now)
+        remove_tree(bundle)  # (a former build's index: no page uses it now)
         return SearchIndex("skipped", "search index skipped: Pagefind is not installed "
                                       "(pip install 'digest[search]')")
     staging = out.parent / f".{out.name}.pagefind-staging"
-    shutil.rmtree(staging, ignore_errors=True)
+    remove_tree(staging)
     language = config.language.split("-")[0].lower()
     command = [executable, "--site", str(out), "--output-path", str(staging),
                "--glob", ARTICLE_GLOB, "--force-language", language, "--silent"]
@@ -118,14 +120,14 @@ def index_site(out: Path, config: Config, changed: bool, executable: str | None 
     try:
         returncode, output = _run(command, cancel)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(staging)
         return SearchIndex("failed", f"search index failed: {exc}")
     seconds = time.perf_counter() - start
     if returncode is None:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(staging)
         return SearchIndex("cancelled", "search index update cancelled for a newer build", seconds)
     if returncode != 0 or not (staging / "pagefind.js").is_file():
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(staging)
         detail = output.strip().splitlines()
         return SearchIndex("failed", "search index failed: Pagefind exited with "
                                      f"{returncode}: {detail[-1] if detail else 'no output'}", seconds)
@@ -139,7 +141,8 @@ def _run(command: list[str], cancel: Callable[[], bool] | None) -> tuple[int | N
     if stop():  # a newer build already waits: do not start
         return None, ""
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                   preexec_fn=program_dies_with_parent())  # (a kill -9 of the build: it too)
         deadline = time.monotonic() + TIMEOUT
         try:
             while True:
@@ -160,10 +163,11 @@ def _run(command: list[str], cancel: Callable[[], bool] | None) -> tuple[int | N
 
 
 def _swap(new: Path, target: Path) -> None:
-    """Put the folder ``new`` at ``target``, replacing what was there with two renames."""
+    """Put the folder ``new`` at ``target``, replacing what was there with two renames (a link
+    there is replaced itself, never followed: see `digest.write.remove_tree`)."""
     old = target.parent / f".{target.name}.old"
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
+    remove_tree(old)
+    if os.path.lexists(target):
         os.replace(target, old)
     os.replace(new, target)
-    shutil.rmtree(old, ignore_errors=True)
+    remove_tree(old)

@@ -6,6 +6,14 @@ file; a cold build renames the whole folder). Identical bytes are never rewritte
 so unchanged files keep their mtimes. Files this build did not make are removed
 only if a previous build made them (the manifest says so); anything else in the
 output folder is left alone.
+
+Nothing is ever written, replaced or removed through a symbolic link: a folder of the
+output that is a link leading out of it stops the build (naming the link) before anything
+moves, a stale file behind one is left alone, a file that is a link is replaced by the new
+file (the link itself, never what it names), and a link in place of the staging folder (or
+of Pagefind's, see `digest.search`) is removed, not written through (`remove_tree`). An
+output folder that is itself a link is the user's choice: the build writes, and prunes, in
+the folder it leads to (`digest.build.resolve_out` resolves it), staging beside that folder.
 """
 
 from __future__ import annotations
@@ -29,6 +37,9 @@ except ImportError:  # not POSIX: no lock (see `exclusive`)
     fcntl = None
 
 from digest.errors import BuildError
+
+LOCKING = fcntl is not None
+"""Whether this system has the locks of `exclusive` and `hold`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +78,23 @@ def staging_dir(out: Path) -> Path:
     return out.parent / f".{out.name}.digest-staging"
 
 
+def remove_tree(path: Path | str) -> None:
+    """Remove whatever is at ``path``, never what a link in its place leads to: a link (or any
+    other file) is unlinked, a folder removed with all it holds (``shutil.rmtree`` does not
+    follow the links in it). ``shutil.rmtree(path, ignore_errors=True)`` on a link did nothing:
+    a link in place of the staging folder stayed, every staged file was written through it into
+    the folder it named, and a cold build renamed the link itself into place as the output."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(mode):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
 @dataclass(frozen=True, slots=True)
 class Staging:
     """Where a build stages its changed files before `commit` moves them into ``out``.
@@ -88,6 +116,10 @@ class Staging:
     def for_output(cls, out: Path) -> Staging:
         """Flat unless ``out`` does not exist yet."""
         return cls(staging_dir(out), out.is_dir())
+
+    def clear(self) -> None:
+        """Remove the staging folder and whatever stands in its place (see `remove_tree`)."""
+        remove_tree(self.root)
 
     def place(self, path: str) -> str:
         """Where the output ``path`` is staged."""
@@ -214,7 +246,7 @@ class _Inside:
             except (FileNotFoundError, NotADirectoryError):
                 break  # the rest is made by the commit, as real folders
             if stat.S_ISLNK(mode):
-                return self._resolved(path, writing)
+                return self._resolved(path, writing, folder)
             if not stat.S_ISDIR(mode):
                 if not writing:
                     return None
@@ -225,11 +257,16 @@ class _Inside:
             self.real.add(folder)
         return os.path.join(self.out, path)
 
-    def _resolved(self, path: str, writing: bool) -> str | None:
+    def _resolved(self, path: str, writing: bool, link: str | None = None) -> str | None:
         parent = os.path.realpath(os.path.dirname(os.path.join(self.out, path)))
         if parent != self.root and not parent.startswith(self.root.rstrip("/") + "/"):
             if not writing:  # (not ours to remove, and the new files are in place by then)
                 return None
+            if link is not None:  # (name the link: the path alone left the user guessing why)
+                where = os.path.join(self.out, link)
+                raise BuildError(f"refusing to write {path} outside the output folder: {where} is a "
+                                 f"symbolic link to {os.path.realpath(where)}; replace it with a folder "
+                                 "(or remove it: the build makes it)")
             raise BuildError(f"refusing to write outside the output folder: {path}")
         return os.path.join(self.out, path)
 
@@ -285,7 +322,7 @@ def _commit(out: Path, staging: Staging, changed: list[str], stale: list[str]) -
             os.replace(staging.root, out)
         else:
             out.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(staging.root, ignore_errors=True)
+        staging.clear()
         return CommitResult(len(changed), 0)
     out.mkdir(parents=True, exist_ok=True)
     # A stale file where a folder of this build goes (``static/a`` is now ``static/a/b.css``)
@@ -334,7 +371,7 @@ def _commit(out: Path, staging: Staging, changed: list[str], stale: list[str]) -
             except OSError:
                 break
             parent = parent.parent
-    shutil.rmtree(staging.root, ignore_errors=True)
+    staging.clear()
     return CommitResult(len(changed), removed)
 
 
@@ -482,6 +519,36 @@ def _open_lock(lock_file: Path, create: bool) -> int:
             if not create:
                 return -1
         lock_file.unlink()  # (the link itself, not what it names)
+    return -1
+
+
+def hold(lock_file: Path, shared: bool) -> int:
+    """A descriptor holding a lock on ``lock_file`` (made if missing): shared (waiting for an
+    exclusive holder to finish) or exclusive (never waiting); -1 when it cannot be taken now
+    (exclusive, and another holds it) or there are no locks here. A lock file removed by its
+    exclusive holder while another process waited on it is opened again, so that the lock
+    taken is always on the file the name stands for (two holders of one name on two files
+    would not see each other). Closing the descriptor lets go of the lock."""
+    if fcntl is None:
+        return -1
+    for _attempt in range(8):
+        try:
+            fd = _open_lock(lock_file, create=True)
+        except OSError:
+            return -1
+        if fd < 0:
+            return -1
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # held by another (exclusive, not waiting), or no locks on this file system
+            os.close(fd)
+            return -1
+        try:
+            if os.fstat(fd).st_ino == os.stat(lock_file).st_ino:
+                return fd
+        except FileNotFoundError:  # removed by the exclusive holder this one waited for: again
+            pass
+        os.close(fd)
     return -1
 
 
