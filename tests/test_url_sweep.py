@@ -16,23 +16,10 @@ from __future__ import annotations
 import json
 import re
 
-from digest.build import build
 from digest.load import parse_record
 from digest.text import safe_url, url_identity
 from tests.conftest import record
-
-
-def _build(make_site, files: dict[str, str]):
-    site = make_site({"digest.toml": 'search = false\nbase_url = "https://example.org/"\n', **files})
-    return build(site, jobs=1)
-
-
-def _api(built, title: str) -> dict:
-    for path in (built.out / "api/articles").glob("*.json"):
-        doc = json.loads(path.read_text())
-        if doc["title"] == title:
-            return doc
-    raise AssertionError(f"no article {title!r}")
+from tests.test_scrape_sweep import _api, _build
 
 
 def _page(built, doc: dict) -> str:
