@@ -7,8 +7,8 @@ way in); only the answer comes back, pickled, through a pipe. Where forking is n
 possible or safe (no ``os.fork``, other threads running), or the child fails, the
 function simply runs in the caller: the answer is the same either way.
 
-`children_die_with_parent` makes every process forked from then on end with the one that
-forked it (the ``digest`` command calls it): a build killed with SIGKILL left its parse
+`children_die_with_parent` makes every process the main thread forks from then on end with
+the process that forked it (the ``digest`` command calls it): a build killed with SIGKILL left its parse
 workers waiting on their queue for good, and its render workers printing tracebacks.
 """
 
@@ -127,12 +127,23 @@ _forker = 0
 _prctl: Callable[..., int] | None = None
 """libc's ``prctl``, found once (before any fork), when `children_die_with_parent` is on."""
 
+_main = 0
+"""The thread that turned `children_die_with_parent` on (the main thread): only the processes it
+forks die with it."""
+
 
 def children_die_with_parent() -> bool:
-    """From now on, every process forked by this one (workers, `Pending` children, their own
-    children) is killed by the kernel (SIGKILL) when the thread that forked it ends, however it
+    """From now on, every process this thread (the main one) forks (workers, `Pending` children,
+    their own children) is killed by the kernel (SIGKILL) when this thread ends, however it
     ends: a ``kill -9`` of the build, too, which no handler sees. True when the system offers it
     (Linux's ``prctl(PR_SET_PDEATHSIG)``); elsewhere nothing changes.
+
+    Only this thread's: the kernel's signal comes when the *thread* that forked a child ends.
+    A multiprocessing pool with ``maxtasksperchild`` (the render pool's) forks replacement
+    workers from its worker-handler thread, which ends as the pool closes; asked to die then,
+    one of them was killed holding the pool's task-queue lock, and the pool's ``terminate``
+    waited for it forever (a 100,000-record build hung). Such workers end of themselves when the
+    build is killed (their pipes break).
 
     Children that outlived a killed build held their share of its memory and a core each, for
     good (parse workers wait on their queue, whose other end they hold themselves). The build
@@ -142,7 +153,7 @@ def children_die_with_parent() -> bool:
     changes nothing. Costs one system call per fork. Programs a build runs (Pagefind) are
     started with ``subprocess``, which runs no such hook: see `program_dies_with_parent`.
     """
-    global _prctl
+    global _prctl, _main
     if _prctl is not None:
         return True
     if not hasattr(os, "register_at_fork") or not sys.platform.startswith("linux"):
@@ -156,6 +167,7 @@ def children_die_with_parent() -> bool:
     prctl.restype = ctypes.c_int
     prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
     _prctl = prctl
+    _main = threading.get_ident()
     os.register_at_fork(before=_note_forker, after_in_child=_die_with_parent)
     return True
 
@@ -166,9 +178,10 @@ def _note_forker() -> None:
 
 
 def _die_with_parent() -> None:
-    """In a child just forked: ask for SIGKILL when its parent ends; and end at once if the
-    parent is gone already (it ended between the fork and this call, and no signal will come)."""
-    if _prctl is not None:
+    """In a child just forked by the main thread (its one thread is the one that forked it, with
+    the same ident): ask for SIGKILL when its parent ends; and end at once if the parent is gone
+    already (it ended between the fork and this call, and no signal will come)."""
+    if _prctl is not None and threading.get_ident() == _main:
         _die_with(_forker)
 
 

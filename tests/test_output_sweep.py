@@ -348,6 +348,29 @@ def test_a_forked_child_dies_with_its_parent_killed(tmp_path):
 
 
 @needs_linux
+def test_a_pool_that_replaces_its_workers_still_finishes(tmp_path):
+    # A multiprocessing pool with ``maxtasksperchild`` (the render pool's) forks replacement
+    # workers from its worker-handler thread. Asked to die when *that thread* ended, they were
+    # SIGKILLed as the pool closed, one of them holding the task queue's lock, and the pool's
+    # `terminate` waited for that lock forever: a 100,000-record build hung in `render_all`.
+    script = tmp_path / "pool.py"
+    script.write_text(textwrap.dedent(f"""
+        import multiprocessing, sys
+        sys.path.insert(0, {str(REPO)!r})
+        from digest.background import children_die_with_parent
+        assert children_die_with_parent()
+        def square(n):
+            return n * n
+        for _ in range(5):
+            with multiprocessing.get_context("fork").Pool(2, maxtasksperchild=1) as pool:
+                assert sum(pool.imap(square, range(40))) == sum(n * n for n in range(40))
+        print("done")
+        """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.stdout == "done\n", done.stderr
+
+
+@needs_linux
 @pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
 def test_a_killed_build_leaves_no_worker_behind(make_site, signum):
     # A build killed (kill -9) while its workers parsed records left them waiting on their
