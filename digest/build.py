@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -233,12 +233,19 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
     The cyclic garbage collector is paused for the build: it allocates millions of
     acyclic objects, and the collector's passes over them cost a third of the time.
     """
+    with collector_paused(), ExitStack() as cleanup:  # (children a failed build leaves are stopped)
+        return _build(site, out, drafts, jobs, progress, commit_lock, committed, cache, cancel_search,
+                      cleanup)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused, then as it was: work that allocates millions of
+    acyclic objects (`digest check` reading 100,000 records back took 14-17 s with it, 6 s without)."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        with ExitStack() as cleanup:  # (children a failed build leaves are stopped)
-            return _build(site, out, drafts, jobs, progress, commit_lock, committed, cache, cancel_search,
-                          cleanup)
+        yield
     finally:
         if collecting:
             gc.enable()
@@ -719,7 +726,8 @@ def check(site: Path, drafts: bool = True,
         config, problems = load_config(site), []
     except ConfigError as exc:  # (the records are checked all the same: "report every problem")
         config, problems = Config(), list(exc.problems)
-    loaded = load_content(site, site / "content", os.cpu_count() or 1, saved_records(site),
-                          _phase_progress(progress, "parse"), config.min_quality)
+    with collector_paused():
+        loaded = load_content(site, site / "content", os.cpu_count() or 1, saved_records(site),
+                              _phase_progress(progress, "parse"), config.min_quality)
     problems += content_problems(site) + list(loaded.problems) + check_images(site, loaded.articles, config, drafts)
     return problems, loaded.files, len(loaded.articles)
