@@ -184,18 +184,12 @@ def write_blob(path: Path, value: Any, dumps: Callable[[Any], bytes] = _dumps) -
     body = _stamp(path.name) + dumps(value)
     signature = hmac.new(key, body, hashlib.sha256).digest()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(signature + body)
-        _take_name(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _write_atomic(path, signature + body)
 
 
-def _write_small(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (a small unsigned file: see `BuildCache._in_use`)."""
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: whole in a temporary file beside it, then renamed
+    (`write_blob`'s signed files, and `BuildCache._in_use`'s unsigned note)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -756,7 +750,7 @@ class BuildCache:
             if self._lock >= 0:  # (let go of when this object is)
                 weakref.finalize(self, os.close, self._lock)
         with contextlib.suppress(OSError):
-            _write_small(self.dir / f"folder-{self.out_key}", os.fsencode(self._for[1]))
+            _write_atomic(self.dir / f"folder-{self.out_key}", os.fsencode(self._for[1]))
 
     def prune_others(self, now: float | None = None) -> list[str]:
         """Remove what this cache holds for other output folders and no longer needs; the names
@@ -841,9 +835,7 @@ class BuildCache:
             for name in sorted(names, key=lambda name: name.startswith("lock-")):  # (the lock last)
                 try:
                     (self.dir / name).unlink()
-                except FileNotFoundError:
-                    continue
-                except OSError:  # (a folder in a cache file's place: see `_take_name`)
+                except OSError:  # (gone meanwhile, or a folder in a cache file's place: see `_take_name`)
                     continue
                 removed.append(name)
             if fd >= 0 and not had_lock:

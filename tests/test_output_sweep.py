@@ -317,22 +317,31 @@ def gone(pids: list[int], within: float = 10) -> bool:
     return True
 
 
+def _dying_children(script: Path, body: str) -> Path:
+    """``script``, written: ``body`` run with the repository's digest importable and
+    `digest.background.children_die_with_parent` turned on, as the ``digest`` command does."""
+    script.write_text(textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(REPO)!r})
+        from digest.background import children_die_with_parent
+        assert children_die_with_parent()
+        """) + textwrap.dedent(body))
+    return script
+
+
 @needs_linux
 def test_a_forked_child_dies_with_its_parent_killed(tmp_path):
     # `digest.background.children_die_with_parent`, which the `digest` command turns on: a
     # `Pending` child (and any worker) ends when the process that forked it is killed.
-    script = tmp_path / "parent.py"
-    script.write_text(textwrap.dedent(f"""
-        import os, sys, time
-        sys.path.insert(0, {str(REPO)!r})
-        from digest.background import Pending, children_die_with_parent
-        assert children_die_with_parent()
+    script = _dying_children(tmp_path / "parent.py", f"""
+        import os, time
+        from digest.background import Pending
         def forever(path):
             open(path, "w").write(str(os.getpid()))
             time.sleep(120)
         job = Pending(forever, ({str(tmp_path / "child")!r},))
         time.sleep(120)
-        """))
+        """)
     parent = subprocess.Popen([sys.executable, str(script)])
     try:
         deadline = time.monotonic() + 30
@@ -353,19 +362,15 @@ def test_a_pool_that_replaces_its_workers_still_finishes(tmp_path):
     # workers from its worker-handler thread. Asked to die when *that thread* ended, they were
     # SIGKILLed as the pool closed, one of them holding the task queue's lock, and the pool's
     # `terminate` waited for that lock forever: a 100,000-record build hung in `render_all`.
-    script = tmp_path / "pool.py"
-    script.write_text(textwrap.dedent(f"""
-        import multiprocessing, sys
-        sys.path.insert(0, {str(REPO)!r})
-        from digest.background import children_die_with_parent
-        assert children_die_with_parent()
+    script = _dying_children(tmp_path / "pool.py", """
+        import multiprocessing
         def square(n):
             return n * n
         for _ in range(5):
             with multiprocessing.get_context("fork").Pool(2, maxtasksperchild=1) as pool:
                 assert sum(pool.imap(square, range(40))) == sum(n * n for n in range(40))
         print("done")
-        """))
+        """)
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert done.stdout == "done\n", done.stderr
 
