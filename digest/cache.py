@@ -39,7 +39,7 @@ from digest import toolchain
 from digest.background import Pending
 from digest.files import MAX_RECORD_BYTES, open_regular, read_regular
 from digest.model import Article, FileResult, pack_article
-from digest.write import LOCKING, OutputRecord, damaged, digest_bytes, hold
+from digest.write import LOCKING, MANIFEST_LAYOUT, OutputRecord, damaged, digest_bytes, hold
 
 CACHE_DIR = ".digest-cache"
 FORMAT = 7
@@ -118,9 +118,50 @@ def _stamp(name: str = "") -> bytes:
     """What a cache file named ``name`` is stamped with: the format and this program
     (see `digest.toolchain`), or the format only for `_LASTING` files."""
     if name.startswith(_LASTING):  # (the manifest's record layout, so that a change to it is never misread)
-        layout = ",".join(f.name for f in dataclasses.fields(OutputRecord))
-        return f"digest-cache {FORMAT} lasting {layout}".encode()
+        return f"digest-cache {FORMAT} lasting {MANIFEST_LAYOUT}".encode()
     return f"digest-cache {FORMAT} {toolchain()}".encode()
+
+
+_LEGACY_STAMP = f"digest-cache {FORMAT} lasting digest,size,mtime_ns".encode()
+"""The stamp of the manifests programs before `OutputRecord` was a tuple wrote (a slotted
+dataclass, pickled as a dict of its fields): still read (`_legacy_manifest`), so that the
+first build after an upgrade still knows which files it made (it removes those no longer
+produced, and does not read every unchanged file to compare its bytes)."""
+
+
+class _LegacyRecord:
+    """An `OutputRecord` as older programs pickled it, read back (`_legacy_manifest`)."""
+
+    __slots__ = ("digest", "size", "mtime_ns")
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.digest, self.size, self.mtime_ns = state["digest"], state["size"], state["mtime_ns"]
+
+
+class _LegacyUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == ("digest.write", "OutputRecord"):
+            return _LegacyRecord
+        return super().find_class(module, name)
+
+
+class OlderShard(tuple):
+    """A manifest shard read from a file stamped `_LEGACY_STAMP`: `BuildCache` writes it again
+    in the current layout at its next save."""
+
+    __slots__ = ()
+
+
+def _legacy_manifest(body: bytes) -> OlderShard | None:
+    """A manifest shard stamped `_LEGACY_STAMP` (``(outputs, page keys, index[, program])``),
+    its records made `OutputRecord` tuples; None when it is not one."""
+    part = _LegacyUnpickler(io.BytesIO(body)).load()
+    if isinstance(part, tuple) and part and isinstance(part[0], dict):
+        outputs = {path: OutputRecord(record.digest, record.size, record.mtime_ns)
+                   for path, record in part[0].items() if type(record) is _LegacyRecord}
+        if len(outputs) == len(part[0]):
+            return OlderShard((outputs, *part[1:]))
+    return None
 
 
 def read_blob(path: Path) -> Any | None:
@@ -130,10 +171,11 @@ def read_blob(path: Path) -> Any | None:
     if not key:
         return None
     stamp = _stamp(path.name)
+    legacy = _LEGACY_STAMP if path.name.startswith(_LASTING) else stamp
     try:
         with open_regular(path)[0] as handle:  # the stamp first: a file of another kind is not read on
-            head = handle.read(32 + len(stamp))
-            if len(head) < 32 + len(stamp) or head[32:] != stamp:
+            head = handle.read(32 + max(len(stamp), len(legacy)))
+            if not head.startswith(stamp, 32) and not head.startswith(legacy, 32):
                 return None
             raw = head + handle.read()
     except OSError:
@@ -142,6 +184,8 @@ def read_blob(path: Path) -> Any | None:
     if not hmac.compare_digest(raw[:32], hmac.new(key, body, hashlib.sha256).digest()):
         return None
     try:
+        if not body.startswith(stamp):
+            return _legacy_manifest(body[len(legacy):])
         return pickle.loads(body[len(stamp):])
     except Exception:  # noqa: BLE001 - a corrupt cache means a clean build, whatever broke
         return None
@@ -880,7 +924,7 @@ class BuildCache:
             # program, and its page keys are another program's too.
             usable = (isinstance(part, tuple) and len(part) in (3, 4) and part[2] == index
                       and isinstance(part[0], dict) and isinstance(part[1], dict))
-            if not usable and self._seen[name] is not None:
+            if not usable and self._seen[name] is not None or type(part) is OlderShard:
                 self._unsaved.add(name)  # (signed: only a shard's file copied over another's fails)
             mine: tuple[dict, dict] = (({}, {}) if not usable else (part[0], part[1]) if part[3:] == (program,)
                                        else (part[0], {}))

@@ -781,6 +781,58 @@ def test_another_programs_page_keys_are_dropped_as_they_are_read_and_its_manifes
     assert len(cache_mod.read_blob(site / CACHE_DIR / name)) == 4
 
 
+def test_a_manifest_an_older_program_wrote_is_still_read(make_site, monkeypatch):
+    """Manifests hold `OutputRecord` tuples now; older programs pickled a slotted dataclass as a
+    dict of its fields, stamped with the layout alone. The first build after the upgrade reads
+    those: it removes the pages of a record deleted meanwhile and rewrites nothing unchanged
+    (without them it knew of no file it had made, and removed none)."""
+    import dataclasses
+    import hmac
+
+    import digest.write as write_module
+
+    site = make_site({"content/a.md": record("First title"), "content/b.md": record("Other"),
+                      "digest.toml": "search = false\n"})
+    build(site, jobs=1)
+    out = (site / "build").resolve()
+    current = BuildCache(site, out).outputs
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class OlderRecord:  # (the class as older programs had it, under its name)
+        digest: str
+        size: int
+        mtime_ns: int
+
+        def __getstate__(self):
+            return {"digest": self.digest, "size": self.size, "mtime_ns": self.mtime_ns}
+
+    OlderRecord.__qualname__ = OlderRecord.__name__ = "OutputRecord"
+    OlderRecord.__module__ = "digest.write"
+    shards = sorted((site / CACHE_DIR).glob("outputs-*.pickle"))
+    stamp = f"digest-cache {cache_mod.FORMAT} lasting digest,size,mtime_ns".encode()
+    for path in shards:
+        outputs, keys, index, _ = cache_mod.read_blob(path)
+        older = {name: OlderRecord(*record) for name, record in outputs.items()}
+        with monkeypatch.context() as patched:
+            patched.setattr(write_module, "OutputRecord", OlderRecord)
+            body = stamp + pickle.dumps((older, keys, index, "older"), protocol=pickle.HIGHEST_PROTOCOL)
+        path.write_bytes(hmac.new(cache_mod._key(), body, hashlib.sha256).digest() + body)
+    assert b"tuple:" not in shards[0].read_bytes()[:200]
+    read = BuildCache(site, out).outputs
+    assert read == current and all(type(record) is OutputRecord for record in read.values())
+
+    before = {path: (path.read_bytes(), path.stat().st_mtime_ns) for path in out.rglob("*") if path.is_file()}
+    (site / "content" / "a.md").unlink()
+    result = build(site, jobs=1)
+    assert result.removed == 2 and not any("first-title" in p for p in tree(site / "build"))  # (page, JSON)
+    kept = [path for path, (data, _) in before.items() if path.is_file() and path.read_bytes() == data]
+    assert kept and all(path.stat().st_mtime_ns == before[path][1] for path in kept)
+    # (every shard left is written again as this program writes them: read as they were, each
+    # would cost a Python call per output at every build)
+    left = [shard for shard in shards if shard.exists()]
+    assert left and all(shard.read_bytes()[32:].startswith(cache_mod._stamp(shard.name)) for shard in left)
+
+
 def test_the_lasting_manifest_is_stamped_with_its_record_layout():
     """It outlives program changes, so a change to `OutputRecord` itself must not be misread."""
     from digest.cache import _stamp
