@@ -449,8 +449,9 @@ _REGIONS = frozenset((
 _REPARSED = re.compile(r'[#\t\r\n "<>\\^`{|}\[\]]|\?$')
 """What parsing changes in an ``https://`` URL with a lower-case host: a fragment, the tabs
 and line breaks `urlsplit` drops, an empty query, and the characters `_one_escape` escapes
-(`_URL_ILLEGAL`'s, a space among them; a ``%`` is looked for apart). One search: the common
-case looks for them all at once."""
+(`_URL_ILLEGAL`'s, a space among them; a ``%`` and a dot segment's ``/.`` are looked for
+apart, as substrings: cheaper than one more branch here). One search: the common case looks
+for them all at once."""
 
 
 def url_identity(url: str) -> str:
@@ -458,8 +459,8 @@ def url_identity(url: str) -> str:
     in its ASCII form), no fragment, no slash ending its path, one spelling of each character of
     its path and query (`_one_escape`).
 
-    ``//host/x``, ``http://HOST:80/x/#top``, ``https://host./x`` and ``https://host/x`` are one story,
-    and so are ``https://bücher.example/Bücher``, ``https://xn--bcher-kva.example/B%C3%BCcher`` and
+    ``//host/x``, ``http://HOST:80/x/#top``, ``https://host./x``, ``https://host/y/../x`` and
+    ``https://host/x`` are one story (a dot segment is resolved as a browser resolves it), and so are ``https://bücher.example/Bücher``, ``https://xn--bcher-kva.example/B%C3%BCcher`` and
     ``https://xn--bcher-kva.example/B%c3%bccher``.
 
     A URL that names no story is ``""``, no identity: a fragment or query alone (``#``,
@@ -480,7 +481,8 @@ def url_identity(url: str) -> str:
         text = "https:" + text
     elif text[:7].lower() == "http://":
         text = "https://" + text[7:]
-    if (text.startswith("https://") and text.isascii() and "%" not in text and not _REPARSED.search(text)
+    if (text.startswith("https://") and text.isascii() and "%" not in text and "/." not in text
+            and not _REPARSED.search(text)
             and not ("?" in text and _TRACKING_HINT.search(text)) and not _AMP_CACHE_HINT.search(text)):
         host = text[8:].partition("/")[0]
         if host and host == host.lower() and "?" not in host and ":" not in host and not host.endswith("."):
@@ -502,7 +504,31 @@ def url_identity(url: str) -> str:
         if origin := _amp_origin(netloc, parts.path):
             return url_identity(origin + ("?" + parts.query if parts.query else ""))
     query = _untracked(parts.query) if parts.query else ""
-    return _no_final_slash(urlunsplit((scheme, netloc, _one_escape(parts.path), _one_escape(query), "")))
+    path = _one_escape(parts.path)
+    if "/." in path and path.startswith("/"):
+        path = _without_dot_segments(path)
+    return _no_final_slash(urlunsplit((scheme, netloc, path, _one_escape(query), "")))
+
+
+def _without_dot_segments(path: str) -> str:
+    """An absolute URL's path (one that starts with ``/``) with its ``.`` and ``..`` segments resolved (RFC 3986, 5.2.4), as
+    a browser resolves them before it asks for the page: ``/x/../a``, ``/./a`` and ``/a`` are
+    one page, and a ``..`` above the root stays at the root (``/../a`` is ``/a``). Escaped dots
+    (``%2e``) were unescaped by `_one_escape` before: ``/x/%2E%2E/a`` is ``/a`` too."""
+    segments = path.split("/")
+    kept: list[str] = []
+    for segment in segments[1:-1]:
+        if segment == "..":
+            if kept:
+                kept.pop()
+        elif segment != ".":
+            kept.append(segment)
+    last = segments[-1]
+    if last in (".", ".."):  # (``/a/.`` is ``/a/``, ``/a/b/..`` is ``/a/``)
+        if last == ".." and kept:
+            kept.pop()
+        last = ""
+    return "/".join(["", *kept, last])
 
 
 _TRACKING = re.compile(r"(?i)(?:utm_[^=&]*|fbclid|gclid|gclsrc|dclid|msclkid|yclid|igshid|mc_cid|mc_eid"
@@ -584,8 +610,9 @@ def _one_escape(part: str) -> str:
     return _ESCAPE.sub(lambda m: char if (char := chr(int(m[0][1:], 16))) in _UNRESERVED else m[0].upper(), part)
 
 
-_DEFAULT_PORT = re.compile(r"\.?(?::(?:80|443)?)?$")
-"""What ends a host without changing it: a final dot, an empty or default port."""
+_DEFAULT_PORT = re.compile(r"\.?(?::(?:0*(?:80|443))?)?$")
+"""What ends a host without changing it: a final dot, an empty or default port (``:0443`` is
+port 443 to a browser, as it is to `urlsplit`)."""
 
 
 def _no_final_slash(url: str) -> str:
