@@ -373,3 +373,52 @@ RIGHT_TO_LEFT = (
     "zum "
 )
 """The languages of `LANGUAGES` whose likely script (CLDR) is written right to left."""
+
+EXTLANGS = (
+    "aao=ar abh=ar abv=ar acm=ar acq=ar acw=ar acx=ar acy=ar adf=ar ads=sgn aeb=ar aec=ar aed=sgn "
+    "aen=sgn afb=ar afg=sgn ajs=sgn apc=ar apd=ar arb=ar arq=ar ars=ar ary=ar arz=ar ase=sgn asf=sgn "
+    "asp=sgn asq=sgn asw=sgn auz=ar avl=ar ayh=ar ayl=ar ayn=ar ayp=ar bfi=sgn bfk=sgn bjn=ms bog=sgn "
+    "bqn=sgn bqy=sgn btj=ms bve=ms bvl=sgn bvu=ms bzs=sgn cdo=zh cds=sgn cjy=zh cmn=zh cnp=zh coa=ms "
+    "cpx=zh csc=sgn csd=sgn cse=sgn csf=sgn csg=sgn csl=sgn csn=sgn csp=zh csq=sgn csr=sgn csx=sgn "
+    "czh=zh czo=zh doq=sgn dse=sgn dsl=sgn dsz=sgn dup=ms ecs=sgn ehs=sgn esl=sgn esn=sgn eso=sgn "
+    "eth=sgn fcs=sgn fse=sgn fsl=sgn fss=sgn gan=zh gds=sgn gom=kok gse=sgn gsg=sgn gsm=sgn gss=sgn "
+    "gus=sgn hab=sgn haf=sgn hak=zh hds=sgn hji=ms hks=sgn hnm=zh hos=sgn hps=sgn hsh=sgn hsl=sgn "
+    "hsn=zh icl=sgn iks=sgn ils=sgn inl=sgn ins=sgn ise=sgn isg=sgn isr=sgn jak=ms jax=ms jcs=sgn "
+    "jhs=sgn jks=sgn jls=sgn jos=sgn jsl=sgn jus=sgn kgi=sgn knn=kok kvb=ms kvk=sgn kvr=ms kxd=ms "
+    "lbs=sgn lce=ms lcf=ms lgs=sgn liw=ms lls=sgn lsb=sgn lsc=sgn lsl=sgn lsn=sgn lso=sgn lsp=sgn "
+    "lst=sgn lsv=sgn lsw=sgn lsy=sgn ltg=lv luh=zh lvs=lv lws=sgn lzh=zh max=ms mdl=sgn meo=ms mfa=ms "
+    "mfb=ms mfs=sgn min=ms mnp=zh mqg=ms mre=sgn msd=sgn msi=ms msr=sgn mui=ms mzc=sgn mzg=sgn "
+    "mzy=sgn nan=zh nbs=sgn ncs=sgn nsi=sgn nsl=sgn nsp=sgn nsr=sgn nzs=sgn okl=sgn orn=ms ors=ms "
+    "pel=ms pga=ar pgz=sgn pks=sgn prl=sgn prz=sgn psc=sgn psd=sgn pse=ms psg=sgn psl=sgn pso=sgn "
+    "psp=sgn psr=sgn pys=sgn rib=sgn rms=sgn rnb=sgn rsl=sgn rsm=sgn rsn=sgn sdl=sgn sfb=sgn sfs=sgn "
+    "sgg=sgn sgx=sgn shu=ar sjc=zh slf=sgn sls=sgn sqk=sgn sqs=sgn sqx=sgn ssh=ar ssp=sgn ssr=sgn "
+    "svk=sgn swc=sw swh=sw swl=sgn syy=sgn szs=sgn tmw=ms tse=sgn tsm=sgn tsq=sgn tss=sgn tsy=sgn "
+    "tza=sgn ugn=sgn ugy=sgn ukl=sgn uks=sgn urk=ms uzn=uz uzs=uz vgt=sgn vkk=ms vkt=ms vsi=sgn "
+    "vsl=sgn vsv=sgn wbs=sgn wuu=zh xki=sgn xml=sgn xmm=ms xms=sgn ygs=sgn yhs=sgn ysl=sgn ysm=sgn "
+    "yue=zh zib=sgn zlm=ms zmi=ms zsl=sgn zsm=ms "
+)
+"""Extended language subtags and the language each must follow (``yue=zh``: ``zh-yue``), deprecated
+ones left out; each is a language of `LANGUAGES` too, and the tag's preferred form (``yue``)."""
+
+VARIANTS = (
+    "1606nict 1694acad 1901 1959acad 1994 1996 abl1943 akhmimic akuapem alalc97 aluku anpezo ao1990 "
+    "aranes arkaika asante auvern baku1926 balanka barla basiceng bauddha bciav bcizbl biscayan biske "
+    "blasl bohairic bohoric boont bornholm cisaup colb1945 cornu creiss dajnko ekavsk emodeng fascia "
+    "fayyumic fodom fonipa fonkirsh fonnapa fonupa fonxsamp gallo gascon gherd grclass grital grmistr "
+    "hanoi hepburn hognorsk hsistemo huett ijekavsk itihasa ivanchov jauer jyutping kkcor kleinsch "
+    "kociewie kscor leidentr lemosin lengadoc lipaw ltg1929 ltg2007 luna1918 lycopol mdcegyp mdctrans "
+    "mesokem metelko monoton ndyuka nedis newfound nicard njiva nulik osojs oxendict pahawh2 pahawh3 "
+    "pahawh4 pamaka peano pehoeji petr1708 pinyin polyton provenc puter rigik rozaj rumgr sahidic "
+    "saigon scotland scouse simple solba sotav spanglis surmiran sursilv sutsilv synnejyl tailo "
+    "tarask tongyong tunumiit uccor ucrcor ulster unifon valbadia valencia vallader vecdruka viennese "
+    "vivaraup wadegile xsistemo "
+)
+"""Variant subtags (``1996``, ``rozaj``), lower-cased, deprecated ones left out."""
+
+GRANDFATHERED = (
+    "art-lojban=jbo en-gb-oed=en-GB-oxendict i-ami=ami i-bnn=bnn i-hak=hak i-klingon=tlh i-lux=lb "
+    "i-navajo=nv i-pwn=pwn i-tao=tao i-tay=tay i-tsu=tsu no-bok=nb no-nyn=nn sgn-be-fr=sfb "
+    "sgn-be-nl=vgt sgn-ch-de=sgg zh-guoyu=cmn zh-hakka=hak zh-min-nan=nan zh-xiang=hsn "
+)
+"""Grandfathered tags (lower-cased) and the tag to write instead (``i-klingon=tlh``); those the
+registry names no replacement for (``i-default``, ``cel-gaulish``) left out."""

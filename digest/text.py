@@ -10,7 +10,7 @@ from functools import cache, lru_cache
 from html import unescape as unescape_html
 from html.parser import HTMLParser
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import nh3
@@ -362,43 +362,101 @@ space in a path is no part of a link a person can copy). Searched only in URLs t
 
 
 def language_tag(value: str) -> str | None:
-    """``value`` as a BCP 47 tag that HTML validators accept (``en-us``, ``pt-BR``, ``zh-Hant-TW``,
-    ``es-419``, ``yue-HK``; ``_`` becomes ``-``), or None.
+    """``value`` as a valid BCP 47 tag (RFC 5646) that HTML validators accept (``en-us``, ``pt-BR``,
+    ``zh-Hant-TW``, ``es-419``, ``de-CH-1996``, ``sl-rozaj-biske``, ``en-US-u-ca-gregory``,
+    ``en-x-house``; ``_`` becomes ``-``), in its preferred form, or None.
 
-    Only language[-script][-region], the language a primary subtag of the IANA registry (ISO
-    639-1, 639-2, 639-3 and 639-5 codes alike: see `digest.subtags`) and the others from the
-    lists below: a tag shaped right but naming no language (``zz``, ``english``,
-    ``en-zzzzzzzz``) is an error in a page's ``lang`` and is refused. A deprecated language
-    subtag is written as the one the registry prefers (``iw-IL`` is ``he-IL``, ``in`` is ``id``,
-    ``ji`` is ``yi``), as RFC 5646 recommends.
+    Read as the RFC's grammar: language, then an extended language subtag, script, region,
+    variants, extensions and private use, each optional, in that order; each subtag must be in
+    the IANA registry (languages: ISO 639-1, 639-2, 639-3 and 639-5 codes alike; see
+    `digest.subtags`), a variant at most once, an extension one the registry has (``t``, ``u``)
+    at most once. A tag shaped right but naming no language (``zz``, ``english``,
+    ``en-zzzzzzzz``, ``x-mine``: private use alone names none) is an error in a page's ``lang``
+    and is refused. Written as RFC 5646 recommends (section 4.5), the rest kept as written: a
+    deprecated language subtag as the one the registry prefers (``iw-IL`` is ``he-IL``, ``in``
+    is ``id``, ``ji`` is ``yi``), an extended language as the language it is (``zh-yue-HK`` is
+    ``yue-HK``) and a grandfathered tag as its replacement (``i-klingon`` is ``tlh``,
+    ``en-GB-oed`` is ``en-GB-oxendict``; the few with none, such as ``i-default``, are refused).
     """
-    parts = value.strip().replace("_", "-").split("-")
-    if not 1 <= len(parts) <= 3:
+    text = value.strip().replace("_", "-")
+    registry = _subtags()
+    if (grandfathered := registry.grandfathered.get(text.lower())) is not None:
+        return grandfathered
+    parts = text.split("-")
+    if not all(0 < len(part) <= 8 and part.isascii() and part.isalnum() for part in parts):
         return None
-    languages, preferred, _ = _subtags()
     language = parts[0].lower()
-    if language in preferred:
-        parts[0] = preferred[language]
-    elif language not in languages:
+    if language in registry.preferred:
+        parts[0] = language = registry.preferred[language]
+    elif language not in registry.languages:
         return None
-    rest = [p.lower() for p in parts[1:]]
-    if rest and rest[0] in _SCRIPTS and len(rest[0]) == 4:
-        rest = rest[1:]
-    if len(rest) > 1 or (rest and rest[0] not in _REGIONS):
-        return None
-    return "-".join(parts)
+    if len(parts) > 1 and len(parts[1]) == 3 and parts[1].isalpha():  # an extended language: `zh-yue`
+        if registry.extlangs.get(parts[1].lower()) != language:
+            return None
+        parts[:2] = [parts[1].lower()]
+    at = 1
+    if at < len(parts) and len(parts[at]) == 4 and parts[at].isalpha():
+        if parts[at].lower() not in _SCRIPTS:
+            return None
+        at += 1
+    if at < len(parts) and (len(parts[at]) == 2 and parts[at].isalpha() or len(parts[at]) == 3 and parts[at].isdigit()):
+        if parts[at].lower() not in _REGIONS:
+            return None
+        at += 1
+    variants: set[str] = set()
+    while at < len(parts) and len(parts[at]) > 1:
+        variant = parts[at].lower()
+        if variant not in registry.variants or variant in variants:
+            return None
+        variants.add(variant)
+        at += 1
+    singletons: set[str] = set()
+    while at < len(parts) and parts[at].lower() in _EXTENSIONS and parts[at].lower() not in singletons:
+        singletons.add(parts[at].lower())
+        first = at = at + 1
+        while at < len(parts) and len(parts[at]) > 1:
+            at += 1
+        if at == first:
+            return None
+    if at < len(parts) and parts[at].lower() == "x" and at + 1 < len(parts):
+        at = len(parts)  # (private use: any subtags of 1 to 8 letters and digits)
+    return "-".join(parts) if at == len(parts) else None
+
+
+_EXTENSIONS = frozenset("tu")
+"""The extension singletons of the IANA registry of BCP 47 extensions: ``t`` (RFC 6497,
+transformed content) and ``u`` (RFC 6067, Unicode locale); the Nu checker refuses any other."""
+
+
+class _Registry(NamedTuple):
+    """What `language_tag` and `language_direction` read from `digest.subtags`."""
+
+    languages: frozenset[str]
+    """Primary language subtags."""
+    preferred: Mapping[str, str]
+    """Deprecated language subtags and the one to write instead."""
+    right_to_left: frozenset[str]
+    """Languages written right to left."""
+    extlangs: Mapping[str, str]
+    """Extended language subtags and the language each follows."""
+    variants: frozenset[str]
+    """Variant subtags, lower case."""
+    grandfathered: Mapping[str, str]
+    """Grandfathered tags (lower case) and the tag to write instead."""
 
 
 @lru_cache(maxsize=1)
-def _subtags() -> tuple[frozenset[str], Mapping[str, str], frozenset[str]]:
-    """The registry's primary language subtags, its deprecated ones with the subtag to write
-    instead, and the languages written right to left, from `digest.subtags` (imported on first
-    use: ``import digest.text``, which every command does, does without its 8,000 subtags)."""
+def _subtags() -> _Registry:
+    """The registry's subtags from `digest.subtags` (imported on first use: ``import digest.text``,
+    which every command does, does without its 8,000 subtags)."""
     from digest import subtags
 
-    preferred = dict(pair.split("=") for pair in subtags.PREFERRED.split())
-    return (frozenset(subtags.LANGUAGES.split()), MappingProxyType(preferred),
-            frozenset(subtags.RIGHT_TO_LEFT.split()))
+    def pairs(text: str) -> Mapping[str, str]:
+        return MappingProxyType(dict(pair.split("=") for pair in text.split()))
+
+    return _Registry(frozenset(subtags.LANGUAGES.split()), pairs(subtags.PREFERRED),
+                     frozenset(subtags.RIGHT_TO_LEFT.split()), pairs(subtags.EXTLANGS),
+                     frozenset(subtags.VARIANTS.split()), pairs(subtags.GRANDFATHERED))
 
 
 _RTL_SCRIPTS = frozenset({"adlm", "arab", "hebr", "mand", "nkoo", "rohg", "samr", "syrc", "thaa", "yezi"})
@@ -407,14 +465,16 @@ _RTL_SCRIPTS = frozenset({"adlm", "arab", "hebr", "mand", "nkoo", "rohg", "samr"
 
 def language_direction(tag: str) -> str:
     """``"rtl"`` for a language tag written right to left (``ar``, ``he-IL``, ``pa-Arab``,
-    ``arz``, ``ckb``), else ``"ltr"``: a script subtag decides (``ug-Cyrl`` is ``ltr``), else the
-    language, by its likely script (see `digest.subtags`). The page of an Arabic or Hebrew site
-    runs right to left (``<html dir="rtl">``), as its text does."""
-    parts = tag.replace("_", "-").lower().split("-")
-    if len(parts) > 1 and len(parts[1]) == 4:
+    ``az-Arab``, ``arz``, ``ckb``, ``zh-yue``'s ``yue`` no), else ``"ltr"``: a script subtag decides
+    (``ug-Cyrl``, ``ku-Latn`` are ``ltr``, ``ar-Arab-EG-u-nu-latn`` ``rtl``), else the language, by
+    its likely script (see `digest.subtags`). The tag is read in its preferred form
+    (`language_tag`: ``zh-yue`` is ``yue``, ``iw`` is ``he``) when it is valid. The page of an
+    Arabic or Hebrew site runs right to left (``<html dir="rtl">``), as its text does."""
+    parts = (language_tag(tag) or tag.replace("_", "-")).lower().split("-")
+    if len(parts) > 1 and len(parts[1]) == 4 and parts[1].isalpha():
         return "rtl" if parts[1] in _RTL_SCRIPTS else "ltr"
-    _, preferred, right_to_left = _subtags()
-    return "rtl" if preferred.get(parts[0], parts[0]) in right_to_left else "ltr"
+    registry = _subtags()
+    return "rtl" if registry.preferred.get(parts[0], parts[0]) in registry.right_to_left else "ltr"
 
 
 _SCRIPTS = frozenset((

@@ -23,6 +23,10 @@ Where the data comes from:
   ``lah``, takes that one's; else the registry's ``Suppress-Script``), and whether that
   script is written right to left (``scriptMetadata.json``, ``rtl: YES``). ``arz``,
   ``pnb``, ``ckb`` and ``skr`` are Arabic script: right to left.
+- From the registry too, for tags past language-script-region (RFC 5646): the extended
+  language subtags with the language each follows (``zh-yue``), the variants (``1996``,
+  ``rozaj``) and the grandfathered tags with their replacements (``i-klingon`` is ``tlh``),
+  deprecated ones left out.
 """
 
 from __future__ import annotations
@@ -79,12 +83,18 @@ def make(root: Path) -> str:
                 return tag.split("-")[1]
         return suppressed.get(code)
 
+    extlangs = {r["Subtag"]: r["Prefix"][0] for r in registry if r["Type"] == "extlang" and "Deprecated" not in r}
+    assert set(extlangs) <= set(languages) and all(r["Preferred-Value"] == r["Subtag"] for r in registry
+                                                   if r["Type"] == "extlang" and r["Subtag"] in extlangs)
+    variants = sorted(r["Subtag"].lower() for r in registry if r["Type"] == "variant" and "Deprecated" not in r)
+    grandfathered = {r["Tag"].lower(): r["Preferred-Value"] for r in registry
+                     if r["Type"] == "grandfathered" and "Preferred-Value" in r}
     rtl = sorted(code for code in languages if script(code) in rtl_scripts)
     assert {"ar", "he", "fa", "ur", "yi", "arz", "pnb", "ckb", "skr"} <= set(rtl), "CLDR changed: check the RTL list"
     assert not {"en", "pa", "ku", "ms", "az", "zh"} & set(rtl), "CLDR changed: check the RTL list"
 
     def words(values: list[str]) -> str:
-        lines = textwrap.wrap(" ".join(values), 96)
+        lines = textwrap.wrap(" ".join(values), 96, break_on_hyphens=False)
         return "(\n" + "".join(f'    "{line} "\n' for line in lines) + ")"
 
     packages = ", ".join(f"{name} {version}" for name, version in PACKAGES.items())
@@ -100,7 +110,15 @@ def make(root: Path) -> str:
         f"PREFERRED = {words([f'{old}={new}' for old, new in sorted(preferred.items())])}\n"
         f'"""Deprecated subtags and the subtag to write instead (``iw=he``), space-separated."""\n\n'
         f"RIGHT_TO_LEFT = {words(rtl)}\n"
-        f'"""The languages of `LANGUAGES` whose likely script (CLDR) is written right to left."""\n'
+        f'"""The languages of `LANGUAGES` whose likely script (CLDR) is written right to left."""\n\n'
+        f"EXTLANGS = {words([f'{ext}={prefix}' for ext, prefix in sorted(extlangs.items())])}\n"
+        f'"""Extended language subtags and the language each must follow (``yue=zh``: ``zh-yue``), deprecated\n'
+        f'ones left out; each is a language of `LANGUAGES` too, and the tag\'s preferred form (``yue``)."""\n\n'
+        f"VARIANTS = {words(variants)}\n"
+        f'"""Variant subtags (``1996``, ``rozaj``), lower-cased, deprecated ones left out."""\n\n'
+        f"GRANDFATHERED = {words([f'{tag}={new}' for tag, new in sorted(grandfathered.items())])}\n"
+        f'"""Grandfathered tags (lower-cased) and the tag to write instead (``i-klingon=tlh``); those the\n'
+        f'registry names no replacement for (``i-default``, ``cel-gaulish``) left out."""\n'
     )
 
 

@@ -8,8 +8,13 @@ from __future__ import annotations
 import json
 import re
 
-from digest.text import url_identity
+import pytest
+
+from digest.config import parse_config
+from digest.errors import ConfigError
+from digest.text import language_direction, url_identity
 from tests.conftest import record
+from tests.test_hostile2 import article
 from tests.test_scrape_sweep import _api, _build
 
 
@@ -40,3 +45,64 @@ def test_a_dot_segment_spelling_is_the_same_story_and_its_related_entry_links_ho
     assert [(p.path, p.field, "same story" in p.message) for p in built.problems] == [("content/b.md", "webUrl", True)]
     review = (built.out / _api(built, "Review")["url"].removeprefix("https://example.org/") / "index.html").read_text()
     assert re.search(r'href="/2024/01/02/one-[0-9a-f]+/"', review)
+
+
+# --------------------------------------------------------------------------- language tags
+
+
+@pytest.mark.parametrize(("given", "tag"), [
+    ("zh-yue", "yue"), ("zh-yue-HK", "yue-HK"), ("zh-cmn-Hans-CN", "cmn-Hans-CN"), ("ar-aao", "aao"),
+    ("de-CH-1996", "de-CH-1996"), ("sl-rozaj", "sl-rozaj"), ("sl-rozaj-biske", "sl-rozaj-biske"),
+    ("de-1901", "de-1901"), ("en-US-u-ca-gregory", "en-US-u-ca-gregory"), ("en-x-house", "en-x-house"),
+    ("en-u-nu-latn-t-it-x-a-b", "en-u-nu-latn-t-it-x-a-b"), ("i-klingon", "tlh"), ("en-GB-oed", "en-GB-oxendict"),
+    ("zh-min-nan", "nan"), ("en_US", "en-US"), ("iw-IL", "he-IL"),
+])
+def test_extlang_variants_extensions_private_use_and_grandfathered_tags_are_language_tags(given, tag):
+    """The site's ``language`` and a record's ``locale`` took language[-script][-region] only:
+    ``de-CH-1996`` (Swiss German, 1996 spelling), ``sl-rozaj`` (Resian), ``en-US-u-ca-gregory``
+    were config problems or ignored, well-formed and valid BCP 47 as they are. An extended
+    language and a grandfathered tag are written in their preferred form (the HTML checker
+    warns "deprecated" of ``zh-yue`` and ``i-klingon``)."""
+    assert parse_config(f'language = "{given}"\n').language == tag
+    a, problems = article(record(locale=f'"{given}"'))
+    assert (a.locale, problems) == (tag, [])
+
+
+@pytest.mark.parametrize("given", [
+    "x-private", "i-default", "de-DE-1901-1901", "de-CH-abcde", "en-a-bbb", "en-u", "en-u-ca-u-nu", "en-x",
+    "en-yue", "en-US-Latn", "en-US-GB", "en-u-ca-gregory-", "en-t-a", "en-é", "de-1996x1996",
+])
+def test_a_tag_of_a_right_shape_that_is_not_valid_is_still_refused_naming_its_field(given):
+    """What the grammar or the registry refuses (private use alone names no language; a variant
+    twice, one the registry lacks; an extension other than ``t`` and ``u``, one with nothing in
+    it, one twice; an extended language after another language; subtags out of order) is still
+    the field's problem, said so: the HTML checker says "Bad value" of each."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(f'language = "{given}"\n')
+    assert [str(p) for p in caught.value.problems] == [
+        f"digest.toml:1: language: expected a language tag such as en or pt-BR, got a string {given!r}"]
+    a, problems = article(record(locale=f'"{given}"'))
+    assert a.locale == "" and problems == [
+        f"content/x.md:4: warning: locale: expected a language tag such as en-us, got {given!r}; ignored"]
+
+
+@pytest.mark.parametrize(("tag", "direction"), [
+    ("az-Arab", "rtl"), ("pa-Arab", "rtl"), ("ku-Arab", "rtl"), ("ku-Latn", "ltr"), ("ar-Latn", "ltr"),
+    ("az", "ltr"), ("pa", "ltr"), ("ar-EG-u-nu-latn", "rtl"), ("ar-aao", "rtl"), ("zh-yue", "ltr"),
+    ("ar-x-latn", "rtl"), ("ar-1994", "rtl"), ("az-Arab-IR-x-foo", "rtl"), ("sd-Deva", "ltr"), ("he-IL-x-ltr", "rtl"), ("i-klingon", "ltr"),
+])
+def test_a_script_subtag_decides_the_direction_and_the_rest_of_the_tag_does_not(tag, direction):
+    """``az-Arab`` (Azerbaijani in Arabic script, as written in Iran) runs right to left, ``ku-Latn``
+    left to right; an extension or private use subtag of four letters (``-x-latn``) is no script, nor
+    is a variant of four digits (``ar-1994`` was left to right)."""
+    assert language_direction(tag) == direction
+
+
+def test_a_site_in_a_tag_with_a_script_and_extension_is_laid_out_by_its_script(make_site):
+    built = _build(make_site, {"digest.toml": 'search = false\nbase_url = "https://example.org/"\n'
+                                              'language = "az-Arab-IR-u-nu-arab"\n',
+                               "content/a.md": record("One", locale='"sl-rozaj-biske"')})
+    home = (built.out / "index.html").read_text()
+    assert '<html lang="az-Arab-IR-u-nu-arab" dir="rtl">' in home
+    assert 'lang="sl-rozaj-biske"' in (built.out / _api(built, "One")["url"].removeprefix("https://example.org/")
+                                       / "index.html").read_text()
