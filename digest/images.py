@@ -55,7 +55,7 @@ from digest.files import read_regular
 from digest.load import IMAGES_DIR, field_locator, real_path
 from digest.model import Article, ThumbnailCounts
 from digest.plan import select
-from digest.text import without_credentials
+from digest.text import url_as_read, without_credentials
 from digest.write import OutputRecord, Staging, intact, stage
 
 RECIPE = 6
@@ -749,13 +749,23 @@ def _cache_folder(site: Path, folder: Path) -> tuple[Path | None, dict[str, list
 
 def _locate(folder: Path, root: Path | None, names: dict[str, list[str]], url: str) -> tuple[Path | None, str]:
     """The cache file of ``url`` (resolved, inside the cache) or None and why not: the first
-    usable of the files named by its hash, those with an image extension first."""
+    usable of the files named by its hash, those with an image extension first. A URL with white
+    space around it or a tab or line break inside (a scraper's wrapped column, a block scalar's
+    final line break) is looked for as written, as the contract says, and then as a browser reads
+    it (`url_as_read`), the URL a cache tool fetched."""
     if root is None:
         return None, f"content/{IMAGES_DIR} is a symbolic link out of the site; not read"
     stem = hashlib.sha256(url.encode("utf-8")).hexdigest()
-    candidates = sorted(names.get(stem, ()), key=lambda n: (n.partition(".")[2].lower() not in IMAGE_SUFFIXES, n))
+    found = names.get(stem, ())
+    read = url_as_read(url) if not url.isprintable() or url[:1].isspace() or url[-1:].isspace() else url
+    read_stem = hashlib.sha256(read.encode("utf-8")).hexdigest() if read != url else stem
+    if not found and read_stem != stem:
+        found = names.get(read_stem, ())
+    candidates = sorted(found, key=lambda n: (n.partition(".")[2].lower() not in IMAGE_SUFFIXES, n))
     if not candidates:
-        return None, f"isCached is true but there is no file content/{IMAGES_DIR}/{stem}.*"
+        also = (f" (nor {read_stem}.*, the hash of the URL as a browser reads it, its tabs and line breaks"
+                f" removed)" if read_stem != stem else "")
+        return None, f"isCached is true but there is no file content/{IMAGES_DIR}/{stem}.*{also}"
     first_reason = ""
     for name in candidates:
         path, reason = _usable(folder / name, root, name)
@@ -938,12 +948,19 @@ class _Lines:
         return lines[position]
 
 
+_SHOWN_ESCAPED = {ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r"}
+"""The characters of an image URL a warning shows escaped (`digest.load` refused other controls)."""
+
+
 def _problems(url: str, uses: Sequence[tuple[Article, int]], reason: str,
               info: SourceInfo | None, lines: _Lines) -> list[Problem]:
     """Warnings for one image URL, one per record entry that uses it (the URL shown without the
-    credentials it may hold: build logs are read by others)."""
+    credentials it may hold: build logs are read by others; a tab or line break in it as ``\\t``,
+    ``\\n``)."""
     problems = []
     url = without_credentials(url) if "@" in url else url
+    if not url.isprintable():  # (a tab or line break inside: shown as escapes, on the warning's one line)
+        url = url.translate(_SHOWN_ESCAPED)
     for article, index in uses:
         position = article.images[index].position
         where = f"images[{position}]"

@@ -923,7 +923,9 @@ def _not_an_integer(value: Any) -> str:
 
 _INF = float("inf")
 
-_URL_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_URL_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""Control characters no image URL may hold: all but the tab and line breaks, which a browser
+removes from a URL (C1 controls among them: a terminal reads ``\x9b`` as an escape)."""
 
 
 _JEKYLL_PLAIN = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False,
@@ -954,11 +956,12 @@ def _image(entry: Any, where: tuple[Any, ...], report: _RecordProblems, position
     if not isinstance(url, str) or not url.strip():
         report.warn(where + ("url",), f"expected a URL string, got {_empty_kind(url, None)}; image ignored")
         return None
-    if not url.isprintable() and _URL_CONTROL.search(url.rstrip("\n")):  # (no URL holds them; shown raw
+    if not url.isprintable() and _URL_CONTROL.search(url):  # (no URL holds them; shown raw
         report.warn(where + ("url",), "holds control characters, so it is no URL; image ignored")
         return None  # in the image warnings, "\x1b[2J" cleared the terminal)
-    # (A line break that ends it, from a block scalar `url: |`, is kept: the cache file is named by
-    # the hash of the exact value. Every link made of it passes `safe_url`.)
+    # (A tab or line break in it, from a block scalar `url: |` or a scraper's wrapped column, is kept:
+    # the cache file is named by the hash of the exact value (`digest.images` also looks for the URL
+    # as a browser reads it). Every link made of it passes `safe_url`, which removes them.)
     size = []
     for key in ("width", "height"):
         raw = entry.get(key)

@@ -247,6 +247,12 @@ scraper that copied an ``href`` as written kept it, and the link asked for a par
 were two stories)."""
 
 
+def url_as_read(url: str) -> str:
+    """``url`` as a browser reads a link's: white space around it dropped, tabs and line breaks
+    inside it removed (``https://a.example/new\\nline`` is ``https://a.example/newline``)."""
+    return _URL_IGNORED.sub("", url.strip())
+
+
 def _escape_after(url: str, start: int) -> str:
     """``url`` with what a URL may not hold escaped from ``start`` on (after the host)."""
     rest = url[start:]

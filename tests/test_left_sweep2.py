@@ -5,16 +5,27 @@ or line breaks inside a cached image's URL."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 
 import pytest
 
+from digest.build import build, check
 from digest.config import parse_config
 from digest.errors import ConfigError
 from digest.text import language_direction, url_identity
 from tests.conftest import record
 from tests.test_hostile2 import article
+from tests.test_images import (
+    article_html,
+    cache_name,
+    image_bytes,
+    image_record,
+    img_tags,
+    thumbs,
+    warnings_of,
+)
 from tests.test_scrape_sweep import _api, _build
 
 
@@ -106,3 +117,59 @@ def test_a_site_in_a_tag_with_a_script_and_extension_is_laid_out_by_its_script(m
     assert '<html lang="az-Arab-IR-u-nu-arab" dir="rtl">' in home
     assert 'lang="sl-rozaj-biske"' in (built.out / _api(built, "One")["url"].removeprefix("https://example.org/")
                                        / "index.html").read_text()
+
+
+# --------------------------------------------------------------------------- a tab or line break in an image URL
+
+
+def _image_site(make_site, url: str, cached_as: str | None):
+    """A one-record site whose image entry has ``url`` (YAML-escaped here), its cache file named
+    by the hash of ``cached_as`` (none when None)."""
+    files: dict[str, str | bytes] = {"digest.toml": 'search = false\nbase_url = "https://example.org/"\n',
+                                     "content/a.md": image_record(url=json.dumps(url)[1:-1])}
+    if cached_as is not None:
+        files[cache_name(cached_as, "jpg")] = image_bytes("JPEG")
+    return make_site(files)
+
+
+@pytest.mark.parametrize("url", ["https://img.example.com/a\tb.jpg", "https://img.example.com/wrapped/\nphoto.jpg",
+                                 "https://img.example.com/c\r\nd.jpg", " https://img.example.com/e.jpg\n"])
+def test_an_image_url_with_a_tab_or_line_break_inside_finds_its_cached_file(make_site, url):
+    """A scraper's wrapped column put a line break inside an image URL: the image was ignored as
+    "holds control characters, so it is no URL" although its cache file, named by the hash of
+    the exact URL as the contract says, was there. A browser removes them from a URL, and
+    `safe_url` did from every link already: the image is read, its file found by the exact URL."""
+    site = _image_site(make_site, url, cached_as=url)
+    result = build(site, jobs=1)
+    assert warnings_of(result) == []
+    assert len(img_tags(article_html(site))) == 1 and len(thumbs(site)) > 1
+    (doc,) = [json.loads(p.read_text()) for p in (site / "build/api/articles").glob("*.json")]
+    assert [image["url"] for image in doc["images"]] == [url.strip().replace("\t", "").replace("\r", "").replace("\n", "")]
+
+
+def test_a_cached_file_named_by_the_url_as_a_browser_reads_it_is_found_too(make_site):
+    """The tool that filled the cache fetched the URL a browser reads (no line break): its file,
+    named by that URL's hash, is the image's when none is named by the exact URL's."""
+    url = "https://img.example.com/wrapped/\nphoto.jpg"
+    site = _image_site(make_site, url, cached_as=url.replace("\n", ""))
+    assert warnings_of(build(site, jobs=1)) == []
+    assert len(img_tags(article_html(site))) == 1
+
+
+def test_a_missing_cached_file_of_such_a_url_is_one_warning_line_naming_both_names(make_site):
+    url = "https://img.example.com/gone/\tx.jpg"
+    site = _image_site(make_site, url, cached_as=None)
+    exact, read = (hashlib.sha256(u.encode()).hexdigest() for u in (url, url.replace("\t", "")))
+    for problems in (warnings_of(build(site, jobs=1)), [str(p) for p in check(site)[0]]):
+        assert problems == [
+            f"content/a.md:4: warning: images[0]: https://img.example.com/gone/\\tx.jpg: isCached is true but there is "
+            f"no file content/images/{exact}.* (nor {read}.*, the hash of the URL as a browser reads it, its tabs "
+            "and line breaks removed); shown as a placeholder"]
+
+
+def test_other_control_characters_in_an_image_url_are_still_refused(make_site):
+    a, problems = article(image_record(url="https://img.example.com/\\x1b[2Ja.jpg"))
+    assert list(a.images) == []
+    assert problems == ["content/x.md:4: warning: images[0].url: holds control characters, so it is no URL; image ignored"]
+    a, problems = article(image_record(url="https://img.example.com/\\x9ba.jpg"))
+    assert list(a.images) == [] and len(problems) == 1
