@@ -7,7 +7,8 @@ key of each page (over `OUTPUT_SHARDS` files, by output path), and other state
 (a positional dataclass such as the related-articles state in chunks of `CHUNK`),
 and the last plan a command saved (`BuildCache.save_plan`, see `digest.plan.write_plan`).
 A `BuildCache` can be kept in memory across builds (see `BuildCache.begin`). What it keeps
-for output folders other than its own is pruned once no build uses it (`BuildCache.prune_others`).
+for output folders other than its own is pruned once no build uses it, and so are the spare
+preview folders of servers that ended (`BuildCache.prune_others`).
 It is versioned, safe to delete, and never trusted blindly: a file that is
 corrupt, from another program version, or not signed with this machine's cache
 key (a cache committed by someone else could otherwise run code when unpickled)
@@ -39,7 +40,16 @@ from digest import toolchain
 from digest.background import Pending
 from digest.files import MAX_RECORD_BYTES, open_regular, read_regular
 from digest.model import Article, FileResult, pack_article
-from digest.write import LOCKING, MANIFEST_LAYOUT, OutputRecord, damaged, digest_bytes, hold
+from digest.write import (
+    LOCKING,
+    MANIFEST_LAYOUT,
+    OutputRecord,
+    damaged,
+    digest_bytes,
+    hold,
+    remove_tree,
+    staging_dir,
+)
 
 CACHE_DIR = ".digest-cache"
 FORMAT = 7
@@ -632,6 +642,12 @@ _KEYED = re.compile(r"(outputs|state|plan|summary|search-pending|folder|lock)-([
 _REMADE = ("plan", "state")
 """Kinds of `_KEYED` files that a build makes again when they are missing (see `UNUSED_DAYS`)."""
 
+SPARE_PREVIEW = re.compile(r"serve(?:-drafts)?-[0-9]+")
+"""The preview folders in the cache folder that `digest serve` builds into when another server
+of the site holds the first (``serve-2``, ``serve-drafts-3``...: see `digest.serve._claim_folder`).
+Each is removed once no server or build holds it (see `BuildCache.prune_others`); the first,
+``serve`` and ``serve-drafts``, stays for the next server to build into incrementally."""
+
 
 class BuildCache:
     """The cache folder of one site, for one output folder; each part is read on first use.
@@ -690,7 +706,10 @@ class BuildCache:
         """Chunked state values left on disk when the state is read (see `defer`)."""
         self._lock = -1
         """A descriptor holding ``lock-<key>`` shared while this object lives, once it `begin`s a
-        build: what this cache holds for its output folder is in use (see `prune_others`)."""
+        build (or a server says so: `in_use`): what this cache holds for its output folder is in
+        use (see `prune_others`); let go of by `release`, or when this object is."""
+        self._let_go: Callable[[], Any] = lambda: None
+        """Closes `_lock` once (a `weakref.finalize`: when this object is collected, or `release`)."""
 
     def serves(self, site: Path, out: Path) -> bool:
         """True when this object is the cache of ``site`` building into ``out``."""
@@ -760,8 +779,8 @@ class BuildCache:
         rewritten by someone else since (it is read again on first use).
         Not needed for a fresh object, harmless on one.
 
-        Also marks this output folder's part of the cache in use (see `_in_use`)."""
-        self._in_use()
+        Also marks this output folder's part of the cache in use (see `in_use`)."""
+        self.in_use()
         for path in self._settle_records() or ():  # a build that failed after saving early
             self._seen[path.name] = self._stat(path.name)
         if self._records is not None:
@@ -783,18 +802,25 @@ class BuildCache:
             self._unsaved.discard(self._state_name)
             self._unsaved.difference_update(self._rest_files)
 
-    def _in_use(self) -> None:
-        """Hold ``lock-<key>`` shared for this object's life (a server's too, between its builds)
-        and note in ``folder-<key>`` the output folder, now (its time is when a build last used
-        this part of the cache): see `prune_others`. An unwritable cache notes nothing."""
+    def in_use(self) -> None:
+        """Hold ``lock-<key>`` shared for this object's life (a server's too, from its start and
+        between its builds: see `digest.serve.Preview`) and note in ``folder-<key>`` the output
+        folder, now (its time is when a build last used this part of the cache): see
+        `prune_others`. An unwritable cache notes nothing."""
         if self._lock < 0:
             with contextlib.suppress(OSError):
                 self.dir.mkdir(exist_ok=True)
             self._lock = hold(self.dir / f"lock-{self.out_key}", shared=True)
-            if self._lock >= 0:  # (let go of when this object is)
-                weakref.finalize(self, os.close, self._lock)
+            if self._lock >= 0:  # (let go of when this object is, or by `release`)
+                self._let_go = weakref.finalize(self, os.close, self._lock)
         with contextlib.suppress(OSError):
             _write_atomic(self.dir / f"folder-{self.out_key}", os.fsencode(self._for[1]))
+
+    def release(self) -> None:
+        """Let go of ``lock-<key>`` (a server that stopped: its output folder is no longer in
+        use); a later `begin` holds it again."""
+        self._let_go()
+        self._lock = -1
 
     def prune_others(self, now: float | None = None) -> list[str]:
         """Remove what this cache holds for other output folders and no longer needs; the names
@@ -810,7 +836,14 @@ class BuildCache:
           `GONE_DAYS`: every file of it goes;
         - no build used it for `UNUSED_DAYS` (or an older digest's files, with no
           ``folder-<key>``: by the newest of them): its plan and state go (made again by
-          the next build there), its manifest and summary stay.
+          the next build there), its manifest and summary stay;
+        - it is a spare preview folder of `digest serve` in this cache folder (`SPARE_PREVIEW`:
+          ``serve-2``, made when another server held ``serve``) whose server ended: the folder,
+          its staging folder and every file of it go, at once (no age: nothing builds there
+          but a server, and each server that ended left one, up to 100,000 pages each). Its
+          server holds ``lock-<key>`` from its start (see `in_use`) and its claim,
+          ``serve-2.lock``, for its life: both are taken exclusively, without waiting, while
+          they are removed, and the claim's file is left (a server may be opening it).
 
         Temporary files a killed build left (``.tmp-*``, older than `GONE_DAYS`) go too.
         """
@@ -837,6 +870,10 @@ class BuildCache:
             if used is None:
                 continue
             folder = self._folder_of(key) if "folder" in kinds else None
+            spare = self._spare_preview(folder)
+            if spare is not None:
+                removed += self._remove_unless_used(key, [name for _, name in files], "lock" in kinds, spare)
+                continue
             if folder is not None and not os.path.lexists(folder) and now - used > GONE_DAYS * DAY:
                 doomed = [name for _, name in files]
             elif now - used > UNUSED_DAYS * DAY:
@@ -846,6 +883,14 @@ class BuildCache:
             if doomed:
                 removed += self._remove_unless_used(key, doomed, "lock" in kinds)
         return removed
+
+    def _spare_preview(self, folder: str | None) -> Path | None:
+        """``folder`` when it is a spare preview folder of this cache folder (`SPARE_PREVIEW`),
+        else None."""
+        if folder is None or not SPARE_PREVIEW.fullmatch(os.path.basename(folder)):
+            return None
+        here = self._for[0] / CACHE_DIR  # (resolved, as `folder-<key>` names it)
+        return Path(folder) if os.path.dirname(folder) == os.fspath(here) else None
 
     def _last_used(self, key: str, files: list[tuple[str, str]]) -> float | None:
         """When a build last used the output key ``key`` of these ``files``: the time of its
@@ -866,16 +911,23 @@ class BuildCache:
         folder = os.fsdecode(raw)
         return folder if os.path.isabs(folder) and "\0" not in folder else None
 
-    def _remove_unless_used(self, key: str, names: list[str], had_lock: bool) -> list[str]:
-        """Remove ``names`` of the output key ``key`` unless a build holds it (see `_in_use`);
+    def _remove_unless_used(self, key: str, names: list[str], had_lock: bool,
+                            preview: Path | None = None) -> list[str]:
+        """Remove ``names`` of the output key ``key`` unless a build holds it (see `in_use`);
         those removed. Where there are no locks, they are removed (their age alone said so).
-        A lock file made here (an older digest's files had none) is removed again."""
+        A lock file made here (an older digest's files had none) is removed again.
+
+        With ``preview`` (a spare preview folder, see `prune_others`), that folder and its
+        staging folder go first, unless its server's claim (``<folder>.lock``) is held or
+        there are no locks to tell (then nothing goes); its files go once it is gone."""
         lock = self.dir / f"lock-{key}"
         fd = hold(lock, shared=False)
-        if fd < 0 and LOCKING:  # (held by a build; or a file system without locks: kept, to be safe)
+        if fd < 0 and (LOCKING or preview is not None):  # (held by a build; or no locks: kept, to be safe)
             return []
         removed = []
         try:
+            if preview is not None and not self._remove_preview(preview):
+                return []
             for name in sorted(names, key=lambda name: name.startswith("lock-")):  # (the lock last)
                 try:
                     (self.dir / name).unlink()
@@ -889,6 +941,20 @@ class BuildCache:
             if fd >= 0:
                 os.close(fd)
         return removed
+
+    @staticmethod
+    def _remove_preview(folder: Path) -> bool:
+        """Remove the spare preview folder ``folder`` and its staging folder unless its server's
+        claim is held; whether the folder is gone."""
+        claim = hold(folder.with_name(folder.name + ".lock"), shared=False)
+        if claim < 0:  # (its server runs)
+            return False
+        try:
+            remove_tree(staging_dir(folder))
+            remove_tree(folder)
+        finally:
+            os.close(claim)
+        return not os.path.lexists(folder)
 
     @property
     def records(self) -> RecordCache:

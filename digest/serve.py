@@ -194,7 +194,9 @@ def _claim_folder(cache: Path, name: str) -> tuple[Path, int | None]:
     Two servers of one site (two terminals, a forgotten one) built into one folder: each
     removed the other's staged files, and every build of both failed. Each folder is held
     with a kernel lock (``flock``) on ``<folder>.lock`` for the server's life; a killed
-    server never leaves it held.
+    server never leaves it held. A numbered folder (``serve-2``) is removed by the next build
+    or server once its server ended (`digest.cache.SPARE_PREVIEW`); ``serve`` is kept for the
+    next server to build into incrementally.
     """
     try:
         import fcntl
@@ -260,6 +262,11 @@ class Preview:
         self.cache = BuildCache(self.site, self.out)
         """Kept between builds: a rebuild reads no cache file and derives its plan from the
         last one when it can (see `digest.cache.BuildCache` and `digest.plan.replan`)."""
+        if self._claim is not None:
+            # The preview folder is in use from now on, not from the first build, and the
+            # spare ones of servers that ended go (see `BuildCache.prune_others`).
+            self.cache.in_use()
+            self.cache.prune_others()
 
     # -- ids and history
 
@@ -442,6 +449,7 @@ class Preview:
             with suppress(OSError):
                 os.close(self._claim)
             self._claim = None
+            self.cache.release()  # (its folder may go now: see `BuildCache.prune_others`)
 
     def host_allowed(self, name: str | None, bound: str) -> bool:
         """Whether a request for the host ``name`` (as `host_name` reads it; None: no ``Host``

@@ -14,6 +14,7 @@ import pytest
 from digest.build import build, check
 from digest.config import parse_config
 from digest.errors import ConfigError
+from digest.serve import Preview
 from digest.text import language_direction, url_identity
 from tests.conftest import record
 from tests.test_hostile2 import article
@@ -27,6 +28,7 @@ from tests.test_images import (
     warnings_of,
 )
 from tests.test_scrape_sweep import _api, _build
+from tests.test_serve import two_record_site
 
 
 def test_host_case_default_port_and_dot_segments_are_one_story():
@@ -173,3 +175,72 @@ def test_other_control_characters_in_an_image_url_are_still_refused(make_site):
     assert problems == ["content/x.md:4: warning: images[0].url: holds control characters, so it is no URL; image ignored"]
     a, problems = article(image_record(url="https://img.example.com/\\x9ba.jpg"))
     assert list(a.images) == [] and len(problems) == 1
+
+
+# --------------------------------------------------------------------------- serve's spare preview folders
+
+
+def _previews(site) -> list[str]:
+    """The preview folders in the site's cache folder."""
+    return sorted(p.name for p in (site / ".digest-cache").iterdir() if p.is_dir() and p.name.startswith("serve"))
+
+
+def _keys_of(site, folder: str) -> list[str]:
+    """The cache files of the output folder ``folder`` (by the key its ``folder-<key>`` note names)."""
+    cache = site / ".digest-cache"
+    target = str((cache / folder).resolve())
+    keys = {p.name.removeprefix("folder-") for p in cache.glob("folder-*") if p.read_text() == target}
+    return sorted(p.name for p in cache.iterdir() if any(key in p.name for key in keys))
+
+
+def test_a_spare_preview_folder_goes_once_its_server_ended_and_never_while_it_runs(make_site):
+    """Each ``digest serve`` started while another served the site built into a folder of its
+    own (``serve-2``, ``serve-3``...), a whole site each, left for good when it ended. The next
+    build removes one whose server ended (with its cache files and staging folder) and none a
+    running server holds, not even before that server's first build; ``serve`` stays for the
+    next server to build into incrementally."""
+    site = two_record_site(make_site)
+    first, second = Preview(site), Preview(site)
+    try:
+        assert (first.out.name, second.out.name) == ("serve", "serve-2")
+        first.build_once()
+        second.build_once()
+        assert _keys_of(site, "serve-2")
+        (site / ".digest-cache" / ".serve-2.digest-staging").mkdir()  # (a killed build's)
+        build(site, jobs=1)
+        assert _previews(site) == ["serve", "serve-2"]  # (both running)
+        second.stop()
+        build(site, jobs=1)
+        assert _previews(site) == ["serve"]
+        assert _keys_of(site, "serve-2") == [] and (site / ".digest-cache" / "serve-2.lock").is_file()
+        third = Preview(site)  # (the first free folder: serve-2, made anew; held from the start)
+        try:
+            assert third.out.name == "serve-2"
+            third.out.mkdir()
+            (third.out / "index.html").write_text("kept")
+            build(site, jobs=1)
+            assert (third.out / "index.html").read_text() == "kept"
+        finally:
+            third.stop()
+    finally:
+        first.stop()
+        second.stop()
+    build(site, jobs=1)
+    assert _previews(site) == ["serve"]
+
+
+def test_a_server_starting_removes_the_spare_preview_folders_of_servers_that_ended(make_site):
+    site = two_record_site(make_site)
+    servers = [Preview(site) for _ in range(3)]
+    try:
+        for preview in servers:
+            preview.build_once()
+        assert _previews(site) == ["serve", "serve-2", "serve-3"]
+        servers[1].stop()
+        servers[2].stop()
+        servers.append(Preview(site))  # (takes serve-2 again; serve-3 goes)
+        assert servers[-1].out.name == "serve-2"
+        assert _previews(site) == ["serve", "serve-2"]
+    finally:
+        for preview in servers:
+            preview.stop()
