@@ -59,9 +59,13 @@ def page_meta(kind: str, page: Mapping[str, Any], config: Config, origin: str, s
 
 
 def _og_locale(tag: str) -> str:
-    """``en-us`` -> ``en_US`` (Open Graph's form)."""
+    """``en-us`` -> ``en_US`` (Open Graph's form, language and country): a script before the
+    region is passed over (``zh-Hant-TW`` is ``zh_TW``, not ``zh``), and what follows the
+    region (variants, extensions: ``de-CH-1996`` is ``de_CH``) left out."""
     parts = tag.replace("_", "-").split("-")
-    if len(parts) >= 2 and len(parts[1]) == 2:
+    if len(parts) >= 3 and len(parts[1]) == 4 and parts[1].isalpha():
+        del parts[1]
+    if len(parts) >= 2 and len(parts[1]) == 2 and parts[1].isalpha():
         return f"{parts[0].lower()}_{parts[1].upper()}"
     return parts[0].lower()
 

@@ -244,3 +244,12 @@ def test_a_server_starting_removes_the_spare_preview_folders_of_servers_that_end
     finally:
         for preview in servers:
             preview.stop()
+
+
+@pytest.mark.parametrize(("language", "og"), [("zh-Hant-TW", "zh_TW"), ("de-CH-1996", "de_CH"), ("en-us", "en_US"),
+                                              ("az-Arab", "az"), ("es-419", "es"), ("en-x-ab", "en")])
+def test_the_open_graph_locale_passes_over_a_script_to_the_region(make_site, language, og):
+    """``og:locale`` of a site in ``zh-Hant-TW`` was ``zh``: the script stood where the region was looked for."""
+    built = _build(make_site, {"digest.toml": f'search = false\nbase_url = "https://example.org/"\nlanguage = "{language}"\n',
+                               "content/a.md": record("One")})
+    assert f'<meta property="og:locale" content="{og}">' in (built.out / "index.html").read_text()
