@@ -33,6 +33,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from digest.config import Config
+from digest.display import sort_key
 from digest.model import Article, Edition, PageSpec, Provider, RelatedRef, Topic, fixed, input_key
 from digest.text import LINK_SCHEMES, credentials_link, domain_url, link_scheme, safe_url, term_key
 
@@ -499,12 +500,12 @@ def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config
             by_topic[term_key(name)].append(article)
         if article.provider:
             by_provider[article.provider.key].append(article)
-    for key, topic in sorted(planner.topics.items(), key=lambda kv: (kv[1].name.casefold(), kv[0])):
+    for key, topic in sorted(planner.topics.items(), key=lambda kv: (sort_key(kv[1].name), kv[0])):
         if by_topic.get(key):
             article_feed(f"topics/{topic.slug}/", f"{config.title}: {topic.name}",
                          f"The latest curated stories about {topic.name}.", by_topic[key], ("topic", key), "Topics")
     for key, (provider, slug) in sorted(planner.providers.items(),
-                                        key=lambda kv: (kv[1][0].name.casefold(), kv[0])):
+                                        key=lambda kv: (sort_key(kv[1][0].name), kv[0])):
         if by_provider.get(key):
             article_feed(f"sources/{slug}/", f"{config.title}: {provider.name}",
                          source_description(provider), by_provider[key],
@@ -603,12 +604,12 @@ def _api_pages(planner: PlannerView, config: Config, entries: Entries, articles:
 
     latest = both("api/latest/", config.title, articles)
     topics = [both(f"api/topics/{topic.slug}/", topic.name, by_topic[key], name=topic.name)
-              for key, topic in sorted(planner.topics.items(), key=lambda kv: (kv[1].name.casefold(), kv[0]))
+              for key, topic in sorted(planner.topics.items(), key=lambda kv: (sort_key(kv[1].name), kv[0]))
               if by_topic.get(key)]
     sources = [both(f"api/sources/{slug}/", provider.name, by_provider[key], name=provider.name,
                     **({"domain": domain} if (domain := source_domain(provider)) else {}))
                for key, (provider, slug) in sorted(planner.providers.items(),
-                                                   key=lambda kv: (kv[1][0].name.casefold(), kv[0]))
+                                                   key=lambda kv: (sort_key(kv[1][0].name), kv[0]))
                if by_provider.get(key)]
     index = {"title": config.title, "description": config.description, "home_page_url": config.absolute(""),
              "pageSize": size, "minHeat": config.api_min_heat if hot else None,
