@@ -182,6 +182,7 @@ class Entries:
             "id": url,
             "url": url,
             "title": xml_text(article.title),
+            "language": article.locale,
             "link": article.link,
             "published": rfc3339(article.published),
             "updated": rfc3339(_updated(article)),
@@ -372,6 +373,8 @@ def json_feed(feed: Mapping[str, Any]) -> dict:
         if entry.get("link"):
             item["external_url"] = entry["link"]
         item["title"] = entry["title"]
+        if entry.get("language"):
+            item["language"] = entry["language"]
         if entry["content_html"]:
             item["content_html"] = entry["content_html"]
         else:
@@ -423,7 +426,7 @@ def edition_entry(edition: Edition, by_id: Mapping[str, Article], entries: Entri
             if topic not in categories:
                 categories.append(topic)
     return {
-        "id": url, "url": url, "title": f"Edition of {day_name}", "link": None,
+        "id": url, "url": url, "title": f"Edition of {day_name}", "language": None, "link": None,
         "published": rfc3339(published), "updated": rfc3339(max(_updated(a) for a in stories)),
         "published_822": rfc822(published),
         "summary": xml_text(summary),

@@ -167,3 +167,22 @@ def test_sort_key_folds_accents_case_and_sharp_s():
     assert sort_key("Ärger") < sort_key("Bahn") < sort_key("Öl") < sort_key("Zug")
     assert sort_key("🏳️‍🌈 Pride") < sort_key("Rainbow")
 
+
+# --------------------------------------------------------------------------- feeds
+
+
+def test_a_feed_entry_says_the_language_of_its_title_and_summary(make_site):
+    """Feeds said only the site's language (``xml:lang="en"``, ``"language": "en"``): an Arabic
+    headline in them was English to a reader's voice and hyphenation. Atom's entry title and
+    summary carry the record's ``locale`` (``xml:lang``), a JSON Feed item its ``language``; an
+    entry without one is in the feed's."""
+    import json
+
+    out = arabic_site(make_site)
+    atom = (out / "atom.xml").read_text("utf-8")
+    assert '<title type="text" xml:lang="ar-EG">السلطات' in atom
+    assert '<summary type="text" xml:lang="ar-EG">حجبت' in atom
+    assert '<title type="text">An English story</title>' in atom
+    items = {item["title"]: item for item in json.loads((out / "feed.json").read_text("utf-8"))["items"]}
+    assert items["مقتل صحفي في غزة"]["language"] == "ar"
+    assert "language" not in items["An English story"]
