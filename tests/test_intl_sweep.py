@@ -186,3 +186,33 @@ def test_a_feed_entry_says_the_language_of_its_title_and_summary(make_site):
     items = {item["title"]: item for item in json.loads((out / "feed.json").read_text("utf-8"))["items"]}
     assert items["مقتل صحفي في غزة"]["language"] == "ar"
     assert "language" not in items["An English story"]
+
+
+# --------------------------------------------------------------------------- search
+
+
+def test_search_results_and_filters_isolate_text_of_the_other_direction(tmp_path):
+    """The search page's script made results and filter options without a direction: an Arabic
+    result title or excerpt was laid out left to right, and the option ``غزة (2)`` showed as
+    ``(2) غزة``. Results take their direction from their text (``dir="auto"``); an option's
+    name written against the page's direction is isolated (U+2068 ... U+2069)."""
+    search_browser = pytest.importorskip("tests.test_search_browser")  # (skipped without a browser)
+    files = {
+        "ar.md": search_browser.rec("مقتل صحفي في غزة", "2024-03-01T10:00:00Z", "ar", locale="ar",
+                                    topics='["غزة"]', excerpt='"قتل صحفي في غزة."'),
+        "ar2.md": search_browser.rec("غزة: صحفيون تحت النار", "2024-03-02T10:00:00Z", "ar2", topics='["غزة"]'),
+        "en.md": search_browser.rec("Gaza journalists", "2024-03-03T10:00:00Z", "en", topics='["Gaza"]'),
+    }
+    with search_browser.serving(tmp_path, files, "search = true\n") as url, \
+            search_browser.playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=search_browser.CHROMIUM, args=search_browser.ARGS)
+        try:
+            context, page, _ = search_browser.open_search(browser, url + "search/?q=غزة")
+            page.wait_for_selector("#search-results li", timeout=15000)
+            assert page.locator("#search-results h2 a").first.get_attribute("dir") == "auto"
+            assert page.locator("#search-results p").last.get_attribute("dir") == "auto"
+            options = page.locator("#search-topic option").all_inner_texts()
+            assert "\u2068غزة\u2069 (2)" in options and "Gaza (1)" in options
+            context.close()
+        finally:
+            browser.close()
