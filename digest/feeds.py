@@ -33,6 +33,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from digest.config import Config
+from digest.display import sort_key
 from digest.model import Article, Edition, PageSpec, Provider, RelatedRef, Topic, fixed, input_key
 from digest.text import LINK_SCHEMES, credentials_link, domain_url, link_scheme, safe_url, term_key
 
@@ -181,6 +182,7 @@ class Entries:
             "id": url,
             "url": url,
             "title": xml_text(article.title),
+            "language": article.locale,
             "link": article.link,
             "published": rfc3339(article.published),
             "updated": rfc3339(_updated(article)),
@@ -371,6 +373,8 @@ def json_feed(feed: Mapping[str, Any]) -> dict:
         if entry.get("link"):
             item["external_url"] = entry["link"]
         item["title"] = entry["title"]
+        if entry.get("language"):
+            item["language"] = entry["language"]
         if entry["content_html"]:
             item["content_html"] = entry["content_html"]
         else:
@@ -422,7 +426,7 @@ def edition_entry(edition: Edition, by_id: Mapping[str, Article], entries: Entri
             if topic not in categories:
                 categories.append(topic)
     return {
-        "id": url, "url": url, "title": f"Edition of {day_name}", "link": None,
+        "id": url, "url": url, "title": f"Edition of {day_name}", "language": None, "link": None,
         "published": rfc3339(published), "updated": rfc3339(max(_updated(a) for a in stories)),
         "published_822": rfc822(published),
         "summary": xml_text(summary),
@@ -499,12 +503,12 @@ def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config
             by_topic[term_key(name)].append(article)
         if article.provider:
             by_provider[article.provider.key].append(article)
-    for key, topic in sorted(planner.topics.items(), key=lambda kv: (kv[1].name.casefold(), kv[0])):
+    for key, topic in sorted(planner.topics.items(), key=lambda kv: (sort_key(kv[1].name), kv[0])):
         if by_topic.get(key):
             article_feed(f"topics/{topic.slug}/", f"{config.title}: {topic.name}",
                          f"The latest curated stories about {topic.name}.", by_topic[key], ("topic", key), "Topics")
     for key, (provider, slug) in sorted(planner.providers.items(),
-                                        key=lambda kv: (kv[1][0].name.casefold(), kv[0])):
+                                        key=lambda kv: (sort_key(kv[1][0].name), kv[0])):
         if by_provider.get(key):
             article_feed(f"sources/{slug}/", f"{config.title}: {provider.name}",
                          source_description(provider), by_provider[key],
@@ -603,12 +607,12 @@ def _api_pages(planner: PlannerView, config: Config, entries: Entries, articles:
 
     latest = both("api/latest/", config.title, articles)
     topics = [both(f"api/topics/{topic.slug}/", topic.name, by_topic[key], name=topic.name)
-              for key, topic in sorted(planner.topics.items(), key=lambda kv: (kv[1].name.casefold(), kv[0]))
+              for key, topic in sorted(planner.topics.items(), key=lambda kv: (sort_key(kv[1].name), kv[0]))
               if by_topic.get(key)]
     sources = [both(f"api/sources/{slug}/", provider.name, by_provider[key], name=provider.name,
                     **({"domain": domain} if (domain := source_domain(provider)) else {}))
                for key, (provider, slug) in sorted(planner.providers.items(),
-                                                   key=lambda kv: (kv[1][0].name.casefold(), kv[0]))
+                                                   key=lambda kv: (sort_key(kv[1][0].name), kv[0]))
                if by_provider.get(key)]
     index = {"title": config.title, "description": config.description, "home_page_url": config.absolute(""),
              "pageSize": size, "minHeat": config.api_min_heat if hot else None,

@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 import yaml
 from yaml.constructor import SafeConstructor
 
-from digest import yamlfast
+from digest import display, yamlfast
 from digest.config import system_zone_file
 from digest.errors import Problem
 from digest.files import MAX_RECORD_BYTES, NotRegular, read_regular
@@ -868,11 +868,12 @@ def _text(value: Any, field: tuple[Any, ...] = (), report: _RecordProblems | Non
 
 
 def _cut(text: str, limit: int, field: tuple[Any, ...], report: _RecordProblems) -> str:
-    """``text`` cut to ``limit`` characters (ending in an ellipsis), with a warning when it was."""
+    """``text`` cut to ``limit`` characters (ending in an ellipsis, between two grapheme clusters),
+    with a warning when it was."""
     if len(text) <= limit:
         return text
     report.warn(field, f"longer than {limit} characters; cut")
-    return text[:limit - 1].rstrip() + "…"
+    return display.cut(text, limit)
 
 
 _NUMBER_TEXT = re.compile(r"((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?) ?([kKmMbB]|px|PX|)")

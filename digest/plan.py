@@ -35,6 +35,7 @@ from typing import Any, BinaryIO
 
 from digest import __version__, toolchain
 from digest.config import Config
+from digest.display import sort_key
 from digest.errors import BuildError
 from digest.feeds import (
     Entries,
@@ -736,7 +737,7 @@ class _Planner:
             if article.provider:
                 by_provider[article.provider.key].append(article)
         index = []
-        for key, topic in sorted(self.topics.items(), key=lambda kv: (kv[1].name.casefold(), kv[0])):
+        for key, topic in sorted(self.topics.items(), key=lambda kv: (sort_key(kv[1].name), kv[0])):
             items = by_topic[key]
             base = f"topics/{topic.slug}/"
             index.append({"name": topic.name, "url": self.url(base), "count": len(items)})
@@ -749,7 +750,7 @@ class _Planner:
                                "Every topic of the digest.", heading="Topics", terms=index))
         index = []
         for key, (provider, slug) in sorted(self.providers.items(),
-                                            key=lambda kv: (kv[1][0].name.casefold(), kv[0])):
+                                            key=lambda kv: (sort_key(kv[1][0].name), kv[0])):
             items = by_provider[key]
             base = f"sources/{slug}/"
             domain = source_domain(provider)

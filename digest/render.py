@@ -18,7 +18,7 @@ import markupsafe
 from jinja2 import meta
 from jinja2.compiler import CodeGenerator
 
-from digest import theme_dir
+from digest import display, theme_dir
 from digest.errors import TemplateError
 from digest.model import PageSpec
 from digest.write import OutputRecord, Staging, stage
@@ -196,8 +196,17 @@ def make_environment(site: Path, compiled: dict[str, bytes] | None = None) -> ji
         bytecode_cache=_MemoryBytecodeCache(compiled) if compiled is not None else None,
     )
     env.filters["ldjson"] = lambda v: jinja2.utils.markupsafe.Markup(_tojson(v))
+    env.filters["truncate"] = _truncate
+    env.filters["isolate"] = display.isolate
     env.code_generator_class = _generator()
     return env
+
+
+def _truncate(text: Any, length: int = 255, killwords: bool = False, end: str = "...",
+              leeway: int | None = None) -> str:
+    """Jinja's ``truncate``, cutting between grapheme clusters (see `digest.display.cut`): the
+    built-in one cut at a code point, inside an emoji's ZWJ sequence, a flag or a conjunct."""
+    return display.cut(str(text), length, end, whole_words=not killwords, leeway=5 if leeway is None else leeway)
 
 
 _PROBE = {

@@ -7,6 +7,15 @@ const input = document.getElementById("search-q");
 const sortSelect = document.getElementById("search-sort");
 const filterSelects = [...form.querySelectorAll("select[data-filter]")];
 const PAGE = 20;
+const pageDirection = document.documentElement.dir === "rtl" ? "rtl" : "ltr";
+const pageLanguage = document.documentElement.lang || undefined;
+const RIGHT_TO_LEFT = /[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]|\ud802[\udc00-\udfff]|\ud83a[\udd00-\udd5f]/;
+
+// A name written against the page's direction, between FIRST STRONG ISOLATE and POP DIRECTIONAL
+// ISOLATE: an <option> takes no markup, and "غزة (2)" showed as "(2) غزة" on a left-to-right page.
+function isolated(text) {
+  return RIGHT_TO_LEFT.test(text) !== (pageDirection === "rtl") && /\p{L}/u.test(text) ? `\u2068${text}\u2069` : text;
+}
 
 document.getElementById("search-nojs").hidden = true;
 
@@ -17,6 +26,7 @@ function say(text) {
 // Copy Pagefind's excerpt (escaped text with <mark>) as text nodes and <mark> elements only.
 function excerptNode(html) {
   const out = document.createElement("p");
+  out.dir = "auto";
   const doc = new DOMParser().parseFromString(`<p>${html}</p>`, "text/html");
   for (const node of doc.body.firstChild.childNodes) {
     if (node.nodeName === "MARK") {
@@ -35,6 +45,7 @@ function resultItem(data) {
   const heading = document.createElement("h2");
   const link = document.createElement("a");
   link.href = data.url;
+  link.dir = "auto";
   link.textContent = (data.meta && data.meta.title) || data.url;
   heading.append(link);
   item.append(heading);
@@ -54,11 +65,11 @@ function resultItem(data) {
 function fillFilters(filters, params) {
   for (const select of filterSelects) {
     const values = Object.keys(filters[select.dataset.filter] || {});
-    values.sort((a, b) => (select.dataset.filter === "month" ? b.localeCompare(a) : a.localeCompare(b)));
+    values.sort((a, b) => (select.dataset.filter === "month" ? b.localeCompare(a) : a.localeCompare(b, pageLanguage)));
     for (const value of values) {
       const option = document.createElement("option");
       option.value = value;
-      option.textContent = `${value} (${filters[select.dataset.filter][value]})`;
+      option.textContent = `${isolated(value)} (${filters[select.dataset.filter][value]})`;
       select.append(option);
     }
     select.value = params.get(select.name) || "";

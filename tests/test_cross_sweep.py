@@ -105,6 +105,6 @@ def test_two_sources_of_one_name_are_told_apart_by_their_domain(make_site):
     assert "<h1" in (page := (built.out / "sources/reuters-co-uk/index.html").read_text())
     assert "REUTERS (reuters.co.uk)" in page[page.index("<h1"):]
     story = next(built.out.glob("2024/01/02/story-two-*/index.html")).read_text()
-    assert 'data-pagefind-filter="source">REUTERS (reuters.co.uk)</a>' in story
+    assert 'data-pagefind-filter="source" dir="auto">REUTERS (reuters.co.uk)</a>' in story
     titles = {s["name"] for s in json.loads((built.out / "api/index.json").read_text())["sources"]}
     assert titles == {"Reuters (reuters.com)", "REUTERS (reuters.co.uk)", "Reuters", "AP"}

@@ -174,4 +174,4 @@ def test_an_article_in_another_language_marks_its_own_text_not_the_page(make_sit
     assert '<h1 lang="ar" dir="auto">' in arabic and '<p class="lede" lang="ar" dir="auto">' in arabic
     assert '<h1 dir="auto">An English story</h1>' in english
     home = (site / "build" / "index.html").read_text(encoding="utf-8")
-    assert '<article class="card" lang="ar">' in home and 'class="card-title" dir="auto"' in home
+    assert '<h3 class="card-title" lang="ar" dir="auto">' in home and '<article class="card">' in home

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import shutil
@@ -28,25 +29,15 @@ def rec(title: str, when: str, slug: str, **fields) -> str:
     return record(title, when, webUrl=f'"https://news.example.com/{slug}"', **fields)
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Iterator[str]:
-    """A tiny site built under /digest/ and served on 127.0.0.1; yields its base URL."""
-    root = tmp_path_factory.mktemp("served")
+@contextlib.contextmanager
+def serving(root: Path, files: dict[str, str], config: str = "") -> Iterator[str]:
+    """``files`` (records by name) built as a site under /digest/ and served on 127.0.0.1;
+    yields its base URL."""
     site = root / "site"
-    files = {
-        "a.md": rec("Zeppelin fleet returns to the northern skies", "2024-03-01T10:00:00Z", "a",
-                    topics='["Aviation"]', provider="{name: Sky Daily, domain: skydaily.example}",
-                    excerpt='"Airships are back, say operators."'),
-        "b.md": rec("Parliament debates the budget", "2024-03-02T10:00:00Z", "b",
-                    topics='["Politics"]', provider="{name: Civic Wire, domain: civic.example}"),
-        "c.md": rec("Zeppelin museum opens a new hall", "2024-02-10T10:00:00Z", "c",
-                    topics='["Culture"]', provider="{name: Civic Wire, domain: civic.example}"),
-        "d.md": rec("Secret zeppelin draft", "2024-03-03T10:00:00Z", "d", published="false"),
-    }
     for name, text in files.items():
         (site / "content").mkdir(parents=True, exist_ok=True)
         (site / "content" / name).write_text(text, "utf-8")
-    (site / "digest.toml").write_text('base_url = "http://127.0.0.1:1/digest/"\n', "utf-8")
+    (site / "digest.toml").write_text('base_url = "http://127.0.0.1:1/digest/"\n' + config, "utf-8")
     result = build(site)
     assert "search index built" in result.search
     docroot = root / "www"
@@ -66,6 +57,23 @@ def served(tmp_path_factory) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[str]:
+    """A tiny site built under /digest/ and served on 127.0.0.1; yields its base URL."""
+    files = {
+        "a.md": rec("Zeppelin fleet returns to the northern skies", "2024-03-01T10:00:00Z", "a",
+                    topics='["Aviation"]', provider="{name: Sky Daily, domain: skydaily.example}",
+                    excerpt='"Airships are back, say operators."'),
+        "b.md": rec("Parliament debates the budget", "2024-03-02T10:00:00Z", "b",
+                    topics='["Politics"]', provider="{name: Civic Wire, domain: civic.example}"),
+        "c.md": rec("Zeppelin museum opens a new hall", "2024-02-10T10:00:00Z", "c",
+                    topics='["Culture"]', provider="{name: Civic Wire, domain: civic.example}"),
+        "d.md": rec("Secret zeppelin draft", "2024-03-03T10:00:00Z", "d", published="false"),
+    }
+    with serving(tmp_path_factory.mktemp("served"), files) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
