@@ -64,6 +64,10 @@ MAX_PIXELS = 40_000_000
 """Largest source image decoded (pixels, from its header); bigger is a decompression bomb."""
 MAX_BYTES = 64 * 1024 * 1024
 """Largest source file read."""
+MAX_SCANS = 100
+"""Most scans a JPEG may have (a progressive one has about 10): each scan is decoded over the whole
+picture, so a file of a few hundred kB repeating a scan thousands of times kept a worker busy for
+minutes (libjpeg sets no limit of its own; its ``djpeg -maxscans`` is this guard)."""
 DECODERS = ("JPEG", "PNG", "GIF", "WEBP", "AVIF", "BMP", "TIFF")
 """Formats Pillow may open: raster web formats only (never EPS, PDF, ... which run other programs)."""
 EXTENSIONS = {"webp": "webp", "avif": "avif", "jpeg": "jpg", "png": "png"}
@@ -343,7 +347,30 @@ def _open(raw: bytes) -> Image.Image:
             f"limit of {MAX_PIXELS / 1e6:.0f}: a possible decompression bomb, not decoded")
     if width < 1 or height < 1:
         raise ValueError(f"the header says {width}x{height}")
+    if im.format in ("JPEG", "MPO") and (scans := _jpeg_scans(raw)) > MAX_SCANS:
+        raise Image.DecompressionBombError(
+            f"the file has {scans} JPEG scans, over the limit of {MAX_SCANS} (a progressive JPEG has "
+            "about 10; each is decoded over the whole picture): a possible decompression bomb, not decoded")
     return im
+
+
+def _jpeg_scans(raw: bytes) -> int:
+    """How many scans (SOS markers) a JPEG has, at most: its segments are walked up to the first
+    scan, and every SOS marker after it is counted (entropy-coded data never holds one, since a
+    0xFF byte there is followed by 0 or a restart marker; a marker in a later segment's data can
+    only make the count larger). 0 when there is no scan."""
+    pos = 2  # (after SOI)
+    while pos + 4 <= len(raw) and raw[pos] == 0xFF:
+        marker = raw[pos + 1]
+        if marker == 0xFF:  # (fill bytes before a marker)
+            pos += 1
+        elif marker == 0x01 or 0xD0 <= marker <= 0xD8:  # (markers without a length)
+            pos += 2
+        elif marker == 0xDA:
+            return raw.count(b"\xff\xda", pos)
+        else:
+            pos += 2 + struct.unpack_from(">H", raw, pos + 2)[0]
+    return 0
 
 
 def probe(raw: bytes) -> SourceInfo:
