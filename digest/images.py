@@ -54,7 +54,7 @@ from digest.errors import Problem
 from digest.files import read_regular
 from digest.load import IMAGES_DIR, field_locator, real_path
 from digest.model import Article, ThumbnailCounts
-from digest.plan import select
+from digest.plan import MAX_TALL, select
 from digest.text import without_credentials
 from digest.write import OutputRecord, Staging, intact, stage
 
@@ -212,14 +212,25 @@ def is_thumbnail(path: str) -> bool:
     return _THUMB_PATH.fullmatch(path) is not None
 
 
+def _shown_height(info: SourceInfo) -> int:
+    """How much of a source's height its thumbnails show: all of it, or its top `MAX_TALL` widths."""
+    return min(info.height, MAX_TALL * info.width)
+
+
 def plan_thumbs(info: SourceInfo, params: _Params) -> list[Thumb]:
-    """Every thumbnail of a usable source: widths never wider than the source, each format."""
-    key = hashlib.blake2b(f"{RECIPE}|{info.digest}|{params.quality}".encode(),
+    """Every thumbnail of a usable source: widths never wider than the source, each format; a
+    source taller than `MAX_TALL` times its width gives its top part (see `_shown_height`).
+
+    (Its whole height made a thumbnail of 1x20000 pixels, which WebP cannot hold: "the file is
+    corrupt"; a 500x20000 infographic lost its 500 px thumbnails the same way.)"""
+    shown = _shown_height(info)
+    cut = f"|top{MAX_TALL}" if shown < info.height else ""  # (never the name of an uncut thumbnail)
+    key = hashlib.blake2b(f"{RECIPE}|{info.digest}|{params.quality}{cut}".encode(),
                           digest_size=_KEY_BYTES).hexdigest()
     widths = sorted({min(w, info.width) for w in params.widths})
     thumbs = []
     for width in widths:
-        height = max(1, round(info.height * width / info.width))
+        height = max(1, round(shown * width / info.width))
         for fmt in params.formats:
             thumbs.append(Thumb(f"{THUMBS_DIR}/{key[:2]}/{key}-{width}.{EXTENSIONS[fmt]}",
                                 width, height, fmt))
@@ -543,6 +554,8 @@ def make_thumbnails(raw: bytes, info: SourceInfo, thumbs: Sequence[Thumb], quali
     from PIL import Image  # noqa: PLC0415 - Pillow loads lazily (see the module docstring)
     largest = max(t.width for t in thumbs)
     im = _decode(raw, info, largest)
+    if (shown := _shown_height(info)) < info.height:  # (its top part: see `plan_thumbs`)
+        im = im.crop((0, 0, im.width, max(1, round(im.height * shown / info.height))))
     made: dict[str, bytes] = {}
     current = im
     for width in sorted({t.width for t in thumbs}, reverse=True):

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import io
+import re
 import struct
 import time
 
+import pytest
 from PIL import Image
 
 from digest.build import build
-from digest.images import MAX_SCANS, _jpeg_scans
-from tests.test_images import URL, image_bytes, one_image_site, thumbs, warnings_of
+from digest.config import Config
+from digest.images import MAX_SCANS, SourceInfo, _jpeg_scans, params_of, plan_thumbs
+from digest.plan import MAX_TALL
+from tests.conftest import record
+from tests.test_images import (
+    URL,
+    article_html,
+    image_bytes,
+    img_tags,
+    near,
+    one_image_site,
+    thumbs,
+    warnings_of,
+)
 
 # --------------------------------------------------------------------------- a JPEG of many scans
 
@@ -73,3 +87,73 @@ def test_jpeg_scans_are_counted_from_the_first_scan_on():
     buffer = io.BytesIO()
     Image.new("CMYK", (64, 64)).save(buffer, "JPEG", progressive=True)
     assert _jpeg_scans(buffer.getvalue()) <= MAX_SCANS
+
+
+# --------------------------------------------------------------------------- extreme proportions
+
+
+def _sizes_on_page(site) -> list[tuple[int, int, tuple[int, int]]]:
+    """(width, height) of every <img> of the article page, with the size of the file it shows."""
+    found = []
+    for tag in img_tags(article_html(site)):
+        src = re.search(r'src="/([^"]+)"', tag).group(1)
+        with Image.open(site / "build" / src) as im:
+            found.append((int(re.search(r'width="(\d+)"', tag).group(1)),
+                          int(re.search(r'height="(\d+)"', tag).group(1)), im.size))
+    return found
+
+
+def _top_and_bottom(size: tuple[int, int], top=(200, 30, 30), bottom=(30, 30, 200)) -> bytes:
+    im = Image.new("RGB", size, bottom)
+    im.paste(top, (0, 0, size[0], size[1] // 2))
+    buffer = io.BytesIO()
+    im.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("size", [(1, 20000), (400, 20000), (200, 2000)])
+def test_a_picture_taller_than_three_widths_gives_thumbnails_of_its_top_part(make_site, size):
+    # A 1x20000 picture gave a 1x20000 thumbnail, which WebP cannot hold ("the file is corrupt
+    # (ValueError: encoding error 5: Image size exceeds WebP limit of 16383 pixels)"); a 400x20000
+    # infographic lost its picture the same way; smaller, it made a card 20,000 times as tall as wide.
+    site = one_image_site(make_site, _top_and_bottom(size), "png", *size)
+    result = build(site, jobs=1)
+    assert warnings_of(result) == []
+    made = thumbs(site)
+    assert made
+    for path in made.values():
+        with Image.open(path) as im:
+            assert im.height <= MAX_TALL * im.width
+            assert near(im.convert("RGB").getpixel((0, im.height - 1)), (200, 30, 30))  # (its top half)
+    [(width, height, real)] = _sizes_on_page(site)
+    assert (width, height) == real and real[0] == min(size[0], 960)
+
+
+def test_a_picture_as_wide_as_20000_heights_is_thumbnailed_whole(make_site):
+    site = one_image_site(make_site, image_bytes("PNG", size=(20000, 1)), "png", 20000, 1)
+    result = build(site, jobs=1)
+    assert warnings_of(result) == []
+    assert _sizes_on_page(site) == [(960, 1, (960, 1))]
+
+
+def test_a_cut_thumbnail_has_a_name_of_its_own():
+    # (a thumbnail's name promises its bytes: a tall picture's, cut now, needs a new one)
+    config = Config()
+    tall = plan_thumbs(SourceInfo("ab" * 16, 100, 1000, (100, 1000)), params_of(config))
+    whole = plan_thumbs(SourceInfo("ab" * 16, 100, 300, (100, 300)), params_of(config))
+    assert [(t.width, t.height) for t in tall] == [(t.width, t.height) for t in whole] == [(100, 300)]
+    assert tall[0].path != whole[0].path
+
+
+@pytest.mark.parametrize(("width", "height", "box"), [(1, 20000, "1 / 3"), (1, None, "1 / 3"),
+                                                      (None, 999_999, "16 / 48"), (800, 600, "800 / 600")])
+def test_a_placeholder_is_never_taller_than_three_widths(make_site, width, height, box):
+    # A record saying 1x20000 (its file missing) made a placeholder box of `aspect-ratio: 1 / 20000`.
+    images = f'[{{url: "{URL}", isCached: true{"" if width is None else f", width: {width}"}' \
+             f'{"" if height is None else f", height: {height}"}}}]'
+    site = make_site({"content/a.md": record("A story", images=images)})
+    build(site, jobs=1)
+    page = article_html(site)
+    assert f'class="hero placeholder" style="aspect-ratio: {box}"' in page
+    home = (site / "build" / "index.html").read_text()
+    assert f'class="thumb placeholder" style="aspect-ratio: {box}"' in home
