@@ -813,9 +813,11 @@ def _usable(path: Path, root: Path, name: str) -> tuple[Path | None, str]:
             return None, f"content/{IMAGES_DIR}/{name} is a symbolic link loop; not read"
         if root not in real.parents:
             return None, f"content/{IMAGES_DIR}/{name} is a symbolic link out of the image cache; not read"
+        if not os.path.lexists(real):  # ("not a regular file" of a name `ls` lists as a file)
+            return None, f"content/{IMAGES_DIR}/{name} is a symbolic link to nothing (a broken link)"
         path = real
     if not path.is_file():
-        return None, f"content/{IMAGES_DIR}/{name} is not a regular file"
+        return None, f"content/{IMAGES_DIR}/{name} is not a regular file" + (" (a folder)" if path.is_dir() else "")
     return path, ""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import struct
 import time
@@ -18,6 +19,7 @@ from tests.conftest import record
 from tests.test_images import (
     URL,
     article_html,
+    cache_name,
     image_bytes,
     img_tags,
     near,
@@ -157,3 +159,22 @@ def test_a_placeholder_is_never_taller_than_three_widths(make_site, width, heigh
     assert f'class="hero placeholder" style="aspect-ratio: {box}"' in page
     home = (site / "build" / "index.html").read_text()
     assert f'class="thumb placeholder" style="aspect-ratio: {box}"' in home
+
+
+# --------------------------------------------------------------------------- what is in the cache's place
+
+
+@pytest.mark.parametrize(("make", "said"), [
+    (lambda path: path.symlink_to(path.parent / "gone.jpg"), "is a symbolic link to nothing (a broken link)"),
+    (lambda path: path.mkdir(), "is not a regular file (a folder)"),
+    (lambda path: os.mkfifo(path), "is not a regular file"),
+])
+def test_a_cache_entry_that_is_no_file_says_what_it_is(make_site, make, said):
+    # A broken link was "not a regular file", a name `ls` lists as a file.
+    site = one_image_site(make_site, None)
+    path = site / cache_name(URL, "jpg")
+    path.parent.mkdir(parents=True)
+    make(path)
+    result = build(site, jobs=1)
+    assert warnings_of(result) == [f"content/a.md:4: warning: images[0]: {URL}: {cache_name(URL, 'jpg')} "
+                                   f"{said}; shown as a placeholder"]
