@@ -120,6 +120,9 @@ class SourceInfo:
     orientation: int = 1
     """EXIF orientation (1-8) read from the header; applied when decoding (1 for a TIFF,
     which Pillow turns upright itself)."""
+    notice: str = ""
+    """What is wrong with a usable file (damaged metadata, which Pillow warns of); a warning for
+    each record that shows it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,8 +392,12 @@ def probe(raw: bytes) -> SourceInfo:
     from PIL import Image  # noqa: PLC0415 - Pillow loads lazily (see the module docstring)
     digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
     try:
-        im = _open(raw)
-        orientation = _orientation(im)
+        # (what Pillow warns of, "Corrupt EXIF data. Expecting to read 12 bytes but only got 0.",
+        # went to the build's stderr as a Python warning naming neither the record nor the image)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            im = _open(raw)
+            orientation = _orientation(im)
     except Image.UnidentifiedImageError:
         return SourceInfo(digest, 0, 0, (0, 0), _sniff(raw))
     except Image.DecompressionBombError as exc:
@@ -398,14 +405,25 @@ def probe(raw: bytes) -> SourceInfo:
     except Exception as exc:  # noqa: BLE001 - whatever a decoder raises on hostile bytes is this file's problem
         return SourceInfo(digest, 0, 0, (0, 0), f"the file is corrupt ({type(exc).__name__}: {exc})")
     width, height = im.size
+    notice = _notice(caught)
     if im.format == "TIFF":
         # Pillow turns a TIFF upright as it loads it, and gives its size upright already
         # (turned again here, a TIFF of orientation 6 came out on its side, sized wrong)
         stored = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
-        return SourceInfo(digest, width, height, stored)
+        return SourceInfo(digest, width, height, stored, notice=notice)
     if orientation in (5, 6, 7, 8):
-        return SourceInfo(digest, height, width, (width, height), orientation=orientation)
-    return SourceInfo(digest, width, height, (width, height), orientation=orientation)
+        return SourceInfo(digest, height, width, (width, height), orientation=orientation, notice=notice)
+    return SourceInfo(digest, width, height, (width, height), orientation=orientation, notice=notice)
+
+
+def _notice(caught: Sequence[warnings.WarningMessage]) -> str:
+    """The warning for a usable file of what Pillow warned of while reading its header (the
+    first message, and how many more there were), or ''."""
+    messages = list(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
+    if not messages:
+        return ""
+    more = f" and {len(messages) - 1} more" if len(messages) > 1 else ""
+    return f"the file's metadata is damaged ({messages[0][:200]}{more}); the picture is used without it"
 
 
 def _orientation(im: Image.Image) -> int:
@@ -553,7 +571,9 @@ def make_thumbnails(raw: bytes, info: SourceInfo, thumbs: Sequence[Thumb], quali
     """Encode ``thumbs`` of one source; each width is resampled from the next larger one."""
     from PIL import Image  # noqa: PLC0415 - Pillow loads lazily (see the module docstring)
     largest = max(t.width for t in thumbs)
-    im = _decode(raw, info, largest)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (what `probe` heard again, reported from there: `SourceInfo.notice`)
+        im = _decode(raw, info, largest)
     if (shown := _shown_height(info)) < info.height:  # (its top part: see `plan_thumbs`)
         im = im.crop((0, 0, im.width, max(1, round(im.height * shown / info.height))))
     made: dict[str, bytes] = {}
@@ -996,6 +1016,9 @@ def _problems(url: str, uses: Sequence[tuple[Article, int]], reason: str,
             problems.append(Problem(article.source, lines.of(article, position), where,
                                     f"{url}: {reason}; {shown}", "warning"))
             continue
+        if info.notice:
+            problems.append(Problem(article.source, lines.of(article, position), where,
+                                    f"{url}: {info.notice}", "warning"))
         ref = article.images[index]
         if ref.width is not None and ref.height is not None \
                 and (ref.width, ref.height) not in (info.stored, (info.width, info.height)):

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from digest.build import build
+from digest.cli import main
 from digest.config import Config
 from digest.images import MAX_SCANS, SourceInfo, _jpeg_scans, params_of, plan_thumbs
 from digest.plan import MAX_TALL
@@ -178,3 +179,26 @@ def test_a_cache_entry_that_is_no_file_says_what_it_is(make_site, make, said):
     result = build(site, jobs=1)
     assert warnings_of(result) == [f"content/a.md:4: warning: images[0]: {URL}: {cache_name(URL, 'jpg')} "
                                    f"{said}; shown as a placeholder"]
+
+
+# --------------------------------------------------------------------------- damaged metadata
+
+
+def _with_app1(jpeg: bytes, payload: bytes) -> bytes:
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:]
+
+
+def test_damaged_exif_is_a_warning_naming_the_record_not_a_python_warning_on_stderr(make_site, capfd):
+    # Pillow's "UserWarning: Corrupt EXIF data." went to stderr with its source line
+    # (".../PIL/TiffImagePlugin.py:982: UserWarning ... warnings.warn(str(msg))"), naming neither
+    # the record nor the image, at every `digest check` too.
+    exif = b"Exif\x00\x00II*\x00\x08\x00\x00\x00\xff\xff"  # (an IFD of 65,535 entries, none there)
+    site = one_image_site(make_site, _with_app1(image_bytes("JPEG"), exif))
+    warning = (f"content/a.md:4: warning: images[0]: {URL}: the file's metadata is damaged (Corrupt EXIF "
+               "data. Expecting to read 12 bytes but only got 0.); the picture is used without it")
+    for command in (["build", str(site), "-j", "1"], ["build", str(site)], ["check", str(site)]):
+        assert main(command) == 0
+        err = capfd.readouterr().err
+        assert "Warning" not in err and "PIL" not in err
+        assert [line for line in err.splitlines() if "warning:" in line] == [warning]
+    assert len(thumbs(site)) == 3
