@@ -14,7 +14,15 @@ from PIL import Image
 from digest.build import build
 from digest.cli import main
 from digest.config import Config
-from digest.images import MAX_SCANS, SourceInfo, _jpeg_scans, params_of, plan_thumbs
+from digest.images import (
+    MAX_SCANS,
+    SourceInfo,
+    _jpeg_scans,
+    make_thumbnails,
+    params_of,
+    plan_thumbs,
+    probe,
+)
 from digest.plan import MAX_TALL
 from tests.conftest import record
 from tests.test_images import (
@@ -202,3 +210,54 @@ def test_damaged_exif_is_a_warning_naming_the_record_not_a_python_warning_on_std
         assert "Warning" not in err and "PIL" not in err
         assert [line for line in err.splitlines() if "warning:" in line] == [warning]
     assert len(thumbs(site)) == 3
+
+
+# --------------------------------------------------------------------------- colour profiles
+
+
+def _s15(value: float) -> bytes:
+    return struct.pack(">i", round(value * 65536))
+
+
+def icc_rgb(red, green, blue, gamma: float = 2.2) -> bytes:
+    """A minimal ICC v2 RGB display profile: primaries (D50 XYZ), one gamma for every channel."""
+    def xyz(x, y, z):
+        return b"XYZ \0\0\0\0" + _s15(x) + _s15(y) + _s15(z)
+    curve = b"curv\0\0\0\0" + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0"
+    text = b"test\0"
+    tags = [(b"desc", b"desc\0\0\0\0" + struct.pack(">I", len(text)) + text + b"\0" * 78),
+            (b"wtpt", xyz(0.9642, 1.0, 0.8249)), (b"rXYZ", xyz(*red)), (b"gXYZ", xyz(*green)),
+            (b"bXYZ", xyz(*blue)), (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve),
+            (b"cprt", b"text\0\0\0\0none\0\0\0\0")]
+    offset, table, data = 128 + 4 + 12 * len(tags), b"", b""
+    for signature, body in tags:
+        body += b"\0" * (-len(body) % 4)
+        table += signature + struct.pack(">II", offset + len(data), len(body))
+        data += body
+    header = (struct.pack(">I", offset + len(data)) + b"lcms" + struct.pack(">I", 0x02100000)
+              + b"mntrRGB XYZ " + b"\0" * 12 + b"acspAPPL" + b"\0" * 24
+              + _s15(0.9642) + _s15(1.0) + _s15(0.8249) + b"lcms" + b"\0" * 44)
+    return header + struct.pack(">I", len(tags)) + table + data
+
+
+_SRGB_PRIMARIES = ((0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141))
+SWAPPED = icc_rgb(_SRGB_PRIMARIES[2], _SRGB_PRIMARIES[1], _SRGB_PRIMARIES[0])
+"""sRGB's primaries with red and blue swapped: a pixel (255, 0, 0) under it is sRGB's blue."""
+
+
+@pytest.mark.parametrize(("fmt", "mode", "color"), [
+    ("JPEG", "RGB", (255, 0, 0)), ("PNG", "RGB", (255, 0, 0)), ("PNG", "RGBA", (255, 0, 0, 200)),
+    ("WEBP", "RGB", (255, 0, 0)), ("TIFF", "RGB", (255, 0, 0)), ("PNG", "P", 0)])
+def test_a_picture_is_converted_to_srgb_through_its_own_profile(fmt, mode, color):
+    # (a regression guard for the sweep: a wide-gamut or unusual profile is applied, not dropped)
+    im = Image.new(mode, (64, 48), color)
+    if mode == "P":
+        im.putpalette([255, 0, 0] * 256)
+    buffer = io.BytesIO()
+    im.save(buffer, fmt, icc_profile=SWAPPED)
+    raw = buffer.getvalue()
+    info = probe(raw)
+    [data] = make_thumbnails(raw, info, plan_thumbs(info, params_of(Config())), 80).values()
+    with Image.open(io.BytesIO(data)) as thumb:
+        assert "icc_profile" not in thumb.info
+        assert near(thumb.convert("RGB").getpixel((10, 10)), (0, 0, 255))
