@@ -418,8 +418,10 @@ def probe(raw: bytes) -> SourceInfo:
 
 def _notice(caught: Sequence[warnings.WarningMessage]) -> str:
     """The warning for a usable file of what Pillow warned of while reading its header (the
-    first message, and how many more there were), or ''."""
-    messages = list(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
+    first message, and how many more there were), or ''. Only its warnings about the file count
+    (`UserWarning`, Pillow's default): a `DeprecationWarning` is about code, never a file's problem."""
+    messages = list(dict.fromkeys(" ".join(str(w.message).split()) for w in caught
+                                  if issubclass(w.category, UserWarning)))
     if not messages:
         return ""
     more = f" and {len(messages) - 1} more" if len(messages) > 1 else ""

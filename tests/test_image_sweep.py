@@ -7,10 +7,12 @@ import os
 import re
 import struct
 import time
+import warnings
 
 import pytest
 from PIL import Image
 
+from digest import images
 from digest.build import build
 from digest.cli import main
 from digest.config import Config
@@ -261,3 +263,16 @@ def test_a_picture_is_converted_to_srgb_through_its_own_profile(fmt, mode, color
     with Image.open(io.BytesIO(data)) as thumb:
         assert "icc_profile" not in thumb.info
         assert near(thumb.convert("RGB").getpixel((10, 10)), (0, 0, 255))
+
+
+def test_a_warning_about_code_is_not_said_of_the_file(monkeypatch):
+    # (everything Pillow warned of while reading a header was the file's "damaged metadata",
+    # a DeprecationWarning about a Pillow API too)
+    real = images._orientation
+
+    def deprecated(im):
+        warnings.warn("Image.getexif is deprecated", DeprecationWarning, stacklevel=1)
+        return real(im)
+
+    monkeypatch.setattr(images, "_orientation", deprecated)
+    assert probe(image_bytes("JPEG")).notice == ""
