@@ -276,3 +276,15 @@ def test_a_warning_about_code_is_not_said_of_the_file(monkeypatch):
 
     monkeypatch.setattr(images, "_orientation", deprecated)
     assert probe(image_bytes("JPEG")).notice == ""
+
+
+# --------------------------------------------------------------------------- a record's image size
+
+
+def test_an_image_size_that_is_no_number_is_named_as_given(make_site):
+    # `width: wide` was "got a string", which sends a curator looking for quotes (as `quality` once did)
+    images = '[{url: "https://img.example.com/a.jpg", width: wide, height: "", isCached: false}]'
+    result = build(make_site({"content/a.md": record("A story", images=images)}), jobs=1)
+    assert warnings_of(result) == [
+        "content/a.md:4: warning: images[0].width: expected a positive integer, got the text 'wide'",
+        "content/a.md:4: warning: images[0].height: expected a positive integer, got an empty string"]
