@@ -54,7 +54,7 @@ from digest.errors import Problem
 from digest.files import read_regular
 from digest.load import IMAGES_DIR, field_locator, real_path
 from digest.model import Article, ThumbnailCounts
-from digest.plan import select
+from digest.plan import MAX_TALL, select
 from digest.text import url_as_read, without_credentials
 from digest.write import OutputRecord, Staging, intact, stage
 
@@ -64,6 +64,10 @@ MAX_PIXELS = 40_000_000
 """Largest source image decoded (pixels, from its header); bigger is a decompression bomb."""
 MAX_BYTES = 64 * 1024 * 1024
 """Largest source file read."""
+MAX_SCANS = 100
+"""Most scans a JPEG may have (a progressive one has about 10): each scan is decoded over the whole
+picture, so a file of a few hundred kB repeating a scan thousands of times kept a worker busy for
+minutes (libjpeg sets no limit of its own; its ``djpeg -maxscans`` is this guard)."""
 DECODERS = ("JPEG", "PNG", "GIF", "WEBP", "AVIF", "BMP", "TIFF")
 """Formats Pillow may open: raster web formats only (never EPS, PDF, ... which run other programs)."""
 EXTENSIONS = {"webp": "webp", "avif": "avif", "jpeg": "jpg", "png": "png"}
@@ -116,6 +120,9 @@ class SourceInfo:
     orientation: int = 1
     """EXIF orientation (1-8) read from the header; applied when decoding (1 for a TIFF,
     which Pillow turns upright itself)."""
+    notice: str = ""
+    """What is wrong with a usable file (damaged metadata, which Pillow warns of); a warning for
+    each record that shows it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,14 +215,25 @@ def is_thumbnail(path: str) -> bool:
     return _THUMB_PATH.fullmatch(path) is not None
 
 
+def _shown_height(info: SourceInfo) -> int:
+    """How much of a source's height its thumbnails show: all of it, or its top `MAX_TALL` widths."""
+    return min(info.height, MAX_TALL * info.width)
+
+
 def plan_thumbs(info: SourceInfo, params: _Params) -> list[Thumb]:
-    """Every thumbnail of a usable source: widths never wider than the source, each format."""
-    key = hashlib.blake2b(f"{RECIPE}|{info.digest}|{params.quality}".encode(),
+    """Every thumbnail of a usable source: widths never wider than the source, each format; a
+    source taller than `MAX_TALL` times its width gives its top part (see `_shown_height`).
+
+    (Its whole height made a thumbnail of 1x20000 pixels, which WebP cannot hold: "the file is
+    corrupt"; a 500x20000 infographic lost its 500 px thumbnails the same way.)"""
+    shown = _shown_height(info)
+    cut = f"|top{MAX_TALL}" if shown < info.height else ""  # (never the name of an uncut thumbnail)
+    key = hashlib.blake2b(f"{RECIPE}|{info.digest}|{params.quality}{cut}".encode(),
                           digest_size=_KEY_BYTES).hexdigest()
     widths = sorted({min(w, info.width) for w in params.widths})
     thumbs = []
     for width in widths:
-        height = max(1, round(info.height * width / info.width))
+        height = max(1, round(shown * width / info.width))
         for fmt in params.formats:
             thumbs.append(Thumb(f"{THUMBS_DIR}/{key[:2]}/{key}-{width}.{EXTENSIONS[fmt]}",
                                 width, height, fmt))
@@ -343,7 +361,30 @@ def _open(raw: bytes) -> Image.Image:
             f"limit of {MAX_PIXELS / 1e6:.0f}: a possible decompression bomb, not decoded")
     if width < 1 or height < 1:
         raise ValueError(f"the header says {width}x{height}")
+    if im.format in ("JPEG", "MPO") and (scans := _jpeg_scans(raw)) > MAX_SCANS:
+        raise Image.DecompressionBombError(
+            f"the file has {scans} JPEG scans, over the limit of {MAX_SCANS} (a progressive JPEG has "
+            "about 10; each is decoded over the whole picture): a possible decompression bomb, not decoded")
     return im
+
+
+def _jpeg_scans(raw: bytes) -> int:
+    """How many scans (SOS markers) a JPEG has, at most: its segments are walked up to the first
+    scan, and every SOS marker after it is counted (entropy-coded data never holds one, since a
+    0xFF byte there is followed by 0 or a restart marker; a marker in a later segment's data can
+    only make the count larger). 0 when there is no scan."""
+    pos = 2  # (after SOI)
+    while pos + 4 <= len(raw) and raw[pos] == 0xFF:
+        marker = raw[pos + 1]
+        if marker == 0xFF:  # (fill bytes before a marker)
+            pos += 1
+        elif marker == 0x01 or 0xD0 <= marker <= 0xD8:  # (markers without a length)
+            pos += 2
+        elif marker == 0xDA:
+            return raw.count(b"\xff\xda", pos)
+        else:
+            pos += 2 + struct.unpack_from(">H", raw, pos + 2)[0]
+    return 0
 
 
 def probe(raw: bytes) -> SourceInfo:
@@ -351,8 +392,12 @@ def probe(raw: bytes) -> SourceInfo:
     from PIL import Image  # noqa: PLC0415 - Pillow loads lazily (see the module docstring)
     digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
     try:
-        im = _open(raw)
-        orientation = _orientation(im)
+        # (what Pillow warns of, "Corrupt EXIF data. Expecting to read 12 bytes but only got 0.",
+        # went to the build's stderr as a Python warning naming neither the record nor the image)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            im = _open(raw)
+            orientation = _orientation(im)
     except Image.UnidentifiedImageError:
         return SourceInfo(digest, 0, 0, (0, 0), _sniff(raw))
     except Image.DecompressionBombError as exc:
@@ -360,14 +405,27 @@ def probe(raw: bytes) -> SourceInfo:
     except Exception as exc:  # noqa: BLE001 - whatever a decoder raises on hostile bytes is this file's problem
         return SourceInfo(digest, 0, 0, (0, 0), f"the file is corrupt ({type(exc).__name__}: {exc})")
     width, height = im.size
+    notice = _notice(caught)
     if im.format == "TIFF":
         # Pillow turns a TIFF upright as it loads it, and gives its size upright already
         # (turned again here, a TIFF of orientation 6 came out on its side, sized wrong)
         stored = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
-        return SourceInfo(digest, width, height, stored)
+        return SourceInfo(digest, width, height, stored, notice=notice)
     if orientation in (5, 6, 7, 8):
-        return SourceInfo(digest, height, width, (width, height), orientation=orientation)
-    return SourceInfo(digest, width, height, (width, height), orientation=orientation)
+        return SourceInfo(digest, height, width, (width, height), orientation=orientation, notice=notice)
+    return SourceInfo(digest, width, height, (width, height), orientation=orientation, notice=notice)
+
+
+def _notice(caught: Sequence[warnings.WarningMessage]) -> str:
+    """The warning for a usable file of what Pillow warned of while reading its header (the
+    first message, and how many more there were), or ''. Only its warnings about the file count
+    (`UserWarning`, Pillow's default): a `DeprecationWarning` is about code, never a file's problem."""
+    messages = list(dict.fromkeys(" ".join(str(w.message).split()) for w in caught
+                                  if issubclass(w.category, UserWarning)))
+    if not messages:
+        return ""
+    more = f" and {len(messages) - 1} more" if len(messages) > 1 else ""
+    return f"the file's metadata is damaged ({messages[0][:200]}{more}); the picture is used without it"
 
 
 def _orientation(im: Image.Image) -> int:
@@ -515,7 +573,11 @@ def make_thumbnails(raw: bytes, info: SourceInfo, thumbs: Sequence[Thumb], quali
     """Encode ``thumbs`` of one source; each width is resampled from the next larger one."""
     from PIL import Image  # noqa: PLC0415 - Pillow loads lazily (see the module docstring)
     largest = max(t.width for t in thumbs)
-    im = _decode(raw, info, largest)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (what `probe` heard again, reported from there: `SourceInfo.notice`)
+        im = _decode(raw, info, largest)
+    if (shown := _shown_height(info)) < info.height:  # (its top part: see `plan_thumbs`)
+        im = im.crop((0, 0, im.width, max(1, round(im.height * shown / info.height))))
     made: dict[str, bytes] = {}
     current = im
     for width in sorted({t.width for t in thumbs}, reverse=True):
@@ -783,9 +845,11 @@ def _usable(path: Path, root: Path, name: str) -> tuple[Path | None, str]:
             return None, f"content/{IMAGES_DIR}/{name} is a symbolic link loop; not read"
         if root not in real.parents:
             return None, f"content/{IMAGES_DIR}/{name} is a symbolic link out of the image cache; not read"
+        if not os.path.lexists(real):  # ("not a regular file" of a name `ls` lists as a file)
+            return None, f"content/{IMAGES_DIR}/{name} is a symbolic link to nothing (a broken link)"
         path = real
     if not path.is_file():
-        return None, f"content/{IMAGES_DIR}/{name} is not a regular file"
+        return None, f"content/{IMAGES_DIR}/{name} is not a regular file" + (" (a folder)" if path.is_dir() else "")
     return path, ""
 
 
@@ -971,6 +1035,9 @@ def _problems(url: str, uses: Sequence[tuple[Article, int]], reason: str,
             problems.append(Problem(article.source, lines.of(article, position), where,
                                     f"{url}: {reason}; {shown}", "warning"))
             continue
+        if info.notice:
+            problems.append(Problem(article.source, lines.of(article, position), where,
+                                    f"{url}: {info.notice}", "warning"))
         ref = article.images[index]
         if ref.width is not None and ref.height is not None \
                 and (ref.width, ref.height) not in (info.stored, (info.width, info.height)):

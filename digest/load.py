@@ -968,7 +968,7 @@ def _image(entry: Any, where: tuple[Any, ...], report: _RecordProblems, position
         raw = entry.get(key)
         number = _int(raw)
         if raw is not None and (number is None or not 0 < number < 1_000_000):
-            got = str(number) if number is not None else _kind(raw)
+            got = str(number) if number is not None else _not_an_integer(raw)
             report.warn(where + (key,), f"expected a positive integer, got {got}")
             number = None
         size.append(number)

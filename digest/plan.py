@@ -60,6 +60,11 @@ process that computed them from docs equal to these, and give its own token for 
 
 _UNSAFE_PATH = re.compile(r"(?:^|/)\.{0,2}(?:/|$)|\\")
 """An empty, ``.`` or ``..`` segment (so also a leading or trailing ``/``), or a backslash."""
+MAX_TALL = 3
+"""A picture is shown at most this many times as tall as it is wide: a taller one's thumbnails are
+its top part (`digest.images.plan_thumbs`), a placeholder's box is cut the same way. A 1x20000
+spacer image, or a record saying so, made a card 7 million pixels tall (cards are as wide as
+their column, and as tall as the picture's proportions make them)."""
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
 
@@ -438,9 +443,10 @@ class _Planner:
         if planned:
             return planned
         hotlinked = safe_url(image.url) if self.config.hotlink_images else None
+        width = image.width or 16
         return {"src": hotlinked if hotlinked and hotlinked.startswith("https://") else None,
                 "srcset": "", "sizes": "", "sources": [], "largest": None,
-                "width": image.width or 16, "height": image.height or 9}
+                "width": width, "height": min(image.height or 9, MAX_TALL * width)}
 
     def card(self, article: Article) -> dict:
         """Plain data for one article in a listing (built once, shared by every page)."""

@@ -155,7 +155,7 @@ def test_nested_field_lines_point_into_the_file():
         "content/x.md:5: warning: images[0]: expected a mapping with url, width, height, got an integer; image ignored",
         "content/x.md:6: warning: images[1].url: expected a URL string, got nothing (null); image ignored",
         "content/x.md:7: warning: images[2].width: expected a positive integer, got -1",
-        "content/x.md:7: warning: images[2].height: expected a positive integer, got a string",
+        "content/x.md:7: warning: images[2].height: expected a positive integer, got the text 'x'",
         "content/x.md:7: warning: images[2].isCached: expected true or false, got a string",
     ]
     assert loads(raw)
