@@ -219,6 +219,31 @@ def check_labels(value: Any, lines: Mapping[str, int], close: Any, describe: Any
         if unknown:
             said = ", ".join("{" + p + "}" for p in allowed) or "none"
             problems.append((line, name, f"unknown placeholder {{{unknown[0]}}} (this label's: {said})"))
+    if not problems:
+        problems += _landmarks(value, lines)
+    return problems
+
+
+LANDMARKS = ("nav_label", "breadcrumb_label", "pagination_label", "nav_editions")
+"""Labels that name the navigation landmarks of a page (the site's, the breadcrumb trail, a
+listing's pager, an edition's links to other days): no two may be one name, or a screen
+reader's list of landmarks offers two alike (axe: landmark-unique)."""
+
+
+def _landmarks(value: Mapping[str, Any], lines: Mapping[str, int]) -> list[tuple[int | None, str, str]]:
+    """A landmark's label given the name of another one, on its own line."""
+    seen: dict[str, str] = {}
+    problems = []
+    for key in LANDMARKS:
+        text = value.get(key, LABELS[key][0])
+        name = " ".join(text.split()).casefold()
+        if name in seen and (key in value or seen[name] in value):
+            given = key if key in value else seen[name]
+            other = seen[name] if given == key else key
+            problems.append((lines.get(given, lines.get("")), f"labels.{given}",
+                             f"the same text as labels.{other} ({text!r}): two navigation landmarks of a "
+                             f"page would have one name (screen readers list them by name)"))
+        seen.setdefault(name, key)
     return problems
 
 

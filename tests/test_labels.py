@@ -128,6 +128,16 @@ def test_bad_label_values_are_problems_naming_key_and_line_all_at_once():
     assert "12 month names" in problems[6]
 
 
+def test_two_navigation_landmarks_may_not_share_a_name():
+    # (axe: landmark-unique; the site's navigation, the breadcrumbs and a pager are on one page)
+    assert _problems('[labels]\nnav_label = "Menú"\nbreadcrumb_label = "menú"\n') == [
+        "digest.toml:3: labels.breadcrumb_label: the same text as labels.nav_label ('menú'): two navigation "
+        "landmarks of a page would have one name (screen readers list them by name)"]
+    assert _problems('[labels]\npagination_label = "Main"\n')[0].startswith(
+        "digest.toml:2: labels.pagination_label: the same text as labels.nav_label ('Main')")
+    parse_config('[labels]\nnav_label = "Principal"\nbreadcrumb_label = "Ruta"\npagination_label = "Páginas"\n')
+
+
 def test_labels_that_is_no_table_is_one_problem():
     assert _problems('labels = "es"\n') == [
         'digest.toml:1: labels: expected a table of labels ([labels], then lines such as nav_home = "Inicio"), '
@@ -191,7 +201,7 @@ def test_a_spanish_site_is_written_in_spanish(make_site):
 
 def test_hostile_labels_are_escaped_everywhere(make_site):
     evil = '<script>alert(1)</script> & "quoted" \'single\''
-    toml = "[labels]\n" + "".join(f"{key} = {_toml_string(evil + ' {n}' if 'n' in placeholders(key) else evil)}\n"
+    toml = "[labels]\n" + "".join(f"{key} = {_toml_string(f'{evil} {key}' + (' {n}' if 'n' in placeholders(key) else ''))}\n"
                                   for key in LABELS)
     site = _site(make_site, toml)
     build(site, jobs=1)
