@@ -98,6 +98,16 @@ LABELS: dict[str, tuple[str, str]] = {
     "search_best": ("Best match", "search page: order by relevance"),
     "search_newest": ("Newest first", "search page: order by date, newest first"),
     "search_oldest": ("Oldest first", "search page: order by date, oldest first"),
+    "search_prompt": ("Type a word, or choose a topic, source or month.",
+                      "search page (its script): before anything is asked"),
+    "search_searching": ("Searching…", "search page (its script): while it searches"),
+    "search_none": ("No stories found.", "search page (its script): nothing found"),
+    "search_found_one": ("{n} story found.", "search page (its script): one story found"),
+    "search_found_other": ("{n} stories found.", "search page (its script): other numbers of stories found"),
+    "search_found_more": ("{n} stories found, the first {shown} shown.",
+                          "search page (its script): more found than it shows"),
+    "search_unavailable": ("The search index is not available on this copy of the site.",
+                           "search page (its script): no index to search"),
     "search_nojs": ("Search runs in your browser and needs JavaScript. Without it, find stories by",
                     "search page without JavaScript: the sentence before its three links"),
     "search_nojs_topic": ("topic", "search page without JavaScript: link to the topics"),
@@ -177,6 +187,13 @@ class Labels(Mapping[str, Any]):
 def labels_of(overrides: tuple[tuple[str, Any], ...] = ()) -> Labels:
     """The `Labels` of a `digest.config.Config`'s ``labels`` (its overrides, as pairs)."""
     return Labels(dict(overrides))
+
+
+SEARCH_MESSAGES = {"prompt": "search_prompt", "searching": "search_searching", "none": "search_none",
+                   "one": "search_found_one", "other": "search_found_other", "more": "search_found_more",
+                   "unavailable": "search_unavailable"}
+"""The messages of the search page's script (``static/search.js``) by its name for each: its
+``data-messages`` (the script's own English ones stand in when a site's template has none)."""
 
 
 def template_labels(labels: Labels) -> dict[str, Any]:

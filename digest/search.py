@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from digest.background import program_dies_with_parent
 from digest.config import Config
-from digest.labels import Labels
+from digest.labels import SEARCH_MESSAGES, Labels
 from digest.model import PageSpec
 from digest.write import remove_tree
 
@@ -67,7 +67,8 @@ def search_page(planner: _PageMaker) -> PageSpec:
         "search/index.html", "search.html", "search", words["search_title"],
         words["search_description"],
         heading=words["search_title"],
-        search={"bundle": planner.url(f"{BUNDLE}/"), "script": planner.url("static/search.js")},
+        search={"bundle": planner.url(f"{BUNDLE}/"), "script": planner.url("static/search.js"),
+                "messages": {name: words[key] for name, key in SEARCH_MESSAGES.items()}},
         breadcrumbs=[{"name": words["nav_home"], "url": planner.url("")},
                      {"name": words["nav_search"], "url": planner.url("search/")}],
     )

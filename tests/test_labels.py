@@ -12,7 +12,15 @@ import pytest
 from digest.build import build
 from digest.config import parse_config
 from digest.errors import ConfigError
-from digest.labels import LABELS, MONTHS, fill, labels_of, placeholders, readme_table
+from digest.labels import (
+    LABELS,
+    MONTHS,
+    SEARCH_MESSAGES,
+    fill,
+    labels_of,
+    placeholders,
+    readme_table,
+)
 
 from .conftest import record
 
@@ -67,6 +75,7 @@ def test_every_label_is_used_somewhere_and_the_templates_name_only_labels_there_
     in_code = set(re.findall(r"""(?:words\[|say\()"([a-z_]+)["]""", code))
     assert in_templates <= set(LABELS) and in_code <= set(LABELS)
     through = {"stories_one", "stories_other", "date", "month_year"}  # (`Labels.stories`, `day`, `month`)
+    through |= set(SEARCH_MESSAGES.values())  # (the search page's data-messages, for its script)
     assert set(LABELS) - in_templates - in_code - through == set()
 
 
@@ -270,3 +279,23 @@ def test_english_labels_given_as_they_are_change_nothing(make_site):
     after = {p: p.read_bytes() for p in (site / "build").rglob("*") if p.is_file() and "static" not in p.parts}
     changed = [str(p) for p in before if before[p] != after.get(p)]
     assert changed == []
+
+
+def test_the_search_script_says_the_labels_and_its_own_english_is_theirs(make_site):
+    script = (TEMPLATES.parent / "static/search.js").read_text(encoding="utf-8")
+    block = re.search(r"const MESSAGES = \{\n(.*?)\n\};", script, re.DOTALL).group(1)
+    fallback = dict(re.findall(r'^  (\w+): "(.*)",$', block, re.MULTILINE))
+    assert fallback == {name: LABELS[key][0] for name, key in SEARCH_MESSAGES.items()}
+    site = _site(make_site, '[labels]\nsearch_none = "Ninguna noticia. <\'>"\n'
+                            'search_found_more = "{n} noticias, se muestran {shown}."\n')
+    (site / "digest.toml").write_text((site / "digest.toml").read_text(encoding="utf-8").replace(
+        "search = false\n", "search = true\n"), encoding="utf-8")
+    build(site, jobs=1)
+    page = (site / "build/search/index.html").read_text(encoding="utf-8")
+    given = re.search(r"data-messages='([^']*)'", page).group(1)
+    import html
+
+    messages = json.loads(html.unescape(given))
+    assert messages["none"] == "Ninguna noticia. <'>" and messages["more"] == "{n} noticias, se muestran {shown}."
+    assert messages["searching"] == "Searching…"
+    assert "<'>" not in given  # (escaped inside the attribute)
