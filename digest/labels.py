@@ -197,7 +197,8 @@ SEARCH_MESSAGES = {"prompt": "search_prompt", "searching": "search_searching", "
 
 
 def template_labels(labels: Labels) -> dict[str, Any]:
-    """The labels as templates get them (``site.labels``): the English ones as markup (our
+    """The labels as templates get them (the global ``labels``, see
+    `digest.render.make_environment`): the English ones as markup (our
     own text, free of ``<``, ``&`` and ``"``: written as it was when templates held it), a
     site's own as plain strings, which templates escape."""
     from markupsafe import Markup
