@@ -304,7 +304,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
 
     with phase("templates"):
         templates = template_memo(cache.state.get("templates"))
-        env = make_environment(site, templates["compiled"])
+        env = make_environment(site, templates["compiled"], config.words)
 
     with phase("load"):
         cache.records.stats = stats  # the fingerprint's walk stat'ed every record file already

@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from digest.errors import ConfigError, Problem
+from digest.labels import Labels, check_labels, labels_of
 from digest.text import SCHEMELESS_HOST, language_tag, plain_text, safe_url, visible
 from digest.write import digest_bytes
 
@@ -62,6 +63,9 @@ class Config:
     """Build the Pagefind search index after each build (skipped when Pagefind is absent)."""
     output_dir: str = "build"
     """Output folder, relative to the site folder (``-o`` overrides it)."""
+    labels: tuple[tuple[str, Any], ...] = ()
+    """The ``[labels]`` table: (key, text) of each word the site writes in other words than
+    English (``months``: 12 names), sorted by key; see `digest.labels` and `words`."""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -72,6 +76,11 @@ class Config:
     def base_path(self) -> str:
         """Path part of `base_url`, always starting and ending with ``/``."""
         return _path_of(self.base_url)
+
+    @property
+    def words(self) -> Labels:
+        """Every label of the site: the English ones with `labels` over them."""
+        return labels_of(self.labels)
 
     def absolute(self, path: str) -> str:
         """Absolute URL of a site path given relative to the site root (``a/b/``)."""
@@ -302,6 +311,10 @@ def _check_relative_dir(value: Any) -> str | None:
     return None
 
 
+def _check_labels_table(value: Any) -> str | None:
+    return None if isinstance(value, dict) else 'a table of labels ([labels], then lines such as nav_home = "Inicio")'
+
+
 _CHECKS = {
     "title": _check_text,
     "description": _check_text,
@@ -321,6 +334,7 @@ _CHECKS = {
     "api_min_heat": _check_int(-1, 10**12),
     "search": _check_bool,
     "output_dir": _check_relative_dir,
+    "labels": _check_labels_table,  # (and each label: see `_labels`)
 }
 
 
@@ -512,6 +526,13 @@ def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
     key_lines = _key_lines(text)
     for key, value in data.items():
         line = key_lines.get(key)
+        if key == "labels" and isinstance(value, dict):
+            found = _labels(value, text, path, line)
+            if isinstance(found, list):
+                problems += found
+            else:
+                values[key] = found
+            continue
         if key not in _CHECKS:
             # (compared in lower case: `Base_URL` or `PAGE_SIZE` was too far from its key for difflib)
             close = difflib.get_close_matches(key.lower(), known, n=1)
@@ -538,6 +559,30 @@ def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
     if problems:
         raise ConfigError(problems)
     return Config(**values)
+
+
+def _close(key: str, known: list[str]) -> str:
+    """`` (did you mean 'x'?)`` for a misspelt ``key`` of ``known`` (compared in lower case), or ""."""
+    close = difflib.get_close_matches(key.lower(), known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _labels(value: Any, text: str, path: str, line: int | None) -> tuple[tuple[str, Any], ...] | list[Problem]:
+    """The ``[labels]`` table as `Config.labels` keeps it, or its problems (each on its key's line)."""
+    lines: dict[str, int] = {"": line} if line is not None else {}
+    for number, parts, _kind in _statements(text):  # (`[labels]` then `x = ...`, or `labels.x = ...`)
+        if len(parts) == 2 and parts[0] == "labels":
+            lines.setdefault(parts[1], number)
+    table = None
+    for number, parts, kind in _statements(text):
+        if kind == "[":
+            table = parts
+        elif table == ("labels",) and len(parts) == 1:
+            lines.setdefault(parts[0], number)
+    found = check_labels(value, lines, _close, _describe)
+    if found:
+        return [Problem(path, number, _shorten(key), message) for number, key, message in found]
+    return tuple(sorted((key, tuple(text) if isinstance(text, list) else text) for key, text in value.items()))
 
 
 _WIDE_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),

@@ -34,6 +34,7 @@ from urllib.parse import quote
 
 from digest.config import Config
 from digest.display import sort_key
+from digest.labels import Labels, labels_of
 from digest.model import Article, Edition, PageSpec, Provider, RelatedRef, Topic, fixed, input_key
 from digest.text import LINK_SCHEMES, credentials_link, domain_url, link_scheme, safe_url, term_key
 
@@ -45,6 +46,10 @@ FORMATS = (
 """(format, file name, template, media type, label) of every feed format."""
 
 
+ENGLISH = labels_of()
+"""The English labels (`digest.labels`)."""
+
+
 def source_domain(provider: Provider) -> str:
     """The domain a source (of `digest.plan.build_providers`) is shown with: its host name; ""
     for one known by its name alone, whose identity is that name folded (``{name: The Guardian}``
@@ -53,10 +58,12 @@ def source_domain(provider: Provider) -> str:
     return provider.key if provider.domain else ""
 
 
-def source_description(provider: Provider) -> str:
+def source_description(provider: Provider, words: Labels = ENGLISH) -> str:
     """The description of a source's page and feeds."""
     domain = source_domain(provider)
-    return f"The latest curated stories from {provider.name}" + (f" ({domain})." if domain else ".")
+    if domain:
+        return words.say("source_description", name=provider.name, domain=domain)
+    return words.say("source_description_nameonly", name=provider.name)
 
 
 SITEMAP_MAX_URLS = 50_000
@@ -417,8 +424,9 @@ def edition_entry(edition: Edition, by_id: Mapping[str, Article], entries: Entri
     stories = [by_id[i] for i in edition.article_ids if by_id[i].is_published]
     url = config.absolute(f"editions/{edition.day}/")
     top = stories[:5]
-    summary = f"{len(stories)} {'story' if len(stories) == 1 else 'stories'}. Top: " + "; ".join(
-        a.title for a in top) + ("." if top else "")
+    words = config.words
+    summary = words.say("feed_edition_summary", stories=words.stories(len(stories)),
+                        titles="; ".join(a.title for a in top))
     published = max(a.published for a in stories)
     categories = []
     for article in top:
@@ -426,7 +434,7 @@ def edition_entry(edition: Edition, by_id: Mapping[str, Article], entries: Entri
             if topic not in categories:
                 categories.append(topic)
     return {
-        "id": url, "url": url, "title": f"Edition of {day_name}", "language": None, "link": None,
+        "id": url, "url": url, "title": words.say("edition_title", date=day_name), "language": None, "link": None,
         "published": rfc3339(published), "updated": rfc3339(max(_updated(a) for a in stories)),
         "published_822": rfc822(published),
         "summary": xml_text(summary),
@@ -457,7 +465,9 @@ def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config
     limit = config.feed_items
     pages: list[PageSpec] = []
     links: dict[tuple[str, str], list[dict]] = {}
+    words = config.words
     outline: dict[str, list[dict]] = {"Site": [], "Topics": [], "Sources": []}
+    groups = {"Site": words["opml_site"], "Topics": words["nav_topics"], "Sources": words["nav_sources"]}
     site_author = config.title
 
     def listed(base: str, title: str, description: str, home: str, key: tuple[str, str], group: str) -> None:
@@ -489,7 +499,7 @@ def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config
     published_editions = [(e, tuple(i for i in e.article_ids if by_id[i].is_published))
                           for e in reversed(editions)]
     published_editions = [(e, ids) for e, ids in published_editions if ids][:limit]
-    add("editions/", f"{config.title}: daily editions", "One entry per daily edition and its top stories.",
+    add("editions/", words.say("feed_editions_title", site=config.title), words["feed_editions_description"],
         config.absolute("editions/"),
         tuple((e.day, day_name(e.day), len(ids)) for e, ids in published_editions),
         tuple(i for _, ids in published_editions for i in ids),
@@ -505,19 +515,19 @@ def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config
             by_provider[article.provider.key].append(article)
     for key, topic in sorted(planner.topics.items(), key=lambda kv: (sort_key(kv[1].name), kv[0])):
         if by_topic.get(key):
-            article_feed(f"topics/{topic.slug}/", f"{config.title}: {topic.name}",
-                         f"The latest curated stories about {topic.name}.", by_topic[key], ("topic", key), "Topics")
+            article_feed(f"topics/{topic.slug}/", words.say("feed_title", site=config.title, name=topic.name),
+                         words.say("topic_description", name=topic.name), by_topic[key], ("topic", key), "Topics")
     for key, (provider, slug) in sorted(planner.providers.items(),
                                         key=lambda kv: (sort_key(kv[1][0].name), kv[0])):
         if by_provider.get(key):
-            article_feed(f"sources/{slug}/", f"{config.title}: {provider.name}",
-                         source_description(provider), by_provider[key],
+            article_feed(f"sources/{slug}/", words.say("feed_title", site=config.title, name=provider.name),
+                         source_description(provider, words), by_provider[key],
                          ("source", key), "Sources")
 
     opml = {
-        "title": xml_text(f"{config.title}: every feed"),
+        "title": xml_text(words.say("opml_title", site=config.title)),
         "home_url": config.absolute(""),
-        "groups": [{"title": g, "feeds": f} for g, f in outline.items() if f],
+        "groups": [{"title": groups[g], "feeds": f} for g, f in outline.items() if f],
     }
     pages.append(output("feeds.opml", "feeds.opml", "opml", planner, (opml,), fixed(opml)))
     pages += _api_pages(planner, config, entries, articles, by_topic, by_provider, documents or {})

@@ -33,7 +33,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, BinaryIO
 
-from digest import __version__, toolchain
+from digest import __version__, labels, toolchain
 from digest.config import Config
 from digest.display import sort_key
 from digest.errors import BuildError
@@ -65,8 +65,6 @@ MAX_TALL = 3
 its top part (`digest.images.plan_thumbs`), a placeholder's box is cut the same way. A 1x20000
 spacer image, or a record saying so, made a card 7 million pixels tall (cards are as wide as
 their column, and as tall as the picture's proportions make them)."""
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")
 
 
 # --------------------------------------------------------------------------- selection and scoring
@@ -324,6 +322,7 @@ class _Planner:
         self.last_plan: tuple[list[PageSpec], Mapping[str, int]] | None = None
         """While `replan` plans after additions or removals: the last plan's pages and their
         positions by path, whose groups `reused` gives back."""
+        words = self.words = config.words
         self.site = {
             "title": config.title,
             "description": config.description,
@@ -333,16 +332,16 @@ class _Planner:
             "dir": language_direction(config.language),
             "generator": f"digest {__version__}",
             "nav": [
-                {"name": "Home", "url": self.url("")},
-                {"name": "Editions", "url": self.url("editions/")},
-                {"name": "Topics", "url": self.url("topics/")},
-                {"name": "Sources", "url": self.url("sources/")},
-                {"name": "Archive", "url": self.url("archive/")},
+                {"name": words["nav_home"], "url": self.url("")},
+                {"name": words["nav_editions"], "url": self.url("editions/")},
+                {"name": words["nav_topics"], "url": self.url("topics/")},
+                {"name": words["nav_sources"], "url": self.url("sources/")},
+                {"name": words["nav_archive"], "url": self.url("archive/")},
             ],
             "stylesheet": self.url("static/style.css"),
         }
         if search:
-            self.site["nav"].append({"name": "Search", "url": self.url("search/")})
+            self.site["nav"].append({"name": words["nav_search"], "url": self.url("search/")})
         self.site_key = site_key(config, self.site, drafts)
         self.options = (config, drafts, search)
         """What the site key was made from (see `replan`)."""
@@ -434,7 +433,7 @@ class _Planner:
     # plain data ------------------------------------------------------------
     def date_display(self, when: datetime) -> str:
         local = when.astimezone(self.tz)
-        return f"{local.day} {MONTHS[local.month - 1]} {local.year}"
+        return self.words.day(local.day, local.month, local.year)
 
     def picture(self, image: ImageRef) -> Mapping[str, Any]:
         """How ``image`` is shown: its thumbnails as planned (see `digest.images`); else, with
@@ -534,7 +533,7 @@ class _Planner:
 
     def crumbs(self, *trail: tuple[str, str]) -> list[dict]:
         """Breadcrumbs from Home through ``(name, site path)`` pairs."""
-        return [{"name": "Home", "url": self.url("")},
+        return [{"name": self.words["nav_home"], "url": self.url("")},
                 *({"name": name, "url": self.url(path)} for name, path in trail)]
 
     def paginate(self, base: str, template: str, kind: str, title: str, description: str,
@@ -555,7 +554,7 @@ class _Planner:
 
         for n in range(1, count + 1):
             ids = tuple(a.id for a in items[(n - 1) * size: n * size])
-            heading = title if n == 1 else f"{title} (page {n} of {count})"
+            heading = title if n == 1 else self.words.say("page_heading", title=title, n=n, total=count)
             pagination = {
                 "page": n, "pages": count,
                 "prev": self.url(path_of(n - 1)) if n > 1 else None,
@@ -651,7 +650,7 @@ class _Planner:
         local_day = article.published.astimezone(self.tz).date().isoformat()
         trail = [(card["topics"][0]["name"], card["topics"][0]["url"])] if card["topics"] else []
         return {
-            "breadcrumbs": [{"name": "Home", "url": self.url("")},
+            "breadcrumbs": [{"name": self.words["nav_home"], "url": self.url("")},
                             *({"name": name, "url": url} for name, url in trail),
                             {"name": article.title, "url": card["url"]}],
             "article": {**card, "body_html": article.body_html, "category": article.category,
@@ -676,13 +675,15 @@ class _Planner:
     def _edition_page(self, edition: Edition, prev_day: str | None, next_day: str | None) -> list[PageSpec]:
         ids = edition.article_ids
         day = datetime.fromisoformat(edition.day)
-        title = f"Edition of {day.day} {MONTHS[day.month - 1]} {day.year}"
+        words = self.words
+        name = words.day(day.day, day.month, day.year)
+        title = words.say("edition_title", date=name)
         return [self.page(
             f"editions/{edition.day}/index.html", "edition.html", "edition", title,
-            f"{len(ids)} stories from {day.day} {MONTHS[day.month - 1]} {day.year}.",
+            words.say("edition_description", n=len(ids), date=name),
             deps=ids, lazy=partial(self._edition, ids), feeds=("edition", ""),
             shows=ids, heading=title, day=edition.day, total=len(ids),
-            breadcrumbs=self.crumbs(("Editions", "editions/"), (title, f"editions/{edition.day}/")),
+            breadcrumbs=self.crumbs((words["nav_editions"], "editions/"), (title, f"editions/{edition.day}/")),
             prev=self.url(f"editions/{prev_day}/") if prev_day else None,
             next=self.url(f"editions/{next_day}/") if next_day else None,
         )]
@@ -716,10 +717,10 @@ class _Planner:
             days = tuple((e.day, len(e.article_ids)) for e in chunk)
             path = base if n == 1 else f"{base}page/{n}/"
             pages.append(self.page(
-                path + "index.html", "editions.html", "editions", "Daily editions",
-                "Every daily edition of the digest.",
+                path + "index.html", "editions.html", "editions", self.words["editions_title"],
+                self.words["editions_description"],
                 deps=leads, inputs=days, lazy=partial(self._edition_entries, days, leads),
-                feeds=("edition", ""), shows=leads, heading="Daily editions", pagination=pagination,
+                feeds=("edition", ""), shows=leads, heading=self.words["editions_title"], pagination=pagination,
                 prev=pagination["prev"], next=pagination["next"],
             ))
         return pages
@@ -729,7 +730,7 @@ class _Planner:
         for (day, count), lead in zip(days, leads, strict=True):
             when = datetime.fromisoformat(day)
             entries.append({"day": day, "url": self.url(f"editions/{day}/"),
-                            "name": f"{when.day} {MONTHS[when.month - 1]} {when.year}",
+                            "name": self.words.day(when.day, when.month, when.year),
                             "count": count, "lead": self.card(self.by_id[lead])})
         return {"editions": entries}
 
@@ -743,17 +744,18 @@ class _Planner:
             if article.provider:
                 by_provider[article.provider.key].append(article)
         index = []
+        words = self.words
         for key, topic in sorted(self.topics.items(), key=lambda kv: (sort_key(kv[1].name), kv[0])):
             items = by_topic[key]
             base = f"topics/{topic.slug}/"
             index.append({"name": topic.name, "url": self.url(base), "count": len(items)})
             pages += self.paginate(base, "list.html", "topic", topic.name,
-                                   f"The latest curated stories about {topic.name}.", items,
+                                   words.say("topic_description", name=topic.name), items,
                                    feeds=("topic", key),
-                                   breadcrumbs=self.crumbs(("Topics", "topics/"), (topic.name, base)),
+                                   breadcrumbs=self.crumbs((words["nav_topics"], "topics/"), (topic.name, base)),
                                    term={"kind": "topic", "name": topic.name, "key": key})
-        pages.append(self.page("topics/index.html", "terms.html", "topics", "Topics",
-                               "Every topic of the digest.", heading="Topics", terms=index))
+        pages.append(self.page("topics/index.html", "terms.html", "topics", words["topics_title"],
+                               words["topics_description"], heading=words["topics_title"], terms=index))
         index = []
         for key, (provider, slug) in sorted(self.providers.items(),
                                             key=lambda kv: (sort_key(kv[1][0].name), kv[0])):
@@ -763,13 +765,13 @@ class _Planner:
             index.append({"name": provider.name, "url": self.url(base), "count": len(items),
                           "domain": domain})
             pages += self.paginate(base, "list.html", "source", provider.name,
-                                   source_description(provider), items,
+                                   source_description(provider, words), items,
                                    feeds=("source", key),
-                                   breadcrumbs=self.crumbs(("Sources", "sources/"), (provider.name, base)),
+                                   breadcrumbs=self.crumbs((words["nav_sources"], "sources/"), (provider.name, base)),
                                    term={"kind": "source", "name": provider.name, "key": key,
                                          "domain": domain})
-        pages.append(self.page("sources/index.html", "terms.html", "sources", "Sources",
-                               "Every news source of the digest.", heading="Sources", terms=index))
+        pages.append(self.page("sources/index.html", "terms.html", "sources", words["sources_title"],
+                               words["sources_description"], heading=words["sources_title"], terms=index))
         return pages
 
     def archive_pages(self) -> list[PageSpec]:
@@ -779,17 +781,18 @@ class _Planner:
             months[paths[article.id][:7]].append(article)  # (its local year and month: `article_path`)
         pages = []
         index = []
+        words = self.words
         for month in sorted(months, reverse=True):
             year, number = month.split("/")
-            name = f"{MONTHS[int(number) - 1]} {year}"
+            name = words.month(int(number), year)
             base = f"archive/{month}/"
             index.append({"name": name, "url": self.url(base), "count": len(months[month]), "year": year})
             pages += self.paginate(base, "list.html", "archive", name,
-                                   f"Every story of {name}.", months[month],
-                                   breadcrumbs=self.crumbs(("Archive", "archive/"), (name, base)),
+                                   words.say("archive_month_description", name=name), months[month],
+                                   breadcrumbs=self.crumbs((words["nav_archive"], "archive/"), (name, base)),
                                    term=None)
-        pages.append(self.page("archive/index.html", "archive.html", "archive-index", "Archive",
-                               "Every month of the digest.", heading="Archive", months=index))
+        pages.append(self.page("archive/index.html", "archive.html", "archive-index", words["archive_title"],
+                               words["archive_description"], heading=words["archive_title"], months=index))
         return pages
 
     def home_page(self, editions: list[Edition]) -> PageSpec:
@@ -902,15 +905,16 @@ def _site_pages(planner: _Planner, editions: list[Edition], search: bool,
     after every other page but the sitemap (no other page reads the related lists), once
     ``related_lists()``, when given, has set the planner's.
     """
-    feed_pages, links = plan_feeds(planner, editions, planner.config, _day_name, documents)
+    feed_pages, links = plan_feeds(planner, editions, planner.config, partial(_day_name, planner.words), documents)
     planner.links = links  # (the listings read them: discovery links)
     home = planner.home_page(editions)
     pages: list[PageSpec] = planner.edition_pages(editions)
     pages += planner.edition_index(editions)
     pages += planner.taxonomy_pages()
     pages += planner.archive_pages()
-    pages.append(planner.page("404.html", "404.html", "404", "Page not found",
-                              "The page you asked for is not here.", heading="Page not found"))
+    words = planner.words
+    pages.append(planner.page("404.html", "404.html", "404", words["not_found_title"],
+                              words["not_found_description"], heading=words["not_found_title"]))
     if search:
         pages.append(search_page(planner))
     if articles is None:
@@ -1482,9 +1486,9 @@ def load_plan(data: bytes, articles: Sequence[Article], start: int = 0) -> SiteP
                     urls=urls, related_state=None, reuse=reuse)
 
 
-def _day_name(day: str) -> str:
+def _day_name(words: labels.Labels, day: str) -> str:
     when = datetime.fromisoformat(day)
-    return f"{when.day} {MONTHS[when.month - 1]} {when.year}"
+    return words.day(when.day, when.month, when.year)
 
 
 def check_paths(pages: Sequence[PageSpec]) -> None:

@@ -20,6 +20,7 @@ from jinja2.compiler import CodeGenerator
 
 from digest import display, theme_dir
 from digest.errors import TemplateError
+from digest.labels import Labels, fill, labels_of, template_labels
 from digest.model import PageSpec
 from digest.write import OutputRecord, Staging, stage
 
@@ -174,11 +175,14 @@ class _FolderLoader(jinja2.FileSystemLoader):
             raise TemplateError(f"{where}: cannot read the template: {exc.strerror or exc}", where) from None
 
 
-def make_environment(site: Path, compiled: dict[str, bytes] | None = None) -> jinja2.Environment:
+def make_environment(site: Path, compiled: dict[str, bytes] | None = None,
+                     words: Labels | None = None) -> jinja2.Environment:
     """One environment per build: autoescape on, strict undefined, site templates first.
 
     ``compiled``, a dict kept between builds in one process (a server's), holds
-    compiled templates so an unchanged template is not compiled again.
+    compiled templates so an unchanged template is not compiled again. ``words`` are the
+    site's labels (`digest.config.Config.words`; English without), which every template,
+    and the macros it imports, reads as ``labels`` (a global: imported macros see no context).
     """
     loader = jinja2.ChoiceLoader([
         _FolderLoader(str(site / "templates")),
@@ -198,6 +202,8 @@ def make_environment(site: Path, compiled: dict[str, bytes] | None = None) -> ji
     env.filters["ldjson"] = lambda v: jinja2.utils.markupsafe.Markup(_tojson(v))
     env.filters["truncate"] = _truncate
     env.filters["isolate"] = display.isolate
+    env.filters["fill"] = _fill
+    env.globals["labels"] = template_labels(words if words is not None else labels_of())
     env.code_generator_class = _generator()
     return env
 
@@ -207,6 +213,13 @@ def _truncate(text: Any, length: int = 255, killwords: bool = False, end: str = 
     """Jinja's ``truncate``, cutting between grapheme clusters (see `digest.display.cut`): the
     built-in one cut at a code point, inside an emoji's ZWJ sequence, a flag or a conjunct."""
     return display.cut(str(text), length, end, whole_words=not killwords, leeway=5 if leeway is None else leeway)
+
+
+def _fill(text: Any, **values: Any) -> markupsafe.Markup:
+    """A label (`digest.labels`) with its placeholders filled in, as markup: the label and the
+    values escaped first (a label given as markup, an English one, is written as it is)."""
+    escaped = {name: markupsafe.escape(value) for name, value in values.items()}
+    return markupsafe.Markup(fill(markupsafe.escape(text), **escaped))
 
 
 _PROBE = {

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from digest.background import program_dies_with_parent
 from digest.config import Config
+from digest.labels import SEARCH_MESSAGES, Labels
 from digest.model import PageSpec
 from digest.write import remove_tree
 
@@ -56,16 +57,20 @@ class _PageMaker(Protocol):
 
     def url(self, path: str) -> str: ...
 
+    words: Labels
+
 
 def search_page(planner: _PageMaker) -> PageSpec:
     """The ``search/`` page: a form, filters and results filled in by ``static/search.js``."""
+    words = planner.words
     return planner.page(
-        "search/index.html", "search.html", "search", "Search",
-        "Search every story of the digest by word, topic, source and date.",
-        heading="Search",
-        search={"bundle": planner.url(f"{BUNDLE}/"), "script": planner.url("static/search.js")},
-        breadcrumbs=[{"name": "Home", "url": planner.url("")},
-                     {"name": "Search", "url": planner.url("search/")}],
+        "search/index.html", "search.html", "search", words["search_title"],
+        words["search_description"],
+        heading=words["search_title"],
+        search={"bundle": planner.url(f"{BUNDLE}/"), "script": planner.url("static/search.js"),
+                "messages": {name: words[key] for name, key in SEARCH_MESSAGES.items()}},
+        breadcrumbs=[{"name": words["nav_home"], "url": planner.url("")},
+                     {"name": words["nav_search"], "url": planner.url("search/")}],
     )
 
 

@@ -17,6 +17,30 @@ function isolated(text) {
   return RIGHT_TO_LEFT.test(text) !== (pageDirection === "rtl") && /\p{L}/u.test(text) ? `\u2068${text}\u2069` : text;
 }
 
+// The page's words (the site's labels, digest/labels.py); these English ones stand in for a
+// site template without them.
+const MESSAGES = {
+  prompt: "Type a word, or choose a topic, source or month.",
+  searching: "Searching…",
+  none: "No stories found.",
+  one: "{n} story found.",
+  other: "{n} stories found.",
+  more: "{n} stories found, the first {shown} shown.",
+  unavailable: "The search index is not available on this copy of the site.",
+};
+let given = {};
+try {
+  given = JSON.parse(form.dataset.messages || "{}");
+} catch (error) {
+  given = {};
+}
+
+// A message with its {n} and {shown} put in (plain replacement, one pass).
+function message(name, values = {}) {
+  const text = typeof given[name] === "string" ? given[name] : MESSAGES[name];
+  return text.replace(/\{([a-z]+)\}/g, (whole, key) => (Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : whole));
+}
+
 document.getElementById("search-nojs").hidden = true;
 
 function say(text) {
@@ -91,18 +115,17 @@ async function run() {
   if (sortSelect.value === "oldest") options.sort = { date: "asc" };
   if (!query && !Object.keys(filters).length) {
     list.replaceChildren();
-    say("Type a word, or choose a topic, source or month.");
+    say(message("prompt"));
     return;
   }
-  say("Searching…");
+  say(message("searching"));
   const search = await pagefind.search(query || null, options);
   if (mine !== generation || !search) return;
   const shown = await Promise.all(search.results.slice(0, PAGE).map((r) => r.data()));
   if (mine !== generation) return;
   list.replaceChildren(...shown.map(resultItem));
   const total = search.results.length;
-  say(total === 0 ? "No stories found." :
-      `${total} ${total === 1 ? "story" : "stories"} found${total > PAGE ? `, the first ${PAGE} shown` : ""}.`);
+  say(message(total === 0 ? "none" : total === 1 ? "one" : total > PAGE ? "more" : "other", { n: total, shown: PAGE }));
 }
 
 function remember() {
@@ -125,7 +148,7 @@ async function start() {
     await pagefind.init();
     fillFilters(await pagefind.filters(), params);
   } catch (error) {
-    say("The search index is not available on this copy of the site.");
+    say(message("unavailable"));
     return;
   }
   let timer = null;
