@@ -535,8 +535,7 @@ def parse_config(text: str, path: str = CONFIG_NAME) -> Config:
             continue
         if key not in _CHECKS:
             # (compared in lower case: `Base_URL` or `PAGE_SIZE` was too far from its key for difflib)
-            close = difflib.get_close_matches(key.lower(), known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = _close(key, known)
             # (quoted as TOML quotes it when no bare key can write it: `""` or `" "` was no name at all)
             shown = key if _BARE_KEY.fullmatch(key) else '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
             problems.append(Problem(path, line, _shorten(shown), f"unknown key{hint}"))
