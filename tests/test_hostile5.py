@@ -83,10 +83,10 @@ def test_line_lookup_is_not_quadratic_in_the_number_of_keys():
     import time
 
     text = "".join(f"key{n} = {n}\n" for n in range(20000))
-    start = time.monotonic()
+    start = time.process_time()  # (this process's CPU: the wall clock of a busy machine failed it at 6.5 s)
     found = config_problems(text)
     assert len(found) == 20000 and found[-1].startswith("digest.toml:20000: key19999: unknown key")
-    assert time.monotonic() - start < 5
+    assert time.process_time() - start < 5  # (2.2-2.5 s of CPU here)
 
 
 # --------------------------------------------------------------------------- compact dates
