@@ -155,14 +155,14 @@ class _LegacyUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-class OlderShard(tuple):
+class _OlderShard(tuple):
     """A manifest shard read from a file stamped `_LEGACY_STAMP`: `BuildCache` writes it again
     in the current layout at its next save."""
 
     __slots__ = ()
 
 
-def _legacy_manifest(body: bytes) -> OlderShard | None:
+def _legacy_manifest(body: bytes) -> _OlderShard | None:
     """A manifest shard stamped `_LEGACY_STAMP` (``(outputs, page keys, index[, program])``),
     its records made `OutputRecord` tuples; None when it is not one."""
     part = _LegacyUnpickler(io.BytesIO(body)).load()
@@ -170,7 +170,7 @@ def _legacy_manifest(body: bytes) -> OlderShard | None:
         outputs = {path: OutputRecord(record.digest, record.size, record.mtime_ns)
                    for path, record in part[0].items() if type(record) is _LegacyRecord}
         if len(outputs) == len(part[0]):
-            return OlderShard((outputs, *part[1:]))
+            return _OlderShard((outputs, *part[1:]))
     return None
 
 
@@ -990,7 +990,7 @@ class BuildCache:
             # program, and its page keys are another program's too.
             usable = (isinstance(part, tuple) and len(part) in (3, 4) and part[2] == index
                       and isinstance(part[0], dict) and isinstance(part[1], dict))
-            if not usable and self._seen[name] is not None or type(part) is OlderShard:
+            if not usable and self._seen[name] is not None or type(part) is _OlderShard:
                 self._unsaved.add(name)  # (signed: only a shard's file copied over another's fails)
             mine: tuple[dict, dict] = (({}, {}) if not usable else (part[0], part[1]) if part[3:] == (program,)
                                        else (part[0], {}))

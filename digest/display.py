@@ -11,7 +11,11 @@ text meets.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable, Mapping
 from functools import lru_cache
+from typing import TypeVar
+
+_T = TypeVar("_T")
 
 _EXTEND = frozenset("\u200c\u200d\u0e33\u0eb3") | frozenset(map(chr, range(0x1F3FB, 0x1F400))) \
     | frozenset(map(chr, range(0xE0020, 0xE0080)))
@@ -116,3 +120,10 @@ def sort_key(name: str) -> tuple[str, str]:
     while start < len(base) and not base[start].isalnum():
         start += 1
     return base[start:] if start < len(base) else base, unicodedata.normalize("NFC", folded)
+
+
+def in_index_order(items: Mapping[str, _T], name: Callable[[_T], str]) -> list[tuple[str, _T]]:
+    """The ``(key, item)`` pairs of ``items`` as an index lists them: by `sort_key` of each
+    item's ``name(item)``, then by key (the topics and sources of `digest.plan` and
+    `digest.feeds`, in their pages, feeds, OPML and JSON API alike)."""
+    return sorted(items.items(), key=lambda kv: (sort_key(name(kv[1])), kv[0]))

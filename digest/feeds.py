@@ -29,11 +29,12 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from functools import partial
+from operator import attrgetter
 from typing import Any, Protocol
 from urllib.parse import quote
 
 from digest.config import Config
-from digest.display import sort_key
+from digest.display import in_index_order
 from digest.labels import Labels, labels_of
 from digest.model import Article, Edition, PageSpec, Provider, RelatedRef, Topic, fixed, input_key
 from digest.text import LINK_SCHEMES, credentials_link, domain_url, link_scheme, safe_url, term_key
@@ -44,6 +45,15 @@ FORMATS = (
     ("json", "feed.json", "json:feed", "application/feed+json", "JSON Feed"),
 )
 """(format, file name, template, media type, label) of every feed format."""
+
+
+topic_name = attrgetter("name")
+"""A topic's name (its index order: `digest.display.in_index_order`)."""
+
+
+def provider_name(entry: tuple[Provider, str]) -> str:
+    """A source's name in ``planner.providers``' ``(provider, slug)`` (its index order)."""
+    return entry[0].name
 
 
 ENGLISH = labels_of()
@@ -513,12 +523,11 @@ def plan_feeds(planner: PlannerView, editions: Sequence[Edition], config: Config
             by_topic[term_key(name)].append(article)
         if article.provider:
             by_provider[article.provider.key].append(article)
-    for key, topic in sorted(planner.topics.items(), key=lambda kv: (sort_key(kv[1].name), kv[0])):
+    for key, topic in in_index_order(planner.topics, topic_name):
         if by_topic.get(key):
             article_feed(f"topics/{topic.slug}/", words.say("feed_title", site=config.title, name=topic.name),
                          words.say("topic_description", name=topic.name), by_topic[key], ("topic", key), "Topics")
-    for key, (provider, slug) in sorted(planner.providers.items(),
-                                        key=lambda kv: (sort_key(kv[1][0].name), kv[0])):
+    for key, (provider, slug) in in_index_order(planner.providers, provider_name):
         if by_provider.get(key):
             article_feed(f"sources/{slug}/", words.say("feed_title", site=config.title, name=provider.name),
                          source_description(provider, words), by_provider[key],
@@ -617,12 +626,11 @@ def _api_pages(planner: PlannerView, config: Config, entries: Entries, articles:
 
     latest = both("api/latest/", config.title, articles)
     topics = [both(f"api/topics/{topic.slug}/", topic.name, by_topic[key], name=topic.name)
-              for key, topic in sorted(planner.topics.items(), key=lambda kv: (sort_key(kv[1].name), kv[0]))
+              for key, topic in in_index_order(planner.topics, topic_name)
               if by_topic.get(key)]
     sources = [both(f"api/sources/{slug}/", provider.name, by_provider[key], name=provider.name,
                     **({"domain": domain} if (domain := source_domain(provider)) else {}))
-               for key, (provider, slug) in sorted(planner.providers.items(),
-                                                   key=lambda kv: (sort_key(kv[1][0].name), kv[0]))
+               for key, (provider, slug) in in_index_order(planner.providers, provider_name)
                if by_provider.get(key)]
     index = {"title": config.title, "description": config.description, "home_page_url": config.absolute(""),
              "pageSize": size, "minHeat": config.api_min_heat if hot else None,

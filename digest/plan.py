@@ -35,17 +35,19 @@ from typing import Any, BinaryIO
 
 from digest import __version__, labels, toolchain
 from digest.config import Config
-from digest.display import sort_key
+from digest.display import in_index_order
 from digest.errors import BuildError
 from digest.feeds import (
     Entries,
     plan_feeds,
     plan_sitemap,
+    provider_name,
     sitemap_entries,
     sitemap_listed,
     sitemap_loc,
     source_description,
     source_domain,
+    topic_name,
 )
 from digest.meta import page_meta
 from digest.model import Article, Edition, ImageRef, PageSpec, Provider, Topic, input_key
@@ -745,7 +747,7 @@ class _Planner:
                 by_provider[article.provider.key].append(article)
         index = []
         words = self.words
-        for key, topic in sorted(self.topics.items(), key=lambda kv: (sort_key(kv[1].name), kv[0])):
+        for key, topic in in_index_order(self.topics, topic_name):
             items = by_topic[key]
             base = f"topics/{topic.slug}/"
             index.append({"name": topic.name, "url": self.url(base), "count": len(items)})
@@ -757,8 +759,7 @@ class _Planner:
         pages.append(self.page("topics/index.html", "terms.html", "topics", words["topics_title"],
                                words["topics_description"], heading=words["topics_title"], terms=index))
         index = []
-        for key, (provider, slug) in sorted(self.providers.items(),
-                                            key=lambda kv: (sort_key(kv[1][0].name), kv[0])):
+        for key, (provider, slug) in in_index_order(self.providers, provider_name):
             items = by_provider[key]
             base = f"sources/{slug}/"
             domain = source_domain(provider)

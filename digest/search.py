@@ -57,6 +57,8 @@ class _PageMaker(Protocol):
 
     def url(self, path: str) -> str: ...
 
+    def crumbs(self, *trail: tuple[str, str]) -> list[dict]: ...
+
     words: Labels
 
 
@@ -69,8 +71,7 @@ def search_page(planner: _PageMaker) -> PageSpec:
         heading=words["search_title"],
         search={"bundle": planner.url(f"{BUNDLE}/"), "script": planner.url("static/search.js"),
                 "messages": {name: words[key] for name, key in SEARCH_MESSAGES.items()}},
-        breadcrumbs=[{"name": words["nav_home"], "url": planner.url("")},
-                     {"name": words["nav_search"], "url": planner.url("search/")}],
+        breadcrumbs=planner.crumbs((words["nav_search"], "search/")),
     )
 
 
