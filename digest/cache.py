@@ -183,22 +183,33 @@ def read_blob(path: Path) -> Any | None:
     stamp = _stamp(path.name)
     legacy = _LEGACY_STAMP if path.name.startswith(_LASTING) else stamp
     try:
-        with open_regular(path)[0] as handle:  # the stamp first: a file of another kind is not read on
+        handle, st = open_regular(path)
+        with handle:  # the stamp first: a file of another kind is not read on
             head = handle.read(32 + max(len(stamp), len(legacy)))
             if not head.startswith(stamp, 32) and not head.startswith(legacy, 32):
                 return None
-            raw = head + handle.read()
+            raw = _whole(handle, st)
     except OSError:
         return None
-    body = raw[32:]
+    body = memoryview(raw)[32:]  # (slices of a view: the bytes are never copied)
     if not hmac.compare_digest(raw[:32], hmac.new(key, body, hashlib.sha256).digest()):
         return None
     try:
-        if not body.startswith(stamp):
+        if not raw.startswith(stamp, 32):
             return _legacy_manifest(body[len(legacy):])
         return pickle.loads(body[len(stamp):])
     except Exception:  # noqa: BLE001 - a corrupt cache means a clean build, whatever broke
         return None
+
+
+def _whole(handle: BinaryIO, st: os.stat_result) -> bytes:
+    """The whole file open in ``handle`` (whose stat is ``st``), read in one system call into
+    one bytes object. Its first bytes, read already to check the stamp, and the rest joined
+    made two more copies of every cache file a build reads (``head + handle.read()``, and
+    ``read_blob`` sliced the result twice more): at 10,000 records an edit's 60 MB became
+    200 MB of fresh memory, a fifth of the edit's time spent in page faults. A file that grew
+    since its stat is read as long as it was then (its signature then fails: a clean build)."""
+    return os.pread(handle.fileno(), st.st_size, 0)
 
 
 class _RecordsPickler(pickle.Pickler):
@@ -312,12 +323,13 @@ def read_signed(path: Path, head: int = 0,
         return None
     stamp = _stamp()
     try:
-        with open_regular(path)[0] as handle:  # (not a named pipe: see `read_blob`)
+        handle, st = open_regular(path)
+        with handle:  # (not a named pipe: see `read_blob`)
             start = handle.read(32 + len(stamp) + head)
             found = start[32 + len(stamp):]
             if start[32: 32 + len(stamp)] != stamp or len(found) != head or (accept and not accept(found)):
                 return None
-            raw = start + handle.read()
+            raw = _whole(handle, st)
     except OSError:
         return None
     view = memoryview(raw)

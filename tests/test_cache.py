@@ -969,3 +969,31 @@ def test_check_reads_the_records_with_the_collector_paused(tmp_path, monkeypatch
     check(site)
     assert seen == [False]
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("cut", ["whole", "cut short", "grown", "stamp only"])
+def test_a_signed_file_is_read_whole_or_not_at_all(tmp_path, cut):
+    """`read_blob` and `read_signed` read a file in one piece (see ``cache._whole``): a file cut
+    short or grown since it was signed (bytes appended after its signature was made) is no
+    cache file, whatever part of it the stamp check read first."""
+    from digest.cache import read_signed, write_signed
+
+    value = {"n": list(range(5000)), "text": "x" * 70_000}
+    blob, signed = tmp_path / "records-00.pickle", tmp_path / "plan-x.pickle"
+    write_blob(blob, value)
+    write_signed(signed, [b"head", pickle.dumps(value)])
+    for path in (blob, signed):
+        raw = path.read_bytes()
+        if cut == "cut short":
+            path.write_bytes(raw[:-1])
+        elif cut == "grown":
+            path.write_bytes(raw + b"\0")
+        elif cut == "stamp only":
+            path.write_bytes(raw[:40])
+    if cut == "whole":
+        assert read_blob(blob) == value
+        raw, start = read_signed(signed)
+        assert raw[start:start + 4] == b"head" and pickle.loads(raw[start + 4:]) == value
+    else:
+        assert read_blob(blob) is None
+        assert read_signed(signed) is None
