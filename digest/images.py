@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 from digest.cache import CACHE_DIR, racy
 from digest.config import Config
 from digest.errors import Problem
-from digest.files import read_regular
+from digest.files import open_regular
 from digest.load import IMAGES_DIR, field_locator, real_path
 from digest.model import Article, ThumbnailCounts
 from digest.plan import MAX_TALL, select
@@ -616,8 +616,12 @@ def _looks_like(data: bytes, fmt: str) -> bool:
 def _read(path: Path) -> bytes:
     # (opened without blocking, and only when regular: a named pipe or a link to /dev/zero put in
     # the place of a cache file after the scan made the worker wait forever, or read 40 MB of zeros)
-    raw = read_regular(path, MAX_BYTES + 1)[0]
-    if len(raw) > MAX_BYTES:
+    handle, st = open_regular(path)
+    with handle:
+        # (refused by its size before a byte is read: a 2 GB file was read 64 MB deep at every
+        # build before it was refused; read to the limit at most, in case it grew since)
+        raw = handle.read(MAX_BYTES + 1) if st.st_size <= MAX_BYTES else b""
+    if st.st_size > MAX_BYTES or len(raw) > MAX_BYTES:
         raise ValueError(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB; not read")
     return raw
 

@@ -288,3 +288,28 @@ def test_an_image_size_that_is_no_number_is_named_as_given(make_site):
     assert warnings_of(result) == [
         "content/a.md:4: warning: images[0].width: expected a positive integer, got the text 'wide'",
         "content/a.md:4: warning: images[0].height: expected a positive integer, got an empty string"]
+
+
+def test_a_cache_file_over_the_size_limit_is_refused_unread(make_site, monkeypatch):
+    # A 2 GB file in the image cache was read 64 MB deep, at every build, before it was refused.
+    site = one_image_site(make_site, None)
+    path = site / cache_name(URL, "jpg")
+    path.parent.mkdir(parents=True)
+    with open(path, "wb") as handle:  # (sparse: no disk taken)
+        handle.truncate(images.MAX_BYTES + 1)
+    [warning] = warnings_of(build(site, jobs=1))
+    assert f"larger than {images.MAX_BYTES // (1024 * 1024)} MB; not read" in warning
+
+    read: list[int] = []  # (what `_read` reads of it, in this process: the build's are workers)
+    real_open = images.open_regular
+
+    def counting(name):
+        handle, st = real_open(name)
+        real_read = handle.read
+        handle.read = lambda *size: read.append(len(data := real_read(*size))) or data
+        return handle, st
+
+    monkeypatch.setattr(images, "open_regular", counting)
+    with pytest.raises(ValueError, match="larger than"):
+        images._read(path)
+    assert read == []
