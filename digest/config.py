@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from digest.errors import ConfigError, Problem
-from digest.labels import Labels, check_labels, labels_of
+from digest.labels import Labels, check_labels, kept_labels, labels_of
 from digest.text import SCHEMELESS_HOST, language_tag, plain_text, safe_url, visible
 from digest.write import digest_bytes
 
@@ -581,7 +581,7 @@ def _labels(value: Any, text: str, path: str, line: int | None) -> tuple[tuple[s
     found = check_labels(value, lines, _close, _describe)
     if found:
         return [Problem(path, number, _shorten(key), message) for number, key, message in found]
-    return tuple(sorted((key, tuple(text) if isinstance(text, list) else text) for key, text in value.items()))
+    return kept_labels(value)
 
 
 _WIDE_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),

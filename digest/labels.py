@@ -242,6 +242,17 @@ def check_labels(value: Any, lines: Mapping[str, int], close: Any, describe: Any
     return problems
 
 
+def kept_labels(value: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """A checked ``[labels]`` table (see `check_labels`) as `digest.config.Config.labels` keeps
+    it: (key, text) pairs sorted by key, ``months`` as a tuple, and every text without
+    bidirectional embeddings, overrides or isolates (``nav_home = "\u202eemoH"`` reversed what
+    followed the link on every page, as a record's title did before its text was made plain)."""
+    from digest.text import without_bidi_controls as kept
+
+    return tuple(sorted((key, tuple(map(kept, text)) if isinstance(text, list) else kept(text))
+                        for key, text in value.items()))
+
+
 LANDMARKS = ("nav_label", "breadcrumb_label", "pagination_label", "nav_editions")
 """Labels that name the navigation landmarks of a page (the site's, the breadcrumb trail, a
 listing's pager, an edition's links to other days): no two may be one name, or a screen
@@ -267,13 +278,14 @@ def _landmarks(value: Mapping[str, Any], lines: Mapping[str, int]) -> list[tuple
 
 def _bad_text(text: Any) -> str | None:
     """What a label's text should have been, if it is not a non-empty one-line string."""
-    from digest.text import visible
+    from digest.text import visible, without_bidi_controls
 
     if not isinstance(text, str):
         return "a string"
     if _CONTROL.search(text):
         return "a string without control characters (no line breaks or tabs)"
-    if not text.strip() or not visible(text.strip()):
+    text = without_bidi_controls(text).strip()  # (dropped from what is kept: see `kept_labels`)
+    if not text or not visible(text):
         return "a non-empty string that shows something"
     return None
 

@@ -299,3 +299,20 @@ def test_the_search_script_says_the_labels_and_its_own_english_is_theirs(make_si
     assert messages["none"] == "Ninguna noticia. <'>" and messages["more"] == "{n} noticias, se muestran {shown}."
     assert messages["searching"] == "Searching…"
     assert "<'>" not in given  # (escaped inside the attribute)
+
+
+def test_bidi_controls_are_dropped_from_labels_and_one_of_only_them_is_a_problem(make_site):
+    # An override in a label (U+202E, "right-to-left override") reversed what followed it on
+    # every page, as a record's title did before its text was made plain.
+    config = parse_config('[labels]\nnav_home = "\\u202eInicio"\nmonths = ' + json.dumps(
+        ["\u2067" + month + "\u2069" for month in SPANISH_MONTHS]) + "\n")
+    assert config.words["nav_home"] == "Inicio"
+    assert config.words.day(5, 3, 2024) == "5 marzo 2024"
+    assert _problems('[labels]\nnav_home = "\\u202e\\u202c"\n') == [
+        "digest.toml:2: labels.nav_home: expected a non-empty string that shows something, got a string "
+        "'\\u202e\\u202c'"]
+    site = _site(make_site, '[labels]\nnav_home = "\\u202eInicio"\n')
+    build(site, jobs=1)
+    for path in (site / "build").rglob("*.html"):
+        assert "\u202e" not in path.read_text(encoding="utf-8"), path
+    assert ">Inicio<" in (site / "build" / "index.html").read_text(encoding="utf-8")
