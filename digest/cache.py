@@ -207,7 +207,7 @@ def _whole(handle: BinaryIO, st: os.stat_result) -> bytes:
     one bytes object. Its first bytes, read already to check the stamp, and the rest joined
     made two more copies of every cache file a build reads (``head + handle.read()``, and
     ``read_blob`` sliced the result twice more): at 10,000 records an edit's 60 MB became
-    200 MB of fresh memory, a fifth of the edit's time spent in page faults. A file that grew
+    200 MB of fresh memory, a fifth of the page faults of the build process. A file that grew
     since its stat is read as long as it was then (its signature then fails: a clean build)."""
     return os.pread(handle.fileno(), st.st_size, 0)
 

@@ -245,8 +245,9 @@ def check_labels(value: Any, lines: Mapping[str, int], close: Any, describe: Any
 def kept_labels(value: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
     """A checked ``[labels]`` table (see `check_labels`) as `digest.config.Config.labels` keeps
     it: (key, text) pairs sorted by key, ``months`` as a tuple, and every text without
-    bidirectional embeddings, overrides or isolates (``nav_home = "\u202eemoH"`` reversed what
-    followed the link on every page, as a record's title did before its text was made plain)."""
+    bidirectional embeddings, overrides or isolates (a right-to-left override, U+202E, at the start
+    of ``nav_home`` reversed what followed the link on every page, as one in a record's title did
+    before its text was made plain)."""
     from digest.text import without_bidi_controls as kept
 
     return tuple(sorted((key, tuple(map(kept, text)) if isinstance(text, list) else kept(text))

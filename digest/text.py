@@ -39,12 +39,6 @@ PDI). A field is shown inline beside other text (a card's title, source and date
 ``<title>`` with the site name), and an unclosed override there reverses what follows it:
 ``U+202E`` in a title made the site name read backwards. `plain_text` drops them; the
 implicit bidirectional algorithm still orders right-to-left text (LRM and RLM are kept)."""
-def without_bidi_controls(text: str) -> str:
-    """``text`` without `_BIDI_CONTROL` characters (as `plain_text` drops them): for texts that
-    are no record field, such as a site's ``[labels]``, shown beside other text on every page."""
-    return _BIDI_CONTROL.sub("", text)
-
-
 _NO_TEXT = re.compile("[\u00ad\ue000\ue001\ufeff]")
 """Characters that are no part of a plain-text field's words: the soft hyphen (a real title began
 with two; ``Data\u00adverse`` was a topic apart from ``Dataverse``, and no search found the word),
@@ -723,6 +717,12 @@ def drop_unprintable(text: str) -> str:
     """``text`` without `_UNPRINTABLE` characters and astral noncharacters."""
     text = _UNPRINTABLE.sub("", text)
     return _ASTRAL_NONCHARACTER.sub("", text) if _astral(text) else text
+
+
+def without_bidi_controls(text: str) -> str:
+    """``text`` without `_BIDI_CONTROL` characters (as `plain_text` drops them): for texts that
+    are no record field, such as a site's ``[labels]``, shown beside other text on every page."""
+    return _BIDI_CONTROL.sub("", text)
 
 
 def render_note(text: str) -> str:
