@@ -262,11 +262,13 @@ reader's list of landmarks offers two alike (axe: landmark-unique)."""
 
 def _landmarks(value: Mapping[str, Any], lines: Mapping[str, int]) -> list[tuple[int | None, str, str]]:
     """A landmark's label given the name of another one, on its own line."""
+    from digest.text import without_bidi_controls
+
     seen: dict[str, str] = {}
     problems = []
     for key in LANDMARKS:
         text = value.get(key, LABELS[key][0])
-        name = " ".join(text.split()).casefold()
+        name = " ".join(without_bidi_controls(text).split()).casefold()  # (as `kept_labels` keeps it)
         if name in seen and (key in value or seen[name] in value):
             given = key if key in value else seen[name]
             other = seen[name] if given == key else key

@@ -676,9 +676,8 @@ class _Planner:
 
     def _edition_page(self, edition: Edition, prev_day: str | None, next_day: str | None) -> list[PageSpec]:
         ids = edition.article_ids
-        day = datetime.fromisoformat(edition.day)
         words = self.words
-        name = words.day(day.day, day.month, day.year)
+        name = _day_name(words, edition.day)
         title = words.say("edition_title", date=name)
         return [self.page(
             f"editions/{edition.day}/index.html", "edition.html", "edition", title,
@@ -730,9 +729,8 @@ class _Planner:
     def _edition_entries(self, days: tuple[tuple[str, int], ...], leads: tuple[str, ...]) -> dict:
         entries = []
         for (day, count), lead in zip(days, leads, strict=True):
-            when = datetime.fromisoformat(day)
             entries.append({"day": day, "url": self.url(f"editions/{day}/"),
-                            "name": self.words.day(when.day, when.month, when.year),
+                            "name": _day_name(self.words, day),
                             "count": count, "lead": self.card(self.by_id[lead])})
         return {"editions": entries}
 
@@ -1488,6 +1486,7 @@ def load_plan(data: bytes, articles: Sequence[Article], start: int = 0) -> SiteP
 
 
 def _day_name(words: labels.Labels, day: str) -> str:
+    """An ISO day (``2024-03-05``) in words, as the site's labels write dates."""
     when = datetime.fromisoformat(day)
     return words.day(when.day, when.month, when.year)
 

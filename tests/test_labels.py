@@ -316,3 +316,9 @@ def test_bidi_controls_are_dropped_from_labels_and_one_of_only_them_is_a_problem
     for path in (site / "build").rglob("*.html"):
         assert "\u202e" not in path.read_text(encoding="utf-8"), path
     assert ">Inicio<" in (site / "build" / "index.html").read_text(encoding="utf-8")
+
+
+def test_landmarks_are_compared_as_kept_without_bidi_controls():
+    # ("Main" and "\u202eMain" differed as written, and were one name once the override was dropped)
+    assert _problems('[labels]\npagination_label = "\\u202eMain"\n')[0].startswith(
+        "digest.toml:2: labels.pagination_label: the same text as labels.nav_label")
