@@ -446,6 +446,27 @@ def test_replan_equals_scratch_when_an_articles_shape_changes(make_site, shape, 
     assert derived.editions == fresh.editions and derived.urls == fresh.urls
 
 
+def test_a_saved_plan_reads_a_page_builder_back_only_for_a_page_made(make_site, monkeypatch):
+    """Each page builder of a saved plan is pickled on its own and read back only when its
+    page's context is made (an edit renders a few dozen of 25,000); the contexts are the
+    plan's, and a plan read back and saved again keeps the builders it never used."""
+    from digest import plan as planning
+
+    config = Config(page_size=3, feed_items=4)
+    articles = articles_of(make_site(_records(14)))
+    plan = plan_site(articles, config)
+    read = []
+    real = planning._SavedBuilders.builder
+    monkeypatch.setattr(planning._SavedBuilders, "builder", lambda self, *span: read.append(span) or real(self, *span))
+    loaded = planning.load_plan(planning.dump_plan(plan), articles)
+    assert read == [] and len(loaded.pages) == len(plan.pages)
+    assert loaded.pages[5].build() == plan.pages[5].build() and len(read) == 1
+    again = planning.load_plan(planning.dump_plan(loaded), articles)  # (copied, not read back)
+    assert len(read) == 1
+    _same_plans(again, plan)
+    assert len(read) == 1 + len(plan.pages)
+
+
 @pytest.mark.parametrize("change", [
     {i: {"topics": '["robots"]'} for i in (1, 3, 5, 7, 9)},  # "robots" outnumbers "Robots": renamed
 ])
