@@ -446,6 +446,22 @@ def test_replan_equals_scratch_when_an_articles_shape_changes(make_site, shape, 
     assert derived.editions == fresh.editions and derived.urls == fresh.urls
 
 
+def test_changed_articles_are_swapped_in_where_their_sort_key_puts_them(make_site):
+    """`replan` puts a changed article (of the same shape) in its predecessor's place in the
+    planner's sorted lists by bisection; one that is not where its key says is refused."""
+    from dataclasses import replace
+
+    from digest.plan import _swapped, newest_key
+
+    articles = sorted(articles_of(make_site(_records(9))), key=newest_key)
+    edited = replace(articles[4], title="Edited")
+    swapped = _swapped(articles, [edited], newest_key)
+    assert swapped[4] is edited and swapped[:4] + swapped[5:] == articles[:4] + articles[5:]
+    assert articles[4] is not edited  # (a copy: the list it was given is left as it was)
+    moved = replace(articles[4], published=datetime(1999, 1, 1, tzinfo=UTC))
+    assert _swapped(articles, [moved], newest_key) is None
+
+
 def test_a_saved_plan_reads_a_page_builder_back_only_for_a_page_made(make_site, monkeypatch):
     """Each page builder of a saved plan is pickled on its own and read back only when its
     page's context is made (an edit renders a few dozen of 25,000); the contexts are the
