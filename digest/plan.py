@@ -1140,7 +1140,7 @@ def _replan_contents(
             planner.by_web_url[story] = article
         planner.forget(article.id)
     if changed:
-        # (The articles of ``skip`` are gone ones, whose sort key cannot be made: see `_gone`.)
+        # (With ``skip`` the lists hold removed articles: from a saved plan, `_gone` stand-ins without a sort key.)
         by_id = planner.by_id
         planner.articles = ((not skip and _swapped(planner.articles, changed, attrgetter("id")))
                             or [by_id[a.id] for a in planner.articles])
@@ -1187,7 +1187,7 @@ def _swapped(articles: list[Article], changed: Sequence[Article],
     """A copy of ``articles`` (sorted by ``key``) with each of ``changed`` in the place of the
     article of its id, which has the same ``key`` (it is of the same `shape`): found by
     bisection, not by a lookup of every article (0.2 s of an edit at 100,000 records); None
-    if one is not where its key says (never: the caller then looks every article up)."""
+    if one is not where its key puts it (the caller then looks every article up)."""
     swapped = list(articles)
     for article in changed:
         at = bisect_left(swapped, key(article), key=key)
