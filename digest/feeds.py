@@ -555,7 +555,7 @@ def _edition_entries(entries: Entries, editions: tuple[tuple[Edition, str], ...]
 # --------------------------------------------------------------------------- JSON API
 
 
-def _api_document(entries: Entries, article_id: str) -> dict:
+def api_document(entries: Entries, article_id: str) -> dict:
     return {"data": entries.full_record(entries.planner.by_id[article_id])}
 
 
@@ -607,7 +607,7 @@ def _api_pages(planner: PlannerView, config: Config, entries: Entries, articles:
                by_topic: Mapping[str, list[Article]],
                by_provider: Mapping[str, list[Article]], documents: Mapping[str, PageSpec]) -> list[PageSpec]:
     pages = [documents.get(a.id) or output(f"api/articles/{a.id}.json", "json:api", "api", planner, (),
-                                           partial(_api_document, entries, a.id), (a.id,))
+                                           partial(api_document, entries, a.id), (a.id,))
              for a in articles]
     size = config.page_size
     hot = config.api_min_heat > -1

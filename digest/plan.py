@@ -41,6 +41,7 @@ from digest.display import in_index_order
 from digest.errors import BuildError
 from digest.feeds import (
     Entries,
+    api_document,
     plan_feeds,
     plan_sitemap,
     provider_name,
@@ -1421,12 +1422,16 @@ def _entries_ref() -> Entries:
 
 def _page_rows(pages: Sequence[PageSpec], planner: _Planner, builders: BinaryIO) -> list[tuple]:
     """``pages`` as `_saved_pages` reads them back: each a row of its fields, with its builder
-    pickled on its own into ``builders`` (the row says where). The builder of a page read
-    back and never used is copied as it is."""
+    pickled on its own into ``builders`` (the row says where), or named by the row (see
+    `_own_builder`). The builder of a page read back and never used is copied as it is."""
     rows = []
     one = _PlanPickler(builders, planner)
     for spec in pages:
         start, build = builders.tell(), spec.build
+        own = _own_builder(build, planner)
+        if own is not None:  # (no pickle: the row says which, and of which article)
+            rows.append((spec.path, spec.template, spec.kind, spec.key, spec.shows, spec.struct, spec.deps, *own))
+            continue
         if type(build) is partial and build.func is _saved_context:
             saved, begin, end = build.args
             builders.write(saved.data[begin:end])
@@ -1440,6 +1445,29 @@ def _page_rows(pages: Sequence[PageSpec], planner: _Planner, builders: BinaryIO)
     return rows
 
 
+_ARTICLE_PAGE, _API_DOCUMENT = -1, -2
+"""What a saved page row holds in place of where its builder is pickled, for the builders made
+from one article's id alone (`_own_builder`): its page's, or its document's in the JSON API."""
+
+
+def _own_builder(build: Callable[[], dict], planner: _Planner) -> tuple[int, str] | None:
+    """``(_ARTICLE_PAGE or _API_DOCUMENT, article id)`` when ``build`` is one of those builders
+    (two of every three pages: pickled one by one they were most of the time spent saving a
+    plan), else None."""
+    if type(build) is not partial or build.keywords:
+        return None
+    func, args = build.func, build.args
+    if getattr(func, "__self__", None) is planner:
+        method = func.__func__
+        if method is _Planner.article_context and len(args) == 1:
+            return _ARTICLE_PAGE, args[0]
+        if method is _Planner._context and args[1] == "article":  # (as `_PlanPickler` keeps it)
+            return _ARTICLE_PAGE, args[5].args[0]
+    elif func is api_document and len(args) == 2 and args[0] is planner.entries:
+        return _API_DOCUMENT, args[1]
+    return None
+
+
 _LARGE_BUILDER = 4096
 """Bytes of a builder's pickle past which `_page_rows` takes a new pickler for the next: a
 pickler's ``clear_memo`` takes as long as the largest memo it ever held (one per builder, after
@@ -1451,11 +1479,14 @@ def _saved_pages(rows: list[tuple], builders: _SavedBuilders) -> list[PageSpec]:
     (Made here, field by field: as pickled objects they took three times as long.)"""
     pages = []
     add, new = pages.append, object.__new__
+    article_context, entries = builders.planner.article_context, builders.planner.entries
     for path, template, kind, key, shows, struct, deps, start, end in rows:
         spec = new(PageSpec)
         fields = spec.__dict__
         fields["path"], fields["template"], fields["kind"], fields["key"] = path, template, kind, key
-        fields["build"] = partial(_saved_context, builders, start, end)
+        fields["build"] = (partial(_saved_context, builders, start, end) if start >= 0
+                           else partial(article_context, end) if start == _ARTICLE_PAGE
+                           else partial(api_document, entries, end))
         fields["shows"], fields["struct"], fields["deps"] = shows, struct, deps
         add(spec)
     return pages
