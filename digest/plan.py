@@ -1400,18 +1400,12 @@ class _PlanPickler(pickle.Pickler):
                 return _planner_ref, ()
             if obj is planner.entries:
                 return _entries_ref, ()
-        # An article page's builder (`_Planner.page`'s partial of ``_context``, whose lazy
-        # part is ``partial(_article, article_id, ...)``) is kept as the article's id: its
-        # title, excerpt and lists are planned again from the tables if it is rendered.
-        if kind is partial and getattr(obj.func, "__func__", None) is _Planner._context and obj.args[1] == "article":
-            planner, lazy = obj.func.__self__, obj.args[5]
-            return partial, (planner.article_context, lazy.args[0])
         return NotImplemented
 
 
 def _planner_ref() -> _Planner:
-    """Stands for a saved plan's planner in a page builder; `_BuilderUnpickler` resolves it
-    (nothing else may)."""
+    """Stands for a saved plan's planner in a page builder; `_PlanUnpickler` given the planner
+    resolves it (nothing else may)."""
     raise BuildError("a saved page builder refers to its planner outside `load_plan`")
 
 
@@ -1461,7 +1455,9 @@ def _own_builder(build: Callable[[], dict], planner: _Planner) -> tuple[int, str
         method = func.__func__
         if method is _Planner.article_context and len(args) == 1:
             return _ARTICLE_PAGE, args[0]
-        if method is _Planner._context and args[1] == "article":  # (as `_PlanPickler` keeps it)
+        # (`_Planner.page`'s partial of ``_context``, whose lazy part is ``partial(_article,
+        # article_id, ...)``: its title, excerpt and lists are planned again if it is rendered)
+        if method is _Planner._context and args[1] == "article":
             return _ARTICLE_PAGE, args[5].args[0]
     elif func is api_document and len(args) == 2 and args[0] is planner.entries:
         return _API_DOCUMENT, args[1]
@@ -1512,7 +1508,7 @@ class _SavedBuilders:
         self.planner = planner
 
     def builder(self, start: int, end: int) -> Callable[[], dict[str, Any]]:
-        return _BuilderUnpickler(self, start, end).load()
+        return _PlanUnpickler(memoryview(self.data)[start:end], 0, self.by_id, self.planner).load()
 
 
 def _saved_context(saved: _SavedBuilders, start: int, end: int) -> dict[str, Any]:
@@ -1522,40 +1518,28 @@ def _saved_context(saved: _SavedBuilders, start: int, end: int) -> dict[str, Any
 
 
 class _PlanUnpickler(pickle.Unpickler):
-    def __init__(self, data: bytes, start: int, by_id: Mapping[str, Article]):
-        self.stream = io.BytesIO(data)  # shares ``data`` (bytes are not copied by BytesIO)
+    """Reads back what `_PlanPickler` wrote: a plan, or (given its ``planner``) one page builder."""
+
+    def __init__(self, data: bytes | memoryview, start: int, by_id: Mapping[str, Article],
+                 planner: _Planner | None = None):
+        self.stream = io.BytesIO(data)  # shares ``data`` when bytes (BytesIO does not copy them)
         self.stream.seek(start)
         super().__init__(self.stream)
         self.by_id = by_id
-
-    def find_class(self, module: str, name: str) -> Any:
-        if module == __name__ and name == "_article_ref":
-            return self.by_id.__getitem__  # (an article that is gone: see `_Present`)
-        if module == __name__ and name == "_doc_ref":
-            # (Not a method of this unpickler: its memo would hold it, a cycle that the paused
-            # collector never frees, and with it every object of the plan read and its bytes.)
-            return partial(_saved_doc, self.by_id)
-        return super().find_class(module, name)
-
-
-class _BuilderUnpickler(pickle.Unpickler):
-    """Reads back one page builder of a saved plan (see `_SavedBuilders`)."""
-
-    def __init__(self, saved: _SavedBuilders, start: int, end: int):
-        super().__init__(io.BytesIO(memoryview(saved.data)[start:end]))
-        self.saved = saved
+        self.planner = planner
 
     def find_class(self, module: str, name: str) -> Any:
         if module == __name__:
-            saved = self.saved
-            if name == "_planner_ref":
-                return partial(_same, saved.planner)
-            if name == "_entries_ref":
-                return partial(_same, saved.planner.entries)
             if name == "_article_ref":
-                return saved.by_id.__getitem__
+                return self.by_id.__getitem__  # (an article that is gone: see `_Present`)
             if name == "_doc_ref":
-                return partial(_saved_doc, saved.by_id)
+                # (Not a method of this unpickler: its memo would hold it, a cycle that the paused
+                # collector never frees, and with it every object of the plan read and its bytes.)
+                return partial(_saved_doc, self.by_id)
+            if name == "_planner_ref" and self.planner is not None:
+                return partial(_same, self.planner)
+            if name == "_entries_ref" and self.planner is not None:
+                return partial(_same, self.planner.entries)
         return super().find_class(module, name)
 
 
