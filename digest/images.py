@@ -813,14 +813,16 @@ def _cache_folder(site: Path, folder: Path) -> tuple[Path | None, dict[str, list
     return root, _scan(folder)
 
 
-def _locate(folder: Path, root: Path | None, names: dict[str, list[str]], url: str) -> tuple[Path | None, str]:
-    """The cache file of ``url`` (resolved, inside the cache) or None and why not: the first
-    usable of the files named by its hash, those with an image extension first. A URL with white
-    space around it or a tab or line break inside (a scraper's wrapped column, a block scalar's
-    final line break) is looked for as written, as the contract says, and then as a browser reads
-    it (`url_as_read`), the URL a cache tool fetched."""
+def _locate(folder: Path, root: Path | None, names: dict[str, list[str]], url: str) -> tuple[list[Path], str]:
+    """The cache files of ``url`` (resolved, inside the cache), best first, or none and why not:
+    the usable ones of the files named by its hash, those with an image extension first (the
+    images phase takes the next when one turns out not to be an image: a cache tool's corrupt
+    ``<hash>.gif`` hid a good ``<hash>.jpg``). A URL with white space around it or a tab or
+    line break inside (a scraper's wrapped column, a block scalar's final line break) is looked
+    for as written, as the contract says, and then as a browser reads it (`url_as_read`), the
+    URL a cache tool fetched."""
     if root is None:
-        return None, f"content/{IMAGES_DIR} is a symbolic link out of the site; not read"
+        return [], f"content/{IMAGES_DIR} is a symbolic link out of the site; not read"
     stem = hashlib.sha256(url.encode("utf-8")).hexdigest()
     found = names.get(stem, ())
     read = url_as_read(url) if not url.isprintable() or url[:1].isspace() or url[-1:].isspace() else url
@@ -831,14 +833,14 @@ def _locate(folder: Path, root: Path | None, names: dict[str, list[str]], url: s
     if not candidates:
         also = (f" (nor {read_stem}.*, the hash of the URL as a browser reads it, its tabs and line breaks"
                 f" removed)" if read_stem != stem else "")
-        return None, f"isCached is true but there is no file content/{IMAGES_DIR}/{stem}.*{also}"
-    first_reason = ""
+        return [], f"isCached is true but there is no file content/{IMAGES_DIR}/{stem}.*{also}"
+    usable, first_reason = [], ""
     for name in candidates:
         path, reason = _usable(folder / name, root, name)
         if path is not None:
-            return path, ""
+            usable.append(path)
         first_reason = first_reason or reason
-    return None, first_reason
+    return usable, "" if usable else first_reason
 
 
 def _usable(path: Path, root: Path, name: str) -> tuple[Path | None, str]:
@@ -882,59 +884,79 @@ def build_images(site: Path, articles: Sequence[Article], config: Config, drafts
     infos: dict[str, SourceInfo] = {}
     file_of: dict[str, str] = {}
     failures: dict[str, str] = {}
-    tasks: dict[str, _Task] = {}
+    files: dict[str, list[Path]] = {}
     for url in sorted(uses):
-        path, why = _locate(folder, root, names, url)
-        if path is None:
+        paths, why = _locate(folder, root, names, url)
+        if paths:
+            files[url] = paths
+        else:
             failures[url] = why
-            continue
-        file_of[url] = path.name
-        if path.name in tasks or path.name in infos:
-            continue
-        try:
-            st = os.stat(path)
-        except OSError as exc:
-            failures[url] = f"the file cannot be read ({exc})"
-            continue
-        stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
-        entry = old_state.get(path.name)
-        info = entry[3] if entry is not None and tuple(entry[:3]) == stamp else None
-        if info is not None:
-            result.state[path.name] = (*stamp, info)
-        if info is not None and info.error:
-            infos[path.name] = info
-            continue
-        if info is not None:
-            thumbs = plan_thumbs(info, params)
-            if all(intact(out, t.path, previous.get(t.path)) for t in thumbs):
-                infos[path.name] = info
-                for t in thumbs:
-                    result.kept[t.path] = previous[t.path]
-                continue
-        tasks[path.name] = _Task(path.name, path, info)
 
     job = _Job(params, out, staging, site / CACHE_DIR, previous)
-    reused = len(result.kept)
-    encoded = 0
-    for count, done in enumerate(_run(job, list(tasks.values()), jobs), 1):
-        if progress:
-            progress(count, len(tasks))
-        infos[done.name] = done.info
-        task = tasks[done.name]
-        if task.info is None or done.info is not task.info:
+    reused = encoded = 0
+    # Each URL takes its first file. One whose file is no image after all (its probe or its
+    # decoding failed, now or at a build before: the images state keeps that) takes its next
+    # file in another round, until one works or none is left (rounds are rare: a hash with
+    # two files is).
+    tried = dict.fromkeys(files, 0)
+    pending = list(files)
+    while pending:
+        tasks: dict[str, _Task] = {}
+        kept_before = len(result.kept)
+        for url in pending:
+            path = files[url][tried[url]]
+            file_of[url] = path.name
+            if path.name in tasks or path.name in infos:
+                continue
             try:
-                st = os.stat(task.path)
-                # A picture modified moments before this build (or during it) may be written
-                # again with the same size, mtime and inode: kept with no mtime, it is probed again.
-                mtime = -1 if racy(st.st_mtime_ns, began_ns) else st.st_mtime_ns
-                result.state[done.name] = (st.st_size, mtime, st.st_ino, done.info)
-            except OSError:
-                result.state.pop(done.name, None)
-        result.kept.update(done.kept)
-        for path, digest, changed in done.staged:
-            result.staged[path] = (digest, changed)
-        reused += done.reused
-        encoded += done.encoded
+                st = os.stat(path)
+            except OSError as exc:
+                infos[path.name] = SourceInfo("", 0, 0, (0, 0), f"the file cannot be read ({exc})")
+                continue
+            stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
+            entry = old_state.get(path.name)
+            info = entry[3] if entry is not None and tuple(entry[:3]) == stamp else None
+            if info is not None:
+                result.state[path.name] = (*stamp, info)
+            if info is not None and info.error:
+                infos[path.name] = info
+                continue
+            if info is not None:
+                thumbs = plan_thumbs(info, params)
+                if all(intact(out, t.path, previous.get(t.path)) for t in thumbs):
+                    infos[path.name] = info
+                    for t in thumbs:
+                        result.kept[t.path] = previous[t.path]
+                    continue
+            tasks[path.name] = _Task(path.name, path, info)
+
+        reused += len(result.kept) - kept_before
+        for count, done in enumerate(_run(job, list(tasks.values()), jobs), 1):
+            if progress:
+                progress(count, len(tasks))
+            infos[done.name] = done.info
+            task = tasks[done.name]
+            if task.info is None or done.info is not task.info:
+                try:
+                    st = os.stat(task.path)
+                    # A picture modified moments before this build (or during it) may be written
+                    # again with the same size, mtime and inode: kept with no mtime, it is probed again.
+                    mtime = -1 if racy(st.st_mtime_ns, began_ns) else st.st_mtime_ns
+                    result.state[done.name] = (st.st_size, mtime, st.st_ino, done.info)
+                except OSError:
+                    result.state.pop(done.name, None)
+            result.kept.update(done.kept)
+            for path, digest, changed in done.staged:
+                result.staged[path] = (digest, changed)
+            reused += done.reused
+            encoded += done.encoded
+        pending = [url for url in pending
+                   if (info := infos.get(file_of[url])) is not None and info.error and tried[url] + 1 < len(files[url])]
+        for url in pending:
+            tried[url] += 1
+    for url, paths in files.items():  # (none of its files works: the first one's problem is reported)
+        if tried[url] and (info := infos.get(file_of[url])) is not None and info.error:
+            file_of[url] = paths[0].name
 
     planned = 0
     failed_files = set()
@@ -969,12 +991,17 @@ def check_images(site: Path, articles: Sequence[Article], config: Config,
     problems: list[Problem] = []
     lines = _Lines(site)
     for url in sorted(uses):
-        path, reason = _locate(folder, root, names, url)
-        if path is not None and path.name not in infos:
-            try:
-                infos[path.name] = probe(_read(path))
-            except (OSError, ValueError) as exc:
-                infos[path.name] = SourceInfo("", 0, 0, (0, 0), f"the file cannot be read ({exc})")
+        paths, reason = _locate(folder, root, names, url)
+        for path in paths:  # (the first whose header is an image's, as a build takes it)
+            if path.name not in infos:
+                try:
+                    infos[path.name] = probe(_read(path))
+                except (OSError, ValueError) as exc:
+                    infos[path.name] = SourceInfo("", 0, 0, (0, 0), f"the file cannot be read ({exc})")
+            if not infos[path.name].error:
+                break
+        else:
+            path = paths[0] if paths else None
         info = infos.get(path.name) if path is not None else None
         problems += _problems(url, uses[url], reason or (info.error if info else ""), info, lines)
     return problems

@@ -942,3 +942,36 @@ def test_after_an_upgrade_wrong_thumbnails_are_made_again_and_the_old_ones_remov
         with Image.open(file) as im:
             sizes[im.size] = im.convert("RGB").getpixel((32, 16))
     assert near(sizes[64, 32], GREY) and near(sizes[64, 48], (200, 30, 30))
+
+
+@pytest.mark.parametrize("bad", [
+    pytest.param(b"GIF89a" + b"\x00" * 3, id="a header too short"),
+    pytest.param(b"<!doctype html><p>gone</p>", id="an error page"),
+    pytest.param(image_bytes("GIF", mode="P", color=0)[:40], id="truncated after its header"),
+])
+def test_a_corrupt_file_of_a_hash_does_not_hide_a_good_one_beside_it(make_site, capsys, bad):
+    # `<hash>.gif` sorts before `<hash>.jpg` and was the only file tried: the article showed a
+    # placeholder with a warning although the cache held the picture.
+    site = one_image_site(make_site, image_bytes("JPEG", size=(800, 600)), extra={cache_name(URL, "gif"): bad})
+    first = build(site)
+    assert warnings_of(first) == []
+    t = first.thumbnails
+    assert (t.sources, t.failed, t.planned, t.encoded) == (1, 0, 3, 3)
+    assert len(img_tags(article_html(site))) == 1 and "placeholder" not in article_html(site)
+    assert len(thumbs(site)) == 3
+
+    # The next build knows the bad file from the images state: nothing decoded, nothing written.
+    second = build(site)
+    assert warnings_of(second) == [] and second.written == 0
+    assert (second.thumbnails.reused, second.thumbnails.encoded) == (3, 0)
+
+    assert main(["check", "--strict", str(site)]) == 0, capsys.readouterr().err
+
+
+def test_a_hash_none_of_whose_files_is_an_image_reports_its_first_file(make_site):
+    site = one_image_site(make_site, b"<!doctype html><p>gone</p>",
+                          extra={cache_name(URL, "png"): b"\x89PNG\r\n\x1a\n" + b"\x00" * 8})
+    result = build(site)
+    assert [re.sub(r"^content/a\.md:\d+: ", "", w) for w in warnings_of(result)] == [
+        f"warning: images[0]: {URL}: the file is HTML or XML, not an image; shown as a placeholder"]
+    assert result.thumbnails.failed == 1
