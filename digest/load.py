@@ -83,6 +83,11 @@ _TOO_LONG = (f"front matter too large to read (more than {MAX_COMPOSE // 1024} k
 MAX_NAME = 200
 """Characters kept of a topic or provider name, a category or a type (each is on every card
 that has it, and a page)."""
+_NAME_EDGE = " \u200b\u200c\u200d\u2060"
+"""Stripped from the ends of a topic or provider name once it shows something: zero-width
+characters (space, non-joiner, joiner, word joiner) are invisible there, and a scraper's
+``AI\u200b`` named its topic so on its page, in feeds and in the API, one invisible character
+apart from ``AI`` (inside a name they stay: a Persian word's non-joiner, an emoji's joiner)."""
 
 try:
     _Loader = yaml.CSafeLoader
@@ -2251,6 +2256,7 @@ def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None
                 domain = ""
             if name and not visible(name):
                 name = ""  # (the domain names it, or the provider is ignored below)
+            name = name.strip(_NAME_EDGE)
             key = provider_key(name, domain)
             if key:
                 # (its other fields, such as the real records' `images`, were lost from the JSON API)
@@ -2272,6 +2278,7 @@ def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None
             if link and domain:
                 name = domain
             if visible(name):
+                name = name.strip(_NAME_EDGE)
                 provider = Provider(key=provider_key(name, domain), name=name, domain=domain)
             else:  # ("&nbsp;", "\u200b": a source with no name, linked by an empty link)
                 report.warn(("provider",), "has neither a name nor a domain; ignored")
@@ -2298,6 +2305,7 @@ def parse_record(raw: bytes, source: str, *, foreign: Mapping[bytes, str] | None
             if not key or not visible(name):  # (zero-width characters alone have no key)
                 report.warn(("topics", index), "only invisible characters (zero-width, combining marks...); ignored")
                 continue
+            name = name.strip(_NAME_EDGE)
             if key and key not in seen_topics:
                 if len(topics) == MAX_TOPICS:
                     report.warn(("topics",), f"more than {MAX_TOPICS} topics; the first {MAX_TOPICS} are kept")

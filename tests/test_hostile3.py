@@ -282,6 +282,26 @@ def test_a_topic_source_or_related_title_that_shows_nothing_is_treated_as_empty(
     ]
 
 
+def test_zero_width_characters_at_the_ends_of_a_topic_or_source_name_are_left_out(make_site):
+    # A scraper's `AI\u200b` was the topic's name on its page, in its feeds and in the JSON API:
+    # one invisible character apart from the `AI` of other records. Inside a name they stay (an
+    # emoji's joiner; the word joiner of `Big\u2060Data`).
+    a, problems = article(record(topics='["AI\u200b", "\u200b Robots", "Big\u2060Data", "\U0001f468\u200d\U0001f469"]',
+                                 provider='{name: "\u2060Wire\u200c", domain: "wire.example"}'))
+    assert problems == []
+    assert a.topics == ("AI", "Robots", "Big\u2060Data", "\U0001f468\u200d\U0001f469")
+    assert (a.provider.name, a.provider.key) == ("Wire", "wire.example")
+    b, _ = article(record(provider='"Reuters\u200b"'))
+    assert b.provider.name == "Reuters"
+
+    site = make_site({"content/a.md": record("A", topics='["AI\u200b"]'), "content/b.md": record("B", topics='["AI"]'),
+                      "digest.toml": "search = false\n"})
+    build(site, jobs=1)
+    outputs = [f for f in (site / "build").rglob("*") if f.is_file()]
+    assert (site / "build" / "topics" / "ai" / "index.html") in outputs
+    assert [f for f in outputs if "\u200b".encode() in f.read_bytes()] == []  # (pages, feeds, JSON)
+
+
 def test_a_provider_given_as_blank_text_is_ignored_with_a_warning():
     a, problems = article(record(provider='"&nbsp; "'))
     assert a.provider is None
