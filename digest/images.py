@@ -91,6 +91,12 @@ _TRANSPOSE = {
 ``ImageOps.exif_transpose`` does)."""
 _SERIAL_LIMIT = 4
 """Fewer source images than this are made in-process (a pool costs more than it saves)."""
+IMAGE_SECONDS = 120.0
+"""Longest a worker may spend on one source image (reading, decoding, encoding its thumbnails; a
+large picture takes a second or two): past it the worker is stopped and the image is a warning, as
+a decoder crash is. A decoder stuck in its C code runs no Python handler, so this is ``SIGALRM``'s
+default action, which ends the process (a file built to be slow to decode kept the build waiting
+for ever; `MAX_SCANS` guards against the one such JPEG known)."""
 
 
 def _pillow_has(feature: str) -> bool:
@@ -688,15 +694,26 @@ def _worker_init(job: _Job) -> None:
 
 
 def _worker_run(task: _Task) -> _Done:
-    return _process(_worker_job["job"], task)
+    return _timed(_worker_job["job"], task)
+
+
+def _timed(job: _Job, task: _Task) -> _Done:
+    """`_process` in a worker, which ends (``SIGALRM``) when it takes longer than `IMAGE_SECONDS`."""
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.setitimer(signal.ITIMER_REAL, IMAGE_SECONDS)
+    try:
+        return _process(job, task)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def _run(job: _Job, tasks: list[_Task], jobs: int) -> Iterable[_Done]:
     """Process ``tasks`` on ``jobs`` forked workers (each of a few in a child of its own).
 
-    Decoders are C code fed untrusted bytes: if one kills its worker, the pool breaks, and
-    every task not finished yet is run again alone, each in a child of its own, so only the
-    file that kills its process is lost (as a warning) and the build never hangs. Never in
+    Decoders are C code fed untrusted bytes: if one kills its worker, or takes longer than
+    `IMAGE_SECONDS` (its worker is then ended), the pool breaks, and every task not finished
+    yet is run again alone, each in a child of its own, so only the file that kills its process
+    is lost (as a warning) and the build never hangs. Never in
     the build's own process: with ``-j 1`` or a few images (a rebuild after one edit, in
     ``digest serve``) such a file killed the build, or the server, and every build after it.
     """
@@ -759,16 +776,17 @@ def _isolated(job: _Job, task: _Task, context: Any) -> _Done:
         raise done
     if done is None:
         digest = task.info.digest if task.info is not None else ""
-        return _Done(task.name, SourceInfo(digest, 0, 0, (0, 0),
-                                           f"the image decoder crashed on this file (exit code "
-                                           f"{child.exitcode}); it is not read again until it changes"))
+        why = (f"making its thumbnails took longer than {IMAGE_SECONDS:g} seconds (a file made to be slow to decode?)"
+               if child.exitcode == -signal.SIGALRM else
+               f"the image decoder crashed on this file (exit code {child.exitcode})")
+        return _Done(task.name, SourceInfo(digest, 0, 0, (0, 0), f"{why}; it is not read again until it changes"))
     return done
 
 
 def _isolated_main(job: _Job, task: _Task, send: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's (a child it killed
     try:                                          # would mark its image as crashing the decoder)
-        done: Any = _process(job, task)
+        done: Any = _timed(job, task)
     except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
         done = exc  # (`_process` reports what is wrong with the file; what is left is the build's)
     try:

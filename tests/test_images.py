@@ -605,6 +605,42 @@ def test_a_decoder_that_kills_its_process_costs_one_image_not_the_build(make_sit
     assert warnings_of(again) == [warning] and again.thumbnails.encoded == 0
 
 
+@pytest.mark.parametrize("count", [2, 6], ids=["each in a child", "a pool"])
+def test_an_image_slower_than_the_limit_costs_one_image_not_a_hung_build(make_site, monkeypatch, count):
+    """A stand-in decoder never returns on one marked file, as a file made to be slow to decode
+    would (workers are forked: they inherit the patched function and limit)."""
+    import time
+
+    import digest.images as images
+
+    real = images.make_thumbnails
+
+    def stuck(raw, info, thumbs, quality):
+        if b"SLOW" in raw:
+            time.sleep(600)
+        return real(raw, info, thumbs, quality)
+
+    monkeypatch.setattr(images, "make_thumbnails", stuck)
+    monkeypatch.setattr(images, "IMAGE_SECONDS", 0.5)
+    files: dict[str, str | bytes] = {}
+    for n in range(count):
+        url = f"https://img.example.com/{n}.jpg"
+        files[f"content/{n}.md"] = image_record(f"S{n}", url=url, width=200, height=100)
+        data = image_bytes("JPEG", size=(200, 100), color=(n * 40, 9, 9))
+        files[cache_name(url, "jpg")] = data + (b"SLOW" if n == 1 else b"")
+    site = make_site(files)
+    started = time.monotonic()
+    result = build(site, jobs=2)
+    assert time.monotonic() - started < 30
+    (warning,) = warnings_of(result)
+    assert warning.startswith("content/1.md:") and "took longer than 0.5 seconds" in warning
+    assert "not read again until it changes" in warning
+    assert result.articles == count and result.thumbnails.sources == count - 1
+    assert len(thumbs(site)) == count - 1
+    again = build(site, jobs=2)  # (known: not tried again)
+    assert warnings_of(again) == [warning] and again.thumbnails.encoded == 0
+
+
 def test_the_lines_of_image_warnings_are_kept_not_read_again_each_build(make_site, monkeypatch):
     """Finding an image entry's line reads its record again: done once, then kept in the images
     state by the record's content hash (thousands of records whose images are missing were
