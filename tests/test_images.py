@@ -577,26 +577,38 @@ def test_article_page_shows_its_other_images_lazily(make_site):
     assert "loading=" not in tags[0] and all('loading="lazy"' in t for t in tags[1:])
 
 
-def test_a_decoder_that_kills_its_process_costs_one_image_not_the_build(make_site, monkeypatch):
-    """No real file crashes Pillow on demand, so a stand-in decoder dies on one marked file
-    (workers are forked: they inherit the patched function)."""
+def stand_in_decoder(monkeypatch, marker: bytes, act) -> None:
+    """`make_thumbnails` patched to call ``act()`` first on a file holding ``marker`` (workers
+    are forked: they inherit the patch)."""
     import digest.images as images
 
     real = images.make_thumbnails
 
-    def dying(raw, info, thumbs, quality):
-        if b"KILLME" in raw:
-            os._exit(70)
+    def stand_in(raw, info, thumbs, quality):
+        if marker in raw:
+            act()
         return real(raw, info, thumbs, quality)
 
-    monkeypatch.setattr(images, "make_thumbnails", dying)
+    monkeypatch.setattr(images, "make_thumbnails", stand_in)
+
+
+def marked_images_site(make_site, count: int, marked: int, marker: bytes) -> Path:
+    """A site of ``count`` records with one cached JPEG each; record ``marked``'s file ends with
+    ``marker`` (for a stand-in decoder to act on)."""
     files: dict[str, str | bytes] = {}
-    for n in range(6):
+    for n in range(count):
         url = f"https://img.example.com/{n}.jpg"
         files[f"content/{n}.md"] = image_record(f"S{n}", url=url, width=200, height=100)
         data = image_bytes("JPEG", size=(200, 100), color=(n * 40, 9, 9))
-        files[cache_name(url, "jpg")] = data + (b"KILLME" if n == 3 else b"")
-    site = make_site(files)
+        files[cache_name(url, "jpg")] = data + (marker if n == marked else b"")
+    return make_site(files)
+
+
+def test_a_decoder_that_kills_its_process_costs_one_image_not_the_build(make_site, monkeypatch):
+    """No real file crashes Pillow on demand, so a stand-in decoder dies on one marked file
+    (workers are forked: they inherit the patched function)."""
+    stand_in_decoder(monkeypatch, b"KILLME", lambda: os._exit(70))
+    site = marked_images_site(make_site, 6, 3, b"KILLME")
     result = build(site, jobs=2)
     (warning,) = warnings_of(result)
     assert "content/3.md" in warning and "crashed" in warning
@@ -613,22 +625,9 @@ def test_an_image_slower_than_the_limit_costs_one_image_not_a_hung_build(make_si
 
     import digest.images as images
 
-    real = images.make_thumbnails
-
-    def stuck(raw, info, thumbs, quality):
-        if b"SLOW" in raw:
-            time.sleep(600)
-        return real(raw, info, thumbs, quality)
-
-    monkeypatch.setattr(images, "make_thumbnails", stuck)
+    stand_in_decoder(monkeypatch, b"SLOW", lambda: time.sleep(600))
     monkeypatch.setattr(images, "IMAGE_SECONDS", 0.5)
-    files: dict[str, str | bytes] = {}
-    for n in range(count):
-        url = f"https://img.example.com/{n}.jpg"
-        files[f"content/{n}.md"] = image_record(f"S{n}", url=url, width=200, height=100)
-        data = image_bytes("JPEG", size=(200, 100), color=(n * 40, 9, 9))
-        files[cache_name(url, "jpg")] = data + (b"SLOW" if n == 1 else b"")
-    site = make_site(files)
+    site = marked_images_site(make_site, count, 1, b"SLOW")
     started = time.monotonic()
     result = build(site, jobs=2)
     assert time.monotonic() - started < 30
