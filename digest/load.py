@@ -84,10 +84,11 @@ MAX_NAME = 200
 """Characters kept of a topic or provider name, a category or a type (each is on every card
 that has it, and a page)."""
 _NAME_EDGE = " \u200b\u200c\u200d\u2060"
-"""Stripped from the ends of a topic or provider name once it shows something: zero-width
-characters (space, non-joiner, joiner, word joiner) are invisible there, and a scraper's
-``AI\u200b`` named its topic so on its page, in feeds and in the API, one invisible character
-apart from ``AI`` (inside a name they stay: a Persian word's non-joiner, an emoji's joiner)."""
+"""Stripped from the ends of a topic's or a provider's name (a related entry's provider's too):
+zero-width characters (space, non-joiner, joiner, word joiner) are invisible there, and a
+scraper's ``AI\u200b`` named its topic so on its page, in feeds and in the API, one invisible
+character apart from ``AI``. Inside a name they stay (a Persian word's non-joiner, an emoji's
+joiner); a name of them alone is warned of as invisible first."""
 
 try:
     _Loader = yaml.CSafeLoader
@@ -1029,6 +1030,7 @@ def _related(entry: Any, where: tuple[Any, ...], report: _RecordProblems) -> Rel
             domain = domain if provider_host(domain) else ""
         provider, at = provider.get("name"), (*at, "name")
     provider_name = _cut(_text(provider, at, report, name=True) or "", MAX_NAME, at, report)  # (a name as text too)
+    provider_name = provider_name.strip(_NAME_EDGE)
     # The entry's other fields, as a record's extra fields (the seed's ampWebUrl, cdnAmpWebUrl, type,
     # quality and images were lost from the JSON API): no `secured`, no integer too long to publish.
     extra = _extra_fields({key: value for key, value in entry.items() if key not in _RELATED_READ}, where, report)

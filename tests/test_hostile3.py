@@ -291,8 +291,9 @@ def test_zero_width_characters_at_the_ends_of_a_topic_or_source_name_are_left_ou
     assert problems == []
     assert a.topics == ("AI", "Robots", "Big\u2060Data", "\U0001f468\u200d\U0001f469")
     assert (a.provider.name, a.provider.key) == ("Wire", "wire.example")
-    b, _ = article(record(provider='"Reuters\u200b"'))
-    assert b.provider.name == "Reuters"
+    b, _ = article(record(provider='"Reuters\u200b"', related='[{title: "R", webUrl: "https://y.example/r", '
+                                                        'provider: {name: "\u200bWire\u200b", domain: "y.example"}}]'))
+    assert b.provider.name == "Reuters" and b.related[0].provider_name == "Wire"
 
     site = make_site({"content/a.md": record("A", topics='["AI\u200b"]'), "content/b.md": record("B", topics='["AI"]'),
                       "digest.toml": "search = false\n"})
