@@ -376,8 +376,8 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
             keys = page_keys(env, plan.pages, templates["refs"])
             # A process that derived this plan from its own last one (a server, writing its
             # private SITE/.digest-cache/serve) trusts the output it wrote itself; any other
-            # build checks every unchanged output's size and mtime.
-            trusted = replanned and in_memory
+            # build (``build --watch`` too) checks every unchanged output's size and mtime.
+            trusted = replanned and in_memory and cache.owns_output
             damaged = frozenset() if trusted else checking.result()
             for spec, key in zip(plan.pages, keys, strict=True):
                 record = previous.get(spec.path)
@@ -496,6 +496,16 @@ def _save_plan(cache: BuildCache, plan: SitePlan, parent: int) -> bool:
         os.nice(10)
     cache.save_plan(plan_label(plan.articles), partial(write_plan, plan))
     return True
+
+
+def save_kept_plan(cache: BuildCache) -> bool:
+    """Save the plan a process kept in memory (``digest build --watch``'s last) for the next
+    command, which otherwise derives its plan from an older one or makes it from scratch;
+    False when there is none. Hold the site's lock (`site_lock`)."""
+    plan = cache.memory.get("plan")
+    if plan is None:
+        return False
+    return _save_plan(cache, plan, os.getpid())
 
 
 def _relate_apart(cache: BuildCache, articles: Sequence[Article], config: Config,

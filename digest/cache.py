@@ -681,8 +681,13 @@ class BuildCache:
     again by `begin`. What `outputs` and `state` return must be treated as read-only.
     """
 
-    def __init__(self, site: Path, out: Path):
+    def __init__(self, site: Path, out: Path, owns_output: bool = True):
         self.dir = site / CACHE_DIR
+        self.owns_output = owns_output
+        """Kept across builds (a server's), whether this process is the only writer of the output
+        folder: a build that derives its plan from this process's last one then trusts the files
+        it wrote itself and checks none (`digest serve`'s private folder). False for
+        ``digest build --watch``, which writes the user's folder: others may change it meanwhile."""
         self.out_key = hashlib.sha256(os.fsencode(out.resolve())).hexdigest()[:16]
         self._records: RecordCache | None = None
         self._outputs: dict[str, OutputRecord] | None = None

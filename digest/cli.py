@@ -60,6 +60,15 @@ def cmd_build(args: argparse.Namespace) -> int:
     site = Path(args.site)
     if args.output:
         _refuse_cache_output(site, Path(args.output))
+    if args.watch:
+        if args.strict:
+            print("digest: error: --strict and --watch do not go together (a watching build has no exit "
+                  "status to give; digest check --strict tells whether the site has problems)", file=sys.stderr)
+            return 2
+        from digest.watch import watch
+
+        gc.enable()  # (`run` turned it off for a build that exits when done: this one goes on)
+        return watch(site, Path(args.output) if args.output else None, drafts=args.drafts, jobs=args.jobs)
     with site_lock(site):  # (a failed build removes what it staged itself)
         result = args.result = build(site, Path(args.output) if args.output else None,
                                      drafts=args.drafts, jobs=args.jobs, progress=_ProgressBar())
@@ -294,6 +303,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--drafts", action="store_true", help="include records with published: false")
     p.add_argument("--strict", action="store_true", help="exit 1 if any problem was found")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: cores)")
+    p.add_argument("--watch", action="store_true",
+                   help="keep running: build again at every change of the site (Ctrl-C to stop)")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("check", help="validate content and config; write nothing")

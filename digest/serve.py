@@ -37,7 +37,7 @@ import threading
 import time
 import webbrowser
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -233,7 +233,12 @@ class Preview:
 
     def __init__(self, site: Path, drafts: bool = False, jobs: int | None = None,
                  out: Path | None = None, quiet: float = QUIET_SECONDS,
-                 max_wait: float = MAX_WAIT_SECONDS, log: Callable[[str], None] | None = None):
+                 max_wait: float = MAX_WAIT_SECONDS, log: Callable[[str], None] | None = None,
+                 shared: Callable[[], AbstractContextManager] | None = None):
+        """``shared``, for an output folder that is not this process's alone (``digest build
+        --watch``'s), makes the context each build holds (the site's lock: a command building
+        meanwhile waits for it, and it for the command); each build then checks the files
+        there it did not write just now (see `digest.cache.BuildCache.owns_output`)."""
         self.site = site.resolve()
         self.drafts = drafts
         self.jobs = jobs
@@ -259,7 +264,8 @@ class Preview:
         self._last_change = 0.0
         self._stopping = False
         self._building = False
-        self.cache = BuildCache(self.site, self.out)
+        self.shared = shared
+        self.cache = BuildCache(self.site, self.out, owns_output=shared is None)
         """Kept between builds: a rebuild reads no cache file and derives its plan from the
         last one when it can (see `digest.cache.BuildCache` and `digest.plan.replan`)."""
         if self._claim is not None:
@@ -363,9 +369,10 @@ class Preview:
                 raise _Stopped
 
         try:
-            result = build(self.site, self.out, drafts=self.drafts, jobs=self.jobs, progress=progress,
-                           commit_lock=self.lock.write(), committed=committed, cache=self.cache,
-                           cancel_search=self.change_waiting)
+            with self.shared() if self.shared is not None else nullcontext():
+                result = build(self.site, self.out, drafts=self.drafts, jobs=self.jobs, progress=progress,
+                               commit_lock=self.lock.write(), committed=committed, cache=self.cache,
+                               cancel_search=self.change_waiting)
         except _Stopped:
             problems = (Problem("digest", None, None, "the build was stopped with the server"),)
         except ConfigError as exc:
@@ -1039,7 +1046,7 @@ class Watcher(FileSystemEventHandler):
                         self._watches[key] = (self.observer.schedule(self, key, recursive=recursive),
                                               identity)
                     except OSError as exc:
-                        self.preview.log(f"digest serve: cannot watch {folder}: {exc}")
+                        self.preview.log(f"digest: cannot watch {folder}: {exc}")
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type not in _WRITE_EVENTS:
