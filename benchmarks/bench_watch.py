@@ -98,7 +98,7 @@ class Watching:
 
 
 def _seconds(line: str) -> float:
-    found = re.search(r" in ([0-9.]+)s$", line)
+    found = re.search(r" in ([0-9.]+)s \(", line)
     if found is None:
         sys.exit(f"not a build line: {line!r}")
     return float(found.group(1))

@@ -37,8 +37,9 @@ def _describe(outcome: Outcome) -> str:
     warnings = len(outcome.problems) - errors
     if not outcome.ok:
         return f"build {outcome.number} failed after {outcome.seconds:.2f}s; the output folder keeps the last good site"
+    phases = ", ".join(f"{k} {v:.2f}s" for k, v in outcome.timings.items())
     return (f"build {outcome.number}: {outcome.rendered} pages rendered, {outcome.written} files written, "
-            f"{errors} errors, {warnings} warnings in {outcome.seconds:.2f}s")
+            f"{errors} errors, {warnings} warnings in {outcome.seconds:.2f}s ({phases})")
 
 
 class _Report:
