@@ -43,8 +43,9 @@ def _describe(outcome: Outcome) -> str:
 
 
 class _Report:
-    """Prints each build's outcome: its problems not printed for the build before (a site's
-    thousand warnings are not printed again at every save), then one line."""
+    """Prints each build's outcome, then one line: the problems of a build that finished, but
+    those the last one that finished printed already (a site's thousand warnings are not
+    printed again at every save); a failed build's error, always."""
 
     def __init__(self) -> None:
         self.shown: set[str] = set()
@@ -52,12 +53,10 @@ class _Report:
     def __call__(self, outcome: Outcome) -> None:
         lines = [str(p) for p in outcome.problems]
         for line in lines:
-            if line not in self.shown:
+            if not outcome.ok or line not in self.shown:
                 print(line, file=sys.stderr)
-        if outcome.ok or not lines:
+        if outcome.ok:
             self.shown = set(lines)
-        else:  # (a failed build's problem is its error: the last good build's stay known)
-            self.shown.update(lines)
         print(_describe(outcome), flush=True)
 
 

@@ -53,11 +53,11 @@ class Watching:
                 assert line.startswith("build "), line
                 return line
 
-    def said(self, text: str) -> bool:
-        """Whether stderr has a line holding ``text`` (waited for: stdout and stderr are read
-        by two threads, and a build's line may come in before the problems printed before it)."""
+    def said(self, text: str, times: int = 1) -> bool:
+        """Whether stderr has ``times`` lines holding ``text`` (waited for: stdout and stderr are
+        read by two threads, and a build's line may come in before the problems printed before it)."""
         deadline = time.monotonic() + TIMEOUT
-        while not any(text in line for line in self.err):
+        while sum(text in line for line in self.err) < times:
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.01)
@@ -173,6 +173,9 @@ def test_a_broken_config_keeps_the_last_good_site_and_the_watch_goes_on(make_sit
     assert "failed" in watch.settled()
     assert tree(site / "build") == before
     assert watch.said("page_size")
+    save(site / "digest.toml", CONFIG + "page_size = 'many' # still\n")  # (the error again, said again)
+    assert "failed" in watch.settled()
+    assert watch.said("page_size", times=2)
     save(site / "digest.toml", CONFIG)
     save(site / "content" / "a.md", record("Alpha again"))
     assert "0 errors" in watch.settled()
