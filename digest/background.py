@@ -29,12 +29,15 @@ T = TypeVar("T")
 class Pending(Generic[T]):
     """An answer being computed; `result` waits for it, `close` abandons it."""
 
-    def __init__(self, function: Callable[..., T], args: tuple[Any, ...], fork: bool = True):
+    def __init__(self, function: Callable[..., T], args: tuple[Any, ...], fork: bool = True,
+                 beside_threads: bool = False):
+        """``beside_threads``: fork even while other threads run, for a ``function`` that takes
+        no lock another thread could hold at the fork (system calls and plain data only)."""
         self._function = function
         self._args = args
         self._pid = 0
         self._read = -1
-        if fork and _can_fork():
+        if fork and _can_fork(beside_threads):
             self._start()
 
     def _start(self) -> None:
@@ -113,9 +116,10 @@ def split_map(function: Callable[[list], list], items: list, least: int = 1000) 
         return first + second.result()
 
 
-def _can_fork() -> bool:
-    """Fork only where it is cheap and safe: POSIX, and no other thread that could hold a lock."""
-    return hasattr(os, "fork") and threading.active_count() == 1
+def _can_fork(beside_threads: bool = False) -> bool:
+    """Fork only where it is cheap and safe: POSIX, and no other thread that could hold a lock
+    (unless the child takes none: ``beside_threads``)."""
+    return hasattr(os, "fork") and (beside_threads or threading.active_count() == 1)
 
 
 _PR_SET_PDEATHSIG = 1
