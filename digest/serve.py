@@ -1149,17 +1149,18 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _describe(outcome: Outcome) -> str:
+def describe(outcome: Outcome, kept: str = "still serving the last good site") -> str:
+    """One line for a finished build attempt (``kept``: what a failed one leaves)."""
     errors = sum(1 for p in outcome.problems if p.severity == "error")
     warnings = len(outcome.problems) - errors
     if not outcome.ok:
-        return f"build {outcome.number} failed after {outcome.seconds:.2f}s; still serving the last good site"
+        return f"build {outcome.number} failed after {outcome.seconds:.2f}s; {kept}"
     phases = ", ".join(f"{k} {v:.2f}s" for k, v in outcome.timings.items())
     return (f"build {outcome.number}: {outcome.rendered} pages rendered, {outcome.written} files "
             f"changed, {errors} errors, {warnings} warnings in {outcome.seconds:.2f}s ({phases})")
 
 
-def _terminate_handler(pid: int) -> Callable:
+def terminate_handler(pid: int) -> Callable:
     """SIGTERM stops the server like Ctrl-C; a forked build worker inheriting it just dies."""
 
     def handler(signum: int, frame) -> None:
@@ -1202,12 +1203,12 @@ def serve(site: Path, host: str = "127.0.0.1", port: int | None = None, drafts: 
     def report(outcome: Outcome) -> None:
         for problem in outcome.problems:
             print(str(problem), file=err)
-        print(_describe(outcome), file=err, flush=True)
+        print(describe(outcome), file=err, flush=True)
 
     handle = None
     previous = signal.getsignal(signal.SIGTERM)
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminate_handler(os.getpid()))
+        signal.signal(signal.SIGTERM, terminate_handler(os.getpid()))
     try:
         report(preview.build_once())
         handle = start(preview, server, report=report)
@@ -1217,7 +1218,7 @@ def serve(site: Path, host: str = "127.0.0.1", port: int | None = None, drafts: 
             webbrowser.open(handle.url)
         while True:
             time.sleep(0.5)
-    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (`_terminate_handler`)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (`terminate_handler`)
         # 130 (128 + SIGINT), as every command stopped so exits: 0 told a script or a process
         # manager that the server had ended by itself (`digest build` says 130 too).
         print("\ndigest serve: stopped", file=err)

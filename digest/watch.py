@@ -28,18 +28,7 @@ from pathlib import Path
 
 from digest.build import require_site, resolve_out, save_kept_plan, site_lock
 from digest.config import load_config
-from digest.serve import WATCHED, Outcome, Preview, Watcher, _terminate_handler
-
-
-def _describe(outcome: Outcome) -> str:
-    """One line for a finished build attempt."""
-    errors = sum(1 for p in outcome.problems if p.severity == "error")
-    warnings = len(outcome.problems) - errors
-    if not outcome.ok:
-        return f"build {outcome.number} failed after {outcome.seconds:.2f}s; the output folder keeps the last good site"
-    phases = ", ".join(f"{k} {v:.2f}s" for k, v in outcome.timings.items())
-    return (f"build {outcome.number}: {outcome.rendered} pages rendered, {outcome.written} files written, "
-            f"{errors} errors, {warnings} warnings in {outcome.seconds:.2f}s ({phases})")
+from digest.serve import WATCHED, Outcome, Preview, Watcher, describe, terminate_handler
 
 
 class _Report:
@@ -57,7 +46,7 @@ class _Report:
                 print(line, file=sys.stderr)
         if outcome.ok:
             self.shown = set(lines)
-        print(_describe(outcome), flush=True)
+        print(describe(outcome, "the output folder keeps the last good site"), flush=True)
 
 
 def watch(site: Path, out: Path | None = None, drafts: bool = False, jobs: int | None = None) -> int:
@@ -77,7 +66,7 @@ def watch(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
     previous = signal.getsignal(signal.SIGTERM)
     main = threading.current_thread() is threading.main_thread()
     if main:
-        signal.signal(signal.SIGTERM, _terminate_handler(os.getpid()))
+        signal.signal(signal.SIGTERM, terminate_handler(os.getpid()))
     try:
         watcher.start()  # (before the first build: a change during it makes one more)
         report(preview.build_once())

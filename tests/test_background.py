@@ -68,6 +68,22 @@ def test_no_fork_while_other_threads_run():
 
 
 @needs_fork
+def test_a_function_that_takes_no_lock_is_forked_beside_other_threads():
+    # (`digest build --watch`'s output check: a stat per output, beside the watcher's threads)
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        with Pending(_pid_and_square, ([1, 2],), beside_threads=True) as pending:
+            assert pending.running
+            (pid, _), (_, four) = pending.result()
+            assert pid != os.getpid() and four == 4
+    finally:
+        stop.set()
+        thread.join()
+
+
+@needs_fork
 def test_related_scored_on_two_processes_equal_one():
     docs = make_docs(7, 2500)
     one, state_one = compute_related(docs, 5)
