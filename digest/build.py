@@ -586,6 +586,12 @@ def _fingerprint(site: Path, drafts: bool, pagefind: str | None,
     )
 
 
+def sources_fingerprint(site: Path, drafts: bool = False) -> str:
+    """Digest of the site's sources as a build reads them (see `_fingerprint`): equal when
+    nothing changed in between (``digest build --watch`` asks it around its first build)."""
+    return _fingerprint(site, drafts, None)
+
+
 def _racy_inputs(site: Path, stats: dict[str, os.stat_result], began_ns: int) -> list[tuple[str, int]]:
     """The inputs the fingerprint stat'ed (and ``digest.toml``) that are `racy`, with their mtimes:
     changed so shortly before the build began that they may change again unseen by their stat

@@ -26,7 +26,7 @@ import threading
 import time
 from pathlib import Path
 
-from digest.build import require_site, resolve_out, save_kept_plan, site_lock
+from digest.build import require_site, resolve_out, save_kept_plan, site_lock, sources_fingerprint
 from digest.config import load_config
 from digest.serve import WATCHED, Outcome, Preview, Watcher, describe, terminate_handler
 
@@ -68,8 +68,14 @@ def watch(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
     if main:
         signal.signal(signal.SIGTERM, terminate_handler(os.getpid()))
     try:
-        watcher.start()  # (before the first build: a change during it makes one more)
+        # The first build runs before the watcher's thread starts: with no other thread, it
+        # forks its helpers (the related lists, the output check) as a command does. A change
+        # made meanwhile is seen by comparing the sources before it and once the watcher runs.
+        before = sources_fingerprint(site, drafts)
         report(preview.build_once())
+        watcher.start()
+        if sources_fingerprint(site, drafts) != before:
+            preview.touch()
         builder.start()
         print(f"Watching {', '.join(WATCHED)} and digest.toml of {site}; building into {target} "
               "(Ctrl-C to stop)", file=err, flush=True)

@@ -151,6 +151,23 @@ def test_a_watching_build_follows_edits_additions_and_removals_as_a_clean_build_
     assert after.returncode == 0 and "Wrote 0 files" in after.stdout and "(0 pages rendered)" in after.stdout
 
 
+def test_a_change_made_during_the_first_build_is_built(make_site, watching, tmp_path):
+    # The watcher starts once the first build is done (so that it forks its helpers as a
+    # command does): a change made meanwhile is found by comparing the sources around it.
+    files = {"digest.toml": CONFIG}
+    files.update({f"content/r{n:03d}.md": record(f"Story {n}", when=f"2024-01-{1 + n % 28:02d}T10:00:00Z",
+                                                 topics=f'["Topic {n % 7}"]') for n in range(150)})
+    site = make_site(files)
+    watch = watching(site)
+    time.sleep(0.8)  # (the process starts, then builds: the edit lands before, during or after build 1)
+    save(site / "content" / "r000.md", record("Story zero, edited", when="2024-02-01T10:00:00Z", topics='["Topic 0"]'))
+    line = watch.settled()
+    if "Story zero, edited" not in (site / "build" / "index.html").read_text(encoding="utf-8"):  # (the newest)
+        line = watch.settled()  # (the first build was done before the edit: the next one)
+    assert "0 errors" in line
+    assert tree(site / "build") == tree(clean_build(site, tmp_path))
+
+
 def test_an_output_file_changed_behind_a_watching_build_is_made_again(make_site, watching, tmp_path):
     # A server trusts its private folder; a watching build writes the user's, which anyone may
     # change meanwhile (a deploy script, a person): each build checks what it did not just write.
