@@ -277,10 +277,10 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         # Whether each output the last build made is still as it left it (a stat each, a
         # second per 200,000) is asked in a child while this process goes on (when it can
         # fork; otherwise, and for a server, only if and when the answer is needed). A
-        # watching build (``build --watch``: a kept cache, an output folder not its own) needs
-        # it every time, and forks for it beside the watcher's threads: the child only stats.
-        watching = kept is not None and not cache.owns_output
-        checking = cleanup.enter_context(Pending(cache.damaged, (out,), fork=jobs > 1, beside_threads=watching))
+        # watching build (``build --watch``, whose output folder is not its own) needs it every
+        # time, and forks for it beside the watcher's threads: the child only stats.
+        checking = cleanup.enter_context(Pending(cache.damaged, (out,), fork=jobs > 1,
+                                                 beside_threads=not cache.owns_output))
         pagefind = pagefind_executable() if config.search else None
         # A fresh process first checks whether anything changed at all; one that kept its
         # last plan (a server) goes straight on: deriving the next plan is as cheap.

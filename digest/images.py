@@ -924,29 +924,12 @@ def build_images(site: Path, articles: Sequence[Article], config: Config, drafts
         for url in pending:
             path = files[url][tried[url]]
             file_of[url] = path.name
-            if path.name in tasks or path.name in infos:
-                continue
-            try:
-                st = os.stat(path)
-            except OSError as exc:
-                infos[path.name] = SourceInfo("", 0, 0, (0, 0), f"the file cannot be read ({exc})")
-                continue
-            stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
-            entry = old_state.get(path.name)
-            info = entry[3] if entry is not None and tuple(entry[:3]) == stamp else None
-            if info is not None:
-                result.state[path.name] = (*stamp, info)
-            if info is not None and info.error:
-                infos[path.name] = info
-                continue
-            if info is not None:
-                thumbs = plan_thumbs(info, params)
-                if all(intact(out, t.path, previous.get(t.path)) for t in thumbs):
-                    infos[path.name] = info
-                    for t in thumbs:
-                        result.kept[t.path] = previous[t.path]
-                    continue
-            tasks[path.name] = _Task(path.name, path, info)
+            if path.name not in tasks and path.name not in infos:
+                found = _triage(path, old_state, params, out, previous, result)
+                if isinstance(found, _Task):
+                    tasks[path.name] = found
+                else:
+                    infos[path.name] = found
 
         reused += len(result.kept) - kept_before
         for count, done in enumerate(_run(job, list(tasks.values()), jobs), 1):
@@ -996,6 +979,31 @@ def build_images(site: Path, articles: Sequence[Article], config: Config, drafts
                                     encoded=encoded, failed=len(failed_files),
                                     seconds=time.perf_counter() - started)
     return result
+
+
+def _triage(path: Path, old_state: Mapping[str, tuple], params: _Params, out: Path,
+            previous: Mapping[str, OutputRecord], result: ImageSet) -> SourceInfo | _Task:
+    """What one source file needs: its `SourceInfo` when nothing is to be made (it cannot be
+    read, the images state knows it unusable, or its thumbnails are in place: those are kept in
+    ``result``), else the task that makes them. What the state knows of it goes to ``result``."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return SourceInfo("", 0, 0, (0, 0), f"the file cannot be read ({exc})")
+    stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
+    entry = old_state.get(path.name)
+    info = entry[3] if entry is not None and tuple(entry[:3]) == stamp else None
+    if info is None:
+        return _Task(path.name, path, None)
+    result.state[path.name] = (*stamp, info)
+    if info.error:
+        return info
+    thumbs = plan_thumbs(info, params)
+    if not all(intact(out, t.path, previous.get(t.path)) for t in thumbs):
+        return _Task(path.name, path, info)
+    for t in thumbs:
+        result.kept[t.path] = previous[t.path]
+    return info
 
 
 def check_images(site: Path, articles: Sequence[Article], config: Config,
