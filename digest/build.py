@@ -217,7 +217,8 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
           commit_lock: AbstractContextManager | None = None,
           committed: Committed | None = None,
           cache: BuildCache | None = None,
-          cancel_search: Callable[[], bool] | None = None) -> BuildResult:
+          cancel_search: Callable[[], bool] | None = None,
+          changed: Iterable[str] | None = None) -> BuildResult:
     """Build the site in ``site`` into ``out`` (default ``site/build``).
 
     ``commit_lock``, when given, is held while staged files are swapped into ``out``
@@ -229,13 +230,15 @@ def build(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
     in memory instead of being read again (a server keeps one between builds).
     ``cancel_search``, polled while the search index is brought up to date, stops that
     step when it returns true; the next build then updates the index.
+    ``changed``, with ``cache``, names every path that may have changed since that cache's last
+    build (a watcher's events; see `digest.load.load_content`); None when not known.
 
     The cyclic garbage collector is paused for the build: it allocates millions of
     acyclic objects, and the collector's passes over them cost a third of the time.
     """
     with collector_paused(), ExitStack() as cleanup:  # (children a failed build leaves are stopped)
         return _build(site, out, drafts, jobs, progress, commit_lock, committed, cache, cancel_search,
-                      cleanup)
+                      changed, cleanup)
 
 
 @contextmanager
@@ -254,7 +257,8 @@ def collector_paused() -> Iterator[None]:
 def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
            progress: Progress | None, commit_lock: AbstractContextManager | None,
            committed: Committed | None, kept: BuildCache | None,
-           cancel_search: Callable[[], bool] | None, cleanup: ExitStack) -> BuildResult:
+           cancel_search: Callable[[], bool] | None, changed: Iterable[str] | None,
+           cleanup: ExitStack) -> BuildResult:
     site = require_site(site)
     jobs = min(jobs or os.cpu_count() or 1, max_jobs())
     timings: dict[str, float] = {}
@@ -312,8 +316,10 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
     with phase("load"):
         cache.records.stats = stats  # the fingerprint's walk stat'ed every record file already
         loaded = load_content(site, site / "content", jobs, cache.records, _phase_progress(progress, "parse"),
-                              config.min_quality)
+                              config.min_quality, changed if cache is kept else None)
         cache.records.stats = stats = {}  # (100,000 of them are tens of megabytes)
+        if kept is None:
+            cache.records.listing = None  # (only a process that builds again needs it)
         cache.save_records_early(fork=jobs > 1)  # written by a child while this process plans
         # The related lists of a command that has the last ones are brought up to date in a
         # child while this process reads its last plan (and that state is never read here);

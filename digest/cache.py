@@ -448,6 +448,9 @@ class RecordCache:
         moments earlier): `lookup` uses them instead of asking again."""
         self.began_ns = time.time_ns()
         """When this build began (before it read any record): see `racy`."""
+        self.listing: list[tuple[str, str]] | None = None
+        """The record files (path, source) as the last load found them, when its walk met no
+        link and no problem (see `digest.load.relisted`); kept in memory only."""
 
     def shard(self, source: str) -> int:
         return _memo_shard(self._shards, source, SHARDS)
@@ -489,6 +492,22 @@ class RecordCache:
             self.hits += 1
             return result
         return None
+
+    def reuse(self, sources: list[str], named: set[str]) -> list[FileResult | None]:
+        """The result held for each of ``sources`` as it is, without a stat, but for those in
+        ``named`` (None: to be looked up) and those it holds none of (None: to be parsed). For
+        a listing that a watcher's events say changed only in ``named`` (see
+        `digest.load.load_content`'s ``changed``): a dict copy and one pass, where a lookup each
+        took a third of a second at 100,000 records."""
+        entries = self.entries
+        used = dict(entries)  # (every source held is listed: those gone are named, so dropped here)
+        for source in named:
+            used.pop(source, None)
+        self.used = used
+        results = [None if entry is None else entry[3]
+                   for entry in map(used.get, sources)]
+        self.hits += len(used)
+        return results
 
     def store(self, path: str, source: str, result: FileResult) -> None:
         if result.stamp is not None:

@@ -36,7 +36,7 @@ import sys
 import threading
 import time
 import webbrowser
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
@@ -79,6 +79,12 @@ WATCHED = ("content", "templates", "static")
 
 _WRITE_EVENTS = {"created", "modified", "deleted", "moved", "closed"}
 """Watchdog event types that mean a file changed (not 'opened' or 'closed_no_write')."""
+
+NAMED_LIMIT = 1000
+"""Events between two builds past which the next build walks every record file rather than
+looking up those named (`Preview.note`): far fewer than the kernel's queue holds (16,384 by
+default), whose overflow loses events unsaid, and more than a day's edits; a walk costs less
+than parsing that many records anyway."""
 
 _NO_RELOAD_SUFFIXES = (".xml", ".txt", ".json")
 """Outputs no open page shows: a change to only these reloads nothing."""
@@ -264,6 +270,11 @@ class Preview:
         self._last_change = 0.0
         self._stopping = False
         self._building = False
+        self._changed: set[str] | None = None
+        """Paths the watcher's events named since the last build began, for the next build to
+        look up rather than walking every record file (see `note`); None: not known."""
+        self._noted = 0
+        """Events noted since the last build began (see `NAMED_LIMIT`)."""
         self.shared = shared
         self.cache = BuildCache(self.site, self.out, owns_output=shared is None)
         """Kept between builds: a rebuild reads no cache file and derives its plan from the
@@ -368,11 +379,15 @@ class Preview:
             if self.stopping:  # (polled between steps of reading, images and rendering)
                 raise _Stopped
 
+        with self._cond:
+            changed, self._changed, self._noted = self._changed, set(), 0
+        finished = False
         try:
             with self.shared() if self.shared is not None else nullcontext():
                 result = build(self.site, self.out, drafts=self.drafts, jobs=self.jobs, progress=progress,
                                commit_lock=self.lock.write(), committed=committed, cache=self.cache,
-                               cancel_search=self.change_waiting)
+                               cancel_search=self.change_waiting, changed=changed)
+            finished = True
         except _Stopped:
             problems = (Problem("digest", None, None, "the build was stopped with the server"),)
         except ConfigError as exc:
@@ -390,6 +405,9 @@ class Preview:
             return self._publish(replace(
                 early[0], seconds=time.perf_counter() - start, timings=dict(result.timings),
                 rendered=result.rendered, written=result.written), number=early[0].number)
+        finally:
+            if not finished:  # what this build was told changed is looked up again by the next
+                self.note(changed, events=0)
         return self._publish(Outcome(0, False, False, (), problems, time.perf_counter() - start))
 
     def _publish(self, outcome: Outcome, number: int | None = None) -> Outcome:
@@ -413,6 +431,18 @@ class Preview:
         the build's search indexing then gives way to the next build."""
         with self._cond:
             return self._stopping or self._first_change is not None
+
+    def note(self, paths: Iterable[str] | None, events: int = 1) -> None:
+        """Note that ``paths`` (absolute; any under the site) may have changed, as ``events``
+        watcher events said: the next build looks those up, and takes every other record as
+        the last build left it (see `digest.load.load_content`); None: what changed is not
+        known (the next build walks and stats every record file). Builds only at `touch`."""
+        with self._cond:
+            self._noted += events
+            if paths is None or self._changed is None or self._noted > NAMED_LIMIT:
+                self._changed = None
+            else:
+                self._changed.update(paths)
 
     def touch(self) -> None:
         """Note a change of the sources: a build follows after the quiet period."""
@@ -1006,6 +1036,8 @@ class Watcher(FileSystemEventHandler):
         super().__init__()
         self.preview = preview
         self.observer = Observer()
+        self._named = type(self.observer).__name__ == "InotifyObserver"
+        """Whether an event names every file it changed (see `on_any_event`)."""
         self._watches: dict[str, tuple[object, tuple[int, int]]] = {}
         """Watched folder -> (its watch, the identity of the folder it was set on)."""
         self._guard = threading.Lock()
@@ -1018,6 +1050,7 @@ class Watcher(FileSystemEventHandler):
         self._refresh()
         self.observer.daemon = True
         self.observer.start()
+        self.preview.note(None)  # (what changed before the watches were set: the next build walks)
 
     def stop(self) -> None:
         self.observer.stop()
@@ -1055,6 +1088,13 @@ class Watcher(FileSystemEventHandler):
             return
         site = str(self.preview.site)
         paths = [os.fsdecode(event.src_path), os.fsdecode(getattr(event, "dest_path", "") or "")]
+        # The paths of each event in content/ are noted, relevant or not (the walk reads
+        # ``#x.md``; an editor's backup is not worth a build), unless only a walk can tell what
+        # changed: a folder made, removed or moved (its files raise no event of their own), or
+        # events from an observer other than inotify's (FSEvents may report a folder for its files).
+        content = os.path.join(site, "content")
+        if any(p in (site, content) or p.startswith(content + os.sep) for p in paths):
+            self.preview.note(None if event.is_directory or not self._named else [p for p in paths if p])
         if any(p == site or (os.path.dirname(p) == site and os.path.basename(p) in WATCHED)
                for p in paths if p):
             self._refresh(frozenset(paths[:1]) if event.event_type in ("deleted", "moved")

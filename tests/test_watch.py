@@ -168,6 +168,31 @@ def test_a_change_made_during_the_first_build_is_built(make_site, watching, tmp_
     assert tree(site / "build") == tree(clean_build(site, tmp_path))
 
 
+def test_records_renamed_and_folders_made_moved_and_removed_are_built_as_a_clean_build(make_site, watching,
+                                                                                     tmp_path):
+    # A watching build looks up only the files its events name; a folder's events name no file
+    # in it, so they make it walk every record file again.
+    site = make_site({"digest.toml": CONFIG,
+                      "content/a.md": record("Alpha", topics='["Robots"]'),
+                      "content/b.md": record("Beta", when="2024-01-03T10:00:00Z", topics='["Robots"]')})
+    content = site / "content"
+    watch = watching(site)
+    watch.settled()
+    steps = [
+        lambda: os.replace(content / "a.md", content / "renamed.md"),
+        lambda: (content / "2024").mkdir(),
+        lambda: save(content / "2024" / "c.md", record("Gamma", when="2024-01-04T10:00:00Z")),
+        lambda: os.replace(content / "2024", content / "moved"),
+        lambda: shutil.move(str(content / "moved"), str(tmp_path / "away")),
+        lambda: shutil.move(str(tmp_path / "away"), str(content / "back")),
+        lambda: shutil.rmtree(content / "back"),
+    ]
+    for step in steps:
+        step()
+        assert "0 errors" in watch.settled()
+        assert tree(site / "build") == tree(clean_build(site, tmp_path))
+
+
 def test_an_output_file_changed_behind_a_watching_build_is_made_again(make_site, watching, tmp_path):
     # A server trusts its private folder; a watching build writes the user's, which anyone may
     # change meanwhile (a deploy script, a person): each build checks what it did not just write.
