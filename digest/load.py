@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache, partial
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
@@ -2541,10 +2542,14 @@ def deduplicate(articles: Iterable[Article], min_quality: int = 0) -> tuple[list
     (``http``/``https``, host case, ``//host``, a fragment) are one story (`url_identity`);
     each record keeps the id made from its own spelling, so no page moves.
     """
+    # (a record whose URL names no story, ``#`` or ``javascript:void(0)``, is a story of its own)
+    articles = list(articles)
+    stories = [a.story or a.story_identity() or "\0" + a.source for a in articles]
+    if len(set(stories)) == len(stories):  # (the common case, in one pass of C: 100,000 lists cost 0.1 s)
+        return sorted(articles, key=attrgetter("source")), []
     by_story: dict[str, list[Article]] = {}
-    for article in articles:
-        # (a record whose URL names no story, ``#`` or ``javascript:void(0)``, is a story of its own)
-        by_story.setdefault(article.story_identity() or "\0" + article.source, []).append(article)
+    for story, article in zip(stories, articles, strict=True):
+        by_story.setdefault(story, []).append(article)
     kept: list[Article] = []
     problems: list[Problem] = []
     for group in by_story.values():
@@ -2614,11 +2619,10 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
             cache.store(*items[index], result)
     for index, foreign in foreign_secrets(results, [source for _, source in items]).items():
         results[index] = read_record(Path(items[index][0]), items[index][1], foreign=foreign)
-    articles = []
     for result in results:
-        problems.extend(result.problems)
-        if result.article is not None:
-            articles.append(result.article)
+        if result.problems:
+            problems.extend(result.problems)
+    articles = [result.article for result in results if result.article is not None]
     kept, dupes = deduplicate(articles, min_quality)
     future = future_dates(kept)
     if dupes or future:  # (rare: the lines are found in the files again, rather than kept for every record)
@@ -2645,9 +2649,10 @@ def future_dates(articles: Iterable[Article], now: datetime | None = None) -> li
     in the past some day. (Without lines: `load_content` finds them in the files.)"""
     horizon = (now or datetime.now(UTC)) + FUTURE_MARGIN
     problems = []
-    for article in articles:
-        if not article.is_published:  # (a draft dated ahead is a scheduled story)
-            continue
+    late = [a for a in articles  # (a draft dated ahead is a scheduled story)
+            if a.is_published and ((a.published is not None and a.published > horizon)
+                                   or (a.updated is not None and a.updated > horizon))]
+    for article in late:
         for field, when in (("publishedDateTime", article.published), ("updatedDateTime", article.updated)):
             if when is not None and when > horizon:
                 problems.append(Problem(
@@ -2700,11 +2705,11 @@ def distinct_ids(articles: list[Article]) -> list[Article]:
     them (published before drafts, then by URL) take the whole hash (64 digits) instead; the
     first keeps its id, so that a draft written or deleted moves no published page.
     """
+    if len({article.id for article in articles}) == len(articles):
+        return articles
     seen: dict[str, list[Article]] = {}
     for article in articles:
         seen.setdefault(article.id, []).append(article)
-    if len(seen) == len(articles):
-        return articles
     renamed: dict[int, Article] = {}
     for group in seen.values():
         group.sort(key=lambda a: (not a.is_published, a.web_url, a.source))  # (no draft moves a page)
@@ -2722,11 +2727,11 @@ def distinct_slugs(articles: list[Article]) -> list[Article]:
     published article that shares its slug only with drafts keeps it (the drafts take the
     whole id): a draft written or deleted moves no published page, and tells nothing of itself.
     """
+    if len({article.slug for article in articles}) == len(articles):
+        return articles
     groups: dict[str, list[Article]] = {}
     for article in articles:
         groups.setdefault(article.slug, []).append(article)
-    if len(groups) == len(articles):
-        return articles
     moved: set[int] = set()
     for group in groups.values():
         if len(group) > 1:
