@@ -390,10 +390,10 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
             damaged = frozenset() if trusted else checking.result()
             for spec, key in zip(plan.pages, keys, strict=True):
                 record = previous.get(spec.path)
-                if (record is not None and old_keys.get(spec.path) == key
-                        and (trusted or spec.path not in damaged)):
+                old_key = old_keys.get(spec.path)
+                if record is not None and old_key == key and (trusted or spec.path not in damaged):
                     outputs[spec.path] = record
-                    new_keys[spec.path] = key
+                    new_keys[spec.path] = old_key  # (the same object: saving compares identities first)
                     unchanged += 1
                 else:
                     todo.append(spec)

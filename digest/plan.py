@@ -969,7 +969,7 @@ def replan(
         return None
     planner = reuse.planner
     images = images or {}
-    shown = sorted(select(articles, config, drafts), key=lambda a: a.id)
+    shown = sorted(select(articles, config, drafts), key=attrgetter("id"))
     if planner.options != (config, drafts, search):
         return None
     if relate is None:

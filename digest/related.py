@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from itertools import chain
+from operator import attrgetter
 from typing import Any
 
 from digest.background import split_map
@@ -186,7 +187,7 @@ def compute_related(
     so the final posting lists serve them all); ``parallel`` scores half of them in a
     forked child (see `digest.background.split_map`).
     """
-    ordered = sorted(docs, key=lambda d: (d.published, d.id))
+    ordered = sorted(docs, key=attrgetter("published", "id"))
     state = RelatedState(count=count)
     if count <= 0 or not ordered:
         return {d.id: () for d in ordered}, state
@@ -198,16 +199,16 @@ def compute_related(
     # changed in place below, and a state that failed to replace this one must not see them.
     tail = previous.__dict__.pop("tail", None) if isinstance(previous, RelatedState) else None
     terms_at = previous.__dict__.pop("terms_at", None) if isinstance(previous, RelatedState) else None
-    state.own = [doc.digest for doc in ordered]
-    state.ids = [doc.id for doc in ordered]
-    state.keys = [doc.key for doc in ordered]
+    state.own = list(map(attrgetter("digest"), ordered))
+    state.ids = list(map(attrgetter("id"), ordered))
+    state.keys = list(map(attrgetter("key"), ordered))
     keep = min(len(old.own), len(ordered))
     if (usable and tail is not None and len(old.own) == len(ordered) == len(tail[3])
             and all(a == b.id for a, b in zip(tail[3], ordered, strict=True))):
         _patch(ordered, state, old, tail, terms_at, count + SPARE)
         if not keep_tail:
             del state.tail, state.terms_at
-        return {doc.id: state.results[i] for i, doc in enumerate(ordered)}, state
+        return dict(zip(state.ids, state.results, strict=False)), state
 
     rank = _ranks(ordered)
     df: dict[str, int] = {}
@@ -219,7 +220,7 @@ def compute_related(
         state.terms, state.vectors, state.results = old.terms, old.vectors, old.results
         if keep_tail and usable and tail is not None:
             state.tail = tail
-        return {doc.id: state.results[i] for i, doc in enumerate(ordered)}, state
+        return dict(zip(state.ids, state.results, strict=False)), state
     # Each doc past the prefix at its position in the previous run, if it was there unchanged
     # (None if not): a doc added, removed or changed before it moves it by as many places.
     # (In publication order, as the docs are: a doc out of step is taken as changed.)

@@ -432,7 +432,9 @@ def page_keys(env: jinja2.Environment, pages: Sequence[PageSpec],
     ``known`` is `template_memo`'s ``refs`` (see `template_dependencies`).
     """
     memo: dict[str, str] = {}
-    return [f"{spec.key}:{template_digest(env, spec.template, memo, known)}" for spec in pages]
+    # (Each template once, in the pages' order: a broken one is reported as the first page using it found it.)
+    digests = {name: template_digest(env, name, memo, known) for name in dict.fromkeys(spec.template for spec in pages)}
+    return [f"{spec.key}:{digests[spec.template]}" for spec in pages]
 
 
 @dataclass(frozen=True, slots=True)
