@@ -282,9 +282,11 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         # second per 200,000) is asked in a child while this process goes on (when it can
         # fork; otherwise, and for a server, only if and when the answer is needed). A
         # watching build (``build --watch``, whose output folder is not its own) needs it every
-        # time, and forks for it beside the watcher's threads: the child only stats.
-        checking = cleanup.enter_context(Pending(cache.damaged, (out,), fork=jobs > 1,
-                                                 beside_threads=not cache.owns_output))
+        # time, and asks it of a child forked once for all its builds (`BuildCache.ask_damaged`).
+        if cache.owns_output or jobs == 1:
+            check = cleanup.enter_context(Pending(cache.damaged, (out,), fork=jobs > 1)).result
+        else:
+            check = cache.ask_damaged(out)
         pagefind = pagefind_executable() if config.search else None
         # A fresh process first checks whether anything changed at all; one that kept its
         # last plan (a server) goes straight on: deriving the next plan is as cheap.
@@ -293,7 +295,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
         # An input modified moments before (or since) this build began may change again with
         # its size and mtime as they are now (see `digest.cache.racy`): see `_named_inputs`.
         racy_inputs = _racy_inputs(site, stats, began_ns) if fingerprint else []
-        unchanged_build = cache.last_build(fingerprint, checking.result) if fingerprint else None
+        unchanged_build = cache.last_build(fingerprint, check) if fingerprint else None
     search_pending = cache.search_pending
     if (unchanged_build is not None and _search_intact(out, config, unchanged_build.search)
             and not search_pending):
@@ -387,7 +389,7 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
             # private SITE/.digest-cache/serve) trusts the output it wrote itself; any other
             # build (``build --watch`` too) checks every unchanged output's size and mtime.
             trusted = replanned and in_memory and cache.owns_output
-            damaged = frozenset() if trusted else checking.result()
+            damaged = frozenset() if trusted else check()
             for spec, key in zip(plan.pages, keys, strict=True):
                 record = previous.get(spec.path)
                 old_key = old_keys.get(spec.path)

@@ -93,6 +93,7 @@ def watch(site: Path, out: Path | None = None, drafts: bool = False, jobs: int |
             preview.stop()
             if builder.is_alive():
                 builder.join()
+            preview.cache.close()
             with site_lock(site):
                 save_kept_plan(preview.cache)
         finally:

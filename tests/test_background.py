@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from digest.background import Pending, split_map
+from digest.background import Pending, Resident, split_map
 from digest.related import compute_related
 from tests.test_related_incremental import make_docs
 
@@ -68,22 +68,6 @@ def test_no_fork_while_other_threads_run():
 
 
 @needs_fork
-def test_a_function_that_takes_no_lock_is_forked_beside_other_threads():
-    # (`digest build --watch`'s output check: a stat per output, beside the watcher's threads)
-    stop = threading.Event()
-    thread = threading.Thread(target=stop.wait)
-    thread.start()
-    try:
-        with Pending(_pid_and_square, ([1, 2],), beside_threads=True) as pending:
-            assert pending.running
-            (pid, _), (_, four) = pending.result()
-            assert pid != os.getpid() and four == 4
-    finally:
-        stop.set()
-        thread.join()
-
-
-@needs_fork
 def test_related_scored_on_two_processes_equal_one():
     docs = make_docs(7, 2500)
     one, state_one = compute_related(docs, 5)
@@ -104,3 +88,66 @@ def test_children_reaped_by_the_system_still_give_their_answer():
             assert pending.result() == "computed by the caller"
     finally:
         signal.signal(signal.SIGCHLD, previous)
+
+
+def _pid_and_summary(offset: int, mapping: dict) -> tuple[int, list]:
+    return os.getpid(), sorted((key, value + offset) for key, value in mapping.items())
+
+
+def _summary(offset: int, mapping: dict) -> list:
+    return sorted((key, value + offset) for key, value in mapping.items())
+
+
+@needs_fork
+def test_a_resident_child_answers_as_the_caller_would_through_changes_of_its_dict():
+    resident = Resident(_pid_and_summary)
+    mapping = {f"k{n}": n for n in range(3000)}
+    try:
+        pid, answer = resident.ask(mapping, 1)()
+        assert pid != os.getpid() and answer == _summary(1, mapping)
+        for step in range(5):  # a few entries added, replaced and removed: the same child answers
+            mapping = dict(mapping)
+            mapping[f"new{step}"] = step
+            mapping[f"k{step}"] = -step
+            del mapping[f"k{100 + step}"]
+            again, answer = resident.ask(mapping, step)()
+            assert again == pid and answer == _summary(step, mapping)
+        mapping = {f"other{n}": n for n in range(3000)}  # most of it changed: forked again, with it
+        other, answer = resident.ask(mapping, 0)()
+        assert other not in (pid, os.getpid()) and answer == _summary(0, mapping)
+    finally:
+        resident.close()
+
+
+@needs_fork
+def test_a_resident_child_skips_an_answer_never_read_and_one_that_died_is_replaced():
+    resident = Resident(_pid_and_summary)
+    mapping = {"a": 1}
+    try:
+        resident.ask(mapping, 1)  # (a build that failed before it read its answer)
+        pid, answer = resident.ask({"a": 1, "b": 2}, 2)()
+        assert answer == [("a", 3), ("b", 4)]
+        os.kill(pid, 9)
+        here, answer = resident.ask({"a": 5}, 0)()  # (its pipe is broken: answered here)
+        assert here == os.getpid() and answer == [("a", 5)]
+        later, answer = resident.ask({"a": 6}, 0)()  # (and a new child asked next time)
+        assert later not in (pid, os.getpid()) and answer == [("a", 6)]
+    finally:
+        resident.close()
+
+
+@needs_fork
+def test_a_resident_child_is_forked_beside_other_threads_and_ends_with_close():
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    resident = Resident(_pid_and_summary)
+    try:
+        pid, _ = resident.ask({"a": 1}, 0)()
+        assert pid != os.getpid()
+    finally:
+        resident.close()
+        stop.set()
+        thread.join()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
