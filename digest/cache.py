@@ -451,6 +451,8 @@ class RecordCache:
         self.listing: list[tuple[str, str]] | None = None
         """The record files (path, source) as the last load found them, when its walk met no
         link and no problem (see `digest.load.relisted`); kept in memory only."""
+        self.tally: Any = None
+        """The last load's `digest.load.Tally`, if any; kept in memory only."""
 
     def shard(self, source: str) -> int:
         return _memo_shard(self._shards, source, SHARDS)

@@ -2567,11 +2567,88 @@ def deduplicate(articles: Iterable[Article], min_quality: int = 0) -> tuple[list
 # --------------------------------------------------------------------------- entry point
 
 
+@dataclass
+class Tally:
+    """What a load that found nothing to say across records made (no story told twice, no id or
+    slug shared, no date ahead, no record holding another's secret), kept in memory for a load
+    told what changed, which brings it up to date by key (`_retallied`) rather than passing over
+    every article again (five passes: a quarter of a second at 100,000 records)."""
+
+    articles: list[Article]
+    """The load's articles, sorted by source (changed in place by `_retallied`)."""
+    owners: tuple[dict[str, str], dict[str, str], dict[str, str]]
+    """Each article's story (see `deduplicate`), id and slug -> its source."""
+    problems: tuple[Problem, ...]
+    """The records' problems, in the listing's order."""
+    troubled: frozenset[str]
+    """The sources of the records that had one."""
+    horizon: datetime
+    """The load's `future_dates` horizon: no published article was dated past it."""
+    min_quality: int
+    """The site's ``min_quality`` then (`deduplicate` reads it)."""
+
+
+def _marks(article: Article) -> tuple[str, str, str]:
+    """What two articles must not share (else `deduplicate`, `distinct_ids` or `distinct_slugs`
+    has something to do): the story, the id, the slug."""
+    return article.story or article.story_identity() or "\0" + article.source, article.id, article.slug
+
+
+def _tally(articles: list[Article], sources: list[str], results: list[FileResult],
+           problems: list[Problem], horizon: datetime, min_quality: int) -> Tally:
+    owners: tuple[dict[str, str], dict[str, str], dict[str, str]] = ({}, {}, {})
+    for article in articles:
+        for known, mark in zip(owners, _marks(article), strict=True):
+            known[mark] = article.source
+    troubled = frozenset(source for source, result in zip(sources, results, strict=True) if result.problems)
+    return Tally(list(articles), owners, tuple(problems), troubled, horizon, min_quality)
+
+
+def _retallied(tally: Tally, named: dict[str, FileResult | None], horizon: datetime,
+               min_quality: int) -> list[Article] | None:
+    """``tally``'s articles with each named source's (``named``: its result now, None when the
+    file is gone) in place of the one it had, as a whole load would find them; None when the
+    change is one a whole load must look at (a problem, a story, id or slug now shared, a date
+    ahead, the clock turned back). ``tally`` is changed in place: on None, drop it."""
+    if tally.min_quality != min_quality or horizon < tally.horizon:
+        return None
+    articles, owners, source_of = tally.articles, tally.owners, attrgetter("source")
+    for source in named:
+        if source in tally.troubled:
+            return None
+        at = bisect.bisect_left(articles, source, key=source_of)
+        if at < len(articles) and articles[at].source == source:
+            for known, mark in zip(owners, _marks(articles.pop(at)), strict=True):
+                if known.get(mark) == source:
+                    del known[mark]
+    for source, result in named.items():
+        if result is None:
+            continue
+        if result.problems:
+            return None
+        article = result.article
+        if article is None:
+            continue
+        marks = _marks(article)
+        if any(mark in known for known, mark in zip(owners, marks, strict=True)):
+            return None
+        if article.is_published and ((article.published is not None and article.published > horizon)
+                                     or (article.updated is not None and article.updated > horizon)):
+            return None
+        for known, mark in zip(owners, marks, strict=True):
+            known[mark] = source
+        bisect.insort(articles, article, key=source_of)
+    tally.horizon = horizon
+    return articles
+
+
 class RecordCache(Protocol):
     """What `load_content` asks of a parse cache (see `digest.cache`)."""
 
     listing: list[tuple[str, str]] | None
     """`record_files`' answer at the last load, when its walk met no link and no problem."""
+    tally: Tally | None
+    """The last load's `Tally`, when it was one told what changed and found nothing to say."""
 
     def lookup(self, path: str, source: str) -> FileResult | None: ...
     def reuse(self, sources: list[str], named: set[str]) -> list[FileResult | None]: ...
@@ -2597,6 +2674,7 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
     relisting = (relisted(site, content_dir, cache.listing, changed)
                  if cache is not None and cache.listing is not None and changed is not None else None)
     results: list[FileResult | None]
+    where: dict[str, int] = {}  # (a named record's position, when it is there)
     if relisting is not None:
         items, named = relisting
         problems: list[Problem] = []
@@ -2604,27 +2682,45 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
         for source in named:
             at = _position(items, source)
             if at < len(items) and items[at][1] == source:  # (else removed)
+                where[source] = at
                 results[at] = cache.lookup(*items[at])  # type: ignore[union-attr]
     else:
         links: list[str] = []
         items, problems = record_files(site, content_dir, links)
         results = [cache.lookup(*item) if cache else None for item in items]
+    tally = cache.tally if cache is not None and relisting is not None else None
     if cache is not None:
         cache.listing = items if relisting is not None or not (problems or links) else None
+        cache.tally = None  # (until this load is done: see below)
     missing = [i for i, r in enumerate(results) if r is None]
     parsed = parse_parallel([items[i] for i in missing], jobs, progress)
     for index, result in zip(missing, parsed, strict=True):
         results[index] = result
         if cache:
             cache.store(*items[index], result)
-    for index, foreign in foreign_secrets(results, [source for _, source in items]).items():
-        results[index] = read_record(Path(items[index][0]), items[index][1], foreign=foreign)
+    sources = [source for _, source in items]
+    foreign = foreign_secrets(results, sources)
+    for index, secrets in foreign.items():
+        results[index] = read_record(Path(items[index][0]), items[index][1], foreign=secrets)
+    now = datetime.now(UTC)
+    if (tally is not None and not foreign and len(missing) <= len(where)
+            and all(items[i][1] in where for i in missing)):
+        # Told what changed, with nothing to say across records last time: brought up to date by key.
+        named_now = {source: results[where[source]] if source in where else None
+                     for source in relisting[1]}  # type: ignore[index]
+        articles = _retallied(tally, named_now, now + FUTURE_MARGIN, min_quality)
+        if articles is not None:
+            cache.tally = tally  # type: ignore[union-attr]
+            return LoadResult(tuple(articles), tally.problems, len(items))
     for result in results:
         if result.problems:
             problems.extend(result.problems)
     articles = [result.article for result in results if result.article is not None]
     kept, dupes = deduplicate(articles, min_quality)
-    future = future_dates(kept)
+    future = future_dates(kept, now)
+    final = distinct_slugs(distinct_ids(kept))
+    if cache is not None and changed is not None and not (foreign or dupes or future) and final is kept:
+        cache.tally = _tally(kept, sources, results, problems, now + FUTURE_MARGIN, min_quality)  # type: ignore[arg-type]
     if dupes or future:  # (rare: the lines are found in the files again, rather than kept for every record)
         paths = {source: path for path, source in items}
         dupes = [dataclasses.replace(p, line=line, field=field)
@@ -2633,7 +2729,7 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
                   for p in future]
     problems.extend(dupes)
     problems.extend(future)
-    return LoadResult(tuple(distinct_slugs(distinct_ids(kept))), tuple(problems), len(items))
+    return LoadResult(tuple(final), tuple(problems), len(items))
 
 
 FUTURE_MARGIN = timedelta(days=1)
