@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import operator
 import os
 import sys
 import time
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from functools import partial
+from itertools import compress, repeat
 from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -382,24 +384,27 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
     problems = content_problems(site) + list(loaded.problems) + images.problems
     try:
         with phase("render"):
-            todo, todo_keys = [], []
-            new_keys: dict[str, str] = {}  # (the unchanged pages' here, the rendered ones' below)
             keys = page_keys(env, plan.pages, templates["refs"])
             # A process that derived this plan from its own last one (a server, writing its
             # private SITE/.digest-cache/serve) trusts the output it wrote itself; any other
             # build (``build --watch`` too) checks every unchanged output's size and mtime.
             trusted = replanned and in_memory and cache.owns_output
             damaged = frozenset() if trusted else check()
-            for spec, key in zip(plan.pages, keys, strict=True):
-                record = previous.get(spec.path)
-                old_key = old_keys.get(spec.path)
-                if record is not None and old_key == key and (trusted or spec.path not in damaged):
-                    outputs[spec.path] = record
-                    new_keys[spec.path] = old_key  # (the same object: saving compares identities first)
-                    unchanged += 1
-                else:
-                    todo.append(spec)
-                    todo_keys.append(key)
+            # A page is kept when its output is there, its key is the last one, and its file is
+            # intact: asked of all 220,000 pages of a 100,000-record site at once, in C.
+            paths = [spec.path for spec in plan.pages]
+            records = list(map(previous.get, paths))
+            olds = list(map(old_keys.get, paths))
+            keep = list(map(operator.and_, map(operator.eq, olds, keys), map(operator.is_not, records, repeat(None))))
+            if damaged:
+                keep = list(map(operator.and_, keep, map(operator.not_, map(damaged.__contains__, paths))))
+            kept_paths = list(compress(paths, keep))
+            outputs.update(zip(kept_paths, compress(records, keep), strict=True))
+            # (The unchanged pages' keys as the very strings saved: saving compares identities first.)
+            new_keys: dict[str, str] = dict(zip(kept_paths, compress(olds, keep), strict=True))
+            unchanged += len(kept_paths)
+            redo = list(map(operator.not_, keep))
+            todo, todo_keys = list(compress(plan.pages, redo)), list(compress(keys, redo))
             report = (lambda n: progress("render", n, len(todo))) if progress else None
             rendered = render_all(site, env, todo, todo_keys, out, staging, previous, jobs, report)
             new_keys.update((item.path, item.key) for item in rendered)

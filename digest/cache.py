@@ -32,7 +32,7 @@ import tempfile
 import time
 import weakref
 from collections.abc import Callable, Mapping
-from itertools import compress
+from itertools import compress, repeat
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -1362,14 +1362,18 @@ class BuildCache:
         if new is old:
             return
         shard = self._out_shard
-        for path in old.keys() - new.keys():
-            changes.setdefault(shard(path), ({}, {}))[slot][path] = _GONE
         # Which values are not the very object they were, in C: the rest is left to compare.
-        moved = compress(new.keys(), map(operator.is_not, map(old.get, new.keys()), new.values()))
+        moved = compress(new.keys(), map(operator.is_not, map(old.get, new.keys(), repeat(_GONE)), new.values()))
+        added = 0
         for path in moved:
             value = new[path]
-            if old.get(path, _GONE) != value:
+            was = old.get(path, _GONE)
+            added += was is _GONE
+            if was != value:
                 changes.setdefault(shard(path), ({}, {}))[slot][path] = value
+        if len(old) + added != len(new):  # (else every old path is still there: no set of them all)
+            for path in old.keys() - new.keys():
+                changes.setdefault(shard(path), ({}, {}))[slot][path] = _GONE
 
     def _write_shards(self, changes: dict[int, tuple[dict, dict]], write: bool) -> None:
         """Apply ``changes`` to the manifest shards and write those (an empty one's file is
