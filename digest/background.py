@@ -106,59 +106,62 @@ class Pending(Generic[T]):
 
 class Resident(Generic[T]):
     """A child forked once that keeps a copy of a dict and answers one function of it, at each
-    `ask`, while the caller goes on: for a long-lived process whose memory is large.
+    `ask`, while the caller goes on: for a long-lived process whose memory grows large.
 
     Each fork of such a process costs it more than the fork: every page it writes afterwards
-    faults once (``digest build --watch`` at 100,000 records: 2 GB, 350,000 faults per build).
-    This child is forked once (again only when most of the dict changed, or it failed); at
-    each `ask` it is sent only the entries changed since the last (found by identity, as the
-    caller replaces values, never changes them in place), and computes
-    ``function(*args, mapping)``. It is forked even while other threads run: it takes no lock
-    another thread could hold at the fork, for a ``function`` that makes only system calls and
-    plain data (its other file descriptors are closed: a lock file among them stayed locked).
-    It ends at `close`, or when the caller's process ends (its pipe closes). Where it cannot
-    run, answers are computed here.
+    faults once (``digest build --watch`` at 100,000 records: 2 GB, 355,000 faults per build);
+    and a child forked then and kept would hold the old copy of every page the caller writes
+    later (twice the memory). So this child is forked at the first `ask`, while the caller is
+    still small (a watching process's first build, before it reads any record), and never
+    again: at each `ask` it is sent the entries changed since the last (found by identity, as
+    the caller replaces values, never changes them in place), all of them if need be, and
+    computes ``function(*args, mapping)``. If it fails, answers are computed here from then on.
+    It is forked even while other threads run: it takes no lock another thread could hold at
+    the fork, for a ``function`` that makes only system calls and plain data (its other file
+    descriptors are closed: a lock file among them stayed locked). It ends at `close`, or when
+    the caller's process ends (its pipe closes).
     """
 
     def __init__(self, function: Callable[..., T]):
         self._function = function
         self._pid = 0
         self._requests = self._answers = -1
-        self._held: dict | None = None
+        self._held: dict = {}
         """The dict the child's copy equals (the caller's object, as last asked about)."""
         self._asked = 0
-        """The number of the last question; answers to earlier ones are skipped."""
+        """The number of the last question (the answer says which it answers)."""
+        self._unread = False
+        """Whether the last answer is still in the pipe (a build that failed before reading it)."""
+        self._failed = not hasattr(os, "fork")
+        """Whether answers are computed here (the child failed: it is not forked again, from a
+        caller that is large by then)."""
 
     def ask(self, mapping: dict, *args: Any) -> Callable[[], T]:
         """Ask for ``function(*args, mapping)``: a function that waits for the answer (the
         child's, or if it failed, one computed then, here)."""
         fallback = partial(self._function, *args, mapping)
-        if not hasattr(os, "fork"):
+        if self._failed:
             return fallback
-        if self._pid and self._held is not None:
+        if self._unread:  # (read first: else the child may wait to write it while this writes)
+            self._answer(self._asked, fallback)
+            if self._failed:
+                return fallback
+        if self._pid:
             held = self._held
             changed = dict(_changed(held, mapping))
             added = sum(key not in held for key in changed)
             gone = list(held.keys() - mapping.keys()) if len(held) + added != len(mapping) else []
-            if len(changed) + len(gone) > max(1000, len(mapping) // 20):  # (sent, it would cost more than a fork)
-                self.close()
-            else:
-                try:
-                    self._asked += 1
-                    _send(self._requests, (self._asked, changed, gone, args))
-                except OSError:
-                    self.close()
-        if not self._pid:
+        else:
             self._start(mapping)
-            if not self._pid:
-                return fallback
-            self._asked += 1
-            try:
-                _send(self._requests, (self._asked, {}, [], args))
-            except OSError:
-                self.close()
-                return fallback
-        self._held = mapping
+            changed, gone = {}, []
+        self._asked += 1
+        try:
+            _send(self._requests, (self._asked, changed, gone, args))
+        except OSError:
+            self.close()
+            self._failed = True
+            return fallback
+        self._held, self._unread = mapping, True
         return partial(self._answer, self._asked, fallback)
 
     def _start(self, mapping: dict) -> None:
@@ -178,16 +181,16 @@ class Resident(Generic[T]):
         self._pid, self._requests, self._answers = pid, theirs, answers
 
     def _answer(self, number: int, fallback: Callable[[], T]) -> T:
-        while self._pid:
+        if self._pid and self._unread and number == self._asked:
+            self._unread = False
             try:
                 answered = _receive(self._answers)
             except (OSError, EOFError, pickle.UnpicklingError):
-                break
-            if answered[0] == number:
+                answered = None
+            if answered is not None and answered[0] == number:
                 return answered[1]
-            if answered[0] > number:  # (a later question's: this one's answer was skipped)
-                break
-        self.close()
+            self.close()
+            self._failed = True
         return fallback()
 
     def close(self) -> None:
@@ -196,7 +199,7 @@ class Resident(Generic[T]):
             if fd >= 0:
                 os.close(fd)
         self._requests = self._answers = -1
-        self._held = None
+        self._held, self._unread = {}, False
         if self._pid:
             pid, self._pid = self._pid, 0
             with suppress(ChildProcessError):

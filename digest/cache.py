@@ -1171,10 +1171,11 @@ class BuildCache:
 
     def ask_damaged(self, out: Path) -> Callable[[], frozenset[str]]:
         """`damaged`, asked of a child that this object keeps between builds (`Resident`:
-        forked once, told only the manifest's changes), for a process that builds again and
-        again into a folder not its own (``digest build --watch``): a function that waits for
-        the answer. A fork per build cost a 100,000-record watching process more than the
-        stats, in the faults of every page it wrote afterwards. `close` ends the child."""
+        forked once, at the first build's start, before any record is read; told only the
+        manifest's changes), for a process that builds again and again into a folder not its
+        own (``digest build --watch``): a function that waits for the answer. A fork per build
+        cost a 100,000-record watching process more than the stats, in the faults of every
+        page it wrote afterwards. `close` ends the child."""
         if self._checker is None:
             self._checker = Resident(damaged)
         return self._checker.ask(self.outputs, out)

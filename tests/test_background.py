@@ -112,26 +112,33 @@ def test_a_resident_child_answers_as_the_caller_would_through_changes_of_its_dic
             del mapping[f"k{100 + step}"]
             again, answer = resident.ask(mapping, step)()
             assert again == pid and answer == _summary(step, mapping)
-        mapping = {f"other{n}": n for n in range(3000)}  # most of it changed: forked again, with it
+        mapping = {f"other{n}": n for n in range(3000)}  # all of it changed: sent, to the same child
         other, answer = resident.ask(mapping, 0)()
-        assert other not in (pid, os.getpid()) and answer == _summary(0, mapping)
+        assert other == pid and answer == _summary(0, mapping)
     finally:
         resident.close()
 
 
 @needs_fork
-def test_a_resident_child_skips_an_answer_never_read_and_one_that_died_is_replaced():
+def test_a_resident_child_passes_an_answer_never_read_and_one_that_died_is_not_replaced():
     resident = Resident(_pid_and_summary)
-    mapping = {"a": 1}
     try:
-        resident.ask(mapping, 1)  # (a build that failed before it read its answer)
-        pid, answer = resident.ask({"a": 1, "b": 2}, 2)()
-        assert answer == [("a", 3), ("b", 4)]
+        big = {f"k{n}": n for n in range(20000)}
+        first = resident.ask(big, 1)  # (a build that failed before it read its answer, 300 kB)
+        other = {f"j{n}": n for n in range(20000)}  # (a question as large: both pipes full)
+        asked: list = []
+        thread = threading.Thread(target=lambda: asked.append(resident.ask(other, 0)()), daemon=True)
+        thread.start()
+        thread.join(30)
+        assert asked, "the unread answer was not read first: the child and the caller wait for each other"
+        pid, answer = asked[0]
+        assert pid != os.getpid() and answer == _summary(0, other)
+        assert first() == (os.getpid(), _summary(1, big))  # (read late: computed here, the same)
         os.kill(pid, 9)
         here, answer = resident.ask({"a": 5}, 0)()  # (its pipe is broken: answered here)
         assert here == os.getpid() and answer == [("a", 5)]
-        later, answer = resident.ask({"a": 6}, 0)()  # (and a new child asked next time)
-        assert later not in (pid, os.getpid()) and answer == [("a", 6)]
+        later, answer = resident.ask({"a": 6}, 0)()  # (and from then on: the caller is large by now)
+        assert later == os.getpid() and answer == [("a", 6)]
     finally:
         resident.close()
 
