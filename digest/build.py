@@ -320,10 +320,8 @@ def _build(site: Path, out: Path | None, drafts: bool, jobs: int | None,
     with phase("load"):
         cache.records.stats = stats  # the fingerprint's walk stat'ed every record file already
         loaded = load_content(site, site / "content", jobs, cache.records, _phase_progress(progress, "parse"),
-                              config.min_quality, changed if cache is kept else None)
+                              config.min_quality, changed if cache is kept else None, again=cache is kept)
         cache.records.stats = stats = {}  # (100,000 of them are tens of megabytes)
-        if kept is None:
-            cache.records.listing = None  # (only a process that builds again needs it)
         cache.save_records_early(fork=jobs > 1)  # written by a child while this process plans
         # The related lists of a command that has the last ones are brought up to date in a
         # child while this process reads its last plan (and that state is never read here);

@@ -2658,7 +2658,7 @@ class RecordCache(Protocol):
 def load_content(site: Path, content_dir: Path, jobs: int = 1,
                  cache: RecordCache | None = None,
                  progress: Callable[[int, int], None] | None = None, min_quality: int = 0,
-                 changed: Iterable[str] | None = None) -> LoadResult:
+                 changed: Iterable[str] | None = None, again: bool = False) -> LoadResult:
     """Load every record under ``content_dir``, parsing only what ``cache`` does not hold
     (``progress(done, total)`` follows the parsing; ``min_quality`` is the site's, for
     `deduplicate`).
@@ -2666,7 +2666,8 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
     ``changed``, when given, names every path (absolute) that may have changed since the last
     load with ``cache`` (a watcher's events): the other records are taken from ``cache`` as
     they are, without a walk or a stat (see `relisted`; the walk and 100,000 stats were a
-    quarter of a watching build's edit at 100,000 records).
+    quarter of a watching build's edit at 100,000 records). ``again``: another load with ``cache``
+    will follow (a watching process's): ``cache`` keeps what it needs (the listing, the `Tally`).
 
     A record holding a copy of another's secured value is parsed again without it (`foreign_secrets`),
     at every build where it does: ``cache`` keeps the record as it is alone, so that when the
@@ -2690,7 +2691,7 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
         results = [cache.lookup(*item) if cache else None for item in items]
     tally = cache.tally if cache is not None and relisting is not None else None
     if cache is not None:
-        cache.listing = items if relisting is not None or not (problems or links) else None
+        cache.listing = items if again and (relisting is not None or not (problems or links)) else None
         cache.tally = None  # (until this load is done: see below)
     missing = [i for i, r in enumerate(results) if r is None]
     parsed = parse_parallel([items[i] for i in missing], jobs, progress)
@@ -2719,7 +2720,7 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
     kept, dupes = deduplicate(articles, min_quality)
     future = future_dates(kept, now)
     final = distinct_slugs(distinct_ids(kept))
-    if cache is not None and changed is not None and not (foreign or dupes or future) and final is kept:
+    if cache is not None and again and not (foreign or dupes or future) and final is kept:
         cache.tally = _tally(kept, sources, results, problems, now + FUTURE_MARGIN, min_quality)  # type: ignore[arg-type]
     if dupes or future:  # (rare: the lines are found in the files again, rather than kept for every record)
         paths = {source: path for path, source in items}
