@@ -20,7 +20,7 @@ import pickle
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import suppress
 from functools import partial
 from itertools import compress, repeat
@@ -147,10 +147,7 @@ class Resident(Generic[T]):
             if self._failed:
                 return fallback
         if self._pid:
-            held = self._held
-            changed = dict(_changed(held, mapping))
-            added = sum(key not in held for key in changed)
-            gone = list(held.keys() - mapping.keys()) if len(held) + added != len(mapping) else []
+            changed, gone = delta(self._held, mapping)
         else:
             self._start(mapping)
             changed, gone = {}, []
@@ -218,11 +215,17 @@ def _close_all_but(*keep: int) -> None:
 _ABSENT = object()
 
 
-def _changed(old: dict, new: dict) -> Iterator[tuple[Any, Any]]:
-    """The entries of ``new`` that are not the very object ``old`` holds (in C, but for those)."""
+def delta(old: dict, new: dict) -> tuple[dict, list]:
+    """What turns ``old`` into ``new``: the entries of ``new`` that are not the very object
+    ``old`` holds (found in C: a caller that replaces values, never changes them in place,
+    leaves the rest identical), and the keys gone (a set of all of ``old``'s keys is made only
+    when the counts say some went)."""
     keys = new.keys()
-    for key in compress(keys, map(operator.is_not, map(old.get, keys, repeat(_ABSENT)), new.values())):
-        yield key, new[key]
+    changed = {key: new[key] for key in
+               compress(keys, map(operator.is_not, map(old.get, keys, repeat(_ABSENT)), new.values()))}
+    added = sum(key not in old for key in changed)
+    gone = list(old.keys() - keys) if len(old) + added != len(new) else []
+    return changed, gone
 
 
 def _serve(function: Callable[..., Any], mapping: dict, requests: int, answers: int) -> None:

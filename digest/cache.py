@@ -22,7 +22,6 @@ import dataclasses
 import hashlib
 import hmac
 import io
-import operator
 import os
 import pickle
 import re
@@ -32,12 +31,11 @@ import tempfile
 import time
 import weakref
 from collections.abc import Callable, Mapping
-from itertools import compress, repeat
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from digest import toolchain
-from digest.background import Pending, Resident
+from digest.background import Pending, Resident, delta
 from digest.files import MAX_RECORD_BYTES, open_regular, read_regular
 from digest.model import Article, FileResult, pack_article
 from digest.write import (
@@ -1363,18 +1361,12 @@ class BuildCache:
         if new is old:
             return
         shard = self._out_shard
-        # Which values are not the very object they were, in C: the rest is left to compare.
-        moved = compress(new.keys(), map(operator.is_not, map(old.get, new.keys(), repeat(_GONE)), new.values()))
-        added = 0
-        for path in moved:
-            value = new[path]
-            was = old.get(path, _GONE)
-            added += was is _GONE
-            if was != value:
+        moved, gone = delta(old, new)  # (values that are not the very object they were: compared here)
+        for path, value in moved.items():
+            if old.get(path, _GONE) != value:
                 changes.setdefault(shard(path), ({}, {}))[slot][path] = value
-        if len(old) + added != len(new):  # (else every old path is still there: no set of them all)
-            for path in old.keys() - new.keys():
-                changes.setdefault(shard(path), ({}, {}))[slot][path] = _GONE
+        for path in gone:
+            changes.setdefault(shard(path), ({}, {}))[slot][path] = _GONE
 
     def _write_shards(self, changes: dict[int, tuple[dict, dict]], write: bool) -> None:
         """Apply ``changes`` to the manifest shards and write those (an empty one's file is

@@ -2679,7 +2679,8 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
     if relisting is not None:
         items, named = relisting
         problems: list[Problem] = []
-        results = cache.reuse([source for _, source in items], named)  # type: ignore[union-attr]
+        sources = [source for _, source in items]
+        results = cache.reuse(sources, named)  # type: ignore[union-attr]
         for source in named:
             at = _position(items, source)
             if at < len(items) and items[at][1] == source:  # (else removed)
@@ -2688,6 +2689,7 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
     else:
         links: list[str] = []
         items, problems = record_files(site, content_dir, links)
+        sources = [source for _, source in items]
         results = [cache.lookup(*item) if cache else None for item in items]
     tally = cache.tally if cache is not None and relisting is not None else None
     if cache is not None:
@@ -2699,7 +2701,6 @@ def load_content(site: Path, content_dir: Path, jobs: int = 1,
         results[index] = result
         if cache:
             cache.store(*items[index], result)
-    sources = [source for _, source in items]
     foreign = foreign_secrets(results, sources)
     for index, secrets in foreign.items():
         results[index] = read_record(Path(items[index][0]), items[index][1], foreign=secrets)

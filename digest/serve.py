@@ -381,13 +381,11 @@ class Preview:
 
         with self._cond:
             changed, self._changed, self._noted = self._changed, set(), 0
-        finished = False
         try:
             with self.shared() if self.shared is not None else nullcontext():
                 result = build(self.site, self.out, drafts=self.drafts, jobs=self.jobs, progress=progress,
                                commit_lock=self.lock.write(), committed=committed, cache=self.cache,
                                cancel_search=self.change_waiting, changed=changed)
-            finished = True
         except _Stopped:
             problems = (Problem("digest", None, None, "the build was stopped with the server"),)
         except ConfigError as exc:
@@ -405,9 +403,7 @@ class Preview:
             return self._publish(replace(
                 early[0], seconds=time.perf_counter() - start, timings=dict(result.timings),
                 rendered=result.rendered, written=result.written), number=early[0].number)
-        finally:
-            if not finished:  # what this build was told changed is looked up again by the next
-                self.note(changed, events=0)
+        self.note(changed, events=0)  # (failed: what it was told changed is looked up by the next)
         return self._publish(Outcome(0, False, False, (), problems, time.perf_counter() - start))
 
     def _publish(self, outcome: Outcome, number: int | None = None) -> Outcome:
